@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// API is what a front end (the console, an SSH session, the CLI) may ask of
+// the engine. Nothing else crosses the boundary.
+type API interface {
+	// Snapshot returns an immutable copy of everything the console shows.
+	Snapshot() *snapshot.Snapshot
+	// Subscribe returns a channel of coalesced change notifications and a
+	// function that ends the subscription. Sends never block the engine: a
+	// slow reader gets one Event carrying every topic it missed.
+	Subscribe() (<-chan Event, func())
+	// ScanNow scans every DAG source and returns when the scan is done.
+	ScanNow(ctx context.Context) (snapshot.ScanResult, error)
+	// Trigger queues a run of a DAG with a run config (may be nil).
+	Trigger(ctx context.Context, dag string, cfg json.RawMessage) (int64, error)
+	// Cancel cancels a queued or running run.
+	Cancel(ctx context.Context, run int64) error
+	// RunMeta queues a run of the metapipeline.
+	RunMeta(ctx context.Context) error
+	// Approve and Reject act on a review item.
+	Approve(ctx context.Context, review int64) error
+	Reject(ctx context.Context, review int64) error
+	// PauseSensor pauses or resumes one sensor of a DAG.
+	PauseSensor(ctx context.Context, dag string, index int, paused bool) error
+}
+
+// Topic says which part of the snapshot changed.
+type Topic uint32
+
+// Topics of events.
+const (
+	TopicDAGs Topic = 1 << iota
+	TopicRuns
+	TopicSensors
+	TopicReviews
+	TopicMeta
+	TopicLogs
+)
+
+// Event is a change notification: re-read the snapshot for Topics.
+type Event struct {
+	Topics Topic
+}

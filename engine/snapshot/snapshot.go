@@ -1,0 +1,246 @@
+// Package snapshot holds the engine's read model: immutable values the engine
+// hands to the console, the CLI and the SSH sessions. It is a leaf: the parts
+// of the engine produce these values, the views render them, nobody mutates
+// them after publication.
+package snapshot
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/dag"
+)
+
+// Snapshot is everything the console shows, as of At.
+type Snapshot struct {
+	At      time.Time
+	DAGs    []DAG    // sorted by Name
+	Sources []Source // in configuration order
+	Runs    Runs
+	Sensors []Sensor
+	Reviews []Review
+	Meta    *MetaReport // nil until the metapipeline has run
+	Logs    []LogRecord // oldest first, bounded
+}
+
+// DAG statuses.
+const (
+	DAGActive   = "active"
+	DAGInvalid  = "invalid"  // the file is bad; Def is the last good version, if any
+	DAGDisabled = "disabled" // file deleted or enabled: false
+	DAGConflict = "conflict" // another file holds the name
+)
+
+// DAG is one entry of the registry of loaded DAGs.
+type DAG struct {
+	Name     string
+	Source   string // source name: "local" or "s3"
+	Location string // file path or s3://bucket/key
+	Status   string
+	// Def is the active definition (the last good one when Status is
+	// invalid); nil when no version of the file ever validated.
+	Def      *dag.DAG
+	Checksum string // hex SHA-256 of the active version
+	LoadedAt time.Time
+	// Errors of the newest version of the file, when it failed.
+	Errors []ErrorLine
+	// ConflictWith names the location that holds the name, for conflicts.
+	ConflictWith string
+	NextFire     time.Time // zero when unscheduled
+}
+
+// ErrorLine is one validation problem, ready to render.
+type ErrorLine struct {
+	Node string `json:"node,omitempty"`
+	Path string `json:"path,omitempty"`
+	Msg  string `json:"message"`
+}
+
+// Source is the health of one DAG source.
+type Source struct {
+	Name         string // "local", "s3"
+	Location     string // folder or s3://bucket/prefix
+	OK           bool
+	Error        string // last scan error; empty when OK
+	LastScan     time.Time
+	ScanDuration time.Duration
+	Files        int
+}
+
+// Run states.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSuccess   = "success"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Task states: the run states plus these.
+const (
+	TaskPending        = "pending"
+	TaskRetrying       = "retrying"
+	TaskUpstreamFailed = "upstream_failed"
+	TaskSkipped        = "skipped"
+)
+
+// Runs is the run queue as the console shows it.
+type Runs struct {
+	Queued   []Run // in the order they will start
+	Running  []Run
+	Finished []Run // newest first, bounded
+}
+
+// Run is one run of a DAG.
+type Run struct {
+	ID         int64
+	DAG        string
+	State      string
+	Trigger    string // "manual", "schedule", "sensor", "recovery"
+	Priority   int
+	Config     json.RawMessage
+	QueuedAt   time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	WaitReason string // why a queued run waits
+	Error      string
+	Batch      string // "topic/partition/first-last" for sensor runs
+	Tasks      []Task // in topological order
+	Done       int    // tasks finished
+	Total      int
+}
+
+// Task is one task of a run.
+type Task struct {
+	ID         string
+	State      string
+	Attempt    int
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Error      string
+	LogTail    string
+	LogFile    string
+}
+
+// Sensor is one Kafka sensor of a DAG, with its recent ticks and lag.
+type Sensor struct {
+	DAG     string
+	Index   int // position in the DAG's sensors list
+	Topics  []string
+	Group   string
+	Status  string // running, paused, backpressure, error
+	Paused  bool
+	Error   string
+	Ticks   []Tick // newest first, bounded
+	Lag     GroupLag
+	History []int64 // total lag samples, oldest first, for sparklines
+}
+
+// Tick is one sensor tick.
+type Tick struct {
+	ID       int64
+	Start    time.Time
+	Duration time.Duration
+	Batches  int
+	Messages int
+	Skipped  string // reason the tick did not pull, e.g. backpressure
+	Error    string
+}
+
+// GroupLag is a consumer group's lag as the lag monitor last saw it.
+type GroupLag struct {
+	Group      string
+	State      string // group state from the broker
+	Members    int
+	Status     string // OK, WARN, STALL, STOP, ERR
+	TotalLag   int64
+	Partitions []PartitionLag
+	At         time.Time
+}
+
+// PartitionLag is one partition's offsets and status.
+type PartitionLag struct {
+	Topic     string
+	Partition int32
+	LogEnd    int64
+	Committed int64 // -1 when the group never committed
+	Lag       int64
+	Rate      float64 // messages/s consumed over the window
+	Status    string
+}
+
+// Review item states.
+const (
+	ReviewStaged   = "staged"
+	ReviewApproved = "approved"
+	ReviewPushed   = "pushed"
+	ReviewPROpen   = "pr-open"
+	ReviewArchived = "archived"
+	ReviewRejected = "rejected"
+	ReviewFailed   = "failed"
+)
+
+// Review is one proposal of the metapipeline awaiting a human.
+type Review struct {
+	ID        int64
+	Kind      string // deprecate, exposures, archive
+	State     string
+	Branch    string
+	Base      string
+	Title     string
+	Files     []string
+	Diff      string
+	Subjects  []ReviewSubject // models or reports, with reasons
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	URL       string // pull request URL once opened
+	Error     string
+}
+
+// ReviewSubject is a model or report a review item touches.
+type ReviewSubject struct {
+	ID         string
+	Name       string
+	Reason     string
+	Importance float64
+}
+
+// MetaReport is the latest metapipeline analysis, for the review pane.
+type MetaReport struct {
+	At           time.Time
+	Centrality   []Centrality // by importance, best first
+	ModelsPerDay []DayCount   // oldest first
+	Candidates   int
+	StaleReports int
+}
+
+// Centrality of one model.
+type Centrality struct {
+	ID                                           string
+	Degree, InDegree, OutDegree                  float64
+	Closeness, Betweenness, PageRank, Importance float64
+}
+
+// DayCount is the number of distinct models run on a day.
+type DayCount struct {
+	Day   string // YYYY-MM-DD
+	Count int
+}
+
+// LogRecord is one engine log record for the logs pane.
+type LogRecord struct {
+	Time  time.Time
+	Level slog.Level
+	Msg   string
+	Attrs string // "key=value key=value", secrets already redacted
+}
+
+// ScanResult sums up one forced scan of every source.
+type ScanResult struct {
+	Sources  int
+	Duration time.Duration
+	Changed  int // files added, changed or removed
+	Invalid  int // files that failed to parse or validate
+	Failed   int // sources whose scan failed
+}
