@@ -6,6 +6,8 @@ package dag
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // DAG is one validated DAG file. Values are immutable once Parse returns them:
@@ -33,6 +35,11 @@ type DAG struct {
 	Nodes   []Node   `json:"nodes"`
 	Edges   []Edge   `json:"edges,omitempty"`
 	Sensors []Sensor `json:"sensors,omitempty"`
+
+	// Set by validation: the parsed schedule and the dependency graph, so
+	// the scheduler and executor do not redo the work.
+	schedule cron.Schedule
+	graph    *graph
 }
 
 // Node is one task of a DAG.
