@@ -212,4 +212,3 @@ func readRunResultsFile(path string) (*RunResults, error) {
 	}
 	return rr, nil
 }
-
