@@ -1,0 +1,20 @@
+package store
+
+import "path/filepath"
+
+// DefaultStateDir is where state lives unless --state-dir says otherwise:
+// $SLUICE_STATE_DIR, else $XDG_STATE_HOME/sluice, else
+// ~/.local/state/sluice. getenv is os.Getenv in production.
+func DefaultStateDir(getenv func(string) string) string {
+	if d := getenv("SLUICE_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "sluice")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home = "."
+	}
+	return filepath.Join(home, ".local", "state", "sluice")
+}
