@@ -1,63 +1,507 @@
 // Package loader finds DAG files in sources (a local folder, an S3 bucket),
 // detects changes without rereading, and keeps the registry of loaded DAGs.
 //
-// CONTRACT STUB: the API below is what the engine wires; being implemented
-// (issue 3).
+// A scan lists a source (metadata only), reads the files whose version
+// changed, hashes them (SHA-256) and parses only those whose bytes changed.
+// A file that fails keeps its last good version active; a deleted file
+// disables its DAG; a source that cannot be listed changes nothing.
 package loader
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
-// Config says where DAGs come from.
-type Config struct {
-	Dir          string        // local folder; empty: no local source
-	ScanInterval time.Duration // periodic rescan (default 30s)
-	Enabled      bool          // DAGS_ENABLED: false loads nothing
-	S3Bucket     string        // empty: no S3 source
-	S3Prefix     string
-	S3Endpoint   string // AWS_ENDPOINT_URL_S3 override, for tests and MinIO
-	S3PathStyle  *bool  // default true when S3Endpoint is set
-	// Env answers env() in Starlark files; nil uses the process environment.
-	Env func(string) (string, bool)
-}
+// ErrSourceFailed wraps the error of a source whose scan failed; ScanNow
+// returns it (joined, one per source) alongside a complete ScanResult.
+var ErrSourceFailed = errors.New("dag source failed")
+
+// Debounce of file-system events: a scan starts once events have been quiet
+// for debounceQuiet, and at the latest debounceMax after the first one, so
+// an editor's burst of writes costs one scan and an edit is active well
+// within a second.
+const (
+	debounceQuiet = 50 * time.Millisecond
+	debounceMax   = 250 * time.Millisecond
+)
 
 // Loader owns the sources and the registry.
 type Loader struct {
+	cfg     Config
+	log     *slog.Logger
+	opts    dag.Options
+	sources []*sourceState
 	changes chan struct{}
+
+	mu     sync.RWMutex // guards reg, view, scheds and every sourceState.health
+	reg    *registry
+	view   []snapshot.DAG
+	scheds []*dag.DAG // per view entry: the definition that fires, or nil
+
+	life    sync.Mutex // guards started, cancel
+	started bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
-// New prepares a loader; Start begins watching.
+type sourceState struct {
+	src    Source
+	scanMu sync.Mutex // one scan of a source at a time
+	health snapshot.Source
+}
+
+// watchable is a source that can raise events between periodic scans.
+type watchable interface {
+	startWatching() error
+	// watch relays events until ctx ends, then stops watching.
+	watch(ctx context.Context, changed func(), onError func(error))
+	stopWatching()
+}
+
+// New prepares a loader; Start begins watching. Sources are the local folder
+// (cfg.Dir) and the S3 bucket (cfg.S3Bucket), each when configured; with
+// cfg.Enabled false there are none.
 func New(cfg Config, log *slog.Logger) (*Loader, error) {
-	return &Loader{changes: make(chan struct{}, 1)}, nil
+	var sources []Source
+	if cfg.Enabled {
+		if cfg.Dir != "" {
+			sources = append(sources, NewLocalSource(cfg.Dir))
+		}
+		if cfg.S3Bucket != "" {
+			if log == nil {
+				log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			}
+			sources = append(sources, NewS3Source(cfg, log.With("source", SourceS3)))
+		}
+	}
+	return NewWithSources(cfg, log, sources...)
 }
 
-// Start performs the initial scan of every source and begins watching.
-func (l *Loader) Start(ctx context.Context) error { return errors.New("loader: not implemented yet") }
+// NewWithSources is New with explicit sources, in priority order: when two
+// files claim a name at the same scan, the earlier source's file holds it.
+func NewWithSources(cfg Config, log *slog.Logger, sources ...Source) (*Loader, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ScanInterval <= 0 {
+		cfg.ScanInterval = DefaultScanInterval
+	}
+	env := cfg.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	l := &Loader{
+		cfg:     cfg,
+		log:     log,
+		opts:    dag.Options{Env: env},
+		changes: make(chan struct{}, 1),
+		reg:     newRegistry(),
+	}
+	seen := make(map[string]bool)
+	for _, src := range sources {
+		if seen[src.Name()] {
+			return nil, fmt.Errorf("loader: two sources named %q", src.Name())
+		}
+		seen[src.Name()] = true
+		l.sources = append(l.sources, &sourceState{
+			src:    src,
+			health: snapshot.Source{Name: src.Name(), Location: src.Location()},
+		})
+	}
+	return l, nil
+}
 
-// Stop ends watching and waits for the loader's goroutines.
-func (l *Loader) Stop() {}
+// Start performs the initial scan of every source and begins watching: file
+// notifications for the local folder, and a periodic scan of everything.
+// Source failures are reported in Sources, not returned; Start fails only if
+// the loader was already started or ctx ends during the initial scan.
+func (l *Loader) Start(ctx context.Context) error {
+	l.life.Lock()
+	defer l.life.Unlock()
+	if l.started {
+		return errors.New("loader: already started")
+	}
+	l.started = true
+	if !l.cfg.Enabled {
+		l.log.Info("dag loading disabled", "env", EnvEnabled)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	l.cancel = cancel
 
-// ScanNow scans every source and returns when done.
+	var watched []*sourceState
+	for _, st := range l.sources {
+		w, ok := st.src.(watchable)
+		if !ok {
+			continue
+		}
+		if err := w.startWatching(); err != nil {
+			l.log.Warn("file notifications unavailable; relying on the periodic scan",
+				"source", st.src.Name(), "location", st.src.Location(), "err", err)
+			continue
+		}
+		watched = append(watched, st)
+	}
+	if _, err := l.ScanNow(runCtx); err != nil && ctx.Err() != nil {
+		cancel()
+		for _, st := range watched {
+			st.src.(watchable).stopWatching()
+		}
+		return fmt.Errorf("loader: initial scan: %w", ctx.Err())
+	}
+
+	for _, st := range watched {
+		kicks := make(chan struct{}, 1)
+		w := st.src.(watchable)
+		l.wg.Add(2)
+		go func() {
+			defer l.wg.Done()
+			w.watch(runCtx, func() {
+				select {
+				case kicks <- struct{}{}:
+				default:
+				}
+			}, func(err error) {
+				l.log.Warn("file notifications", "source", st.src.Name(), "err", err)
+			})
+		}()
+		go func() {
+			defer l.wg.Done()
+			l.debounce(runCtx, st, kicks)
+		}()
+	}
+	if len(l.sources) > 0 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			l.periodic(runCtx)
+		}()
+	}
+	return nil
+}
+
+// Stop ends watching and waits for the loader's goroutines. A scan in
+// progress is cancelled and changes nothing.
+func (l *Loader) Stop() {
+	l.life.Lock()
+	cancel := l.cancel
+	l.life.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	l.wg.Wait()
+}
+
+func (l *Loader) periodic(ctx context.Context) {
+	t := time.NewTicker(l.cfg.ScanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = l.ScanNow(ctx) // failures are in the sources' health
+		}
+	}
+}
+
+func (l *Loader) debounce(ctx context.Context, st *sourceState, kicks <-chan struct{}) {
+	timer := time.NewTimer(0)
+	if !timer.Stop() {
+		<-timer.C
+	}
+	defer timer.Stop()
+	var first time.Time // of the pending burst; zero when none
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kicks:
+			now := time.Now()
+			if first.IsZero() {
+				first = now
+			}
+			wait := min(debounceQuiet, first.Add(debounceMax).Sub(now))
+			timer.Stop()
+			timer.Reset(max(wait, 0))
+		case <-timer.C:
+			first = time.Time{}
+			st.scanMu.Lock()
+			out, err := l.prepare(ctx, st)
+			if ctx.Err() == nil {
+				l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
+			}
+			st.scanMu.Unlock()
+		}
+	}
+}
+
+// ScanNow scans every source and returns when done. Sources are listed and
+// read in parallel and applied in configuration order. Sources that failed
+// are counted in the result and returned as ErrSourceFailed errors.
 func (l *Loader) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
-	return snapshot.ScanResult{}, errors.New("loader: not implemented yet")
+	start := time.Now()
+	res := snapshot.ScanResult{Sources: len(l.sources)}
+	for _, st := range l.sources {
+		st.scanMu.Lock()
+		defer st.scanMu.Unlock()
+	}
+	outs := make([]scanOutcome, len(l.sources))
+	errs := make([]error, len(l.sources))
+	var wg sync.WaitGroup
+	for i, st := range l.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = l.prepare(ctx, st)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	res.Changed, res.Invalid = l.commit(l.sources, outs, errs)
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			res.Failed++
+			failed = append(failed, fmt.Errorf("%w: %s (%s): %w", ErrSourceFailed,
+				l.sources[i].src.Name(), l.sources[i].src.Location(), err))
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, errors.Join(failed...)
 }
 
-// DAGs returns the registry, sorted by name. The slice is the caller's.
-func (l *Loader) DAGs() []snapshot.DAG { return nil }
+// prepare lists a source and reads and parses what changed, without touching
+// the registry. The caller holds st.scanMu.
+func (l *Loader) prepare(ctx context.Context, st *sourceState) (scanOutcome, error) {
+	start := time.Now()
+	out := scanOutcome{source: st.src.Name(), start: start}
+	listing, err := st.src.List(ctx)
+	if err != nil {
+		out.duration = time.Since(start)
+		return out, err
+	}
+	out.incomplete, out.problems = listing.Incomplete, listing.Problems
+	out.results = make([]fileResult, len(listing.Objects))
 
-// Sources returns each source's health.
-func (l *Loader) Sources() []snapshot.Source { return nil }
+	l.mu.RLock()
+	known := l.reg.known(out.source)
+	l.mu.RUnlock()
+
+	var todo []int
+	for i, o := range listing.Objects {
+		r := &out.results[i]
+		r.obj = o
+		k, ok := known[o.Key]
+		switch {
+		case o.Err != nil:
+			r.retry, r.errs = true, []snapshot.ErrorLine{{Msg: o.Err.Error()}}
+		case ok && k.version != "" && k.version == o.Version:
+			r.unchanged = true
+		default:
+			todo = append(todo, i)
+		}
+	}
+	l.readAll(ctx, st.src, out.results, todo, known)
+	out.duration = time.Since(start)
+	return out, ctx.Err()
+}
+
+// readAll reads, hashes and parses the files at todo with a few workers:
+// enough to overlap S3 round trips, at most the CPUs for local parsing.
+func (l *Loader) readAll(ctx context.Context, src Source, results []fileResult, todo []int, known map[string]knownFile) {
+	if len(todo) == 0 {
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if src.Name() == SourceS3 {
+		workers = 16
+	}
+	workers = min(workers, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				l.readOne(ctx, src, &results[i], known)
+			}
+		}()
+	}
+	for _, i := range todo {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known map[string]knownFile) {
+	data, err := src.Read(ctx, r.obj)
+	if err != nil {
+		r.retry, r.errs = true, []snapshot.ErrorLine{{Msg: "reading: " + err.Error()}}
+		return
+	}
+	h := sha256.Sum256(data)
+	r.sum = hex.EncodeToString(h[:])
+	if k, ok := known[r.obj.Key]; ok && k.ok && k.sum == r.sum {
+		r.same = true
+		return
+	}
+	d, err := dag.Parse(r.obj.Location, data, l.opts)
+	if err != nil || d == nil {
+		if err == nil {
+			err = errors.New("parser returned no DAG")
+		}
+		r.errs = errorLines(dag.AsErrors(r.obj.Location, err))
+		return
+	}
+	d.Name = dag.NameFromPath(r.obj.Key)
+	r.def = d
+}
+
+// commit applies prepared scans in order, updates health, logs each change
+// and signals Changes once. It returns the files changed and the files
+// invalid in the committed sources.
+func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int) {
+	now := time.Now()
+	var all []Change
+	healthChanged := false
+	l.mu.Lock()
+	for i, st := range states {
+		h := st.health
+		h.LastScan, h.ScanDuration = outs[i].start, outs[i].duration
+		if errs[i] != nil {
+			h.OK, h.Error = false, errs[i].Error()
+		} else {
+			h.OK, h.Error, h.Files = true, problemText(outs[i].problems), len(outs[i].results)
+			ch, n := l.reg.apply(outs[i], now)
+			all = append(all, ch...)
+			changed += n
+			for _, r := range outs[i].results {
+				if rec := l.reg.files[fileRef{outs[i].source, r.obj.Key}]; rec != nil && rec.errs != nil {
+					invalid++
+				}
+			}
+		}
+		if h.OK != st.health.OK || h.Error != st.health.Error || h.Files != st.health.Files {
+			healthChanged = true
+			l.logHealth(st, h)
+		}
+		st.health = h
+	}
+	if len(all) > 0 {
+		l.view, l.scheds = l.reg.all()
+	}
+	l.mu.Unlock()
+
+	for _, c := range all {
+		l.logChange(c)
+	}
+	if len(all) > 0 || healthChanged {
+		l.notify()
+	}
+	return changed, invalid
+}
+
+func problemText(problems []string) string {
+	switch len(problems) {
+	case 0:
+		return ""
+	case 1:
+		return problems[0]
+	}
+	return fmt.Sprintf("%s (and %d more problems)", problems[0], len(problems)-1)
+}
+
+func (l *Loader) logHealth(st *sourceState, h snapshot.Source) {
+	attrs := []any{"source", h.Name, "location", h.Location, "files", h.Files}
+	switch {
+	case !h.OK:
+		l.log.Error("dag source failed; its DAGs are kept as they were", append(attrs, "err", h.Error)...)
+	case h.Error != "":
+		l.log.Warn("dag source scanned with problems", append(attrs, "problems", h.Error)...)
+	case !st.health.OK && !st.health.LastScan.IsZero():
+		l.log.Info("dag source recovered", attrs...)
+	}
+}
+
+func (l *Loader) logChange(c Change) {
+	attrs := []any{"dag", c.Name, "file", c.Location, "source", c.Source, "status", c.Status}
+	switch c.Kind {
+	case ChangeInvalid:
+		l.log.Warn("dag invalid", append(attrs, "err", c.Error)...)
+	case ChangeConflict:
+		l.log.Warn("dag name conflict: another file holds the name", attrs...)
+	default:
+		l.log.Info("dag "+c.Kind, attrs...)
+	}
+}
+
+func (l *Loader) notify() {
+	select {
+	case l.changes <- struct{}{}:
+	default: // a signal is already waiting: coalesced
+	}
+}
+
+// DAGs returns the registry, sorted by name (for one name, the file holding
+// it first). The slice and its error lines are the caller's; Def values are
+// shared and immutable.
+func (l *Loader) DAGs() []snapshot.DAG {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]snapshot.DAG, len(l.view))
+	for i := range l.view {
+		v := &l.view[i]
+		if d := l.scheds[i]; d != nil && !v.NextFire.After(now) {
+			v.NextFire = d.NextFire(now)
+		}
+		out[i] = *v
+		out[i].Errors = append([]snapshot.ErrorLine(nil), v.Errors...)
+	}
+	return out
+}
+
+// Sources returns each source's health, in configuration order.
+func (l *Loader) Sources() []snapshot.Source {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]snapshot.Source, len(l.sources))
+	for i, st := range l.sources {
+		out[i] = st.health
+	}
+	return out
+}
 
 // Lookup returns the active definition of a DAG: the current one, or the
 // last good one of an invalid file. Disabled and unknown DAGs are not found.
-func (l *Loader) Lookup(name string) (*dag.DAG, bool) { return nil, false }
+func (l *Loader) Lookup(name string) (*dag.DAG, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	rec := l.reg.holder(name)
+	if rec == nil || rec.good == nil || !rec.good.Enabled {
+		return nil, false
+	}
+	return rec.good, true
+}
 
 // Changes signals (coalesced, never blocking the loader) that the registry
 // or a source's health changed.
