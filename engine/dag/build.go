@@ -35,6 +35,7 @@ func buildDAG(c *collector, tree any) built {
 	top, ok := tree.(object)
 	if !ok {
 		c.add("", "", nil, "a DAG must be an object, not %s", typeName(tree))
+		c.reported["/nodes"] = true
 		return b
 	}
 	c.unknownFields("", "", top, dagFields...)
@@ -97,7 +98,7 @@ func buildNode(c *collector, path string, v any, n *Node) any {
 		c.reported[path+"/id"] = true
 		c.reported[path+"/type"] = true
 		c.reported[path+"/config"] = true
-		return nil
+		return missing
 	}
 	// The id first: every later error of this node names it.
 	if s, ok := c.str("", path+"/id", member(m, "id")); ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -37,7 +38,11 @@ func decodeJSON(file string, data []byte) (any, *Error) {
 			if off > 0 {
 				off--
 			}
-			return nil, syntaxError(file, data, off, se.Error())
+			msg := se.Error()
+			if strings.Contains(msg, "exceeded max depth") {
+				msg = "nested too deeply (more than 10000 levels)"
+			}
+			return nil, syntaxError(file, data, off, msg)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, syntaxError(file, data, len(data), "unexpected end of file: unclosed object, array or string")
 		default:

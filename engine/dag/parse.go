@@ -11,8 +11,7 @@ import (
 // and the DAG is nil.
 func Parse(file string, data []byte, opts Options) (*DAG, error) {
 	if len(data) > MaxFileSize {
-		return nil, Errors{{File: file, Err: ErrTooLarge,
-			Msg: fmt.Sprintf("file is %d bytes, more than the %d-byte limit", len(data), MaxFileSize)}}
+		return nil, Errors{TooLarge(file, int64(len(data)))}
 	}
 	var tree any
 	switch ext := path.Ext(file); ext {
@@ -39,4 +38,11 @@ func Parse(file string, data []byte, opts Options) (*DAG, error) {
 		return nil, err
 	}
 	return b.dag, nil
+}
+
+// TooLarge is the error for a file of size bytes over MaxFileSize, for
+// callers that check the size before reading a file whole.
+func TooLarge(file string, size int64) *Error {
+	return &Error{File: file, Err: ErrTooLarge,
+		Msg: fmt.Sprintf("file is %d bytes, more than the %d-byte limit", size, MaxFileSize)}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
@@ -34,6 +35,22 @@ var starlarkFileOptions = &syntax.FileOptions{
 // evalStarlark runs a .star file and converts its global dag into the
 // generic tree the JSON form produces.
 func evalStarlark(file string, data []byte, opts Options) (any, error) {
+	if err := precheckStarlark(file, data); err != nil {
+		return nil, Errors{err}
+	}
+	f, err := starlarkFileOptions.Parse(file, data, 0)
+	if err != nil {
+		return nil, starlarkErrors(file, nil, "", err)
+	}
+	if serr := guardTree(f); serr != nil {
+		return nil, starlarkErrors(file, nil, "", *serr)
+	}
+	predeclared := guards()
+	predeclared["env"] = envBuiltin(opts.Env)
+	prog, err := starlark.FileProgram(f, predeclared.Has)
+	if err != nil {
+		return nil, starlarkErrors(file, nil, "", err)
+	}
 	thread := &starlark.Thread{
 		Name:  file,
 		Print: func(*starlark.Thread, string) {}, // a DAG file has no stdout
@@ -42,13 +59,11 @@ func evalStarlark(file string, data []byte, opts Options) (any, error) {
 		},
 	}
 	thread.SetMaxExecutionSteps(StarlarkMaxSteps)
-	timer := time.AfterFunc(StarlarkTimeout, func() { thread.Cancel("timeout") })
-	defer timer.Stop()
-
-	predeclared := starlark.StringDict{"env": envBuiltin(opts.Env)}
-	globals, err := starlark.ExecFileOptions(starlarkFileOptions, thread, file, data, predeclared)
+	stop := watch(thread)
+	globals, err := prog.Init(thread, predeclared)
+	reason := stop()
 	if err != nil {
-		return nil, Errors{starlarkError(file, thread, err)}
+		return nil, starlarkErrors(file, thread, reason, err)
 	}
 	v, ok := globals["dag"]
 	if !ok {
@@ -58,7 +73,7 @@ func evalStarlark(file string, data []byte, opts Options) (any, error) {
 		return nil, Errors{{File: file, Err: ErrScript, Msg: fmt.Sprintf("dag must be a dict, not %s", v.Type())}}
 	}
 	c := newCollector(file)
-	tree := toTree(c, "", v, 0)
+	tree := toTree(c, "", v, nil)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -81,32 +96,62 @@ func envBuiltin(lookup func(string) (string, bool)) *starlark.Builtin {
 	})
 }
 
-func starlarkError(file string, thread *starlark.Thread, err error) *Error {
+// starlarkErrors turns what the Starlark parser, resolver or interpreter
+// returned into our errors, with the script's own line and column.
+func starlarkErrors(file string, thread *starlark.Thread, reason string, err error) Errors {
 	var se syntax.Error
 	if errors.As(err, &se) {
-		return &Error{File: file, Line: int(se.Pos.Line), Col: int(se.Pos.Col), Msg: se.Msg, Err: ErrSyntax}
+		return Errors{{File: file, Line: int(se.Pos.Line), Col: int(se.Pos.Col), Msg: se.Msg, Err: ErrSyntax}}
+	}
+	var rl resolve.ErrorList
+	if errors.As(err, &rl) {
+		es := make(Errors, len(rl))
+		for i, re := range rl {
+			es[i] = &Error{File: file, Line: int(re.Pos.Line), Col: int(re.Pos.Col), Msg: re.Msg, Err: ErrSyntax}
+		}
+		return es
 	}
 	e := &Error{File: file, Msg: err.Error(), Err: ErrScript}
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		e.Msg = ee.Msg
-		if len(ee.CallStack) > 0 {
-			pos := ee.CallStack.At(0).Pos
-			e.Line, e.Col = int(pos.Line), int(pos.Col)
+		// The innermost frame may be a builtin, which has no position.
+		for i := 0; i < len(ee.CallStack); i++ {
+			if pos := ee.CallStack.At(i).Pos; pos.IsValid() && pos.Filename() != "<builtin>" {
+				e.Line, e.Col = int(pos.Line), int(pos.Col)
+				break
+			}
 		}
 	}
-	if thread.ExecutionSteps() >= StarlarkMaxSteps {
+	switch {
+	case reason == cancelTimeout:
+		e.Msg = fmt.Sprintf("script ran longer than %s (an endless loop?)", StarlarkTimeout)
+	case reason == cancelMemory:
+		e.Msg = fmt.Sprintf("script grew memory by more than %d MiB (a memory bomb?)", StarlarkMaxMemory>>20)
+	case thread != nil && thread.ExecutionSteps() >= StarlarkMaxSteps:
 		e.Msg = fmt.Sprintf("script ran more than %d steps (an endless loop?)", StarlarkMaxSteps)
 	}
-	return e
+	return Errors{e}
 }
 
 // toTree converts a Starlark value to the generic tree, reporting values
 // JSON cannot hold at their path.
-func toTree(c *collector, path string, v starlark.Value, depth int) any {
-	if depth > maxValueDepth {
-		c.add("", path, ErrScript, "nested more than %d levels deep (does a list contain itself?)", maxValueDepth)
-		return nil
+// ancestors holds the lists and dicts being converted above v, so a value
+// that contains itself is reported instead of followed forever.
+func toTree(c *collector, path string, v starlark.Value, ancestors []starlark.Value) any {
+	switch v.(type) {
+	case *starlark.List, *starlark.Dict:
+		for _, a := range ancestors {
+			if a == v {
+				c.add("", path, ErrScript, "a %s that contains itself cannot be part of a DAG", v.Type())
+				return nil
+			}
+		}
+		if len(ancestors) >= maxValueDepth {
+			c.add("", path, ErrScript, "nested more than %d levels deep", maxValueDepth)
+			return nil
+		}
+		ancestors = append(ancestors, v)
 	}
 	switch v := v.(type) {
 	case starlark.NoneType:
@@ -127,13 +172,13 @@ func toTree(c *collector, path string, v starlark.Value, depth int) any {
 	case *starlark.List:
 		out := make([]any, v.Len())
 		for i := range out {
-			out[i] = toTree(c, ptrIndex(path, i), v.Index(i), depth+1)
+			out[i] = toTree(c, ptrIndex(path, i), v.Index(i), ancestors)
 		}
 		return out
 	case starlark.Tuple:
 		out := make([]any, len(v))
 		for i := range out {
-			out[i] = toTree(c, ptrIndex(path, i), v[i], depth+1)
+			out[i] = toTree(c, ptrIndex(path, i), v[i], ancestors)
 		}
 		return out
 	case *starlark.Dict:
@@ -144,7 +189,7 @@ func toTree(c *collector, path string, v starlark.Value, depth int) any {
 				c.add("", path, ErrScript, "dict key %s must be a string, not %s", kv[0].String(), kv[0].Type())
 				continue
 			}
-			out[string(k)] = toTree(c, ptr(path, string(k)), kv[1], depth+1)
+			out[string(k)] = toTree(c, ptr(path, string(k)), kv[1], ancestors)
 		}
 		return out
 	}
