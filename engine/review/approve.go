@@ -1,0 +1,281 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Outcome is what approving did — or, for a dry run, would do.
+type Outcome struct {
+	Item   *Item // the item after the action (unchanged for a dry run)
+	DryRun bool
+	// Branch items.
+	Push *PushPlan
+	PR   *PullRequest // nil when no GitHub repository is configured
+	// Opened is the pull request GitHub answered with.
+	Opened *OpenedPR
+	// Archive items: one result per report acted on (or to act on).
+	Reports []ReportResult
+}
+
+// PushPlan is the push an approval makes.
+type PushPlan struct {
+	Remote  string // URL, credentials redacted
+	RefSpec string // never forced: no leading +
+	Commit  string
+}
+
+// ReportResult is the outcome of archiving one report.
+type ReportResult struct {
+	Token, Name string
+	Archived    bool
+	Err         string
+}
+
+// approvable says whether an item may be approved: staged, a failed
+// approval to retry, or an approval a crashed process left half done (every
+// action holds the state dir's lock, so nobody else is mid-way).
+func approvable(st State) bool {
+	return st == StateStaged || st == StateFailed || st == StateApproved
+}
+
+// Approve carries out an item: pushes its branch and opens the pull
+// request, or archives its reports. With dryRun it only says what it would
+// push and post. A rejected push leaves the item staged with the error.
+func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !dryRun {
+		defer s.afterAction(ctx)
+	}
+	it, err := s.store.Review(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !approvable(it.State) {
+		return nil, fmt.Errorf("approving review %d: it is %s: %w", id, it.State, ErrState)
+	}
+	if it.Kind == KindArchive {
+		return s.approveArchive(ctx, it, dryRun)
+	}
+	return s.approveBranch(ctx, it, dryRun)
+}
+
+func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
+	sc, err := s.scratchClone()
+	if err != nil {
+		return nil, err
+	}
+	if !sc.hasBranch(it.Branch, it.Commit) {
+		return nil, fmt.Errorf("approving review %d: branch %s is missing from the scratch clone; run the metapipeline again to restage it", it.ID, it.Branch)
+	}
+	if sc.pushURL == "" {
+		return nil, fmt.Errorf("approving review %d: %w", it.ID, ErrNoRemote)
+	}
+	out := &Outcome{Item: it, DryRun: dryRun, Push: &PushPlan{
+		Remote:  redactURL(sc.pushURL),
+		RefSpec: "refs/heads/" + it.Branch + ":refs/heads/" + it.Branch,
+		Commit:  it.Commit,
+	}}
+	if owner, repo, ok := s.githubRepo(sc.pushURL); ok {
+		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it), Draft: s.cfg.Draft}
+	}
+	if dryRun {
+		return out, nil
+	}
+
+	prev := it.State
+	if prev != StateApproved {
+		if err := s.update(ctx, it, StateApproved, "approved"); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.push(ctx, it.Branch); err != nil {
+		// Nothing reached the remote: the item waits as it was.
+		back := prev
+		if back == StateApproved {
+			back = StateStaged
+		}
+		it.Error = err.Error()
+		if uerr := s.update(ctx, it, back, "push failed: "+err.Error()); uerr != nil {
+			s.log.Error("saving a failed push", "id", it.ID, "err", uerr)
+		}
+		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
+	}
+	it.Error = ""
+	if err := s.update(ctx, it, StatePushed, "pushed "+it.Branch+" to "+redactURL(sc.pushURL)); err != nil {
+		return out, err
+	}
+	if out.PR == nil {
+		it.Notes = appendOnce(it.Notes, "no GitHub repository configured: open the pull request by hand")
+		return out, s.update(ctx, it, StatePushed, "no GitHub repository configured; pull request not opened")
+	}
+	opened, err := s.gh.open(ctx, *out.PR)
+	if err != nil {
+		it.Error = err.Error()
+		if uerr := s.update(ctx, it, StateFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
+			s.log.Error("saving a failed pull request", "id", it.ID, "err", uerr)
+		}
+		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
+	}
+	out.Opened = &opened
+	it.URL, it.PRNumber = opened.URL, opened.Number
+	note := fmt.Sprintf("pull request #%d opened: %s", opened.Number, opened.URL)
+	if opened.Existed {
+		note = fmt.Sprintf("pull request #%d was already open: %s", opened.Number, opened.URL)
+	}
+	return out, s.update(ctx, it, StatePROpen, note)
+}
+
+// githubRepo is the repository pull requests go to.
+func (s *Service) githubRepo(pushURL string) (owner, repo string, ok bool) {
+	if s.cfg.GitHubRepo != "" {
+		owner, repo, ok = strings.Cut(s.cfg.GitHubRepo, "/")
+		return owner, repo, ok && owner != "" && repo != ""
+	}
+	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "")
+}
+
+func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
+	out := &Outcome{Item: it, DryRun: dryRun}
+	for _, sub := range it.Subjects {
+		if sub.Result != ResultArchived {
+			out.Reports = append(out.Reports, ReportResult{Token: sub.ID, Name: sub.Name})
+		}
+	}
+	if dryRun {
+		return out, nil
+	}
+	if s.cfg.Archiver == nil {
+		return out, fmt.Errorf("approving review %d: %w", it.ID, ErrNoArchiver)
+	}
+	if it.State != StateApproved {
+		if err := s.update(ctx, it, StateApproved, "approved"); err != nil {
+			return nil, err
+		}
+	}
+	// Reports archived by an earlier attempt are not archived again: a
+	// retry only redoes what failed.
+	var failed []string
+	done := 0
+	for i := range it.Subjects {
+		sub := &it.Subjects[i]
+		if sub.Result == ResultArchived {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		res := ReportResult{Token: sub.ID, Name: sub.Name}
+		if err := s.cfg.Archiver.ArchiveReport(ctx, sub.ID); err != nil {
+			sub.Result, res.Err = err.Error(), err.Error()
+			failed = append(failed, fmt.Sprintf("%s (%s): %v", sub.Name, sub.ID, err))
+		} else {
+			sub.Result, res.Archived = ResultArchived, true
+			done++
+		}
+		for j := range out.Reports {
+			if out.Reports[j].Token == res.Token {
+				out.Reports[j] = res
+			}
+		}
+	}
+	if len(failed) == 0 {
+		it.Error = ""
+		return out, s.update(ctx, it, StateArchived, fmt.Sprintf("archived %d %s", done, plural(done, "report", "reports")))
+	}
+	it.Error = fmt.Sprintf("%d of %d reports not archived: %s", len(failed), len(it.Subjects), strings.Join(failed, "; "))
+	if err := s.update(ctx, it, StateFailed, it.Error); err != nil {
+		return out, err
+	}
+	return out, fmt.Errorf("approving review %d: %s", it.ID, it.Error)
+}
+
+// Reject declines an item: its local branch goes, the item is marked.
+// A branch already pushed by a failed approval stays on the remote.
+func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	defer s.afterAction(ctx)
+	it, err := s.store.Review(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !approvable(it.State) {
+		return nil, fmt.Errorf("rejecting review %d: it is %s: %w", id, it.State, ErrState)
+	}
+	note := "rejected"
+	if it.Kind.IsBranch() && it.Branch != "" {
+		sc, err := s.scratchClone()
+		if err != nil {
+			return nil, err
+		}
+		if err := sc.deleteBranch(it.Branch); err != nil {
+			return nil, err
+		}
+		note = "rejected; deleted local branch " + it.Branch
+		if pushedBefore(it) {
+			note += " (the pushed branch stays on the remote)"
+		}
+	}
+	return it, s.update(ctx, it, StateRejected, note)
+}
+
+func pushedBefore(it *Item) bool {
+	for _, ev := range it.History {
+		if ev.State == StatePushed {
+			return true
+		}
+	}
+	return false
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// push sends the branch to the push remote without force. A remote branch
+// that is not an ancestor of ours is refused with ErrNonFastForward.
+func (sc *scratch) push(ctx context.Context, branch string) error {
+	auth, err := sc.auth(sc.pushURL)
+	if err != nil {
+		return err
+	}
+	ref := plumbing.NewBranchReferenceName(branch)
+	err = sc.repo.PushContext(ctx, &git.PushOptions{
+		RemoteName: remoteOrigin,
+		RefSpecs:   []config.RefSpec{config.RefSpec(ref.String() + ":" + ref.String())},
+		Auth:       auth,
+		Force:      false,
+	})
+	switch {
+	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
+		return nil
+	case errors.Is(err, git.ErrForceNeeded), isNonFastForward(err):
+		return fmt.Errorf("pushing %s to %s: %w (%v)", branch, redactURL(sc.pushURL), ErrNonFastForward, err)
+	default:
+		return fmt.Errorf("pushing %s to %s: %w", branch, redactURL(sc.pushURL), err)
+	}
+}
+
+func isNonFastForward(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "non-fast-forward") || strings.Contains(msg, "fetch first") || strings.Contains(msg, "[rejected]")
+}

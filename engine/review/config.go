@@ -1,0 +1,71 @@
+package review
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Config says where branches are built and where they go.
+type Config struct {
+	// StateDir is the engine's state dir; the scratch clones live in
+	// StateDir/review.
+	StateDir string
+	// Repo is the dbt repository: a local checkout (only ever read) or a
+	// remote URL. Archive items work without it.
+	Repo string
+	// Remote is where branches are pushed. Default: Repo when it is a URL,
+	// else the local checkout's origin.
+	Remote string
+	// ProjectDir is the dbt project's folder inside the repository ("" for
+	// the root); the manifest's paths are relative to it.
+	ProjectDir string
+	// BaseBranch is the branch proposals start from and pull requests
+	// target. Default: the remote's HEAD branch, else main, else master.
+	BaseBranch string
+
+	// Token authenticates pushes over HTTPS and the GitHub API (GITHUB_TOKEN).
+	// It is never logged nor stored.
+	Token string
+	// SSHKeyPath is a private key for SSH remotes; default: the SSH agent.
+	SSHKeyPath       string
+	SSHKeyPassphrase string
+
+	// GitHubAPIURL is the REST API root (default https://api.github.com/;
+	// GitHub Enterprise: https://HOST/api/v3/).
+	GitHubAPIURL string
+	// GitHubRepo is "owner/repo". Default: parsed from the push remote's URL
+	// when it is on github.com or GitHubAPIURL is set. Without one, approving
+	// pushes the branch and stops there.
+	GitHubRepo string
+	// Draft opens pull requests as drafts.
+	Draft bool
+	// HTTPClient is used for the GitHub API; nil uses a client with a timeout.
+	HTTPClient *http.Client
+
+	// Archiver archives BI reports; nil leaves archive items unapprovable.
+	Archiver ReportArchiver
+
+	// AuthorName and AuthorEmail sign sluice's commits (default "Sluice
+	// <sluice@localhost>").
+	AuthorName, AuthorEmail string
+
+	// Now is the clock (default time.Now); branch names carry its date.
+	Now func() time.Time
+	// PollInterval is how often a started service rereads the store to
+	// pick up changes made by other processes (the CLI). Default 5s.
+	PollInterval time.Duration
+}
+
+// ReportArchiver archives one BI report. The metapipeline's Mode client
+// satisfies it.
+type ReportArchiver interface {
+	ArchiveReport(ctx context.Context, token string) error
+}
+
+func (c *Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}

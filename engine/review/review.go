@@ -1,0 +1,137 @@
+// Package review turns what the metapipeline proposes into review items a
+// human confirms: git branches staged in a scratch clone of the dbt
+// repository (unused models removed, exposures regenerated) and lists of stale
+// BI reports to archive. Approving pushes the branch and opens a pull
+// request, or archives the reports; rejecting drops the local branch.
+//
+// The user's own checkout is only ever read: every branch is built in a bare
+// clone under the state dir, straight in its object store, and nothing is
+// force-pushed.
+package review
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind says what a review item proposes.
+type Kind string
+
+// Kinds of review items.
+const (
+	KindDeprecate Kind = "deprecate" // a branch removing unused dbt models
+	KindExposures Kind = "exposures" // a branch writing regenerated dbt exposures
+	KindArchive   Kind = "archive"   // stale BI reports to archive
+)
+
+// IsBranch reports whether items of this kind carry a git branch.
+func (k Kind) IsBranch() bool { return k == KindDeprecate || k == KindExposures }
+
+// State is where an item stands. The values equal snapshot.Review* so the
+// read model needs no mapping.
+type State string
+
+// States of review items.
+const (
+	StateStaged   State = "staged"   // waiting for a human
+	StateApproved State = "approved" // approval under way
+	StatePushed   State = "pushed"   // branch pushed, no pull request (none configured)
+	StatePROpen   State = "pr-open"  // pull request opened
+	StateArchived State = "archived" // every report archived
+	StateRejected State = "rejected" // declined (or withdrawn by a later run)
+	StateFailed   State = "failed"   // a step after the point of no return failed; Approve retries
+)
+
+// Sentinel errors callers act on.
+var (
+	ErrNotFound       = errors.New("review item not found")
+	ErrConflict       = errors.New("review item changed concurrently")
+	ErrState          = errors.New("review item is not in a state that allows this")
+	ErrNonFastForward = errors.New("push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
+	ErrNoRemote       = errors.New("no remote to push to: the dbt repository has no origin and no remote is configured")
+	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
+	ErrPRExists       = errors.New("a pull request already exists for this branch")
+)
+
+// Item is one proposal awaiting a human, with everything needed to act on
+// it and to show it.
+type Item struct {
+	ID    int64
+	Kind  Kind
+	State State
+	Title string
+
+	// Branch items.
+	Branch     string       `json:",omitempty"` // sluice/deprecate-20260102-abc1234
+	BaseBranch string       `json:",omitempty"` // the branch the pull request targets
+	Base       string       `json:",omitempty"` // base commit hash
+	Commit     string       `json:",omitempty"` // the staged commit
+	Files      []FileChange `json:",omitempty"`
+	Diff       string       `json:"-"` // unified diff; stored in its own column
+	PRNumber   int          `json:",omitempty"`
+	URL        string       `json:",omitempty"` // pull request URL once opened
+
+	// Subjects are the models (deprecate), exposures (exposures) or reports
+	// (archive) the item touches.
+	Subjects []Subject
+	// Notes are things the staging noticed but could not do (a candidate's
+	// file missing on the base branch, a YAML entry not found).
+	Notes []string `json:",omitempty"`
+
+	// Fingerprint identifies the proposal's content across runs: a re-run
+	// that proposes the same thing finds the existing item by it.
+	Fingerprint string
+	Error       string `json:",omitempty"` // the last failure, cleared on success
+	// Withdrawn marks a rejected item that a later run dropped (no longer
+	// proposed), as opposed to one a person declined.
+	Withdrawn bool `json:",omitempty"`
+	History     []Event
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// Version increments on every update; the store refuses an update based
+	// on an older version (ErrConflict), so two processes never both act.
+	Version int64
+}
+
+// FileChange is one file a branch item changes.
+type FileChange struct {
+	Path   string
+	Action string // added, modified, deleted
+}
+
+// File change actions.
+const (
+	FileAdded    = "added"
+	FileModified = "modified"
+	FileDeleted  = "deleted"
+)
+
+// Subject is a model, exposure or report an item touches.
+type Subject struct {
+	ID         string // dbt unique_id, exposure name or report token
+	Name       string
+	Reason     string
+	Importance float64  `json:",omitempty"`
+	Files      []string `json:",omitempty"`
+	// Result of acting on it (archive items): "archived", or the error.
+	Result string `json:",omitempty"`
+}
+
+// Subject results of archive items.
+const ResultArchived = "archived"
+
+// Event is one entry of an item's history.
+type Event struct {
+	At    time.Time
+	State State
+	Note  string
+}
+
+// FilePaths returns the paths of the changed files.
+func (it *Item) FilePaths() []string {
+	out := make([]string, len(it.Files))
+	for i, f := range it.Files {
+		out[i] = f.Path
+	}
+	return out
+}

@@ -1,0 +1,224 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// Service stages proposals as review items and carries out a human's
+// decision on them. Every action is serialised: within the process by a
+// mutex, across processes (engine and CLI on one state dir) by a lock file,
+// and in the store by item versions.
+type Service struct {
+	cfg   Config
+	store Store
+	log   *slog.Logger
+
+	mu      sync.Mutex // held for the whole of every action
+	scratch *scratch   // opened on first use
+	gh      *githubClient
+
+	cacheMu  sync.RWMutex
+	cache    []snapshot.Review
+	cacheKey string
+
+	changes chan struct{}
+
+	stopMu sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New prepares the service. It touches neither git nor the network until an
+// action needs them.
+func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
+	if st == nil {
+		return nil, errors.New("review: no store")
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("review: no state dir")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 5 * time.Second
+	}
+	gh, err := newGitHubClient(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: st, log: log, gh: gh, changes: make(chan struct{}, 1)}, nil
+}
+
+// Start loads the items and keeps rereading the store, so changes made by
+// another process (`sluice review approve`) reach the console.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.Refresh(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	s.stopMu.Lock()
+	s.cancel, s.done = cancel, done
+	s.stopMu.Unlock()
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.cfg.PollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("rereading review items", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends the polling started by Start and waits for it.
+func (s *Service) Stop() {
+	s.stopMu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel, s.done = nil, nil
+	s.stopMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// Changes signals (coalesced, never blocking the service) that the review
+// items changed: re-read Reviews.
+func (s *Service) Changes() <-chan struct{} { return s.changes }
+
+// Reviews returns the items as the read model, newest first, as of the last
+// action or Refresh. It never touches the store.
+func (s *Service) Reviews() []snapshot.Review {
+	s.cacheMu.RLock()
+	defer s.cacheMu.RUnlock()
+	return append([]snapshot.Review(nil), s.cache...)
+}
+
+// Refresh rereads the store and signals Changes when something differs.
+func (s *Service) Refresh(ctx context.Context) error {
+	items, err := s.store.Reviews(ctx)
+	if err != nil {
+		return fmt.Errorf("listing review items: %w", err)
+	}
+	var key strings.Builder
+	for _, it := range items {
+		key.WriteString(strconv.FormatInt(it.ID, 10) + ":" + strconv.FormatInt(it.Version, 10) + ",")
+	}
+	s.cacheMu.Lock()
+	changed := key.String() != s.cacheKey
+	if changed {
+		s.cache = ToSnapshots(items)
+		s.cacheKey = key.String()
+	}
+	s.cacheMu.Unlock()
+	if changed {
+		select {
+		case s.changes <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// List returns every item, newest first.
+func (s *Service) List(ctx context.Context) ([]*Item, error) { return s.store.Reviews(ctx) }
+
+// Get returns one item, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, id int64) (*Item, error) { return s.store.Review(ctx, id) }
+
+// lock serialises an action across the process and other processes sharing
+// the state dir.
+func (s *Service) lock() (func(), error) {
+	s.mu.Lock()
+	unlock, err := lockDir(filepath.Join(s.cfg.StateDir, "review"))
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	return func() { unlock(); s.mu.Unlock() }, nil
+}
+
+// afterAction refreshes the cache; the action's own result matters more
+// than a failed reread, which the next poll repeats.
+func (s *Service) afterAction(ctx context.Context) {
+	if err := s.Refresh(context.WithoutCancel(ctx)); err != nil {
+		s.log.Warn("rereading review items", "err", err)
+	}
+}
+
+func (s *Service) scratchClone() (*scratch, error) {
+	if s.scratch == nil {
+		sc, err := openScratch(&s.cfg, s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.scratch = sc
+	}
+	return s.scratch, nil
+}
+
+// update saves it with a history event.
+func (s *Service) update(ctx context.Context, it *Item, state State, note string) error {
+	it.State = state
+	it.UpdatedAt = s.cfg.now().UTC()
+	ev := Event{At: it.UpdatedAt, State: state, Note: note}
+	if err := s.store.UpdateReview(ctx, it, ev); err != nil {
+		return fmt.Errorf("saving review %d: %w", it.ID, err)
+	}
+	s.log.Info("review item", "id", it.ID, "kind", it.Kind, "state", state, "note", note)
+	return nil
+}
+
+// ToSnapshots converts items to the read model.
+func ToSnapshots(items []*Item) []snapshot.Review {
+	out := make([]snapshot.Review, len(items))
+	for i, it := range items {
+		out[i] = it.Snapshot()
+	}
+	return out
+}
+
+// Snapshot converts the item to the read model.
+func (it *Item) Snapshot() snapshot.Review {
+	r := snapshot.Review{
+		ID:        it.ID,
+		Kind:      string(it.Kind),
+		State:     string(it.State),
+		Branch:    it.Branch,
+		Base:      it.Base,
+		Title:     it.Title,
+		Files:     it.FilePaths(),
+		Diff:      it.Diff,
+		CreatedAt: it.CreatedAt,
+		UpdatedAt: it.UpdatedAt,
+		URL:       it.URL,
+		Error:     it.Error,
+	}
+	for _, sub := range it.Subjects {
+		reason := sub.Reason
+		if sub.Result != "" && sub.Result != ResultArchived {
+			reason += " — archive failed: " + sub.Result
+		}
+		r.Subjects = append(r.Subjects, snapshot.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance})
+	}
+	return r
+}

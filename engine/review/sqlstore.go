@@ -1,0 +1,125 @@
+package review
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// sqlStore keeps items in the engine's SQLite store.
+type sqlStore struct{ db *store.Store }
+
+// NewSQLStore adapts the engine's store to the review service.
+func NewSQLStore(db *store.Store) Store { return sqlStore{db: db} }
+
+// itemData is the part of an item kept as JSON.
+type itemData struct {
+	Title      string
+	BaseBranch string       `json:",omitempty"`
+	Base       string       `json:",omitempty"`
+	Commit     string       `json:",omitempty"`
+	Files      []FileChange `json:",omitempty"`
+	PRNumber   int          `json:",omitempty"`
+	URL        string       `json:",omitempty"`
+	Subjects   []Subject    `json:",omitempty"`
+	Notes      []string     `json:",omitempty"`
+	Error      string       `json:",omitempty"`
+	Withdrawn  bool         `json:",omitempty"`
+}
+
+func toRecord(it *Item) (*store.ReviewRecord, error) {
+	data, err := json.Marshal(itemData{
+		Title: it.Title, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
+		PRNumber: it.PRNumber, URL: it.URL, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &store.ReviewRecord{
+		ID: it.ID, Kind: string(it.Kind), State: string(it.State), Branch: it.Branch, Fingerprint: it.Fingerprint,
+		Data: data, Diff: it.Diff, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Version: it.Version,
+	}
+	for _, ev := range it.History {
+		r.History = append(r.History, store.ReviewEvent{At: ev.At, State: string(ev.State), Note: ev.Note})
+	}
+	return r, nil
+}
+
+func fromRecord(r store.ReviewRecord) (*Item, error) {
+	var d itemData
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		return nil, fmt.Errorf("decoding review %d: %w", r.ID, err)
+	}
+	it := &Item{
+		ID: r.ID, Kind: Kind(r.Kind), State: State(r.State), Title: d.Title, Branch: r.Branch,
+		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Files: d.Files, Diff: r.Diff,
+		PRNumber: d.PRNumber, URL: d.URL, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
+		Error: d.Error, Withdrawn: d.Withdrawn, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+	}
+	for _, ev := range r.History {
+		it.History = append(it.History, Event{At: ev.At.UTC(), State: State(ev.State), Note: ev.Note})
+	}
+	return it, nil
+}
+
+func mapStoreErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrReviewNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, store.ErrReviewConflict):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
+func (s sqlStore) CreateReview(ctx context.Context, it *Item) error {
+	r, err := toRecord(it)
+	if err != nil {
+		return err
+	}
+	if err := s.db.CreateReview(ctx, r); err != nil {
+		return mapStoreErr(err)
+	}
+	it.ID, it.Version = r.ID, r.Version
+	return nil
+}
+
+func (s sqlStore) UpdateReview(ctx context.Context, it *Item, ev Event) error {
+	r, err := toRecord(it)
+	if err != nil {
+		return err
+	}
+	if err := s.db.UpdateReview(ctx, r, store.ReviewEvent{At: ev.At, State: string(ev.State), Note: ev.Note}); err != nil {
+		return mapStoreErr(err)
+	}
+	it.Version = r.Version
+	it.History = append(it.History, ev)
+	return nil
+}
+
+func (s sqlStore) Review(ctx context.Context, id int64) (*Item, error) {
+	r, err := s.db.Review(ctx, id)
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	return fromRecord(r)
+}
+
+func (s sqlStore) Reviews(ctx context.Context) ([]*Item, error) {
+	rs, err := s.db.Reviews(ctx)
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	out := make([]*Item, 0, len(rs))
+	for _, r := range rs {
+		it, err := fromRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

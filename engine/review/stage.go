@@ -1,0 +1,402 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Stage stages every analysed part of a metapipeline run's proposal and
+// returns the items it created or updated. A failing part does not stop
+// the others; their errors are joined.
+func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
+	var out []*Item
+	var errs []error
+	add := func(it *Item, err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if it != nil {
+			out = append(out, it)
+		}
+	}
+	if p.Deprecate != nil {
+		add(s.StageDeprecation(ctx, p.Deprecate))
+	}
+	if p.Exposures != nil {
+		add(s.StageExposures(ctx, *p.Exposures))
+	}
+	if p.Stale != nil {
+		add(s.StageArchive(ctx, p.Stale))
+	}
+	return out, errors.Join(errs...)
+}
+
+// branchBuild is a staged commit and what it changes.
+type branchBuild struct {
+	base, commit plumbing.Hash
+	baseBranch   string
+	diff         string
+	files        []FileChange
+	subjects     []Subject
+	notes        []string
+}
+
+// StageDeprecation stages a branch removing the candidates' files and
+// their entries in the properties YAML. It returns the item now standing for
+// the proposal (nil when there is nothing to propose: no candidates, or
+// none of their files exist on the base branch).
+func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Item, error) {
+	cands = append([]Candidate(nil), cands...)
+	sort.Slice(cands, func(i, j int) bool { return cands[i].UniqueID < cands[j].UniqueID })
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.UniqueID
+	}
+	return s.stageBranch(ctx, KindDeprecate, fingerprint(KindDeprecate, ids...), len(cands) == 0,
+		func(sc *scratch, baseTree *object.Tree) (edits, []Subject, []string, error) {
+			return deprecationEdits(s.cfg.ProjectDir, baseTree, cands)
+		})
+}
+
+// StageExposures stages a branch writing the exposures YAML, when it differs
+// from the base branch's.
+func (s *Service) StageExposures(ctx context.Context, ex Exposures) (*Item, error) {
+	p := repoPath(s.cfg.ProjectDir, ex.Path)
+	return s.stageBranch(ctx, KindExposures, fingerprint(KindExposures, p, string(ex.Content)), len(ex.Content) == 0,
+		func(sc *scratch, baseTree *object.Tree) (edits, []Subject, []string, error) {
+			cur, ok, err := fileContent(baseTree, p)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if ok && bytes.Equal(cur, ex.Content) {
+				return nil, nil, nil, nil
+			}
+			subjects := append([]Subject(nil), ex.Subjects...)
+			for i := range subjects {
+				subjects[i].Files = []string{p}
+			}
+			return edits{p: ex.Content}, subjects, nil, nil
+		})
+}
+
+// StageArchive stages the stale reports as one archive item.
+func (s *Service) StageArchive(ctx context.Context, reports []StaleReport) (*Item, error) {
+	reports = append([]StaleReport(nil), reports...)
+	sort.Slice(reports, func(i, j int) bool { return reports[i].Token < reports[j].Token })
+	tokens := make([]string, len(reports))
+	subjects := make([]Subject, len(reports))
+	for i, r := range reports {
+		tokens[i] = r.Token
+		subjects[i] = Subject{ID: r.Token, Name: r.Name, Reason: r.Reason}
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	defer s.afterAction(ctx)
+
+	fp := fingerprint(KindArchive, tokens...)
+	staged, settled, err := s.existing(ctx, KindArchive, fp)
+	if err != nil {
+		return nil, err
+	}
+	if len(reports) == 0 || settled != nil {
+		return settled, s.withdraw(ctx, staged, settled)
+	}
+	if staged != nil && staged.Fingerprint == fp {
+		return staged, nil
+	}
+	it := staged
+	if it == nil {
+		it = &Item{Kind: KindArchive}
+	}
+	it.Title = fmt.Sprintf("Archive %d stale %s", len(reports), plural(len(reports), "report", "reports"))
+	it.Subjects, it.Fingerprint, it.Error = subjects, fp, ""
+	return it, s.save(ctx, it, staged != nil)
+}
+
+// stageBranch is the common path of branch items: find what already stands
+// for the proposal, build the commit in the scratch clone, and create or
+// update the staged item.
+func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty bool,
+	build func(*scratch, *object.Tree) (edits, []Subject, []string, error)) (*Item, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	defer s.afterAction(ctx)
+
+	staged, settled, err := s.existing(ctx, kind, fp)
+	if err != nil {
+		return nil, err
+	}
+	if empty || settled != nil {
+		return settled, s.withdraw(ctx, staged, settled)
+	}
+	sc, err := s.scratchClone()
+	if err != nil {
+		return nil, err
+	}
+	base, baseBranch, err := sc.base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if staged != nil && staged.Fingerprint == fp && staged.Base == base.String() && sc.hasBranch(staged.Branch, staged.Commit) {
+		return staged, nil // the same proposal on the same base: nothing to redo
+	}
+	b, err := s.buildBranch(ctx, sc, kind, base, baseBranch, build)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		// Nothing to change on this base (the exposures are current, the
+		// files are already gone): what was staged is moot.
+		return nil, s.withdraw(ctx, staged, nil)
+	}
+	branch := fmt.Sprintf("sluice/%s-%s-%s", kind, s.cfg.now().UTC().Format("20060102"), b.commit.String()[:7])
+	if err := sc.setBranch(branch, b.commit); err != nil {
+		return nil, err
+	}
+	it := staged
+	if it == nil {
+		it = &Item{Kind: kind}
+	} else if it.Branch != "" && it.Branch != branch {
+		if err := sc.deleteBranch(it.Branch); err != nil {
+			s.log.Warn("removing the superseded branch", "branch", it.Branch, "err", err)
+		}
+	}
+	it.Branch, it.BaseBranch, it.Base, it.Commit = branch, b.baseBranch, b.base.String(), b.commit.String()
+	it.Files, it.Diff, it.Subjects, it.Notes = b.files, b.diff, b.subjects, b.notes
+	it.Fingerprint, it.Error = fp, ""
+	it.Title = branchTitle(kind, b.subjects)
+	return it, s.save(ctx, it, staged != nil)
+}
+
+// buildBranch applies the edits to the base tree and commits them; nil when
+// they change nothing.
+func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, base plumbing.Hash, baseBranch string,
+	build func(*scratch, *object.Tree) (edits, []Subject, []string, error)) (*branchBuild, error) {
+	st := sc.repo.Storer
+	baseCommit, err := object.GetCommit(st, base)
+	if err != nil {
+		return nil, fmt.Errorf("reading base commit %s: %w", base, err)
+	}
+	baseTree, err := baseCommit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("reading base tree: %w", err)
+	}
+	ed, subjects, notes, err := build(sc, baseTree)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		s.log.Warn("staging "+string(kind), "note", n)
+	}
+	if len(ed) == 0 {
+		return nil, nil
+	}
+	treeHash, err := buildTree(st, baseTree, ed)
+	if err != nil {
+		return nil, err
+	}
+	if treeHash == baseTree.Hash {
+		return nil, nil
+	}
+	newTree, err := object.GetTree(st, treeHash)
+	if err != nil {
+		return nil, err
+	}
+	diff, files, err := unifiedDiff(ctx, baseTree, newTree)
+	if err != nil {
+		return nil, err
+	}
+	msg := commitMessage(kind, baseBranch, subjects, notes)
+	commit, err := writeCommit(st, treeHash, base, msg, signature(&s.cfg, s.cfg.now()))
+	if err != nil {
+		return nil, err
+	}
+	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: subjects, notes: notes}, nil
+}
+
+// deprecationEdits removes each candidate's files and properties entry.
+func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidate) (edits, []Subject, []string, error) {
+	ed := edits{}
+	var notes []string
+	touched := map[string][]string{} // unique id -> files changed for it
+	for _, c := range cands {
+		for _, f := range c.Files {
+			p := repoPath(projectDir, f)
+			_, ok, err := fileContent(baseTree, p)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if !ok {
+				notes = append(notes, fmt.Sprintf("%s: %s is not on the base branch", c.Name, p))
+				continue
+			}
+			ed[p] = nil
+			touched[c.UniqueID] = append(touched[c.UniqueID], p)
+		}
+	}
+	byYAML := map[string][]Candidate{}
+	for _, c := range cands {
+		if c.PatchPath != "" {
+			p := repoPath(projectDir, stripPackage(c.PatchPath))
+			byYAML[p] = append(byYAML[p], c)
+		}
+	}
+	yamlPaths := make([]string, 0, len(byYAML))
+	for p := range byYAML {
+		yamlPaths = append(yamlPaths, p)
+	}
+	sort.Strings(yamlPaths)
+	for _, p := range yamlPaths {
+		group := byYAML[p]
+		src, ok, err := fileContent(baseTree, p)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !ok {
+			notes = append(notes, fmt.Sprintf("properties file %s is not on the base branch", p))
+			continue
+		}
+		names := map[string]bool{}
+		for _, c := range group {
+			names[c.Name] = true
+		}
+		res, err := removeModels(src, names)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s left unchanged: %v", p, err))
+			continue
+		}
+		removed := map[string]bool{}
+		for _, n := range res.Removed {
+			removed[n] = true
+		}
+		for _, c := range group {
+			if !removed[c.Name] {
+				notes = append(notes, fmt.Sprintf("%s: no entry in %s", c.Name, p))
+				continue
+			}
+			touched[c.UniqueID] = append(touched[c.UniqueID], p)
+		}
+		if len(res.Removed) == 0 {
+			continue
+		}
+		if res.Empty {
+			ed[p] = nil
+		} else {
+			ed[p] = append([]byte{}, res.Content...)
+		}
+	}
+	var subjects []Subject
+	for _, c := range cands {
+		files := touched[c.UniqueID]
+		if len(files) == 0 {
+			notes = append(notes, fmt.Sprintf("%s: nothing to remove on the base branch", c.Name))
+			continue
+		}
+		subjects = append(subjects, Subject{ID: c.UniqueID, Name: c.Name, Reason: c.Reason, Importance: c.Importance, Files: files})
+	}
+	return ed, subjects, notes, nil
+}
+
+// stripPackage turns the manifest's "package://models/x.yml" into the path.
+func stripPackage(patchPath string) string {
+	if _, p, ok := strings.Cut(patchPath, "://"); ok {
+		return p
+	}
+	return patchPath
+}
+
+// existing finds the staged item of kind and an item that already settles
+// this exact proposal: in flight or done (approved, pushed, pr-open,
+// archived, failed), or rejected by a human. A withdrawn item settles
+// nothing: the proposal was dropped by a run, not by a person.
+func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, settled *Item, err error) {
+	items, err := s.store.Reviews(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing review items: %w", err)
+	}
+	for _, it := range items {
+		if it.Kind != kind {
+			continue
+		}
+		if it.State == StateStaged {
+			if staged == nil {
+				staged = it
+			}
+			continue
+		}
+		if it.Fingerprint == fp && settled == nil && !(it.State == StateRejected && it.Withdrawn) {
+			settled = it
+		}
+	}
+	return staged, settled, nil
+}
+
+// withdraw retires a staged item the latest run no longer proposes (or
+// whose proposal another item already settles), dropping its local branch.
+func (s *Service) withdraw(ctx context.Context, staged, settledBy *Item) error {
+	if staged == nil {
+		return nil
+	}
+	note := "withdrawn: the latest metapipeline run no longer proposes it"
+	if settledBy != nil {
+		note = fmt.Sprintf("withdrawn: review %d (%s) already covers this proposal", settledBy.ID, settledBy.State)
+	}
+	if staged.Branch != "" {
+		if sc, err := s.scratchClone(); err == nil {
+			if err := sc.deleteBranch(staged.Branch); err != nil {
+				s.log.Warn("removing a withdrawn branch", "branch", staged.Branch, "err", err)
+			}
+		}
+	}
+	staged.Withdrawn = true
+	return s.update(ctx, staged, StateRejected, note)
+}
+
+// save creates the item, or updates the staged one it replaces.
+func (s *Service) save(ctx context.Context, it *Item, exists bool) error {
+	now := s.cfg.now().UTC()
+	if exists {
+		return s.update(ctx, it, StateStaged, "updated by a new metapipeline run")
+	}
+	it.State = StateStaged
+	it.CreatedAt, it.UpdatedAt = now, now
+	it.History = []Event{{At: now, State: StateStaged, Note: "staged"}}
+	if err := s.store.CreateReview(ctx, it); err != nil {
+		return fmt.Errorf("saving review item: %w", err)
+	}
+	s.log.Info("review item staged", "id", it.ID, "kind", it.Kind, "branch", it.Branch)
+	return nil
+}
+
+// fingerprint identifies a proposal's content.
+func fingerprint(kind Kind, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
