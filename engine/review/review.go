@@ -85,9 +85,9 @@ type Item struct {
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`
-	History     []Event
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	History   []Event
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version increments on every update; the store refuses an update based
 	// on an older version (ErrConflict), so two processes never both act.
 	Version int64
