@@ -3,6 +3,7 @@ package loader
 import (
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,9 @@ func ParseInterval(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%q: too many seconds", s)
+		}
 		d = time.Duration(n) * time.Second
 	} else {
 		d, err = time.ParseDuration(s)
