@@ -252,6 +252,19 @@ func (s *Store) PutAttempt(ctx context.Context, a Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return putAttempt(ctx, tx, a) })
 }
 
+// PutAttempts stores several rows in one transaction (tasks settled
+// together, such as the descendants of a failed task).
+func (s *Store) PutAttempts(ctx context.Context, as []Attempt) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, a := range as {
+			if err := putAttempt(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func putAttempt(ctx context.Context, tx *sql.Tx, a Attempt) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

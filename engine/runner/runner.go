@@ -1,0 +1,612 @@
+// Package runner runs DAGs: the run queue with its limits and wait reasons,
+// the executor that runs a run's tasks, the task kinds, and the cron
+// scheduler. The store is the source of truth: every state change is
+// committed there before the runner's memory, its snapshot or its change
+// callback shows it.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// DAGs resolves a DAG name to its active definition (the loader does).
+type DAGs interface {
+	Lookup(name string) (*dag.DAG, bool)
+}
+
+// Config configures a Runner.
+type Config struct {
+	Store *store.Store
+	DAGs  DAGs
+	// StateDir holds run files: StateDir/runs/<id>/ (config, batch, logs).
+	StateDir string
+	Limits   Limits
+	// TaskParallelism bounds how many tasks of one run run at once
+	// (default 8).
+	TaskParallelism int
+	// KillGrace is the time between SIGTERM and SIGKILL for a task's
+	// process group on timeout, cancellation and shutdown (default 10s).
+	KillGrace time.Duration
+	// PollInterval is how often the store is checked for runs other
+	// processes queued (default 250ms).
+	PollInterval time.Duration
+	// FinishedKept bounds the finished runs the snapshot carries (default
+	// 200).
+	FinishedKept int
+	// Kinds runs tasks; nil: DefaultKinds(LambdaConfig{}, Logger).
+	Kinds  *Kinds
+	Logger *slog.Logger
+	// OnChange is called after every committed change of runs; it must not
+	// block.
+	OnChange func()
+}
+
+// Sentinels callers act on.
+var (
+	ErrUnknownDAG  = errors.New("unknown or disabled dag")
+	ErrRunNotFound = store.ErrNotFound
+	ErrRunFinished = errors.New("run already finished")
+	ErrNotStarted  = errors.New("runner not started")
+)
+
+// errCancelled is the cause a cancelled run's context carries; any other
+// cause is a shutdown.
+var errCancelled = errors.New("cancelled")
+
+// Runner owns the queue and the runs in flight.
+type Runner struct {
+	cfg   Config
+	st    *store.Store
+	log   *slog.Logger
+	kinds *Kinds
+
+	mu       sync.Mutex
+	queue    *queue
+	byDAG    map[string]int // queued runs per DAG
+	running  map[int64]*activeRun
+	act      *active
+	finished []snapshot.Run // oldest first, at most FinishedKept
+	version  uint64         // bumped on every queue or slot change
+	cache    struct {
+		version uint64
+		queued  []snapshot.Run
+	}
+
+	base    context.Context
+	stop    context.CancelCauseFunc
+	wake    chan struct{}
+	done    chan struct{}
+	execs   sync.WaitGroup
+	started bool
+}
+
+// activeRun is a run that left the queue: starting, running or settling.
+type activeRun struct {
+	run     store.Run
+	def     *dag.DAG
+	cand    candidate
+	counted bool // holds a slot in act
+	cancel  context.CancelCauseFunc
+	started bool // its start is committed
+	tasks   []snapshot.Task
+	index   map[string]int
+	files   *runFiles
+}
+
+// New checks the config and fills defaults; Start begins running.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Store == nil || cfg.DAGs == nil {
+		return nil, errors.New("runner: Store and DAGs are required")
+	}
+	if cfg.TaskParallelism <= 0 {
+		cfg.TaskParallelism = 8
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = 10 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 250 * time.Millisecond
+	}
+	if cfg.FinishedKept <= 0 {
+		cfg.FinishedKept = 200
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Kinds == nil {
+		cfg.Kinds = DefaultKinds(LambdaConfig{}, cfg.Logger)
+	}
+	return &Runner{
+		cfg:     cfg,
+		st:      cfg.Store,
+		log:     cfg.Logger,
+		kinds:   cfg.Kinds,
+		queue:   newQueue(),
+		byDAG:   map[string]int{},
+		running: map[int64]*activeRun{},
+		act:     newActive(),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// Kinds is the registry of task kinds, for components that add their own.
+func (r *Runner) Kinds() *Kinds { return r.kinds }
+
+// Start settles runs a crash left running, loads the queue and the recent
+// history from the store, and starts dispatching. Call it once the DAGs are
+// loaded: a queued run whose DAG is unknown fails.
+func (r *Runner) Start(ctx context.Context) error {
+	now := time.Now()
+	rec, err := r.st.Recover(ctx, now, r.retryOnCrash)
+	if err != nil {
+		return err
+	}
+	for _, in := range rec {
+		if in.Requeued != 0 {
+			r.log.Warn("run interrupted by a crash; re-queued (retry_on_crash)", "run", in.Run.ID, "dag", in.Run.DAG, "new_run", in.Requeued)
+		} else {
+			r.log.Warn("run interrupted by a crash; marked failed", "run", in.Run.ID, "dag", in.Run.DAG)
+		}
+	}
+	queued, err := r.st.ClaimQueued(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.loadFinished(ctx); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for _, run := range queued {
+		r.pushLocked(run)
+	}
+	r.base, r.stop = context.WithCancelCause(context.WithoutCancel(ctx))
+	r.started = true
+	r.mu.Unlock()
+	if len(queued) > 0 {
+		r.log.Info("queue loaded", "queued", len(queued))
+	}
+	go r.loop(ctx)
+	r.changed()
+	return nil
+}
+
+func (r *Runner) retryOnCrash(run store.Run) bool {
+	def, ok := r.cfg.DAGs.Lookup(run.DAG)
+	return ok && def.RetryOnCrash
+}
+
+// Stop ends dispatching, stops running tasks (SIGTERM, then SIGKILL after
+// KillGrace) and settles their runs as interrupted — re-queued when their
+// DAG says retry_on_crash — exactly as a restart after a crash would.
+func (r *Runner) Stop() {
+	r.mu.Lock()
+	if !r.started {
+		r.mu.Unlock()
+		return
+	}
+	r.started = false
+	r.mu.Unlock()
+	r.stop(errors.New("engine shutting down"))
+	<-r.done
+	r.execs.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec, err := r.st.Recover(ctx, time.Now(), r.retryOnCrash)
+	if err != nil {
+		r.log.Error("settling interrupted runs at shutdown", "err", err)
+		return
+	}
+	for _, in := range rec {
+		r.log.Info("run interrupted by shutdown", "run", in.Run.ID, "dag", in.Run.DAG, "requeued_as", in.Requeued)
+	}
+}
+
+// loop dispatches whenever something may have freed a slot or queued a run,
+// and polls the store for runs other processes queued.
+func (r *Runner) loop(ctx context.Context) {
+	defer close(r.done)
+	poll := time.NewTicker(r.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		r.dispatch()
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.base.Done():
+			return
+		case <-r.wake:
+		case <-poll.C:
+			r.adoptExternal(ctx)
+		}
+	}
+}
+
+func (r *Runner) wakeup() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) changed() {
+	if r.cfg.OnChange != nil {
+		r.cfg.OnChange()
+	}
+}
+
+// info describes a DAG for the limits, memoised for one pass.
+func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
+	return func(name string) (candidate, bool) {
+		def, seen := memo[name]
+		if !seen {
+			def, _ = r.cfg.DAGs.Lookup(name)
+			memo[name] = def
+		}
+		if def == nil {
+			return candidate{}, false
+		}
+		return candidate{DAG: name, MaxActive: def.MaxActiveRuns, Tags: def.Tags}, true
+	}
+}
+
+// dispatch starts every queued run the limits allow.
+func (r *Runner) dispatch() {
+	r.mu.Lock()
+	if r.queue.len() == 0 || !r.started {
+		r.mu.Unlock()
+		return
+	}
+	memo := map[string]*dag.DAG{}
+	info := r.info(memo)
+	picks := r.queue.plan(r.act, r.cfg.Limits, info, nil)
+	starts := make([]*activeRun, 0, len(picks))
+	for _, it := range picks {
+		r.removeLocked(it.id)
+		ar := &activeRun{run: it.run, def: memo[it.dag]}
+		if ar.def != nil {
+			ar.cand, _ = info(it.dag)
+			ar.counted = true // plan counted it
+		}
+		ctx, cancel := context.WithCancelCause(r.base)
+		ar.cancel = cancel
+		r.running[ar.run.ID] = ar
+		starts = append(starts, ar)
+		r.execs.Add(1)
+		go r.execute(ctx, ar)
+	}
+	if len(starts) > 0 {
+		r.version++
+	}
+	r.mu.Unlock()
+}
+
+func (r *Runner) pushLocked(run store.Run) {
+	if r.queue.has(run.ID) || r.running[run.ID] != nil {
+		return
+	}
+	r.queue.push(&queued{id: run.ID, dag: run.DAG, priority: run.Priority, queuedAt: run.QueuedAt, run: run})
+	r.byDAG[run.DAG]++
+	r.version++
+}
+
+func (r *Runner) removeLocked(id int64) *queued {
+	it := r.queue.remove(id)
+	if it != nil {
+		r.byDAG[it.dag]--
+		if r.byDAG[it.dag] <= 0 {
+			delete(r.byDAG, it.dag)
+		}
+		r.version++
+	}
+	return it
+}
+
+// adoptExternal takes in runs `sluice trigger` queued in the store.
+func (r *Runner) adoptExternal(ctx context.Context) {
+	runs, err := r.st.ClaimExternal(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("polling the store for new runs", "err", err)
+		}
+		return
+	}
+	if len(runs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for _, run := range runs {
+		if run.State == store.RunQueued {
+			r.pushLocked(run)
+			r.log.Info("run queued by another process", "run", run.ID, "dag", run.DAG)
+		} else {
+			r.addFinishedLocked(r.finishedRun(run, nil, nil))
+		}
+	}
+	r.mu.Unlock()
+	r.changed()
+}
+
+// Enqueue stores a queued run and adds it to the queue. A run carrying a
+// batch some run already carries is not stored: the existing run's id comes
+// back with store.ErrDuplicateBatch. Priority 0 takes the DAG's priority.
+func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
+	def, ok := r.cfg.DAGs.Lookup(nr.DAG)
+	if !ok {
+		return 0, fmt.Errorf("queueing a run of %q: %w", nr.DAG, ErrUnknownDAG)
+	}
+	if nr.Priority == 0 {
+		nr.Priority = def.Priority
+	}
+	if nr.QueuedAt.IsZero() {
+		nr.QueuedAt = time.Now()
+	}
+	nr.External = false
+	id, err := r.st.CreateRun(ctx, nr)
+	if err != nil {
+		return id, err
+	}
+	run := store.Run{ID: id, DAG: nr.DAG, State: store.RunQueued, Trigger: nr.Trigger, Priority: nr.Priority,
+		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor}
+	if run.Trigger == "" {
+		run.Trigger = store.TriggerManual
+	}
+	if nr.Batch != nil {
+		run.Batch = nr.Batch.Key()
+		// The batch id is needed only when a task asks for the batch file;
+		// the executor reads it then.
+	}
+	r.mu.Lock()
+	r.pushLocked(run)
+	r.mu.Unlock()
+	r.wakeup()
+	r.changed()
+	return id, nil
+}
+
+// QueuedCount is the number of queued runs of a DAG (all DAGs when dag is
+// ""), from memory: cheap enough for every sensor tick.
+func (r *Runner) QueuedCount(dag string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if dag == "" {
+		return r.queue.len()
+	}
+	return r.byDAG[dag]
+}
+
+// Cancel cancels a queued run at once, or asks a running one to stop: its
+// running tasks are killed, its other tasks skipped, and it ends cancelled.
+func (r *Runner) Cancel(ctx context.Context, id int64) error {
+	r.mu.Lock()
+	if it := r.removeLocked(id); it != nil {
+		r.mu.Unlock()
+		now := time.Now()
+		if err := r.st.CancelQueued(ctx, id, now, "cancelled while queued"); err != nil {
+			r.mu.Lock()
+			r.pushLocked(it.run)
+			r.mu.Unlock()
+			return err
+		}
+		run := it.run
+		run.State, run.FinishedAt, run.Error = store.RunCancelled, now, "cancelled while queued"
+		r.mu.Lock()
+		r.addFinishedLocked(r.finishedRun(run, nil, r.defOf(run.DAG)))
+		r.mu.Unlock()
+		r.wakeup()
+		r.changed()
+		r.log.Info("run cancelled", "run", id, "dag", run.DAG)
+		return nil
+	}
+	if ar := r.running[id]; ar != nil {
+		r.mu.Unlock()
+		ar.cancel(errCancelled)
+		r.log.Info("cancelling run", "run", id, "dag", ar.run.DAG)
+		return nil
+	}
+	r.mu.Unlock()
+	// Not in memory: queued by another process and not adopted yet, or
+	// finished, or unknown.
+	err := r.st.CancelQueued(ctx, id, time.Now(), "cancelled while queued")
+	switch {
+	case err == nil:
+		r.changed()
+		return nil
+	case errors.Is(err, store.ErrNotQueued):
+		return fmt.Errorf("cancelling run %d: %w", id, ErrRunFinished)
+	default:
+		return err
+	}
+}
+
+func (r *Runner) defOf(name string) *dag.DAG {
+	def, _ := r.cfg.DAGs.Lookup(name)
+	return def
+}
+
+// Runs is the snapshot of the queue: queued runs in start order with their
+// wait reasons, running runs with their tasks, recent finished runs.
+func (r *Runner) Runs() snapshot.Runs {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out snapshot.Runs
+	out.Queued = r.queuedLocked()
+	for _, ar := range r.running {
+		if ar.started {
+			out.Running = append(out.Running, ar.snapshot())
+		}
+	}
+	slices.SortFunc(out.Running, func(a, b snapshot.Run) int { return cmpInt64(a.ID, b.ID) })
+	out.Finished = make([]snapshot.Run, len(r.finished))
+	for i, run := range r.finished {
+		out.Finished[len(r.finished)-1-i] = run
+	}
+	return out
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// queuedLocked builds (or reuses) the queued part of the snapshot. Runs
+// picked but whose start is not committed yet lead, "starting".
+func (r *Runner) queuedLocked() []snapshot.Run {
+	if r.cache.queued != nil && r.cache.version == r.version {
+		return slices.Clone(r.cache.queued)
+	}
+	out := make([]snapshot.Run, 0, r.queue.len())
+	for _, ar := range r.running {
+		if !ar.started {
+			run := queuedRun(ar.run, ar.def)
+			run.WaitReason = "starting"
+			out = append(out, run)
+		}
+	}
+	slices.SortFunc(out, func(a, b snapshot.Run) int { return cmpInt64(a.ID, b.ID) })
+	reasons := map[int64]string{}
+	act := &active{total: r.act.total, byDAG: maps.Clone(r.act.byDAG), byTag: maps.Clone(r.act.byTag)}
+	memo := map[string]*dag.DAG{}
+	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(id int64, why string) { reasons[id] = why })
+	r.queue.each(func(it *queued) bool {
+		run := queuedRun(it.run, memo[it.dag])
+		run.WaitReason = reasons[it.id]
+		if run.WaitReason == "" {
+			run.WaitReason = "starting"
+		}
+		out = append(out, run)
+		return true
+	})
+	r.cache.version, r.cache.queued = r.version, out
+	return slices.Clone(out)
+}
+
+func queuedRun(run store.Run, def *dag.DAG) snapshot.Run {
+	s := snapshot.Run{
+		ID: run.ID, DAG: run.DAG, State: snapshot.RunQueued, Trigger: run.Trigger, Priority: run.Priority,
+		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch,
+	}
+	if def != nil {
+		s.Total = len(def.Nodes)
+	} else {
+		s.WaitReason = "dag not loaded"
+	}
+	return s
+}
+
+func (ar *activeRun) snapshot() snapshot.Run {
+	s := snapshot.Run{
+		ID: ar.run.ID, DAG: ar.run.DAG, State: ar.run.State, Trigger: ar.run.Trigger, Priority: ar.run.Priority,
+		Config: ar.run.Config, QueuedAt: ar.run.QueuedAt, StartedAt: ar.run.StartedAt, FinishedAt: ar.run.FinishedAt,
+		Error: ar.run.Error, Batch: ar.run.Batch, Tasks: slices.Clone(ar.tasks), Total: len(ar.tasks),
+	}
+	for _, t := range ar.tasks {
+		if taskDone(t.State) {
+			s.Done++
+		}
+	}
+	return s
+}
+
+func taskDone(state string) bool {
+	switch state {
+	case snapshot.RunSuccess, snapshot.RunFailed, snapshot.RunCancelled, snapshot.TaskUpstreamFailed, snapshot.TaskSkipped:
+		return true
+	}
+	return false
+}
+
+func (r *Runner) addFinishedLocked(run snapshot.Run) {
+	if len(r.finished) >= r.cfg.FinishedKept {
+		n := copy(r.finished, r.finished[len(r.finished)-r.cfg.FinishedKept+1:])
+		clear(r.finished[n:])
+		r.finished = r.finished[:n]
+	}
+	r.finished = append(r.finished, run)
+}
+
+// finishedRun builds the snapshot of a settled run from its stored rows;
+// tasks without a row never ran.
+func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) snapshot.Run {
+	s := snapshot.Run{
+		ID: run.ID, DAG: run.DAG, State: run.State, Trigger: run.Trigger, Priority: run.Priority, Config: run.Config,
+		QueuedAt: run.QueuedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Error: run.Error, Batch: run.Batch,
+	}
+	byTask := map[string]store.Attempt{}
+	for _, a := range rows {
+		byTask[a.Task] = a
+	}
+	var order []string
+	if def != nil {
+		order = def.TopoOrder()
+	} else {
+		for _, a := range rows {
+			order = append(order, a.Task)
+		}
+	}
+	for _, id := range order {
+		t := snapshot.Task{ID: id, State: snapshot.TaskSkipped}
+		if a, ok := byTask[id]; ok {
+			t = taskFromAttempt(a)
+		}
+		s.Tasks = append(s.Tasks, t)
+		if taskDone(t.State) {
+			s.Done++
+		}
+	}
+	s.Total = len(s.Tasks)
+	return s
+}
+
+func taskFromAttempt(a store.Attempt) snapshot.Task {
+	return snapshot.Task{ID: a.Task, State: a.State, Attempt: a.Attempt, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
+		Error: a.Error, LogTail: a.LogTail, LogFile: a.LogFile}
+}
+
+// loadFinished fills the history the snapshot starts with.
+func (r *Runner) loadFinished(ctx context.Context) error {
+	runs, err := r.st.ListRuns(ctx, store.ListOptions{
+		States: []string{store.RunSuccess, store.RunFailed, store.RunCancelled}, Limit: r.cfg.FinishedKept,
+	})
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(runs))
+	for i, run := range runs {
+		ids[i] = run.ID
+	}
+	tasks, err := r.st.Tasks(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finished = r.finished[:0]
+	for i := len(runs) - 1; i >= 0; i-- {
+		r.addFinishedLocked(r.finishedRun(runs[i], tasks[runs[i].ID], r.defOf(runs[i].DAG)))
+	}
+	return nil
+}
+
+// runDir is where a run's files live.
+func (r *Runner) runDir(id int64) string {
+	return filepath.Join(r.cfg.StateDir, "runs", strconv.FormatInt(id, 10))
+}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Tick is one Kafka sensor tick (table sensor_ticks, migration 0002).
+type Tick struct {
+	ID       int64
+	DAG      string
+	Sensor   int // index in the DAG's sensors list
+	Member   int // replica that ticked
+	Start    time.Time
+	Duration time.Duration
+	Batches  int
+	Messages int
+	Skipped  string
+	Error    string
+}
+
+// TicksKept is how many ticks per sensor the store keeps; older ones are
+// pruned as new ones arrive.
+const TicksKept = 1000
+
+// RecordTick appends a tick and returns its id.
+func (s *Store) RecordTick(ctx context.Context, t Tick) (int64, error) {
+	var id int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO sensor_ticks
+			(dag, sensor, member, started_at, duration, batches, messages, skipped, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.DAG, t.Sensor, t.Member, t.Start.UnixNano(), int64(t.Duration), t.Batches, t.Messages, t.Skipped, t.Error)
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		// Prune now and then rather than on every insert: one indexed
+		// delete per hundred ticks keeps the table bounded.
+		if id%100 == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM sensor_ticks WHERE dag = ? AND sensor = ? AND id <=
+				(SELECT id FROM sensor_ticks WHERE dag = ? AND sensor = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+				t.DAG, t.Sensor, t.DAG, t.Sensor, TicksKept)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recording tick of %s sensor %d: %w", t.DAG, t.Sensor, err)
+	}
+	return id, nil
+}
+
+// RecentTicks returns the newest ticks of one sensor, newest first.
+func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) ([]Tick, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, dag, sensor, member, started_at, duration, batches, messages, skipped, error
+		FROM sensor_ticks WHERE dag = ? AND sensor = ? ORDER BY id DESC LIMIT ?`, dag, sensor, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
+	}
+	defer rows.Close()
+	var out []Tick
+	for rows.Next() {
+		var t Tick
+		var start, dur int64
+		if err := rows.Scan(&t.ID, &t.DAG, &t.Sensor, &t.Member, &start, &dur, &t.Batches, &t.Messages, &t.Skipped, &t.Error); err != nil {
+			return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
+		}
+		t.Start, t.Duration = time.Unix(0, start), time.Duration(dur)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// BatchHighWater returns the highest offset of topic/partition that a run
+// of dag carries (ok=false when none). A sensor trims a re-delivered batch
+// by it: after a crash between persisting and committing, Kafka hands back
+// records that are already in a run, cut at different boundaries.
+//
+// Batches of one DAG never overlap, so the batch with the highest first
+// offset also has the highest last offset, and the unique index on
+// (topic, partition, first_offset, last_offset) answers in one seek.
+func (s *Store) BatchHighWater(ctx context.Context, dag, topic string, partition int32) (int64, bool, error) {
+	var last int64
+	err := s.db.QueryRowContext(ctx, `SELECT b.last_offset FROM run_batches b JOIN runs r ON r.batch_id = b.id
+		WHERE b.topic = ? AND b.partition = ? AND r.dag = ?
+		ORDER BY b.first_offset DESC LIMIT 1`, topic, partition, dag).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("reading batch offsets of %s/%d: %w", topic, partition, err)
+	}
+	return last, true, nil
+}
