@@ -3,7 +3,6 @@ package dag
 import (
 	"fmt"
 	"math/bits"
-	"runtime"
 	"runtime/metrics"
 	"strings"
 	"sync/atomic"
@@ -427,23 +426,31 @@ const (
 	cancelMemory  = "memory"
 )
 
-// watch cancels thread when it runs past StarlarkTimeout or the heap grows
+// watch cancels thread when it runs past StarlarkTimeout or grows the heap
 // past StarlarkMaxMemory; the returned stop ends the watch and reports the
 // reason it fired, if it did.
+//
+// Two figures are watched. The live heap of the last garbage collection is
+// the script's real footprint but lags by a cycle; the heap including
+// uncollected garbage is current but inflated up to twice the live heap by
+// the collector's pacing. Growth beyond the limit in the first, or beyond
+// four times it in the second, means a bomb. Forcing a collection to settle
+// the question would stall on exactly the huge heaps a bomb makes.
 func watch(thread *starlark.Thread) (stop func() string) {
 	var reason atomic.Value
 	reason.Store("")
 	done := make(chan struct{})
 	stopped := make(chan struct{})
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	liveLimit := sample[0].Value.Uint64() + StarlarkMaxMemory
+	heapLimit := sample[1].Value.Uint64() + 4*StarlarkMaxMemory
 	go func() {
 		defer close(stopped)
 		deadline := time.NewTimer(StarlarkTimeout)
 		defer deadline.Stop()
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
-		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		metrics.Read(sample)
-		limit := sample[0].Value.Uint64() + StarlarkMaxMemory
 		for {
 			select {
 			case <-done:
@@ -454,14 +461,7 @@ func watch(thread *starlark.Thread) (stop func() string) {
 				return
 			case <-tick.C:
 				metrics.Read(sample)
-				if sample[0].Value.Uint64() <= limit {
-					continue
-				}
-				// The figure counts garbage not yet collected; only live
-				// memory is the script's doing.
-				runtime.GC()
-				metrics.Read(sample)
-				if sample[0].Value.Uint64() > limit {
+				if sample[0].Value.Uint64() > liveLimit || sample[1].Value.Uint64() > heapLimit {
 					reason.Store(cancelMemory)
 					thread.Cancel(cancelMemory)
 					return
