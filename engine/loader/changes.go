@@ -58,7 +58,7 @@ func Diff(before, after []snapshot.DAG) []Change {
 			switch {
 			case !ok:
 				kind = ChangeLoaded
-			case b.Status == snapshot.DAGActive || b.Status == snapshot.DAGInvalid:
+			case b.Status == snapshot.DAGActive || b.Status == snapshot.DAGInvalid && b.Def != nil:
 				kind = ChangeReloaded
 			default:
 				kind = ChangeLoaded

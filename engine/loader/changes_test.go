@@ -36,6 +36,7 @@ func TestDiff(t *testing.T) {
 		{"other error", one(e("invalid", "a", on, "bad")), one(e("invalid", "a", on, "worse")), ChangeInvalid},
 		{"same error", one(e("invalid", "a", on, "bad")), one(e("invalid", "a", on, "bad")), ""},
 		{"fix", one(e("invalid", "a", on, "bad")), one(e("active", "b", on)), ChangeReloaded},
+		{"first good version of a broken file", one(e("invalid", "", nil, "bad")), one(e("active", "b", on)), ChangeLoaded},
 		{"disable", one(e("active", "a", on)), one(e("disabled", "b", off)), ChangeDisabled},
 		{"delete", one(e("active", "a", on)), one(e("disabled", "", on)), ChangeDeleted},
 		{"delete a disabled file", one(e("disabled", "a", off)), one(e("disabled", "", off)), ChangeDeleted},

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+func init() {
+	register(command{name: "dags list", summary: "load every DAG source once and list the DAGs with their status", run: runDagsList})
+	register(command{name: "dags watch", summary: "run the DAG loader and print each change as it happens", run: runDagsWatch})
+}
+
+const dagsSourceHelp = `Sources: the folder DAGS_DIR (./dags) and the bucket DAGS_S3_BUCKET below
+DAGS_S3_PREFIX, with the standard AWS chain (AWS_REGION, AWS_PROFILE,
+AWS_ENDPOINT_URL_S3 for MinIO and other S3-compatible stores). Flags win
+over the environment.
+`
+
+// dagsFlags builds a command's flag set: the loader's flags with the
+// environment as defaults, plus --json and -v.
+func dagsFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *loader.Config, *bool, *bool, error) {
+	cfg, err := loader.ConfigFromEnv(env.getenv)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	loader.RegisterFlags(fs, &cfg)
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	verbose := fs.Bool("v", false, "log the loader's activity to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(env.stderr, usage)
+		fmt.Fprint(env.stderr, "\n"+dagsSourceHelp+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, &cfg, asJSON, verbose, err
+}
+
+// parseDagsFlags parses args; ok false means return code now.
+func parseDagsFlags(fs *flag.FlagSet, envErr error, env *cliEnv, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return exitUsage, false
+	}
+	if envErr != nil {
+		fmt.Fprintf(env.stderr, "sluice %s: %v\n", fs.Name(), envErr)
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+func dagsLogger(env *cliEnv, verbose bool) *slog.Logger {
+	if !verbose {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, nil))
+}
+
+// dagRow is one DAG in `dags list --json`.
+type dagRow struct {
+	Name         string               `json:"name"`
+	Source       string               `json:"source"`
+	Location     string               `json:"location"`
+	Status       string               `json:"status"`
+	Nodes        int                  `json:"nodes"`
+	Error        string               `json:"error"`
+	Errors       []snapshot.ErrorLine `json:"errors,omitempty"`
+	ConflictWith string               `json:"conflict_with,omitempty"`
+	Checksum     string               `json:"checksum,omitempty"`
+	LoadedAt     *time.Time           `json:"loaded_at,omitempty"`
+	NextFire     *time.Time           `json:"next_fire,omitempty"`
+}
+
+func rowOf(d snapshot.DAG) dagRow {
+	r := dagRow{
+		Name: d.Name, Source: d.Source, Location: d.Location, Status: d.Status,
+		Error: loader.ErrorText(d.Errors), Errors: d.Errors, ConflictWith: d.ConflictWith, Checksum: d.Checksum,
+	}
+	if d.Def != nil {
+		r.Nodes = len(d.Def.Nodes)
+	}
+	if d.Status == snapshot.DAGConflict {
+		r.Error = "name held by " + d.ConflictWith
+	}
+	if !d.LoadedAt.IsZero() {
+		r.LoadedAt = &d.LoadedAt
+	}
+	if !d.NextFire.IsZero() {
+		r.NextFire = &d.NextFire
+	}
+	return r
+}
+
+func runDagsList(ctx context.Context, env *cliEnv, args []string) int {
+	fs, cfg, asJSON, verbose, envErr := dagsFlags("dags list", `Usage: sluice dags list [flags]
+
+Loads every configured DAG source once and prints each DAG: name, source
+(local or s3), status (active, invalid, disabled, conflict), node count,
+location, and the errors of invalid files. --json prints an array of objects
+with name, source, location, status, nodes and error.
+
+Exit status: 0 all good, 1 some DAG is invalid or in conflict, 2 a source
+could not be read or usage error.
+`, env)
+	if code, ok := parseDagsFlags(fs, envErr, env, args); !ok {
+		return code
+	}
+	l, err := loader.New(*cfg, dagsLogger(env, *verbose))
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
+		return exitUsage
+	}
+	res, err := l.ScanNow(ctx)
+	if err != nil && !errors.Is(err, loader.ErrSourceFailed) {
+		fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
+		return exitUsage
+	}
+	dags := l.DAGs()
+
+	code := exitOK
+	for _, d := range dags {
+		if d.Status == snapshot.DAGInvalid || d.Status == snapshot.DAGConflict {
+			code = exitFailed
+		}
+	}
+	for _, s := range l.Sources() {
+		switch {
+		case !s.OK:
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, s.Error)
+		case s.Error != "":
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, s.Error)
+		}
+	}
+	if res.Failed > 0 {
+		code = exitUsage
+	}
+
+	if *asJSON {
+		rows := make([]dagRow, 0, len(dags))
+		for _, d := range dags {
+			rows = append(rows, rowOf(d))
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
+			return exitUsage
+		}
+		return code
+	}
+	printDAGTable(env.stdout, dags)
+	return code
+}
+
+func printDAGTable(w io.Writer, dags []snapshot.DAG) {
+	if len(dags) == 0 {
+		fmt.Fprintln(w, "no DAGs")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tSTATUS\tNODES\tLOCATION")
+	var problems []dagRow
+	for _, d := range dags {
+		r := rowOf(d)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Name, r.Source, r.Status, r.Nodes, r.Location)
+		if r.Error != "" && d.Status != snapshot.DAGDisabled {
+			problems = append(problems, r)
+		}
+	}
+	tw.Flush()
+	if len(problems) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, r := range problems {
+		fmt.Fprintf(w, "%s (%s):\n", r.Name, r.Location)
+		for _, line := range strings.Split(r.Error, "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+		if r.Status == snapshot.DAGInvalid && r.Nodes > 0 {
+			fmt.Fprintln(w, "  (the last good version stays active)")
+		}
+	}
+}
+
+// watchEvent is one line of `dags watch --json`.
+type watchEvent struct {
+	Time     time.Time `json:"time"`
+	Name     string    `json:"name"`
+	Change   string    `json:"change"`
+	Status   string    `json:"status"`
+	Source   string    `json:"source"`
+	Location string    `json:"location"`
+	Error    string    `json:"error,omitempty"`
+}
+
+func runDagsWatch(ctx context.Context, env *cliEnv, args []string) int {
+	fs, cfg, asJSON, verbose, envErr := dagsFlags("dags watch", `Usage: sluice dags watch [flags]
+
+Runs the DAG loader and prints one line per change (loaded, reloaded,
+invalid, disabled, deleted, conflict), starting with the initial load, until
+interrupted. --json prints one JSON object per line with time, name, change,
+status, source, location and error. Source failures go to stderr.
+`, env)
+	if code, ok := parseDagsFlags(fs, envErr, env, args); !ok {
+		return code
+	}
+	l, err := loader.New(*cfg, dagsLogger(env, *verbose))
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
+		return exitUsage
+	}
+	if err := l.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return exitOK
+		}
+		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
+		return exitUsage
+	}
+	defer l.Stop()
+
+	enc := json.NewEncoder(env.stdout)
+	var dags []snapshot.DAG
+	health := map[string]string{}
+	for {
+		now := time.Now()
+		cur := l.DAGs()
+		for _, c := range loader.Diff(dags, cur) {
+			if *asJSON {
+				enc.Encode(watchEvent{Time: now, Name: c.Name, Change: c.Kind, Status: c.Status,
+					Source: c.Source, Location: c.Location, Error: c.Error})
+				continue
+			}
+			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, c.Name, c.Source, c.Location)
+			if c.Kind == loader.ChangeInvalid && c.Error != "" {
+				line += ": " + strings.ReplaceAll(c.Error, "\n", "; ")
+			}
+			fmt.Fprintln(env.stdout, line)
+		}
+		dags = cur
+		for _, s := range l.Sources() {
+			state := s.Error
+			if s.OK {
+				state = "ok " + s.Error
+			}
+			if prev, seen := health[s.Name]; seen && prev == state || !seen && s.OK && s.Error == "" {
+				health[s.Name] = state
+				continue
+			}
+			health[s.Name] = state
+			switch {
+			case !s.OK:
+				fmt.Fprintf(env.stderr, "%s source %s (%s) failed, its DAGs are kept: %s\n", now.Format("15:04:05.000"), s.Name, s.Location, s.Error)
+			case s.Error != "":
+				fmt.Fprintf(env.stderr, "%s source %s (%s): %s\n", now.Format("15:04:05.000"), s.Name, s.Location, s.Error)
+			default:
+				fmt.Fprintf(env.stderr, "%s source %s (%s) ok\n", now.Format("15:04:05.000"), s.Name, s.Location)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-l.Changes():
+		}
+	}
+}
