@@ -1,0 +1,111 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// fakeEngine serves scripted snapshots through the real engine.API shape:
+// a one-slot coalescing event channel per subscriber, calls recorded.
+type fakeEngine struct {
+	mu   sync.Mutex
+	snap *snapshot.Snapshot
+	subs []chan engine.Event
+
+	scanResult snapshot.ScanResult
+	scanErr    error
+	// scanGate, when set, holds ScanNow until it is closed, so a test can
+	// look at the spinner.
+	scanGate chan struct{}
+
+	triggered []string
+	cancelled []int64
+	cancelErr error
+}
+
+func newFakeEngine(snap *snapshot.Snapshot) *fakeEngine { return &fakeEngine{snap: snap} }
+
+func (f *fakeEngine) Snapshot() *snapshot.Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.snap
+}
+
+func (f *fakeEngine) Subscribe() (<-chan engine.Event, func()) {
+	ch := make(chan engine.Event, 1)
+	f.mu.Lock()
+	f.subs = append(f.subs, ch)
+	f.mu.Unlock()
+	return ch, func() {}
+}
+
+// publish swaps the snapshot and notifies like the engine's broker does.
+func (f *fakeEngine) publish(snap *snapshot.Snapshot, topics engine.Topic) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snap = snap
+	for _, ch := range f.subs {
+		ev := engine.Event{Topics: topics}
+		select {
+		case old := <-ch:
+			ev.Topics |= old.Topics
+		default:
+		}
+		ch <- ev
+	}
+}
+
+func (f *fakeEngine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+	f.mu.Lock()
+	gate := f.scanGate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return snapshot.ScanResult{}, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.scanResult, f.scanErr
+}
+
+func (f *fakeEngine) Trigger(_ context.Context, dag string, _ json.RawMessage) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.triggered = append(f.triggered, dag)
+	return 100 + int64(len(f.triggered)), nil
+}
+
+func (f *fakeEngine) Cancel(_ context.Context, run int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cancelErr != nil {
+		return f.cancelErr
+	}
+	f.cancelled = append(f.cancelled, run)
+	return nil
+}
+
+func (f *fakeEngine) calls() (triggered []string, cancelled []int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.triggered...), append([]int64(nil), f.cancelled...)
+}
+
+var errNotInFake = errors.New("not supported by the fake engine")
+
+func (f *fakeEngine) RunMeta(context.Context) error        { return errNotInFake }
+func (f *fakeEngine) Approve(context.Context, int64) error { return errNotInFake }
+func (f *fakeEngine) Reject(context.Context, int64) error  { return errNotInFake }
+func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error {
+	return errNotInFake
+}
+
+var _ engine.API = (*fakeEngine)(nil)

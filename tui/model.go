@@ -1,0 +1,130 @@
+// Package tui is the console's root Bubble Tea model (pug's pane manager,
+// soft-serve's common contract): it owns the panes, the layout, focus, the
+// global keys, the help footer, confirmation dialogs, toasts and the spinner,
+// and it is the one place that relays the engine's events into the program.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/views/common"
+	"github.com/sluice-dev/sluice/views/dagtree"
+	"github.com/sluice-dev/sluice/views/kafkalag"
+	"github.com/sluice-dev/sluice/views/logs"
+	"github.com/sluice-dev/sluice/views/review"
+	"github.com/sluice-dev/sluice/views/runqueue"
+	"github.com/sluice-dev/sluice/views/styles"
+)
+
+// Pane positions: the first four share the screen on a wide terminal, the
+// logs pane sits in a strip below them.
+const (
+	PaneDAGs = iota
+	PaneRuns
+	PaneKafka
+	PaneReview
+	PaneLogs
+	paneCount
+)
+
+// Options tune the console.
+type Options struct {
+	// Styles is the theme; nil builds one honouring NO_COLOR.
+	Styles *styles.Styles
+	// Now is the clock; nil is time.Now. Tests pin it.
+	Now func() time.Time
+	// ClockInterval is how often elapsed times re-render with no engine
+	// change (default 1s; negative disables, which tests use).
+	ClockInterval time.Duration
+	// ActionTimeout bounds one engine call made from a key (default 2m).
+	ActionTimeout time.Duration
+}
+
+// Model is the console's root model.
+type Model struct {
+	ctx  context.Context
+	api  engine.API
+	opts Options
+	c    *common.Common
+
+	events      <-chan engine.Event
+	unsubscribe func()
+	snap        *snapshot.Snapshot
+
+	panes [paneCount]common.Component
+	focus int
+	zoom  bool
+
+	width, height int
+	lay           layout
+
+	help     help.Model
+	showHelp bool
+	confirm  *confirmDialog
+	toast    toast
+	toastSeq int
+
+	spinner  spinner.Model
+	busy     []string // names of work in flight, oldest first
+	scanning bool
+
+	quitting bool
+}
+
+// New builds the console for an engine. It subscribes to the engine's
+// events at once, so nothing published after New is missed; Close ends the
+// subscription. ctx bounds every engine call the console makes.
+func New(ctx context.Context, api engine.API, opts Options) *Model {
+	if opts.Styles == nil {
+		opts.Styles = styles.New(styles.NoColorRequested(nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ClockInterval == 0 {
+		opts.ClockInterval = time.Second
+	}
+	if opts.ActionTimeout <= 0 {
+		opts.ActionTimeout = 2 * time.Minute
+	}
+	c := common.NewCommon(opts.Styles)
+	c.Now = opts.Now
+	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
+	m.events, m.unsubscribe = api.Subscribe()
+	m.panes = [paneCount]common.Component{
+		PaneDAGs:   dagtree.New(c),
+		PaneRuns:   runqueue.New(c),
+		PaneKafka:  kafkalag.New(c),
+		PaneReview: review.New(c),
+		PaneLogs:   logs.New(c),
+	}
+	m.help = newHelp(c)
+	m.spinner = spinner.New(spinner.WithSpinner(spinner.Dot), spinner.WithStyle(c.Styles.Spinner))
+	return m
+}
+
+// Close ends the engine subscription.
+func (m *Model) Close() { m.unsubscribe() }
+
+// Focused returns the focused pane's position.
+func (m *Model) Focused() int { return m.focus }
+
+// Pane returns the pane at a position, for tests and embedding.
+func (m *Model) Pane(i int) common.Component { return m.panes[i] }
+
+// Init implements tea.Model: the first snapshot, the engine relay, the
+// clock and the panes' own commands.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.loadSnapshot(common.AllTopics), m.waitForChange(), m.clockTick()}
+	for _, p := range m.panes {
+		cmds = append(cmds, p.Init())
+	}
+	return tea.Batch(cmds...)
+}

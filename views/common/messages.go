@@ -1,0 +1,61 @@
+package common
+
+import (
+	"context"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// SnapshotUpdatedMsg carries a fresh snapshot to every pane. Topics says
+// which parts changed since the previous one; panes skip rebuilding what did
+// not change. The first snapshot has every topic set.
+type SnapshotUpdatedMsg struct {
+	Snap   *snapshot.Snapshot
+	Topics engine.Topic
+}
+
+// AllTopics is every topic at once, for the first snapshot.
+const AllTopics = engine.TopicDAGs | engine.TopicRuns | engine.TopicSensors |
+	engine.TopicReviews | engine.TopicMeta | engine.TopicLogs
+
+// ClockTickedMsg is sent once a second so elapsed times and "ago" labels move
+// even when the engine is quiet.
+type ClockTickedMsg struct{ At time.Time }
+
+// Action is something a pane asks the engine to do. The root model confirms
+// it (when Prompt is set), runs Do off the UI goroutine with a spinner, and
+// shows the result or the error as a toast.
+type Action struct {
+	// Name describes the work in the spinner: "triggering daily_etl".
+	Name string
+	// Prompt, when set, is asked in a confirmation dialog first.
+	Prompt string
+	// Destructive actions default to No in the dialog. Every dialog
+	// defaults to No today; the flag is kept so the dialog can say so.
+	Destructive bool
+	// Do performs the action and returns the text of the result toast.
+	Do func(ctx context.Context, api engine.API) (string, error)
+}
+
+// ActionRequestedMsg asks the root model to run an action.
+type ActionRequestedMsg struct{ Action Action }
+
+// RequestAction returns a command that asks the root model to run a.
+func RequestAction(a Action) tea.Cmd {
+	return func() tea.Msg { return ActionRequestedMsg{Action: a} }
+}
+
+// ToastRequestedMsg asks the root model to show a short message.
+type ToastRequestedMsg struct {
+	Text  string
+	Error bool
+}
+
+// Toast returns a command that shows text as a toast.
+func Toast(text string, isError bool) tea.Cmd {
+	return func() tea.Msg { return ToastRequestedMsg{Text: text, Error: isError} }
+}

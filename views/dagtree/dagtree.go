@@ -1,0 +1,222 @@
+// Package dagtree is the console's DAG tree pane: sources → folders → DAGs →
+// tasks with their dependencies, status badges, validation errors under the
+// file that caused them, each source's health, and a details view.
+package dagtree
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/views/common"
+)
+
+// Model is the DAG tree pane.
+type Model struct {
+	c      *common.Common
+	snap   *snapshot.Snapshot
+	rows   []row
+	list   common.List
+	filter common.Filter
+	folded map[string]bool
+	width  int
+	height int
+
+	// detail is the location of the DAG whose details are open, "" for
+	// the tree.
+	detail string
+	pager  common.Pager
+}
+
+var _ common.Component = (*Model)(nil)
+
+// New returns an empty DAG tree.
+func New(c *common.Common) *Model {
+	return &Model{c: c, filter: common.NewFilter(c), folded: map[string]bool{}, pager: common.NewPager(c)}
+}
+
+// Title implements common.Component.
+func (m *Model) Title() string { return "DAGs" }
+
+// Init implements common.Component.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Capturing implements common.Component.
+func (m *Model) Capturing() bool { return m.filter.Editing() }
+
+// SetSize implements common.Component.
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = width, height
+	m.list.SetHeight(m.listHeight())
+	m.pager.SetSize(width, height-1)
+}
+
+func (m *Model) listHeight() int {
+	h := m.height - 1 // the summary line
+	if m.filter.Editing() || m.filter.Active() {
+		h--
+	}
+	return max(h, 1)
+}
+
+// Update implements common.Component.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case common.SnapshotUpdatedMsg:
+		if msg.Topics&engine.TopicDAGs != 0 || m.snap == nil {
+			m.snap = msg.Snap
+			m.rebuild()
+		} else {
+			m.snap = msg.Snap
+		}
+		if m.detail != "" {
+			m.refreshDetail()
+		}
+	case common.ClockTickedMsg:
+		if m.detail != "" {
+			m.refreshDetail()
+		}
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	}
+	return nil
+}
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	if m.filter.Editing() {
+		changed, cmd := m.filter.Update(msg)
+		if changed {
+			m.rebuild()
+		}
+		m.list.SetHeight(m.listHeight())
+		return cmd
+	}
+	if m.detail != "" {
+		switch {
+		case key.Matches(msg, k.Back):
+			m.detail = ""
+		case key.Matches(msg, k.Trigger):
+			if d := m.findDAG(m.detail); d != nil {
+				return m.trigger(d.Name)
+			}
+		default:
+			m.pager.Update(msg)
+		}
+		return nil
+	}
+	if m.list.Update(msg, k) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		cmd := m.filter.Start()
+		m.list.SetHeight(m.listHeight())
+		return cmd
+	case key.Matches(msg, k.Back):
+		if m.filter.Active() {
+			m.filter.Clear()
+			m.rebuild()
+			m.list.SetHeight(m.listHeight())
+		}
+	case key.Matches(msg, k.Toggle):
+		m.toggle()
+	case key.Matches(msg, k.Enter):
+		r, ok := m.selected()
+		if !ok {
+			return nil
+		}
+		if r.kind == rowSource || r.kind == rowFolder {
+			m.toggle()
+			return nil
+		}
+		m.detail = m.snap.DAGs[r.dag].Location
+		m.pager.Follow = false
+		m.refreshDetail()
+		m.pager.GotoTop()
+	case key.Matches(msg, k.Trigger):
+		r, ok := m.selected()
+		if !ok || r.kind == rowSource || r.kind == rowFolder {
+			return common.Toast("select a DAG to trigger", true)
+		}
+		return m.trigger(m.snap.DAGs[r.dag].Name)
+	}
+	return nil
+}
+
+func (m *Model) trigger(name string) tea.Cmd {
+	return common.RequestAction(common.Action{
+		Name:   "triggering " + name,
+		Prompt: fmt.Sprintf("Trigger a run of %s now?", name),
+		Do: func(ctx context.Context, api engine.API) (string, error) {
+			id, err := api.Trigger(ctx, name, nil)
+			if err != nil {
+				return "", fmt.Errorf("triggering %s: %w", name, err)
+			}
+			return fmt.Sprintf("queued run #%d of %s", id, name), nil
+		},
+	})
+}
+
+func (m *Model) selected() (row, bool) {
+	i := m.list.Cursor()
+	if i < 0 || i >= len(m.rows) {
+		return row{}, false
+	}
+	return m.rows[i], true
+}
+
+func (m *Model) toggle() {
+	r, ok := m.selected()
+	if !ok || r.kind == rowError || r.kind == rowTask {
+		return
+	}
+	if m.folded[r.key] {
+		delete(m.folded, r.key)
+	} else {
+		m.folded[r.key] = true
+	}
+	m.rebuild()
+}
+
+// rebuild recomputes the rows, keeping the cursor on the same row when it
+// is still there.
+func (m *Model) rebuild() {
+	keep := ""
+	if r, ok := m.selected(); ok {
+		keep = r.key
+	}
+	m.rows = build(m.snap, m.filter.Matcher(), m.folded)
+	m.list.SetLen(len(m.rows))
+	if keep == "" {
+		return
+	}
+	for i := range m.rows {
+		if m.rows[i].key == keep {
+			m.list.Select(i)
+			return
+		}
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	if m.filter.Editing() {
+		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+	}
+	if m.detail != "" {
+		return []key.Binding{k.Up, k.Down, k.Trigger, k.Back}
+	}
+	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Trigger, k.Toggle}
+}
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.c.Keys
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back, k.Toggle}, {k.Trigger}}
+}

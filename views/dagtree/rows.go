@@ -1,0 +1,158 @@
+package dagtree
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// rowKind is what one line of the tree shows.
+type rowKind uint8
+
+const (
+	rowSource rowKind = iota
+	rowFolder
+	rowDAG
+	rowError
+	rowTask
+)
+
+// row is one line of the tree. Rows are built when a snapshot or the filter
+// changes and rendered only when visible, so they hold indexes, not text.
+type row struct {
+	kind  rowKind
+	depth int
+	// key identifies the row across rebuilds and names what space folds:
+	// "s:local", "f:local/production", "d:<location>", "e:<location>#0",
+	// "t:<location>#extract" (a location is unique, a name may be claimed
+	// twice).
+	key   string
+	src   int    // index into snap.Sources (-1: a source the snapshot only names)
+	dag   int    // index into snap.DAGs, for DAG, error and task rows
+	item  int    // error or node index
+	label string // source name or folder segment
+}
+
+// build turns a snapshot into tree rows: sources in configuration order,
+// their DAGs grouped by folder, each DAG followed by its errors and tasks.
+// match filters DAGs (nil keeps all); folded hides the children of keys.
+func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]bool) []row {
+	if snap == nil {
+		return nil
+	}
+	bySource := map[string][]int{}
+	for i := range snap.DAGs {
+		d := &snap.DAGs[i]
+		if match != nil && !match(d.Name+" "+d.Status+" "+d.Location+" "+d.Source) {
+			continue
+		}
+		bySource[d.Source] = append(bySource[d.Source], i)
+	}
+	rows := make([]row, 0, len(snap.DAGs)*3+len(snap.Sources)*2)
+	seen := map[string]bool{}
+	emit := func(srcIdx int, name string) {
+		seen[name] = true
+		if match != nil && len(bySource[name]) == 0 {
+			return // a filter shows only sources with a match
+		}
+		skey := "s:" + name
+		rows = append(rows, row{kind: rowSource, key: skey, src: srcIdx, label: name})
+		if folded[skey] {
+			return
+		}
+		rows = appendDAGs(rows, snap, name, bySource[name], folded)
+	}
+	for i := range snap.Sources {
+		emit(i, snap.Sources[i].Name)
+	}
+	// DAGs whose source the snapshot does not list still show, under it.
+	var extra []string
+	for name := range bySource {
+		if !seen[name] {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
+		emit(-1, name)
+	}
+	return rows
+}
+
+func appendDAGs(rows []row, snap *snapshot.Snapshot, source string, idx []int, folded map[string]bool) []row {
+	var open []string // folder segments of the previous DAG
+	for _, i := range idx {
+		d := &snap.DAGs[i]
+		segs := strings.Split(d.Name, "/")
+		dirs := segs[:len(segs)-1]
+		// The first folded folder above this DAG, if any, ends what shows.
+		foldedAt := len(dirs)
+		if len(folded) > 0 {
+			for k := range dirs {
+				if folded[folderKey(source, dirs[:k+1])] {
+					foldedAt = k
+					break
+				}
+			}
+		}
+		common := 0
+		for common < len(open) && common < len(dirs) && open[common] == dirs[common] {
+			common++
+		}
+		for j := common; j < len(dirs) && j <= foldedAt; j++ {
+			rows = append(rows, row{kind: rowFolder, depth: j + 1, key: folderKey(source, dirs[:j+1]), dag: i, label: dirs[j]})
+		}
+		open = dirs
+		if foldedAt < len(dirs) {
+			continue
+		}
+		depth := len(dirs) + 1
+		dkey := "d:" + d.Location
+		rows = append(rows, row{kind: rowDAG, depth: depth, key: dkey, dag: i})
+		if folded[dkey] {
+			continue
+		}
+		for e := range d.Errors {
+			rows = append(rows, row{kind: rowError, depth: depth + 1, key: fmt.Sprintf("e:%s#%d", d.Location, e), dag: i, item: e})
+		}
+		if d.Def != nil {
+			for n := range d.Def.Nodes {
+				rows = append(rows, row{kind: rowTask, depth: depth + 1, key: "t:" + d.Location + "#" + d.Def.Nodes[n].ID, dag: i, item: n})
+			}
+		}
+	}
+	return rows
+}
+
+func folderKey(source string, dirs []string) string {
+	return "f:" + source + "/" + strings.Join(dirs, "/")
+}
+
+// parents lists a node's dependencies from both depends_on and edges, in
+// file order, without duplicates. The console computes it itself so it can
+// show the dependencies of the last good version of any file.
+func parents(d *dag.DAG, id string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range d.Nodes {
+		if n.ID != id {
+			continue
+		}
+		for _, p := range n.DependsOn {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for _, e := range d.Edges {
+		if e.To == id && !seen[e.From] {
+			seen[e.From] = true
+			out = append(out, e.From)
+		}
+	}
+	return out
+}

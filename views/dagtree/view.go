@@ -1,0 +1,150 @@
+package dagtree
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/views/common"
+)
+
+// View implements common.Component.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	if m.detail != "" {
+		return m.detailHeader() + "\n" + m.pager.View()
+	}
+	st := m.c.Styles
+	var b strings.Builder
+	b.WriteString(common.PadRight(m.summary(), m.width))
+	if f := m.filter.View(m.width); f != "" {
+		b.WriteString("\n" + f)
+	}
+	b.WriteString("\n")
+	if len(m.rows) == 0 {
+		msg := "no DAGs loaded yet"
+		switch {
+		case m.snap == nil:
+			msg = "waiting for the engine…"
+		case m.filter.Active():
+			msg = "no DAG matches the filter"
+		}
+		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.width, m.list.Height()))
+		return b.String()
+	}
+	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
+	return b.String()
+}
+
+func (m *Model) summary() string {
+	st := m.c.Styles
+	if m.snap == nil {
+		return st.Muted.Render("no snapshot yet")
+	}
+	counts := map[string]int{}
+	for i := range m.snap.DAGs {
+		counts[m.snap.DAGs[i].Status]++
+	}
+	parts := []string{fmt.Sprintf("%d DAGs", len(m.snap.DAGs))}
+	for _, s := range []string{snapshot.DAGActive, snapshot.DAGInvalid, snapshot.DAGDisabled, snapshot.DAGConflict} {
+		if counts[s] > 0 {
+			parts = append(parts, st.State(s).Render(fmt.Sprintf("%d %s", counts[s], s)))
+		}
+	}
+	bad := 0
+	for _, s := range m.snap.Sources {
+		if !s.OK {
+			bad++
+		}
+	}
+	if bad > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("%d source(s) failing", bad)))
+	}
+	return strings.Join(parts, st.Muted.Render(" · "))
+}
+
+func (m *Model) foldMarker(key string) string {
+	if m.folded[key] {
+		return "▸ "
+	}
+	return "▾ "
+}
+
+func (m *Model) renderRow(i, width int) string {
+	r := m.rows[i]
+	st := m.c.Styles
+	now := m.c.Now()
+	indent := strings.Repeat("  ", r.depth)
+	var s string
+	switch r.kind {
+	case rowSource:
+		s = m.foldMarker(r.key) + st.Bold.Render(r.label)
+		if r.src >= 0 {
+			src := &m.snap.Sources[r.src]
+			s += "  " + st.Muted.Render(src.Location) + "  "
+			if src.OK {
+				s += st.Good.Render("[ok]") + st.Muted.Render(fmt.Sprintf(" %d files · scanned %s in %s",
+					src.Files, common.Ago(now, src.LastScan), common.Duration(src.ScanDuration)))
+			} else {
+				s += st.Error.Render("[error] "+common.OneLine(src.Error)) + st.Muted.Render(" · last scan "+common.Ago(now, src.LastScan))
+			}
+		}
+	case rowFolder:
+		s = indent + m.foldMarker(r.key) + st.Text.Render(r.label+"/")
+	case rowDAG:
+		d := &m.snap.DAGs[r.dag]
+		marker := "  "
+		if len(d.Errors) > 0 || d.Def != nil {
+			marker = m.foldMarker(r.key)
+		}
+		s = indent + marker + st.Bold.Render(path.Base(d.Name)) + "  " + m.badge(d)
+		if d.Def != nil && d.Def.Schedule != "" {
+			s += "  " + st.Muted.Render(d.Def.Schedule)
+			if !d.NextFire.IsZero() && d.Status == snapshot.DAGActive {
+				s += st.Muted.Render(" · next " + common.Until(now, d.NextFire))
+			}
+		}
+		if d.Status == snapshot.DAGConflict && d.ConflictWith != "" {
+			s += "  " + st.Muted.Render("name held by "+d.ConflictWith)
+		}
+	case rowError:
+		e := m.snap.DAGs[r.dag].Errors[r.item]
+		s = indent + st.Error.Render("✗ "+errorText(e))
+	case rowTask:
+		d := m.snap.DAGs[r.dag].Def
+		n := d.Nodes[r.item]
+		s = indent + "• " + n.ID + "  " + st.Muted.Render(n.Type)
+		if ps := parents(d, n.ID); len(ps) > 0 {
+			s += "  " + st.Muted.Render("← "+strings.Join(ps, ", "))
+		}
+	}
+	return common.Truncate(s, width)
+}
+
+// badge says a DAG's status in words; an invalid file whose last good
+// version still runs says so, because that is what the operator must know.
+func (m *Model) badge(d *snapshot.DAG) string {
+	st := m.c.Styles
+	switch {
+	case d.Status == snapshot.DAGInvalid && d.Def != nil:
+		return st.State(d.Status).Render("[invalid: last good kept]")
+	case d.Status == "":
+		return common.Badge(st, "unknown")
+	}
+	return common.Badge(st, d.Status)
+}
+
+func errorText(e snapshot.ErrorLine) string {
+	var b strings.Builder
+	if e.Node != "" {
+		fmt.Fprintf(&b, "node %q: ", e.Node)
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(common.OneLine(e.Msg))
+	return b.String()
+}

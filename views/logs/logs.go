@@ -1,0 +1,239 @@
+// Package logs is the console's log pane: the engine's slog records (level,
+// time, message, attributes), newest at the bottom, followed like tail -f
+// while the cursor sits on the last line, filterable live.
+package logs
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/views/common"
+)
+
+// Model is the log pane.
+type Model struct {
+	c      *common.Common
+	logs   []snapshot.LogRecord
+	shown  []int // indexes into logs that pass the filter
+	list   common.List
+	filter common.Filter
+	follow bool
+	width  int
+	height int
+
+	detail bool
+	pager  common.Pager
+}
+
+var _ common.Component = (*Model)(nil)
+
+// New returns an empty log pane that follows new records.
+func New(c *common.Common) *Model {
+	return &Model{c: c, filter: common.NewFilter(c), follow: true, pager: common.NewPager(c)}
+}
+
+// Title implements common.Component.
+func (m *Model) Title() string { return "Logs" }
+
+// Init implements common.Component.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Capturing implements common.Component.
+func (m *Model) Capturing() bool { return m.filter.Editing() }
+
+// SetSize implements common.Component.
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = width, height
+	m.list.SetHeight(m.listHeight())
+	m.pager.SetSize(width, height-1)
+	if m.follow {
+		m.list.Select(m.list.Len() - 1)
+	}
+}
+
+func (m *Model) listHeight() int {
+	h := m.height - 1
+	if m.filter.Editing() || m.filter.Active() {
+		h--
+	}
+	return max(h, 1)
+}
+
+// Update implements common.Component.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case common.SnapshotUpdatedMsg:
+		if msg.Topics&engine.TopicLogs != 0 || m.logs == nil {
+			m.logs = msg.Snap.Logs
+			m.rebuild()
+		}
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	}
+	return nil
+}
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	if m.filter.Editing() {
+		changed, cmd := m.filter.Update(msg)
+		if changed {
+			m.rebuild()
+		}
+		m.list.SetHeight(m.listHeight())
+		return cmd
+	}
+	if m.detail {
+		if key.Matches(msg, k.Back) {
+			m.detail = false
+		} else {
+			m.pager.Update(msg)
+		}
+		return nil
+	}
+	if m.list.Update(msg, k) {
+		m.follow = m.list.AtBottom()
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		cmd := m.filter.Start()
+		m.list.SetHeight(m.listHeight())
+		return cmd
+	case key.Matches(msg, k.Back):
+		if m.filter.Active() {
+			m.filter.Clear()
+			m.rebuild()
+			m.list.SetHeight(m.listHeight())
+		}
+	case key.Matches(msg, k.Follow):
+		m.follow = true
+		m.list.Select(m.list.Len() - 1)
+	case key.Matches(msg, k.Enter):
+		if i := m.list.Cursor(); i >= 0 {
+			m.detail = true
+			m.pager.SetContent(m.recordText(m.logs[m.shown[i]]))
+			m.pager.GotoTop()
+		}
+	}
+	return nil
+}
+
+func (m *Model) rebuild() {
+	match := m.filter.Matcher()
+	m.shown = m.shown[:0]
+	for i := range m.logs {
+		r := &m.logs[i]
+		if match == nil || match(levelText(r.Level)+" "+r.Msg+" "+r.Attrs) {
+			m.shown = append(m.shown, i)
+		}
+	}
+	m.list.SetLen(len(m.shown))
+	if m.follow {
+		m.list.Select(len(m.shown) - 1)
+	}
+}
+
+// View implements common.Component.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	st := m.c.Styles
+	if m.detail {
+		return common.PadRight(st.Bold.Render("log record"), m.width) + "\n" + m.pager.View()
+	}
+	var b strings.Builder
+	status := fmt.Sprintf("%d records", len(m.logs))
+	if m.filter.Active() {
+		status = fmt.Sprintf("%d of %d records", len(m.shown), len(m.logs))
+	}
+	if m.follow {
+		status += st.Muted.Render(" · ") + st.Info.Render("following")
+	} else {
+		status += st.Muted.Render(" · f to follow")
+	}
+	b.WriteString(common.PadRight(status, m.width))
+	if f := m.filter.View(m.width); f != "" {
+		b.WriteString("\n" + f)
+	}
+	b.WriteString("\n")
+	if len(m.shown) == 0 {
+		msg := "no log records yet"
+		if m.filter.Active() {
+			msg = "no record matches the filter"
+		}
+		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.width, m.list.Height()))
+		return b.String()
+	}
+	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
+	return b.String()
+}
+
+func (m *Model) renderRow(i, width int) string {
+	r := &m.logs[m.shown[i]]
+	st := m.c.Styles
+	s := st.Muted.Render(r.Time.Format("15:04:05.000")) + " " + levelStyle(m.c, r.Level).Render(fmt.Sprintf("%-5s", levelText(r.Level))) + " " + common.OneLine(r.Msg)
+	if r.Attrs != "" {
+		s += "  " + st.Muted.Render(common.OneLine(r.Attrs))
+	}
+	return common.Truncate(s, width)
+}
+
+func (m *Model) recordText(r snapshot.LogRecord) string {
+	st := m.c.Styles
+	wrap := lipgloss.NewStyle().Width(max(m.width-2, 10))
+	return fmt.Sprintf("%s %s\n%s %s\n\n%s\n\n%s",
+		st.Label.Render("time "), r.Time.Format("2006-01-02 15:04:05.000"),
+		st.Label.Render("level"), levelStyle(m.c, r.Level).Render(levelText(r.Level)),
+		wrap.Render(r.Msg), wrap.Render(strings.ReplaceAll(r.Attrs, " ", "\n")))
+}
+
+func levelText(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "ERROR"
+	case l >= slog.LevelWarn:
+		return "WARN"
+	case l >= slog.LevelInfo:
+		return "INFO"
+	}
+	return "DEBUG"
+}
+
+func levelStyle(c *common.Common, l slog.Level) lipgloss.Style {
+	switch {
+	case l >= slog.LevelError:
+		return c.Styles.Error
+	case l >= slog.LevelWarn:
+		return c.Styles.Warn
+	case l >= slog.LevelInfo:
+		return c.Styles.Info
+	}
+	return c.Styles.Muted
+}
+
+// ShortHelp implements help.KeyMap.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	if m.filter.Editing() {
+		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+	}
+	if m.detail {
+		return []key.Binding{k.Up, k.Down, k.Back}
+	}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Follow, k.Enter}
+}
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.c.Keys
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Follow, k.Enter, k.Back}}
+}

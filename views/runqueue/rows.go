@@ -1,0 +1,126 @@
+package runqueue
+
+import (
+	"fmt"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+type rowKind uint8
+
+const (
+	rowHeader rowKind = iota
+	rowRun
+	rowTask
+)
+
+// Sections of the queue, in display order.
+const (
+	secQueued = iota
+	secRunning
+	secFinished
+)
+
+// row is one line of the queue; it indexes the snapshot instead of copying.
+type row struct {
+	kind rowKind
+	sec  int
+	run  int // index into the section's slice
+	task int
+	key  string
+}
+
+func section(snap *snapshot.Snapshot, sec int) []snapshot.Run {
+	switch sec {
+	case secQueued:
+		return snap.Runs.Queued
+	case secRunning:
+		return snap.Runs.Running
+	default:
+		return snap.Runs.Finished
+	}
+}
+
+var sectionNames = [...]string{"Queued", "Running", "Finished"}
+
+func build(snap *snapshot.Snapshot, match func(string) bool) []row {
+	if snap == nil {
+		return nil
+	}
+	n := len(snap.Runs.Queued) + len(snap.Runs.Finished) + 3
+	for _, r := range snap.Runs.Running {
+		n += 1 + len(r.Tasks)
+	}
+	rows := make([]row, 0, n)
+	for sec := secQueued; sec <= secFinished; sec++ {
+		runs := section(snap, sec)
+		rows = append(rows, row{kind: rowHeader, sec: sec, key: sectionNames[sec]})
+		for i := range runs {
+			r := &runs[i]
+			if match != nil && !match(fmt.Sprintf("#%d %s %s %s %s", r.ID, r.DAG, r.State, r.Trigger, r.Batch)) {
+				continue
+			}
+			rows = append(rows, row{kind: rowRun, sec: sec, run: i, key: fmt.Sprint(r.ID)})
+			if sec == secRunning {
+				for t := range r.Tasks {
+					rows = append(rows, row{kind: rowTask, sec: sec, run: i, task: t, key: fmt.Sprintf("%d#%s", r.ID, r.Tasks[t].ID)})
+				}
+			}
+		}
+	}
+	return rows
+}
+
+func (m *Model) rebuild() {
+	keep := ""
+	if i := m.list.Cursor(); i >= 0 && i < len(m.rows) {
+		keep = m.rows[i].key
+	}
+	m.rows = build(m.snap, m.filter.Matcher())
+	m.list.SetLen(len(m.rows))
+	m.nameWidth, m.idWidth = 0, 0
+	for _, r := range m.rows {
+		if r.kind == rowRun {
+			run := m.runAt(r)
+			m.nameWidth = max(m.nameWidth, len(run.DAG))
+			m.idWidth = max(m.idWidth, len(fmt.Sprint(run.ID))+1)
+		}
+	}
+	if keep == "" {
+		return
+	}
+	for i := range m.rows {
+		if m.rows[i].key == keep {
+			m.list.Select(i)
+			return
+		}
+	}
+}
+
+func (m *Model) runAt(r row) *snapshot.Run {
+	return &section(m.snap, r.sec)[r.run]
+}
+
+// selectedRun is the run under the cursor (or owning the task under it).
+func (m *Model) selectedRun() *snapshot.Run {
+	i := m.list.Cursor()
+	if i < 0 || i >= len(m.rows) || m.rows[i].kind == rowHeader {
+		return nil
+	}
+	return m.runAt(m.rows[i])
+}
+
+func (m *Model) findRun(id int64) *snapshot.Run {
+	if m.snap == nil {
+		return nil
+	}
+	for sec := secQueued; sec <= secFinished; sec++ {
+		runs := section(m.snap, sec)
+		for i := range runs {
+			if runs[i].ID == id {
+				return &runs[i]
+			}
+		}
+	}
+	return nil
+}

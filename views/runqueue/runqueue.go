@@ -1,0 +1,188 @@
+// Package runqueue is the console's run queue pane: queued runs with the
+// reason each waits, running runs task by task with progress, recent
+// finished runs with duration and outcome, and a run's details with its
+// captured log tail, following live while it runs.
+package runqueue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/views/common"
+)
+
+// Model is the run queue pane.
+type Model struct {
+	c      *common.Common
+	snap   *snapshot.Snapshot
+	rows   []row
+	list   common.List
+	filter common.Filter
+	width  int
+	height int
+	// nameWidth is the longest DAG name among the rows, for the column.
+	nameWidth int
+	idWidth   int // "#" and the longest run id
+
+	// detail is the run whose details are open, 0 for the queue.
+	detail int64
+	pager  common.Pager
+}
+
+var _ common.Component = (*Model)(nil)
+
+// New returns an empty run queue.
+func New(c *common.Common) *Model {
+	return &Model{c: c, filter: common.NewFilter(c), pager: common.NewPager(c)}
+}
+
+// Title implements common.Component.
+func (m *Model) Title() string { return "Runs" }
+
+// Init implements common.Component.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Capturing implements common.Component.
+func (m *Model) Capturing() bool { return m.filter.Editing() }
+
+// SetSize implements common.Component.
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = width, height
+	m.list.SetHeight(m.listHeight())
+	m.pager.SetSize(width, height-1)
+}
+
+func (m *Model) listHeight() int {
+	h := m.height - 1
+	if m.filter.Editing() || m.filter.Active() {
+		h--
+	}
+	return max(h, 1)
+}
+
+// Update implements common.Component.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case common.SnapshotUpdatedMsg:
+		m.snap = msg.Snap
+		if msg.Topics&engine.TopicRuns != 0 || m.rows == nil {
+			m.rebuild()
+		}
+		if m.detail != 0 {
+			m.refreshDetail()
+		}
+	case common.ClockTickedMsg:
+		if m.detail != 0 {
+			m.refreshDetail()
+		}
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	}
+	return nil
+}
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	if m.filter.Editing() {
+		changed, cmd := m.filter.Update(msg)
+		if changed {
+			m.rebuild()
+		}
+		m.list.SetHeight(m.listHeight())
+		return cmd
+	}
+	if m.detail != 0 {
+		switch {
+		case key.Matches(msg, k.Back):
+			m.detail = 0
+		case key.Matches(msg, k.Cancel):
+			if r := m.findRun(m.detail); r != nil {
+				return m.cancel(r)
+			}
+		default:
+			m.pager.Update(msg)
+		}
+		return nil
+	}
+	if m.list.Update(msg, k) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		cmd := m.filter.Start()
+		m.list.SetHeight(m.listHeight())
+		return cmd
+	case key.Matches(msg, k.Back):
+		if m.filter.Active() {
+			m.filter.Clear()
+			m.rebuild()
+			m.list.SetHeight(m.listHeight())
+		}
+	case key.Matches(msg, k.Enter):
+		if r := m.selectedRun(); r != nil {
+			m.openDetail(r)
+		}
+	case key.Matches(msg, k.Cancel):
+		r := m.selectedRun()
+		if r == nil {
+			return common.Toast("select a run to cancel", true)
+		}
+		return m.cancel(r)
+	}
+	return nil
+}
+
+func (m *Model) openDetail(r *snapshot.Run) {
+	m.detail = r.ID
+	// A run still going is followed: its log tail stays in view.
+	m.pager.Follow = r.State == snapshot.RunRunning || r.State == snapshot.RunQueued
+	m.refreshDetail()
+	if !m.pager.Follow {
+		m.pager.GotoTop()
+	}
+}
+
+func (m *Model) cancel(r *snapshot.Run) tea.Cmd {
+	if r.State != snapshot.RunQueued && r.State != snapshot.RunRunning {
+		return common.Toast(fmt.Sprintf("run #%d already %s", r.ID, r.State), true)
+	}
+	id, name := r.ID, r.DAG
+	prompt := fmt.Sprintf("Cancel queued run #%d of %s?", id, name)
+	if r.State == snapshot.RunRunning {
+		prompt = fmt.Sprintf("Cancel run #%d of %s? It is running (%d/%d tasks done); running tasks are killed.", id, name, r.Done, r.Total)
+	}
+	return common.RequestAction(common.Action{
+		Name:        fmt.Sprintf("cancelling run #%d", id),
+		Prompt:      prompt,
+		Destructive: true,
+		Do: func(ctx context.Context, api engine.API) (string, error) {
+			if err := api.Cancel(ctx, id); err != nil {
+				return "", fmt.Errorf("cancelling run #%d: %w", id, err)
+			}
+			return fmt.Sprintf("cancelled run #%d of %s", id, name), nil
+		},
+	})
+}
+
+// ShortHelp implements help.KeyMap.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	if m.filter.Editing() {
+		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+	}
+	if m.detail != 0 {
+		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
+	}
+	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Cancel}
+}
+
+// FullHelp implements help.KeyMap.
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.c.Keys
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel}}
+}

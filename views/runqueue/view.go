@@ -1,0 +1,142 @@
+package runqueue
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/views/common"
+)
+
+// View implements common.Component.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	if m.detail != 0 {
+		return m.detailHeader() + "\n" + m.pager.View()
+	}
+	st := m.c.Styles
+	var b strings.Builder
+	b.WriteString(common.PadRight(m.summary(), m.width))
+	if f := m.filter.View(m.width); f != "" {
+		b.WriteString("\n" + f)
+	}
+	b.WriteString("\n")
+	if m.snap == nil {
+		b.WriteString(common.Lines(st.Muted.Render("  waiting for the engine…"), m.width, m.list.Height()))
+		return b.String()
+	}
+	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
+	return b.String()
+}
+
+func (m *Model) summary() string {
+	st := m.c.Styles
+	if m.snap == nil {
+		return st.Muted.Render("no snapshot yet")
+	}
+	r := m.snap.Runs
+	failed := 0
+	for i := range r.Finished {
+		if r.Finished[i].State == snapshot.RunFailed {
+			failed++
+		}
+	}
+	s := fmt.Sprintf("%d queued · %d running · %d finished", len(r.Queued), len(r.Running), len(r.Finished))
+	if failed > 0 {
+		s += st.Muted.Render(" · ") + st.Error.Render(fmt.Sprintf("%d failed", failed))
+	}
+	return s
+}
+
+// stateMark is a one-cell symbol beside the state word, never instead of it.
+func stateMark(state string) string {
+	switch state {
+	case snapshot.RunSuccess:
+		return "✓"
+	case snapshot.RunFailed, snapshot.TaskUpstreamFailed:
+		return "✗"
+	case snapshot.RunRunning:
+		return "▶"
+	case snapshot.TaskRetrying:
+		return "↻"
+	case snapshot.RunCancelled, snapshot.TaskSkipped:
+		return "⊘"
+	case snapshot.RunQueued, snapshot.TaskPending:
+		return "·"
+	}
+	return "?"
+}
+
+func (m *Model) renderRow(i, width int) string {
+	r := m.rows[i]
+	st := m.c.Styles
+	now := m.c.Now()
+	switch r.kind {
+	case rowHeader:
+		n := len(section(m.snap, r.sec))
+		title := st.Section.Render(fmt.Sprintf("%s (%d)", sectionNames[r.sec], n))
+		if n == 0 {
+			title += st.Muted.Render("  " + emptyText[r.sec])
+		}
+		return common.Truncate(title, width)
+	case rowTask:
+		run := m.runAt(r)
+		t := &run.Tasks[r.task]
+		line := common.Columns(width, []int{min(max(m.nameWidth, 8), 32) + 6, 18, 6},
+			"   "+stateMark(t.State)+" "+t.ID,
+			common.StateText(st, t.State)+attemptText(t.Attempt),
+			st.Muted.Render(taskElapsed(t, now)),
+			st.Error.Render(common.OneLine(t.Error)))
+		return line
+	}
+	run := m.runAt(r)
+	id := fmt.Sprintf("#%d", run.ID)
+	idW, nameW, barW := max(m.idWidth, 3), min(max(m.nameWidth, 8), 32), 16
+	if width < 100 {
+		nameW, barW = min(max(m.nameWidth, 8), width/4), 10
+	}
+	state := stateMark(run.State) + " " + common.StateText(st, run.State)
+	switch r.sec {
+	case secQueued:
+		wait := run.WaitReason
+		if wait == "" {
+			wait = "next in line"
+		}
+		return common.Columns(width, []int{idW, nameW, 11, 6},
+			id, run.DAG, state, st.Muted.Render(common.Duration(now.Sub(run.QueuedAt).Truncate(time.Second))),
+			st.Warn.Render("waits: "+common.OneLine(wait)))
+	case secRunning:
+		return common.Columns(width, []int{idW, nameW, 11, 6, barW},
+			id, run.DAG, state, st.Muted.Render(common.Duration(now.Sub(run.StartedAt).Truncate(time.Second))),
+			common.Progress(st, run.Done, run.Total, barW), st.Muted.Render(run.Trigger))
+	default:
+		outcome := st.Muted.Render(common.Clock(run.FinishedAt) + " " + run.Trigger)
+		if run.Error != "" {
+			outcome = st.Error.Render(common.OneLine(run.Error))
+		}
+		return common.Columns(width, []int{idW, nameW, 11, 6},
+			id, run.DAG, state, st.Muted.Render(common.Duration(run.FinishedAt.Sub(run.StartedAt))), outcome)
+	}
+}
+
+var emptyText = [...]string{"nothing waiting", "nothing running", "no runs yet"}
+
+func attemptText(attempt int) string {
+	if attempt > 1 {
+		return fmt.Sprintf(" (try %d)", attempt)
+	}
+	return ""
+}
+
+func taskElapsed(t *snapshot.Task, now time.Time) string {
+	switch {
+	case t.StartedAt.IsZero():
+		return ""
+	case t.FinishedAt.IsZero():
+		return common.Duration(now.Sub(t.StartedAt).Truncate(time.Second))
+	}
+	return common.Duration(t.FinishedAt.Sub(t.StartedAt))
+}
