@@ -430,4 +430,3 @@ func TestFoldSource(t *testing.T) {
 		t.Errorf("space did not fold the local source:\n%s", screen)
 	}
 }
-
