@@ -71,7 +71,7 @@ func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 }
 
 func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
-	sc, err := s.scratchClone()
+	sc, err := s.itemScratch(it)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		RefSpec: "refs/heads/" + it.Branch + ":refs/heads/" + it.Branch,
 		Commit:  it.Commit,
 	}}
-	if owner, repo, ok := s.githubRepo(sc.pushURL); ok {
+	if owner, repo, ok := s.githubRepo(it, sc.pushURL); ok {
 		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it), Draft: s.cfg.Draft}
 	}
 	if dryRun {
@@ -119,15 +119,21 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		it.Notes = appendOnce(it.Notes, "no GitHub repository configured: open the pull request by hand")
 		return out, s.update(ctx, it, StatePushed, "no GitHub repository configured; pull request not opened")
 	}
-	opened, err := s.gh.open(ctx, *out.PR)
+	gh, err := s.github(it)
+	if err == nil {
+		var opened OpenedPR
+		opened, err = gh.open(ctx, *out.PR)
+		out.Opened = &opened
+	}
 	if err != nil {
+		out.Opened = nil
 		it.Error = err.Error()
 		if uerr := s.update(ctx, it, StateFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
 			s.log.Error("saving a failed pull request", "id", it.ID, "err", uerr)
 		}
 		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
 	}
-	out.Opened = &opened
+	opened := *out.Opened
 	it.URL, it.PRNumber = opened.URL, opened.Number
 	note := fmt.Sprintf("pull request #%d opened: %s", opened.Number, opened.URL)
 	if opened.Existed {
@@ -136,13 +142,16 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	return out, s.update(ctx, it, StatePROpen, note)
 }
 
-// githubRepo is the repository pull requests go to.
-func (s *Service) githubRepo(pushURL string) (owner, repo string, ok bool) {
-	if s.cfg.GitHubRepo != "" {
-		owner, repo, ok = strings.Cut(s.cfg.GitHubRepo, "/")
-		return owner, repo, ok && owner != "" && repo != ""
+// githubRepo is the repository an item's pull request goes to: the
+// configured one, the one recorded at staging, or the push URL's.
+func (s *Service) githubRepo(it *Item, pushURL string) (owner, repo string, ok bool) {
+	for _, r := range []string{s.cfg.GitHubRepo, it.GitHubRepo} {
+		if r != "" {
+			owner, repo, ok = strings.Cut(r, "/")
+			return owner, repo, ok && owner != "" && repo != ""
+		}
 	}
-	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "")
+	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "" || it.GitHubAPI != "")
 }
 
 func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
@@ -218,7 +227,7 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 	}
 	note := "rejected"
 	if it.Kind.IsBranch() && it.Branch != "" {
-		sc, err := s.scratchClone()
+		sc, err := s.itemScratch(it)
 		if err != nil {
 			return nil, err
 		}

@@ -343,7 +343,7 @@ func TestNoOriginStagesFromCheckoutButCannotPush(t *testing.T) {
 func TestRefusesToPushIntoTheCheckout(t *testing.T) {
 	t.Parallel()
 	repos := newRepos(t, false)
-	_, err := resolvePushURL(&Config{Repo: repos.user, Remote: repos.user}, repos.user)
+	_, err := resolvePushURL(repos.user, repos.user, repos.user)
 	if err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("push URL = the checkout: %v, want a refusal", err)
 	}

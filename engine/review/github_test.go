@@ -201,6 +201,20 @@ func TestRedactURL(t *testing.T) {
 	}
 }
 
+func TestWithoutPassword(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://x-access-token:ghp_abc@github.com/a/b.git": "https://x-access-token@github.com/a/b.git",
+		"ssh://git@github.com/a/b.git":                      "ssh://git@github.com/a/b.git",
+		"https://github.com/a/b@c.git":                      "https://github.com/a/b@c.git",
+		"/srv/repo":                                         "/srv/repo",
+	} {
+		if got := withoutPassword(in); got != want {
+			t.Errorf("withoutPassword(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestPRErrorsAreSentinels(t *testing.T) {
 	t.Parallel()
 	if !errors.Is(fmt.Errorf("x: %w", ErrPRExists), ErrPRExists) {

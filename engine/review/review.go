@@ -62,7 +62,14 @@ type Item struct {
 	Title string
 
 	// Branch items.
-	Branch     string       `json:",omitempty"` // sluice/deprecate-20260102-abc1234
+	Branch string `json:",omitempty"` // sluice/deprecate-20260102-abc1234
+	// Repo is the dbt repository the branch was staged from (its scratch
+	// clone holds the branch); Remote, GitHubRepo and GitHubAPI say where
+	// approving sends it, as configured at staging.
+	Repo       string       `json:",omitempty"`
+	Remote     string       `json:",omitempty"` // push URL, without credentials
+	GitHubRepo string       `json:",omitempty"` // owner/repo; "" when none
+	GitHubAPI  string       `json:",omitempty"`
 	BaseBranch string       `json:",omitempty"` // the branch the pull request targets
 	Base       string       `json:",omitempty"` // base commit hash
 	Commit     string       `json:",omitempty"` // the staged commit

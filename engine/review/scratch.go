@@ -53,39 +53,35 @@ func scratchDir(stateDir, repo string) string {
 	return filepath.Join(stateDir, "review", name+"-"+hex.EncodeToString(sum[:4])+".git")
 }
 
-// openScratch opens (creating it when missing) the scratch clone and points
-// its remotes at the configured repository.
-func openScratch(cfg *Config, log *slog.Logger) (*scratch, error) {
-	if cfg.Repo == "" {
+// openScratch opens (creating it when missing) the scratch clone of repo
+// and points its remotes at it and at remote (the push URL; "" to resolve
+// it from the checkout).
+func openScratch(cfg *Config, repo, remote string, log *slog.Logger) (*scratch, error) {
+	if repo == "" {
 		return nil, errors.New("no dbt repository configured")
 	}
 	s := &scratch{cfg: cfg, log: log}
-	repoKey := cfg.Repo
-	if !isURL(cfg.Repo) {
-		abs, err := filepath.Abs(cfg.Repo)
-		if err != nil {
-			return nil, fmt.Errorf("resolving dbt repository %q: %w", cfg.Repo, err)
-		}
-		s.source, repoKey = abs, abs
+	if !isURL(repo) {
+		s.source = repoKey(repo)
 	}
-	pushURL, err := resolvePushURL(cfg, s.source)
+	pushURL, err := resolvePushURL(repo, remote, s.source)
 	if err != nil {
 		return nil, err
 	}
 	s.pushURL = pushURL
-	s.dir = scratchDir(cfg.StateDir, repoKey)
+	s.dir = scratchDir(cfg.StateDir, repoKey(repo))
 
-	repo, err := git.PlainOpen(s.dir)
+	r, err := git.PlainOpen(s.dir)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		if err := os.MkdirAll(filepath.Dir(s.dir), 0o755); err != nil {
 			return nil, fmt.Errorf("creating scratch clone dir: %w", err)
 		}
-		repo, err = git.PlainInit(s.dir, true)
+		r, err = git.PlainInit(s.dir, true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening scratch clone %q: %w", s.dir, err)
 	}
-	s.repo = repo
+	s.repo = r
 	if err := s.setRemote(remoteOrigin, s.pushURL); err != nil {
 		return nil, err
 	}
@@ -95,13 +91,25 @@ func openScratch(cfg *Config, log *slog.Logger) (*scratch, error) {
 	return s, nil
 }
 
+// repoKey is the name a repository is known by: a URL without its
+// password, a path made absolute.
+func repoKey(repo string) string {
+	if repo == "" || isURL(repo) {
+		return withoutPassword(repo)
+	}
+	if abs, err := filepath.Abs(repo); err == nil {
+		return abs
+	}
+	return repo
+}
+
 // resolvePushURL finds where branches go: the configured remote, the URL the
 // repository was given as, or the local checkout's own origin — never the
 // local checkout itself.
-func resolvePushURL(cfg *Config, source string) (string, error) {
-	url := cfg.Remote
+func resolvePushURL(repo, remote, source string) (string, error) {
+	url := remote
 	if url == "" && source == "" {
-		url = cfg.Repo
+		url = repo
 	}
 	if url == "" && source != "" {
 		user, err := git.PlainOpen(source)
@@ -274,6 +282,22 @@ func chooseBase(configured string, refs []*plumbing.Reference) (string, error) {
 		}
 	}
 	return "", errors.New("no base branch (no HEAD, main or master); configure one")
+}
+
+// withoutPassword drops a password or token embedded in a URL, so the URL
+// can be stored; the user name stays (ssh://git@host).
+func withoutPassword(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	rest := u[i+3:]
+	at := strings.Index(rest, "@")
+	if at < 0 || at > strings.IndexAny(rest+"/", "/") {
+		return u
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return u[:i+3] + user + "@" + rest[at+1:]
 }
 
 // redactURL drops credentials from a URL before it is shown or logged.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,9 +24,9 @@ type Service struct {
 	store Store
 	log   *slog.Logger
 
-	mu      sync.Mutex // held for the whole of every action
-	scratch *scratch   // opened on first use
-	gh      *githubClient
+	mu        sync.Mutex          // held for the whole of every action
+	scratches map[string]*scratch // by repo and remote, opened on first use
+	clients   map[string]*githubClient
 
 	cacheMu  sync.RWMutex
 	cache    []snapshot.Review
@@ -53,11 +54,13 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
 	}
-	gh, err := newGitHubClient(&cfg)
-	if err != nil {
-		return nil, err
+	if cfg.GitHubAPIURL != "" {
+		if _, err := url.Parse(cfg.GitHubAPIURL); err != nil {
+			return nil, fmt.Errorf("review: GitHub API URL: %w", err)
+		}
 	}
-	return &Service{cfg: cfg, store: st, log: log, gh: gh, changes: make(chan struct{}, 1)}, nil
+	return &Service{cfg: cfg, store: st, log: log, changes: make(chan struct{}, 1),
+		scratches: map[string]*scratch{}, clients: map[string]*githubClient{}}, nil
 }
 
 // Start loads the items and keeps rereading the store, so changes made by
@@ -165,15 +168,52 @@ func (s *Service) afterAction(ctx context.Context) {
 	}
 }
 
-func (s *Service) scratchClone() (*scratch, error) {
-	if s.scratch == nil {
-		sc, err := openScratch(&s.cfg, s.log)
-		if err != nil {
-			return nil, err
-		}
-		s.scratch = sc
+// scratchFor opens the scratch clone of repo pushing to remote.
+func (s *Service) scratchFor(repo, remote string) (*scratch, error) {
+	key := repoKey(repo) + "\x00" + remote
+	if sc, ok := s.scratches[key]; ok {
+		return sc, nil
 	}
-	return s.scratch, nil
+	sc, err := openScratch(&s.cfg, repo, remote, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.scratches[key] = sc
+	return sc, nil
+}
+
+// stagingScratch is the scratch clone of the configured repository.
+func (s *Service) stagingScratch() (*scratch, error) { return s.scratchFor(s.cfg.Repo, s.cfg.Remote) }
+
+// itemScratch is the scratch clone holding an item's branch. For the
+// configured repository it is the configured clone (whose remote may carry
+// credentials the item does not store); for another — the configuration
+// changed since staging — the one recorded in the item.
+func (s *Service) itemScratch(it *Item) (*scratch, error) {
+	if it.Repo == "" || repoKey(it.Repo) == repoKey(s.cfg.Repo) {
+		return s.stagingScratch()
+	}
+	return s.scratchFor(it.Repo, it.Remote)
+}
+
+// github returns the API client for an item: the configured API, else the
+// one the item was staged with.
+func (s *Service) github(it *Item) (*githubClient, error) {
+	api := s.cfg.GitHubAPIURL
+	if api == "" {
+		api = it.GitHubAPI
+	}
+	if c, ok := s.clients[api]; ok {
+		return c, nil
+	}
+	cfg := s.cfg
+	cfg.GitHubAPIURL = api
+	c, err := newGitHubClient(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.clients[api] = c
+	return c, nil
 }
 
 // update saves it with a history event.

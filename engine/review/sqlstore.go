@@ -18,6 +18,10 @@ func NewSQLStore(db *store.Store) Store { return sqlStore{db: db} }
 // itemData is the part of an item kept as JSON.
 type itemData struct {
 	Title      string
+	Repo       string       `json:",omitempty"`
+	Remote     string       `json:",omitempty"`
+	GitHubRepo string       `json:",omitempty"`
+	GitHubAPI  string       `json:",omitempty"`
 	BaseBranch string       `json:",omitempty"`
 	Base       string       `json:",omitempty"`
 	Commit     string       `json:",omitempty"`
@@ -32,7 +36,7 @@ type itemData struct {
 
 func toRecord(it *Item) (*store.ReviewRecord, error) {
 	data, err := json.Marshal(itemData{
-		Title: it.Title, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
+		Title: it.Title, Repo: it.Repo, Remote: it.Remote, GitHubRepo: it.GitHubRepo, GitHubAPI: it.GitHubAPI, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
 		PRNumber: it.PRNumber, URL: it.URL, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
 	})
 	if err != nil {
@@ -55,6 +59,7 @@ func fromRecord(r store.ReviewRecord) (*Item, error) {
 	}
 	it := &Item{
 		ID: r.ID, Kind: Kind(r.Kind), State: State(r.State), Title: d.Title, Branch: r.Branch,
+		Repo: d.Repo, Remote: d.Remote, GitHubRepo: d.GitHubRepo, GitHubAPI: d.GitHubAPI,
 		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Files: d.Files, Diff: r.Diff,
 		PRNumber: d.PRNumber, URL: d.URL, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
 		Error: d.Error, Withdrawn: d.Withdrawn, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,

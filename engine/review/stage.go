@@ -144,7 +144,7 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	if empty || settled != nil {
 		return settled, s.withdraw(ctx, staged, settled)
 	}
-	sc, err := s.scratchClone()
+	sc, err := s.stagingScratch()
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +172,12 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	if it == nil {
 		it = &Item{Kind: kind}
 	} else if it.Branch != "" && it.Branch != branch {
-		if err := sc.deleteBranch(it.Branch); err != nil {
-			s.log.Warn("removing the superseded branch", "branch", it.Branch, "err", err)
-		}
+		s.dropBranch(it)
+	}
+	it.Repo, it.Remote, it.GitHubAPI = repoKey(s.cfg.Repo), withoutPassword(sc.pushURL), s.cfg.GitHubAPIURL
+	it.GitHubRepo = ""
+	if owner, repo, ok := s.githubRepo(&Item{}, sc.pushURL); ok {
+		it.GitHubRepo = owner + "/" + repo
 	}
 	it.Branch, it.BaseBranch, it.Base, it.Commit = branch, b.baseBranch, b.base.String(), b.commit.String()
 	it.Files, it.Diff, it.Subjects, it.Notes = b.files, b.diff, b.subjects, b.notes
@@ -356,15 +359,24 @@ func (s *Service) withdraw(ctx context.Context, staged, settledBy *Item) error {
 	if settledBy != nil {
 		note = fmt.Sprintf("withdrawn: review %d (%s) already covers this proposal", settledBy.ID, settledBy.State)
 	}
-	if staged.Branch != "" {
-		if sc, err := s.scratchClone(); err == nil {
-			if err := sc.deleteBranch(staged.Branch); err != nil {
-				s.log.Warn("removing a withdrawn branch", "branch", staged.Branch, "err", err)
-			}
-		}
-	}
+	s.dropBranch(staged)
 	staged.Withdrawn = true
 	return s.update(ctx, staged, StateRejected, note)
+}
+
+// dropBranch deletes an item's branch from its scratch clone, when it can:
+// a leftover local branch is harmless.
+func (s *Service) dropBranch(it *Item) {
+	if it.Branch == "" {
+		return
+	}
+	sc, err := s.itemScratch(it)
+	if err == nil {
+		err = sc.deleteBranch(it.Branch)
+	}
+	if err != nil {
+		s.log.Warn("removing a superseded branch", "branch", it.Branch, "err", err)
+	}
 }
 
 // save creates the item, or updates the staged one it replaces.
