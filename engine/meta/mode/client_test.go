@@ -198,12 +198,12 @@ func TestGraphFromRealResponses(t *testing.T) {
 	actor := g.Report("72f2ef8fb3a8")
 	want := mode.Report{
 		Token: "72f2ef8fb3a8", Name: "Actor Report", Description: "Actor Report Description", SpaceToken: "9026edbd5a3c",
-		CreatedAt:  time.Date(2021, 11, 30, 19, 52, 16, 996e6, time.UTC),
-		UpdatedAt:  time.Date(2021, 12, 6, 21, 52, 42, 433e6, time.UTC),
-		LastRunAt:  time.Date(2021, 12, 6, 21, 52, 40, 370e6, time.UTC),
-		RunsCount:  8, ViewCount: 49, QueryCount: 1,
-		URL:        "https://app.mode.com/acryl/reports/72f2ef8fb3a8",
-		Creator:    "modeuser",
+		CreatedAt: time.Date(2021, 11, 30, 19, 52, 16, 996e6, time.UTC),
+		UpdatedAt: time.Date(2021, 12, 6, 21, 52, 42, 433e6, time.UTC),
+		LastRunAt: time.Date(2021, 12, 6, 21, 52, 40, 370e6, time.UTC),
+		RunsCount: 8, ViewCount: 49, QueryCount: 1,
+		URL:     "https://app.mode.com/acryl/reports/72f2ef8fb3a8",
+		Creator: "modeuser",
 	}
 	if *actor != want {
 		t.Errorf("report =\n%+v\nwant\n%+v", *actor, want)
