@@ -610,3 +610,10 @@ func (r *Runner) loadFinished(ctx context.Context) error {
 func (r *Runner) runDir(id int64) string {
 	return filepath.Join(r.cfg.StateDir, "runs", strconv.FormatInt(id, 10))
 }
+
+// idle reports whether nothing is queued or in flight.
+func (r *Runner) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.queue.len() == 0 && len(r.running) == 0
+}

@@ -64,6 +64,9 @@ func loadMigrations() ([]migration, error) {
 // fresh file at once are serialised by BEGIN IMMEDIATE and the re-check
 // inside the transaction.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ms, err := loadMigrations()
 	if err != nil {
 		return err

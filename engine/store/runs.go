@@ -128,7 +128,7 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (int64, error) {
 	var id int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		id, err = createRun(ctx, tx, nr)
+		id, err = s.createRun(ctx, tx, nr)
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrDuplicateBatch) {
@@ -137,13 +137,13 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (int64, error) {
 	return id, err
 }
 
-func createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, error) {
+func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, error) {
 	var batchID any
 	if nr.batchID != 0 {
 		batchID = nr.batchID
 	}
 	if b := nr.Batch; b != nil {
-		res, err := tx.ExecContext(ctx, `INSERT INTO run_batches (topic, partition, first_offset, last_offset, messages)
+		res, err := s.exec(ctx, tx, `INSERT INTO run_batches (topic, partition, first_offset, last_offset, messages)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages)
 		if err != nil {
 			return 0, fmt.Errorf("storing batch %s: %w", b.Key(), err)
@@ -176,7 +176,7 @@ func createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, error) {
 	if nr.External {
 		adopted = 0
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
+	res, err := s.exec(ctx, tx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
 		VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
 		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batchID, retryOf, dbTime(nr.ScheduledFor), adopted)
 	if err != nil {
@@ -187,7 +187,7 @@ func createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, error) {
 		return 0, err
 	}
 	if !nr.ScheduledFor.IsZero() {
-		if err := setLastFire(ctx, tx, nr.DAG, nr.ScheduledFor); err != nil {
+		if err := s.setLastFire(ctx, tx, nr.DAG, nr.ScheduledFor); err != nil {
 			return 0, err
 		}
 	}
@@ -197,7 +197,7 @@ func createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, error) {
 // StartRun moves a queued run to running.
 func (s *Store) StartRun(ctx context.Context, id int64, at time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE runs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'", at.UnixNano(), id)
+		res, err := s.exec(ctx, tx, "UPDATE runs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'", at.UnixNano(), id)
 		if err != nil {
 			return fmt.Errorf("starting run %d: %w", id, err)
 		}
@@ -213,11 +213,11 @@ func (s *Store) StartRun(ctx context.Context, id int64, at time.Time) error {
 func (s *Store) FinishRun(ctx context.Context, id int64, state, errMsg string, at time.Time, settle []Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, a := range settle {
-			if err := putAttempt(ctx, tx, a); err != nil {
+			if err := s.putAttempt(ctx, tx, a); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?", state, errMsg, at.UnixNano(), id)
+		_, err := s.exec(ctx, tx, "UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?", state, errMsg, at.UnixNano(), id)
 		if err != nil {
 			return fmt.Errorf("finishing run %d: %w", id, err)
 		}
@@ -249,7 +249,7 @@ func (s *Store) CancelQueued(ctx context.Context, id int64, at time.Time, reason
 
 // PutAttempt inserts or updates one task attempt.
 func (s *Store) PutAttempt(ctx context.Context, a Attempt) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return putAttempt(ctx, tx, a) })
+	return s.write(ctx, func(tx *sql.Tx) error { return s.putAttempt(ctx, tx, a) })
 }
 
 // PutAttempts stores several rows in one transaction (tasks settled
@@ -257,7 +257,7 @@ func (s *Store) PutAttempt(ctx context.Context, a Attempt) error {
 func (s *Store) PutAttempts(ctx context.Context, as []Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, a := range as {
-			if err := putAttempt(ctx, tx, a); err != nil {
+			if err := s.putAttempt(ctx, tx, a); err != nil {
 				return err
 			}
 		}
@@ -265,8 +265,8 @@ func (s *Store) PutAttempts(ctx context.Context, as []Attempt) error {
 	})
 }
 
-func putAttempt(ctx context.Context, tx *sql.Tx, a Attempt) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
+func (s *Store) putAttempt(ctx context.Context, tx *sql.Tx, a Attempt) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, task, attempt) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
 			finished_at = excluded.finished_at, error = excluded.error, log_tail = excluded.log_tail, log_file = excluded.log_file`,
@@ -548,7 +548,7 @@ func (s *Store) Recover(ctx context.Context, at time.Time, retry func(Run) bool)
 			}
 			in := Interrupted{Run: r}
 			if retry != nil && retry(r) {
-				in.Requeued, err = createRun(ctx, tx, NewRun{
+				in.Requeued, err = s.createRun(ctx, tx, NewRun{
 					DAG: r.DAG, Trigger: TriggerRecovery, Priority: r.Priority, Config: r.Config,
 					QueuedAt: at, RetryOf: r.ID, batchID: r.BatchID,
 				})

@@ -29,11 +29,11 @@ func (s *Store) LastFires(ctx context.Context) (map[string]time.Time, error) {
 // SetLastFire records a DAG's last fire time without creating a run: a
 // schedule seen for the first time, or fires skipped after downtime.
 func (s *Store) SetLastFire(ctx context.Context, dag string, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return setLastFire(ctx, tx, dag, at) })
+	return s.write(ctx, func(tx *sql.Tx) error { return s.setLastFire(ctx, tx, dag, at) })
 }
 
-func setLastFire(ctx context.Context, tx *sql.Tx, dag string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO schedules (dag, last_fire) VALUES (?, ?)
+func (s *Store) setLastFire(ctx context.Context, tx *sql.Tx, dag string, at time.Time) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO schedules (dag, last_fire) VALUES (?, ?)
 		ON CONFLICT (dag) DO UPDATE SET last_fire = max(last_fire, excluded.last_fire)`, dag, at.UnixNano())
 	if err != nil {
 		return fmt.Errorf("recording fire time of %q: %w", dag, err)

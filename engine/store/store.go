@@ -64,6 +64,9 @@ type Store struct {
 	wconn   *sql.Conn
 
 	closeOnce sync.Once
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // writeOp is one caller's write, done inside the group's transaction.
@@ -118,6 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		ops:     make(chan *writeOp, maxGroup),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
+		stmts:   map[string]*sql.Stmt{},
 	}
 	if err := migrate(ctx, db, log); err != nil {
 		db.Close()
@@ -141,6 +145,11 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.stopped
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmtMu.Unlock()
 		s.wconn.Close()
 		err = s.db.Close()
 	})
@@ -217,16 +226,16 @@ func (s *Store) commit(group []*writeOp) {
 			errs[i] = op.fn(tx)
 			continue
 		}
-		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+		if _, err := s.exec(ctx, tx, "SAVEPOINT w"); err != nil {
 			errs[i] = err
 			continue
 		}
 		if errs[i] = op.fn(tx); errs[i] != nil {
-			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
+			if _, err := s.exec(ctx, tx, "ROLLBACK TO w"); err != nil {
 				s.log.Error("store: rolling back to savepoint", "err", err)
 			}
 		}
-		if _, err := tx.Exec("RELEASE w"); err != nil {
+		if _, err := s.exec(ctx, tx, "RELEASE w"); err != nil {
 			s.log.Error("store: releasing savepoint", "err", err)
 		}
 	}
@@ -245,6 +254,30 @@ func (s *Store) commit(group []*writeOp) {
 	for i, op := range group {
 		op.done <- errs[i]
 	}
+}
+
+// exec runs a statement inside a write transaction, prepared once and
+// reused: parsing SQL would otherwise cost as much as executing it.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // dbTime turns a time into the stored form: Unix nanoseconds, NULL for zero.

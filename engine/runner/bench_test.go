@@ -1,0 +1,83 @@
+package runner
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// BenchmarkThroughput pushes b.N runs of a one-task sluice.noop DAG through
+// the durable queue (every state change committed to SQLite, synchronous
+// FULL unless the sub-benchmark says NORMAL) with max_concurrent_runs 50,
+// enqueued by 8 concurrent producers. Run with -benchtime=10000x.
+func BenchmarkThroughput(b *testing.B) {
+	for _, sync := range []string{store.SyncFull, store.SyncNormal} {
+		b.Run("sync="+sync, func(b *testing.B) { benchThroughput(b, sync) })
+	}
+}
+
+func benchThroughput(b *testing.B, syncMode string) {
+	dir := b.TempDir()
+	st, err := store.OpenDir(context.Background(), dir, store.Options{Synchronous: syncMode})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	dags := &dagMap{}
+	dags.add(b, "noop", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	idle := make(chan struct{}, 1)
+	var r *Runner
+	r, err = New(Config{
+		Store: st, DAGs: dags, StateDir: dir, Limits: Limits{MaxConcurrentRuns: 50}, FinishedKept: 100,
+		OnChange: func() {
+			select {
+			case idle <- struct{}{}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer r.Stop()
+
+	const producers = 8
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < b.N; i += producers {
+				if _, err := r.Enqueue(context.Background(), store.NewRun{DAG: "noop"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for !r.idle() {
+		<-idle
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	n, err := countState(st, store.RunSuccess)
+	if err != nil || n != b.N {
+		b.Fatalf("%d successful runs, want %d (%v)", n, b.N, err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "runs/s")
+	b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(b.N), "ms/task")
+}
+
+func countState(st *store.Store, state string) (int, error) {
+	runs, err := st.ListRuns(context.Background(), store.ListOptions{States: []string{state}})
+	return len(runs), err
+}
