@@ -1,0 +1,142 @@
+// Package demoenv is the embedded platform `sluice demo` runs the console
+// against: the repository's dags/ folder as the local source, an in-process
+// S3 server (gofakes3) seeded with more DAGs as the S3 source — reached by
+// the engine through the real aws-sdk-go-v2 client — and a throwaway state
+// directory. It lives outside the engine on purpose: nothing here is product
+// code, it only stands in for the infrastructure a real deployment has.
+//
+// Each stand-in is one field of Env with its own start and Close, so later
+// parts (a Kafka broker and producer, a sample dbt repository, a BI stand-in)
+// are added as more fields and more steps in Start.
+package demoenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/loader"
+)
+
+// Options tune the demo environment.
+type Options struct {
+	// DAGsDir is the local source (the repository's dags/ folder); ""
+	// runs with the S3 source only.
+	DAGsDir string
+	// StateDir holds the engine's state; "" makes a temporary one that
+	// Close removes.
+	StateDir string
+	// ScanInterval is the loader's periodic rescan (default 10s, so edits
+	// to S3 objects show quickly).
+	ScanInterval time.Duration
+	// ChurnEvery, when positive, edits one S3 object that often, breaking
+	// and mending it in turn, so the tree shows an invalid file whose last
+	// good version stays active, and a rescan has something to report.
+	ChurnEvery time.Duration
+	// Log receives the stand-ins' own logging; nil discards it.
+	Log *slog.Logger
+}
+
+// Env is a running demo environment.
+type Env struct {
+	// StateDir is the engine's state directory.
+	StateDir string
+	// DAGsDir is the local DAG source ("" when none).
+	DAGsDir string
+	// S3 is the in-process S3 server holding the second DAG source.
+	S3 *S3
+
+	// Loader is the loading configuration pointing at both sources, with
+	// static credentials for the fake S3 and the demo's scan interval.
+	Loader loader.Config
+
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	done    chan struct{}
+	tempDir bool
+}
+
+// Start brings the environment up. Close it when done.
+func Start(ctx context.Context, opts Options) (*Env, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.ScanInterval <= 0 {
+		opts.ScanInterval = 10 * time.Second
+	}
+	e := &Env{log: opts.Log, done: make(chan struct{})}
+	if opts.DAGsDir != "" {
+		abs, err := filepath.Abs(opts.DAGsDir)
+		if err != nil {
+			return nil, fmt.Errorf("demo dags folder %q: %w", opts.DAGsDir, err)
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("demo dags folder %q not found: run from the repository root or pass --dags-dir", opts.DAGsDir)
+		}
+		e.DAGsDir = abs
+	}
+	if opts.StateDir == "" {
+		dir, err := os.MkdirTemp("", "sluice-demo-")
+		if err != nil {
+			return nil, fmt.Errorf("creating the demo state dir: %w", err)
+		}
+		e.StateDir, e.tempDir = dir, true
+	} else {
+		if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the demo state dir: %w", err)
+		}
+		e.StateDir = opts.StateDir
+	}
+
+	s3srv, err := StartS3(opts.Log.With("component", "demo-s3"))
+	if err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	e.S3 = s3srv
+	if err := s3srv.Seed(); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+
+	e.Loader = loader.Config{
+		Dir:             e.DAGsDir,
+		ScanInterval:    opts.ScanInterval,
+		Enabled:         true,
+		S3Bucket:        Bucket,
+		S3Prefix:        Prefix,
+		S3Endpoint:      s3srv.URL,
+		Env:             func(string) (string, bool) { return "", false },
+		S3ClientOptions: s3srv.ClientOptions(),
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel = cancel
+	go func() {
+		defer close(e.done)
+		if opts.ChurnEvery > 0 {
+			s3srv.churn(runCtx, opts.ChurnEvery)
+		}
+	}()
+	return e, nil
+}
+
+// Close stops every stand-in and removes a temporary state directory.
+func (e *Env) Close() error {
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+	}
+	var errs []error
+	if e.S3 != nil {
+		errs = append(errs, e.S3.Close())
+	}
+	if e.tempDir {
+		errs = append(errs, os.RemoveAll(e.StateDir))
+	}
+	return errors.Join(errs...)
+}

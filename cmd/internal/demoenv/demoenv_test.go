@@ -1,0 +1,119 @@
+package demoenv
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+func setup(t *testing.T, opts Options) *Env {
+	t.Helper()
+	if opts.DAGsDir == "" {
+		opts.DAGsDir = t.TempDir()
+		data := `{"schedule": "@every 10s", "nodes": [{"id": "a", "type": "sluice.sleep", "config": {"duration": "1s"}}]}`
+		if err := os.WriteFile(filepath.Join(opts.DAGsDir, "local_one.json"), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return env
+}
+
+// The loader, with the real SDK client, sees both sources: the local
+// folder and the seeded bucket, including the broken file with its errors.
+func TestLoaderSeesBothSources(t *testing.T) {
+	t.Parallel()
+	env := setup(t, Options{})
+	l, err := loader.New(env.Loader, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	byName := map[string]snapshot.DAG{}
+	for _, d := range l.DAGs() {
+		byName[d.Name+"@"+d.Source] = d
+	}
+	for _, want := range []string{"local_one@local", "reports/hourly_rollup@s3", "ml/train_model@s3", "ml/score@s3"} {
+		if d, ok := byName[want]; !ok || d.Status != snapshot.DAGActive {
+			t.Errorf("%s: %+v (found %v), want active", want, d.Status, ok)
+		}
+	}
+	broken := byName["reports/broken@s3"]
+	if broken.Status != snapshot.DAGInvalid || len(broken.Errors) == 0 {
+		t.Errorf("reports/broken: status %q, %d errors; want invalid with errors", broken.Status, len(broken.Errors))
+	}
+	for _, s := range l.Sources() {
+		if !s.OK {
+			t.Errorf("source %s not OK: %s", s.Name, s.Error)
+		}
+	}
+}
+
+// Churn breaks and mends one object through the S3 protocol.
+func TestChurnEditsTheObject(t *testing.T) {
+	t.Parallel()
+	env := setup(t, Options{ChurnEvery: 20 * time.Millisecond})
+	client := s3.New(s3.Options{BaseEndpoint: aws.String(env.S3.URL), UsePathStyle: true, Region: "us-east-1"}, env.S3.ClientOptions()...)
+	seen := map[bool]bool{}
+	deadline := time.Now().Add(10 * time.Second)
+	for !(seen[true] && seen[false]) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the object did not alternate: seen %v", seen)
+		}
+		out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(Bucket), Key: aws.String(ChurnKey)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		seen[strings.Contains(string(body), "two seconds")] = true
+		time.Sleep(5 * time.Millisecond) // polling interval
+	}
+}
+
+func TestTempStateDirRemoved(t *testing.T) {
+	t.Parallel()
+	env, err := Start(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := env.StateDir
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("state dir: %v", err)
+	}
+	if err := env.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("temporary state dir left behind: %v", err)
+	}
+}
+
+func TestMissingDAGsDirIsClear(t *testing.T) {
+	t.Parallel()
+	_, err := Start(context.Background(), Options{DAGsDir: filepath.Join(t.TempDir(), "nope")})
+	if err == nil || !strings.Contains(err.Error(), "--dags-dir") {
+		t.Fatalf("err = %v, want a hint about --dags-dir", err)
+	}
+}
