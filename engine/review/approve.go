@@ -227,14 +227,18 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 	}
 	note := "rejected"
 	if it.Kind.IsBranch() && it.Branch != "" {
+		// The decision stands even when the scratch clone cannot be
+		// opened (the checkout moved): a leftover local branch is harmless.
 		sc, err := s.itemScratch(it)
+		if err == nil {
+			err = sc.deleteBranch(it.Branch)
+		}
 		if err != nil {
-			return nil, err
+			s.log.Warn("rejecting: local branch not deleted", "branch", it.Branch, "err", err)
+			note = "rejected; local branch " + it.Branch + " not deleted: " + err.Error()
+		} else {
+			note = "rejected; deleted local branch " + it.Branch
 		}
-		if err := sc.deleteBranch(it.Branch); err != nil {
-			return nil, err
-		}
-		note = "rejected; deleted local branch " + it.Branch
 		if pushedBefore(it) {
 			note += " (the pushed branch stays on the remote)"
 		}

@@ -70,15 +70,22 @@ func fromRecord(r store.ReviewRecord) (*Item, error) {
 	return it, nil
 }
 
+// mapStoreErr makes the store's errors match the review sentinels while
+// keeping their message.
 func mapStoreErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrReviewNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return sentinelErr{ErrNotFound, err}
 	case errors.Is(err, store.ErrReviewConflict):
-		return fmt.Errorf("%w: %w", ErrConflict, err)
+		return sentinelErr{ErrConflict, err}
 	}
 	return err
 }
+
+type sentinelErr struct{ sentinel, err error }
+
+func (e sentinelErr) Error() string   { return e.err.Error() }
+func (e sentinelErr) Unwrap() []error { return []error{e.sentinel, e.err} }
 
 func (s sqlStore) CreateReview(ctx context.Context, it *Item) error {
 	r, err := toRecord(it)

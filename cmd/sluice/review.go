@@ -1,0 +1,493 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/review"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+func init() {
+	register(command{name: "review list", summary: "list the metapipeline's review items (staged branches, reports to archive)", run: runReviewList})
+	register(command{name: "review show", summary: "show a review item and its diff", run: runReviewShow})
+	register(command{name: "review approve", summary: "push a review item's branch and open its pull request, or archive its reports", run: runReviewApprove})
+	register(command{name: "review reject", summary: "reject a review item and delete its local branch", run: runReviewReject})
+}
+
+// reviewFlags is what every review command shares.
+type reviewFlags struct {
+	fs       *flag.FlagSet
+	stateDir string
+	asJSON   bool
+	verbose  bool
+}
+
+func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags {
+	f := &reviewFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f.fs.SetOutput(env.stderr)
+	f.fs.StringVar(&f.stateDir, "state-dir", store.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	f.fs.BoolVar(&f.verbose, "v", false, "log to stderr")
+	if withJSON {
+		f.fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
+	}
+	f.fs.Usage = func() {
+		fmt.Fprint(env.stderr, usage)
+		fmt.Fprint(env.stderr, "\nFlags:\n")
+		f.fs.PrintDefaults()
+	}
+	return f
+}
+
+// parse parses args and the item id when wantID; ok false means return code.
+func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, code int, ok bool) {
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, exitOK, false
+		}
+		return 0, exitUsage, false
+	}
+	rest := f.fs.Args()
+	if wantID {
+		if len(rest) != 1 {
+			fmt.Fprintf(env.stderr, "sluice %s: want one review ID\n", f.fs.Name())
+			f.fs.Usage()
+			return 0, exitUsage, false
+		}
+		n, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(env.stderr, "sluice %s: %q is not a review ID\n", f.fs.Name(), rest[0])
+			return 0, exitUsage, false
+		}
+		return n, exitOK, true
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", f.fs.Name(), rest[0])
+		f.fs.Usage()
+		return 0, exitUsage, false
+	}
+	return 0, exitOK, true
+}
+
+func (f *reviewFlags) logger(env *cliEnv) *slog.Logger {
+	if !f.verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(env.stderr, nil))
+}
+
+// openReviewStore opens the state dir's database; a state dir without one
+// is an error (nothing was ever staged there), not created.
+func openReviewStore(ctx context.Context, env *cliEnv, f *reviewFlags) (*store.Store, bool) {
+	if _, err := os.Stat(filepath.Join(f.stateDir, store.DBFile)); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(env.stderr, "sluice %s: no state in %s (has the engine or `sluice meta run` run there?)\n", f.fs.Name(), f.stateDir)
+		return nil, false
+	}
+	db, err := store.OpenDir(ctx, f.stateDir, store.Options{Logger: f.logger(env)})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
+		return nil, false
+	}
+	return db, true
+}
+
+// reviewJSON is an item as --json prints it.
+type reviewJSON struct {
+	ID         int64              `json:"id"`
+	Kind       string             `json:"kind"`
+	State      string             `json:"state"`
+	Title      string             `json:"title"`
+	Branch     string             `json:"branch,omitempty"`
+	BaseBranch string             `json:"base_branch,omitempty"`
+	Base       string             `json:"base,omitempty"`
+	Commit     string             `json:"commit,omitempty"`
+	Remote     string             `json:"remote,omitempty"`
+	Files      []reviewFileJSON   `json:"files,omitempty"`
+	Models     []reviewSubjectOut `json:"models,omitempty"`
+	Reports    []reviewSubjectOut `json:"reports,omitempty"`
+	Notes      []string           `json:"notes,omitempty"`
+	URL        string             `json:"url,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	CreatedAt  time.Time          `json:"created_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	History    []reviewEventJSON  `json:"history"`
+	Diff       string             `json:"diff,omitempty"`
+}
+
+type reviewFileJSON struct {
+	Path   string `json:"path"`
+	Action string `json:"action"`
+}
+
+type reviewSubjectOut struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Reason     string   `json:"reason"`
+	Importance *float64 `json:"importance,omitempty"`
+	Files      []string `json:"files,omitempty"`
+	Result     string   `json:"result,omitempty"`
+}
+
+type reviewEventJSON struct {
+	At    time.Time `json:"at"`
+	State string    `json:"state"`
+	Note  string    `json:"note,omitempty"`
+}
+
+func toReviewJSON(it *review.Item, withDiff bool) reviewJSON {
+	out := reviewJSON{
+		ID: it.ID, Kind: string(it.Kind), State: string(it.State), Title: it.Title, Branch: it.Branch,
+		BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Remote: it.Remote, Notes: it.Notes,
+		URL: it.URL, Error: it.Error, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	}
+	for _, f := range it.Files {
+		out.Files = append(out.Files, reviewFileJSON{Path: f.Path, Action: f.Action})
+	}
+	for _, s := range it.Subjects {
+		so := reviewSubjectOut{ID: s.ID, Name: s.Name, Reason: s.Reason, Files: s.Files, Result: s.Result}
+		if it.Kind == review.KindDeprecate {
+			imp := s.Importance
+			so.Importance = &imp
+			out.Models = append(out.Models, so)
+		} else {
+			out.Reports = append(out.Reports, so)
+		}
+	}
+	for _, ev := range it.History {
+		out.History = append(out.History, reviewEventJSON{At: ev.At, State: string(ev.State), Note: ev.Note})
+	}
+	if withDiff {
+		out.Diff = it.Diff
+	}
+	return out
+}
+
+func runReviewList(ctx context.Context, env *cliEnv, args []string) int {
+	f := newReviewFlags("review list", `Usage: sluice review list [--json] [--state STATE]
+
+Lists the review items the metapipeline staged, newest first: deprecation
+branches, exposures branches and reports to archive, with their state
+(staged, approved, pushed, pr-open, archived, rejected, failed).
+
+Exit status: 0 listed, 2 usage error or unreadable state.
+`, env, true)
+	state := f.fs.String("state", "", "only items in this state")
+	if _, code, ok := f.parse(env, args, false); !ok {
+		return code
+	}
+	var items []*review.Item
+	// An empty state dir has no items; listing must not create one.
+	if _, err := os.Stat(filepath.Join(f.stateDir, store.DBFile)); err == nil {
+		db, ok := openReviewStore(ctx, env, f)
+		if !ok {
+			return exitUsage
+		}
+		defer db.Close()
+		items, err = review.NewSQLStore(db).Reviews(ctx)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "sluice review list: %v\n", err)
+			return exitUsage
+		}
+	}
+	var shown []*review.Item
+	for _, it := range items {
+		if *state == "" || string(it.State) == *state {
+			shown = append(shown, it)
+		}
+	}
+	if f.asJSON {
+		out := make([]reviewJSON, 0, len(shown))
+		for _, it := range shown {
+			out = append(out, toReviewJSON(it, false))
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if len(shown) == 0 {
+		fmt.Fprintln(env.stdout, "no review items")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tAGE\tBRANCH\tTITLE")
+	now := time.Now()
+	for _, it := range shown {
+		branch := it.Branch
+		if branch == "" {
+			branch = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, it.State, reviewAge(now.Sub(it.CreatedAt)), branch, it.Title)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// reviewAge is a compact duration: 45s, 12m, 5h, 3d.
+func reviewAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func runReviewShow(ctx context.Context, env *cliEnv, args []string) int {
+	f := newReviewFlags("review show", `Usage: sluice review show [--json | --patch] ID
+
+Shows a review item: what it touches and why, its history, and the unified
+diff of its branch. --patch prints the diff alone (for git apply).
+
+Exit status: 0 shown, 2 usage error or no such item.
+`, env, true)
+	patchOnly := f.fs.Bool("patch", false, "print only the diff")
+	id, code, ok := f.parse(env, args, true)
+	if !ok {
+		return code
+	}
+	db, ok := openReviewStore(ctx, env, f)
+	if !ok {
+		return exitUsage
+	}
+	defer db.Close()
+	it, err := review.NewSQLStore(db).Review(ctx, id)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice review show: %v\n", err)
+		return exitUsage
+	}
+	switch {
+	case f.asJSON:
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(toReviewJSON(it, true))
+	case *patchOnly:
+		io.WriteString(env.stdout, it.Diff)
+	default:
+		printReview(env.stdout, it)
+	}
+	return exitOK
+}
+
+func printReview(w io.Writer, it *review.Item) {
+	fmt.Fprintf(w, "Review %d: %s\n", it.ID, it.Title)
+	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, it.State)
+	if it.Branch != "" {
+		fmt.Fprintf(w, "Branch:  %s (on %s at %.7s)\n", it.Branch, it.BaseBranch, it.Base)
+	}
+	if it.Remote != "" {
+		fmt.Fprintf(w, "Remote:  %s\n", it.Remote)
+	}
+	if it.URL != "" {
+		fmt.Fprintf(w, "PR:      %s\n", it.URL)
+	}
+	if it.Error != "" {
+		fmt.Fprintf(w, "Error:   %s\n", it.Error)
+	}
+	noun := "Reports"
+	if it.Kind == review.KindDeprecate {
+		noun = "Models"
+	}
+	fmt.Fprintf(w, "\n%s:\n", noun)
+	for _, s := range it.Subjects {
+		line := fmt.Sprintf("  %s — %s", s.Name, s.Reason)
+		if it.Kind == review.KindDeprecate {
+			line += fmt.Sprintf(" (importance %.4f)", s.Importance)
+		}
+		if s.Result != "" {
+			line += " [" + s.Result + "]"
+		}
+		fmt.Fprintln(w, line)
+	}
+	if len(it.Notes) > 0 {
+		fmt.Fprintln(w, "\nNotes:")
+		for _, n := range it.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+	fmt.Fprintln(w, "\nHistory:")
+	for _, ev := range it.History {
+		fmt.Fprintf(w, "  %s  %-9s %s\n", ev.At.Local().Format("2006-01-02 15:04:05"), ev.State, ev.Note)
+	}
+	if it.Diff != "" {
+		fmt.Fprintf(w, "\n%s", it.Diff)
+	}
+}
+
+func runReviewApprove(ctx context.Context, env *cliEnv, args []string) int {
+	f := newReviewFlags("review approve", `Usage: sluice review approve [--dry-run] [flags] ID
+
+Approves a review item. A branch item is pushed to the dbt repository's
+remote (never forced: a remote branch that moved is an error and the item
+stays staged) and a pull request is opened on GitHub when a repository is
+known. An archive item archives each of its reports; reports that fail are
+listed and a second approve retries only them. --dry-run prints what would
+be pushed and posted, and changes nothing.
+
+The item remembers the repository and remote it was staged with; the flags
+override them.
+
+Exit status: 0 done, 1 the push, pull request or an archive failed, 2 usage
+error or no such item.
+
+`+review.EnvHelp, env, true)
+	cfg, envErr := review.ConfigFromEnv(env.getenv)
+	review.RegisterFlags(f.fs, &cfg)
+	dryRun := f.fs.Bool("dry-run", false, "show what would be pushed and posted; change nothing")
+	id, code, ok := f.parse(env, args, true)
+	if !ok {
+		return code
+	}
+	if envErr != nil {
+		fmt.Fprintf(env.stderr, "sluice review approve: %v\n", envErr)
+		return exitUsage
+	}
+	svc, db, code := openReviewService(ctx, env, f, cfg)
+	if svc == nil {
+		return code
+	}
+	defer db.Close()
+	out, err := svc.Approve(ctx, id, *dryRun)
+	if out != nil {
+		if f.asJSON {
+			enc := json.NewEncoder(env.stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(outcomeJSON(out, err))
+		} else {
+			printOutcome(env.stdout, out)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice review approve: %v\n", err)
+		if out == nil && (errors.Is(err, review.ErrNotFound) || errors.Is(err, review.ErrState)) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+// openReviewService opens the store and a review service on it.
+func openReviewService(ctx context.Context, env *cliEnv, f *reviewFlags, cfg review.Config) (*review.Service, *store.Store, int) {
+	db, ok := openReviewStore(ctx, env, f)
+	if !ok {
+		return nil, nil, exitUsage
+	}
+	cfg.StateDir = f.stateDir
+	svc, err := review.New(cfg, review.NewSQLStore(db), f.logger(env))
+	if err != nil {
+		db.Close()
+		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
+		return nil, nil, exitUsage
+	}
+	return svc, db, exitOK
+}
+
+func outcomeJSON(out *review.Outcome, err error) map[string]any {
+	m := map[string]any{"dry_run": out.DryRun, "review": toReviewJSON(out.Item, false)}
+	if out.Push != nil {
+		m["push"] = map[string]string{"remote": out.Push.Remote, "refspec": out.Push.RefSpec, "commit": out.Push.Commit}
+	}
+	if out.PR != nil {
+		m["pull_request"] = map[string]any{"owner": out.PR.Owner, "repo": out.PR.Repo, "title": out.PR.Title,
+			"head": out.PR.Head, "base": out.PR.Base, "body": out.PR.Body, "draft": out.PR.Draft}
+	}
+	if out.Opened != nil {
+		m["opened"] = map[string]any{"number": out.Opened.Number, "url": out.Opened.URL, "existed": out.Opened.Existed}
+	}
+	if len(out.Reports) > 0 {
+		m["reports"] = out.Reports
+	}
+	if err != nil {
+		m["error"] = err.Error()
+	}
+	return m
+}
+
+func printOutcome(w io.Writer, out *review.Outcome) {
+	it := out.Item
+	if out.DryRun {
+		fmt.Fprintf(w, "Dry run: review %d (%s) would be approved; nothing changed.\n", it.ID, it.Kind)
+	}
+	if p := out.Push; p != nil {
+		verb := "Pushed"
+		if out.DryRun {
+			verb = "Would push"
+		}
+		fmt.Fprintf(w, "%s %s (%.7s) to %s\n", verb, p.RefSpec, p.Commit, p.Remote)
+	}
+	if pr := out.PR; pr != nil && out.DryRun {
+		draft := ""
+		if pr.Draft {
+			draft = " (draft)"
+		}
+		fmt.Fprintf(w, "Would open a pull request%s on %s/%s: %s <- %s\nTitle: %s\n\n%s\n", draft, pr.Owner, pr.Repo, pr.Base, pr.Head, pr.Title, pr.Body)
+	}
+	if it.Kind.IsBranch() && out.PR == nil {
+		fmt.Fprintln(w, "No GitHub repository known (--github-repo): no pull request.")
+	}
+	if o := out.Opened; o != nil {
+		if o.Existed {
+			fmt.Fprintf(w, "Pull request #%d was already open: %s\n", o.Number, o.URL)
+		} else {
+			fmt.Fprintf(w, "Opened pull request #%d: %s\n", o.Number, o.URL)
+		}
+	}
+	for _, r := range out.Reports {
+		switch {
+		case out.DryRun:
+			fmt.Fprintf(w, "Would archive %s (%s)\n", r.Name, r.Token)
+		case r.Archived:
+			fmt.Fprintf(w, "Archived %s (%s)\n", r.Name, r.Token)
+		default:
+			fmt.Fprintf(w, "FAILED   %s (%s): %s\n", r.Name, r.Token, r.Err)
+		}
+	}
+	if !out.DryRun {
+		fmt.Fprintf(w, "Review %d is %s.\n", it.ID, it.State)
+	}
+}
+
+func runReviewReject(ctx context.Context, env *cliEnv, args []string) int {
+	f := newReviewFlags("review reject", `Usage: sluice review reject ID
+
+Rejects a review item: its branch is deleted from sluice's scratch clone
+(never from your checkout), and a later metapipeline run will not stage the
+same proposal again.
+
+Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
+`, env, false)
+	id, code, ok := f.parse(env, args, true)
+	if !ok {
+		return code
+	}
+	cfg, _ := review.ConfigFromEnv(env.getenv)
+	svc, db, code := openReviewService(ctx, env, f, cfg)
+	if svc == nil {
+		return code
+	}
+	defer db.Close()
+	it, err := svc.Reject(ctx, id)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice review reject: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	return exitOK
+}

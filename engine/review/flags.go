@@ -1,0 +1,53 @@
+package review
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+)
+
+// EnvHelp documents the environment ConfigFromEnv reads, for --help texts.
+const EnvHelp = `Environment: DBT_REPO (dbt repository: a local checkout, only ever read, or
+a URL), DBT_REMOTE (where branches are pushed; default the checkout's origin),
+DBT_PROJECT_DIR, DBT_BASE_BRANCH, GITHUB_TOKEN (HTTPS pushes and the GitHub
+API; never logged), GITHUB_REPOSITORY (owner/repo), GITHUB_API_URL (GitHub
+Enterprise), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH agent).
+Flags win over the environment.
+`
+
+// ConfigFromEnv reads the review settings from the environment (see
+// EnvHelp). StateDir, Archiver and the clock are the caller's to set.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Repo:         getenv("DBT_REPO"),
+		Remote:       getenv("DBT_REMOTE"),
+		ProjectDir:   getenv("DBT_PROJECT_DIR"),
+		BaseBranch:   getenv("DBT_BASE_BRANCH"),
+		Token:        getenv("GITHUB_TOKEN"),
+		GitHubRepo:   getenv("GITHUB_REPOSITORY"),
+		GitHubAPIURL: getenv("GITHUB_API_URL"),
+		SSHKeyPath:   getenv("SLUICE_SSH_KEY"),
+	}
+	if v := getenv("SLUICE_PR_DRAFT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("SLUICE_PR_DRAFT=%q: want true or false", v)
+		}
+		cfg.Draft = b
+	}
+	return cfg, nil
+}
+
+// RegisterFlags adds the review settings to fs, with cfg's values (the
+// environment's) as defaults. The token has no flag: flags show up in
+// process listings.
+func RegisterFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.Repo, "repo", cfg.Repo, "dbt repository: a local checkout (only read) or a URL")
+	fs.StringVar(&cfg.Remote, "remote", cfg.Remote, "push branches here (default: the checkout's origin)")
+	fs.StringVar(&cfg.ProjectDir, "project-dir", cfg.ProjectDir, "dbt project folder inside the repository")
+	fs.StringVar(&cfg.BaseBranch, "base", cfg.BaseBranch, "base branch (default: the remote's HEAD, main or master)")
+	fs.StringVar(&cfg.GitHubRepo, "github-repo", cfg.GitHubRepo, "GitHub owner/repo for pull requests (default: from the remote URL)")
+	fs.StringVar(&cfg.GitHubAPIURL, "github-api-url", cfg.GitHubAPIURL, "GitHub REST API root (GitHub Enterprise, tests)")
+	fs.BoolVar(&cfg.Draft, "draft", cfg.Draft, "open pull requests as drafts")
+	fs.StringVar(&cfg.SSHKeyPath, "ssh-key", cfg.SSHKeyPath, "SSH private key for SSH remotes (default: the SSH agent)")
+}
