@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -341,7 +342,9 @@ listed and a second approve retries only them. --dry-run prints what would
 be pushed and posted, and changes nothing.
 
 The item remembers the repository and remote it was staged with; the flags
-override them.
+override them. Archiving uses the Mode API: --mode-workspace (MODE_WORKSPACE),
+--mode-url (MODE_URL, default https://app.mode.com/api), and the credentials
+MODE_TOKEN and MODE_SECRET from the environment.
 
 Exit status: 0 done, 1 the push, pull request or an archive failed, 2 usage
 error or no such item.
@@ -350,6 +353,8 @@ error or no such item.
 	cfg, envErr := review.ConfigFromEnv(env.getenv)
 	review.RegisterFlags(f.fs, &cfg)
 	dryRun := f.fs.Bool("dry-run", false, "show what would be pushed and posted; change nothing")
+	modeURL := f.fs.String("mode-url", env.getenv("MODE_URL"), "Mode API root (default "+mode.DefaultBaseURL+")")
+	modeWorkspace := f.fs.String("mode-workspace", env.getenv("MODE_WORKSPACE"), "Mode workspace whose reports are archived")
 	id, code, ok := f.parse(env, args, true)
 	if !ok {
 		return code
@@ -357,6 +362,15 @@ error or no such item.
 	if envErr != nil {
 		fmt.Fprintf(env.stderr, "sluice review approve: %v\n", envErr)
 		return exitUsage
+	}
+	if *modeWorkspace != "" {
+		client, err := mode.New(mode.Config{BaseURL: *modeURL, Workspace: *modeWorkspace,
+			Token: env.getenv(mode.EnvToken), Secret: env.getenv(mode.EnvSecret), Logger: f.logger(env)})
+		if err != nil {
+			fmt.Fprintf(env.stderr, "sluice review approve: %v\n", err)
+			return exitUsage
+		}
+		cfg.Archiver = client
 	}
 	svc, db, code := openReviewService(ctx, env, f, cfg)
 	if svc == nil {

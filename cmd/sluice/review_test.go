@@ -164,16 +164,50 @@ func TestReviewCLI(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, "no BI client") {
 		t.Errorf("archive approve without Mode: %d %s %s", code, out, errOut)
 	}
-	code, out, _ = dagsRun(t, env, "review", "reject", aid)
-	if code != exitOK || !strings.Contains(out, "is rejected") {
-		t.Errorf("reject: %d %s", code, out)
+	code, out, errOut = dagsRun(t, env, "review", "approve", "--dry-run", aid)
+	if code != exitOK || !strings.Contains(out, "Would archive Old KPIs (abc123)") {
+		t.Errorf("archive dry run: %d %s %s", code, out, errOut)
+	}
+	// Mode answers 500 for the report, then 200: a failed archive exits 1
+	// and a second approve retries it.
+	var modeCalls []string
+	var modeMu sync.Mutex
+	fail := true
+	modeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		modeMu.Lock()
+		defer modeMu.Unlock()
+		user, pass, _ := r.BasicAuth()
+		modeCalls = append(modeCalls, r.Method+" "+r.URL.Path+" "+user+":"+pass)
+		w.Header().Set("Content-Type", "application/hal+json")
+		if fail {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"id":"bad_request","message":"nope"}`)
+			return
+		}
+		io.WriteString(w, `{"token":"abc123","archived":true}`)
+	}))
+	t.Cleanup(modeSrv.Close)
+	env["MODE_URL"], env["MODE_WORKSPACE"], env["MODE_TOKEN"], env["MODE_SECRET"] = modeSrv.URL+"/api", "acme", "mt", "ms"
+	code, out, errOut = dagsRun(t, env, "review", "approve", aid)
+	if code != exitFailed || !strings.Contains(out, "FAILED   Old KPIs (abc123)") || !strings.Contains(errOut, "1 of 1 reports not archived") {
+		t.Errorf("archive approve failing: %d\n%s\n%s", code, out, errOut)
+	}
+	modeMu.Lock()
+	fail = false
+	modeMu.Unlock()
+	code, out, errOut = dagsRun(t, env, "review", "approve", aid)
+	if code != exitOK || !strings.Contains(out, "Archived Old KPIs (abc123)") || !strings.Contains(out, "is archived") {
+		t.Errorf("archive retry: %d\n%s\n%s", code, out, errOut)
+	}
+	if len(modeCalls) != 2 || modeCalls[1] != "PATCH /api/acme/reports/abc123/archive mt:ms" {
+		t.Errorf("Mode calls %v", modeCalls)
 	}
 	if code, _, _ := dagsRun(t, env, "review", "reject", aid); code != exitUsage {
-		t.Errorf("rejecting twice: exit %d, want 2", code)
+		t.Errorf("rejecting an archived item: exit %d, want 2", code)
 	}
-	code, out, _ = dagsRun(t, env, "review", "list", "--state", "rejected", "--json")
+	code, out, _ = dagsRun(t, env, "review", "list", "--state", "archived", "--json")
 	if code != exitOK || !strings.Contains(out, `"id": `+aid) || strings.Contains(out, `"kind": "deprecate"`) {
-		t.Errorf("list --state rejected:\n%s", out)
+		t.Errorf("list --state archived:\n%s", out)
 	}
 }
 
@@ -212,4 +246,31 @@ func (g *cliFakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	fmt.Fprint(w, `{"number":3,"html_url":"https://github.com/acme/dbt/pull/3","state":"open"}`)
+}
+
+func TestReviewCLIReject(t *testing.T) {
+	t.Parallel()
+	f := newReviewFixture(t)
+	env := map[string]string{"SLUICE_STATE_DIR": f.state}
+	id := strconv.FormatInt(f.branchID, 10)
+	code, out, errOut := dagsRun(t, env, "review", "reject", id)
+	if code != exitOK || !strings.Contains(out, "Review "+id+" is rejected.") {
+		t.Fatalf("reject: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = dagsRun(t, env, "review", "show", "--json", id)
+	var it map[string]any
+	if err := json.Unmarshal([]byte(out), &it); err != nil || code != exitOK {
+		t.Fatalf("show --json: %d %v", code, err)
+	}
+	hist := it["history"].([]any)
+	last := hist[len(hist)-1].(map[string]any)
+	if it["state"] != "rejected" || !strings.Contains(last["note"].(string), "deleted local branch "+f.branch) {
+		t.Errorf("after reject: %v", it)
+	}
+	if code, _, errOut := dagsRun(t, env, "review", "approve", id); code != exitUsage || !strings.Contains(errOut, "rejected") {
+		t.Errorf("approving a rejected item: %d %s", code, errOut)
+	}
+	if out := reviewGit(t, f.remote, "branch", "--list", "sluice/*"); out != "" {
+		t.Errorf("rejecting pushed something: %q", out)
+	}
 }
