@@ -382,7 +382,8 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int) {
 	now := time.Now()
 	var all []Change
-	healthChanged := false
+	type healthLog struct{ prev, cur snapshot.Source }
+	var healthLogs []healthLog
 	l.mu.Lock()
 	for i, st := range states {
 		h := st.health
@@ -401,8 +402,7 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 			}
 		}
 		if h.OK != st.health.OK || h.Error != st.health.Error || h.Files != st.health.Files {
-			healthChanged = true
-			l.logHealth(st, h)
+			healthLogs = append(healthLogs, healthLog{st.health, h})
 		}
 		st.health = h
 	}
@@ -411,10 +411,13 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 	}
 	l.mu.Unlock()
 
+	for _, h := range healthLogs {
+		l.logHealth(h.prev, h.cur)
+	}
 	for _, c := range all {
 		l.logChange(c)
 	}
-	if len(all) > 0 || healthChanged {
+	if len(all) > 0 || len(healthLogs) > 0 {
 		l.notify()
 	}
 	return changed, invalid
@@ -430,14 +433,14 @@ func problemText(problems []string) string {
 	return fmt.Sprintf("%s (and %d more problems)", problems[0], len(problems)-1)
 }
 
-func (l *Loader) logHealth(st *sourceState, h snapshot.Source) {
+func (l *Loader) logHealth(prev, h snapshot.Source) {
 	attrs := []any{"source", h.Name, "location", h.Location, "files", h.Files}
 	switch {
 	case !h.OK:
 		l.log.Error("dag source failed; its DAGs are kept as they were", append(attrs, "err", h.Error)...)
 	case h.Error != "":
 		l.log.Warn("dag source scanned with problems", append(attrs, "problems", h.Error)...)
-	case !st.health.OK && !st.health.LastScan.IsZero():
+	case !prev.OK && !prev.LastScan.IsZero():
 		l.log.Info("dag source recovered", attrs...)
 	}
 }

@@ -47,11 +47,12 @@ func (s *localSource) Location() string { return s.root }
 // (size, mtime, inode), so unchanged files are never opened.
 func (s *localSource) List(ctx context.Context) (Listing, error) {
 	fi, err := os.Stat(s.root)
-	if err != nil {
-		return Listing{}, fmt.Errorf("reading dags folder %q: %w", s.root, err)
+	if err == nil && !fi.IsDir() {
+		err = errors.New("not a directory")
 	}
-	if !fi.IsDir() {
-		return Listing{}, fmt.Errorf("reading dags folder %q: not a directory", s.root)
+	if err != nil {
+		s.forgetWatches(nil) // a folder that comes back is watched afresh
+		return Listing{}, fmt.Errorf("reading dags folder %q: %w", s.root, err)
 	}
 	w := &walk{src: s, ctx: ctx, seen: make(map[string]bool)}
 	if err := w.dir(s.root, "", []fileID{idOf(fi)}); err != nil {
@@ -228,6 +229,15 @@ func (s *localSource) forgetWatches(seen map[string]bool) {
 	}
 }
 
+func (s *localSource) unwatch(dir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watched[dir] {
+		_ = s.watcher.Remove(dir) // often already gone with the folder
+		delete(s.watched, dir)
+	}
+}
+
 // watch relays file-system events as calls to changed until ctx ends, then
 // closes the watcher. Errors (a queue overflow among them) also call changed:
 // a rescan is the answer to lost events.
@@ -249,6 +259,11 @@ func (s *localSource) watch(ctx context.Context, changed func(), onError func(er
 			}
 			if ev.Op == fsnotify.Chmod || ignoredName(filepath.Base(ev.Name)) {
 				continue
+			}
+			if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+				// A folder removed or moved loses its watch; forgetting it
+				// lets the next walk watch whatever now has the name.
+				s.unwatch(ev.Name)
 			}
 			changed()
 		case err, ok := <-w.Errors:

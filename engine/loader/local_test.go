@@ -134,6 +134,17 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh2", 1))
 		waitFor(t, l, "edit in late folder", hasDescription(l, "late/inner/fresh", "fresh2"))
 	})
+
+	t.Run("folder replaced", func(t *testing.T) {
+		// Same path, new folder: the old watch died with the old folder.
+		if err := os.RemoveAll(filepath.Join(dir, "late")); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh3", 1))
+		waitFor(t, l, "file in replaced folder", hasDescription(l, "late/inner/fresh", "fresh3"))
+		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh4", 1))
+		waitFor(t, l, "edit in replaced folder", hasDescription(l, "late/inner/fresh", "fresh4"))
+	})
 }
 
 func TestLocalIgnoresHiddenAndEditorFiles(t *testing.T) {
