@@ -1,0 +1,122 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// ErrForbidden marks an action the caller's role does not allow. Callers
+// test for it with errors.Is; the message says who cannot do what.
+var ErrForbidden = errors.New("forbidden")
+
+// ForbiddenError is a refused action: "viewers cannot approve reviews".
+type ForbiddenError struct {
+	Role   Role
+	Action Action
+}
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("%ss cannot %s", roleName(e.Role), e.Action)
+}
+
+// Is makes errors.Is(err, ErrForbidden) true.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+func roleName(r Role) string {
+	if r == "" {
+		return "unknown role"
+	}
+	return string(r)
+}
+
+// Restrict returns api as seen by a role: reads pass through, actions the
+// role does not allow return a *ForbiddenError without reaching the
+// engine. An operator gets api itself.
+func Restrict(api engine.API, role Role) engine.API {
+	if role == Operator {
+		return api
+	}
+	return &restricted{api: api, role: role}
+}
+
+// RoleOf reports the role an API was restricted to: Operator for an
+// unrestricted engine.
+func RoleOf(api engine.API) Role {
+	if r, ok := api.(*restricted); ok {
+		return r.role
+	}
+	return Operator
+}
+
+type restricted struct {
+	api  engine.API
+	role Role
+}
+
+func (r *restricted) check(a Action) error {
+	if r.role.Allows(a) {
+		return nil
+	}
+	return &ForbiddenError{Role: r.role, Action: a}
+}
+
+func (r *restricted) Snapshot() *snapshot.Snapshot { return r.api.Snapshot() }
+
+func (r *restricted) Subscribe() (<-chan engine.Event, func()) { return r.api.Subscribe() }
+
+// ScanNow is allowed to everyone: it only rereads the sources, which the
+// engine does on its own every scan interval anyway.
+func (r *restricted) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+	return r.api.ScanNow(ctx)
+}
+
+func (r *restricted) Trigger(ctx context.Context, dag string, cfg json.RawMessage) (int64, error) {
+	if err := r.check(ActionTrigger); err != nil {
+		return 0, err
+	}
+	return r.api.Trigger(ctx, dag, cfg)
+}
+
+func (r *restricted) Cancel(ctx context.Context, run int64) error {
+	if err := r.check(ActionCancel); err != nil {
+		return err
+	}
+	return r.api.Cancel(ctx, run)
+}
+
+func (r *restricted) RunMeta(ctx context.Context) error {
+	if err := r.check(ActionRunMeta); err != nil {
+		return err
+	}
+	return r.api.RunMeta(ctx)
+}
+
+func (r *restricted) Approve(ctx context.Context, review int64) error {
+	if err := r.check(ActionApprove); err != nil {
+		return err
+	}
+	return r.api.Approve(ctx, review)
+}
+
+func (r *restricted) Reject(ctx context.Context, review int64) error {
+	if err := r.check(ActionReject); err != nil {
+		return err
+	}
+	return r.api.Reject(ctx, review)
+}
+
+func (r *restricted) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {
+	a := ActionResumeSensor
+	if paused {
+		a = ActionPauseSensor
+	}
+	if err := r.check(a); err != nil {
+		return err
+	}
+	return r.api.PauseSensor(ctx, dag, index, paused)
+}

@@ -1,0 +1,156 @@
+package access_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// recorder is an engine.API that records every call that reached it.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+	snap  *snapshot.Snapshot
+}
+
+func (r *recorder) record(name string) {
+	r.mu.Lock()
+	r.calls = append(r.calls, name)
+	r.mu.Unlock()
+}
+
+func (r *recorder) Snapshot() *snapshot.Snapshot { r.record("Snapshot"); return r.snap }
+func (r *recorder) Subscribe() (<-chan engine.Event, func()) {
+	r.record("Subscribe")
+	return make(chan engine.Event), func() {}
+}
+func (r *recorder) ScanNow(context.Context) (snapshot.ScanResult, error) {
+	r.record("ScanNow")
+	return snapshot.ScanResult{Sources: 2}, nil
+}
+func (r *recorder) Trigger(context.Context, string, json.RawMessage) (int64, error) {
+	r.record("Trigger")
+	return 7, nil
+}
+func (r *recorder) Cancel(context.Context, int64) error  { r.record("Cancel"); return nil }
+func (r *recorder) RunMeta(context.Context) error        { r.record("RunMeta"); return nil }
+func (r *recorder) Approve(context.Context, int64) error { r.record("Approve"); return nil }
+func (r *recorder) Reject(context.Context, int64) error  { r.record("Reject"); return nil }
+func (r *recorder) PauseSensor(context.Context, string, int, bool) error {
+	r.record("PauseSensor")
+	return nil
+}
+
+type call struct {
+	name string
+	do   func(engine.API) error
+	// viewerMsg is the refusal a viewer sees; "" when viewers may do it.
+	viewerMsg string
+}
+
+var calls = []call{
+	{"Snapshot", func(a engine.API) error { a.Snapshot(); return nil }, ""},
+	{"Subscribe", func(a engine.API) error { _, stop := a.Subscribe(); stop(); return nil }, ""},
+	{"ScanNow", func(a engine.API) error { _, err := a.ScanNow(context.Background()); return err }, ""},
+	{"Trigger", func(a engine.API) error { _, err := a.Trigger(context.Background(), "etl", nil); return err }, "viewers cannot trigger runs"},
+	{"Cancel", func(a engine.API) error { return a.Cancel(context.Background(), 1) }, "viewers cannot cancel runs"},
+	{"RunMeta", func(a engine.API) error { return a.RunMeta(context.Background()) }, "viewers cannot run the metapipeline"},
+	{"Approve", func(a engine.API) error { return a.Approve(context.Background(), 1) }, "viewers cannot approve reviews"},
+	{"Reject", func(a engine.API) error { return a.Reject(context.Background(), 1) }, "viewers cannot reject reviews"},
+	{"PauseSensor", func(a engine.API) error { return a.PauseSensor(context.Background(), "etl", 0, true) }, "viewers cannot pause sensors"},
+	{"PauseSensor", func(a engine.API) error { return a.PauseSensor(context.Background(), "etl", 0, false) }, "viewers cannot resume sensors"},
+}
+
+func TestRestrict(t *testing.T) {
+	t.Parallel()
+	for _, role := range access.Roles {
+		for _, c := range calls {
+			t.Run(string(role)+"/"+c.name+"/"+c.viewerMsg, func(t *testing.T) {
+				t.Parallel()
+				inner := &recorder{}
+				err := c.do(access.Restrict(inner, role))
+				refused := role == access.Viewer && c.viewerMsg != ""
+				if !refused {
+					if err != nil {
+						t.Fatalf("%s as %s: %v", c.name, role, err)
+					}
+					if len(inner.calls) != 1 || inner.calls[0] != c.name {
+						t.Fatalf("%s as %s reached the engine as %v", c.name, role, inner.calls)
+					}
+					return
+				}
+				if len(inner.calls) != 0 {
+					t.Fatalf("refused %s reached the engine: %v", c.name, inner.calls)
+				}
+				if !errors.Is(err, access.ErrForbidden) {
+					t.Fatalf("err = %v, want ErrForbidden", err)
+				}
+				if err.Error() != c.viewerMsg {
+					t.Fatalf("message %q, want %q", err.Error(), c.viewerMsg)
+				}
+				var fe *access.ForbiddenError
+				if !errors.As(err, &fe) || fe.Role != access.Viewer {
+					t.Fatalf("err %T %+v is not a viewer's ForbiddenError", err, fe)
+				}
+			})
+		}
+	}
+}
+
+// An unknown role (a zero value, or a typo that slipped past parsing) may
+// read but never act.
+func TestUnknownRoleMayNotAct(t *testing.T) {
+	t.Parallel()
+	for _, role := range []access.Role{"", "admin", "Operator"} {
+		inner := &recorder{}
+		api := access.Restrict(inner, role)
+		if err := api.Approve(context.Background(), 1); !errors.Is(err, access.ErrForbidden) {
+			t.Errorf("role %q: approve err = %v, want forbidden", role, err)
+		}
+		if len(inner.calls) != 0 {
+			t.Errorf("role %q reached the engine: %v", role, inner.calls)
+		}
+	}
+}
+
+func TestOperatorGetsTheEngineItself(t *testing.T) {
+	t.Parallel()
+	inner := &recorder{}
+	if got := access.Restrict(inner, access.Operator); got != engine.API(inner) {
+		t.Fatalf("operator got a wrapper %T", got)
+	}
+	if r := access.RoleOf(inner); r != access.Operator {
+		t.Fatalf("RoleOf(engine) = %q", r)
+	}
+	if r := access.RoleOf(access.Restrict(inner, access.Viewer)); r != access.Viewer {
+		t.Fatalf("RoleOf(viewer api) = %q", r)
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		want    access.Role
+		wantErr bool
+	}{
+		{"operator", access.Operator, false},
+		{" Viewer ", access.Viewer, false},
+		{"VIEWER", access.Viewer, false},
+		{"", "", true},
+		{"admin", "", true},
+		{"viewer,operator", "", true},
+	}
+	for _, tt := range tests {
+		got, err := access.ParseRole(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseRole(%q) = %q, %v; want %q, err %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
