@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -503,5 +504,50 @@ func TestDAGsReturnsCopies(t *testing.T) {
 	again := l.DAGs()
 	if again[0].Status != snapshot.DAGInvalid || again[0].Errors[0].Msg == "mangled" {
 		t.Errorf("DAGs shares memory with the registry: %+v", again[0])
+	}
+}
+
+func TestChangesCoalesceAndScanResult(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, _ := New(localConfig(dir), nil)
+	ctx := context.Background()
+	// Many changes, nobody reading: every scan returns, one signal waits.
+	for i := range 5 {
+		writeFile(t, dir, "a.json", dagJSON(fmt.Sprint("v", i), 1))
+		writeFile(t, dir, fmt.Sprintf("bad%d.json", i), brokenJSON)
+		res, err := l.ScanNow(ctx)
+		if err != nil || res.Sources != 1 || res.Changed != 2 || res.Invalid != i+1 || res.Failed != 0 || res.Duration <= 0 {
+			t.Fatalf("scan %d = %+v, %v", i, res, err)
+		}
+	}
+	if len(l.Changes()) != 1 {
+		t.Errorf("%d signals waiting, want 1", len(l.Changes()))
+	}
+	<-l.Changes()
+	if len(l.Changes()) != 0 {
+		t.Error("a second signal was queued")
+	}
+}
+
+func TestStarlarkSeesConfiguredEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "gen.star", `team = env("TEAM", "nobody")
+dag = {"description": team, "nodes": [{"id": "n%d" % i, "type": "local", "config": {"command": "true"}} for i in range(3)]}`)
+	cfg := localConfig(dir)
+	cfg.Env = func(name string) (string, bool) {
+		if name == "TEAM" {
+			return "data", true
+		}
+		return "", false
+	}
+	l, _ := New(cfg, nil)
+	if _, err := l.ScanNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d, ok := l.Lookup("gen")
+	if !ok || d.Description != "data" || len(d.Nodes) != 3 || d.Name != "gen" {
+		t.Errorf("Lookup = %+v, %v", d, ok)
 	}
 }
