@@ -1,0 +1,113 @@
+package sensor
+
+import "time"
+
+// Lag statuses, Burrow's names. A partition gets any of them; a group gets
+// OK, WARN or ERR (any partition STOP, STALL or ERR makes the group ERR, as
+// in Burrow), or ERR when its offsets cannot be read at all.
+const (
+	LagOK    = "OK"
+	LagWarn  = "WARN"
+	LagStall = "STALL"
+	LagStop  = "STOP"
+	LagErr   = "ERR"
+)
+
+// OffsetSample is one observation of a partition by the lag monitor.
+type OffsetSample struct {
+	At        time.Time
+	Committed int64 // -1 while the group never committed
+	LogEnd    int64
+	Lag       int64
+}
+
+// EvaluatePartition applies Burrow's consumer lag evaluation rules to a
+// window of samples (oldest first). owned says whether a live group member
+// holds the partition now.
+//
+// Burrow evaluates the commit log, so it knows when a consumer last
+// committed; a monitor that polls committed offsets does not. The one place
+// that matters is telling STOP (nobody is committing) from STALL (a consumer
+// is there and commits, but the offset does not move): here group
+// membership is the liveness signal. The rules, in Burrow's order:
+//
+//  1. Lag zero at any sample of the window (or now): OK.
+//  2. The committed offset goes backwards: ERR (Burrow's REWIND).
+//  3. The offset has not moved for longer than it moved before that (now −
+//     last change > last change − window start): STOP when no member owns
+//     the partition, STALL when one does. A window with a constant offset is
+//     Burrow's stall rule.
+//  4. The offset moves but lag never decreases between samples: WARN.
+//  5. Otherwise OK.
+//
+// Fewer than two samples decide nothing: OK.
+func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) string {
+	if len(window) == 0 {
+		return LagOK
+	}
+	for _, s := range window {
+		if s.Lag <= 0 {
+			return LagOK
+		}
+	}
+	if len(window) < 2 {
+		return LagOK
+	}
+	for i := 1; i < len(window); i++ {
+		if window[i].Committed < window[i-1].Committed {
+			return LagErr
+		}
+	}
+	first, last := window[0], window[len(window)-1]
+	changed := first.At
+	for i := len(window) - 1; i > 0; i-- {
+		if window[i].Committed != window[i-1].Committed {
+			changed = window[i].At
+			break
+		}
+	}
+	if now.Sub(changed) > changed.Sub(first.At) || last.Committed == first.Committed {
+		if owned {
+			return LagStall
+		}
+		return LagStop
+	}
+	for i := 1; i < len(window); i++ {
+		if window[i].Lag < window[i-1].Lag {
+			return LagOK
+		}
+	}
+	return LagWarn
+}
+
+// EvaluateGroup folds partition statuses into the group's, as Burrow does.
+func EvaluateGroup(partitions []string) string {
+	status := LagOK
+	for _, p := range partitions {
+		switch p {
+		case LagStop, LagStall, LagErr:
+			return LagErr
+		case LagWarn:
+			status = LagWarn
+		}
+	}
+	return status
+}
+
+// ConsumeRate is the committed offsets' advance per second over the window,
+// ignoring samples from before the first commit.
+func ConsumeRate(window []OffsetSample) float64 {
+	i := 0
+	for i < len(window) && window[i].Committed < 0 {
+		i++
+	}
+	if len(window)-i < 2 {
+		return 0
+	}
+	first, last := window[i], window[len(window)-1]
+	secs := last.At.Sub(first.At).Seconds()
+	if secs <= 0 || last.Committed < first.Committed {
+		return 0
+	}
+	return float64(last.Committed-first.Committed) / secs
+}

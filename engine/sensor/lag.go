@@ -1,0 +1,272 @@
+package sensor
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// LagOptions tune a LagMonitor.
+type LagOptions struct {
+	// Interval between polls of every tracked group. Default 5s.
+	Interval time.Duration
+	// Window is how many samples per partition the status rules look at.
+	// Default 10 (50 s at the default interval).
+	Window int
+	// History is how many total-lag samples per group are kept for the
+	// sparkline. Default 120 (10 min).
+	History int
+	Logger  *slog.Logger
+	// Changed is called after each poll that updated a group; it must not
+	// block.
+	Changed func()
+}
+
+func (o LagOptions) withDefaults() LagOptions {
+	if o.Interval <= 0 {
+		o.Interval = 5 * time.Second
+	}
+	if o.Window < 2 {
+		o.Window = 10
+	}
+	if o.History <= 0 {
+		o.History = 120
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Changed == nil {
+		o.Changed = func() {}
+	}
+	return o
+}
+
+// LagMonitor polls the offsets of consumer groups and keeps, per group, the
+// lag as last seen, a status per partition and group from a sliding window
+// (see EvaluatePartition) and a history of total lag.
+type LagMonitor struct {
+	conn ConnConfig
+	opts LagOptions
+
+	mu     sync.Mutex
+	groups map[string]*trackedGroup
+	wake   chan struct{}
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type trackedGroup struct {
+	topics  []string
+	refs    int
+	windows map[topicPartition][]OffsetSample
+	lag     snapshot.GroupLag
+	history []int64
+	failing bool
+}
+
+// NewLagMonitor returns a monitor with nothing tracked.
+func NewLagMonitor(conn ConnConfig, opts LagOptions) *LagMonitor {
+	return &LagMonitor{
+		conn:   conn,
+		opts:   opts.withDefaults(),
+		groups: map[string]*trackedGroup{},
+		wake:   make(chan struct{}, 1),
+	}
+}
+
+// Track starts watching group on topics (reference counted: two sensors on
+// one group need two Untracks). The next poll happens at once.
+func (l *LagMonitor) Track(group string, topics []string) {
+	l.mu.Lock()
+	g := l.groups[group]
+	if g == nil {
+		g = &trackedGroup{windows: map[topicPartition][]OffsetSample{}, lag: snapshot.GroupLag{Group: group, Status: LagOK}}
+		l.groups[group] = g
+	}
+	g.refs++
+	for _, t := range topics {
+		if !slices.Contains(g.topics, t) {
+			g.topics = append(g.topics, t)
+		}
+	}
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Untrack drops one reference to group; the last one forgets its history.
+func (l *LagMonitor) Untrack(group string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if g := l.groups[group]; g != nil {
+		if g.refs--; g.refs <= 0 {
+			delete(l.groups, group)
+		}
+	}
+}
+
+// Lag returns the group's lag as last polled and its total-lag history
+// (oldest first); ok is false for an untracked group.
+func (l *LagMonitor) Lag(group string) (lag snapshot.GroupLag, history []int64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.groups[group]
+	if g == nil {
+		return snapshot.GroupLag{}, nil, false
+	}
+	lag = g.lag
+	lag.Partitions = slices.Clone(g.lag.Partitions)
+	return lag, slices.Clone(g.history), true
+}
+
+// Start polls in the background until Stop.
+func (l *LagMonitor) Start(ctx context.Context) error {
+	ctx, l.cancel = context.WithCancel(ctx)
+	l.done = make(chan struct{})
+	go l.loop(ctx)
+	return nil
+}
+
+// Stop ends polling and waits for the poller.
+func (l *LagMonitor) Stop() {
+	if l.cancel == nil {
+		return
+	}
+	l.cancel()
+	<-l.done
+}
+
+func (l *LagMonitor) loop(ctx context.Context) {
+	defer close(l.done)
+	var reader *OffsetReader
+	defer func() {
+		if reader != nil {
+			reader.Close()
+		}
+	}()
+	ticker := time.NewTicker(l.opts.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		case <-l.wake:
+		}
+		reader = l.poll(ctx, reader)
+	}
+}
+
+// poll reads every tracked group once. A failed read marks the group ERR and
+// drops the client, so the next poll starts from the bootstrap brokers
+// (after a broker restart the old connections are dead).
+func (l *LagMonitor) poll(ctx context.Context, reader *OffsetReader) *OffsetReader {
+	l.mu.Lock()
+	type job struct {
+		group  string
+		topics []string
+	}
+	var jobs []job
+	for name, g := range l.groups {
+		jobs = append(jobs, job{name, slices.Clone(g.topics)})
+	}
+	l.mu.Unlock()
+	if len(jobs) == 0 {
+		return reader
+	}
+	if reader == nil {
+		var err error
+		if reader, err = NewOffsetReader(l.conn); err != nil {
+			for _, j := range jobs {
+				l.fail(j.group, err)
+			}
+			l.opts.Changed()
+			return nil
+		}
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		offs, err := reader.Read(j.group, j.topics)
+		if err != nil {
+			l.fail(j.group, err)
+			reader.Close()
+			reader = nil
+			break
+		}
+		l.observe(offs)
+	}
+	l.opts.Changed()
+	return reader
+}
+
+func (l *LagMonitor) fail(group string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.groups[group]
+	if g == nil {
+		return
+	}
+	if !g.failing {
+		l.opts.Logger.Warn("reading consumer lag", "group", group, "err", err)
+	}
+	g.failing = true
+	g.lag.Status = LagErr
+	g.lag.At = time.Now()
+}
+
+// observe folds one reading into the group's windows and statuses.
+func (l *LagMonitor) observe(offs GroupOffsets) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.groups[offs.Group]
+	if g == nil {
+		return
+	}
+	if g.failing {
+		l.opts.Logger.Info("reading consumer lag again", "group", offs.Group)
+	}
+	g.failing = false
+	g.lag = evaluateReading(g.windows, offs, l.opts.Window)
+	g.history = append(g.history, g.lag.TotalLag)
+	if n := len(g.history) - l.opts.History; n > 0 {
+		g.history = slices.Delete(g.history, 0, n)
+	}
+}
+
+// evaluateReading appends offs to the per-partition windows (trimming them
+// to size, dropping partitions that disappeared) and evaluates the statuses.
+func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffsets, size int) snapshot.GroupLag {
+	gl := snapshot.GroupLag{Group: offs.Group, State: offs.State, Members: offs.Members, At: offs.At}
+	seen := map[topicPartition]bool{}
+	var statuses []string
+	for _, p := range offs.Partitions {
+		k := topicPartition{p.Topic, p.Partition}
+		seen[k] = true
+		w := append(windows[k], OffsetSample{At: offs.At, Committed: p.Committed, LogEnd: p.LogEnd, Lag: p.Lag})
+		if n := len(w) - size; n > 0 {
+			w = slices.Delete(w, 0, n)
+		}
+		windows[k] = w
+		st := EvaluatePartition(w, p.Owner != "", offs.At)
+		statuses = append(statuses, st)
+		gl.TotalLag += p.Lag
+		gl.Partitions = append(gl.Partitions, snapshot.PartitionLag{Topic: p.Topic, Partition: p.Partition,
+			LogEnd: p.LogEnd, Committed: p.Committed, Lag: p.Lag, Rate: ConsumeRate(w), Status: st})
+	}
+	for k := range windows {
+		if !seen[k] {
+			delete(windows, k)
+		}
+	}
+	gl.Status = EvaluateGroup(statuses)
+	return gl
+}

@@ -1,0 +1,484 @@
+package sensor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// A member is one consumer-group member of a sensor (one of its replicas).
+// Two goroutines: consume keeps the group membership alive and hands records
+// from sarama's claims to the tick loop through in; tick pulls from in, turns
+// records into persisted runs, then marks and commits their offsets.
+//
+// Offsets are committed only after the run carrying them is persisted, and
+// only for records handed over by a claim that is still live, so a crash or
+// a rebalance at any point re-delivers from the last persisted offset at
+// worst; the store then recognises what it already holds.
+type member struct {
+	s     *Sensor
+	index int
+	in    chan delivered
+
+	mu      sync.Mutex
+	connErr error      // sticky: set when connecting or consuming fails, cleared by a new session
+	events  []timedErr // errors sarama reported (fetch, commit); drained by the next tick
+
+	// Owned by the tick goroutine.
+	bufs     map[topicPartition]*partitionBuffer
+	toCommit map[sarama.ConsumerGroupSession]struct{}
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// delivered is one record with the claim that delivered it.
+type delivered struct {
+	msg   *sarama.ConsumerMessage
+	claim *claimToken
+}
+
+// claimToken is one ConsumeClaim call: its session marks and commits the
+// record's offset, and only while the claim is live.
+type claimToken struct {
+	sess sarama.ConsumerGroupSession
+	done chan struct{} // closed when ConsumeClaim returns
+}
+
+func (c *claimToken) live() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return c.sess.Context().Err() == nil
+	}
+}
+
+// partitionBuffer holds records pulled but not yet persisted, in offset order.
+type partitionBuffer struct {
+	msgs []delivered
+}
+
+type timedErr struct {
+	at  time.Time
+	err error
+}
+
+func newMember(s *Sensor, index int) *member {
+	return &member{
+		s:        s,
+		index:    index,
+		in:       make(chan delivered, 256),
+		bufs:     make(map[topicPartition]*partitionBuffer),
+		toCommit: make(map[sarama.ConsumerGroupSession]struct{}),
+	}
+}
+
+func (m *member) setConnErr(err error) {
+	m.mu.Lock()
+	m.connErr = err
+	m.mu.Unlock()
+	m.s.log.Warn("kafka sensor consumer", "member", m.index, "err", err)
+}
+
+func (m *member) reportErr(err error) {
+	m.mu.Lock()
+	if len(m.events) < 100 {
+		m.events = append(m.events, timedErr{at: time.Now(), err: err})
+	}
+	m.mu.Unlock()
+	m.s.log.Warn("kafka sensor consumer", "member", m.index, "err", err)
+}
+
+// takeErrors returns the errors reported since the last call, and the
+// connection error if one is standing.
+func (m *member) takeErrors() (events []timedErr, conn error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	events, m.events = m.events, nil
+	return events, m.connErr
+}
+
+// consume keeps the member in its group until ctx ends, reconnecting with
+// backoff when the cluster is unreachable.
+func (m *member) consume(ctx context.Context) {
+	bo := m.s.env.newBackoff()
+	for ctx.Err() == nil {
+		cfg, err := m.s.env.consumerConfig(m.s.spec, m.index)
+		if err != nil {
+			m.setConnErr(err)
+			return
+		}
+		group, err := sarama.NewConsumerGroup(m.s.env.conn.Brokers, m.s.spec.Group, cfg)
+		if err != nil {
+			m.setConnErr(fmt.Errorf("connecting to kafka: %w", err))
+			if !sleepCtx(ctx, bo.NextBackOff()) {
+				return
+			}
+			continue
+		}
+		m.session(ctx, group, bo)
+	}
+}
+
+// maxConsumeFailures is how many failed Consume calls in a row end a
+// client: after that a fresh one starts from the bootstrap brokers.
+const maxConsumeFailures = 5
+
+func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo interface{ NextBackOff() time.Duration }) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for err := range group.Errors() {
+			m.reportErr(err)
+		}
+	}()
+	defer func() {
+		// Close leaves the group and commits what was marked, which is
+		// only ever what is persisted.
+		if err := group.Close(); err != nil && ctx.Err() == nil {
+			m.s.log.Debug("closing consumer group", "member", m.index, "err", err)
+		}
+		wg.Wait()
+	}()
+	h := &claimHandler{m: m}
+	failures := 0
+	for ctx.Err() == nil {
+		err := group.Consume(ctx, m.s.spec.Topics, h)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			failures = 0
+			continue // a rebalance ended the session: join the next one
+		}
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+			return
+		}
+		m.setConnErr(fmt.Errorf("consuming %v: %w", m.s.spec.Topics, err))
+		failures++
+		if !sleepCtx(ctx, bo.NextBackOff()) || failures >= maxConsumeFailures {
+			return
+		}
+	}
+}
+
+type claimHandler struct{ m *member }
+
+func (h *claimHandler) Setup(sess sarama.ConsumerGroupSession) error {
+	h.m.mu.Lock()
+	h.m.connErr = nil
+	h.m.mu.Unlock()
+	h.m.s.log.Debug("kafka sensor joined group", "member", h.m.index, "generation", sess.GenerationID(), "claims", sess.Claims())
+	return nil
+}
+
+func (h *claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	tok := &claimToken{sess: sess, done: make(chan struct{})}
+	defer close(tok.done)
+	done := sess.Context().Done()
+	for {
+		select {
+		case msg, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			select {
+			case h.m.in <- delivered{msg: msg, claim: tok}:
+			case <-done:
+				return nil
+			}
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// tickLoop ticks until ctx ends: a tick, then tick_interval (or a backoff
+// after a failed tick), while the sensor is not paused.
+func (m *member) tickLoop(ctx context.Context) {
+	bo := m.s.env.newBackoff()
+	var next time.Time
+	for {
+		if !m.s.waitRunnable(ctx, next) {
+			return
+		}
+		rec := m.tick(ctx)
+		if ctx.Err() != nil && rec.Batches == 0 && rec.Error == "" {
+			return // shutdown cut the tick short; nothing worth recording
+		}
+		m.s.recordTick(rec)
+		if rec.Error != "" {
+			next = time.Now().Add(bo.NextBackOff())
+		} else {
+			bo.Reset()
+			next = time.Now().Add(m.s.spec.TickInterval)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// Tick skip reasons.
+const (
+	SkipBackpressure = "backpressure"
+	SkipPaused       = "paused"
+)
+
+// tick pulls and persists batches until max_tick_runtime, the end of the
+// stream, backpressure, pause or an error.
+func (m *member) tick(ctx context.Context) TickRecord {
+	sp := m.s.spec
+	start := time.Now()
+	rec := TickRecord{DAG: sp.DAG, Sensor: sp.Index, Member: m.index, Start: start}
+	deadline := start.Add(sp.MaxTickRuntime)
+	var tickErr error
+	for ctx.Err() == nil {
+		if m.s.Paused() {
+			rec.Skipped = SkipPaused
+			break
+		}
+		queued, err := m.s.env.sink.QueuedCount(ctx, sp.DAG)
+		if err != nil {
+			tickErr = fmt.Errorf("counting queued runs: %w", err)
+			break
+		}
+		room := sp.MaxQueued - queued
+		if room <= 0 {
+			rec.Skipped = fmt.Sprintf("%s: %d queued runs, bound %d", SkipBackpressure, queued, sp.MaxQueued)
+			break
+		}
+		pollUntil := time.Now().Add(m.s.env.tun.pollTimeout)
+		if pollUntil.After(deadline) {
+			pollUntil = deadline
+		}
+		got := m.pull(ctx, pollUntil)
+		batches := m.cut(room)
+		for _, pb := range batches {
+			n, err := m.persist(ctx, pb)
+			if n > 0 {
+				rec.Batches++
+				rec.Messages += n
+			}
+			if err != nil {
+				tickErr = err
+				break
+			}
+		}
+		m.commit()
+		if tickErr != nil || (got == 0 && len(batches) == 0) || !time.Now().Before(deadline) {
+			break
+		}
+	}
+	events, connErr := m.takeErrors()
+	switch {
+	case tickErr != nil:
+	case len(events) > 0:
+		tickErr = events[len(events)-1].err
+	case connErr != nil && rec.Messages == 0:
+		tickErr = connErr
+	}
+	if tickErr != nil && !errors.Is(tickErr, context.Canceled) {
+		rec.Error = tickErr.Error()
+	}
+	rec.Duration = time.Since(start)
+	return rec
+}
+
+// pull moves records from the claims into the partition buffers until the
+// buffers hold max_batch_size records or until passes. It returns how many
+// records it accepted.
+func (m *member) pull(ctx context.Context, until time.Time) int {
+	want := m.s.spec.MaxBatchSize - m.buffered()
+	if want <= 0 {
+		return 0
+	}
+	timer := time.NewTimer(time.Until(until))
+	defer timer.Stop()
+	pauseCh := m.s.pauseChanged()
+	got := 0
+	for got < want {
+		select {
+		case d := <-m.in:
+			if m.accept(d) {
+				got++
+			}
+		case <-timer.C:
+			return got
+		case <-ctx.Done():
+			return got
+		case <-pauseCh:
+			return got
+		}
+	}
+	return got
+}
+
+func (m *member) buffered() int {
+	n := 0
+	for _, b := range m.bufs {
+		n += len(b.msgs)
+	}
+	return n
+}
+
+// accept buffers a record. A record at or below the newest buffered offset
+// of its partition is a re-delivery (a new session starts again from the
+// committed offset): it replaces the buffered tail from that offset on.
+func (m *member) accept(d delivered) bool {
+	if !d.claim.live() {
+		return false
+	}
+	k := topicPartition{d.msg.Topic, d.msg.Partition}
+	b := m.bufs[k]
+	if b == nil {
+		b = &partitionBuffer{}
+		m.bufs[k] = b
+	}
+	if n := len(b.msgs); n > 0 && d.msg.Offset <= b.msgs[n-1].msg.Offset {
+		i, _ := slices.BinarySearchFunc(b.msgs, d.msg.Offset, func(x delivered, off int64) int {
+			return int(min(max(x.msg.Offset-off, -1), 1))
+		})
+		b.msgs = b.msgs[:i]
+	}
+	b.msgs = append(b.msgs, d)
+	return true
+}
+
+type pendingBatch struct {
+	tp   topicPartition
+	msgs []delivered
+}
+
+// cut takes at most room batches out of the buffers, one per partition,
+// dropping records whose claim ended (their new owner reads them again).
+func (m *member) cut(room int) []pendingBatch {
+	keys := make([]topicPartition, 0, len(m.bufs))
+	for k, b := range m.bufs {
+		b.msgs = slices.DeleteFunc(b.msgs, func(d delivered) bool { return !d.claim.live() })
+		if len(b.msgs) == 0 {
+			delete(m.bufs, k)
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b topicPartition) int {
+		if a.topic != b.topic {
+			if a.topic < b.topic {
+				return -1
+			}
+			return 1
+		}
+		return int(a.partition - b.partition)
+	})
+	var out []pendingBatch
+	for _, k := range keys {
+		if len(out) >= room {
+			break
+		}
+		out = append(out, pendingBatch{tp: k, msgs: m.bufs[k].msgs})
+		delete(m.bufs, k)
+	}
+	return out
+}
+
+// persist writes one batch as a run, trimmed of what earlier runs carry,
+// then marks its offsets on the delivering session. It returns the number
+// of records newly persisted.
+func (m *member) persist(ctx context.Context, pb pendingBatch) (int, error) {
+	s := m.s
+	sp := s.spec
+	// One replica at a time per sensor: the check of what is persisted and
+	// the insert must not interleave with another replica's for the same
+	// partition during a rebalance.
+	s.persistMu.Lock()
+	defer s.persistMu.Unlock()
+	through, ok, err := s.env.sink.PersistedThrough(ctx, sp.DAG, pb.tp.topic, pb.tp.partition)
+	if err != nil {
+		return 0, fmt.Errorf("reading persisted offsets of %s/%d: %w", pb.tp.topic, pb.tp.partition, err)
+	}
+	msgs := pb.msgs
+	if ok {
+		i := 0
+		for i < len(msgs) && msgs[i].msg.Offset <= through {
+			i++
+		}
+		msgs = msgs[i:]
+	}
+	n := 0
+	if len(msgs) > 0 {
+		b := toBatch(msgs)
+		_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
+		if err != nil {
+			return 0, fmt.Errorf("persisting batch %s: %w", b.Key(), err)
+		}
+		if !dup {
+			n = len(msgs)
+		}
+		if hook := s.env.tun.afterPersist; hook != nil {
+			if err := hook(b); err != nil {
+				return n, err
+			}
+		}
+	}
+	last := pb.msgs[len(pb.msgs)-1]
+	if last.claim.live() {
+		last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")
+		m.toCommit[last.claim.sess] = struct{}{}
+	}
+	return n, nil
+}
+
+// commit flushes marked offsets of every session touched since the last
+// commit. sarama reports commit failures on the group's error channel; the
+// offsets stay marked and go out with the next commit.
+func (m *member) commit() {
+	for sess := range m.toCommit {
+		if sess.Context().Err() == nil {
+			sess.Commit()
+		}
+		delete(m.toCommit, sess)
+	}
+}
+
+func toBatch(msgs []delivered) *Batch {
+	first, last := msgs[0].msg, msgs[len(msgs)-1].msg
+	b := &Batch{Topic: first.Topic, Partition: first.Partition, First: first.Offset, Last: last.Offset,
+		Messages: make([]Message, len(msgs))}
+	for i, d := range msgs {
+		m := d.msg
+		out := &b.Messages[i]
+		*out = Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp,
+			Key: m.Key, Value: m.Value}
+		if len(m.Headers) > 0 {
+			out.Headers = make([]Header, len(m.Headers))
+			for j, h := range m.Headers {
+				out.Headers[j] = Header{Key: string(h.Key), Value: h.Value}
+			}
+		}
+	}
+	return b
+}
+
+// sleepCtx waits d or until ctx ends; false means ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

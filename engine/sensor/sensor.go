@@ -1,0 +1,302 @@
+package sensor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// Sensor statuses in snapshot.Sensor.Status.
+const (
+	StatusRunning      = "running"
+	StatusPaused       = "paused"
+	StatusBackpressure = "backpressure"
+	StatusError        = "error"
+)
+
+// env is what every sensor of a Manager shares.
+type env struct {
+	conn        ConnConfig
+	sink        RunSink
+	ticks       TickStore
+	log         *slog.Logger
+	tickHistory int
+	changed     func()
+	onTick      func(TickRecord)
+	tun         tunables
+}
+
+// tunables are knobs tests turn; production uses the defaults.
+type tunables struct {
+	// pollTimeout bounds one pull: how long a tick waits for records
+	// before it decides the stream is drained.
+	pollTimeout time.Duration
+	// Group session settings (sarama defaults 3s / 10s).
+	heartbeat      time.Duration
+	sessionTimeout time.Duration
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+	// afterPersist runs between persisting a batch and marking its
+	// offsets; a test returns an error from it to crash right there.
+	afterPersist func(*Batch) error
+}
+
+func (t tunables) withDefaults() tunables {
+	if t.pollTimeout <= 0 {
+		t.pollTimeout = time.Second
+	}
+	if t.backoffInitial <= 0 {
+		t.backoffInitial = 500 * time.Millisecond
+	}
+	if t.backoffMax <= 0 {
+		t.backoffMax = 30 * time.Second
+	}
+	return t
+}
+
+func (e *env) newBackoff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = e.tun.backoffInitial
+	b.MaxInterval = e.tun.backoffMax
+	b.Reset()
+	return b
+}
+
+// consumerConfig is the sarama configuration of one member of sp.
+func (e *env) consumerConfig(sp Spec, member int) (*sarama.Config, error) {
+	cfg, err := e.conn.Sarama()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ClientID = fmt.Sprintf("%s-%s-%d", cfg.ClientID, sp.Group, member)
+	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.Offsets.AutoCommit.Enable = false // commits follow persistence, never a timer
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	if sp.InitialOffset == OffsetNewest {
+		cfg.Consumer.Offsets.Initial = sarama.OffsetNewest
+	}
+	cfg.Consumer.Fetch.Min = sp.FetchMinBytes
+	cfg.Consumer.MaxWaitTime = sp.FetchMaxWait
+	cfg.ChannelBufferSize = max(256, sp.MaxBatchSize)
+	if e.tun.heartbeat > 0 {
+		cfg.Consumer.Group.Heartbeat.Interval = e.tun.heartbeat
+	}
+	if e.tun.sessionTimeout > 0 {
+		cfg.Consumer.Group.Session.Timeout = e.tun.sessionTimeout
+	}
+	cfg.Consumer.Group.Rebalance.Retry.Backoff = 500 * time.Millisecond
+	cfg.Consumer.Retry.Backoff = 500 * time.Millisecond
+	cfg.Metadata.Retry.Backoff = 250 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return cfg, nil
+}
+
+// Sensor runs one kafka sensor of a DAG: Replicas group members, each with
+// its own tick loop. Lifecycle: Start once, Stop once.
+type Sensor struct {
+	spec Spec
+	env  *env
+	log  *slog.Logger
+
+	persistMu sync.Mutex
+
+	mu       sync.Mutex
+	paused   bool
+	pauseCh  chan struct{} // closed and replaced whenever paused changes
+	ticks    []snapshot.Tick
+	lastTick TickRecord
+	members  []*member
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newSensor(sp Spec, e *env, paused bool) *Sensor {
+	return &Sensor{
+		spec:    sp,
+		env:     e,
+		log:     e.log.With("dag", sp.DAG, "sensor", sp.Index, "group", sp.Group),
+		paused:  paused,
+		pauseCh: make(chan struct{}),
+	}
+}
+
+// Start joins the group with every replica and starts ticking. It returns
+// at once; connection problems show up in ticks, never here.
+func (s *Sensor) Start(ctx context.Context) error {
+	if s.env.ticks != nil {
+		s.loadTicks(ctx)
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	for i := range s.spec.Replicas {
+		m := newMember(s, i)
+		s.members = append(s.members, m)
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			m.consume(ctx)
+		}()
+		go func() {
+			defer s.wg.Done()
+			m.tickLoop(ctx)
+		}()
+	}
+	s.log.Info("kafka sensor started", "topics", s.spec.Topics, "replicas", s.spec.Replicas)
+	return nil
+}
+
+// Stop leaves the group and waits for every goroutine. Offsets of persisted
+// batches are committed on the way out; nothing else is.
+func (s *Sensor) Stop() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.wg.Wait()
+	s.log.Info("kafka sensor stopped")
+}
+
+func (s *Sensor) loadTicks(ctx context.Context) {
+	recs, err := s.env.ticks.RecentTicks(ctx, s.spec.DAG, s.spec.Index, s.env.tickHistory)
+	if err != nil {
+		s.log.Warn("loading tick history", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		s.ticks = append(s.ticks, tickOf(r))
+	}
+	if len(recs) > 0 {
+		s.lastTick = recs[0]
+	}
+}
+
+// Paused reports whether the sensor is paused.
+func (s *Sensor) Paused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused
+}
+
+// SetPaused pauses or resumes ticking. A paused sensor stays in its group
+// (its partitions stay assigned, so the lag monitor shows it stalled)
+// and finishes the batch in hand.
+func (s *Sensor) SetPaused(paused bool) {
+	s.mu.Lock()
+	if s.paused == paused {
+		s.mu.Unlock()
+		return
+	}
+	s.paused = paused
+	close(s.pauseCh)
+	s.pauseCh = make(chan struct{})
+	s.mu.Unlock()
+	s.log.Info("kafka sensor pause changed", "paused", paused)
+	s.env.changed()
+}
+
+func (s *Sensor) pauseChanged() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pauseCh
+}
+
+// waitRunnable blocks until next has passed and the sensor is not paused.
+func (s *Sensor) waitRunnable(ctx context.Context, next time.Time) bool {
+	for {
+		s.mu.Lock()
+		paused, ch := s.paused, s.pauseCh
+		s.mu.Unlock()
+		if !paused && !time.Now().Before(next) {
+			return ctx.Err() == nil
+		}
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if !paused {
+			timer = time.NewTimer(time.Until(next))
+			fire = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-ch:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+}
+
+func (s *Sensor) recordTick(rec TickRecord) {
+	if s.env.ticks != nil {
+		// The tick outlives a cancelled sensor context: record it anyway.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		id, err := s.env.ticks.RecordTick(ctx, rec)
+		cancel()
+		if err != nil {
+			s.log.Warn("recording tick", "err", err)
+		}
+		rec.ID = id
+	}
+	s.mu.Lock()
+	s.ticks = append([]snapshot.Tick{tickOf(rec)}, s.ticks...)
+	if len(s.ticks) > s.env.tickHistory {
+		s.ticks = s.ticks[:s.env.tickHistory]
+	}
+	s.lastTick = rec
+	s.mu.Unlock()
+	lvl := slog.LevelDebug
+	if rec.Error != "" {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), lvl, "kafka sensor tick", "member", rec.Member, "batches", rec.Batches,
+		"messages", rec.Messages, "duration", rec.Duration, "skipped", rec.Skipped, "err", rec.Error)
+	if s.env.onTick != nil {
+		s.env.onTick(rec)
+	}
+	s.env.changed()
+}
+
+func tickOf(r TickRecord) snapshot.Tick {
+	return snapshot.Tick{ID: r.ID, Start: r.Start, Duration: r.Duration, Batches: r.Batches,
+		Messages: r.Messages, Skipped: r.Skipped, Error: r.Error}
+}
+
+// snapshot returns the sensor's part of the read model, without lag.
+func (s *Sensor) snapshot() snapshot.Sensor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := snapshot.Sensor{
+		DAG:    s.spec.DAG,
+		Index:  s.spec.Index,
+		Topics: append([]string(nil), s.spec.Topics...),
+		Group:  s.spec.Group,
+		Paused: s.paused,
+		Ticks:  append([]snapshot.Tick(nil), s.ticks...),
+		Status: StatusRunning,
+	}
+	switch {
+	case s.paused:
+		out.Status = StatusPaused
+	case s.lastTick.Error != "":
+		out.Status = StatusError
+		out.Error = s.lastTick.Error
+	case strings.HasPrefix(s.lastTick.Skipped, SkipBackpressure):
+		out.Status = StatusBackpressure
+	}
+	return out
+}
