@@ -1,0 +1,106 @@
+package meta
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/meta/exposures"
+	"github.com/sluice-dev/sluice/engine/meta/lineage"
+	"github.com/sluice-dev/sluice/engine/meta/mode"
+	"github.com/sluice-dev/sluice/engine/meta/stale"
+)
+
+// Config is the metapipeline's configuration as a file, flags or a run
+// config give it. Credentials are not part of it: they come from the
+// environment (MODE_TOKEN, MODE_SECRET) so they are never stored with it.
+type Config struct {
+	Manifest   string `json:"manifest"`
+	RunResults string `json:"run_results,omitempty"`
+	// ModeWorkspace enables Mode; ModeURL defaults to mode.DefaultBaseURL.
+	ModeURL         string `json:"mode_url,omitempty"`
+	ModeWorkspace   string `json:"mode_workspace,omitempty"`
+	ModeConcurrency int    `json:"mode_concurrency,omitempty"`
+	// Stale-report thresholds; zero values take the defaults (100 days
+	// without a run; runs < 5 and views < 5 after 60 days).
+	StaleAfterDays  int `json:"stale_after_days,omitempty"`
+	LowUsageRuns    int `json:"low_usage_runs,omitempty"`
+	LowUsageViews   int `json:"low_usage_views,omitempty"`
+	LowUsageMinDays int `json:"low_usage_min_days,omitempty"`
+
+	Keep            lineage.KeepRules `json:"keep,omitempty"`
+	IncludePackages bool              `json:"include_packages,omitempty"`
+	LooseMatching   bool              `json:"loose_matching,omitempty"`
+	ExposuresPath   string            `json:"exposures_path,omitempty"`
+	ExposuresOwner  string            `json:"exposures_owner_email,omitempty"`
+}
+
+// Merge overlays the non-zero fields of a run config (JSON) on c.
+func (c Config) Merge(raw json.RawMessage) (Config, error) {
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
+		return c, nil
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("metapipeline run config: %w", err)
+	}
+	return c, nil
+}
+
+// Rules returns the stale thresholds with defaults filled in.
+func (c Config) Rules() stale.Rules {
+	r := stale.DefaultRules()
+	const day = 24 * time.Hour
+	if c.StaleAfterDays > 0 {
+		r.NotRunFor = time.Duration(c.StaleAfterDays) * day
+	}
+	if c.LowUsageRuns > 0 {
+		r.MinRuns = c.LowUsageRuns
+	}
+	if c.LowUsageViews > 0 {
+		r.MinViews = c.LowUsageViews
+	}
+	if c.LowUsageMinDays > 0 {
+		r.MinAge = time.Duration(c.LowUsageMinDays) * day
+	}
+	return r
+}
+
+// Inputs builds the analysis inputs. getenv supplies MODE_TOKEN and
+// MODE_SECRET when Mode is configured.
+func (c Config) Inputs(getenv func(string) string, logger *slog.Logger) (Inputs, error) {
+	if c.Manifest == "" {
+		return Inputs{}, fmt.Errorf("metapipeline: no dbt manifest configured")
+	}
+	rules := c.Rules()
+	in := Inputs{
+		ManifestPath:    c.Manifest,
+		RunResultsDir:   c.RunResults,
+		Stale:           &rules,
+		Keep:            c.Keep,
+		IncludePackages: c.IncludePackages,
+		LooseMatching:   c.LooseMatching,
+		ExposuresPath:   c.ExposuresPath,
+		Exposures:       exposures.Options{OwnerEmail: c.ExposuresOwner},
+		Logger:          logger,
+	}
+	if c.ModeWorkspace == "" {
+		if c.ModeURL != "" {
+			return Inputs{}, fmt.Errorf("metapipeline: a Mode URL needs a Mode workspace")
+		}
+		return in, nil
+	}
+	client, err := mode.New(mode.Config{
+		BaseURL:     c.ModeURL,
+		Workspace:   c.ModeWorkspace,
+		Token:       getenv(mode.EnvToken),
+		Secret:      getenv(mode.EnvSecret),
+		Concurrency: c.ModeConcurrency,
+		Logger:      logger,
+	})
+	if err != nil {
+		return Inputs{}, err
+	}
+	in.BI = client
+	return in, nil
+}
