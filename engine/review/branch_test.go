@@ -423,3 +423,42 @@ func TestStageExposures(t *testing.T) {
 		t.Errorf("stale staged exposures: %s", got.State)
 	}
 }
+
+// --repo may name the dbt project inside a larger checkout: paths are
+// taken relative to it, and the branch is built on the whole repository.
+func TestProjectInsideMonorepo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := t.TempDir()
+	user, remote := filepath.Join(root, "mono"), filepath.Join(root, "remote.git")
+	runGit(t, root, "init", "-q", "--bare", "-b", "main", remote)
+	runGit(t, root, "init", "-q", "-b", "main", user)
+	writeFile(t, filepath.Join(user, "services/api/main.go"), "package main\n")
+	writeFile(t, filepath.Join(user, "analytics/dbt/models/x.sql"), "select 1\n")
+	writeFile(t, filepath.Join(user, "analytics/dbt/models/y.sql"), "select 2\n")
+	writeFile(t, filepath.Join(user, "analytics/dbt/models/schema.yml"), "version: 2\nmodels:\n  - name: x\n  - name: y\n")
+	runGit(t, user, "add", "-A")
+	runGit(t, user, "commit", "-q", "-m", "mono")
+	runGit(t, user, "remote", "add", "origin", remote)
+	runGit(t, user, "push", "-q", "origin", "main")
+	svc, _ := setup(t, Config{Repo: filepath.Join(user, "analytics/dbt")})
+	it, err := svc.StageDeprecation(ctx, []Candidate{{UniqueID: "model.a.x", Name: "x", Reason: "unused",
+		Files: []string{"models/x.sql"}, PatchPath: "a://models/schema.yml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FileChange{{Path: "analytics/dbt/models/schema.yml", Action: FileModified}, {Path: "analytics/dbt/models/x.sql", Action: FileDeleted}}
+	if len(it.Files) != 2 || it.Files[0] != want[0] || it.Files[1] != want[1] {
+		t.Errorf("files %v, want %v", it.Files, want)
+	}
+	scratch := scratchDir(svc.cfg.StateDir, filepath.Join(user, "analytics/dbt"))
+	if got := runGit(t, scratch, "show", it.Branch+":analytics/dbt/models/schema.yml"); got != "version: 2\nmodels:\n  - name: y" {
+		t.Errorf("schema.yml:\n%s", got)
+	}
+	if _, err := svc.Approve(ctx, it.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if runGit(t, remote, "rev-parse", it.Branch) != it.Commit {
+		t.Error("not pushed to the monorepo's origin")
+	}
+}

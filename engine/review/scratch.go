@@ -33,6 +33,9 @@ type scratch struct {
 	dir     string
 	repo    *git.Repository
 	source  string // local checkout path; "" when the repository is a URL
+	// projectDir is the dbt project's folder in the repository: the
+	// configured one, or where a --repo path inside a checkout points.
+	projectDir string
 	pushURL string // "" when there is nowhere to push
 	cfg     *Config
 	log     *slog.Logger
@@ -60,9 +63,16 @@ func openScratch(cfg *Config, repo, remote string, log *slog.Logger) (*scratch, 
 	if repo == "" {
 		return nil, errors.New("no dbt repository configured")
 	}
-	s := &scratch{cfg: cfg, log: log}
+	s := &scratch{cfg: cfg, log: log, projectDir: cfg.ProjectDir}
 	if !isURL(repo) {
-		s.source = repoKey(repo)
+		root, rel, err := checkoutRoot(repoKey(repo))
+		if err != nil {
+			return nil, err
+		}
+		s.source = root
+		if s.projectDir == "" {
+			s.projectDir = rel
+		}
 	}
 	pushURL, err := resolvePushURL(repo, remote, s.source)
 	if err != nil {
@@ -89,6 +99,26 @@ func openScratch(cfg *Config, repo, remote string, log *slog.Logger) (*scratch, 
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkoutRoot finds the git checkout holding dir, and dir's path in it
+// ("" at the root), so --repo may name a dbt project inside a monorepo.
+func checkoutRoot(dir string) (root, rel string, err error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			rel, err := filepath.Rel(d, dir)
+			if err != nil {
+				return "", "", err
+			}
+			if rel == "." {
+				rel = ""
+			}
+			return d, filepath.ToSlash(rel), nil
+		}
+		if filepath.Dir(d) == d {
+			return "", "", fmt.Errorf("dbt repository %s: not inside a git checkout", dir)
+		}
+	}
 }
 
 // repoKey is the name a repository is known by: a URL without its

@@ -63,16 +63,16 @@ func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Ite
 	}
 	return s.stageBranch(ctx, KindDeprecate, fingerprint(KindDeprecate, ids...), len(cands) == 0,
 		func(sc *scratch, baseTree *object.Tree) (edits, []Subject, []string, error) {
-			return deprecationEdits(s.cfg.ProjectDir, baseTree, cands)
+			return deprecationEdits(sc.projectDir, baseTree, cands)
 		})
 }
 
 // StageExposures stages a branch writing the exposures YAML, when it differs
 // from the base branch's.
 func (s *Service) StageExposures(ctx context.Context, ex Exposures) (*Item, error) {
-	p := repoPath(s.cfg.ProjectDir, ex.Path)
-	return s.stageBranch(ctx, KindExposures, fingerprint(KindExposures, p, string(ex.Content)), len(ex.Content) == 0,
+	return s.stageBranch(ctx, KindExposures, fingerprint(KindExposures, ex.Path, string(ex.Content)), len(ex.Content) == 0,
 		func(sc *scratch, baseTree *object.Tree) (edits, []Subject, []string, error) {
+			p := repoPath(sc.projectDir, ex.Path)
 			cur, ok, err := fileContent(baseTree, p)
 			if err != nil {
 				return nil, nil, nil, err
