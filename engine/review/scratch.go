@@ -30,15 +30,15 @@ const (
 // branches are built. It never has a worktree: branches are trees and
 // commits written straight into its object store.
 type scratch struct {
-	dir     string
-	repo    *git.Repository
-	source  string // local checkout path; "" when the repository is a URL
+	dir    string
+	repo   *git.Repository
+	source string // local checkout path; "" when the repository is a URL
 	// projectDir is the dbt project's folder in the repository: the
 	// configured one, or where a --repo path inside a checkout points.
 	projectDir string
-	pushURL string // "" when there is nowhere to push
-	cfg     *Config
-	log     *slog.Logger
+	pushURL    string // "" when there is nowhere to push
+	cfg        *Config
+	log        *slog.Logger
 }
 
 var scpLike = regexp.MustCompile(`^[A-Za-z0-9._~-]+@[A-Za-z0-9._-]+:`)
