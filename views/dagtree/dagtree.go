@@ -67,11 +67,12 @@ func (m *Model) listHeight() int {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.SnapshotUpdatedMsg:
-		if msg.Topics&engine.TopicDAGs != 0 || m.snap == nil {
-			m.snap = msg.Snap
-			m.rebuild()
-		} else {
-			m.snap = msg.Snap
+		prev := m.snap
+		m.snap = msg.Snap
+		// Rows index the snapshot they were built from: rebuild whenever
+		// the DAGs may differ, not only when the engine says so.
+		if msg.Topics&engine.TopicDAGs != 0 || prev == nil || len(prev.DAGs) != len(m.snap.DAGs) || len(prev.Sources) != len(m.snap.Sources) {
+			m.rebuild(prev)
 		}
 		if m.detail != "" {
 			m.refreshDetail()
@@ -91,7 +92,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.filter.Editing() {
 		changed, cmd := m.filter.Update(msg)
 		if changed {
-			m.rebuild()
+			m.rebuild(m.snap)
 		}
 		m.list.SetHeight(m.listHeight())
 		return cmd
@@ -120,7 +121,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		if m.filter.Active() {
 			m.filter.Clear()
-			m.rebuild()
+			m.rebuild(m.snap)
 			m.list.SetHeight(m.listHeight())
 		}
 	case key.Matches(msg, k.Toggle):
@@ -175,28 +176,33 @@ func (m *Model) toggle() {
 	if !ok || r.kind == rowError || r.kind == rowTask {
 		return
 	}
-	if m.folded[r.key] {
-		delete(m.folded, r.key)
-	} else {
-		m.folded[r.key] = true
+	key := r.key
+	if r.kind == rowDAG {
+		key = dagFoldKey(m.snap.DAGs[r.dag].Location)
 	}
-	m.rebuild()
+	if m.folded[key] {
+		delete(m.folded, key)
+	} else {
+		m.folded[key] = true
+	}
+	m.rebuild(m.snap)
 }
 
 // rebuild recomputes the rows, keeping the cursor on the same row when it
 // is still there.
-func (m *Model) rebuild() {
-	keep := ""
-	if r, ok := m.selected(); ok {
-		keep = r.key
+func (m *Model) rebuild(prev *snapshot.Snapshot) {
+	var keep rowID
+	had := false
+	if r, ok := m.selected(); ok && prev != nil {
+		keep, had = idOf(prev, r), true
 	}
 	m.rows = build(m.snap, m.filter.Matcher(), m.folded)
 	m.list.SetLen(len(m.rows))
-	if keep == "" {
+	if !had {
 		return
 	}
 	for i := range m.rows {
-		if m.rows[i].key == keep {
+		if idOf(m.snap, m.rows[i]) == keep {
 			m.list.Select(i)
 			return
 		}

@@ -1,7 +1,6 @@
 package dagtree
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -24,15 +23,15 @@ const (
 // changes and rendered only when visible, so they hold indexes, not text.
 type row struct {
 	kind  rowKind
-	depth int
-	// key identifies the row across rebuilds and names what space folds:
-	// "s:local", "f:local/production", "d:<location>", "e:<location>#0",
-	// "t:<location>#extract" (a location is unique, a name may be claimed
-	// twice).
+	depth int16
+	src   int32 // index into snap.Sources (-1: a source the snapshot only names)
+	dag   int32 // index into snap.DAGs, for DAG, error and task rows
+	item  int32 // error or node index
+	// key names a source or folder row ("s:local", "f:local/production")
+	// for folding; DAG, error and task rows are known by their DAG's
+	// location (unique, where a name may be claimed twice) and item, so
+	// building 10,000 DAGs' rows allocates no strings.
 	key   string
-	src   int    // index into snap.Sources (-1: a source the snapshot only names)
-	dag   int    // index into snap.DAGs, for DAG, error and task rows
-	item  int    // error or node index
 	label string // source name or folder segment
 }
 
@@ -40,6 +39,9 @@ type row struct {
 // their DAGs grouped by folder, each DAG followed by its errors and tasks.
 // match filters DAGs (nil keeps all); folded hides the children of keys.
 func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]bool) []row {
+	if snap == nil {
+		return nil
+	}
 	if snap == nil {
 		return nil
 	}
@@ -51,7 +53,14 @@ func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]b
 		}
 		bySource[d.Source] = append(bySource[d.Source], i)
 	}
-	rows := make([]row, 0, len(snap.DAGs)*3+len(snap.Sources)*2)
+	n := len(snap.Sources) * 2
+	for i := range snap.DAGs {
+		n += 2 + len(snap.DAGs[i].Errors)
+		if d := snap.DAGs[i].Def; d != nil {
+			n += len(d.Nodes)
+		}
+	}
+	rows := make([]row, 0, n)
 	seen := map[string]bool{}
 	emit := func(srcIdx int, name string) {
 		seen[name] = true
@@ -59,7 +68,7 @@ func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]b
 			return // a filter shows only sources with a match
 		}
 		skey := "s:" + name
-		rows = append(rows, row{kind: rowSource, key: skey, src: srcIdx, label: name})
+		rows = append(rows, row{kind: rowSource, key: skey, src: int32(srcIdx), label: name})
 		if folded[skey] {
 			return
 		}
@@ -103,28 +112,45 @@ func appendDAGs(rows []row, snap *snapshot.Snapshot, source string, idx []int, f
 			common++
 		}
 		for j := common; j < len(dirs) && j <= foldedAt; j++ {
-			rows = append(rows, row{kind: rowFolder, depth: j + 1, key: folderKey(source, dirs[:j+1]), dag: i, label: dirs[j]})
+			rows = append(rows, row{kind: rowFolder, depth: int16(j + 1), key: folderKey(source, dirs[:j+1]), dag: int32(i), label: dirs[j]})
 		}
 		open = dirs
 		if foldedAt < len(dirs) {
 			continue
 		}
-		depth := len(dirs) + 1
-		dkey := "d:" + d.Location
-		rows = append(rows, row{kind: rowDAG, depth: depth, key: dkey, dag: i})
-		if folded[dkey] {
+		depth := int16(len(dirs) + 1)
+		rows = append(rows, row{kind: rowDAG, depth: depth, dag: int32(i)})
+		if len(folded) > 0 && folded[dagFoldKey(d.Location)] {
 			continue
 		}
 		for e := range d.Errors {
-			rows = append(rows, row{kind: rowError, depth: depth + 1, key: fmt.Sprintf("e:%s#%d", d.Location, e), dag: i, item: e})
+			rows = append(rows, row{kind: rowError, depth: depth + 1, dag: int32(i), item: int32(e)})
 		}
 		if d.Def != nil {
 			for n := range d.Def.Nodes {
-				rows = append(rows, row{kind: rowTask, depth: depth + 1, key: "t:" + d.Location + "#" + d.Def.Nodes[n].ID, dag: i, item: n})
+				rows = append(rows, row{kind: rowTask, depth: depth + 1, dag: int32(i), item: int32(n)})
 			}
 		}
 	}
 	return rows
+}
+
+func dagFoldKey(location string) string { return "d:" + location }
+
+// rowID identifies a row across rebuilds, so the cursor stays on it.
+type rowID struct {
+	kind rowKind
+	key  string // source and folder rows
+	loc  string // DAG, error and task rows
+	item int32
+}
+
+func idOf(snap *snapshot.Snapshot, r row) rowID {
+	id := rowID{kind: r.kind, key: r.key, item: r.item}
+	if r.kind == rowDAG || r.kind == rowError || r.kind == rowTask {
+		id.loc = snap.DAGs[r.dag].Location
+	}
+	return id
 }
 
 func folderKey(source string, dirs []string) string {

@@ -77,7 +77,7 @@ func (m *Model) renderRow(i, width int) string {
 	r := m.rows[i]
 	st := m.c.Styles
 	now := m.c.Now()
-	indent := strings.Repeat("  ", r.depth)
+	indent := strings.Repeat("  ", int(r.depth))
 	var s string
 	switch r.kind {
 	case rowSource:
@@ -98,7 +98,7 @@ func (m *Model) renderRow(i, width int) string {
 		d := &m.snap.DAGs[r.dag]
 		marker := "  "
 		if len(d.Errors) > 0 || d.Def != nil {
-			marker = m.foldMarker(r.key)
+			marker = m.foldMarker(dagFoldKey(d.Location))
 		}
 		s = indent + marker + st.Bold.Render(path.Base(d.Name)) + "  " + m.badge(d)
 		if d.Def != nil && d.Def.Schedule != "" {

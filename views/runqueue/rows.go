@@ -27,7 +27,26 @@ type row struct {
 	sec  int
 	run  int // index into the section's slice
 	task int
-	key  string
+}
+
+// rowID identifies a row across rebuilds: a run keeps the cursor as it
+// moves from queued to running to finished.
+type rowID struct {
+	kind rowKind
+	sec  int // headers only
+	run  int64
+	task string
+}
+
+func (m *Model) idOf(snap *snapshot.Snapshot, r row) rowID {
+	switch r.kind {
+	case rowHeader:
+		return rowID{kind: rowHeader, sec: r.sec}
+	case rowTask:
+		run := &section(snap, r.sec)[r.run]
+		return rowID{kind: rowTask, run: run.ID, task: run.Tasks[r.task].ID}
+	}
+	return rowID{kind: rowRun, run: section(snap, r.sec)[r.run].ID}
 }
 
 func section(snap *snapshot.Snapshot, sec int) []snapshot.Run {
@@ -54,16 +73,16 @@ func build(snap *snapshot.Snapshot, match func(string) bool) []row {
 	rows := make([]row, 0, n)
 	for sec := secQueued; sec <= secFinished; sec++ {
 		runs := section(snap, sec)
-		rows = append(rows, row{kind: rowHeader, sec: sec, key: sectionNames[sec]})
+		rows = append(rows, row{kind: rowHeader, sec: sec})
 		for i := range runs {
 			r := &runs[i]
 			if match != nil && !match(fmt.Sprintf("#%d %s %s %s %s", r.ID, r.DAG, r.State, r.Trigger, r.Batch)) {
 				continue
 			}
-			rows = append(rows, row{kind: rowRun, sec: sec, run: i, key: fmt.Sprint(r.ID)})
+			rows = append(rows, row{kind: rowRun, sec: sec, run: i})
 			if sec == secRunning {
 				for t := range r.Tasks {
-					rows = append(rows, row{kind: rowTask, sec: sec, run: i, task: t, key: fmt.Sprintf("%d#%s", r.ID, r.Tasks[t].ID)})
+					rows = append(rows, row{kind: rowTask, sec: sec, run: i, task: t})
 				}
 			}
 		}
@@ -71,10 +90,13 @@ func build(snap *snapshot.Snapshot, match func(string) bool) []row {
 	return rows
 }
 
-func (m *Model) rebuild() {
-	keep := ""
-	if i := m.list.Cursor(); i >= 0 && i < len(m.rows) {
-		keep = m.rows[i].key
+// rebuild recomputes the rows from m.snap; prev is the snapshot the
+// current rows index, to find the selected row again.
+func (m *Model) rebuild(prev *snapshot.Snapshot) {
+	var keep rowID
+	had := false
+	if i := m.list.Cursor(); i >= 0 && i < len(m.rows) && prev != nil {
+		keep, had = m.idOf(prev, m.rows[i]), true
 	}
 	m.rows = build(m.snap, m.filter.Matcher())
 	m.list.SetLen(len(m.rows))
@@ -83,18 +105,30 @@ func (m *Model) rebuild() {
 		if r.kind == rowRun {
 			run := m.runAt(r)
 			m.nameWidth = max(m.nameWidth, len(run.DAG))
-			m.idWidth = max(m.idWidth, len(fmt.Sprint(run.ID))+1)
+			m.idWidth = max(m.idWidth, digits(run.ID)+1)
 		}
 	}
-	if keep == "" {
+	if !had {
 		return
 	}
 	for i := range m.rows {
-		if m.rows[i].key == keep {
+		if m.idOf(m.snap, m.rows[i]) == keep {
 			m.list.Select(i)
 			return
 		}
 	}
+}
+
+func digits(n int64) int {
+	d := 1
+	for n >= 10 || n <= -10 {
+		n /= 10
+		d++
+	}
+	if n < 0 {
+		d++
+	}
+	return d
 }
 
 func (m *Model) runAt(r row) *snapshot.Run {

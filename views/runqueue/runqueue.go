@@ -69,9 +69,12 @@ func (m *Model) listHeight() int {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.SnapshotUpdatedMsg:
+		prev := m.snap
 		m.snap = msg.Snap
-		if msg.Topics&engine.TopicRuns != 0 || m.rows == nil {
-			m.rebuild()
+		// Rows index the snapshot they were built from: rebuild whenever
+		// the runs may differ, not only when the engine says so.
+		if msg.Topics&engine.TopicRuns != 0 || prev == nil || !sameRunShape(prev, m.snap) {
+			m.rebuild(prev)
 		}
 		if m.detail != 0 {
 			m.refreshDetail()
@@ -91,7 +94,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.filter.Editing() {
 		changed, cmd := m.filter.Update(msg)
 		if changed {
-			m.rebuild()
+			m.rebuild(m.snap)
 		}
 		m.list.SetHeight(m.listHeight())
 		return cmd
@@ -120,7 +123,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		if m.filter.Active() {
 			m.filter.Clear()
-			m.rebuild()
+			m.rebuild(m.snap)
 			m.list.SetHeight(m.listHeight())
 		}
 	case key.Matches(msg, k.Enter):
@@ -185,4 +188,9 @@ func (m *Model) ShortHelp() []key.Binding {
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
 	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel}}
+}
+
+func sameRunShape(a, b *snapshot.Snapshot) bool {
+	return len(a.Runs.Queued) == len(b.Runs.Queued) && len(a.Runs.Running) == len(b.Runs.Running) &&
+		len(a.Runs.Finished) == len(b.Runs.Finished)
 }
