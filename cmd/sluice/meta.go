@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/meta/dbt"
+	"github.com/sluice-dev/sluice/engine/meta/mode"
+)
+
+func init() {
+	register(command{name: "meta analyze", summary: "analyse dbt + Mode: stale reports, unused models, centrality, models per day", run: runMetaAnalyze})
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runMetaAnalyze(ctx context.Context, env *cliEnv, args []string) int {
+	flags := flag.NewFlagSet("meta analyze", flag.ContinueOnError)
+	flags.SetOutput(env.stderr)
+	var cfg meta.Config
+	flags.StringVar(&cfg.Manifest, "manifest", "", "dbt `PATH` to target/manifest.json (schema v10-v12) (required)")
+	flags.StringVar(&cfg.RunResults, "run-results", "", "`DIR` of archived run_results.json files, for runtimes and models per day")
+	flags.StringVar(&cfg.ModeURL, "mode-url", "", "Mode API root `URL` (default "+mode.DefaultBaseURL+")")
+	flags.StringVar(&cfg.ModeWorkspace, "mode-workspace", "", "Mode `WORKSPACE`; credentials from $"+mode.EnvToken+" and $"+mode.EnvSecret+"; without it the analysis runs on dbt alone")
+	flags.IntVar(&cfg.StaleAfterDays, "stale-days", 0, "a report not run for more than `N` days is stale (default 100)")
+	keepTags, keepPaths, keepModels := &listFlag{}, &listFlag{}, &listFlag{}
+	flags.Var(keepTags, "keep-tag", "never propose models with this `TAG` (repeatable)")
+	flags.Var(keepPaths, "keep-path", "never propose models whose file matches this `GLOB`, ** spans folders (repeatable)")
+	flags.Var(keepModels, "keep-model", "never propose this `MODEL` (name or unique_id; repeatable)")
+	flags.BoolVar(&cfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
+	flags.BoolVar(&cfg.LooseMatching, "loose", false, "match schema.table references by table name when the schema differs")
+	exposuresOut := flags.String("exposures-out", "", "write the generated dbt exposures YAML to `FILE`")
+	asJSON := flags.Bool("json", false, "print the report as JSON")
+	top := flags.Int("top", 20, "centrality table: the `N` most important models (0: all)")
+	verbose := flags.Bool("v", false, "log progress to stderr")
+	flags.Usage = func() {
+		fmt.Fprintf(env.stderr, `Usage: sluice meta analyze --manifest PATH [--run-results DIR] [--mode-url URL --mode-workspace W] [--json] [--top N]
+
+Runs the metapipeline's analysis once: reads the dbt manifest (and run
+history), reads every Mode report and query, links each query's SQL to dbt
+models, and prints the stale reports, the models no one consumes (with the
+reason and their files), the most central models, and models run per day.
+
+Mode credentials come from $%s and $%s; they are never printed.
+
+Exit status: 0 the analysis ran, 1 it failed (Mode refused, say), 2 usage
+error or unreadable dbt artifacts.
+
+Flags:
+`, mode.EnvToken, mode.EnvSecret)
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(env.stderr, "sluice meta analyze: unexpected arguments %q\n", flags.Args())
+		return exitUsage
+	}
+	if cfg.Manifest == "" {
+		fmt.Fprintln(env.stderr, "sluice meta analyze: --manifest is required")
+		flags.Usage()
+		return exitUsage
+	}
+	cfg.Keep.Tags, cfg.Keep.Paths, cfg.Keep.Models = *keepTags, *keepPaths, *keepModels
+
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
+	}
+	in, err := cfg.Inputs(env.getenv, logger)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+		return exitUsage
+	}
+	p := meta.New(in)
+	// dbt first: a bad manifest is a usage error, not an analysis failure.
+	if err := p.RunStep(ctx, meta.StepReadDBT); err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+		return exitUsage
+	}
+	report, err := p.Run(ctx)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+		return exitFailed
+	}
+	if *exposuresOut != "" {
+		if report.BI == nil {
+			fmt.Fprintln(env.stderr, "sluice meta analyze: --exposures-out needs Mode (--mode-workspace)")
+			return exitUsage
+		}
+		if err := os.WriteFile(*exposuresOut, report.Exposures.YAML, 0o644); err != nil {
+			fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+			return exitFailed
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	}
+	printMetaReport(env.stdout, report, *top)
+	return exitOK
+}
+
+func printMetaReport(w io.Writer, r *meta.Report, top int) {
+	m := r.Manifest
+	fmt.Fprintf(w, "dbt: %s (manifest v%d, dbt %s, %s): %d models (%d local), %d seeds, %d snapshots, %d sources, %d exposures\n",
+		m.Project, m.SchemaVersion, m.DBTVersion, m.Adapter, m.Models, m.LocalModels, m.Seeds, m.Snapshots, m.Sources, m.Exposures)
+	if bi := r.BI; bi != nil {
+		fmt.Fprintf(w, "Mode: workspace %s: %d spaces, %d reports (%d archived), %d queries (%d read dbt models), %d unmatched references",
+			bi.Workspace, bi.Spaces, bi.Reports, bi.ArchivedReports, bi.Queries, bi.LinkedQueries, len(bi.Unmatched))
+		if bi.DefinitionQueries > 0 {
+			fmt.Fprintf(w, ", %d queries use Mode definitions (not resolved)", bi.DefinitionQueries)
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintln(w, "Mode: not configured; exposures are the only consumers")
+	}
+
+	fmt.Fprintf(w, "\nStale reports (%d):\n", len(r.Stale))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range r.Stale {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Token, s.Name, s.Reason)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nDeprecation candidates (%d):\n", len(r.Candidates))
+	for _, c := range r.Candidates {
+		fmt.Fprintf(w, "  %s  (importance %.3f)\n      %s\n      files: %s\n", c.UniqueID, c.Importance, c.Reason, strings.Join(c.Files, ", "))
+	}
+
+	shown := r.Top(top)
+	fmt.Fprintf(w, "\nCentrality (top %d of %d models by importance):\n", len(shown), len(r.Centrality))
+	// Numbers align right; the model column is padded by hand to stay left.
+	width := len("MODEL")
+	for _, c := range shown {
+		width = max(width, len(c.ID))
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  %-*s\tIMPORTANCE\tDEGREE\tIN\tOUT\tCLOSENESS\tBETWEENNESS\tPAGERANK\t\n", width, "MODEL")
+	for _, c := range shown {
+		fmt.Fprintf(tw, "  %-*s\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\t%.6f\t\n", width, c.ID, c.Importance, c.Degree, c.InDegree, c.OutDegree, c.Closeness, c.Betweenness, c.PageRank)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nModels run per day (%d days):\n", len(r.ModelsPerDay))
+	printDayBars(w, r.ModelsPerDay)
+}
+
+// printDayBars draws one bar per day, scaled to the busiest.
+func printDayBars(w io.Writer, days []dbt.DayCount) {
+	most := 0
+	for _, d := range days {
+		most = max(most, d.Count)
+	}
+	for _, d := range days {
+		bar := 0
+		if most > 0 {
+			bar = (d.Count*40 + most - 1) / most
+		}
+		fmt.Fprintf(w, "  %s %5d %s\n", d.Day, d.Count, strings.Repeat("█", bar))
+	}
+}
