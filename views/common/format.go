@@ -86,23 +86,26 @@ func Columns(total int, widths []int, cells ...string) string {
 	var b strings.Builder
 	used := 0
 	for i, c := range cells {
+		sep := 0
 		if i > 0 {
-			b.WriteByte(' ')
-			used++
+			sep = 1
 		}
-		w := total - used
+		w := total - used - sep
 		if i < len(widths) && i < len(cells)-1 {
 			w = min(widths[i], w)
 		}
 		if w <= 0 {
 			break
 		}
+		if sep > 0 {
+			b.WriteByte(' ')
+		}
 		if i == len(cells)-1 {
 			b.WriteString(Truncate(c, w))
 		} else {
 			b.WriteString(PadRight(c, w))
 		}
-		used += w
+		used += sep + w
 	}
 	return b.String()
 }
