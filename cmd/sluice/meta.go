@@ -157,10 +157,25 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	for _, c := range shown {
 		width = max(width, len(c.ID))
 	}
+	// With a run history, the mean runtime sits beside importance: a
+	// central model that runs long is the bottleneck worth optimising.
+	runtime := len(r.Runtimes) > 0
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  %-*s\tIMPORTANCE\tDEGREE\tIN\tOUT\tCLOSENESS\tBETWEENNESS\tPAGERANK\t\n", width, "MODEL")
+	fmt.Fprintf(tw, "  %-*s\tIMPORTANCE\tDEGREE\tIN\tOUT\tCLOSENESS\tBETWEENNESS\tPAGERANK\t", width, "MODEL")
+	if runtime {
+		fmt.Fprint(tw, "MEAN RUN\t")
+	}
+	fmt.Fprintln(tw)
 	for _, c := range shown {
-		fmt.Fprintf(tw, "  %-*s\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\t%.6f\t\n", width, c.ID, c.Importance, c.Degree, c.InDegree, c.OutDegree, c.Closeness, c.Betweenness, c.PageRank)
+		fmt.Fprintf(tw, "  %-*s\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\t%.6f\t", width, c.ID, c.Importance, c.Degree, c.InDegree, c.OutDegree, c.Closeness, c.Betweenness, c.PageRank)
+		if runtime {
+			if rt, ok := r.Runtimes[c.ID]; ok {
+				fmt.Fprintf(tw, "%.2fs\t", rt.MeanSeconds)
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 

@@ -56,7 +56,7 @@ func TestMetaAnalyzeText(t *testing.T) {
 		"  model.jaffle_shop.customers  (importance ",
 		"      no downstream consumer\n      files: models/customers.sql, models/schema.yml",
 		"Centrality (top 3 of 35 models by importance):",
-		"IMPORTANCE  DEGREE      IN     OUT  CLOSENESS  BETWEENNESS  PAGERANK",
+		"IMPORTANCE  DEGREE      IN     OUT  CLOSENESS  BETWEENNESS  PAGERANK  MEAN RUN",
 		"Models run per day (1 days):\n  2023-11-06    35 ████████████████████████████████████████",
 	} {
 		if !strings.Contains(out, want) {
