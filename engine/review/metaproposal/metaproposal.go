@@ -1,0 +1,65 @@
+// Package metaproposal turns a metapipeline analysis into the proposal the
+// review service stages. It is the one place that knows both shapes, so
+// neither the analysis nor the review service depends on the other.
+package metaproposal
+
+import (
+	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/review"
+)
+
+// FromReport converts an analysis. The deprecation part is always present
+// (empty when nothing is unused, which withdraws a staged branch); the
+// exposures and archive parts only when the analysis read a BI workspace —
+// without one it has no opinion on either, and staged items stay.
+func FromReport(r *meta.Report) review.Proposal {
+	p := review.Proposal{Deprecate: []review.Candidate{}}
+	for _, c := range r.Candidates {
+		p.Deprecate = append(p.Deprecate, review.Candidate{
+			UniqueID:   c.UniqueID,
+			Name:       c.Name,
+			Reason:     c.Reason,
+			Files:      deletable(c),
+			PatchPath:  c.PatchPath,
+			Importance: c.Importance,
+		})
+	}
+	if r.BI == nil {
+		return p
+	}
+	p.Stale = []review.StaleReport{}
+	for _, s := range r.Stale {
+		p.Stale = append(p.Stale, review.StaleReport{Token: s.Token, Name: s.Name, Reason: s.Reason})
+	}
+	ex := &review.Exposures{Path: r.Exposures.Path, Content: r.Exposures.YAML}
+	for _, token := range r.Exposures.Reports {
+		ex.Subjects = append(ex.Subjects, review.Subject{ID: token, Name: token, Reason: "active Mode report"})
+	}
+	p.Exposures = ex
+	return p
+}
+
+// deletable are the candidate's files to delete: every file but its
+// properties YAML, which other models may share and is edited instead.
+func deletable(c meta.Candidate) []string {
+	yml := stripPackage(c.PatchPath)
+	var files []string
+	if c.SQLFile != "" {
+		files = append(files, c.SQLFile)
+	}
+	for _, f := range c.Files {
+		if f != yml && f != c.SQLFile {
+			files = append(files, f)
+		}
+	}
+	return files
+}
+
+func stripPackage(patchPath string) string {
+	for i := 0; i+2 < len(patchPath); i++ {
+		if patchPath[i:i+3] == "://" {
+			return patchPath[i+3:]
+		}
+	}
+	return patchPath
+}
