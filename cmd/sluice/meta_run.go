@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/meta/mode"
+	"github.com/sluice-dev/sluice/engine/review"
+	"github.com/sluice-dev/sluice/engine/review/metaproposal"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+func init() {
+	register(command{name: "meta run", summary: "run the metapipeline once: analyse, then stage review items (branches, reports to archive)", run: runMetaRun})
+}
+
+// metaRunList collects a repeatable string flag.
+type metaRunList []string
+
+func (l *metaRunList) String() string     { return strings.Join(*l, ",") }
+func (l *metaRunList) Set(v string) error { *l = append(*l, v); return nil }
+
+func runMetaRun(ctx context.Context, env *cliEnv, args []string) int {
+	fs := flag.NewFlagSet("meta run", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	var mcfg meta.Config
+	fs.StringVar(&mcfg.Manifest, "manifest", "", "dbt `PATH` to target/manifest.json (required)")
+	fs.StringVar(&mcfg.RunResults, "run-results", "", "`DIR` of archived run_results.json files")
+	fs.StringVar(&mcfg.ModeURL, "mode-url", env.getenv("MODE_URL"), "Mode API root `URL` (default "+mode.DefaultBaseURL+")")
+	fs.StringVar(&mcfg.ModeWorkspace, "mode-workspace", env.getenv("MODE_WORKSPACE"), "Mode `WORKSPACE`; credentials from $"+mode.EnvToken+" and $"+mode.EnvSecret+"; without it no report is archived and exposures are left alone")
+	fs.IntVar(&mcfg.StaleAfterDays, "stale-days", 0, "a report not run for more than `N` days is stale (default 100)")
+	keepTags, keepPaths, keepModels := &metaRunList{}, &metaRunList{}, &metaRunList{}
+	fs.Var(keepTags, "keep-tag", "never propose models with this `TAG` (repeatable)")
+	fs.Var(keepPaths, "keep-path", "never propose models whose file matches this `GLOB` (repeatable)")
+	fs.Var(keepModels, "keep-model", "never propose this `MODEL` (repeatable)")
+	fs.BoolVar(&mcfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
+	fs.StringVar(&mcfg.ExposuresPath, "exposures-path", "", "where the generated exposures file lives in the dbt project")
+	rcfg, envErr := review.ConfigFromEnv(env.getenv)
+	review.RegisterFlags(fs, &rcfg)
+	stateDir := fs.String("state-dir", store.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	asJSON := fs.Bool("json", false, "print the staged items as JSON")
+	verbose := fs.Bool("v", false, "log progress to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(env.stderr, `Usage: sluice meta run --repo PATH_OR_URL --manifest PATH [--mode-workspace W] [flags]
+
+Runs the metapipeline once and exits: the analysis of 'sluice meta analyze',
+then staging. Unused models become a branch removing their files and YAML
+entries, regenerated exposures a second branch (both built in a scratch
+clone under the state dir — your checkout is only read), stale reports an
+archive item. A re-run updates staged items instead of adding more; review
+them with 'sluice review list' or in the console.
+
+Exit status: 0 done, 1 the analysis or staging failed, 2 usage error or
+unreadable dbt artifacts.
+
+`+review.EnvHelp+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(env.stderr, "sluice meta run: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	case envErr != nil:
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", envErr)
+		return exitUsage
+	case mcfg.Manifest == "" || rcfg.Repo == "":
+		fmt.Fprintln(env.stderr, "sluice meta run: --manifest and --repo are required")
+		fs.Usage()
+		return exitUsage
+	}
+	mcfg.Keep.Tags, mcfg.Keep.Paths, mcfg.Keep.Models = *keepTags, *keepPaths, *keepModels
+
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
+	}
+	in, err := mcfg.Inputs(env.getenv, logger)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
+		return exitUsage
+	}
+	p := meta.New(in)
+	if err := p.RunStep(ctx, meta.StepReadDBT); err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
+		return exitUsage
+	}
+	report, err := p.Run(ctx)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta run: analysis: %v\n", err)
+		return exitFailed
+	}
+
+	db, err := store.OpenDir(ctx, *stateDir, store.Options{Logger: logger})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
+		return exitUsage
+	}
+	defer db.Close()
+	rcfg.StateDir = *stateDir
+	svc, err := review.New(rcfg, review.NewSQLStore(db), logger)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
+		return exitUsage
+	}
+	items, stageErr := svc.Stage(ctx, metaproposal.FromReport(report))
+
+	if *asJSON {
+		out := struct {
+			Candidates   int          `json:"candidates"`
+			StaleReports int          `json:"stale_reports"`
+			Reviews      []reviewJSON `json:"reviews"`
+			Error        string       `json:"error,omitempty"`
+		}{Candidates: len(report.Candidates), StaleReports: len(report.Stale), Reviews: []reviewJSON{}}
+		for _, it := range items {
+			out.Reviews = append(out.Reviews, toReviewJSON(it, false))
+		}
+		if stageErr != nil {
+			out.Error = stageErr.Error()
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		bi := "Mode not configured"
+		if report.BI != nil {
+			bi = fmt.Sprintf("%d stale reports", len(report.Stale))
+		}
+		fmt.Fprintf(env.stdout, "Analysis: %d models, %d deprecation candidates, %s.\n", report.Manifest.Models, len(report.Candidates), bi)
+		if len(items) == 0 {
+			fmt.Fprintln(env.stdout, "Nothing to review.")
+		} else {
+			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tBRANCH\tTITLE")
+			for _, it := range items {
+				branch := it.Branch
+				if branch == "" {
+					branch = "-"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, it.State, branch, it.Title)
+			}
+			tw.Flush()
+		}
+	}
+	if stageErr != nil {
+		fmt.Fprintf(env.stderr, "sluice meta run: staging: %v\n", stageErr)
+		return exitFailed
+	}
+	return exitOK
+}
