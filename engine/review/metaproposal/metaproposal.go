@@ -4,7 +4,12 @@
 package metaproposal
 
 import (
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
 	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/meta/exposures"
 	"github.com/sluice-dev/sluice/engine/review"
 )
 
@@ -32,11 +37,38 @@ func FromReport(r *meta.Report) review.Proposal {
 		p.Stale = append(p.Stale, review.StaleReport{Token: s.Token, Name: s.Name, Reason: s.Reason})
 	}
 	ex := &review.Exposures{Path: r.Exposures.Path, Content: r.Exposures.YAML}
+	declared := declaredExposures(r.Exposures.YAML)
 	for _, token := range r.Exposures.Reports {
-		ex.Subjects = append(ex.Subjects, review.Subject{ID: token, Name: token, Reason: "active Mode report"})
+		sub := review.Subject{ID: token, Name: token, Reason: "active Mode report"}
+		if e, ok := declared[token]; ok {
+			sub.Name = e.Label
+			if sub.Name == "" {
+				sub.Name = e.Name
+			}
+			if len(e.DependsOn) > 0 {
+				sub.Reason = "active Mode report reading " + strings.Join(e.DependsOn, ", ")
+			}
+		}
+		ex.Subjects = append(ex.Subjects, sub)
 	}
 	p.Exposures = ex
 	return p
+}
+
+// declaredExposures reads the generated file back, by report token, for
+// the names and dependencies the pane and the pull request show.
+func declaredExposures(data []byte) map[string]exposures.Exposure {
+	var f struct {
+		Exposures []exposures.Exposure `yaml:"exposures"`
+	}
+	out := map[string]exposures.Exposure{}
+	if yaml.Unmarshal(data, &f) != nil {
+		return out
+	}
+	for _, e := range f.Exposures {
+		out[e.Meta.ModeReportToken] = e
+	}
+	return out
 }
 
 // deletable are the candidate's files to delete: every file but its

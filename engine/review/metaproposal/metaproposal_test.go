@@ -95,6 +95,9 @@ func TestStageAnalysisOfRealManifest(t *testing.T) {
 	if p.Exposures == nil || !strings.Contains(string(p.Exposures.Content), "customers") || len(p.Exposures.Subjects) != 1 {
 		t.Fatalf("exposures %+v", p.Exposures)
 	}
+	if sub := p.Exposures.Subjects[0]; sub.ID != "r_live" || sub.Name != "Revenue" || !strings.Contains(sub.Reason, "customers") {
+		t.Errorf("exposure subject %+v", sub)
+	}
 
 	// The dbt repository: every model's SQL and properties file; orders.yml
 	// also declares a semantic model, so it must survive its model.
