@@ -163,6 +163,11 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	op := &writeOp{fn: fn, done: make(chan error, 1)}
 	select {
+	case <-s.closing:
+		return ErrClosed
+	default:
+	}
+	select {
 	case s.ops <- op:
 	case <-s.closing:
 		return ErrClosed
@@ -170,8 +175,19 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return ctx.Err()
 	}
 	// Once handed over, the write may already be committing: report its
-	// outcome rather than the caller's deadline.
-	return <-op.done
+	// outcome rather than the caller's deadline. A write that slipped in
+	// after the writer's last drain is answered by its exit.
+	select {
+	case err := <-op.done:
+		return err
+	case <-s.stopped:
+		select {
+		case err := <-op.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // writer owns the write connection: it takes every waiting op, runs them in
