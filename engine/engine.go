@@ -1,0 +1,343 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/runner"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// ErrNotAvailable is returned by API calls whose component this engine
+// does not run (yet).
+var ErrNotAvailable = errors.New("not available in this engine")
+
+// ErrInvalidConfig: a run config that is not a JSON object.
+var ErrInvalidConfig = errors.New("run config must be a JSON object")
+
+// Config is everything the engine needs; cmd/sluice builds it from flags,
+// environment and defaults.
+type Config struct {
+	// StateDir holds the database, the lock and the run files. Required.
+	StateDir string
+	Loader   loader.Config
+
+	// MaxConcurrentRuns is the global limit on running runs (default 5).
+	MaxConcurrentRuns int
+	TagLimits         []runner.TagLimit
+	// TaskParallelism bounds the tasks of one run running at once
+	// (default 8).
+	TaskParallelism int
+	// KillGrace is the time between SIGTERM and SIGKILL for tasks stopped
+	// by a timeout, a cancel or the shutdown (default 10s).
+	KillGrace time.Duration
+	// Lambda configures the client of lambda tasks.
+	Lambda runner.LambdaConfig
+	// Synchronous is the store's durability (store.SyncFull by default).
+	Synchronous string
+
+	// Logger receives every engine log record; the engine also keeps the
+	// newest LogRingSize records (Info and above) for the logs pane.
+	Logger      *slog.Logger
+	LogRingSize int
+
+	// Clock drives schedules; nil is the real clock.
+	Clock runner.Clock
+	// Kinds runs tasks; nil: runner.DefaultKinds with Lambda. Components
+	// add theirs through Engine.Kinds.
+	Kinds *runner.Kinds
+}
+
+// dagSource is what the engine needs of the loader.
+type dagSource interface {
+	Start(ctx context.Context) error
+	Stop()
+	ScanNow(ctx context.Context) (snapshot.ScanResult, error)
+	DAGs() []snapshot.DAG
+	Sources() []snapshot.Source
+	Lookup(name string) (*dag.DAG, bool)
+	Changes() <-chan struct{}
+}
+
+// Engine wires the loader, the store, the run queue and the scheduler, owns
+// their lifetimes and publishes their changes.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	ring   *LogRing
+	events *broker
+
+	lock   *store.Lock
+	st     *store.Store
+	dags   dagSource
+	runner *runner.Runner
+	sched  *runner.Scheduler
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc
+	relay   sync.WaitGroup
+}
+
+var _ API = (*Engine)(nil)
+
+// New takes the state dir (refusing one another engine holds), opens the
+// store and prepares every part; Start runs them.
+func New(cfg Config) (*Engine, error) {
+	return newEngine(cfg, nil)
+}
+
+// newEngine is New with a DAG source other than the loader (tests).
+func newEngine(cfg Config, src dagSource) (*Engine, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("engine: StateDir is required")
+	}
+	e := &Engine{cfg: cfg, ring: NewLogRing(cfg.LogRingSize), events: newBroker()}
+	base := slog.DiscardHandler
+	if cfg.Logger != nil {
+		base = cfg.Logger.Handler()
+	}
+	e.log = slog.New(NewTeeHandler(base, e.ring, slog.LevelInfo))
+	e.ring.onAppend = func() { e.events.publish(TopicLogs) }
+
+	lock, err := store.AcquireLock(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	e.lock = lock
+	fail := func(err error) (*Engine, error) {
+		e.close()
+		return nil, err
+	}
+	e.st, err = store.OpenDir(context.Background(), cfg.StateDir, store.Options{Synchronous: cfg.Synchronous, Logger: e.log})
+	if err != nil {
+		return fail(err)
+	}
+	if src == nil {
+		l, err := loader.New(cfg.Loader, e.log.With("component", "loader"))
+		if err != nil {
+			return fail(err)
+		}
+		src = l
+	}
+	e.dags = src
+	kinds := cfg.Kinds
+	if kinds == nil {
+		kinds = runner.DefaultKinds(cfg.Lambda, e.log.With("component", "lambda"))
+	}
+	e.runner, err = runner.New(runner.Config{
+		Store:           e.st,
+		DAGs:            src,
+		StateDir:        cfg.StateDir,
+		Limits:          runner.Limits{MaxConcurrentRuns: cfg.MaxConcurrentRuns, TagLimits: cfg.TagLimits},
+		TaskParallelism: cfg.TaskParallelism,
+		KillGrace:       cfg.KillGrace,
+		Kinds:           kinds,
+		Logger:          e.log.With("component", "runner"),
+		OnChange:        func() { e.events.publish(TopicRuns) },
+	})
+	if err != nil {
+		return fail(err)
+	}
+	e.sched = runner.NewScheduler(runner.SchedulerConfig{
+		Store:   e.st,
+		DAGs:    e.scheduledDAGs,
+		Enqueue: e.runner.Enqueue,
+		Clock:   cfg.Clock,
+		Logger:  e.log.With("component", "scheduler"),
+	})
+	return e, nil
+}
+
+// scheduledDAGs are the definitions that may fire: every active one, and
+// the last good version of a file that is now invalid.
+func (e *Engine) scheduledDAGs() []*dag.DAG {
+	var out []*dag.DAG
+	seen := map[string]bool{}
+	for _, d := range e.dags.DAGs() {
+		if seen[d.Name] || d.Def == nil || (d.Status != snapshot.DAGActive && d.Status != snapshot.DAGInvalid) {
+			continue
+		}
+		if def, ok := e.dags.Lookup(d.Name); ok {
+			seen[d.Name] = true
+			out = append(out, def)
+		}
+	}
+	return out
+}
+
+// Start loads the DAGs (initial scan), settles runs a crash interrupted,
+// then starts the queue and the schedules.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.stopped {
+		return errors.New("engine: already started")
+	}
+	if err := e.dags.Start(ctx); err != nil {
+		return fmt.Errorf("starting dag loader: %w", err)
+	}
+	if err := e.runner.Start(ctx); err != nil {
+		e.dags.Stop()
+		return fmt.Errorf("starting runner: %w", err)
+	}
+	if err := e.sched.Start(ctx); err != nil {
+		e.runner.Stop()
+		e.dags.Stop()
+		return fmt.Errorf("starting scheduler: %w", err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	e.cancel = cancel
+	e.relay.Add(1)
+	go e.relayDAGChanges(rctx)
+	e.started = true
+	e.events.publish(TopicDAGs | TopicRuns)
+	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()))
+	return nil
+}
+
+// relayDAGChanges turns loader changes into events and schedule updates.
+func (e *Engine) relayDAGChanges(ctx context.Context) {
+	defer e.relay.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.dags.Changes():
+			e.events.publish(TopicDAGs)
+			e.sched.Poke()
+		}
+	}
+}
+
+// Stop stops schedules, then the queue (running tasks get SIGTERM, then
+// SIGKILL after KillGrace; their runs are settled as interrupted), then the
+// loader, and releases the state dir.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		return
+	}
+	e.stopped = true
+	if e.started {
+		e.cancel()
+		e.relay.Wait()
+		e.sched.Stop()
+		e.runner.Stop()
+		e.dags.Stop()
+		e.log.Info("engine stopped")
+	}
+	e.close()
+}
+
+func (e *Engine) close() {
+	if e.st != nil {
+		if err := e.st.Close(); err != nil {
+			e.log.Error("closing store", "err", err)
+		}
+	}
+	if e.lock != nil {
+		e.lock.Release()
+	}
+}
+
+// Logger is the engine's logger (tees into the logs pane); components
+// wired in later log through it.
+func (e *Engine) Logger() *slog.Logger { return e.log }
+
+// Store is the engine's store, for components that persist their own state
+// in it (sensor ticks, review items).
+func (e *Engine) Store() *store.Store { return e.st }
+
+// Runner is the run queue; sensors enqueue runs carrying batches through
+// its Enqueue.
+func (e *Engine) Runner() *runner.Runner { return e.runner }
+
+// Kinds is the registry of task kinds, for components that add their own
+// (sluice.meta.*).
+func (e *Engine) Kinds() *runner.Kinds { return e.runner.Kinds() }
+
+// Publish tells subscribers that part of the snapshot changed; components
+// wired in later call it after committing their changes.
+func (e *Engine) Publish(t Topic) { e.events.publish(t) }
+
+// MissedFires reports schedule fires missed while the engine was down.
+func (e *Engine) MissedFires() []runner.Missed { return e.sched.Missed() }
+
+// Snapshot implements API.
+func (e *Engine) Snapshot() *snapshot.Snapshot {
+	s := &snapshot.Snapshot{
+		At:      time.Now(),
+		DAGs:    e.dags.DAGs(),
+		Sources: e.dags.Sources(),
+		Runs:    e.runner.Runs(),
+		Logs:    e.ring.Records(),
+	}
+	next := e.sched.NextFires()
+	for i := range s.DAGs {
+		if t, ok := next[s.DAGs[i].Name]; ok && !t.IsZero() {
+			s.DAGs[i].NextFire = t
+		}
+	}
+	return s
+}
+
+// Subscribe implements API.
+func (e *Engine) Subscribe() (<-chan Event, func()) { return e.events.subscribe() }
+
+// ScanNow implements API.
+func (e *Engine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+	res, err := e.dags.ScanNow(ctx)
+	e.events.publish(TopicDAGs)
+	e.sched.Poke()
+	return res, err
+}
+
+// Trigger implements API: it queues a manual run once the run is committed.
+func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
+	if len(cfg) > 0 {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
+			return 0, fmt.Errorf("triggering %q: %w", name, ErrInvalidConfig)
+		}
+	}
+	id, err := e.runner.Enqueue(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Config: cfg})
+	if err != nil {
+		return 0, err
+	}
+	e.log.Info("run triggered", "run", id, "dag", name)
+	return id, nil
+}
+
+// Cancel implements API.
+func (e *Engine) Cancel(ctx context.Context, run int64) error { return e.runner.Cancel(ctx, run) }
+
+// RunMeta implements API; the metapipeline is not wired into this engine.
+func (e *Engine) RunMeta(ctx context.Context) error {
+	return fmt.Errorf("running the metapipeline: %w", ErrNotAvailable)
+}
+
+// Approve implements API; reviews are not wired into this engine.
+func (e *Engine) Approve(ctx context.Context, review int64) error {
+	return fmt.Errorf("approving review %d: %w", review, ErrNotAvailable)
+}
+
+// Reject implements API; reviews are not wired into this engine.
+func (e *Engine) Reject(ctx context.Context, review int64) error {
+	return fmt.Errorf("rejecting review %d: %w", review, ErrNotAvailable)
+}
+
+// PauseSensor implements API; sensors are not wired into this engine.
+func (e *Engine) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {
+	return fmt.Errorf("pausing sensor %d of %q: %w", index, dag, ErrNotAvailable)
+}
