@@ -1,9 +1,5 @@
 package dag
 
-import (
-	"encoding/json"
-)
-
 var (
 	dagFields    = []string{"description", "enabled", "schedule", "tags", "max_active_runs", "priority", "retry_on_crash", "catch_up", "nodes", "edges", "sensors"}
 	nodeFields   = []string{"id", "type", "config", "depends_on"}
@@ -12,11 +8,11 @@ var (
 )
 
 // built is a DAG read from a tree, with what validation needs beyond the
-// model: each node's config as a tree (missing when absent) and which
+// model: each node's config as a tree (nil when absent) and which
 // sensor settings the file spelled out.
 type built struct {
 	dag     *DAG
-	configs []any
+	configs []val
 	sensors []sensorSeen
 }
 
@@ -29,159 +25,164 @@ type sensorSeen struct {
 // buildDAG reads the model out of a generic tree, reporting wrongly typed
 // and unknown members. Required members and cross-references are left to
 // validation, which sees both file forms and in-memory DAGs.
-func buildDAG(c *collector, tree any) built {
+func buildDAG(c *collector, top val) built {
 	d := &DAG{File: c.file, Name: NameFromPath(c.file), Enabled: true}
 	b := built{dag: d}
-	top, ok := tree.(object)
-	if !ok {
-		c.add("", "", nil, "a DAG must be an object, not %s", typeName(tree))
-		c.reported["/nodes"] = true
+	if top.kind() != kindObject {
+		c.add("", "", nil, "a DAG must be an object, not %s", typeName(top))
+		c.mark("/nodes")
 		return b
 	}
 	c.unknownFields("", "", top, dagFields...)
-	if s, ok := c.str("", "/description", member(top, "description")); ok {
+	if s, ok := c.str("", atKey("", "description"), top.get("description")); ok {
 		d.Description = s
 	}
-	if v, ok := c.boolean("", "/enabled", member(top, "enabled")); ok {
+	if v, ok := c.boolean("", atKey("", "enabled"), top.get("enabled")); ok {
 		d.Enabled = v
 	}
-	if s, ok := c.str("", "/schedule", member(top, "schedule")); ok {
+	if s, ok := c.str("", atKey("", "schedule"), top.get("schedule")); ok {
 		d.Schedule = s
 	}
-	if m, ok := c.strMap("", "/tags", member(top, "tags")); ok {
+	if m, ok := c.strMap("", atKey("", "tags"), top.get("tags")); ok {
 		d.Tags = m
 	}
-	if n, ok := c.integer("", "/max_active_runs", member(top, "max_active_runs")); ok {
+	if n, ok := c.integer("", atKey("", "max_active_runs"), top.get("max_active_runs")); ok {
 		d.MaxActiveRuns = n
 	}
-	if n, ok := c.integer("", "/priority", member(top, "priority")); ok {
+	if n, ok := c.integer("", atKey("", "priority"), top.get("priority")); ok {
 		d.Priority = n
 	}
-	if v, ok := c.boolean("", "/retry_on_crash", member(top, "retry_on_crash")); ok {
+	if v, ok := c.boolean("", atKey("", "retry_on_crash"), top.get("retry_on_crash")); ok {
 		d.RetryOnCrash = v
 	}
-	if v, ok := c.boolean("", "/catch_up", member(top, "catch_up")); ok {
+	if v, ok := c.boolean("", atKey("", "catch_up"), top.get("catch_up")); ok {
 		d.CatchUp = v
 	}
 
-	nodesV := member(top, "nodes")
-	if nodesV == missing {
+	nodesV := top.get("nodes")
+	if !nodesV.ok() {
 		c.add("", "/nodes", nil, "is required: a DAG needs at least one node")
-	} else if nodes, ok := c.array("", "/nodes", nodesV); ok {
-		d.Nodes = make([]Node, len(nodes))
-		b.configs = make([]any, len(nodes))
-		for i, nv := range nodes {
-			b.configs[i] = buildNode(c, ptrIndex("/nodes", i), nv, &d.Nodes[i])
+	} else if nodes, ok := c.array("", atKey("", "nodes"), nodesV); ok {
+		d.Nodes = make([]Node, nodes.len())
+		b.configs = make([]val, nodes.len())
+		// Configs are copied out of the parser's buffer, which backs
+		// strings and must never be reachable for writing, into one block.
+		var block []byte
+		ends := make([]int, nodes.len())
+		for i := range ends {
+			b.configs[i] = buildNode(c, ptrIndex("/nodes", i), nodes.elem(i), &d.Nodes[i])
+			if cfg := b.configs[i]; cfg.ok() {
+				block = appendJSON(block, cfg)
+			}
+			ends[i] = len(block)
+		}
+		start := 0
+		for i := range d.Nodes {
+			if b.configs[i].ok() {
+				d.Nodes[i].Config = block[start:ends[i]:ends[i]]
+			}
+			start = ends[i]
 		}
 	}
-	if edges, ok := c.array("", "/edges", member(top, "edges")); ok {
-		d.Edges = make([]Edge, len(edges))
-		for i, ev := range edges {
-			buildEdge(c, ptrIndex("/edges", i), ev, &d.Edges[i])
+	if edges, ok := c.array("", atKey("", "edges"), top.get("edges")); ok {
+		d.Edges = make([]Edge, edges.len())
+		for i := range d.Edges {
+			buildEdge(c, ptrIndex("/edges", i), edges.elem(i), &d.Edges[i])
 		}
 	}
-	if sensors, ok := c.array("", "/sensors", member(top, "sensors")); ok {
-		d.Sensors = make([]Sensor, len(sensors))
-		b.sensors = make([]sensorSeen, len(sensors))
-		for i, sv := range sensors {
-			b.sensors[i] = buildSensor(c, ptrIndex("/sensors", i), sv, &d.Sensors[i])
+	if sensors, ok := c.array("", atKey("", "sensors"), top.get("sensors")); ok {
+		d.Sensors = make([]Sensor, sensors.len())
+		b.sensors = make([]sensorSeen, sensors.len())
+		for i := range d.Sensors {
+			b.sensors[i] = buildSensor(c, ptrIndex("/sensors", i), sensors.elem(i), &d.Sensors[i])
 		}
 	}
 	return b
 }
 
-// buildNode fills n and returns its config tree (missing when absent). A
+// buildNode fills n and returns its config tree (nil when absent). A
 // config of the wrong shape is reported by validation, which knows the kind.
-func buildNode(c *collector, path string, v any, n *Node) any {
-	m, ok := c.object("", path, v)
+func buildNode(c *collector, base string, v val, n *Node) val {
+	o, ok := c.object("", atKey(base, ""), v)
 	if !ok {
-		c.reported[path+"/id"] = true
-		c.reported[path+"/type"] = true
-		c.reported[path+"/config"] = true
-		return missing
+		c.mark(base + "/id")
+		c.mark(base + "/type")
+		c.mark(base + "/config")
+		return val{}
 	}
 	// The id first: every later error of this node names it.
-	if s, ok := c.str("", path+"/id", member(m, "id")); ok {
+	if s, ok := c.str("", atKey(base, "id"), o.get("id")); ok {
 		n.ID = s
 	}
-	c.unknownFields(n.ID, path, m, nodeFields...)
-	if s, ok := c.str(n.ID, path+"/type", member(m, "type")); ok {
+	c.unknownFields(n.ID, base, o, nodeFields...)
+	if s, ok := c.str(n.ID, atKey(base, "type"), o.get("type")); ok {
 		n.Type = s
 	}
-	if deps, ok := c.strList(n.ID, path+"/depends_on", member(m, "depends_on")); ok {
+	if deps, ok := c.strList(n.ID, atKey(base, "depends_on"), o.get("depends_on")); ok {
 		n.DependsOn = deps
 	}
-	cfg := member(m, "config")
-	if cfg != missing {
-		raw, err := json.Marshal(cfg)
-		if err != nil {
-			c.add(n.ID, path+"/config", nil, "cannot encode config: %v", err)
-		} else {
-			n.Config = raw
-		}
-	}
-	return cfg
+	return o.get("config")
 }
 
-func buildEdge(c *collector, path string, v any, e *Edge) {
-	m, ok := c.object("", path, v)
+func buildEdge(c *collector, base string, v val, e *Edge) {
+	o, ok := c.object("", atKey(base, ""), v)
 	if !ok {
-		c.reported[path+"/from"] = true
-		c.reported[path+"/to"] = true
+		c.mark(base + "/from")
+		c.mark(base + "/to")
 		return
 	}
-	c.unknownFields("", path, m, edgeFields...)
-	if s, ok := c.str("", path+"/from", member(m, "from")); ok {
+	c.unknownFields("", base, o, edgeFields...)
+	if s, ok := c.str("", atKey(base, "from"), o.get("from")); ok {
 		e.From = s
 	}
-	if s, ok := c.str("", path+"/to", member(m, "to")); ok {
+	if s, ok := c.str("", atKey(base, "to"), o.get("to")); ok {
 		e.To = s
 	}
 }
 
-func buildSensor(c *collector, path string, v any, s *Sensor) sensorSeen {
+func buildSensor(c *collector, base string, v val, s *Sensor) sensorSeen {
 	var seen sensorSeen
-	m, ok := c.object("", path, v)
+	o, ok := c.object("", atKey(base, ""), v)
 	if !ok {
-		c.reported[path+"/type"] = true
-		c.reported[path+"/topic"] = true
+		c.mark(base + "/type")
+		c.mark(base + "/topic")
 		return seen
 	}
-	c.unknownFields("", path, m, sensorFields...)
-	if v, ok := c.str("", path+"/type", member(m, "type")); ok {
+	c.unknownFields("", base, o, sensorFields...)
+	if v, ok := c.str("", atKey(base, "type"), o.get("type")); ok {
 		s.Type = v
 	}
-	if v, ok := c.str("", path+"/topic", member(m, "topic")); ok {
+	if v, ok := c.str("", atKey(base, "topic"), o.get("topic")); ok {
 		s.Topic = v
 	}
-	if v, ok := c.strList("", path+"/topics", member(m, "topics")); ok {
+	if v, ok := c.strList("", atKey(base, "topics"), o.get("topics")); ok {
 		s.Topics = v
 	}
-	if v, ok := c.str("", path+"/group", member(m, "group")); ok {
+	if v, ok := c.str("", atKey(base, "group"), o.get("group")); ok {
 		s.Group = v
 	}
-	if v, ok := c.integer("", path+"/max_batch_size", member(m, "max_batch_size")); ok {
+	if v, ok := c.integer("", atKey(base, "max_batch_size"), o.get("max_batch_size")); ok {
 		s.MaxBatchSize, seen.maxBatchSize = v, true
 	}
-	if v, ok := c.duration("", path+"/max_tick_runtime", member(m, "max_tick_runtime")); ok {
+	if v, ok := c.duration("", atKey(base, "max_tick_runtime"), o.get("max_tick_runtime")); ok {
 		s.MaxTickRuntime, seen.maxTickRuntime = v, true
 	}
-	if v, ok := c.duration("", path+"/tick_interval", member(m, "tick_interval")); ok {
+	if v, ok := c.duration("", atKey(base, "tick_interval"), o.get("tick_interval")); ok {
 		s.TickInterval, seen.tickInterval = v, true
 	}
-	if v, ok := c.integer("", path+"/replicas", member(m, "replicas")); ok {
+	if v, ok := c.integer("", atKey(base, "replicas"), o.get("replicas")); ok {
 		s.Replicas, seen.replicas = v, true
 	}
-	if v, ok := c.integer("", path+"/fetch_min_bytes", member(m, "fetch_min_bytes")); ok {
+	if v, ok := c.integer("", atKey(base, "fetch_min_bytes"), o.get("fetch_min_bytes")); ok {
 		s.FetchMinBytes = int32(v)
 	}
-	if v, ok := c.duration("", path+"/fetch_max_wait", member(m, "fetch_max_wait")); ok {
+	if v, ok := c.duration("", atKey(base, "fetch_max_wait"), o.get("fetch_max_wait")); ok {
 		s.FetchMaxWait = v
 	}
-	if v, ok := c.str("", path+"/initial_offset", member(m, "initial_offset")); ok {
+	if v, ok := c.str("", atKey(base, "initial_offset"), o.get("initial_offset")); ok {
 		s.InitialOffset = v
 	}
-	if v, ok := c.integer("", path+"/max_queued", member(m, "max_queued")); ok {
+	if v, ok := c.integer("", atKey(base, "max_queued"), o.get("max_queued")); ok {
 		s.MaxQueued = v
 	}
 	return seen

@@ -1,7 +1,7 @@
 package dag
 
 import (
-	"container/heap"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -13,63 +13,116 @@ type graph struct {
 	index    map[string]int
 	parents  [][]int // sorted by id, no duplicates
 	children [][]int // sorted by id, no duplicates
+	// order is the topological order; nodes on or behind a cycle, and
+	// duplicates of an id, are missing from it.
+	order []int
 }
 
 // buildGraph links nodes by edges and depends_on, skipping references to
-// unknown nodes and self-loops (validation reports those).
-func buildGraph(d *DAG) *graph {
-	g := &graph{
-		index:    make(map[string]int, len(d.Nodes)),
-		parents:  make([][]int, len(d.Nodes)),
-		children: make([][]int, len(d.Nodes)),
-	}
-	for i := range d.Nodes {
-		if _, dup := g.index[d.Nodes[i].ID]; !dup {
-			g.index[d.Nodes[i].ID] = i
+// unknown nodes and self-loops (validation reports those). index maps each
+// id to its first node, or is nil to be built here.
+func buildGraph(d *DAG, index map[string]int) *graph {
+	n := len(d.Nodes)
+	if index == nil {
+		index = make(map[string]int, n)
+		for i := range d.Nodes {
+			if _, dup := index[d.Nodes[i].ID]; !dup {
+				index[d.Nodes[i].ID] = i
+			}
 		}
 	}
-	link := func(from, to string) {
+	g := &graph{index: index}
+	// Links go into two flat arrays, carved into per-node slices: two
+	// allocations instead of two per node.
+	type link struct{ from, to int }
+	links := make([]link, 0, len(d.Edges)+n)
+	add := func(from, to string) {
 		f, ok1 := g.index[from]
 		t, ok2 := g.index[to]
-		if !ok1 || !ok2 || f == t {
-			return
+		if ok1 && ok2 && f != t {
+			links = append(links, link{f, t})
 		}
-		g.parents[t] = append(g.parents[t], f)
-		g.children[f] = append(g.children[f], t)
 	}
 	for _, e := range d.Edges {
-		link(e.From, e.To)
+		add(e.From, e.To)
 	}
 	for i := range d.Nodes {
 		for _, p := range d.Nodes[i].DependsOn {
-			link(p, d.Nodes[i].ID)
+			add(p, d.Nodes[i].ID)
 		}
 	}
-	byID := func(s []int) []int {
-		if len(s) < 2 {
-			return s
+	nParents := make([]int, n)
+	nChildren := make([]int, n)
+	for _, l := range links {
+		nParents[l.to]++
+		nChildren[l.from]++
+	}
+	flat := make([]int, 2*len(links))
+	g.parents = make([][]int, n)
+	g.children = make([][]int, n)
+	off := 0
+	for i := 0; i < n; i++ {
+		g.parents[i] = flat[off : off : off+nParents[i]]
+		off += nParents[i]
+		g.children[i] = flat[off : off : off+nChildren[i]]
+		off += nChildren[i]
+	}
+	for _, l := range links {
+		g.parents[l.to] = append(g.parents[l.to], l.from)
+		g.children[l.from] = append(g.children[l.from], l.to)
+	}
+	byID := func(a, b int) int { return strings.Compare(d.Nodes[a].ID, d.Nodes[b].ID) }
+	for i := 0; i < n; i++ {
+		g.parents[i] = sortedUnique(g.parents[i], byID)
+		g.children[i] = sortedUnique(g.children[i], byID)
+	}
+	g.order = g.topo(d)
+	return g
+}
+
+// sortedUnique sorts s in place and drops repeats (an edge given twice, or
+// as both an edge and a depends_on).
+func sortedUnique(s []int, cmp func(a, b int) int) []int {
+	if len(s) < 2 {
+		return s
+	}
+	slices.SortFunc(s, cmp)
+	return slices.Compact(s)
+}
+
+// topo is Kahn's algorithm with the ready set in a heap by id, so the order
+// is the same on every run and reads naturally when nothing else decides.
+func (g *graph) topo(d *DAG) []int {
+	pending := make([]int, len(d.Nodes))
+	ready := idHeap{nodes: d.Nodes}
+	for i := range d.Nodes {
+		if g.index[d.Nodes[i].ID] != i {
+			continue // a duplicate id: validation refuses it; order the first only
 		}
-		sort.Slice(s, func(a, b int) bool { return d.Nodes[s[a]].ID < d.Nodes[s[b]].ID })
-		out := s[:1]
-		for _, v := range s[1:] {
-			if v != out[len(out)-1] {
-				out = append(out, v)
+		pending[i] = len(g.parents[i])
+		if pending[i] == 0 {
+			ready.push(i)
+		}
+	}
+	out := make([]int, 0, len(d.Nodes))
+	for len(ready.idx) > 0 {
+		i := ready.pop()
+		out = append(out, i)
+		for _, ch := range g.children[i] {
+			pending[ch]--
+			if pending[ch] == 0 {
+				ready.push(ch)
 			}
 		}
-		return out
 	}
-	for i := range d.Nodes {
-		g.parents[i] = byID(g.parents[i])
-		g.children[i] = byID(g.children[i])
-	}
-	return g
+	return out
 }
 
 func (d *DAG) deps() *graph {
 	if d.graph != nil {
 		return d.graph
 	}
-	return buildGraph(d)
+	return buildGraph(d, nil)
 }
 
 // Parents returns the ids a node waits for (edges and depends_on), sorted.
@@ -107,47 +160,49 @@ func (d *DAG) ids(idx []int) []string {
 // ready nodes, the smallest id first. On a DAG with a cycle (which
 // validation refuses) the nodes on or after the cycle are left out.
 func (d *DAG) TopoOrder() []string {
-	g := d.deps()
-	pending := make([]int, len(d.Nodes))
-	ready := &idHeap{nodes: d.Nodes}
-	for i := range d.Nodes {
-		if g.index[d.Nodes[i].ID] != i {
-			continue // a duplicate id: validation refuses it; order the first only
-		}
-		pending[i] = len(g.parents[i])
-		if pending[i] == 0 {
-			ready.idx = append(ready.idx, i)
-		}
-	}
-	heap.Init(ready)
-	out := make([]string, 0, len(d.Nodes))
-	for ready.Len() > 0 {
-		i := heap.Pop(ready).(int)
-		out = append(out, d.Nodes[i].ID)
-		for _, ch := range g.children[i] {
-			pending[ch]--
-			if pending[ch] == 0 {
-				heap.Push(ready, ch)
-			}
-		}
-	}
-	return out
+	return d.ids(d.deps().order)
 }
 
+// idHeap is a binary min-heap of node indexes by id.
 type idHeap struct {
 	nodes []Node
 	idx   []int
 }
 
-func (h *idHeap) Len() int           { return len(h.idx) }
-func (h *idHeap) Less(a, b int) bool { return h.nodes[h.idx[a]].ID < h.nodes[h.idx[b]].ID }
-func (h *idHeap) Swap(a, b int)      { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
-func (h *idHeap) Push(x any)         { h.idx = append(h.idx, x.(int)) }
-func (h *idHeap) Pop() any {
-	n := len(h.idx) - 1
-	v := h.idx[n]
-	h.idx = h.idx[:n]
-	return v
+func (h *idHeap) less(a, b int) bool { return h.nodes[h.idx[a]].ID < h.nodes[h.idx[b]].ID }
+
+func (h *idHeap) push(i int) {
+	h.idx = append(h.idx, i)
+	for c := len(h.idx) - 1; c > 0; {
+		p := (c - 1) / 2
+		if !h.less(c, p) {
+			break
+		}
+		h.idx[c], h.idx[p] = h.idx[p], h.idx[c]
+		c = p
+	}
+}
+
+func (h *idHeap) pop() int {
+	top := h.idx[0]
+	last := len(h.idx) - 1
+	h.idx[0] = h.idx[last]
+	h.idx = h.idx[:last]
+	for p := 0; ; {
+		c := 2*p + 1
+		if c >= last {
+			break
+		}
+		if c+1 < last && h.less(c+1, c) {
+			c++
+		}
+		if !h.less(c, p) {
+			break
+		}
+		h.idx[c], h.idx[p] = h.idx[p], h.idx[c]
+		p = c
+	}
+	return top
 }
 
 // cycles returns one cycle per strongly connected component that has one,

@@ -13,7 +13,7 @@ func Parse(file string, data []byte, opts Options) (*DAG, error) {
 	if len(data) > MaxFileSize {
 		return nil, Errors{TooLarge(file, int64(len(data)))}
 	}
-	var tree any
+	var tree val
 	switch ext := path.Ext(file); ext {
 	case ExtJSON:
 		v, err := decodeJSON(file, data)

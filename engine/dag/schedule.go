@@ -2,6 +2,8 @@ package dag
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -11,11 +13,34 @@ import (
 // @every 10s); seconds are not a field, so "0 3 * * *" means 03:00.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// parsedSchedules caches parses by expression: a handful of expressions
+// ("@daily", "0 3 * * *") serve most DAGs, and parsed schedules are never
+// modified. Bounded so odd inputs cannot grow it forever.
+var parsedSchedules struct {
+	sync.Mutex
+	m map[string]cron.Schedule
+}
+
+const maxCachedSchedules = 1024
+
 func parseSchedule(expr string) (cron.Schedule, error) {
+	parsedSchedules.Lock()
+	s, ok := parsedSchedules.m[expr]
+	parsedSchedules.Unlock()
+	if ok {
+		return s, nil
+	}
 	s, err := cronParser.Parse(expr)
 	if err != nil {
 		return nil, fmt.Errorf("invalid schedule %q: %v", expr, err)
 	}
+	parsedSchedules.Lock()
+	if parsedSchedules.m == nil || len(parsedSchedules.m) >= maxCachedSchedules {
+		parsedSchedules.m = make(map[string]cron.Schedule)
+	}
+	// The key is cloned: expr may point into a parser's buffer.
+	parsedSchedules.m[strings.Clone(expr)] = s
+	parsedSchedules.Unlock()
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
@@ -17,9 +18,6 @@ import (
 const (
 	StarlarkMaxSteps = 10_000_000
 	StarlarkTimeout  = 2 * time.Second
-	// maxValueDepth bounds nesting of the dag value (and catches a list
-	// that contains itself).
-	maxValueDepth = 64
 )
 
 var starlarkFileOptions = &syntax.FileOptions{
@@ -34,22 +32,22 @@ var starlarkFileOptions = &syntax.FileOptions{
 
 // evalStarlark runs a .star file and converts its global dag into the
 // generic tree the JSON form produces.
-func evalStarlark(file string, data []byte, opts Options) (any, error) {
+func evalStarlark(file string, data []byte, opts Options) (val, error) {
 	if err := precheckStarlark(file, data); err != nil {
-		return nil, Errors{err}
+		return val{}, Errors{err}
 	}
 	f, err := starlarkFileOptions.Parse(file, data, 0)
 	if err != nil {
-		return nil, starlarkErrors(file, nil, "", err)
+		return val{}, starlarkErrors(file, nil, "", err)
 	}
 	if serr := guardTree(f); serr != nil {
-		return nil, starlarkErrors(file, nil, "", *serr)
+		return val{}, starlarkErrors(file, nil, "", *serr)
 	}
 	predeclared := guards()
 	predeclared["env"] = envBuiltin(opts.Env)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
-		return nil, starlarkErrors(file, nil, "", err)
+		return val{}, starlarkErrors(file, nil, "", err)
 	}
 	thread := &starlark.Thread{
 		Name:  file,
@@ -63,21 +61,22 @@ func evalStarlark(file string, data []byte, opts Options) (any, error) {
 	globals, err := prog.Init(thread, predeclared)
 	reason := stop()
 	if err != nil {
-		return nil, starlarkErrors(file, thread, reason, err)
+		return val{}, starlarkErrors(file, thread, reason, err)
 	}
 	v, ok := globals["dag"]
 	if !ok {
-		return nil, Errors{{File: file, Err: ErrScript, Msg: "the script must set a global named dag to a dict"}}
+		return val{}, Errors{{File: file, Err: ErrScript, Msg: "the script must set a global named dag to a dict"}}
 	}
 	if _, ok := v.(*starlark.Dict); !ok {
-		return nil, Errors{{File: file, Err: ErrScript, Msg: fmt.Sprintf("dag must be a dict, not %s", v.Type())}}
+		return val{}, Errors{{File: file, Err: ErrScript, Msg: fmt.Sprintf("dag must be a dict, not %s", v.Type())}}
 	}
 	c := newCollector(file)
-	tree := toTree(c, "", v, nil)
+	t := &tree{}
+	toTree(c, t, "", v, nil)
 	if err := c.err(); err != nil {
-		return nil, err
+		return val{}, err
 	}
-	return tree, nil
+	return t.root(), nil
 }
 
 func envBuiltin(lookup func(string) (string, bool)) *starlark.Builtin {
@@ -134,65 +133,89 @@ func starlarkErrors(file string, thread *starlark.Thread, reason string, err err
 	return Errors{e}
 }
 
-// toTree converts a Starlark value to the generic tree, reporting values
-// JSON cannot hold at their path.
-// ancestors holds the lists and dicts being converted above v, so a value
-// that contains itself is reported instead of followed forever.
-func toTree(c *collector, path string, v starlark.Value, ancestors []starlark.Value) any {
+// toTree adds a Starlark value to t and returns its node, reporting values
+// JSON cannot hold at their path. ancestors holds the lists and dicts being
+// converted above v, so a value that contains itself is reported instead of
+// followed forever.
+func toTree(c *collector, t *tree, path string, v starlark.Value, ancestors []starlark.Value) uint32 {
+	null := func() uint32 { return t.add(tnode{kind: kindNull}) }
 	switch v.(type) {
 	case *starlark.List, *starlark.Dict:
 		for _, a := range ancestors {
 			if a == v {
 				c.add("", path, ErrScript, "a %s that contains itself cannot be part of a DAG", v.Type())
-				return nil
+				return null()
 			}
 		}
-		if len(ancestors) >= maxValueDepth {
-			c.add("", path, ErrScript, "nested more than %d levels deep", maxValueDepth)
-			return nil
+		if len(ancestors) >= maxNesting {
+			c.add("", path, ErrScript, "nested more than %d levels deep", maxNesting)
+			return null()
 		}
 		ancestors = append(ancestors, v)
 	}
+	text := func(kind valueKind, s string) uint32 {
+		off, n := t.addText(s)
+		return t.add(tnode{kind: kind, off: off, n: n})
+	}
+	// Containers reserve their node first, so the root is node 0, and
+	// collect their kids locally: the kids of nested containers land in
+	// t.kids meanwhile, and siblings must sit together.
+	container := func(kind valueKind, n int, kid func(i int) (tkid, bool)) uint32 {
+		node := t.add(tnode{kind: kind})
+		kids := make([]tkid, 0, n)
+		for i := 0; i < n; i++ {
+			if k, ok := kid(i); ok {
+				kids = append(kids, k)
+			}
+		}
+		t.nodes[node].off, t.nodes[node].n = uint32(len(t.kids)), uint32(len(kids))
+		t.kids = append(t.kids, kids...)
+		return node
+	}
 	switch v := v.(type) {
 	case starlark.NoneType:
-		return nil
+		return null()
 	case starlark.Bool:
-		return bool(v)
+		return t.add(tnode{kind: kindBool, b: bool(v)})
 	case starlark.Int:
-		return jsonNumber(v.String())
+		return text(kindNumber, v.String())
 	case starlark.Float:
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			c.add("", path, ErrScript, "cannot represent %s in a DAG", v.String())
-			return nil
+			return null()
 		}
-		return jsonNumber(strconv.FormatFloat(f, 'g', -1, 64))
+		return text(kindNumber, strconv.FormatFloat(f, 'g', -1, 64))
 	case starlark.String:
-		return string(v)
+		if !utf8.ValidString(string(v)) {
+			c.add("", path, ErrScript, "string %s is not valid UTF-8", v.String())
+			return null()
+		}
+		return text(kindString, string(v))
 	case *starlark.List:
-		out := make([]any, v.Len())
-		for i := range out {
-			out[i] = toTree(c, ptrIndex(path, i), v.Index(i), ancestors)
-		}
-		return out
+		return container(kindArray, v.Len(), func(i int) (tkid, bool) {
+			return tkid{node: toTree(c, t, ptrIndex(path, i), v.Index(i), ancestors)}, true
+		})
 	case starlark.Tuple:
-		out := make([]any, len(v))
-		for i := range out {
-			out[i] = toTree(c, ptrIndex(path, i), v[i], ancestors)
-		}
-		return out
+		return container(kindArray, len(v), func(i int) (tkid, bool) {
+			return tkid{node: toTree(c, t, ptrIndex(path, i), v[i], ancestors)}, true
+		})
 	case *starlark.Dict:
-		out := make(object, v.Len())
-		for _, kv := range v.Items() {
-			k, ok := kv[0].(starlark.String)
+		items := v.Items()
+		return container(kindObject, len(items), func(i int) (tkid, bool) {
+			k, ok := items[i][0].(starlark.String)
 			if !ok {
-				c.add("", path, ErrScript, "dict key %s must be a string, not %s", kv[0].String(), kv[0].Type())
-				continue
+				c.add("", path, ErrScript, "dict key %s must be a string, not %s", items[i][0].String(), items[i][0].Type())
+				return tkid{}, false
 			}
-			out[string(k)] = toTree(c, ptr(path, string(k)), kv[1], ancestors)
-		}
-		return out
+			if !utf8.ValidString(string(k)) {
+				c.add("", path, ErrScript, "dict key %s is not valid UTF-8", k.String())
+				return tkid{}, false
+			}
+			keyOff, keyN := t.addText(string(k))
+			return tkid{keyOff: keyOff, keyN: keyN, node: toTree(c, t, ptr(path, string(k)), items[i][1], ancestors)}, true
+		})
 	}
 	c.add("", path, ErrScript, "a %s cannot be part of a DAG (want dict, list, string, number, bool or None)", v.Type())
-	return nil
+	return null()
 }

@@ -2,7 +2,6 @@ package dag
 
 import (
 	"encoding/json"
-	"sort"
 	"strings"
 	"time"
 )
@@ -43,72 +42,72 @@ func knownKind(kind string) bool {
 }
 
 // decodeTask turns a node's config tree into its typed Task, reporting every
-// problem below path (".../config").
-func decodeTask(c *collector, node, path, kind string, cfg any, raw json.RawMessage) Task {
-	m, ok := c.object(node, path, cfg)
+// problem below base (".../config").
+func decodeTask(c *collector, node, base, kind string, cfg val, raw json.RawMessage) Task {
+	m, ok := c.object(node, atKey(base, ""), cfg)
 	if !ok {
 		return nil
 	}
-	common := decodeCommon(c, node, path, m)
+	common := decodeCommon(c, node, base, m)
 	switch kind {
 	case KindLocal:
-		c.unknownFields(node, path, m, localFields...)
+		c.unknownFields(node, base, m, localFields...)
 		t := &LocalTask{TaskCommon: common}
-		t.Argv = decodeCommand(c, node, path+"/command", member(m, "command"))
-		if env, ok := c.strMap(node, path+"/env", member(m, "env")); ok {
-			for _, k := range sortedKeysS(env) {
+		t.Argv = decodeCommand(c, node, atKey(base, "command"), m.get("command"))
+		envAt := atKey(base, "env")
+		if env, ok := c.strMap(node, envAt, m.get("env")); ok {
+			for k := range env { // errors are sorted by path later
 				if k == "" || strings.ContainsAny(k, "=\x00") {
-					c.add(node, ptr(path+"/env", k), nil, "invalid environment variable name %q", k)
+					c.add(node, envAt.member(k).String(), nil, "invalid environment variable name %q", k)
 				} else if strings.IndexByte(env[k], 0) >= 0 {
-					c.add(node, ptr(path+"/env", k), nil, "must not contain a NUL byte")
+					c.add(node, envAt.member(k).String(), nil, "must not contain a NUL byte")
 				}
 			}
 			t.Env = env
 		}
-		if s, ok := c.str(node, path+"/dir", member(m, "dir")); ok {
+		if s, ok := c.str(node, atKey(base, "dir"), m.get("dir")); ok {
 			t.Dir = s
 		}
 		return t
 	case KindLambda:
-		c.unknownFields(node, path, m, lambdaFields...)
+		c.unknownFields(node, base, m, lambdaFields...)
 		t := &LambdaTask{TaskCommon: common, InvocationType: InvokeRequestResponse}
-		fn := member(m, "function_name")
-		if s, ok := c.str(node, path+"/function_name", fn); ok {
+		fnAt := atKey(base, "function_name")
+		fn := m.get("function_name")
+		if s, ok := c.str(node, fnAt, fn); ok {
 			if strings.TrimSpace(s) == "" {
-				c.add(node, path+"/function_name", nil, "must not be empty")
+				c.add(node, fnAt.String(), nil, "must not be empty")
 			}
 			t.FunctionName = s
-		} else if fn == missing {
-			c.add(node, path+"/function_name", nil, "is required for a lambda task")
+		} else if !fn.ok() {
+			c.add(node, fnAt.String(), nil, "is required for a lambda task")
 		}
-		if s, ok := c.str(node, path+"/qualifier", member(m, "qualifier")); ok {
+		if s, ok := c.str(node, atKey(base, "qualifier"), m.get("qualifier")); ok {
 			t.Qualifier = s
 		}
-		if p := member(m, "payload"); p != missing {
-			raw, err := json.Marshal(p)
-			if err != nil {
-				c.add(node, path+"/payload", nil, "cannot encode payload: %v", err)
-			}
-			t.Payload = raw
+		if p := m.get("payload"); p.ok() {
+			t.Payload = appendJSON(nil, p)
 		}
-		if s, ok := c.str(node, path+"/invocation_type", member(m, "invocation_type")); ok {
+		itAt := atKey(base, "invocation_type")
+		if s, ok := c.str(node, itAt, m.get("invocation_type")); ok {
 			if s != InvokeRequestResponse && s != InvokeEvent {
-				c.add(node, path+"/invocation_type", nil, "must be %q or %q, not %q", InvokeRequestResponse, InvokeEvent, s)
+				c.add(node, itAt.String(), nil, "must be %q or %q, not %q", InvokeRequestResponse, InvokeEvent, s)
 			} else {
 				t.InvocationType = s
 			}
 		}
 		return t
 	case KindSleep:
-		c.unknownFields(node, path, m, sleepFields...)
+		c.unknownFields(node, base, m, sleepFields...)
 		t := &SleepTask{TaskCommon: common}
-		dv := member(m, "duration")
-		if d, ok := c.duration(node, path+"/duration", dv); ok {
+		dAt := atKey(base, "duration")
+		dv := m.get("duration")
+		if d, ok := c.duration(node, dAt, dv); ok {
 			t.Duration = d
-		} else if dv == missing {
-			c.add(node, path+"/duration", nil, "is required for a %s task", KindSleep)
+		} else if !dv.ok() {
+			c.add(node, dAt.String(), nil, "is required for a %s task", KindSleep)
 		}
-		if n, ok := c.nonNegative(node, path+"/fail_times", member(m, "fail_times")); ok {
+		if n, ok := c.nonNegative(node, atKey(base, "fail_times"), m.get("fail_times")); ok {
 			t.FailTimes = n
 		}
 		return t
@@ -118,18 +117,19 @@ func decodeTask(c *collector, node, path, kind string, cfg any, raw json.RawMess
 	}
 }
 
-func decodeCommon(c *collector, node, path string, m object) TaskCommon {
+func decodeCommon(c *collector, node, base string, m val) TaskCommon {
 	var t TaskCommon
-	if d, ok := c.duration(node, path+"/timeout", member(m, "timeout")); ok {
+	if d, ok := c.duration(node, atKey(base, "timeout"), m.get("timeout")); ok {
 		t.Timeout = d
 	}
-	if n, ok := c.nonNegative(node, path+"/retry", member(m, "retry")); ok {
+	retryAt := atKey(base, "retry")
+	if n, ok := c.nonNegative(node, retryAt, m.get("retry")); ok {
 		if n > MaxRetry {
-			c.add(node, path+"/retry", nil, "must be at most %d, got %d", MaxRetry, n)
+			c.add(node, retryAt.String(), nil, "must be at most %d, got %d", MaxRetry, n)
 		}
 		t.Retry = n
 	}
-	if d, ok := c.duration(node, path+"/retry_backoff", member(m, "retry_backoff")); ok {
+	if d, ok := c.duration(node, atKey(base, "retry_backoff"), m.get("retry_backoff")); ok {
 		t.RetryBackoff = d
 	}
 	if t.RetryBackoff == 0 {
@@ -143,51 +143,43 @@ const MaxRetry = 1000
 
 // decodeCommand accepts argv (a non-empty array of strings) or a shell
 // string, which runs as sh -c so pipes and redirections work.
-func decodeCommand(c *collector, node, path string, v any) []string {
-	switch v := v.(type) {
-	case missingValue:
-		c.add(node, path, nil, "is required for a local task (an argv array or a shell string)")
+func decodeCommand(c *collector, node string, a at, v val) []string {
+	if !v.ok() {
+		c.add(node, a.String(), nil, "is required for a local task (an argv array or a shell string)")
 		return nil
-	case string:
-		if strings.TrimSpace(v) == "" {
-			c.add(node, path, nil, "must not be empty")
+	}
+	switch v.kind() {
+	case kindString:
+		if strings.TrimSpace(v.text()) == "" {
+			c.add(node, a.String(), nil, "must not be empty")
 			return nil
 		}
-		if strings.IndexByte(v, 0) >= 0 {
-			c.add(node, path, nil, "must not contain a NUL byte")
+		if strings.IndexByte(v.text(), 0) >= 0 {
+			c.add(node, a.String(), nil, "must not contain a NUL byte")
 			return nil
 		}
-		return []string{"sh", "-c", v}
-	case []any:
-		if len(v) == 0 {
-			c.add(node, path, nil, "must not be empty: give the program and its arguments")
+		return []string{"sh", "-c", v.text()}
+	case kindArray:
+		if v.len() == 0 {
+			c.add(node, a.String(), nil, "must not be empty: give the program and its arguments")
 			return nil
 		}
-		argv, ok := c.strList(node, path, v)
+		argv, ok := c.strList(node, a, v)
 		if !ok {
 			return nil
 		}
 		if argv[0] == "" {
-			c.add(node, path+"/0", nil, "program name must not be empty")
+			c.add(node, a.elem(0).String(), nil, "program name must not be empty")
 			return nil
 		}
-		for i, a := range argv {
-			if strings.IndexByte(a, 0) >= 0 {
-				c.add(node, ptrIndex(path, i), nil, "must not contain a NUL byte")
+		for i, arg := range argv {
+			if strings.IndexByte(arg, 0) >= 0 {
+				c.add(node, a.elem(i).String(), nil, "must not contain a NUL byte")
 				return nil
 			}
 		}
 		return argv
 	}
-	c.add(node, path, nil, "must be an argv array or a shell string, not %s", typeName(v))
+	c.add(node, a.String(), nil, "must be an argv array or a shell string, not %s", typeName(v))
 	return nil
-}
-
-func sortedKeysS(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,9 +1,7 @@
 package dag
 
 import (
-	"encoding/json"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,123 +10,138 @@ import (
 // The generic tree is the meeting point of both file forms: JSON decodes to
 // it, Starlark values convert to it, and the model is built from it, so a
 // problem gets the same path and message whichever form the file has.
-type object = map[string]any
 
-func typeName(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case object:
-		return "an object"
-	case missingValue:
+// at is where a value sits, rendered to a JSON pointer only when there is a
+// problem to report: building paths for every valid value would cost more
+// than the rest of validation.
+type at struct {
+	base string // a rendered pointer: "", "/nodes/3"
+	key  string // a member below base, or ""
+	idx  int    // an element below that, or -1
+}
+
+func atKey(base, key string) at { return at{base: base, key: key, idx: -1} }
+
+func (a at) String() string {
+	s := a.base
+	if a.key != "" {
+		s = ptr(s, a.key)
+	}
+	if a.idx >= 0 {
+		s = ptrIndex(s, a.idx)
+	}
+	return s
+}
+
+func (a at) elem(i int) at {
+	if a.idx >= 0 {
+		return at{base: a.String(), idx: i}
+	}
+	return at{base: a.base, key: a.key, idx: i}
+}
+
+func (a at) member(key string) at { return atKey(a.String(), key) }
+
+func typeName(v val) string {
+	if !v.ok() {
 		return "missing"
-	default:
-		_ = v
-		return "an unknown value"
 	}
+	switch v.kind() {
+	case kindNull:
+		return "null"
+	case kindBool:
+		return "a boolean"
+	case kindNumber:
+		return "a number"
+	case kindString:
+		return "a string"
+	case kindArray:
+		return "an array"
+	}
+	return "an object"
 }
 
-func member(m object, key string) any {
-	v, ok := m[key]
-	if !ok {
-		return missing
-	}
-	return v
-}
-
-// unknownFields reports members outside known, sorted so the error list is
-// the same on every run.
-func (c *collector) unknownFields(node, path string, m object, known ...string) {
-	var extra []string
-	for k := range m {
-		found := false
+// unknownFields reports members outside known, in file order.
+func (c *collector) unknownFields(node, base string, o val, known ...string) {
+next:
+	for i := 0; i < o.len(); i++ {
+		k := o.key(i)
 		for _, kk := range known {
 			if k == kk {
-				found = true
-				break
+				continue next
 			}
 		}
-		if !found {
-			extra = append(extra, k)
-		}
-	}
-	sort.Strings(extra)
-	for _, k := range extra {
-		c.add(node, ptr(path, k), nil, "unknown field %q (known: %s)", k, strings.Join(known, ", "))
+		c.add(node, ptr(base, k), nil, "unknown field %q (known: %s)", k, strings.Join(known, ", "))
 	}
 }
 
-func (c *collector) object(node, path string, v any) (object, bool) {
-	switch v := v.(type) {
-	case missingValue:
-		return nil, false
-	case object:
+// The typed readers below return ok=false without a word for an absent
+// value, and report one of the wrong type.
+
+func (c *collector) object(node string, a at, v val) (val, bool) {
+	if !v.ok() {
+		return v, false
+	}
+	if v.kind() == kindObject {
 		return v, true
 	}
-	c.add(node, path, nil, "must be an object, not %s", typeName(v))
-	return nil, false
+	c.add(node, a.String(), nil, "must be an object, not %s", typeName(v))
+	return val{}, false
 }
 
-func (c *collector) array(node, path string, v any) ([]any, bool) {
-	switch v := v.(type) {
-	case missingValue:
-		return nil, false
-	case []any:
+func (c *collector) array(node string, a at, v val) (val, bool) {
+	if !v.ok() {
+		return v, false
+	}
+	if v.kind() == kindArray {
 		return v, true
 	}
-	c.add(node, path, nil, "must be an array, not %s", typeName(v))
-	return nil, false
+	c.add(node, a.String(), nil, "must be an array, not %s", typeName(v))
+	return val{}, false
 }
 
-func (c *collector) str(node, path string, v any) (string, bool) {
-	switch v := v.(type) {
-	case missingValue:
+func (c *collector) str(node string, a at, v val) (string, bool) {
+	if !v.ok() {
 		return "", false
-	case string:
-		return v, true
 	}
-	c.add(node, path, nil, "must be a string, not %s", typeName(v))
+	if v.kind() == kindString {
+		return v.text(), true
+	}
+	c.add(node, a.String(), nil, "must be a string, not %s", typeName(v))
 	return "", false
 }
 
-func (c *collector) boolean(node, path string, v any) (bool, bool) {
-	switch v := v.(type) {
-	case missingValue:
+func (c *collector) boolean(node string, a at, v val) (bool, bool) {
+	if !v.ok() {
 		return false, false
-	case bool:
-		return v, true
 	}
-	c.add(node, path, nil, "must be true or false, not %s", typeName(v))
+	if v.kind() == kindBool {
+		return v.boolean(), true
+	}
+	c.add(node, a.String(), nil, "must be true or false, not %s", typeName(v))
 	return false, false
 }
 
 // integer accepts whole numbers only: 2.5 retries or 1e99 replicas are
 // mistakes worth naming, not values to round.
-func (c *collector) integer(node, path string, v any) (int, bool) {
-	switch v := v.(type) {
-	case missingValue:
-		return 0, false
-	case json.Number:
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err == nil && n >= math.MinInt32 && n <= math.MaxInt32 {
-			return int(n), true
-		}
-		if err == nil || isWholeOverflow(string(v)) {
-			c.add(node, path, nil, "number %s is out of range", v)
-			return 0, false
-		}
-		c.add(node, path, nil, "must be a whole number, not %s", v)
+func (c *collector) integer(node string, a at, v val) (int, bool) {
+	if !v.ok() {
 		return 0, false
 	}
-	c.add(node, path, nil, "must be a whole number, not %s", typeName(v))
+	if v.kind() != kindNumber {
+		c.add(node, a.String(), nil, "must be a whole number, not %s", typeName(v))
+		return 0, false
+	}
+	text := v.text()
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err == nil && n >= math.MinInt32 && n <= math.MaxInt32 {
+		return int(n), true
+	}
+	if err == nil || isWholeOverflow(text) {
+		c.add(node, a.String(), nil, "number %s is out of range", text)
+		return 0, false
+	}
+	c.add(node, a.String(), nil, "must be a whole number, not %s", text)
 	return 0, false
 }
 
@@ -137,10 +150,10 @@ func isWholeOverflow(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-func (c *collector) nonNegative(node, path string, v any) (int, bool) {
-	n, ok := c.integer(node, path, v)
+func (c *collector) nonNegative(node string, a at, v val) (int, bool) {
+	n, ok := c.integer(node, a, v)
 	if ok && n < 0 {
-		c.add(node, path, nil, "must not be negative, got %d", n)
+		c.add(node, a.String(), nil, "must not be negative, got %d", n)
 		return 0, false
 	}
 	return n, ok
@@ -148,50 +161,58 @@ func (c *collector) nonNegative(node, path string, v any) (int, bool) {
 
 // duration accepts a Go duration string ("1m30s") or whole seconds, and
 // refuses negative values: no setting of ours means anything below zero.
-func (c *collector) duration(node, path string, v any) (Duration, bool) {
-	switch v := v.(type) {
-	case missingValue:
+func (c *collector) duration(node string, a at, v val) (Duration, bool) {
+	if !v.ok() {
 		return 0, false
-	case string:
-		d, err := time.ParseDuration(v)
+	}
+	switch v.kind() {
+	case kindString:
+		text := v.text()
+		d, err := time.ParseDuration(text)
 		if err != nil {
-			c.add(node, path, nil, "invalid duration %q: want a Go duration like \"1m30s\" or whole seconds", v)
+			c.add(node, a.String(), nil, "invalid duration %q: want a Go duration like \"1m30s\" or whole seconds", text)
 			return 0, false
 		}
 		if d < 0 {
-			c.add(node, path, nil, "must not be negative, got %s", v)
+			c.add(node, a.String(), nil, "must not be negative, got %s", text)
 			return 0, false
 		}
 		return Duration(d), true
-	case json.Number:
-		n, err := strconv.ParseInt(string(v), 10, 64)
+	case kindNumber:
+		text := v.text()
+		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
-			c.add(node, path, nil, "invalid duration %s: want whole seconds or a Go duration string like \"1m30s\"", v)
+			c.add(node, a.String(), nil, "invalid duration %s: want whole seconds or a Go duration string like \"1m30s\"", text)
 			return 0, false
 		}
 		if n < 0 {
-			c.add(node, path, nil, "must not be negative, got %d", n)
+			c.add(node, a.String(), nil, "must not be negative, got %d", n)
 			return 0, false
 		}
 		if n > int64(math.MaxInt64/time.Second) {
-			c.add(node, path, nil, "duration of %d seconds is out of range", n)
+			c.add(node, a.String(), nil, "duration of %d seconds is out of range", n)
 			return 0, false
 		}
 		return Duration(time.Duration(n) * time.Second), true
 	}
-	c.add(node, path, nil, "must be a duration (\"1m30s\" or whole seconds), not %s", typeName(v))
+	c.add(node, a.String(), nil, "must be a duration (\"1m30s\" or whole seconds), not %s", typeName(v))
 	return 0, false
 }
 
-func (c *collector) strList(node, path string, v any) ([]string, bool) {
-	arr, ok := c.array(node, path, v)
+func (c *collector) strList(node string, a at, v val) ([]string, bool) {
+	arr, ok := c.array(node, a, v)
 	if !ok {
 		return nil, false
 	}
-	out := make([]string, 0, len(arr))
+	n := arr.len()
+	if n > len(c.strSlab) {
+		c.strSlab = make([]string, max(n, 32))
+	}
+	out := c.strSlab[:0:n]
+	c.strSlab = c.strSlab[n:]
 	good := true
-	for i, e := range arr {
-		s, ok := c.str(node, ptrIndex(path, i), e)
+	for i := 0; i < n; i++ {
+		s, ok := c.str(node, a.elem(i), arr.elem(i))
 		if !ok {
 			good = false
 			continue
@@ -201,15 +222,16 @@ func (c *collector) strList(node, path string, v any) ([]string, bool) {
 	return out, good
 }
 
-func (c *collector) strMap(node, path string, v any) (map[string]string, bool) {
-	m, ok := c.object(node, path, v)
+func (c *collector) strMap(node string, a at, v val) (map[string]string, bool) {
+	o, ok := c.object(node, a, v)
 	if !ok {
 		return nil, false
 	}
-	out := make(map[string]string, len(m))
+	out := make(map[string]string, o.len())
 	good := true
-	for _, k := range sortedKeys(m) {
-		s, ok := c.str(node, ptr(path, k), m[k])
+	for i := 0; i < o.len(); i++ {
+		k := o.key(i)
+		s, ok := c.str(node, a.member(k), o.elem(i))
 		if !ok {
 			good = false
 			continue
@@ -217,13 +239,4 @@ func (c *collector) strMap(node, path string, v any) (map[string]string, bool) {
 		out[k] = s
 	}
 	return out, good
-}
-
-func sortedKeys(m object) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

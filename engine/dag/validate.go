@@ -18,17 +18,15 @@ const (
 // node's Task and the defaults, and returns Errors on failure.
 func Validate(d *DAG) error {
 	c := newCollector(d.File)
-	b := built{dag: d, configs: make([]any, len(d.Nodes))}
+	b := built{dag: d, configs: make([]val, len(d.Nodes))}
 	for i := range d.Nodes {
 		n := &d.Nodes[i]
 		if len(n.Config) == 0 {
-			b.configs[i] = missing
 			continue
 		}
 		tree, err := decodeJSON(d.File, n.Config)
 		if err != nil {
-			c.add(n.ID, ptrIndex("/nodes", i)+"/config", ErrSyntax, "invalid JSON: %s", err.Msg)
-			b.configs[i] = missing
+			c.add(n.ID, ptrIndex("/nodes", i)+"/config", ErrSyntax, "invalid JSON at %d:%d: %s", err.Line, err.Col, err.Msg)
 			continue
 		}
 		b.configs[i] = tree
@@ -51,29 +49,29 @@ func validate(c *collector, b built) {
 			d.schedule = s
 		}
 	}
-	for _, k := range sortedKeysS(d.Tags) {
+	for k := range d.Tags {
 		if strings.TrimSpace(k) == "" {
 			c.add("", ptr("/tags", k), nil, "tag name must not be empty")
 		}
 	}
-	if len(d.Nodes) == 0 && !c.has("/nodes") {
+	if len(d.Nodes) == 0 && !c.has(atKey("", "nodes")) {
 		c.add("", "/nodes", nil, "must contain at least one node")
 	}
 
 	first := make(map[string]int, len(d.Nodes))
 	for i := range d.Nodes {
 		n := &d.Nodes[i]
-		p := ptrIndex("/nodes", i)
+		node := at{base: "/nodes", idx: i}
 		switch {
 		case n.ID == "":
-			if !c.has(p + "/id") {
-				c.add("", p+"/id", nil, "is required")
+			if !c.has(node.member("id")) {
+				c.add("", node.member("id").String(), nil, "is required")
 			}
 		case !validID(n.ID):
-			c.add(n.ID, p+"/id", nil, "invalid id %q: use letters, digits, '_', '-' and '.', at most %d characters, starting with a letter or digit", n.ID, maxNodeIDLen)
+			c.add(n.ID, node.member("id").String(), nil, "invalid id %q: use letters, digits, '_', '-' and '.', at most %d characters, starting with a letter or digit", n.ID, maxNodeIDLen)
 		default:
 			if j, dup := first[n.ID]; dup {
-				c.add(n.ID, p+"/id", nil, "duplicate id %q (first used at /nodes/%d)", n.ID, j)
+				c.add(n.ID, node.member("id").String(), nil, "duplicate id %q (first used at /nodes/%d)", n.ID, j)
 			} else {
 				first[n.ID] = i
 			}
@@ -81,68 +79,74 @@ func validate(c *collector, b built) {
 		kindOK := false
 		switch {
 		case n.Type == "":
-			if !c.has(p + "/type") {
-				c.add(n.ID, p+"/type", nil, "is required (local, lambda or a sluice.* built-in)")
+			if !c.has(node.member("type")) {
+				c.add(n.ID, node.member("type").String(), nil, "is required (local, lambda or a sluice.* built-in)")
 			}
 		case !knownKind(n.Type):
-			c.add(n.ID, p+"/type", nil, "unknown task type %q (want local, lambda or a sluice.* built-in)", n.Type)
+			c.add(n.ID, node.member("type").String(), nil, "unknown task type %q (want local, lambda or a sluice.* built-in)", n.Type)
 		default:
 			kindOK = true
 		}
 		n.Task = nil
-		cfg := missing
+		var cfg val
 		if i < len(b.configs) {
 			cfg = b.configs[i]
 		}
 		switch {
-		case cfg == missing:
-			if !c.has(p + "/config") {
-				c.add(n.ID, p+"/config", nil, "is required (use {} for a task without settings)")
+		case !cfg.ok():
+			if !c.has(node.member("config")) {
+				c.add(n.ID, node.member("config").String(), nil, "is required (use {} for a task without settings)")
 			}
 		case kindOK:
-			n.Task = decodeTask(c, n.ID, p+"/config", n.Type, cfg, n.Config)
+			n.Task = decodeTask(c, n.ID, configPath(i), n.Type, cfg, n.Config)
 		default:
 			// Without a kind the settings cannot be judged; still insist on
 			// the shape every kind shares.
-			c.object(n.ID, p+"/config", cfg)
+			c.object(n.ID, node.member("config"), cfg)
 		}
 	}
 
 	for i := range d.Nodes {
 		n := &d.Nodes[i]
 		for k, dep := range n.DependsOn {
+			if _, ok := first[dep]; ok && dep != n.ID {
+				continue
+			}
 			p := ptrIndex(ptrIndex("/nodes", i)+"/depends_on", k)
-			switch _, ok := first[dep]; {
+			switch {
 			case dep == n.ID && dep != "":
 				c.add(n.ID, p, nil, "node depends on itself")
 			case dep == "":
 				c.add(n.ID, p, nil, "must not be empty")
-			case !ok:
+			default:
 				c.add(n.ID, p, nil, "unknown node %q", dep)
 			}
 		}
 	}
 	for i, e := range d.Edges {
-		p := ptrIndex("/edges", i)
+		edge := at{base: "/edges", idx: i}
 		ends := [2]struct{ name, id string }{{"from", e.From}, {"to", e.To}}
 		for _, end := range ends {
 			if end.id == "" {
-				if !c.has(p + "/" + end.name) {
-					c.add("", p+"/"+end.name, nil, "is required")
+				if !c.has(edge.member(end.name)) {
+					c.add("", edge.member(end.name).String(), nil, "is required")
 				}
 			} else if _, ok := first[end.id]; !ok {
-				c.add("", p+"/"+end.name, nil, "unknown node %q", end.id)
+				c.add("", edge.member(end.name).String(), nil, "unknown node %q", end.id)
 			}
 		}
 		if e.From != "" && e.From == e.To {
-			c.add(e.From, p, nil, "edge from a node to itself")
+			c.add(e.From, edge.String(), nil, "edge from a node to itself")
 		}
 	}
 
-	g := buildGraph(d)
-	for _, cyc := range g.cycles(d) {
-		n := d.Nodes[cyc[0]]
-		c.add(n.ID, ptrIndex("/nodes", cyc[0]), ErrCycle, "dependency cycle: %s", cycleString(d, cyc))
+	g := buildGraph(d, first)
+	if len(g.order) < len(g.index) {
+		// Only a cycle keeps nodes out of the order: find them.
+		for _, cyc := range g.cycles(d) {
+			n := d.Nodes[cyc[0]]
+			c.add(n.ID, ptrIndex("/nodes", cyc[0]), ErrCycle, "dependency cycle: %s", cycleString(d, cyc))
+		}
 	}
 
 	for i := range d.Sensors {
@@ -177,7 +181,7 @@ func validateSensor(c *collector, p string, s *Sensor, seen sensorSeen) {
 	switch s.Type {
 	case SensorKafka:
 	case "":
-		if !c.has(p + "/type") {
+		if !c.has(atKey(p, "type")) {
 			c.add("", p+"/type", nil, "is required (kafka)")
 		}
 	default:
@@ -192,7 +196,7 @@ func validateSensor(c *collector, p string, s *Sensor, seen sensorSeen) {
 			topics = append(topics, t)
 		}
 	}
-	if len(topics) == 0 && !c.has(p+"/topic") && !c.has(p+"/topics") {
+	if len(topics) == 0 && !c.has(atKey(p, "topic")) && !c.has(atKey(p, "topics")) {
 		c.add("", p+"/topic", nil, "is required (topic or topics)")
 	}
 	if s.Topic != "" && !validTopic(s.Topic) {
@@ -213,8 +217,8 @@ func validateSensor(c *collector, p string, s *Sensor, seen sensorSeen) {
 	case s.MaxBatchSize == 0:
 		s.MaxBatchSize = DefaultMaxBatchSize
 	}
-	positiveDuration(c, p+"/max_tick_runtime", &s.MaxTickRuntime, seen.maxTickRuntime, DefaultMaxTickRuntime)
-	positiveDuration(c, p+"/tick_interval", &s.TickInterval, seen.tickInterval, DefaultTickInterval)
+	positiveDuration(c, atKey(p, "max_tick_runtime"), &s.MaxTickRuntime, seen.maxTickRuntime, DefaultMaxTickRuntime)
+	positiveDuration(c, atKey(p, "tick_interval"), &s.TickInterval, seen.tickInterval, DefaultTickInterval)
 	switch {
 	case s.Replicas < 0 || s.Replicas == 0 && seen.replicas:
 		c.add("", p+"/replicas", nil, "must be at least 1, got %d", s.Replicas)
@@ -226,7 +230,7 @@ func validateSensor(c *collector, p string, s *Sensor, seen sensorSeen) {
 	if s.FetchMinBytes < 0 {
 		c.add("", p+"/fetch_min_bytes", nil, "must not be negative, got %d", s.FetchMinBytes)
 	}
-	if s.FetchMaxWait < 0 && !c.has(p+"/fetch_max_wait") {
+	if s.FetchMaxWait < 0 && !c.has(atKey(p, "fetch_max_wait")) {
 		c.add("", p+"/fetch_max_wait", nil, "must not be negative")
 	}
 	switch s.InitialOffset {
@@ -241,11 +245,11 @@ func validateSensor(c *collector, p string, s *Sensor, seen sensorSeen) {
 	}
 }
 
-func positiveDuration(c *collector, p string, d *Duration, seen bool, def time.Duration) {
+func positiveDuration(c *collector, a at, d *Duration, seen bool, def time.Duration) {
 	switch {
-	case c.has(p):
+	case c.has(a):
 	case *d < 0 || *d == 0 && seen:
-		c.add("", p, nil, "must be positive")
+		c.add("", a.String(), nil, "must be positive")
 	case *d == 0:
 		*d = Duration(def)
 	}
