@@ -171,7 +171,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	for _, run := range queued {
-		r.pushLocked(run)
+		r.pushLocked(r.withDAGPriority(run))
 	}
 	r.base, r.stop = context.WithCancelCause(context.WithoutCancel(ctx))
 	r.started = true
@@ -330,7 +330,7 @@ func (r *Runner) adoptExternal(ctx context.Context) {
 	r.mu.Lock()
 	for _, run := range runs {
 		if run.State == store.RunQueued {
-			r.pushLocked(run)
+			r.pushLocked(r.withDAGPriority(run))
 			r.log.Info("run queued by another process", "run", run.ID, "dag", run.DAG)
 		} else {
 			r.addFinishedLocked(r.finishedRun(run, nil, nil))
@@ -430,6 +430,17 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	default:
 		return err
 	}
+}
+
+// withDAGPriority gives a run queued without a priority (sluice trigger)
+// its DAG's.
+func (r *Runner) withDAGPriority(run store.Run) store.Run {
+	if run.Priority == 0 {
+		if def := r.defOf(run.DAG); def != nil {
+			run.Priority = def.Priority
+		}
+	}
+	return run
 }
 
 func (r *Runner) defOf(name string) *dag.DAG {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+func init() {
+	register(command{name: "trigger", summary: "queue a run of a DAG (an engine on the same state dir runs it)", run: runTrigger})
+}
+
+const triggerUsage = `Usage: sluice trigger DAG [--config JSON] [--wait] [flags]
+
+Queues a run of DAG in the state dir's store. An engine running on the same
+state dir ('sluice run' or the console) picks it up within a second; with
+none running, the run waits for the next one to start. A run of a DAG the
+engine does not know (or has disabled) fails with that reason.
+
+--config is the run config, a JSON object handed to every task (the file
+named by SLUICE_RUN_CONFIG). --wait waits for the run to finish and exits 0
+when it succeeded, 1 when it failed or was cancelled.
+`
+
+// pollEvery is how often --wait and the waiting hint look at the store.
+const pollEvery = 200 * time.Millisecond
+
+func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
+	fs := flag.NewFlagSet("trigger", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	var stateDir string
+	addStateDirFlag(fs, env, &stateDir)
+	cfgText := fs.String("config", "", "run config, a JSON object")
+	wait := fs.Bool("wait", false, "wait for the run to finish; exit 1 unless it succeeded")
+	priority := fs.Int("priority", 0, "queue priority (higher first; 0 takes the DAG's)")
+	asJSON := fs.Bool("json", false, "print the run as JSON")
+	fs.Usage = func() {
+		fmt.Fprint(env.stderr, triggerUsage+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	// The DAG may come before the flags: "sluice trigger daily_etl --wait".
+	var name string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
+		return code
+	}
+	if name == "" {
+		name = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(env.stderr, "sluice trigger: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if name == "" {
+		fmt.Fprintln(env.stderr, "sluice trigger: name the DAG to run")
+		fs.Usage()
+		return exitUsage
+	}
+	var cfg json.RawMessage
+	if *cfgText != "" {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(*cfgText), &obj); err != nil || obj == nil {
+			fmt.Fprintln(env.stderr, "sluice trigger: --config must be a JSON object")
+			return exitUsage
+		}
+		cfg = json.RawMessage(*cfgText)
+	}
+
+	st, err := store.OpenDir(ctx, stateDir, store.Options{})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
+		return exitUsage
+	}
+	defer st.Close()
+	id, err := st.CreateRun(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Priority: *priority, Config: cfg, External: true})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
+		return exitFailed
+	}
+	pid, held, _ := store.LockHolder(stateDir)
+	if *asJSON && !*wait {
+		run, err := st.Run(ctx, id)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
+			return exitFailed
+		}
+		return printJSON(env, runRowOf(run))
+	}
+	if !*asJSON {
+		fmt.Fprintf(env.stdout, "queued run %d of %s\n", id, name)
+	}
+	if held {
+		if !*asJSON {
+			fmt.Fprintf(env.stderr, "the engine (pid %d) picks it up within a second\n", pid)
+		}
+	} else {
+		fmt.Fprintf(env.stderr, "no engine is running on %s: the run starts when `sluice run` (or the console) does\n",
+			filepath.Clean(stateDir))
+	}
+	if !*wait {
+		return exitOK
+	}
+	run, err := waitForRun(ctx, st, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(env.stderr, "stopped waiting; run %d goes on\n", id)
+			return exitFailed
+		}
+		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
+		return exitFailed
+	}
+	if *asJSON {
+		printJSON(env, runRowOf(run))
+	} else {
+		fmt.Fprintf(env.stdout, "run %d %s", id, run.State)
+		if run.Error != "" {
+			fmt.Fprintf(env.stdout, ": %s", run.Error)
+		}
+		if !run.StartedAt.IsZero() {
+			fmt.Fprintf(env.stdout, " (%s)", run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond))
+		}
+		fmt.Fprintln(env.stdout)
+	}
+	if run.State != store.RunSuccess {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// waitForRun polls the store until a run is finished.
+func waitForRun(ctx context.Context, st *store.Store, id int64) (store.Run, error) {
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		run, err := st.Run(ctx, id)
+		if err != nil {
+			return run, err
+		}
+		if run.Finished() {
+			return run, nil
+		}
+		select {
+		case <-ctx.Done():
+			return run, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func printJSON(env *cliEnv, v any) int {
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(env.stderr, "sluice: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// stateDBExists reports whether a state dir holds a database yet.
+func stateDBExists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, store.DBFile))
+	return err == nil
+}
