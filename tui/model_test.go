@@ -430,3 +430,26 @@ func TestFoldSource(t *testing.T) {
 		t.Errorf("space did not fold the local source:\n%s", screen)
 	}
 }
+
+// An event may carry a snapshot whose DAGs or runs changed before their own
+// topic was announced (the engine re-reads everything on every Snapshot).
+// The panes must not index the new snapshot with the old rows.
+func TestUnannouncedChangesAreSafe(t *testing.T) {
+	m, _ := newModel(t, viewtest.Loaded())
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 50})
+	m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Loaded(), Topics: common.AllTopics})
+	next := viewtest.Loaded()
+	next.DAGs[2].Errors = nil // daily_etl mended
+	next.DAGs[4].Errors = next.DAGs[4].Errors[:1]
+	next.Runs.Running[1].Tasks = next.Runs.Running[1].Tasks[:2]
+	next.Runs.Running[0], next.Runs.Running[1] = next.Runs.Running[1], next.Runs.Running[0]
+	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: engine.TopicLogs})
+	for pane := range paneCount {
+		m.focus = pane
+		checkFrame(t, m.View(), 100, 50)
+	}
+	m.focus = PaneDAGs
+	if strings.Contains(m.View(), "a local task needs a command") {
+		t.Error("the tree still shows the mended file's error")
+	}
+}

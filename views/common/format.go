@@ -54,11 +54,11 @@ func Until(now, t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	d := t.Sub(now)
+	d := t.Sub(now).Round(time.Second)
 	if d <= 0 {
 		return "now"
 	}
-	return "in " + Duration(d.Round(time.Second))
+	return "in " + Duration(d)
 }
 
 // Clock renders a time of day.

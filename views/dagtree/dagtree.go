@@ -71,7 +71,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.snap = msg.Snap
 		// Rows index the snapshot they were built from: rebuild whenever
 		// the DAGs may differ, not only when the engine says so.
-		if msg.Topics&engine.TopicDAGs != 0 || prev == nil || len(prev.DAGs) != len(m.snap.DAGs) || len(prev.Sources) != len(m.snap.Sources) {
+		if msg.Topics&engine.TopicDAGs != 0 || prev == nil || !sameTreeShape(prev, m.snap) {
 			m.rebuild(prev)
 		}
 		if m.detail != "" {

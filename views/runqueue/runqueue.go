@@ -190,7 +190,20 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel}}
 }
 
+// sameRunShape reports whether rows built from a still index b the same
+// way (an event can carry a snapshot whose runs moved before their topic
+// was announced). It allocates nothing.
 func sameRunShape(a, b *snapshot.Snapshot) bool {
-	return len(a.Runs.Queued) == len(b.Runs.Queued) && len(a.Runs.Running) == len(b.Runs.Running) &&
-		len(a.Runs.Finished) == len(b.Runs.Finished)
+	for sec := secQueued; sec <= secFinished; sec++ {
+		x, y := section(a, sec), section(b, sec)
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i].ID != y[i].ID || len(x[i].Tasks) != len(y[i].Tasks) {
+				return false
+			}
+		}
+	}
+	return true
 }
