@@ -62,7 +62,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 
 	failure := r.runTasks(ctx, ar, order)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, errCancelled) {
-		log.Info("run interrupted by shutdown")
+		log.Debug("run stopped for shutdown; Stop settles it")
 		r.release(ar, nil)
 		return
 	}

@@ -394,3 +394,35 @@ func TestKindsLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchMessagesForBuiltinKinds(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 2)
+	kinds := NewKinds()
+	kinds.Register("sluice.sink", func(ctx context.Context, tr *TaskRun) error {
+		msgs, err := tr.BatchMessages(ctx)
+		got <- string(msgs)
+		return err
+	})
+	h := setup(t, func(c *Config) { c.Kinds = kinds })
+	h.dags.add(t, "sink", `{"nodes": [{"id": "s", "type": "sluice.sink", "config": {}}]}`)
+	h.start()
+	batch := &store.Batch{Topic: "t", Partition: 0, FirstOffset: 1, LastOffset: 1, Messages: []byte("{\"m\":1}\n")}
+	id, err := h.r.Enqueue(context.Background(), store.NewRun{DAG: "sink", Trigger: store.TriggerSensor, Batch: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := h.waitRun(id); run.State != store.RunSuccess {
+		t.Fatalf("run %s %q", run.State, run.Error)
+	}
+	if m := <-got; m != "{\"m\":1}\n" {
+		t.Fatalf("batch messages %q", m)
+	}
+	// A run without a batch sees none.
+	if run, _ := h.waitRun(h.enqueue("sink", "")); run.State != store.RunSuccess {
+		t.Fatal(run.Error)
+	}
+	if m := <-got; m != "" {
+		t.Fatalf("messages without a batch: %q", m)
+	}
+}

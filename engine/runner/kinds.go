@@ -114,6 +114,16 @@ func (t *TaskRun) ConfigFile() (string, error) { return t.files.config() }
 // "" when the run carries no batch.
 func (t *TaskRun) BatchFile() (string, error) { return t.files.batch() }
 
+// BatchMessages returns the messages (JSON lines) of the Kafka batch the
+// run carries, nil when it carries none: for built-in kinds that consume a
+// batch without going through the file.
+func (t *TaskRun) BatchMessages(ctx context.Context) ([]byte, error) {
+	if t.files.batchFn == nil {
+		return nil, nil
+	}
+	return t.files.batchFn(ctx)
+}
+
 // Log opens (once) the attempt's log file, where a kind writes what the
 // task printed. The file's tail goes to the store, the whole file stays on
 // disk.
