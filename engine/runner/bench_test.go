@@ -81,3 +81,40 @@ func countState(st *store.Store, state string) (int, error) {
 	runs, err := st.ListRuns(context.Background(), store.ListOptions{States: []string{state}})
 	return len(runs), err
 }
+
+// BenchmarkRunsSnapshot10kQueued is the cost of the queue's snapshot with
+// 10,000 runs waiting, wait reasons included, when the queue changed since
+// the last one (an unchanged queue reuses the last one).
+func BenchmarkRunsSnapshot10kQueued(b *testing.B) {
+	dir := b.TempDir()
+	st, err := store.OpenDir(context.Background(), dir, store.Options{Synchronous: store.SyncNormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	dags := &dagMap{}
+	dags.add(b, "etl", `{"max_active_runs": 2, "tags": {"team": "data"}, "nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	dags.add(b, "other", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	r, err := New(Config{Store: st, DAGs: dags, StateDir: dir, Limits: Limits{TagLimits: []TagLimit{{Key: "team", Value: "data", Limit: 1}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Not started: runs stay queued.
+	for i := range 10000 {
+		name := "etl"
+		if i%2 == 1 {
+			name = "other"
+		}
+		if _, err := r.Enqueue(context.Background(), store.NewRun{DAG: name}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		r.mu.Lock()
+		r.version++
+		r.mu.Unlock()
+		if n := len(r.Runs().Queued); n != 10000 {
+			b.Fatalf("%d queued", n)
+		}
+	}
+}

@@ -210,26 +210,39 @@ func (q *queue) each(fn func(*queued) bool) {
 // counting each pick against the limits so later runs see it. A blocked run
 // does not block the runs behind it. info describes a run's DAG; a DAG it
 // does not know (deleted, disabled) is picked so that the run fails rather
-// than wait for ever. With reason set, plan visits every run and reports why
-// each one not picked waits; without, it stops once the global limit is
-// reached.
-func (q *queue) plan(a *active, lim Limits, info func(dag string) (candidate, bool), reason func(id int64, why string)) []*queued {
+// than wait for ever. With visit set, plan visits every run, telling why
+// each one not picked waits ("" for a pick); without, it stops once the
+// global limit is reached.
+func (q *queue) plan(a *active, lim Limits, info func(dag string) (candidate, bool), visit func(it *queued, why string)) []*queued {
 	var picks []*queued
 	max := lim.max()
+	// Runs of one DAG wait for the same reason until a pick changes the
+	// counts: format it once per DAG, not once per run.
+	memo := map[string]string{}
 	q.each(func(it *queued) bool {
 		c, known := info(it.dag)
 		if !known {
 			picks = append(picks, it)
+			if visit != nil {
+				visit(it, "")
+			}
 			return true
 		}
-		why := lim.blocked(a, c)
+		why, seen := memo[it.dag]
+		if !seen {
+			why = lim.blocked(a, c)
+		}
 		if why == "" {
 			picks = append(picks, it)
 			a.add(c, 1)
-		} else if reason != nil {
-			reason(it.id, why)
+			clear(memo)
+		} else {
+			memo[it.dag] = why
 		}
-		return reason != nil || a.total < max
+		if visit != nil {
+			visit(it, why)
+		}
+		return visit != nil || a.total < max
 	})
 	return picks
 }

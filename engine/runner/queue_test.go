@@ -182,7 +182,11 @@ func TestPlanLimitsAndReasons(t *testing.T) {
 			// Reporting pass: every run visited.
 			q, a := build()
 			reasons := map[int64]string{}
-			picks := q.plan(a, c.limits, info, func(id int64, why string) { reasons[id] = why })
+			picks := q.plan(a, c.limits, info, func(it *queued, why string) {
+				if why != "" {
+					reasons[it.id] = why
+				}
+			})
 			if got := ids(picks); !reflect.DeepEqual(got, c.start) {
 				t.Fatalf("picked %v, want %v", got, c.start)
 			}

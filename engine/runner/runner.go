@@ -493,18 +493,17 @@ func (r *Runner) queuedLocked() []snapshot.Run {
 		}
 	}
 	slices.SortFunc(out, func(a, b snapshot.Run) int { return cmpInt64(a.ID, b.ID) })
-	reasons := map[int64]string{}
 	act := &active{total: r.act.total, byDAG: maps.Clone(r.act.byDAG), byTag: maps.Clone(r.act.byTag)}
 	memo := map[string]*dag.DAG{}
-	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(id int64, why string) { reasons[id] = why })
-	r.queue.each(func(it *queued) bool {
+	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
 		run := queuedRun(it.run, memo[it.dag])
-		run.WaitReason = reasons[it.id]
+		if why == "" {
+			why = "starting"
+		}
 		if run.WaitReason == "" {
-			run.WaitReason = "starting"
+			run.WaitReason = why
 		}
 		out = append(out, run)
-		return true
 	})
 	r.cache.version, r.cache.queued = r.version, out
 	return slices.Clone(out)
