@@ -28,7 +28,16 @@ func (c *collector) add(node, path string, sentinel error, format string, args .
 		sentinel = ErrInvalid
 	}
 	c.mark(path)
-	c.errs = append(c.errs, &Error{File: c.file, Node: node, Path: path, Msg: fmt.Sprintf(format, args...), Err: sentinel})
+	c.errs = append(c.errs, &Error{File: c.file, Node: node, Path: path, Msg: oneLine(fmt.Sprintf(format, args...)), Err: sentinel})
+}
+
+// oneLine keeps a message on one line, whatever text from the file it
+// quotes: one problem is one line of output.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\n\r") {
+		return s
+	}
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }
 
 // mark records a path as dealt with without reporting it.

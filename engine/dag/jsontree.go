@@ -396,8 +396,8 @@ func (p *jsonParser) str() (off, n uint32) {
 			buf = utf8.AppendRune(buf, r)
 			continue
 		default:
-			p.pos = i
-			p.fail("invalid escape \\%c in string", e)
+			p.pos = i + 1
+			p.fail("invalid escape in string: '\\' followed by %s", p.found())
 			return 0, 0
 		}
 		i += 2
@@ -444,7 +444,7 @@ func invalidUTF8(data []byte) int {
 
 func syntaxError(file string, data []byte, off int, msg string) *Error {
 	line, col := lineCol(data, off)
-	return &Error{File: file, Line: line, Col: col, Msg: msg, Err: ErrSyntax}
+	return &Error{File: file, Line: line, Col: col, Msg: oneLine(msg), Err: ErrSyntax}
 }
 
 // lineCol turns a byte offset into a 1-based line and a 1-based column

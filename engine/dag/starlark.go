@@ -32,7 +32,15 @@ var starlarkFileOptions = &syntax.FileOptions{
 
 // evalStarlark runs a .star file and converts its global dag into the
 // generic tree the JSON form produces.
-func evalStarlark(file string, data []byte, opts Options) (val, error) {
+func evalStarlark(file string, data []byte, opts Options) (v val, err error) {
+	// The interpreter is not ours: should it panic on some input, that file
+	// is invalid, and the engine that loads it lives on. The fuzz target
+	// fails on this message, so such a bug would not go unnoticed.
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = val{}, Errors{{File: file, Err: ErrScript, Msg: fmt.Sprintf("internal error in the Starlark interpreter: %v", r)}}
+		}
+	}()
 	if err := precheckStarlark(file, data); err != nil {
 		return val{}, Errors{err}
 	}
@@ -63,16 +71,16 @@ func evalStarlark(file string, data []byte, opts Options) (val, error) {
 	if err != nil {
 		return val{}, starlarkErrors(file, thread, reason, err)
 	}
-	v, ok := globals["dag"]
+	dagValue, ok := globals["dag"]
 	if !ok {
 		return val{}, Errors{{File: file, Err: ErrScript, Msg: "the script must set a global named dag to a dict"}}
 	}
-	if _, ok := v.(*starlark.Dict); !ok {
-		return val{}, Errors{{File: file, Err: ErrScript, Msg: fmt.Sprintf("dag must be a dict, not %s", v.Type())}}
+	if _, ok := dagValue.(*starlark.Dict); !ok {
+		return val{}, Errors{{File: file, Err: ErrScript, Msg: fmt.Sprintf("dag must be a dict, not %s", dagValue.Type())}}
 	}
 	c := newCollector(file)
 	t := &tree{}
-	toTree(c, t, "", v, nil)
+	toTree(c, t, "", dagValue, nil)
 	if err := c.err(); err != nil {
 		return val{}, err
 	}
@@ -100,20 +108,20 @@ func envBuiltin(lookup func(string) (string, bool)) *starlark.Builtin {
 func starlarkErrors(file string, thread *starlark.Thread, reason string, err error) Errors {
 	var se syntax.Error
 	if errors.As(err, &se) {
-		return Errors{{File: file, Line: int(se.Pos.Line), Col: int(se.Pos.Col), Msg: se.Msg, Err: ErrSyntax}}
+		return Errors{{File: file, Line: int(se.Pos.Line), Col: int(se.Pos.Col), Msg: oneLine(se.Msg), Err: ErrSyntax}}
 	}
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) {
 		es := make(Errors, len(rl))
 		for i, re := range rl {
-			es[i] = &Error{File: file, Line: int(re.Pos.Line), Col: int(re.Pos.Col), Msg: re.Msg, Err: ErrSyntax}
+			es[i] = &Error{File: file, Line: int(re.Pos.Line), Col: int(re.Pos.Col), Msg: oneLine(re.Msg), Err: ErrSyntax}
 		}
 		return es
 	}
-	e := &Error{File: file, Msg: err.Error(), Err: ErrScript}
+	e := &Error{File: file, Msg: oneLine(err.Error()), Err: ErrScript}
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
-		e.Msg = ee.Msg
+		e.Msg = oneLine(ee.Msg)
 		// The innermost frame may be a builtin, which has no position.
 		for i := 0; i < len(ee.CallStack); i++ {
 			if pos := ee.CallStack.At(i).Pos; pos.IsValid() && pos.Filename() != "<builtin>" {

@@ -11,12 +11,35 @@ import (
 
 const testdataDir = "../../testdata/dags"
 
+// readExpectations reads a testdata table: lines "NAME<rest>", grouped by
+// NAME (a file name, up to the first ':'), in order; '#' starts a comment.
+func readExpectations(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, ok := strings.Cut(line, ":")
+		if !ok {
+			t.Fatalf("%s: line without a file name: %q", path, line)
+		}
+		out[name] = append(out[name], strings.TrimPrefix(line, name))
+	}
+	return out
+}
+
 // TestInvalidFiles parses every file of testdata/dags/invalid and checks its
-// errors against NAME.expect: one line per expected error, in order, each a
-// substring of that error's text.
+// errors against testdata/dags/invalid.expect: one line per expected error,
+// in order, each a part of that error's text.
 func TestInvalidFiles(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(testdataDir, "invalid")
+	expect := readExpectations(t, filepath.Join(testdataDir, "invalid.expect"))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -24,31 +47,21 @@ func TestInvalidFiles(t *testing.T) {
 	files := 0
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasSuffix(name, ".expect") {
-			if _, err := os.Stat(filepath.Join(dir, strings.TrimSuffix(name, ".expect"))); err != nil {
-				t.Errorf("%s has no DAG file next to it", name)
-			}
-			continue
-		}
 		if !IsDAGFile(name) {
+			t.Errorf("%s in %s is not a DAG file: the folder must hold only bad DAGs", name, dir)
 			continue
 		}
 		files++
+		want, ok := expect[name]
+		delete(expect, name)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			if !ok {
+				t.Fatalf("no expectation in invalid.expect")
+			}
 			data, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
-			}
-			expect, err := os.ReadFile(filepath.Join(dir, name+".expect"))
-			if err != nil {
-				t.Fatalf("missing expectation: %v", err)
-			}
-			var want []string
-			for _, line := range strings.Split(string(expect), "\n") {
-				if line = strings.TrimRight(line, " \r"); line != "" {
-					want = append(want, line)
-				}
 			}
 			d, err := Parse(name, data, Options{})
 			if err == nil || d != nil {
@@ -65,6 +78,9 @@ func TestInvalidFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+	for name := range expect {
+		t.Errorf("invalid.expect names %s, which does not exist", name)
 	}
 	if files < 40 {
 		t.Errorf("only %d invalid files, want at least 40", files)
@@ -97,9 +113,10 @@ func checkErrors(t *testing.T, file string, es Errors) {
 
 // TestValidFiles parses every file of testdata/dags/valid and the example
 // DAGs at the top of dags/, and checks the topological order given in
-// NAME.topo where there is one.
+// testdata/dags/valid.topo where there is one.
 func TestValidFiles(t *testing.T) {
 	t.Parallel()
+	topo := readExpectations(t, filepath.Join(testdataDir, "valid.topo"))
 	var paths []string
 	for _, pattern := range []string{testdataDir + "/valid/*", "../../dags/*"} {
 		m, err := filepath.Glob(pattern)
@@ -135,14 +152,11 @@ func TestValidFiles(t *testing.T) {
 			if len(order) != len(d.Nodes) {
 				t.Errorf("TopoOrder has %d ids for %d nodes", len(order), len(d.Nodes))
 			}
-			topo, err := os.ReadFile(p + ".topo")
-			if os.IsNotExist(err) {
+			want, ok := topo[filepath.Base(p)]
+			if !ok {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := strings.Fields(string(topo)); !reflect.DeepEqual(order, want) {
+			if want := strings.Fields(strings.TrimPrefix(want[0], ":")); !reflect.DeepEqual(order, want) {
 				t.Errorf("TopoOrder = %v, want %v", order, want)
 			}
 		})
