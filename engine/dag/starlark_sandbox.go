@@ -409,7 +409,7 @@ func guardedStringMethod(s starlark.String, name string) (starlark.Value, error)
 							}
 						}
 					}
-					size = uint64(len(s)) + occ*uint64(len(repl))
+					size = uint64(len(s)) - occ*uint64(len(old)) + occ*uint64(len(repl))
 				}
 			}
 		}

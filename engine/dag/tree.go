@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// The generic tree is the meeting point of both file forms: JSON decodes to
-// it, Starlark values convert to it, and the model is built from it, so a
-// problem gets the same path and message whichever form the file has.
+// Typed readers over the generic tree (value.go): each reports a value of
+// the wrong type at its path and lets building go on, so one pass finds
+// every problem of a file.
 
 // at is where a value sits, rendered to a JSON pointer only when there is a
 // problem to report: building paths for every valid value would cost more
