@@ -416,7 +416,7 @@ func openReviewService(ctx context.Context, env *cliEnv, f *reviewFlags, cfg rev
 func outcomeJSON(out *review.Outcome, err error) map[string]any {
 	m := map[string]any{"dry_run": out.DryRun, "review": toReviewJSON(out.Item, false)}
 	if out.Push != nil {
-		m["push"] = map[string]string{"remote": out.Push.Remote, "refspec": out.Push.RefSpec, "commit": out.Push.Commit}
+		m["push"] = map[string]string{"remote": out.Push.Remote, "refspec": out.Push.RefSpec, "commit": out.Push.Commit, "warning": out.Push.Warning}
 	}
 	if out.PR != nil {
 		m["pull_request"] = map[string]any{"owner": out.PR.Owner, "repo": out.PR.Repo, "title": out.PR.Title,
@@ -445,6 +445,9 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 			verb = "Would push"
 		}
 		fmt.Fprintf(w, "%s %s (%.7s) to %s\n", verb, p.RefSpec, p.Commit, p.Remote)
+		if p.Warning != "" {
+			fmt.Fprintf(w, "Warning: %s\n", p.Warning)
+		}
 	}
 	if pr := out.PR; pr != nil && out.DryRun {
 		draft := ""

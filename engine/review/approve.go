@@ -29,6 +29,10 @@ type PushPlan struct {
 	Remote  string // URL, credentials redacted
 	RefSpec string // never forced: no leading +
 	Commit  string
+	// Warning is what a dry run found on the remote that would make the
+	// push fail or do nothing (the branch exists elsewhere, the remote is
+	// unreachable); empty when the push looks fine.
+	Warning string
 }
 
 // ReportResult is the outcome of archiving one report.
@@ -90,6 +94,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it), Draft: s.cfg.Draft}
 	}
 	if dryRun {
+		out.Push.Warning = sc.checkPush(ctx, it.Branch, it.Commit)
 		return out, nil
 	}
 
@@ -112,12 +117,13 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
 	}
 	it.Error = ""
-	if err := s.update(ctx, it, StatePushed, "pushed "+it.Branch+" to "+redactURL(sc.pushURL)); err != nil {
-		return out, err
-	}
+	pushed := "pushed " + it.Branch + " to " + redactURL(sc.pushURL)
 	if out.PR == nil {
 		it.Notes = appendOnce(it.Notes, "no GitHub repository configured: open the pull request by hand")
-		return out, s.update(ctx, it, StatePushed, "no GitHub repository configured; pull request not opened")
+		return out, s.update(ctx, it, StatePushed, pushed+"; no GitHub repository configured, no pull request opened")
+	}
+	if err := s.update(ctx, it, StatePushed, pushed); err != nil {
+		return out, err
 	}
 	gh, err := s.github(it)
 	if err == nil {
@@ -286,6 +292,41 @@ func (sc *scratch) push(ctx context.Context, branch string) error {
 	default:
 		return fmt.Errorf("pushing %s to %s: %w", branch, redactURL(sc.pushURL), err)
 	}
+}
+
+// checkPush looks at the remote's branches, as a dry run, and says what
+// would stop the push.
+func (sc *scratch) checkPush(ctx context.Context, branch, commit string) string {
+	remote, err := sc.repo.Remote(remoteOrigin)
+	if err != nil {
+		return "no remote: " + err.Error()
+	}
+	auth, err := sc.auth(sc.pushURL)
+	if err != nil {
+		return err.Error()
+	}
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if err != nil {
+		return "cannot reach the remote: " + err.Error()
+	}
+	for _, r := range refs {
+		if r.Name() != plumbing.NewBranchReferenceName(branch) {
+			continue
+		}
+		if r.Hash().String() == commit {
+			return "the remote already has this branch at this commit; the push would do nothing"
+		}
+		head, err := sc.repo.CommitObject(plumbing.NewHash(commit))
+		if err == nil {
+			if old, err := sc.repo.CommitObject(r.Hash()); err == nil {
+				if ok, err := old.IsAncestor(head); err == nil && ok {
+					return ""
+				}
+			}
+		}
+		return fmt.Sprintf("the remote has %s at %s, which is not an ancestor: the push would be rejected (never forced)", branch, short(r.Hash().String()))
+	}
+	return ""
 }
 
 func isNonFastForward(err error) bool {

@@ -242,7 +242,7 @@ func TestApprovePushesToOriginWithoutGitHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !dry.DryRun || dry.Push == nil || dry.Push.Remote != repos.remote || strings.HasPrefix(dry.Push.RefSpec, "+") || dry.PR != nil {
+	if !dry.DryRun || dry.Push == nil || dry.Push.Remote != repos.remote || strings.HasPrefix(dry.Push.RefSpec, "+") || dry.PR != nil || dry.Push.Warning != "" {
 		t.Errorf("dry run = %+v", dry)
 	}
 	if _, err := exec.Command("git", "-C", repos.remote, "rev-parse", "--verify", "-q", it.Branch).Output(); err == nil {
@@ -269,7 +269,7 @@ func TestApprovePushesToOriginWithoutGitHub(t *testing.T) {
 	for _, ev := range out.Item.History {
 		states = append(states, ev.State)
 	}
-	if strings.Join(stateStrings(states), ",") != "staged,approved,pushed,pushed" {
+	if strings.Join(stateStrings(states), ",") != "staged,approved,pushed" {
 		t.Errorf("history %v", states)
 	}
 	if _, err := svc.Approve(ctx, it.ID, false); !errors.Is(err, ErrState) {
@@ -302,6 +302,10 @@ func TestNonFastForwardPushFailsWithoutForce(t *testing.T) {
 	runGit(t, other, "commit", "-q", "-m", "theirs")
 	runGit(t, other, "push", "-q", "origin", "HEAD:refs/heads/"+it.Branch)
 	theirs := runGit(t, repos.remote, "rev-parse", it.Branch)
+	dry, err := svc.Approve(ctx, it.ID, true)
+	if err != nil || !strings.Contains(dry.Push.Warning, "would be rejected") {
+		t.Errorf("dry run before a non-fast-forward push: %+v, %v", dry.Push, err)
+	}
 
 	_, err = svc.Approve(ctx, it.ID, false)
 	if !errors.Is(err, ErrNonFastForward) {
