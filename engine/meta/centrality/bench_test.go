@@ -69,7 +69,7 @@ func BenchmarkCentrality(b *testing.B) {
 // BenchmarkGonum measures gonum's graph/network on the 3,000-model graph:
 // the figures that decided for the array kernels above (BENCHMARKS.md).
 // gonum's closeness needs all-pairs shortest paths first (an n×n matrix:
-// 3.6 GB of float64 at 20,000 models, so it is not run there).
+// 4 GB of float64 for the 22,400 nodes of 20,000 models, so not run there).
 func BenchmarkGonum(b *testing.B) {
 	sg := synth.DAG(3000, 1)
 	gg := simple.NewDirectedGraph()
