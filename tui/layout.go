@@ -190,9 +190,15 @@ func (m *Model) toastOrSummary() string {
 	if m.snap == nil {
 		return st.Muted.Render(" connecting to the engine…")
 	}
-	return st.Muted.Render(" " + summary(m.snap))
+	text := " " + m.summary
+	if !m.snap.At.IsZero() {
+		text += " · updated " + common.Clock(m.snap.At)
+	}
+	return st.Muted.Render(text)
 }
 
+// summary is the status bar's text for a snapshot, computed once per
+// snapshot: counting 10,000 DAGs every frame would cost more than drawing.
 func summary(s *snapshot.Snapshot) string {
 	invalid := 0
 	for i := range s.DAGs {
@@ -215,9 +221,6 @@ func summary(s *snapshot.Snapshot) string {
 		parts = append(parts, fmt.Sprintf("%d of %d sources failing", failing, len(s.Sources)))
 	} else {
 		parts = append(parts, fmt.Sprintf("%d sources ok", len(s.Sources)))
-	}
-	if !s.At.IsZero() {
-		parts = append(parts, "updated "+common.Clock(s.At))
 	}
 	return strings.Join(parts, " · ")
 }

@@ -57,6 +57,7 @@ type Model struct {
 	events      <-chan engine.Event
 	unsubscribe func()
 	snap        *snapshot.Snapshot
+	summary     string // the status bar's text for snap
 
 	panes [paneCount]common.Component
 	focus int

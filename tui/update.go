@@ -81,6 +81,7 @@ func (m *Model) applySnapshot(msg common.SnapshotUpdatedMsg) tea.Cmd {
 		return nil
 	}
 	m.snap = msg.Snap
+	m.summary = summary(msg.Snap)
 	return m.broadcast(msg)
 }
 

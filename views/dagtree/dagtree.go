@@ -20,6 +20,7 @@ type Model struct {
 	c      *common.Common
 	snap   *snapshot.Snapshot
 	rows   []row
+	counts counts
 	list   common.List
 	filter common.Filter
 	folded map[string]bool
@@ -69,6 +70,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.SnapshotUpdatedMsg:
 		prev := m.snap
 		m.snap = msg.Snap
+		m.counts = countSnapshot(m.snap)
 		// Rows index the snapshot they were built from: rebuild whenever
 		// the DAGs may differ, not only when the engine says so.
 		if msg.Topics&engine.TopicDAGs != 0 || prev == nil || !sameTreeShape(prev, m.snap) {

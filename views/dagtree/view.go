@@ -44,26 +44,44 @@ func (m *Model) summary() string {
 	if m.snap == nil {
 		return st.Muted.Render("no snapshot yet")
 	}
-	counts := map[string]int{}
-	for i := range m.snap.DAGs {
-		counts[m.snap.DAGs[i].Status]++
-	}
+	c := &m.counts
 	parts := []string{fmt.Sprintf("%d DAGs", len(m.snap.DAGs))}
-	for _, s := range []string{snapshot.DAGActive, snapshot.DAGInvalid, snapshot.DAGDisabled, snapshot.DAGConflict} {
-		if counts[s] > 0 {
-			parts = append(parts, st.State(s).Render(fmt.Sprintf("%d %s", counts[s], s)))
+	for i, s := range statusOrder {
+		if c.byStatus[i] > 0 {
+			parts = append(parts, st.State(s).Render(fmt.Sprintf("%d %s", c.byStatus[i], s)))
 		}
 	}
-	bad := 0
-	for _, s := range m.snap.Sources {
-		if !s.OK {
-			bad++
-		}
-	}
-	if bad > 0 {
-		parts = append(parts, st.Error.Render(fmt.Sprintf("%d source(s) failing", bad)))
+	if c.failingSources > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("%d source(s) failing", c.failingSources)))
 	}
 	return strings.Join(parts, st.Muted.Render(" · "))
+}
+
+var statusOrder = [...]string{snapshot.DAGActive, snapshot.DAGInvalid, snapshot.DAGDisabled, snapshot.DAGConflict}
+
+// counts are the summary line's figures, counted once per snapshot rather
+// than once per frame.
+type counts struct {
+	byStatus       [len(statusOrder)]int
+	failingSources int
+}
+
+func countSnapshot(s *snapshot.Snapshot) counts {
+	var c counts
+	for i := range s.DAGs {
+		for j, st := range statusOrder {
+			if s.DAGs[i].Status == st {
+				c.byStatus[j]++
+				break
+			}
+		}
+	}
+	for _, src := range s.Sources {
+		if !src.OK {
+			c.failingSources++
+		}
+	}
+	return c
 }
 
 func (m *Model) foldMarker(key string) string {
