@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -20,7 +21,9 @@ func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("SLUICE_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	l := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug - 4}))
+	RouteSaramaLogs(l)
+	return l
 }
 
 // startBroker starts an embedded cluster with topic of partitions.
@@ -62,12 +65,28 @@ func sensorDAG(name string, s dag.Sensor) *dag.DAG {
 		Nodes: []dag.Node{{ID: "a", Type: dag.KindNoop}}}
 }
 
+// poll reports whether cond came to hold before timeout.
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if f := os.Getenv("SLUICE_TEST_DUMP"); f != "" {
+				buf := make([]byte, 8<<20)
+				_ = os.WriteFile(f, buf[:runtime.Stack(buf, true)], 0o644)
+			}
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)

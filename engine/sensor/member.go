@@ -25,9 +25,10 @@ type member struct {
 	index int
 	in    chan delivered
 
-	mu      sync.Mutex
-	connErr error      // sticky: set when connecting or consuming fails, cleared by a new session
-	events  []timedErr // errors sarama reported (fetch, commit); drained by the next tick
+	mu       sync.Mutex
+	connErr  error      // sticky: set when connecting or consuming fails, cleared by a new session
+	events   []timedErr // errors sarama reported (fetch, commit); drained by the next tick
+	sessions map[sarama.ConsumerGroupSession]struct{} // between Setup and Cleanup
 
 	// Owned by the tick goroutine.
 	bufs     map[topicPartition]*partitionBuffer
@@ -78,6 +79,7 @@ func newMember(s *Sensor, index int) *member {
 		in:       make(chan delivered, 256),
 		bufs:     make(map[topicPartition]*partitionBuffer),
 		toCommit: make(map[sarama.ConsumerGroupSession]struct{}),
+		sessions: make(map[sarama.ConsumerGroupSession]struct{}),
 	}
 }
 
@@ -176,12 +178,18 @@ type claimHandler struct{ m *member }
 func (h *claimHandler) Setup(sess sarama.ConsumerGroupSession) error {
 	h.m.mu.Lock()
 	h.m.connErr = nil
+	h.m.sessions[sess] = struct{}{}
 	h.m.mu.Unlock()
 	h.m.s.log.Debug("kafka sensor joined group", "member", h.m.index, "generation", sess.GenerationID(), "claims", sess.Claims())
 	return nil
 }
 
-func (h *claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h *claimHandler) Cleanup(sess sarama.ConsumerGroupSession) error {
+	h.m.mu.Lock()
+	delete(h.m.sessions, sess)
+	h.m.mu.Unlock()
+	return nil
+}
 
 func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	tok := &claimToken{sess: sess, done: make(chan struct{})}
@@ -440,10 +448,17 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) (int, error) {
 	return n, nil
 }
 
-// commit flushes marked offsets of every session touched since the last
-// commit. sarama reports commit failures on the group's error channel; the
-// offsets stay marked and go out with the next commit.
+// commit flushes marked offsets of every live session. sarama reports a
+// failed commit on the group's error channel and keeps the offsets marked;
+// committing the live sessions on every pass, not only after new batches,
+// retries them even when the stream has gone quiet. A session with nothing
+// marked sends nothing.
 func (m *member) commit() {
+	m.mu.Lock()
+	for sess := range m.sessions {
+		m.toCommit[sess] = struct{}{}
+	}
+	m.mu.Unlock()
 	for sess := range m.toCommit {
 		if sess.Context().Err() == nil {
 			sess.Commit()

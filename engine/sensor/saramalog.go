@@ -5,41 +5,38 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 )
 
 // sarama logs through two package globals. Left alone they print to stderr
-// (the operator's terminal while the console owns it), so every entry point
-// that talks to Kafka routes them to slog first.
+// (the operator's terminal while the console owns it). They are pointed
+// once, at init, at a forwarder whose destination RouteSaramaLogs swaps
+// atomically: sarama reads the globals from its own goroutines, so they
+// are never written again.
 
-var saramaLogMu sync.Mutex
+var saramaDest atomic.Pointer[slog.Logger]
 
-// RouteSaramaLogs sends sarama's log output to l at debug level (sarama's
-// Logger) and below (its DebugLogger, dropped unless l enables debug).
-// Calling it again replaces the destination; nil discards everything.
+// RouteSaramaLogs sends sarama's log output to l: its Logger at debug level,
+// its DebugLogger four levels below (dropped unless l enables that). nil
+// discards everything, which is the state before the first call.
 func RouteSaramaLogs(l *slog.Logger) {
-	saramaLogMu.Lock()
-	defer saramaLogMu.Unlock()
 	if l == nil {
-		l = slog.New(slog.DiscardHandler)
-	}
-	l = l.With("component", "sarama")
-	sarama.Logger = saramaSlog{l: l, level: slog.LevelDebug}
-	sarama.DebugLogger = saramaSlog{l: l, level: slog.LevelDebug - 4}
-}
-
-type saramaSlog struct {
-	l     *slog.Logger
-	level slog.Level
-}
-
-func (s saramaSlog) emit(format func() string) {
-	if !s.l.Enabled(context.Background(), s.level) {
+		saramaDest.Store(nil)
 		return
 	}
-	s.l.Log(context.Background(), s.level, strings.TrimRight(format(), "\n"))
+	saramaDest.Store(l.With("component", "sarama"))
+}
+
+type saramaSlog struct{ level slog.Level }
+
+func (s saramaSlog) emit(format func() string) {
+	l := saramaDest.Load()
+	if l == nil || !l.Enabled(context.Background(), s.level) {
+		return
+	}
+	l.Log(context.Background(), s.level, strings.TrimRight(format(), "\n"))
 }
 
 func (s saramaSlog) Print(v ...any) { s.emit(func() string { return fmt.Sprint(v...) }) }
@@ -49,7 +46,6 @@ func (s saramaSlog) Printf(format string, v ...any) {
 func (s saramaSlog) Println(v ...any) { s.emit(func() string { return fmt.Sprintln(v...) }) }
 
 func init() {
-	// Until an entry point routes them, sarama's logs go nowhere rather
-	// than to the terminal.
-	RouteSaramaLogs(nil)
+	sarama.Logger = saramaSlog{level: slog.LevelDebug}
+	sarama.DebugLogger = saramaSlog{level: slog.LevelDebug - 4}
 }

@@ -150,6 +150,12 @@ func (b *Broker) Close() {
 // data is gone afterwards.
 func (b *Broker) Restart() error {
 	b.Close()
+	return b.Reopen()
+}
+
+// Reopen starts a closed cluster again on the same ports and data dir, for
+// tests that keep the broker down for a while.
+func (b *Broker) Reopen() error {
 	host, _, _ := net.SplitHostPort(b.opts.Listen)
 	return b.start(host)
 }
