@@ -26,8 +26,8 @@ type member struct {
 	in    chan delivered
 
 	mu       sync.Mutex
-	connErr  error      // sticky: set when connecting or consuming fails, cleared by a new session
-	events   []timedErr // errors sarama reported (fetch, commit); drained by the next tick
+	connErr  error                                    // sticky: set when connecting or consuming fails, cleared by a new session
+	events   []timedErr                               // errors sarama reported (fetch, commit); drained by the next tick
 	sessions map[sarama.ConsumerGroupSession]struct{} // between Setup and Cleanup
 
 	// Owned by the tick goroutine.
