@@ -42,100 +42,132 @@ func knownKind(kind string) bool {
 }
 
 // decodeTask turns a node's config tree into its typed Task, reporting every
-// problem below base (".../config").
+// problem below base (".../config"). One pass over the members, each
+// dispatched by name: the unknown ones fall out of the same switch.
 func decodeTask(c *collector, node, base, kind string, cfg val, raw json.RawMessage) Task {
 	m, ok := c.object(node, atKey(base, ""), cfg)
 	if !ok {
 		return nil
 	}
-	common := decodeCommon(c, node, base, m)
+	var (
+		common                           TaskCommon
+		local                            *LocalTask
+		lambda                           *LambdaTask
+		sleep                            *SleepTask
+		known                            []string
+		sawCommand, sawFunction, sawTime bool
+	)
 	switch kind {
 	case KindLocal:
-		c.unknownFields(node, base, m, localFields...)
-		t := &LocalTask{TaskCommon: common}
-		t.Argv = decodeCommand(c, node, atKey(base, "command"), m.get("command"))
-		envAt := atKey(base, "env")
-		if env, ok := c.strMap(node, envAt, m.get("env")); ok {
-			for k := range env { // errors are sorted by path later
-				if k == "" || strings.ContainsAny(k, "=\x00") {
-					c.add(node, envAt.member(k).String(), nil, "invalid environment variable name %q", k)
-				} else if strings.IndexByte(env[k], 0) >= 0 {
-					c.add(node, envAt.member(k).String(), nil, "must not contain a NUL byte")
+		local, known = &LocalTask{}, localFields
+	case KindLambda:
+		lambda, known = &LambdaTask{InvocationType: InvokeRequestResponse}, lambdaFields
+	case KindSleep:
+		sleep, known = &SleepTask{}, sleepFields
+	}
+	for i := 0; i < m.len(); i++ {
+		key, v := m.key(i), m.elem(i)
+		a := atKey(base, key)
+		switch {
+		case key == "timeout":
+			if d, ok := c.duration(node, a, v); ok {
+				common.Timeout = d
+			}
+		case key == "retry":
+			if n, ok := c.nonNegative(node, a, v); ok {
+				if n > MaxRetry {
+					c.add(node, a.String(), nil, "must be at most %d, got %d", MaxRetry, n)
+				}
+				common.Retry = n
+			}
+		case key == "retry_backoff":
+			if d, ok := c.duration(node, a, v); ok {
+				common.RetryBackoff = d
+			}
+
+		case local != nil && key == "command":
+			sawCommand = true
+			local.Argv = decodeCommand(c, node, a, v)
+		case local != nil && key == "env":
+			if env, ok := c.strMap(node, a, v); ok {
+				for k := range env { // errors are sorted by path later
+					if k == "" || strings.ContainsAny(k, "=\x00") {
+						c.add(node, a.member(k).String(), nil, "invalid environment variable name %q", k)
+					} else if strings.IndexByte(env[k], 0) >= 0 {
+						c.add(node, a.member(k).String(), nil, "must not contain a NUL byte")
+					}
+				}
+				local.Env = env
+			}
+		case local != nil && key == "dir":
+			if s, ok := c.str(node, a, v); ok {
+				local.Dir = s
+			}
+
+		case lambda != nil && key == "function_name":
+			sawFunction = true
+			if s, ok := c.str(node, a, v); ok {
+				if strings.TrimSpace(s) == "" {
+					c.add(node, a.String(), nil, "must not be empty")
+				}
+				lambda.FunctionName = s
+			}
+		case lambda != nil && key == "qualifier":
+			if s, ok := c.str(node, a, v); ok {
+				lambda.Qualifier = s
+			}
+		case lambda != nil && key == "payload":
+			lambda.Payload = appendJSON(nil, v)
+		case lambda != nil && key == "invocation_type":
+			if s, ok := c.str(node, a, v); ok {
+				if s != InvokeRequestResponse && s != InvokeEvent {
+					c.add(node, a.String(), nil, "must be %q or %q, not %q", InvokeRequestResponse, InvokeEvent, s)
+				} else {
+					lambda.InvocationType = s
 				}
 			}
-			t.Env = env
-		}
-		if s, ok := c.str(node, atKey(base, "dir"), m.get("dir")); ok {
-			t.Dir = s
-		}
-		return t
-	case KindLambda:
-		c.unknownFields(node, base, m, lambdaFields...)
-		t := &LambdaTask{TaskCommon: common, InvocationType: InvokeRequestResponse}
-		fnAt := atKey(base, "function_name")
-		fn := m.get("function_name")
-		if s, ok := c.str(node, fnAt, fn); ok {
-			if strings.TrimSpace(s) == "" {
-				c.add(node, fnAt.String(), nil, "must not be empty")
-			}
-			t.FunctionName = s
-		} else if !fn.ok() {
-			c.add(node, fnAt.String(), nil, "is required for a lambda task")
-		}
-		if s, ok := c.str(node, atKey(base, "qualifier"), m.get("qualifier")); ok {
-			t.Qualifier = s
-		}
-		if p := m.get("payload"); p.ok() {
-			t.Payload = appendJSON(nil, p)
-		}
-		itAt := atKey(base, "invocation_type")
-		if s, ok := c.str(node, itAt, m.get("invocation_type")); ok {
-			if s != InvokeRequestResponse && s != InvokeEvent {
-				c.add(node, itAt.String(), nil, "must be %q or %q, not %q", InvokeRequestResponse, InvokeEvent, s)
-			} else {
-				t.InvocationType = s
-			}
-		}
-		return t
-	case KindSleep:
-		c.unknownFields(node, base, m, sleepFields...)
-		t := &SleepTask{TaskCommon: common}
-		dAt := atKey(base, "duration")
-		dv := m.get("duration")
-		if d, ok := c.duration(node, dAt, dv); ok {
-			t.Duration = d
-		} else if !dv.ok() {
-			c.add(node, dAt.String(), nil, "is required for a %s task", KindSleep)
-		}
-		if n, ok := c.nonNegative(node, atKey(base, "fail_times"), m.get("fail_times")); ok {
-			t.FailTimes = n
-		}
-		return t
-	default:
-		// Other built-ins own their config; only the shared settings are ours.
-		return &BuiltinTask{TaskCommon: common, Raw: raw}
-	}
-}
 
-func decodeCommon(c *collector, node, base string, m val) TaskCommon {
-	var t TaskCommon
-	if d, ok := c.duration(node, atKey(base, "timeout"), m.get("timeout")); ok {
-		t.Timeout = d
-	}
-	retryAt := atKey(base, "retry")
-	if n, ok := c.nonNegative(node, retryAt, m.get("retry")); ok {
-		if n > MaxRetry {
-			c.add(node, retryAt.String(), nil, "must be at most %d, got %d", MaxRetry, n)
+		case sleep != nil && key == "duration":
+			sawTime = true
+			if d, ok := c.duration(node, a, v); ok {
+				sleep.Duration = d
+			}
+		case sleep != nil && key == "fail_times":
+			if n, ok := c.nonNegative(node, a, v); ok {
+				sleep.FailTimes = n
+			}
+
+		case known == nil:
+			// Other built-ins own their config; only the shared settings
+			// are ours.
+		default:
+			c.add(node, a.String(), nil, "unknown field %q (known: %s)", key, strings.Join(known, ", "))
 		}
-		t.Retry = n
 	}
-	if d, ok := c.duration(node, atKey(base, "retry_backoff"), m.get("retry_backoff")); ok {
-		t.RetryBackoff = d
+	if common.RetryBackoff == 0 {
+		common.RetryBackoff = Duration(DefaultRetryBackoff)
 	}
-	if t.RetryBackoff == 0 {
-		t.RetryBackoff = Duration(DefaultRetryBackoff)
+	switch {
+	case local != nil:
+		if !sawCommand {
+			c.add(node, atKey(base, "command").String(), nil, "is required for a local task (an argv array or a shell string)")
+		}
+		local.TaskCommon = common
+		return local
+	case lambda != nil:
+		if !sawFunction {
+			c.add(node, atKey(base, "function_name").String(), nil, "is required for a lambda task")
+		}
+		lambda.TaskCommon = common
+		return lambda
+	case sleep != nil:
+		if !sawTime {
+			c.add(node, atKey(base, "duration").String(), nil, "is required for a %s task", KindSleep)
+		}
+		sleep.TaskCommon = common
+		return sleep
 	}
-	return t
+	return &BuiltinTask{TaskCommon: common, Raw: raw}
 }
 
 // MaxRetry bounds retries: beyond it a task is a loop, not a retry policy.
@@ -144,10 +176,6 @@ const MaxRetry = 1000
 // decodeCommand accepts argv (a non-empty array of strings) or a shell
 // string, which runs as sh -c so pipes and redirections work.
 func decodeCommand(c *collector, node string, a at, v val) []string {
-	if !v.ok() {
-		c.add(node, a.String(), nil, "is required for a local task (an argv array or a shell string)")
-		return nil
-	}
 	switch v.kind() {
 	case kindString:
 		if strings.TrimSpace(v.text()) == "" {

@@ -61,18 +61,9 @@ func typeName(v val) string {
 	return "an object"
 }
 
-// unknownFields reports members outside known, in file order.
-func (c *collector) unknownFields(node, base string, o val, known ...string) {
-next:
-	for i := 0; i < o.len(); i++ {
-		k := o.key(i)
-		for _, kk := range known {
-			if k == kk {
-				continue next
-			}
-		}
-		c.add(node, ptr(base, k), nil, "unknown field %q (known: %s)", k, strings.Join(known, ", "))
-	}
+// unknown reports a member outside the known ones.
+func (c *collector) unknown(node string, a at, known []string) {
+	c.add(node, a.String(), nil, "unknown field %q (known: %s)", a.key, strings.Join(known, ", "))
 }
 
 // The typed readers below return ok=false without a word for an absent
