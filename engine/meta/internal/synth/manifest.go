@@ -47,9 +47,6 @@ func Manifest(g *Graph, o ManifestOptions) []byte {
 		for i, p := range list {
 			names[i] = g.Names[p]
 		}
-		if names == nil {
-			names = []string{}
-		}
 		return js(names)
 	}
 	short := func(i int) string { return g.Names[i][strings.LastIndexByte(g.Names[i], '.')+1:] }
