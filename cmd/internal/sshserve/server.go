@@ -1,0 +1,261 @@
+// Package sshserve serves the console over SSH (the soft-serve pattern):
+// one engine in the process, one console per SSH session, each with its
+// own size, focus and filters, each seeing the engine through
+// access.Restrict for the role its key carries. Public-key authentication
+// only; a key not in the authorized keys file is refused.
+package sshserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/keygen"
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/access"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is host:port to listen on; port 0 picks a free one.
+	Addr string
+	// HostKeyPath is the server's private host key; an ed25519 key is
+	// generated there (mode 0600) when the file does not exist.
+	HostKeyPath string
+	// AuthorizedKeysPath lists the keys that may log in, with their roles
+	// (see AuthorizedKeys). It is re-read when it changes, so adding or
+	// revoking a key needs no restart; while it is unreadable or invalid,
+	// every login is refused.
+	AuthorizedKeysPath string
+	// DefaultRole is the role of a key that names none (default operator).
+	DefaultRole access.Role
+	// API is the one engine every session shares.
+	API engine.API
+	// NewConsole builds a session's console; nil builds tui.New.
+	NewConsole ConsoleFunc
+	Logger     *slog.Logger
+	// IdleTimeout closes a connection with no traffic for that long
+	// (default none: a console left open on a wall display is a use).
+	IdleTimeout time.Duration
+}
+
+// Session describes an SSH session to the console it gets.
+type Session struct {
+	User        string
+	Role        access.Role
+	Fingerprint string
+	KeyComment  string
+	RemoteAddr  string
+	Environ     []string
+}
+
+// Getenv reads the session's environment (what the client sent with
+// SendEnv/SetEnv), for NO_COLOR and the like.
+func (s Session) Getenv(name string) string {
+	for _, kv := range s.Environ {
+		if len(kv) > len(name) && kv[len(name)] == '=' && kv[:len(name)] == name {
+			return kv[len(name)+1:]
+		}
+	}
+	return ""
+}
+
+// ConsoleFunc builds the console of one session over api (already
+// restricted to the session's role). close is called when the session
+// ends, to release what the console holds (its engine subscription).
+type ConsoleFunc func(ctx context.Context, api engine.API, s Session) (m tea.Model, close func())
+
+// Server is the SSH front end of a running engine.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	keys *keyFile
+	srv  *ssh.Server
+
+	mu       sync.Mutex
+	ln       net.Listener
+	serving  chan struct{}
+	sessions map[ssh.Session]Session
+	stopping bool
+	// sessionsWG counts session handlers, so Stop returns only when every
+	// console has ended and released its subscription. Add happens under
+	// mu and only before stopping, so it never races Stop's Wait.
+	sessionsWG sync.WaitGroup
+	stopOnce   sync.Once
+}
+
+// New checks the configuration, loads the authorized keys (an invalid
+// file is an error now, not at the first login) and loads or generates the
+// host key.
+func New(cfg Config) (*Server, error) {
+	if cfg.API == nil {
+		return nil, errors.New("sshserve: no engine")
+	}
+	if cfg.HostKeyPath == "" {
+		return nil, errors.New("sshserve: no host key path")
+	}
+	if cfg.AuthorizedKeysPath == "" {
+		return nil, errors.New("sshserve: no authorized keys file; only listed keys may log in")
+	}
+	if cfg.DefaultRole == "" {
+		cfg.DefaultRole = access.Operator
+	}
+	if _, err := access.ParseRole(string(cfg.DefaultRole)); err != nil {
+		return nil, fmt.Errorf("sshserve: default role: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NewConsole == nil {
+		cfg.NewConsole = DefaultConsole
+	}
+	keys, err := newKeyFile(cfg.AuthorizedKeysPath, cfg.DefaultRole)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureHostKey(cfg.HostKeyPath); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "ssh"), keys: keys, sessions: map[ssh.Session]Session{}}
+	srv, err := wish.NewServer(
+		wish.WithHostKeyPath(cfg.HostKeyPath),
+		wish.WithPublicKeyAuth(s.authorize),
+		wish.WithMiddleware(s.consoleMiddleware, s.sessionMiddleware),
+		wish.WithVersion("sluice"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sshserve: %w", err)
+	}
+	if cfg.IdleTimeout > 0 {
+		srv.IdleTimeout = cfg.IdleTimeout
+	}
+	srv.ConnectionFailedCallback = func(c net.Conn, err error) {
+		s.log.Debug("ssh connection failed", "remote", c.RemoteAddr().String(), "err", err)
+	}
+	s.srv = srv
+	return s, nil
+}
+
+// ensureHostKey generates an ed25519 host key at path when there is none,
+// in a directory only the owner can enter.
+func ensureHostKey(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("host key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("host key directory: %w", err)
+	}
+	if _, err := keygen.New(path, keygen.WithKeyType(keygen.Ed25519), keygen.WithWrite()); err != nil {
+		return fmt.Errorf("generating host key %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("host key: %w", err)
+	}
+	return nil
+}
+
+// Start listens on Addr and serves in the background until Stop or ctx
+// ends. A bind failure is returned at once.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ssh listener on %q: %w", s.cfg.Addr, err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.serving = make(chan struct{})
+	s.mu.Unlock()
+	go func() {
+		defer close(s.serving)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+			s.log.Error("ssh server stopped", "err", err)
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Stop()
+		case <-s.serving:
+		}
+	}()
+	s.log.Info("serving the console over ssh", "addr", ln.Addr().String(), "authorized_keys", s.cfg.AuthorizedKeysPath, "keys", s.keys.count())
+	return nil
+}
+
+// Addr is the address the server listens on (nil before Start).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Sessions returns the sessions open now.
+func (s *Server) Sessions() []Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Session, 0, len(s.sessions))
+	for _, v := range s.sessions {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Stop closes the listener and every connection, and waits until every
+// session's console has ended. The engine is not touched: it is the
+// caller's.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
+		// Close, not Shutdown: Shutdown waits for connections to end by
+		// themselves, which consoles never do. Close ends them; closing our
+		// own listener too covers a Stop that comes before Serve tracked it.
+		_ = s.srv.Close()
+		s.mu.Lock()
+		if s.ln != nil {
+			_ = s.ln.Close()
+		}
+		s.mu.Unlock()
+		s.mu.Lock()
+		serving := s.serving
+		s.mu.Unlock()
+		if serving != nil {
+			<-serving
+		}
+		s.sessionsWG.Wait()
+		s.log.Info("ssh server stopped")
+	})
+}
+
+// authorize is the public-key callback: only listed keys get in.
+func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	ak, ok, err := s.keys.lookup(key)
+	fp := gossh.FingerprintSHA256(key)
+	if err != nil {
+		s.log.Error("authorized keys unreadable: refusing every login", "err", err)
+		return false
+	}
+	if !ok {
+		s.log.Info("ssh key refused", "user", ctx.User(), "remote", ctx.RemoteAddr().String(), "fingerprint", fp)
+		return false
+	}
+	s.log.Debug("ssh key accepted", "user", ctx.User(), "remote", ctx.RemoteAddr().String(), "fingerprint", fp, "role", ak.Role)
+	return true
+}

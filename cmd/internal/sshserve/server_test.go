@@ -1,0 +1,444 @@
+package sshserve_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/sluice-dev/sluice/cmd/internal/sshserve"
+	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+// fakeEngine is the one engine every session shares: scripted snapshots,
+// real coalescing subscriptions, and a record of every action that reached
+// it.
+type fakeEngine struct {
+	mu       sync.Mutex
+	snap     *snapshot.Snapshot
+	subs     map[chan engine.Event]struct{}
+	approved []int64
+	rejected []int64
+	trigger  []string
+}
+
+func newFake() *fakeEngine {
+	now := time.Now()
+	return &fakeEngine{
+		subs: map[chan engine.Event]struct{}{},
+		snap: &snapshot.Snapshot{
+			At:      now,
+			DAGs:    []snapshot.DAG{{Name: "daily_etl", Source: "local", Status: snapshot.DAGActive}},
+			Sources: []snapshot.Source{{Name: "local", Location: "./dags", OK: true, LastScan: now, Files: 1}},
+			Reviews: []snapshot.Review{{ID: 1, Kind: "deprecate", State: snapshot.ReviewStaged, Branch: "sluice/deprecate-models",
+				Title: "sluice/deprecate-models", CreatedAt: now, UpdatedAt: now}},
+		},
+	}
+}
+
+func (f *fakeEngine) Snapshot() *snapshot.Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.snap
+}
+
+func (f *fakeEngine) Subscribe() (<-chan engine.Event, func()) {
+	ch := make(chan engine.Event, 1)
+	f.mu.Lock()
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.subs, ch)
+			f.mu.Unlock()
+		})
+	}
+}
+
+func (f *fakeEngine) subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
+// addRun publishes a snapshot with one more queued run.
+func (f *fakeEngine) addRun(dag string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := *f.snap
+	next.At = time.Now()
+	next.Runs.Queued = append(append([]snapshot.Run(nil), next.Runs.Queued...),
+		snapshot.Run{ID: int64(len(next.Runs.Queued) + 40), DAG: dag, State: snapshot.RunQueued, Trigger: "manual", QueuedAt: time.Now(), Total: 2})
+	f.snap = &next
+	for ch := range f.subs {
+		ev := engine.Event{Topics: engine.TopicRuns}
+		select {
+		case old := <-ch:
+			ev.Topics |= old.Topics
+		default:
+		}
+		ch <- ev
+	}
+}
+
+func (f *fakeEngine) ScanNow(context.Context) (snapshot.ScanResult, error) {
+	return snapshot.ScanResult{Sources: 1}, nil
+}
+
+func (f *fakeEngine) Trigger(_ context.Context, dag string, _ json.RawMessage) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.trigger = append(f.trigger, dag)
+	return 99, nil
+}
+func (f *fakeEngine) Cancel(context.Context, int64) error { return nil }
+func (f *fakeEngine) RunMeta(context.Context) error       { return nil }
+func (f *fakeEngine) Approve(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.approved = append(f.approved, id)
+	return nil
+}
+func (f *fakeEngine) Reject(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rejected = append(f.rejected, id)
+	return nil
+}
+func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error { return nil }
+
+func (f *fakeEngine) approvals() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int64(nil), f.approved...)
+}
+
+type fixture struct {
+	srv      *sshserve.Server
+	addr     string
+	eng      *fakeEngine
+	keysPath string
+	hostKey  string
+	operator gossh.Signer
+	viewer   gossh.Signer
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	op, opLine := sshtest.NewKey(t)
+	vw, vwLine := sshtest.NewKey(t)
+	keys := filepath.Join(dir, "authorized_keys")
+	content := "# operators\n" + opLine + " olga@ops\n" + "role=viewer " + vwLine + " victor@wall\n"
+	if err := os.WriteFile(keys, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{eng: newFake(), keysPath: keys, hostKey: filepath.Join(dir, "host", "ssh_host_ed25519"), operator: op, viewer: vw}
+	srv, err := sshserve.New(sshserve.Config{
+		Addr:               "127.0.0.1:0",
+		HostKeyPath:        f.hostKey,
+		AuthorizedKeysPath: keys,
+		API:                f.eng,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	f.srv, f.addr = srv, srv.Addr().String()
+	return f
+}
+
+const wait = 15 * time.Second
+
+func TestOperatorSeesTheConsoleAndMayApprove(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c := sshtest.Open(t, f.addr, "olga", f.operator, 160, 45, nil)
+	c.Screen.WaitFor(t, 0, wait, "daily_etl", "sluice/deprecate-models", "olga (olga@ops) · operator")
+
+	// The same keys a viewer will type below: focus review, approve, yes.
+	mark := focus(t, c, "4")
+	c.Type(t, "a")
+	c.Screen.WaitFor(t, mark, wait, "Approve review #1")
+	c.Type(t, "y")
+	c.Screen.WaitFor(t, mark, wait, "review #1: approved")
+	if got := f.eng.approvals(); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("engine approvals %v, want [1]", got)
+	}
+}
+
+func TestViewerCannotApproveEvenByTypingTheKeys(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c := sshtest.Open(t, f.addr, "victor", f.viewer, 160, 45, nil)
+	c.Screen.WaitFor(t, 0, wait, "sluice/deprecate-models", "victor (victor@wall) · viewer (read only")
+
+	mark := focus(t, c, "4")
+	c.Type(t, "a")
+	c.Screen.WaitFor(t, mark, wait, "Approve review #1")
+	c.Type(t, "y")
+	c.Screen.WaitFor(t, mark, wait, "viewers cannot approve reviews")
+	// Trigger from the DAG pane is refused the same way.
+	focus(t, c, "1")
+	mark = c.Screen.Mark()
+	c.Type(t, "G") // the last row: the DAG, below its source
+	c.Screen.WaitFor(t, mark, wait, "daily_etl")
+	mark = c.Screen.Mark()
+	c.Type(t, "t")
+	c.Screen.WaitFor(t, mark, wait, "Trigger a run of daily_etl now?")
+	c.Type(t, "y")
+	c.Screen.WaitFor(t, mark, wait, "viewers cannot trigger runs")
+	if got := f.eng.approvals(); len(got) != 0 {
+		t.Fatalf("a viewer's approval reached the engine: %v", got)
+	}
+	f.eng.mu.Lock()
+	triggered := len(f.eng.trigger)
+	f.eng.mu.Unlock()
+	if triggered != 0 {
+		t.Fatal("a viewer's trigger reached the engine")
+	}
+}
+
+func TestUnknownKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	stranger, _ := sshtest.NewKey(t)
+	_, err := sshtest.Dial(f.addr, "mallory", stranger)
+	if err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Fatalf("unknown key: err = %v, want an authentication failure", err)
+	}
+	// Passwords are not offered at all.
+	_, err = gossh.Dial("tcp", f.addr, &gossh.ClientConfig{User: "olga", Auth: []gossh.AuthMethod{gossh.Password("hunter2")},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second})
+	if err == nil {
+		t.Fatal("password authentication accepted")
+	}
+}
+
+func TestTwoSessionsSeeTheSameRunAppear(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := sshtest.Open(t, f.addr, "olga", f.operator, 160, 45, nil)
+	b := sshtest.Open(t, f.addr, "victor", f.viewer, 100, 30, nil) // its own size: tabbed layout
+	a.Screen.WaitFor(t, 0, wait, "daily_etl")
+	b.Screen.WaitFor(t, 0, wait, "viewer")
+	b.Type(t, "2") // the small screen shows one pane: the run queue
+	ma, mb := a.Screen.Mark(), b.Screen.Mark()
+	f.eng.addRun("fresh_dag_run")
+	a.Screen.WaitFor(t, ma, wait, "fresh_dag_run")
+	b.Screen.WaitFor(t, mb, wait, "fresh_dag_run")
+	if n := len(f.srv.Sessions()); n != 2 {
+		t.Fatalf("%d sessions, want 2", n)
+	}
+}
+
+func TestSessionsComeAndGoWithoutDisturbingTheEngine(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	before := f.eng.subscribers()
+	for i := 0; i < 3; i++ {
+		c := sshtest.Open(t, f.addr, "olga", f.operator, 120, 40, nil)
+		c.Screen.WaitFor(t, 0, wait, "daily_etl")
+		if i%2 == 0 {
+			c.Type(t, "q") // quit from the console
+		} else {
+			c.Close() // the client vanishes
+		}
+		if ended, _ := c.Wait(wait); !ended && i%2 == 0 {
+			t.Fatal("q did not end the session")
+		}
+	}
+	waitUntil(t, "every console to release its subscription", func() bool {
+		return f.eng.subscribers() == before && len(f.srv.Sessions()) == 0
+	})
+	// The engine still serves new sessions.
+	c := sshtest.Open(t, f.addr, "olga", f.operator, 120, 40, nil)
+	c.Screen.WaitFor(t, 0, wait, "daily_etl")
+}
+
+func TestRevokedKeyIsRefusedWithoutRestart(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c := sshtest.Open(t, f.addr, "victor", f.viewer, 120, 40, nil)
+	c.Screen.WaitFor(t, 0, wait, "viewer")
+	data, err := os.ReadFile(f.keysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if !strings.Contains(l, "victor@wall") {
+			kept = append(kept, l)
+		}
+	}
+	// A different size guarantees the change is seen even within one
+	// mtime tick.
+	if err := os.WriteFile(f.keysPath, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sshtest.Dial(f.addr, "victor", f.viewer); err == nil {
+		t.Fatal("a revoked key logged in")
+	}
+	if _, err := sshtest.Dial(f.addr, "olga", f.operator); err != nil {
+		t.Fatalf("a kept key was refused: %v", err)
+	}
+
+	// A broken file refuses everyone rather than serving an old version.
+	if err := os.WriteFile(f.keysPath, []byte("role=root "+string(data)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sshtest.Dial(f.addr, "olga", f.operator); err == nil {
+		t.Fatal("logged in while the authorized keys file is invalid")
+	}
+}
+
+func TestNoTerminalOrACommandIsRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	client, err := sshtest.Dial(f.addr, "olga", f.operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.CombinedOutput("")
+	var exit *gossh.ExitError
+	if !errors.As(err, &exit) || exit.ExitStatus() != 1 || !strings.Contains(string(out), "needs a terminal") {
+		t.Fatalf("no pty: %v, %q", err, out)
+	}
+	sess, err = client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = sess.CombinedOutput("cat /etc/passwd")
+	if !errors.As(err, &exit) || !strings.Contains(string(out), "console only") {
+		t.Fatalf("command: %v, %q", err, out)
+	}
+}
+
+func TestHostKeyIsGeneratedOnceAndKept(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	fi, err := os.Stat(f.hostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("host key mode %v, want 0600", fi.Mode().Perm())
+	}
+	pem, err := os.ReadFile(f.hostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server presents exactly that key, and a second server on the
+	// same path keeps it.
+	f.srv.Stop()
+	srv, err := sshserve.New(sshserve.Config{Addr: "127.0.0.1:0", HostKeyPath: f.hostKey, AuthorizedKeysPath: f.keysPath, API: f.eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	client, err := gossh.Dial("tcp", srv.Addr().String(), &gossh.ClientConfig{
+		User: "olga", Auth: []gossh.AuthMethod{gossh.PublicKeys(f.operator)},
+		HostKeyCallback: gossh.FixedHostKey(signer.PublicKey()), Timeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("host key changed across restarts: %v", err)
+	}
+	client.Close()
+}
+
+func TestStopEndsSessionsAndReleasesSubscriptions(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	before := f.eng.subscribers()
+	c := sshtest.Open(t, f.addr, "olga", f.operator, 120, 40, nil)
+	c.Screen.WaitFor(t, 0, wait, "daily_etl")
+	if f.eng.subscribers() != before+1 {
+		t.Fatalf("subscribers %d, want %d", f.eng.subscribers(), before+1)
+	}
+	f.srv.Stop()
+	if ended, _ := c.Wait(wait); !ended {
+		t.Fatal("session outlived Stop")
+	}
+	if n := f.eng.subscribers(); n != before {
+		t.Fatalf("subscribers after Stop %d, want %d", n, before)
+	}
+	if _, err := sshtest.Dial(f.addr, "olga", f.operator); err == nil {
+		t.Fatal("server accepts connections after Stop")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, []byte("role=boss ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := sshserve.Config{Addr: "127.0.0.1:0", HostKeyPath: filepath.Join(dir, "hk"), AuthorizedKeysPath: keys, API: newFake()}
+	if _, err := sshserve.New(base); err == nil || !strings.Contains(err.Error(), `unknown role "boss"`) {
+		t.Errorf("invalid keys file: %v", err)
+	}
+	missing := base
+	missing.AuthorizedKeysPath = filepath.Join(dir, "nope")
+	if _, err := sshserve.New(missing); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing keys file: %v", err)
+	}
+	none := base
+	none.AuthorizedKeysPath = ""
+	if _, err := sshserve.New(none); err == nil {
+		t.Error("no keys file accepted")
+	}
+	role := base
+	role.DefaultRole = access.Role("admin")
+	if _, err := sshserve.New(role); err == nil {
+		t.Error("bad default role accepted")
+	}
+}
+
+// focus switches pane and waits until the frame says so: keys typed
+// together reach the console as one input ("4a"), not two keys.
+func focus(t *testing.T, c *sshtest.Console, pane string) int {
+	t.Helper()
+	mark := c.Screen.Mark()
+	c.Type(t, pane)
+	c.Screen.WaitFor(t, mark, wait, "▶ "+pane+" ")
+	return c.Screen.Mark()
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}

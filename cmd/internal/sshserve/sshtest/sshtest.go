@@ -1,0 +1,237 @@
+// Package sshtest drives a console over a real SSH connection in tests:
+// golang.org/x/crypto/ssh as the client, a pseudo-terminal of a chosen
+// size, keys typed into the session and the screen read back as text.
+package sshtest
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// NewKey returns a fresh ed25519 key and its authorized_keys line (no
+// trailing newline, no comment).
+func NewKey(t testing.TB) (gossh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey())))
+}
+
+// Dial opens an SSH connection with public-key auth only.
+func Dial(addr, user string, key gossh.Signer) (*gossh.Client, error) {
+	return gossh.Dial("tcp", addr, &gossh.ClientConfig{
+		User:            user,
+		Auth:            []gossh.AuthMethod{gossh.PublicKeys(key)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+		Timeout:         10 * time.Second,
+	})
+}
+
+// Console is an interactive session with a terminal.
+type Console struct {
+	Client  *gossh.Client
+	Session *gossh.Session
+	Screen  *Screen
+	stdin   io.WriteCloser
+	done    chan error
+}
+
+// Open connects as user with key and starts a shell on a width×height
+// terminal. The session is closed at the end of the test.
+func Open(t testing.TB, addr, user string, key gossh.Signer, width, height int, env map[string]string) *Console {
+	t.Helper()
+	client, err := Dial(addr, user, key)
+	if err != nil {
+		t.Fatalf("ssh dial %s as %s: %v", addr, user, err)
+	}
+	c, err := Start(client, width, height, env, 0)
+	if err != nil {
+		client.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Start opens a shell session with a terminal on an existing connection.
+// limit bounds the bytes the screen keeps (0: everything).
+func Start(client *gossh.Client, width, height int, env map[string]string, limit int) (*Console, error) {
+	sess, err := client.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
+	}
+	for k, v := range env {
+		if err := sess.Setenv(k, v); err != nil {
+			sess.Close()
+			return nil, fmt.Errorf("setenv %s: %w", k, err)
+		}
+	}
+	if err := sess.RequestPty("xterm-256color", height, width, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("pty: %w", err)
+	}
+	screen := NewScreen(limit)
+	sess.Stdout = screen
+	sess.Stderr = screen
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	if err := sess.Shell(); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("shell: %w", err)
+	}
+	c := &Console{Client: client, Session: sess, Screen: screen, stdin: stdin, done: make(chan error, 1)}
+	go func() { c.done <- sess.Wait() }()
+	return c, nil
+}
+
+// Type sends keys as the terminal would.
+func (c *Console) Type(t testing.TB, keys string) {
+	t.Helper()
+	if _, err := io.WriteString(c.stdin, keys); err != nil {
+		t.Fatalf("typing %q: %v", keys, err)
+	}
+}
+
+// Resize tells the server the terminal changed size.
+func (c *Console) Resize(width, height int) error { return c.Session.WindowChange(height, width) }
+
+// Wait waits for the session to end, up to d: ended false means it
+// still runs; err is how it ended (*ssh.ExitError for a non-zero status).
+func (c *Console) Wait(d time.Duration) (ended bool, err error) {
+	select {
+	case err := <-c.done:
+		c.done <- err
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// Close ends the session and the connection.
+func (c *Console) Close() {
+	c.Session.Close()
+	c.Client.Close()
+}
+
+// Screen collects what the server writes and lets a test wait for text.
+type Screen struct {
+	mu      sync.Mutex
+	buf     []byte
+	base    int // bytes dropped from the front (when limited)
+	limit   int
+	total   int
+	changed chan struct{}
+}
+
+// NewScreen keeps the last limit bytes (0: all).
+func NewScreen(limit int) *Screen { return &Screen{limit: limit, changed: make(chan struct{}, 1)} }
+
+func (s *Screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.buf = append(s.buf, p...)
+	s.total += len(p)
+	if s.limit > 0 && len(s.buf) > 2*s.limit {
+		drop := len(s.buf) - s.limit
+		s.buf = append(s.buf[:0:0], s.buf[drop:]...)
+		s.base += drop
+	}
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// Mark is a position in the output: WaitSince looks only after it.
+func (s *Screen) Mark() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.base + len(s.buf)
+}
+
+// Bytes is how much the server wrote in all.
+func (s *Screen) Bytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// Text is everything since mark with escape sequences removed.
+func (s *Screen) Text(mark int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := max(mark-s.base, 0)
+	if i > len(s.buf) {
+		i = len(s.buf)
+	}
+	return ansi.Strip(string(s.buf[i:]))
+}
+
+// WaitFor waits until every one of texts appeared after mark, or fails the
+// test after d with what the screen showed.
+func (s *Screen) WaitFor(t testing.TB, mark int, d time.Duration, texts ...string) {
+	t.Helper()
+	if err := s.Await(mark, d, texts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Await is WaitFor returning an error instead of failing a test.
+func (s *Screen) Await(mark int, d time.Duration, texts ...string) error {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		text := s.Text(mark)
+		missing := ""
+		for _, want := range texts {
+			if !strings.Contains(text, want) {
+				missing = want
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		select {
+		case <-s.changed:
+		case <-deadline.C:
+			tail := text
+			if len(tail) > 3000 {
+				tail = tail[len(tail)-3000:]
+			}
+			return fmt.Errorf("screen never showed %q within %v; it showed (last 3000 bytes):\n%s", missing, d, tail)
+		}
+	}
+}
+
+// FreePort is a 127.0.0.1 address with a port free right now.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
