@@ -486,3 +486,23 @@ func listRuns(t *testing.T, vars map[string]string) []runRow {
 	}
 	return rows
 }
+
+// FuzzTagLimit: whatever --tag-limit accepts prints back to itself.
+func FuzzTagLimit(f *testing.F) {
+	for _, s := range []string{"team=data:2", "tier=*:1", "a=b", "=:", "k=v:-1", "k=v=w:3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var fl tagLimitsFlag
+		if err := fl.Set(s); err != nil {
+			return
+		}
+		if len(fl) != 1 || fl[0].Limit <= 0 || fl[0].Key == "" || fl[0].Value == "" {
+			t.Fatalf("accepted %q as %+v", s, fl)
+		}
+		var again tagLimitsFlag
+		if err := again.Set(fl.String()); err != nil || again[0] != fl[0] {
+			t.Fatalf("%q → %q → %+v (%v)", s, fl.String(), again, err)
+		}
+	})
+}

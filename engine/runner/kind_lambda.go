@@ -144,7 +144,8 @@ const runConfigPlaceholder = "{{run_config}}"
 
 // renderPayload fills a payload template: a JSON string that is exactly the
 // placeholder becomes the config as a JSON value; the placeholder inside a
-// longer string becomes the config's text. No template: the config itself.
+// longer string (or an object key) becomes the config's text. No template:
+// the config itself. A template without the placeholder is sent as it is.
 func renderPayload(tmpl, cfg json.RawMessage) []byte {
 	if len(cfg) == 0 {
 		cfg = json.RawMessage("{}")
@@ -152,12 +153,45 @@ func renderPayload(tmpl, cfg json.RawMessage) []byte {
 	if len(bytes.TrimSpace(tmpl)) == 0 {
 		return cfg
 	}
-	out := bytes.ReplaceAll(tmpl, []byte(`"`+runConfigPlaceholder+`"`), cfg)
-	if bytes.Contains(out, []byte(runConfigPlaceholder)) {
-		quoted, _ := json.Marshal(string(cfg))
-		out = bytes.ReplaceAll(out, []byte(runConfigPlaceholder), quoted[1:len(quoted)-1])
+	if !bytes.Contains(tmpl, []byte(runConfigPlaceholder)) {
+		return tmpl
 	}
-	return out
+	dec := json.NewDecoder(bytes.NewReader(tmpl))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		// Not JSON (validation makes it JSON): substitute the text.
+		return bytes.ReplaceAll(tmpl, []byte(runConfigPlaceholder), cfg)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(fillPlaceholder(tree, cfg)); err != nil {
+		return tmpl
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func fillPlaceholder(v any, cfg json.RawMessage) any {
+	switch v := v.(type) {
+	case string:
+		if v == runConfigPlaceholder {
+			return cfg
+		}
+		return strings.ReplaceAll(v, runConfigPlaceholder, string(cfg))
+	case []any:
+		for i := range v {
+			v[i] = fillPlaceholder(v[i], cfg)
+		}
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[strings.ReplaceAll(k, runConfigPlaceholder, string(cfg))] = fillPlaceholder(x, cfg)
+		}
+		return out
+	}
+	return v
 }
 
 // functionErrorMessage pulls errorMessage out of a function error payload.

@@ -137,7 +137,8 @@ func TestRenderPayload(t *testing.T) {
 		{"", `{"a":1}`, `{"a":1}`},
 		{"", "", `{}`},
 		{`{"c":"{{run_config}}"}`, `{"a":1}`, `{"c":{"a":1}}`},
-		{`["{{run_config}}", "{{run_config}}"]`, `[1]`, `[[1], [1]]`},
+		{`["{{run_config}}", "{{run_config}}"]`, `[1]`, `[[1],[1]]`},
+		{`{"{{run_config}}": "{{run_config}}"}`, `{"a":1}`, `{"{\"a\":1}":{"a":1}}`},
 		{`{"s":"cfg={{run_config}}"}`, string(cfg), `{"s":"cfg={\"a\":\"x\\\"y\"}"}`},
 		{`{"fixed":true}`, `{"a":1}`, `{"fixed":true}`},
 	}
@@ -150,4 +151,26 @@ func TestRenderPayload(t *testing.T) {
 			t.Errorf("render(%s) is not JSON: %s", c.tmpl, got)
 		}
 	}
+}
+
+// FuzzRenderPayload: a JSON template and a JSON config always render to
+// JSON, and a template without the placeholder is sent as it is.
+func FuzzRenderPayload(f *testing.F) {
+	f.Add(`{"c":"{{run_config}}"}`, `{"a":1}`)
+	f.Add(`["x {{run_config}} y", "{{run_config}}"]`, `{"s":"q\"uote\\\\"}`)
+	f.Add(`"{{run_config}}"`, `[]`)
+	f.Add(`{"fixed":true}`, `null`)
+	f.Add(`{"{{run_config}}": 1}`, `{"k":"<&>"}`)
+	f.Fuzz(func(t *testing.T, tmpl, cfg string) {
+		if !json.Valid([]byte(tmpl)) || !json.Valid([]byte(cfg)) {
+			t.Skip()
+		}
+		out := renderPayload(json.RawMessage(tmpl), json.RawMessage(cfg))
+		if !json.Valid(out) {
+			t.Fatalf("render(%s, %s) = %s: not JSON", tmpl, cfg, out)
+		}
+		if !strings.Contains(tmpl, runConfigPlaceholder) && strings.TrimSpace(tmpl) != "" && string(out) != tmpl {
+			t.Fatalf("template without placeholder changed: %s → %s", tmpl, out)
+		}
+	})
 }

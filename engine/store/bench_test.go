@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -41,7 +42,7 @@ func BenchmarkBareFiveWrites(b *testing.B) {
 		stmts = append(stmts, st)
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for range b.N {
 		now := time.Now().UnixNano()
 		res, err := stmts[0].Exec(now)
@@ -55,8 +56,15 @@ func BenchmarkBareFiveWrites(b *testing.B) {
 			}
 		}
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "runs/s")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/run")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCreateRun measures one caller queueing runs back to back (each
