@@ -112,6 +112,10 @@ func TestAnalyzeWithBI(t *testing.T) {
 		!reflect.DeepEqual(r.Exposures.Reports, []string{"r_live"}) {
 		t.Errorf("exposures %s:\n%s", r.Exposures.Path, y)
 	}
+	if e := r.Exposures.Entries; len(e) != 1 || e[0].Meta.ModeReportToken != "r_live" || e[0].Owner.Name != "ana" ||
+		!reflect.DeepEqual(e[0].DependsOn, []string{"ref('customers')", "ref('locations')"}) {
+		t.Errorf("exposure entries = %+v", e)
+	}
 	for _, c := range r.Candidates {
 		if c.Importance <= 0 || c.Importance > 1 {
 			t.Errorf("candidate %s importance %v", c.UniqueID, c.Importance)

@@ -79,9 +79,10 @@ type State struct {
 	Graph      *lineage.Graph
 	Candidates []lineage.Candidate
 	Centrality []centrality.Ranked // by importance, best first
-	// ExposureReports are the active reports the exposures were made from;
-	// ExposuresYAML is the generated file.
+	// ExposureReports are the active reports the exposures were made from,
+	// Exposures the entries generated, ExposuresYAML the file.
 	ExposureReports []exposures.Report
+	Exposures       []exposures.Exposure
 	ExposuresYAML   []byte
 	Report          *Report
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/meta/centrality"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
+	"github.com/sluice-dev/sluice/engine/meta/exposures"
 	"github.com/sluice-dev/sluice/engine/meta/lineage"
 )
 
@@ -100,6 +101,9 @@ type Exposures struct {
 	Path    string
 	YAML    []byte
 	Reports []string // tokens of the reports it declares
+	// Entries are the exposures in the file, by name (Meta.ModeReportToken
+	// ties each to its report).
+	Entries []exposures.Exposure
 }
 
 func buildReport(_ context.Context, p *Pipeline) error {
@@ -159,7 +163,7 @@ func buildReport(_ context.Context, p *Pipeline) error {
 			}
 		}
 		r.BI = bi
-		r.Exposures = Exposures{Path: p.exposuresPath(), YAML: s.ExposuresYAML}
+		r.Exposures = Exposures{Path: p.exposuresPath(), YAML: s.ExposuresYAML, Entries: s.Exposures}
 		for _, er := range s.ExposureReports {
 			r.Exposures.Reports = append(r.Exposures.Reports, er.Token)
 		}

@@ -117,7 +117,7 @@ func computeCentrality(ctx context.Context, p *Pipeline) error {
 // not stale, reading at least one dbt node.
 func generateExposures(_ context.Context, p *Pipeline) error {
 	if p.state.BI == nil {
-		p.state.ExposureReports, p.state.ExposuresYAML = nil, nil
+		p.state.ExposureReports, p.state.Exposures, p.state.ExposuresYAML = nil, nil, nil
 		return nil
 	}
 	isStale := map[string]bool{}
@@ -147,10 +147,14 @@ func generateExposures(_ context.Context, p *Pipeline) error {
 		sort.Strings(er.DependsOn)
 		reports = append(reports, er)
 	}
-	yaml, err := exposures.Generate(reports, p.state.Manifest, p.in.Exposures)
+	exps, err := exposures.Build(reports, p.state.Manifest, p.in.Exposures)
 	if err != nil {
 		return err
 	}
-	p.state.ExposureReports, p.state.ExposuresYAML = reports, yaml
+	yaml, err := exposures.Render(exps)
+	if err != nil {
+		return err
+	}
+	p.state.ExposureReports, p.state.Exposures, p.state.ExposuresYAML = reports, exps, yaml
 	return nil
 }

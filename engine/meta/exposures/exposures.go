@@ -119,13 +119,18 @@ func Build(reports []Report, m *dbt.Manifest, o Options) ([]Exposure, error) {
 	return out, nil
 }
 
-// Generate renders the exposures file: the header, `version: 2` and the
-// exposures, indented by two spaces as dbt projects are.
+// Generate builds the exposures and renders the file.
 func Generate(reports []Report, m *dbt.Manifest, o Options) ([]byte, error) {
 	exps, err := Build(reports, m, o)
 	if err != nil {
 		return nil, err
 	}
+	return Render(exps)
+}
+
+// Render writes the exposures file: the header, `version: 2` and the
+// exposures, indented by two spaces as dbt projects are.
+func Render(exps []Exposure) ([]byte, error) {
 	if exps == nil {
 		exps = []Exposure{}
 	}
