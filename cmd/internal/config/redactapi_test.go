@@ -1,0 +1,95 @@
+package config_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice/cmd/internal/config"
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/snapshot"
+)
+
+const secret = "ghp_0123456789abcdefSECRET"
+
+var errBoom = errors.New("boom")
+
+type stubAPI struct{ snap *snapshot.Snapshot }
+
+func (s stubAPI) Snapshot() *snapshot.Snapshot              { return s.snap }
+func (s stubAPI) Subscribe() (<-chan engine.Event, func()) { return nil, func() {} }
+func (s stubAPI) ScanNow(context.Context) (snapshot.ScanResult, error) {
+	return snapshot.ScanResult{}, fmt.Errorf("listing with token %s: %w", secret, errBoom)
+}
+func (s stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 1, nil }
+func (s stubAPI) Cancel(context.Context, int64) error                            { return nil }
+func (s stubAPI) RunMeta(context.Context) error                                  { return nil }
+func (s stubAPI) Approve(context.Context, int64) error {
+	return fmt.Errorf("push to https://x-access-token:%s@github.com: %w", secret, errBoom)
+}
+func (s stubAPI) Reject(context.Context, int64) error                  { return errBoom }
+func (s stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
+
+func TestRedactAPI(t *testing.T) {
+	t.Parallel()
+	orig := &snapshot.Snapshot{
+		Logs: []snapshot.LogRecord{{Msg: "clean"}, {Msg: "auth failed for " + secret, Attrs: "k=" + secret}},
+		Runs: snapshot.Runs{
+			Finished: []snapshot.Run{
+				{ID: 1, Error: "clean"},
+				{ID: 2, Config: json.RawMessage(`{"t":"` + secret + `"}`), Tasks: []snapshot.Task{{ID: "a", LogTail: "GITHUB_TOKEN=" + secret + "\n"}}},
+			},
+		},
+		Sources: []snapshot.Source{{Name: "s3", Error: "403 for key " + secret}},
+		DAGs:    []snapshot.DAG{{Name: "d", Errors: []snapshot.ErrorLine{{Msg: "env " + secret}}}},
+		Sensors: []snapshot.Sensor{{DAG: "k", Ticks: []snapshot.Tick{{Error: "sasl " + secret}}}},
+		Reviews: []snapshot.Review{{ID: 1, Diff: "+token: " + secret}},
+	}
+	keep, err := json.Marshal(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := config.RedactAPI(stubAPI{snap: orig}, config.NewRedactor(secret))
+	got := api.Snapshot()
+	dump, _ := json.Marshal(got)
+	if strings.Contains(string(dump), secret) {
+		t.Fatalf("secret left in the snapshot: %s", dump)
+	}
+	if n := strings.Count(string(dump), config.Redacted); n != 8 {
+		t.Errorf("%d redactions, want 8: %s", n, dump)
+	}
+	// The engine's snapshot is shared: it must not change.
+	after, _ := json.Marshal(orig)
+	if string(after) != string(keep) {
+		t.Fatal("redaction modified the engine's snapshot")
+	}
+	// Untouched slices are shared, not copied.
+	if &got.Logs[0] == &orig.Logs[0] {
+		t.Error("a changed slice was not copied")
+	}
+	clean := &snapshot.Snapshot{Logs: []snapshot.LogRecord{{Msg: "ok"}}}
+	if got := config.RedactAPI(stubAPI{snap: clean}, config.NewRedactor(secret)).Snapshot(); &got.Logs[0] != &clean.Logs[0] {
+		t.Error("a clean slice was copied")
+	}
+
+	_, err = api.ScanNow(context.Background())
+	if err == nil || strings.Contains(err.Error(), secret) || !errors.Is(err, errBoom) {
+		t.Errorf("ScanNow error %v", err)
+	}
+	err = api.Approve(context.Background(), 1)
+	if err == nil || strings.Contains(err.Error(), secret) || !errors.Is(err, errBoom) {
+		t.Errorf("Approve error %v", err)
+	}
+	if err := api.Reject(context.Background(), 1); err != errBoom {
+		t.Errorf("a clean error was wrapped: %#v", err)
+	}
+	// No secrets: the API itself.
+	plain := stubAPI{snap: clean}
+	if got := config.RedactAPI(plain, config.NewRedactor()); !reflect.DeepEqual(got, engine.API(plain)) {
+		t.Error("an empty redactor wrapped the API")
+	}
+}
