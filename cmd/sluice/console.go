@@ -124,9 +124,14 @@ func openConsole(ctx context.Context, env *cliEnv, run consoleRun) int {
 		return exitUsage
 	}
 	// Whatever still logs through the standard library or slog's default
-	// (third-party code) lands in the file, never on the screen.
+	// (third-party code) goes where the engine logs — the file and the
+	// logs pane — never on the screen.
 	prevDefault := slog.Default()
-	slog.SetDefault(slog.New(fileLog))
+	defaultLog := slog.New(fileLog)
+	if l, ok := eng.(interface{ Logger() *slog.Logger }); ok {
+		defaultLog = l.Logger()
+	}
+	slog.SetDefault(defaultLog)
 	defer slog.SetDefault(prevDefault)
 
 	engCtx, cancelEngine := context.WithCancel(ctx)
@@ -144,6 +149,11 @@ func openConsole(ctx context.Context, env *cliEnv, run consoleRun) int {
 	noColor := run.noColor || styles.NoColorRequested(env.getenv)
 	if noColor {
 		lipgloss.SetColorProfile(termenv.Ascii)
+	} else {
+		// Ask the terminal for its background now: asked lazily, from the
+		// first frame, its answer would race Bubble Tea for the input and
+		// could swallow keystrokes.
+		lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	}
 	uiCtx, cancelUI := context.WithCancel(ctx)
 	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(noColor)})

@@ -124,7 +124,9 @@ func TestConsoleEndToEndInTmux(t *testing.T) {
 	s.waitText(5*time.Second, "▾ local")
 
 	// Live filter: only the matching DAG is left.
-	s.send("/", "h", "e", "a", "r", "t")
+	s.send("/")
+	s.waitText(5*time.Second, "type to filter")
+	s.send("h", "e", "a", "r", "t")
 	scr := s.waitText(5*time.Second, "/ heart", "heartbeat")
 	if strings.Contains(scr, "daily_etl") || strings.Contains(scr, "fanout") {
 		t.Errorf("the filter left other DAGs on screen:\n%s", scr)
