@@ -11,7 +11,6 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/demoenv"
 	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -73,23 +72,9 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		name:    "demo",
 		logPath: logPath,
 		noColor: *noColor,
-		started: func(ctx context.Context, api engine.API, log *slog.Logger) {
-			// Schedules fire from now on; a first run of each quick demo
-			// DAG right away makes the run queue move at once.
-			for _, name := range []string{"demo/heartbeat", "demo/fanout", "demo/flaky"} {
-				if _, err := api.Trigger(ctx, name, nil); err != nil {
-					log.Warn("demo: first run not queued", "dag", name, "err", err)
-				}
-			}
-		},
+		started: demo.EngineStarted,
 		newEngine: func(log *slog.Logger) (consoleEngine, error) {
-			return engine.New(engine.Config{
-				StateDir: demo.StateDir,
-				Loader:   demo.Loader,
-				// The demo's state is thrown away: no fsync per commit.
-				Synchronous: store.SyncNormal,
-				Logger:      log,
-			})
+			return engine.New(demo.EngineConfig(log))
 		},
 	})
 }

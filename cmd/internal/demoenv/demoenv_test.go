@@ -3,6 +3,7 @@ package demoenv
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 )
@@ -115,5 +117,65 @@ func TestMissingDAGsDirIsClear(t *testing.T) {
 	_, err := Start(context.Background(), Options{DAGsDir: filepath.Join(t.TempDir(), "nope")})
 	if err == nil || !strings.Contains(err.Error(), "--dags-dir") {
 		t.Fatalf("err = %v, want a hint about --dags-dir", err)
+	}
+}
+
+// The demo end to end without a screen: the real engine on this
+// environment runs the first demo runs to success, the flaky one after
+// retries, with both sources loaded.
+func TestEngineRunsTheDemo(t *testing.T) {
+	t.Parallel()
+	env := setup(t, Options{DAGsDir: filepath.Join("..", "..", "..", "dags")})
+	eng, err := engine.New(env.EngineConfig(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Stop()
+	env.EngineStarted(ctx, eng, slog.New(slog.DiscardHandler))
+
+	events, unsubscribe := eng.Subscribe()
+	defer unsubscribe()
+	deadline := time.After(60 * time.Second)
+	done := map[string]snapshot.Run{}
+	for len(done) < 2 {
+		for _, r := range eng.Snapshot().Runs.Finished {
+			if r.Trigger == "manual" && (r.DAG == "demo/heartbeat" || r.DAG == "demo/flaky") {
+				done[r.DAG] = r
+			}
+		}
+		if len(done) == 2 {
+			break
+		}
+		select {
+		case <-events:
+		case <-deadline:
+			t.Fatalf("the first demo runs did not finish; finished: %v", done)
+		}
+	}
+	for name, r := range done {
+		if r.State != snapshot.RunSuccess {
+			t.Errorf("%s: %s (%s), want success", name, r.State, r.Error)
+		}
+	}
+	var retried bool
+	for _, task := range done["demo/flaky"].Tasks {
+		if task.ID == "unreliable" && task.Attempt == 3 {
+			retried = true
+		}
+	}
+	if !retried {
+		t.Errorf("demo/flaky's unreliable task did not succeed on its third attempt: %+v", done["demo/flaky"].Tasks)
+	}
+	sources := map[string]bool{}
+	for _, s := range eng.Snapshot().Sources {
+		sources[s.Name] = s.OK
+	}
+	if !sources["local"] || !sources["s3"] {
+		t.Errorf("sources: %v, want local and s3 healthy", sources)
 	}
 }
