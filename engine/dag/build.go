@@ -93,10 +93,16 @@ func buildNodes(c *collector, b *built, nodes val) {
 	b.configs = make([]val, nodes.len())
 	// Configs are copied out of the parser's buffer, which backs strings
 	// and must never be reachable for writing, into one block.
-	var block []byte
 	ends := make([]int, nodes.len())
+	size := 0
 	for i := range ends {
 		b.configs[i] = buildNode(c, ptrIndex("/nodes", i), nodes.elem(i), &d.Nodes[i])
+		if cfg := b.configs[i]; cfg.ok() {
+			size += len(cfg.raw()) + 2 // Starlark-built configs have no raw: a guess
+		}
+	}
+	block := make([]byte, 0, size)
+	for i := range ends {
 		if cfg := b.configs[i]; cfg.ok() {
 			block = appendJSON(block, cfg)
 		}

@@ -35,7 +35,11 @@ func buildGraph(d *DAG, index map[string]int) *graph {
 	// Links go into two flat arrays, carved into per-node slices: two
 	// allocations instead of two per node.
 	type link struct{ from, to int }
-	links := make([]link, 0, len(d.Edges)+n)
+	nLinks := len(d.Edges)
+	for i := range d.Nodes {
+		nLinks += len(d.Nodes[i].DependsOn)
+	}
+	links := make([]link, 0, nLinks)
 	add := func(from, to string) {
 		f, ok1 := g.index[from]
 		t, ok2 := g.index[to]

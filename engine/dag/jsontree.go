@@ -24,7 +24,7 @@ func decodeJSON(file string, data []byte) (val, *Error) {
 	// the top: exact but for commas and brackets inside strings.
 	n := 1 + bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{'{'}) + bytes.Count(data, []byte{'['})
 	t := &tree{text: bytes.Clone(data), nodes: make([]tnode, 0, n), kids: make([]tkid, 0, n)}
-	p := jsonParser{t: t, data: data}
+	p := jsonParser{t: t, data: data, kids: make([]tkid, 0, 64)}
 	p.space()
 	p.value()
 	if p.errMsg == "" {
