@@ -120,7 +120,8 @@ func taskSummary(n dag.Node) string {
 	var c dag.TaskCommon
 	switch t := n.Task.(type) {
 	case *dag.LocalTask:
-		parts = append(parts, strings.Join(t.Argv, " "))
+		// The whole command is in the definition below; one line here.
+		parts = append(parts, common.Truncate(common.OneLine(strings.Join(t.Argv, " ")), 48))
 		c = t.TaskCommon
 	case *dag.LambdaTask:
 		parts = append(parts, t.FunctionName)
