@@ -169,10 +169,15 @@ func keyMsg(k string) tea.KeyMsg {
 }
 
 // requireGolden compares a screen with testdata/<Test>/<case>.golden
-// (go test -update rewrites them).
-func requireGolden(t *testing.T, screen string) {
+// (go test -update rewrites them). A subtest is its own case; a top-level
+// test names its case.
+func requireGolden(t *testing.T, screen string, name ...string) {
 	t.Helper()
-	golden.RequireEqual(t, []byte(screen))
+	if strings.Contains(t.Name(), "/") || len(name) == 0 {
+		golden.RequireEqual(t, []byte(screen))
+		return
+	}
+	t.Run(name[0], func(t *testing.T) { golden.RequireEqual(t, []byte(screen)) })
 }
 
 // checkFrame asserts a screen fills the terminal exactly: the renderer

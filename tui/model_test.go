@@ -1,19 +1,24 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/views/common"
+	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
 
@@ -132,7 +137,7 @@ func TestFilterIsLive(t *testing.T) {
 	if strings.Contains(screen, "fanout") || strings.Contains(screen, "daily_etl") {
 		t.Errorf("filtered tree still shows other DAGs:\n%s", screen)
 	}
-	requireGolden(t, screen)
+	requireGolden(t, screen, "filtered")
 }
 
 func TestFilterEscClears(t *testing.T) {
@@ -157,7 +162,7 @@ func TestDAGDetails(t *testing.T) {
 			t.Errorf("details lack %q", want)
 		}
 	}
-	requireGolden(t, screen)
+	requireGolden(t, screen, "active_dag")
 }
 
 func TestInvalidDAGDetailsShowErrorsAndLastGood(t *testing.T) {
@@ -174,7 +179,7 @@ func TestInvalidDAGDetailsShowErrorsAndLastGood(t *testing.T) {
 			t.Errorf("details lack %q:\n%s", want, screen)
 		}
 	}
-	requireGolden(t, screen)
+	requireGolden(t, screen, "invalid_dag")
 }
 
 func TestDetailsEscBack(t *testing.T) {
@@ -206,7 +211,7 @@ func TestTriggerConfirm(t *testing.T) {
 	if tr, _ := c.f.calls(); !slices.Equal(tr, []string{"demo/fanout"}) {
 		t.Fatalf("triggered %v, want [demo/fanout]", tr)
 	}
-	requireGolden(t, screen)
+	requireGolden(t, screen, "result_toast")
 }
 
 func TestTriggerDialogGolden(t *testing.T) {
@@ -215,7 +220,7 @@ func TestTriggerDialogGolden(t *testing.T) {
 	c.waitFor("Trigger a run of demo/fanout now?")
 	screen := c.final()
 	checkFrame(t, screen, 80, 24)
-	requireGolden(t, screen)
+	requireGolden(t, screen, "dialog")
 }
 
 // The cancel dialog defaults to No: enter on a reflex cancels nothing.
@@ -276,7 +281,7 @@ func TestRescanSpinnerThenToast(t *testing.T) {
 	if strings.Contains(screen, "scanning sources") {
 		t.Errorf("spinner still shown after the scan:\n%s", screen)
 	}
-	requireGolden(t, screen)
+	requireGolden(t, screen, "result_toast")
 }
 
 func TestRescanFailure(t *testing.T) {
@@ -340,7 +345,7 @@ func TestHelpScreen(t *testing.T) {
 			t.Errorf("help lacks %q", want)
 		}
 	}
-	requireGolden(t, screen)
+	requireGolden(t, screen, "dags_pane")
 }
 
 func TestFooterFollowsFocus(t *testing.T) {
@@ -387,7 +392,7 @@ func TestRunDetailFollowsLive(t *testing.T) {
 	c.f.publish(next, engine.TopicRuns)
 	c.waitFor("attempt 2: done", "[success]")
 	screen := c.final()
-	requireGolden(t, screen)
+	requireGolden(t, screen, "finished")
 }
 
 func TestLogsFilter(t *testing.T) {
@@ -451,5 +456,36 @@ func TestUnannouncedChangesAreSafe(t *testing.T) {
 	m.focus = PaneDAGs
 	if strings.Contains(m.View(), "a local task needs a command") {
 		t.Error("the tree still shows the mended file's error")
+	}
+}
+
+func TestRunDetailFailed(t *testing.T) {
+	c := start(t, viewtest.Failing(), 80, 24)
+	// Queued header, Running header, Finished header, #21.
+	c.keys("2", "j", "j", "j", "enter")
+	screen := c.waitFor("run #21 demo/flaky", "[failed]", "simulated failure 3 of 3", "attempt 3: failing on purpose")
+	c.final()
+	requireGolden(t, screen, "failed_run")
+}
+
+// NO_COLOR: even on a colour terminal the theme emits no colour, only text
+// (and the odd bold). Not parallel: it changes lipgloss's global profile.
+func TestNoColorEmitsNoColour(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	render := func(noColor bool) string {
+		f := newFakeEngine(viewtest.Loaded())
+		m := New(context.Background(), f, Options{Styles: styles.New(noColor), Now: viewtest.Clock, ClockInterval: -1})
+		defer m.Close()
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 44})
+		m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Loaded(), Topics: common.AllTopics})
+		return m.View()
+	}
+	colour := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])[;m]`)
+	if !colour.MatchString(render(false)) {
+		t.Fatal("the colour theme emitted no colour: the check below would prove nothing")
+	}
+	if plain := render(true); colour.MatchString(plain) {
+		t.Fatalf("NO_COLOR output has colour codes: %q", colour.FindString(plain))
 	}
 }
