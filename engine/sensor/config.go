@@ -279,6 +279,9 @@ func (s SASLConfig) apply(cfg *sarama.Config) error {
 	if s.Username == "" {
 		return fmt.Errorf("%w: SASL %s needs a user name", ErrConfig, s.Mechanism)
 	}
+	if s.Password == "" {
+		return fmt.Errorf("%w: SASL %s needs a password (%s or --sasl-password-file)", ErrConfig, s.Mechanism, EnvSASLPassword)
+	}
 	cfg.Net.SASL.Enable = true
 	cfg.Net.SASL.Handshake = true
 	cfg.Net.SASL.User = s.Username

@@ -120,7 +120,7 @@ func (m *member) consume(ctx context.Context) {
 		}
 		group, err := sarama.NewConsumerGroup(m.s.env.conn.Brokers, m.s.spec.Group, cfg)
 		if err != nil {
-			m.setConnErr(fmt.Errorf("connecting to kafka: %w", err))
+			m.setConnErr(fmt.Errorf("connecting to kafka: %w", explainConnErr(m.s.env.conn, err)))
 			if !sleepCtx(ctx, bo.NextBackOff()) {
 				return
 			}
@@ -312,9 +312,12 @@ func (m *member) pull(ctx context.Context, until time.Time) int {
 	if want <= 0 {
 		return 0
 	}
+	paused, pauseCh := m.s.pauseState()
+	if paused {
+		return 0
+	}
 	timer := time.NewTimer(time.Until(until))
 	defer timer.Stop()
-	pauseCh := m.s.pauseChanged()
 	got := 0
 	for got < want {
 		select {

@@ -54,7 +54,7 @@ func NewOffsetReader(conn ConnConfig) (*OffsetReader, error) {
 	cfg.Admin.Retry.Max = 1
 	client, err := sarama.NewClient(conn.Brokers, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to kafka: %w", err)
+		return nil, fmt.Errorf("connecting to kafka: %w", explainConnErr(conn, err))
 	}
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {

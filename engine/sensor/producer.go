@@ -77,7 +77,7 @@ func Produce(ctx context.Context, conn ConnConfig, o ProduceOptions) (ProduceSta
 	cfg.Producer.Partitioner = sarama.NewHashPartitioner // nil keys spread at random
 	producer, err := sarama.NewAsyncProducer(conn.Brokers, cfg)
 	if err != nil {
-		return ProduceStats{}, fmt.Errorf("connecting producer: %w", err)
+		return ProduceStats{}, fmt.Errorf("connecting producer: %w", explainConnErr(conn, err))
 	}
 
 	var acked, failed atomic.Int64

@@ -206,10 +206,12 @@ func (s *Sensor) SetPaused(paused bool) {
 	s.env.changed()
 }
 
-func (s *Sensor) pauseChanged() <-chan struct{} {
+// pauseState returns whether the sensor is paused and a channel closed at
+// the next change, read together so no change slips in between.
+func (s *Sensor) pauseState() (bool, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pauseCh
+	return s.paused, s.pauseCh
 }
 
 // waitRunnable blocks until next has passed and the sensor is not paused.

@@ -1,0 +1,193 @@
+package sensor
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+
+// window builds samples 5s apart from (committed, logEnd) pairs.
+func window(pairs ...[2]int64) []OffsetSample {
+	var w []OffsetSample
+	for i, p := range pairs {
+		lag := p[1] - p[0]
+		if p[0] < 0 {
+			lag = p[1]
+		}
+		w = append(w, OffsetSample{At: t0.Add(time.Duration(i) * 5 * time.Second), Committed: p[0], LogEnd: p[1], Lag: lag})
+	}
+	return w
+}
+
+func TestEvaluatePartition(t *testing.T) {
+	t.Parallel()
+	end := func(w []OffsetSample) time.Time { return w[len(w)-1].At.Add(time.Second) }
+	cases := []struct {
+		name  string
+		w     []OffsetSample
+		owned bool
+		now   time.Time // zero: a second after the last sample
+		want  string
+	}{
+		{"no samples", nil, true, t0, LagOK},
+		{"one sample decides nothing", window([2]int64{10, 50}), false, t0.Add(time.Hour), LagOK},
+		{"caught up", window([2]int64{10, 10}, [2]int64{20, 20}), true, time.Time{}, LagOK},
+		{"lag zero once in the window", window([2]int64{10, 10}, [2]int64{10, 30}, [2]int64{10, 60}), false, time.Time{}, LagOK},
+		{"rewind", window([2]int64{50, 100}, [2]int64{40, 110}, [2]int64{60, 120}), true, time.Time{}, LagErr},
+		{"rewind to never committed", window([2]int64{50, 100}, [2]int64{-1, 110}), true, time.Time{}, LagErr},
+		{"stuck with a live owner", window([2]int64{10, 50}, [2]int64{10, 60}, [2]int64{10, 70}), true, time.Time{}, LagStall},
+		{"stuck with nobody consuming", window([2]int64{10, 50}, [2]int64{10, 60}, [2]int64{10, 70}), false, time.Time{}, LagStop},
+		{"stuck with fixed lag", window([2]int64{10, 50}, [2]int64{10, 50}, [2]int64{10, 50}), true, time.Time{}, LagStall},
+		{"never committed, nobody consuming", window([2]int64{-1, 50}, [2]int64{-1, 60}), false, time.Time{}, LagStop},
+		{"never committed, owner present", window([2]int64{-1, 50}, [2]int64{-1, 60}), true, time.Time{}, LagStall},
+		{"moved, then stopped longer than it moved", window([2]int64{10, 100}, [2]int64{20, 100}, [2]int64{20, 100},
+			[2]int64{20, 100}, [2]int64{20, 100}), false, time.Time{}, LagStop},
+		{"moved, then paused briefly, lag growing", window([2]int64{10, 100}, [2]int64{20, 120}, [2]int64{30, 140},
+			[2]int64{40, 160}, [2]int64{40, 170}), true, time.Time{}, LagWarn},
+		{"moving but falling behind", window([2]int64{10, 100}, [2]int64{20, 120}, [2]int64{30, 140}), true, time.Time{}, LagWarn},
+		{"moving, lag steady", window([2]int64{10, 100}, [2]int64{20, 110}, [2]int64{30, 120}), true, time.Time{}, LagWarn},
+		{"moving, lag shrinking somewhere", window([2]int64{10, 100}, [2]int64{50, 120}, [2]int64{60, 140}), true, time.Time{}, LagOK},
+		{"recent commit, long quiet before", window([2]int64{10, 100}, [2]int64{10, 100}, [2]int64{10, 100},
+			[2]int64{10, 100}, [2]int64{90, 120}), true, time.Time{}, LagOK},
+		{"last commit long ago", window([2]int64{10, 100}, [2]int64{20, 100}), false, t0.Add(time.Minute), LagStop},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			now := c.now
+			if now.IsZero() && len(c.w) > 0 {
+				now = end(c.w)
+			}
+			if got := EvaluatePartition(c.w, c.owned, now); got != c.want {
+				t.Errorf("EvaluatePartition = %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestEvaluateGroup(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		parts []string
+		want  string
+	}{
+		{nil, LagOK},
+		{[]string{LagOK, LagOK}, LagOK},
+		{[]string{LagOK, LagWarn}, LagWarn},
+		{[]string{LagWarn, LagStall}, LagErr},
+		{[]string{LagStop, LagOK}, LagErr},
+		{[]string{LagErr}, LagErr},
+	}
+	for _, c := range cases {
+		if got := EvaluateGroup(c.parts); got != c.want {
+			t.Errorf("EvaluateGroup(%v) = %s, want %s", c.parts, got, c.want)
+		}
+	}
+}
+
+func TestConsumeRate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		w    []OffsetSample
+		want float64
+	}{
+		{"empty", nil, 0},
+		{"one sample", window([2]int64{10, 10}), 0},
+		{"100 per 5s", window([2]int64{0, 500}, [2]int64{100, 500}, [2]int64{200, 500}), 20},
+		{"first commits after a while", window([2]int64{-1, 500}, [2]int64{-1, 500}, [2]int64{0, 500}, [2]int64{50, 500}), 10},
+		{"rewound", window([2]int64{100, 500}, [2]int64{50, 500}), 0},
+	}
+	for _, c := range cases {
+		if got := ConsumeRate(c.w); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%s: ConsumeRate = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// Scripted offset histories through the monitor's windows: the status a
+// partition and its group show after each reading.
+func TestLagStatusTransitions(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		committed, logEnd int64
+		owned             bool
+		want              string // partition status after this reading
+		group             string // group status; "" means the same as want folded by Burrow
+	}
+	scripts := []struct {
+		name  string
+		size  int
+		steps []step
+	}{
+		{"healthy consumer that falls behind, then stalls, then catches up", 4, []step{
+			{0, 0, true, LagOK, ""},
+			{100, 100, true, LagOK, ""},
+			{150, 200, true, LagOK, ""}, // lag zero still in the window
+			{200, 300, true, LagOK, ""},
+			{250, 400, true, LagOK, ""},
+			{300, 500, true, LagWarn, LagWarn}, // window is all lag > 0, never shrinking
+			{300, 600, true, LagWarn, LagWarn}, // just stopped: not long enough
+			{300, 700, true, LagStall, LagErr}, // stopped longer than it moved
+			{300, 800, true, LagStall, LagErr},
+			{800, 800, true, LagOK, LagOK}, // caught up
+		}},
+		{"consumer goes away", 3, []step{
+			{100, 150, true, LagOK, ""},
+			{150, 200, true, LagWarn, LagWarn},
+			{150, 250, false, LagWarn, LagWarn}, // quiet only as long as it moved before
+			{150, 250, false, LagStop, LagErr},
+			{150, 300, true, LagStall, LagErr}, // a member back, offsets still frozen
+		}},
+		{"group that never committed", 3, []step{
+			{-1, 40, false, LagOK, ""}, // one sample
+			{-1, 40, false, LagStop, LagErr},
+			{-1, 90, true, LagStall, LagErr},
+			{10, 90, true, LagOK, LagOK}, // first commit: moving, lag shrank
+			{10, 95, true, LagOK, LagOK}, // quiet for less than it moved
+			{10, 99, true, LagStall, LagErr},
+			{99, 99, true, LagOK, LagOK},
+		}},
+		{"offsets reset backwards", 3, []step{
+			{500, 600, true, LagOK, ""},
+			{520, 600, true, LagOK, ""},
+			{100, 600, true, LagErr, LagErr},
+		}},
+	}
+	for _, sc := range scripts {
+		t.Run(sc.name, func(t *testing.T) {
+			windows := map[topicPartition][]OffsetSample{}
+			for i, st := range sc.steps {
+				owner := ""
+				if st.owned {
+					owner = "sluice-1"
+				}
+				lag := st.logEnd - st.committed
+				if st.committed < 0 {
+					lag = st.logEnd
+				}
+				gl := evaluateReading(windows, GroupOffsets{Group: "g", State: "Stable", Members: 1,
+					At: t0.Add(time.Duration(i) * 5 * time.Second),
+					Partitions: []PartitionOffsets{{Topic: "t", Partition: 0, LogEnd: st.logEnd, Committed: st.committed,
+						Lag: lag, Owner: owner}}}, sc.size)
+				wantGroup := st.group
+				if wantGroup == "" {
+					wantGroup = EvaluateGroup([]string{st.want})
+				}
+				if got := gl.Partitions[0].Status; got != st.want {
+					t.Errorf("step %d (%d/%d owned=%v): partition %s, want %s", i, st.committed, st.logEnd, st.owned, got, st.want)
+				}
+				if gl.Status != wantGroup {
+					t.Errorf("step %d: group %s, want %s", i, gl.Status, wantGroup)
+				}
+				if gl.TotalLag != lag {
+					t.Errorf("step %d: total lag %d, want %d", i, gl.TotalLag, lag)
+				}
+				if n := len(windows[topicPartition{"t", 0}]); n > sc.size {
+					t.Errorf("step %d: window holds %d samples, size %d", i, n, sc.size)
+				}
+			}
+		})
+	}
+}
