@@ -196,21 +196,38 @@ func (s *Screen) WaitFor(t testing.TB, mark int, d time.Duration, texts ...strin
 	}
 }
 
+// WaitForAny waits until one of texts appeared after mark.
+func (s *Screen) WaitForAny(t testing.TB, mark int, d time.Duration, texts ...string) {
+	t.Helper()
+	if err := s.await(mark, d, texts, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Await is WaitFor returning an error instead of failing a test.
 func (s *Screen) Await(mark int, d time.Duration, texts ...string) error {
+	return s.await(mark, d, texts, false)
+}
+
+func (s *Screen) await(mark int, d time.Duration, texts []string, anyOf bool) error {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
 		text := s.Text(mark)
 		missing := ""
+		found := false
 		for _, want := range texts {
-			if !strings.Contains(text, want) {
+			if strings.Contains(text, want) {
+				found = true
+			} else if missing == "" {
 				missing = want
-				break
 			}
 		}
-		if missing == "" {
+		if missing == "" || anyOf && found {
 			return nil
+		}
+		if anyOf {
+			missing = strings.Join(texts, `" or "`)
 		}
 		select {
 		case <-s.changed:

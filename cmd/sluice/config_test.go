@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigCheck(t *testing.T) {
+	t.Parallel()
+	good := writeConfig(t, "state-dir: /var/lib/sluice\nscan-interval: 45s\nserve:\n  ssh: \":2222\"\n  max-concurrent-runs: 3\n")
+	vars := map[string]string{"SLUICE_MAX_CONCURRENT_RUNS": "7", "HOME": "/home/op"}
+	code, out, errOut := runCmd(context.Background(), vars, "config", "check", "--config", good, "serve", "run")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		good + ": ok",
+		"[serve]", "[run]",
+		"ssh                  :2222",
+		"file " + good + ":4",
+		"max-concurrent-runs  7                env SLUICE_MAX_CONCURRENT_RUNS",
+		"scan-interval        45s",
+		"[secrets, from the environment only]",
+		"GITHUB_TOKEN                unset",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "[console]") {
+		t.Error("a command not asked for was listed")
+	}
+	// run has no --ssh: the section's setting stays serve's.
+	runPart := out[strings.Index(out, "[run]"):]
+	if strings.Contains(runPart[:strings.Index(runPart, "[secrets")], "ssh ") {
+		t.Error("serve's ssh setting shows under run")
+	}
+
+	// JSON, with the file from the environment.
+	vars["SLUICE_CONFIG"] = good
+	code, out, _ = runCmd(context.Background(), vars, "config", "check", "--json")
+	var rep checkReport
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || !rep.Valid || len(rep.Commands) != 3 || rep.File != good {
+		t.Fatalf("json: %d %+v\n%s", code, rep, out)
+	}
+}
+
+func TestConfigCheckProblems(t *testing.T) {
+	t.Parallel()
+	bad := writeConfig(t, "state-dri: /x\nscan-interval: soon\nrun:\n  ssh: :22\nmode-token: tok_SHOULD_NOT_PRINT\n")
+	code, out, errOut := runCmd(context.Background(), nil, "config", "check", "--config", bad)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		bad + ":1: \"state-dri\": is not one of any command's flags",
+		bad + ":2: \"scan-interval\": not a valid value for --scan-interval",
+		bad + ":4: \"ssh\": is not one of `sluice run`'s flags",
+		bad + ":5: \"mode-token\": is not a setting: secrets are never read from the config file",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "4 problem(s)") {
+		t.Errorf("stderr %q", errOut)
+	}
+	if strings.Contains(out+errOut, "tok_SHOULD_NOT_PRINT") || strings.Contains(out+errOut, "soon") {
+		t.Errorf("a value from the file was printed:\n%s\n%s", out, errOut)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing file", []string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, exitUsage, "no such file"},
+		{"malformed YAML", []string{"--config", writeConfig(t, "state-dir: [a\n")}, exitFailed, "sluice.yaml"},
+		{"unknown command", []string{"deploy"}, exitUsage, `"deploy" does not read the config file`},
+		{"help", []string{"--help"}, exitOK, "Precedence: command line, then environment"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCmd(context.Background(), nil, append([]string{"config", "check"}, tt.args...)...)
+		if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("%s: exit %d (want %d)\n%s%s", tt.name, code, tt.code, out, errOut)
+		}
+	}
+	code, _, _ = runCmd(context.Background(), nil, "config", "check")
+	if code != exitOK {
+		t.Errorf("no config file: exit %d", code)
+	}
+}
+
+// The schema lists exactly the flags the commands parse: a key the
+// command has is accepted, so a drift between configurable and the
+// commands shows here.
+func TestConfigSchemaMatchesCommands(t *testing.T) {
+	t.Parallel()
+	schema := configSchema(&cliEnv{getenv: func(string) string { return "" }})
+	for _, name := range []string{"state-dir", "dags-dir", "max-concurrent-runs", "log-level"} {
+		for _, cmd := range []string{"run", "serve", "console"} {
+			if schema[cmd].Lookup(name) == nil {
+				t.Errorf("%s lacks --%s", cmd, name)
+			}
+		}
+	}
+	for _, name := range []string{"ssh", "authorized-keys", "host-key", "metrics", "ssh-default-role"} {
+		if schema["serve"].Lookup(name) == nil {
+			t.Errorf("serve lacks --%s", name)
+		}
+	}
+	// The console's flags as the console command really parses them.
+	code, _, errOut := runCmd(context.Background(), nil, "console", "--help")
+	if code != exitOK {
+		t.Fatalf("console --help: %d", code)
+	}
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(errOut, -1) {
+		listed[m[1]] = true
+		if m[1] != "config" && schema["console"].Lookup(m[1]) == nil {
+			t.Errorf("console --%s is missing from the config schema", m[1])
+		}
+	}
+	schema["console"].VisitAll(func(f *flag.Flag) {
+		if !listed[f.Name] {
+			t.Errorf("the schema's console --%s is not a console flag", f.Name)
+		}
+	})
+}
