@@ -98,10 +98,10 @@ func checkValue(fs *flag.FlagSet, name, text string) error {
 	return nil
 }
 
-// envPattern finds "(env NAME)" or "(env NAME, OTHER)" in a flag's usage,
-// the convention of every flag in this repository that has an environment
-// variable.
-var envPattern = regexp.MustCompile(`\(env ([A-Z][A-Z0-9_]*(?:(?:, ?| or )[A-Z][A-Z0-9_]*)*)\)`)
+// envPattern finds "(env NAME", "(env NAME, OTHER" or "(env NAME or
+// OTHER" in a flag's usage, the convention of every flag in this
+// repository that has an environment variable.
+var envPattern = regexp.MustCompile(`\(env ([A-Z][A-Z0-9_]*(?:(?:, ?| or )[A-Z][A-Z0-9_]*)*)`)
 
 // EnvVars names the environment variables a flag's usage says set it.
 func EnvVars(fl *flag.Flag) []string {

@@ -321,6 +321,8 @@ func TestEnvVars(t *testing.T) {
 		{"state (env SLUICE_STATE_DIR, XDG_STATE_HOME)", "SLUICE_STATE_DIR XDG_STATE_HOME"},
 		{"a or b (env A_B or C)", "A_B C"},
 		{"no env at all", ""},
+		{"the engine's state (env SLUICE_STATE_DIR; default $XDG_STATE_HOME/sluice)", "SLUICE_STATE_DIR"},
+		{"caps runs; repeatable (env SLUICE_TAG_LIMITS, comma-separated)", "SLUICE_TAG_LIMITS"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(config.EnvVars(&flag.Flag{Usage: tt.usage}), " ")

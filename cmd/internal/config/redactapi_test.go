@@ -20,14 +20,14 @@ var errBoom = errors.New("boom")
 
 type stubAPI struct{ snap *snapshot.Snapshot }
 
-func (s stubAPI) Snapshot() *snapshot.Snapshot              { return s.snap }
+func (s stubAPI) Snapshot() *snapshot.Snapshot             { return s.snap }
 func (s stubAPI) Subscribe() (<-chan engine.Event, func()) { return nil, func() {} }
 func (s stubAPI) ScanNow(context.Context) (snapshot.ScanResult, error) {
 	return snapshot.ScanResult{}, fmt.Errorf("listing with token %s: %w", secret, errBoom)
 }
 func (s stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 1, nil }
-func (s stubAPI) Cancel(context.Context, int64) error                            { return nil }
-func (s stubAPI) RunMeta(context.Context) error                                  { return nil }
+func (s stubAPI) Cancel(context.Context, int64) error                             { return nil }
+func (s stubAPI) RunMeta(context.Context) error                                   { return nil }
 func (s stubAPI) Approve(context.Context, int64) error {
 	return fmt.Errorf("push to https://x-access-token:%s@github.com: %w", secret, errBoom)
 }
