@@ -23,6 +23,10 @@ var persistCtx = context.Background()
 // execute runs one run from start to its final state, then gives its slot
 // back. ctx ends with errCancelled on Cancel and with another cause on
 // shutdown; on shutdown the run is left for Stop to settle as interrupted.
+//
+// Writes ride together: the run's start is committed with its first tasks'
+// starts, a task's end with the starts it unblocks, the last task's end with
+// the run's end. A one-task run thus waits for two commits, not four.
 func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	defer r.execs.Done()
 	id := ar.run.ID
@@ -32,16 +36,8 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 		r.finish(ar, store.RunFailed, fmt.Sprintf("dag %q is not loaded (unknown, disabled or deleted)", ar.run.DAG), nil)
 		return
 	}
-	now := time.Now()
-	if err := r.st.StartRun(persistCtx, id, now); err != nil {
-		// The run stays as the store has it; a restart picks it up again.
-		log.Error("starting run", "err", err)
-		r.release(ar, nil)
-		return
-	}
 	order := ar.def.TopoOrder()
 	r.mu.Lock()
-	ar.run.State, ar.run.StartedAt, ar.started = store.RunRunning, now, true
 	ar.tasks = make([]snapshot.Task, len(order))
 	ar.index = make(map[string]int, len(order))
 	for i, t := range order {
@@ -55,13 +51,23 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	if ar.run.Batch != "" {
 		ar.files.batchFn = r.batchLoader(id)
 	}
-	r.version++
 	r.mu.Unlock()
-	r.changed()
-	log.Debug("run started")
 
-	failure := r.runTasks(ctx, ar, order)
+	failure, unsaved, err := r.runTasks(ctx, ar, order)
+	if err != nil {
+		// The run stays as the store has it; a restart picks it up again.
+		log.Error("starting run", "err", err)
+		r.release(ar, nil)
+		return
+	}
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, errCancelled) {
+		// What settled before the shutdown is kept; the rest is settled as
+		// interrupted by Stop.
+		if len(unsaved) > 0 {
+			if err := r.st.PutAttempts(persistCtx, unsaved); err != nil {
+				log.Error("recording tasks at shutdown", "err", err)
+			}
+		}
 		log.Debug("run stopped for shutdown; Stop settles it")
 		r.release(ar, nil)
 		return
@@ -74,15 +80,18 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 		state, msg = store.RunFailed, failure
 	}
 	// Tasks the run's end leaves unstarted are skipped.
-	var settle []store.Attempt
+	settled := map[string]bool{}
+	for _, a := range unsaved {
+		settled[a.Task] = true
+	}
 	r.mu.Lock()
 	for _, t := range ar.tasks {
-		if t.State == snapshot.TaskPending {
-			settle = append(settle, store.Attempt{RunID: id, Task: t.ID, State: snapshot.TaskSkipped, FinishedAt: time.Now()})
+		if t.State == snapshot.TaskPending && !settled[t.ID] {
+			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: snapshot.TaskSkipped, FinishedAt: time.Now()})
 		}
 	}
 	r.mu.Unlock()
-	r.finish(ar, state, msg, settle)
+	r.finish(ar, state, msg, unsaved)
 	log.Debug("run finished", "state", state)
 }
 
@@ -142,14 +151,18 @@ type taskResult struct {
 	id    string
 	state string
 	err   string
+	// final is the task's last attempt, settled but not yet committed: the
+	// caller commits it with the next write of the run.
+	final *store.Attempt
 }
 
 // runTasks runs a run's tasks in topological order, up to TaskParallelism
-// at once, and returns the first failure ("" when none). A failed task's
+// at once, and returns the first failure ("" when none) and the settled
+// task rows not committed yet, for the run's final write. A failed task's
 // descendants become upstream_failed; other branches go on. On ctx's end no
 // task starts, running ones are stopped, and runTasks returns once they
-// have.
-func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) string {
+// have. err is set only when the run could not be started.
+func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (failure string, unsaved []store.Attempt, err error) {
 	pos := make(map[string]int, len(order))
 	waiting := make(map[string]int, len(order))
 	var ready []string
@@ -162,20 +175,64 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) st
 	}
 	results := make(chan taskResult)
 	inFlight := 0
-	failure := ""
+	started := false
+	settled := map[string]bool{}
 	for {
-		for len(ready) > 0 && inFlight < r.cfg.TaskParallelism && ctx.Err() == nil {
-			id := ready[0]
+		var launch []*dag.Node
+		for len(ready) > 0 && inFlight+len(launch) < r.cfg.TaskParallelism && ctx.Err() == nil {
+			launch = append(launch, nodeByID(ar.def, ready[0]))
 			ready = ready[1:]
-			inFlight++
-			node := nodeByID(ar.def, id)
-			go func() { results <- r.runTask(ctx, ar, node) }()
+		}
+		now := time.Now()
+		switch {
+		case len(launch) > 0:
+			rows := unsaved
+			for _, n := range launch {
+				rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: n.ID, Attempt: 1, State: snapshot.RunRunning, StartedAt: now})
+			}
+			if !started {
+				err = r.st.StartRun(persistCtx, ar.run.ID, now, rows...)
+			} else {
+				err = r.st.PutAttempts(persistCtx, rows)
+			}
+			if err != nil {
+				if !started {
+					return "", nil, err
+				}
+				r.log.Error("recording task starts", "run", ar.run.ID, "err", err)
+				if failure == "" {
+					failure = "recording task starts: " + err.Error()
+				}
+				for _, n := range launch {
+					settled[n.ID] = true
+					unsaved = append(unsaved, store.Attempt{RunID: ar.run.ID, Task: n.ID, State: snapshot.TaskSkipped, FinishedAt: now})
+				}
+				break
+			}
+			r.showRows(ar, rows, !started, now)
+			started, unsaved = true, nil
+			for _, n := range launch {
+				inFlight++
+				go func() { results <- r.runTask(ctx, ar, n, now) }()
+			}
+		case len(unsaved) > 0 && inFlight > 0:
+			// Other tasks still run: show what settled now, not at the end.
+			if err := r.st.PutAttempts(persistCtx, unsaved); err != nil {
+				r.log.Error("recording settled tasks", "run", ar.run.ID, "err", err)
+			} else {
+				r.showRows(ar, unsaved, false, now)
+				unsaved = nil
+			}
 		}
 		if inFlight == 0 {
-			return failure
+			return failure, unsaved, nil
 		}
 		res := <-results
 		inFlight--
+		if res.final != nil {
+			unsaved = append(unsaved, *res.final)
+			settled[res.id] = true
+		}
 		switch res.state {
 		case snapshot.RunSuccess:
 			for _, ch := range ar.def.Children(res.id) {
@@ -189,9 +246,26 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) st
 			if failure == "" {
 				failure = fmt.Sprintf("task %s failed: %s", res.id, res.err)
 			}
-			r.markUpstreamFailed(ar, res.id)
+			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, time.Now())...)
 		}
 	}
+}
+
+// showRows puts committed rows (and, with start, the run's start) into the
+// runner's memory and tells subscribers.
+func (r *Runner) showRows(ar *activeRun, rows []store.Attempt, start bool, at time.Time) {
+	r.mu.Lock()
+	if start {
+		ar.run.State, ar.run.StartedAt, ar.started = store.RunRunning, at, true
+		r.version++
+	}
+	for _, a := range rows {
+		if i, ok := ar.index[a.Task]; ok {
+			ar.tasks[i] = taskFromAttempt(a)
+		}
+	}
+	r.mu.Unlock()
+	r.changed()
 }
 
 // nodeByID finds a node (TopoOrder only names existing ones).
@@ -204,45 +278,31 @@ func nodeByID(d *dag.DAG, id string) *dag.Node {
 	return nil
 }
 
-// markUpstreamFailed settles every pending descendant of a failed task.
-func (r *Runner) markUpstreamFailed(ar *activeRun, failed string) {
+// upstreamFailed settles every descendant of a failed task not settled yet
+// (a task with two failed parents is settled once).
+func upstreamFailed(ar *activeRun, failed string, settled map[string]bool, now time.Time) []store.Attempt {
 	var rows []store.Attempt
-	seen := map[string]bool{}
 	stack := ar.def.Children(failed)
-	now := time.Now()
-	r.mu.Lock()
 	for len(stack) > 0 {
 		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[id] {
+		if settled[id] {
 			continue
 		}
-		seen[id] = true
-		if i, ok := ar.index[id]; ok && ar.tasks[i].State == snapshot.TaskPending {
-			rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: id, State: snapshot.TaskUpstreamFailed,
-				FinishedAt: now, Error: "upstream task " + failed + " failed"})
-		}
+		settled[id] = true
+		rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: id, State: snapshot.TaskUpstreamFailed,
+			FinishedAt: now, Error: "upstream task " + failed + " failed"})
 		stack = append(stack, ar.def.Children(id)...)
 	}
-	r.mu.Unlock()
-	if len(rows) == 0 {
-		return
-	}
-	if err := r.st.PutAttempts(persistCtx, rows); err != nil {
-		r.log.Error("marking upstream_failed tasks", "run", ar.run.ID, "err", err)
-		return
-	}
-	r.mu.Lock()
-	for _, a := range rows {
-		ar.tasks[ar.index[a.Task]] = taskFromAttempt(a)
-	}
-	r.mu.Unlock()
-	r.changed()
+	return rows
 }
 
 // runTask runs a task's attempts: retries with exponential backoff and
-// jitter until success, the last allowed attempt, or the run's end.
-func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node) taskResult {
+// jitter until success, the last allowed attempt, or the run's end. The
+// first attempt's start was committed by the caller (at startedAt); a
+// retry's start and a retrying attempt's end are committed here; the final
+// attempt comes back unsaved in the result.
+func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, startedAt time.Time) taskResult {
 	res := taskResult{id: node.ID, state: snapshot.RunFailed}
 	fn, ok := r.kinds.Lookup(node.Type)
 	var common dag.TaskCommon
@@ -268,12 +328,15 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node) tas
 	}
 	op := func() (struct{}, error) {
 		attempt++
-		a := store.Attempt{RunID: ar.run.ID, Task: node.ID, Attempt: attempt, State: snapshot.RunRunning, StartedAt: time.Now()}
-		if ctx.Err() != nil {
-			return struct{}{}, backoff.Permanent(context.Cause(ctx))
-		}
-		if err := r.putAttempt(ar, a); err != nil {
-			return struct{}{}, backoff.Permanent(err)
+		a := store.Attempt{RunID: ar.run.ID, Task: node.ID, Attempt: attempt, State: snapshot.RunRunning, StartedAt: startedAt}
+		if attempt > 1 {
+			if ctx.Err() != nil {
+				return struct{}{}, backoff.Permanent(context.Cause(ctx))
+			}
+			a.StartedAt = time.Now()
+			if err := r.putAttempt(ar, a); err != nil {
+				return struct{}{}, backoff.Permanent(err)
+			}
 		}
 		last = a
 		var err error
@@ -304,16 +367,18 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node) tas
 		default:
 			a.State, a.Error = snapshot.RunFailed, err.Error()
 		}
-		if perr := r.putAttempt(ar, a); perr != nil {
-			return struct{}{}, backoff.Permanent(perr)
-		}
 		last = a
-		switch a.State {
-		case snapshot.RunSuccess:
-			return struct{}{}, nil
-		case snapshot.TaskRetrying:
+		if a.State == snapshot.TaskRetrying {
+			// Committed now: the wait before the next attempt may be long.
+			if perr := r.putAttempt(ar, a); perr != nil {
+				return struct{}{}, backoff.Permanent(perr)
+			}
 			r.log.Info("task failed, retrying", "run", ar.run.ID, "task", node.ID, "attempt", attempt, "err", err)
 			return struct{}{}, err
+		}
+		res.final = &a
+		if err == nil {
+			return struct{}{}, nil
 		}
 		return struct{}{}, backoff.Permanent(err)
 	}
@@ -326,9 +391,10 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node) tas
 		// Cancelled while waiting to retry: the last attempt says retrying.
 		if last.State == snapshot.TaskRetrying && !shutdown() {
 			last.State, last.Error, last.FinishedAt = snapshot.RunCancelled, "cancelled", time.Now()
-			if perr := r.putAttempt(ar, last); perr != nil {
-				r.log.Error("recording cancelled task", "run", ar.run.ID, "task", node.ID, "err", perr)
-			}
+			res.final = &last
+		}
+		if shutdown() {
+			res.final = nil
 		}
 	default:
 		res.err = err.Error()

@@ -194,8 +194,9 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 	return id, nil
 }
 
-// StartRun moves a queued run to running.
-func (s *Store) StartRun(ctx context.Context, id int64, at time.Time) error {
+// StartRun moves a queued run to running and, in the same transaction,
+// stores the given task rows (its first tasks' starts).
+func (s *Store) StartRun(ctx context.Context, id int64, at time.Time, attempts ...Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, "UPDATE runs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'", at.UnixNano(), id)
 		if err != nil {
@@ -203,6 +204,11 @@ func (s *Store) StartRun(ctx context.Context, id int64, at time.Time) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("starting run %d: %w", id, ErrNotQueued)
+		}
+		for _, a := range attempts {
+			if err := s.putAttempt(ctx, tx, a); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
