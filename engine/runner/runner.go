@@ -59,7 +59,6 @@ var (
 	ErrUnknownDAG  = errors.New("unknown or disabled dag")
 	ErrRunNotFound = store.ErrNotFound
 	ErrRunFinished = errors.New("run already finished")
-	ErrNotStarted  = errors.New("runner not started")
 )
 
 // errCancelled is the cause a cancelled run's context carries; any other
