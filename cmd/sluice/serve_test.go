@@ -109,13 +109,14 @@ func focusPane(t *testing.T, c *sshtest.Console, pane string) {
 	}
 }
 
-// triggerFromTree selects the last row of the tree (a task of the last
-// DAG: t triggers its DAG) and confirms t.
+// triggerFromTree moves from the tree's first row (the local source) to
+// the one below it, the first DAG, and confirms t. The cursor must be on
+// the first row: each console calls this once.
 func triggerFromTree(t *testing.T, c *sshtest.Console, dag string) int {
 	t.Helper()
 	focusPane(t, c, "1")
 	mark := c.Screen.Mark()
-	c.Type(t, "G")
+	c.Type(t, "j")
 	c.Screen.WaitFor(t, mark, sshWait, "›") // the selection moved
 	mark = c.Screen.Mark()
 	c.Type(t, "t")
