@@ -2,11 +2,13 @@ package sensor
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestBatchKeyRoundTrip(t *testing.T) {
@@ -122,6 +124,30 @@ func FuzzReadJSONLines(f *testing.F) {
 			if !reflect.DeepEqual(msgs[i], again[i]) {
 				t.Fatalf("message %d changed:\n%#v\n%#v", i, msgs[i], again[i])
 			}
+		}
+	})
+}
+
+// The hand-written encoder agrees with encoding/json on every string.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"b\s`, "\x00\x1f\n\r\t", "\u2028\u2029", "é漢🙂", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		out := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil || back != s {
+			t.Fatalf("%q encoded as %s: %q %v", s, out, back, err)
+		}
+		var std bytes.Buffer
+		enc := json.NewEncoder(&std)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		if got, want := string(out), strings.TrimSuffix(std.String(), "\n"); got != want {
+			t.Fatalf("%q: %s, encoding/json says %s", s, got, want)
 		}
 	})
 }

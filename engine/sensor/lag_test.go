@@ -103,10 +103,14 @@ func TestSnapshotCarriesLag(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, embedded.Options{Topics: []string{"snap"}, Partitions: 2})
 	conn := ConnConfig{Brokers: b.Addrs()}
-	produce(t, conn, "snap", 500)
-	m := newTestManager(t, conn, newMemSink(), fastTunables())
+	sink := newMemSink()
+	m := newTestManager(t, conn, sink, fastTunables())
 	if err := m.Sync([]*dag.DAG{sensorDAG("snap", dag.Sensor{Topic: "snap", MaxBatchSize: 50, MaxQueued: 1 << 20,
 		TickInterval: dag.Duration(100 * time.Millisecond)})}); err != nil {
+		t.Fatal(err)
+	}
+	// A stream spread over a second, so the monitor sees offsets move.
+	if _, err := Produce(context.Background(), conn, ProduceOptions{Topic: "snap", Rate: 500, Count: 500, Size: 20}); err != nil {
 		t.Fatal(err)
 	}
 	var sawRate bool
@@ -118,7 +122,8 @@ func TestSnapshotCarriesLag(t *testing.T) {
 		for _, p := range s[0].Lag.Partitions {
 			sawRate = sawRate || p.Rate > 0
 		}
-		return len(s[0].Lag.Partitions) == 2 && s[0].Lag.TotalLag == 0 && s[0].Lag.Members == 1 && len(s[0].Ticks) > 0
+		return len(s[0].Lag.Partitions) == 2 && s[0].Lag.TotalLag == 0 && s[0].Lag.Members == 1 && len(s[0].Ticks) > 0 &&
+			sink.messages() == 500
 	})
 	s := m.Snapshot()[0]
 	if s.Lag.Group != "sluice.snap" || s.Group != "sluice.snap" || s.Lag.Status != LagOK || s.Lag.State != "Stable" {

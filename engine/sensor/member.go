@@ -30,9 +30,10 @@ type member struct {
 	events   []timedErr                               // errors sarama reported (fetch, commit); drained by the next tick
 	sessions map[sarama.ConsumerGroupSession]struct{} // between Setup and Cleanup
 
+	commitReq chan struct{} // one slot: a pending request to commit
+
 	// Owned by the tick goroutine.
-	bufs     map[topicPartition]*partitionBuffer
-	toCommit map[sarama.ConsumerGroupSession]struct{}
+	bufs map[topicPartition]*partitionBuffer
 }
 
 type topicPartition struct {
@@ -74,12 +75,12 @@ type timedErr struct {
 
 func newMember(s *Sensor, index int) *member {
 	return &member{
-		s:        s,
-		index:    index,
-		in:       make(chan delivered, 256),
-		bufs:     make(map[topicPartition]*partitionBuffer),
-		toCommit: make(map[sarama.ConsumerGroupSession]struct{}),
-		sessions: make(map[sarama.ConsumerGroupSession]struct{}),
+		s:         s,
+		index:     index,
+		in:        make(chan delivered, min(max(256, s.spec.MaxBatchSize), 4096)),
+		bufs:      make(map[topicPartition]*partitionBuffer),
+		sessions:  make(map[sarama.ConsumerGroupSession]struct{}),
+		commitReq: make(chan struct{}, 1),
 	}
 }
 
@@ -271,20 +272,17 @@ func (m *member) tick(ctx context.Context) TickRecord {
 		if pollUntil.After(deadline) {
 			pollUntil = deadline
 		}
-		got := m.pull(ctx, pollUntil)
-		batches := m.cut(room)
-		for _, pb := range batches {
-			n, err := m.persist(ctx, pb)
-			if n > 0 {
-				rec.Batches++
-				rec.Messages += n
-			}
-			if err != nil {
-				tickErr = err
-				break
-			}
+		got, full := m.pull(ctx, pollUntil)
+		// A full partition buffer makes a batch now; the rest keep filling
+		// unless the pull ran dry, the stream being slower than a batch.
+		batches := m.cut(room, full && time.Now().Before(deadline))
+		n, k, err := m.persistAll(ctx, batches)
+		rec.Batches += k
+		rec.Messages += n
+		if err != nil {
+			tickErr = err
 		}
-		m.commit()
+		m.requestCommit()
 		if tickErr != nil || (got == 0 && len(batches) == 0) || !time.Now().Before(deadline) {
 			break
 		}
@@ -304,36 +302,39 @@ func (m *member) tick(ctx context.Context) TickRecord {
 	return rec
 }
 
-// pull moves records from the claims into the partition buffers until the
-// buffers hold max_batch_size records or until passes. It returns how many
-// records it accepted.
-func (m *member) pull(ctx context.Context, until time.Time) int {
-	want := m.s.spec.MaxBatchSize - m.buffered()
-	if want <= 0 {
-		return 0
+// pull moves records from the claims into the partition buffers until one
+// buffer holds max_batch_size records (full=true) or until passes. It
+// returns how many records it accepted.
+func (m *member) pull(ctx context.Context, until time.Time) (got int, full bool) {
+	limit := m.s.spec.MaxBatchSize
+	for _, b := range m.bufs {
+		if len(b.msgs) >= limit {
+			return 0, true
+		}
 	}
 	paused, pauseCh := m.s.pauseState()
 	if paused {
-		return 0
+		return 0, false
 	}
 	timer := time.NewTimer(time.Until(until))
 	defer timer.Stop()
-	got := 0
-	for got < want {
+	for {
 		select {
 		case d := <-m.in:
-			if m.accept(d) {
+			if n := m.accept(d); n > 0 {
 				got++
+				if n >= limit {
+					return got, true
+				}
 			}
 		case <-timer.C:
-			return got
+			return got, false
 		case <-ctx.Done():
-			return got
+			return got, false
 		case <-pauseCh:
-			return got
+			return got, false
 		}
 	}
-	return got
 }
 
 func (m *member) buffered() int {
@@ -344,17 +345,18 @@ func (m *member) buffered() int {
 	return n
 }
 
-// accept buffers a record. A record at or below the newest buffered offset
-// of its partition is a re-delivery (a new session starts again from the
-// committed offset): it replaces the buffered tail from that offset on.
-func (m *member) accept(d delivered) bool {
+// accept buffers a record and returns the length of its partition's buffer
+// (0 when the record was dropped). A record at or below the newest buffered
+// offset of its partition is a re-delivery (a new session starts again from
+// the committed offset): it replaces the buffered tail from that offset on.
+func (m *member) accept(d delivered) int {
 	if !d.claim.live() {
-		return false
+		return 0
 	}
 	k := topicPartition{d.msg.Topic, d.msg.Partition}
 	b := m.bufs[k]
 	if b == nil {
-		b = &partitionBuffer{}
+		b = &partitionBuffer{msgs: make([]delivered, 0, m.s.spec.MaxBatchSize)}
 		m.bufs[k] = b
 	}
 	if n := len(b.msgs); n > 0 && d.msg.Offset <= b.msgs[n-1].msg.Offset {
@@ -364,7 +366,7 @@ func (m *member) accept(d delivered) bool {
 		b.msgs = b.msgs[:i]
 	}
 	b.msgs = append(b.msgs, d)
-	return true
+	return len(b.msgs)
 }
 
 type pendingBatch struct {
@@ -373,8 +375,10 @@ type pendingBatch struct {
 }
 
 // cut takes at most room batches out of the buffers, one per partition,
-// dropping records whose claim ended (their new owner reads them again).
-func (m *member) cut(room int) []pendingBatch {
+// fullest first; with onlyFull, only buffers holding max_batch_size. Records
+// whose claim ended are dropped on the way (their new owner reads them
+// again).
+func (m *member) cut(room int, onlyFull bool) []pendingBatch {
 	keys := make([]topicPartition, 0, len(m.bufs))
 	for k, b := range m.bufs {
 		b.msgs = slices.DeleteFunc(b.msgs, func(d delivered) bool { return !d.claim.live() })
@@ -382,9 +386,15 @@ func (m *member) cut(room int) []pendingBatch {
 			delete(m.bufs, k)
 			continue
 		}
+		if onlyFull && len(b.msgs) < m.s.spec.MaxBatchSize {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b topicPartition) int {
+		if d := len(m.bufs[b].msgs) - len(m.bufs[a].msgs); d != 0 {
+			return d
+		}
 		if a.topic != b.topic {
 			if a.topic < b.topic {
 				return -1
@@ -404,17 +414,61 @@ func (m *member) cut(room int) []pendingBatch {
 	return out
 }
 
-// persist writes one batch as a run, trimmed of what earlier runs carry,
-// then marks its offsets on the delivering session. It returns the number
-// of records newly persisted.
+// persistAll persists the batches of one pull side by side (the store
+// commits concurrent writes in one transaction), then marks the offsets of
+// each one that made it. It returns the records and batches newly
+// persisted and the first error.
+func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, persisted int, err error) {
+	type result struct {
+		n   int
+		err error
+	}
+	results := make([]result, len(batches))
+	if len(batches) == 1 {
+		results[0].n, results[0].err = m.persist(ctx, batches[0])
+	} else {
+		var wg sync.WaitGroup
+		for i, pb := range batches {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i].n, results[i].err = m.persist(ctx, pb)
+			}()
+		}
+		wg.Wait()
+	}
+	for i, r := range results {
+		if r.n > 0 {
+			msgs += r.n
+			persisted++
+		}
+		if r.err != nil {
+			if err == nil {
+				err = r.err
+			}
+			continue
+		}
+		pb := batches[i]
+		last := pb.msgs[len(pb.msgs)-1]
+		if last.claim.live() {
+			last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")
+		}
+	}
+	return msgs, persisted, err
+}
+
+// persist writes one batch as a run, trimmed of what earlier runs carry.
+// It returns the number of records newly persisted; the caller marks the
+// offsets once it returns without error.
 func (m *member) persist(ctx context.Context, pb pendingBatch) (int, error) {
 	s := m.s
 	sp := s.spec
-	// One replica at a time per sensor: the check of what is persisted and
-	// the insert must not interleave with another replica's for the same
+	// One writer per partition: the check of what is persisted and the
+	// insert must not interleave with another replica's for the same
 	// partition during a rebalance.
-	s.persistMu.Lock()
-	defer s.persistMu.Unlock()
+	mu := s.partitionLock(pb.tp)
+	mu.Lock()
+	defer mu.Unlock()
 	through, ok, err := s.env.sink.PersistedThrough(ctx, sp.DAG, pb.tp.topic, pb.tp.partition)
 	if err != nil {
 		return 0, fmt.Errorf("reading persisted offsets of %s/%d: %w", pb.tp.topic, pb.tp.partition, err)
@@ -427,46 +481,61 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) (int, error) {
 		}
 		msgs = msgs[i:]
 	}
-	n := 0
-	if len(msgs) > 0 {
-		b := toBatch(msgs)
-		_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
-		if err != nil {
-			return 0, fmt.Errorf("persisting batch %s: %w", b.Key(), err)
-		}
-		if !dup {
-			n = len(msgs)
-		}
-		if hook := s.env.tun.afterPersist; hook != nil {
-			if err := hook(b); err != nil {
-				return n, err
-			}
-		}
+	if len(msgs) == 0 {
+		return 0, nil
 	}
-	last := pb.msgs[len(pb.msgs)-1]
-	if last.claim.live() {
-		last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")
-		m.toCommit[last.claim.sess] = struct{}{}
+	b := toBatch(msgs)
+	_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
+	if err != nil {
+		return 0, fmt.Errorf("persisting batch %s: %w", b.Key(), err)
+	}
+	n := len(msgs)
+	if dup {
+		n = 0
+	}
+	if hook := s.env.tun.afterPersist; hook != nil {
+		if err := hook(b); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
 
-// commit flushes marked offsets of every live session. sarama reports a
-// failed commit on the group's error channel and keeps the offsets marked;
-// committing the live sessions on every pass, not only after new batches,
-// retries them even when the stream has gone quiet. A session with nothing
-// marked sends nothing.
-func (m *member) commit() {
-	m.mu.Lock()
-	for sess := range m.sessions {
-		m.toCommit[sess] = struct{}{}
+// requestCommit asks the committer to flush marked offsets; requests
+// coalesce. The tick asks after every pull, busy or idle, which is also how
+// a failed commit gets retried once the stream has gone quiet.
+func (m *member) requestCommit() {
+	select {
+	case m.commitReq <- struct{}{}:
+	default:
 	}
-	m.mu.Unlock()
-	for sess := range m.toCommit {
-		if sess.Context().Err() == nil {
-			sess.Commit()
+}
+
+// committer commits marked offsets of the live sessions off the tick's
+// path: a commit waits behind the fetch long-poll on the coordinator's
+// connection (up to fetch_max_wait), and ticks should not. Only offsets of
+// persisted batches are ever marked, so committing later is never
+// committing early. A session with nothing marked sends nothing; sarama
+// reports a failed commit on the group's error channel and keeps the
+// offsets marked for the next one.
+func (m *member) committer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return // the session's close commits what is marked
+		case <-m.commitReq:
 		}
-		delete(m.toCommit, sess)
+		m.mu.Lock()
+		sessions := make([]sarama.ConsumerGroupSession, 0, len(m.sessions))
+		for sess := range m.sessions {
+			sessions = append(sessions, sess)
+		}
+		m.mu.Unlock()
+		for _, sess := range sessions {
+			if sess.Context().Err() == nil {
+				sess.Commit()
+			}
+		}
 	}
 }
 

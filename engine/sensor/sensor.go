@@ -108,7 +108,8 @@ type Sensor struct {
 	env  *env
 	log  *slog.Logger
 
-	persistMu sync.Mutex
+	partMu    sync.Mutex
+	partLocks map[topicPartition]*sync.Mutex
 
 	mu       sync.Mutex
 	paused   bool
@@ -141,10 +142,14 @@ func (s *Sensor) Start(ctx context.Context) error {
 	for i := range s.spec.Replicas {
 		m := newMember(s, i)
 		s.members = append(s.members, m)
-		s.wg.Add(2)
+		s.wg.Add(3)
 		go func() {
 			defer s.wg.Done()
 			m.consume(ctx)
+		}()
+		go func() {
+			defer s.wg.Done()
+			m.committer(ctx)
 		}()
 		go func() {
 			defer s.wg.Done()
@@ -180,6 +185,21 @@ func (s *Sensor) loadTicks(ctx context.Context) {
 	if len(recs) > 0 {
 		s.lastTick = recs[0]
 	}
+}
+
+// partitionLock serialises persisting for one partition across replicas.
+func (s *Sensor) partitionLock(tp topicPartition) *sync.Mutex {
+	s.partMu.Lock()
+	defer s.partMu.Unlock()
+	if s.partLocks == nil {
+		s.partLocks = map[topicPartition]*sync.Mutex{}
+	}
+	mu := s.partLocks[tp]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		s.partLocks[tp] = mu
+	}
+	return mu
 }
 
 // Paused reports whether the sensor is paused.

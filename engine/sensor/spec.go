@@ -19,9 +19,11 @@ const (
 // derived from when the caller does not say (2 × 5 queued runs).
 const DefaultMaxConcurrentRuns = 5
 
-// defaultFetchMaxWait matches sarama's default: how long a broker holds a
-// fetch waiting for fetch_min_bytes.
-const defaultFetchMaxWait = 500 * time.Millisecond
+// defaultFetchMaxWait is how long a broker holds a fetch waiting for
+// fetch_min_bytes. Lower than sarama's 500ms on purpose: a broker answers
+// one request per connection at a time, so an offset commit queued behind
+// an idle long-poll waits this long.
+const defaultFetchMaxWait = 100 * time.Millisecond
 
 // Spec is a kafka sensor of a DAG with every default resolved: what a
 // running sensor actually does. Two Specs are equal when the sensor need
