@@ -128,3 +128,32 @@ func TestTickHistorySurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// The engine's run queue can stand in for the store's run creation and
+// queue count.
+func TestStoreSinkUsesTheRunQueue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t)
+	var created []store.NewRun
+	sink := &StoreSink{Store: st,
+		CreateRun: func(ctx context.Context, nr store.NewRun) (int64, error) {
+			created = append(created, nr)
+			return st.CreateRun(ctx, nr)
+		},
+		Queued: func(dag string) int { return 42 },
+	}
+	b := &Batch{Topic: "t", First: 1, Last: 1, Messages: []Message{{Offset: 1}}}
+	if _, dup, err := sink.EnqueueBatch(ctx, "d", b); err != nil || dup {
+		t.Fatal(dup, err)
+	}
+	if _, dup, err := sink.EnqueueBatch(ctx, "d", b); err != nil || !dup {
+		t.Fatalf("duplicate through the queue: dup=%v err=%v", dup, err)
+	}
+	if len(created) != 2 || created[0].Trigger != store.TriggerSensor || created[0].Batch.Key() != "t/0/1-1" {
+		t.Errorf("runs asked of the queue: %+v", created)
+	}
+	if n, _ := sink.QueuedCount(ctx, "d"); n != 42 {
+		t.Errorf("queued %d, want the queue's 42", n)
+	}
+}
