@@ -72,7 +72,11 @@ func New(api engine.API, opts Options) *Metrics {
 	reg := opts.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		// The GC rules add go_gc_heap_live_bytes, the heap as the last GC
+		// left it: the figure to watch for growth.
+		reg.MustRegister(
+			collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC)),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	m := &Metrics{api: api, log: opts.Logger, reg: reg, min: opts.MinInterval, cntr: newCounters()}
 	reg.MustRegister(&snapshotCollector{api: api})

@@ -203,8 +203,10 @@ func TestGaugesFollowTheSnapshot(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 		}
 	}
-	if _, ok := got["go_goroutines"]; !ok {
-		t.Error("no Go runtime metrics")
+	for _, name := range []string{"go_goroutines", "go_gc_heap_live_bytes", "process_resident_memory_bytes"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no %s", name)
+		}
 	}
 
 	// A partition that goes away leaves no stale series.
