@@ -11,7 +11,9 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
+	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -54,6 +56,19 @@ type Config struct {
 	// Kinds runs tasks; nil: runner.DefaultKinds with Lambda. Components
 	// add theirs through Engine.Kinds.
 	Kinds *runner.Kinds
+
+	// Kafka is the cluster the DAGs' kafka sensors consume. Without
+	// brokers the sensors are listed, each with the reason it does not
+	// run, instead of running.
+	Kafka sensor.ConnConfig
+	// SensorLag tunes the consumer-lag monitor (zero: its defaults).
+	SensorLag sensor.LagOptions
+	// Meta configures the built-in metapipeline DAG; without a manifest
+	// there is none and RunMeta says so.
+	Meta MetaConfig
+	// Review says where the metapipeline's branches are built and pushed
+	// and where pull requests are opened. Its StateDir is the engine's.
+	Review review.Config
 }
 
 // dagSource is what the engine needs of the loader.
@@ -80,6 +95,10 @@ type Engine struct {
 	dags   dagSource
 	runner *runner.Runner
 	sched  *runner.Scheduler
+
+	sensors *sensor.Manager
+	reviews *review.Service
+	meta    *metapipeline // nil when not configured
 
 	mu      sync.Mutex
 	started bool
@@ -129,10 +148,19 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		}
 		src = l
 	}
+	if e.meta, err = e.newMetapipeline(); err != nil {
+		return fail(err)
+	}
+	if e.meta != nil {
+		src = withBuiltins(src, e.meta.def)
+	}
 	e.dags = src
 	kinds := cfg.Kinds
 	if kinds == nil {
 		kinds = runner.DefaultKinds(cfg.Lambda, e.log.With("component", "lambda"))
+	}
+	if e.meta != nil {
+		e.registerMetaKinds(kinds)
 	}
 	e.runner, err = runner.New(runner.Config{
 		Store:           e.st,
@@ -155,6 +183,12 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		Clock:   cfg.Clock,
 		Logger:  e.log.With("component", "scheduler"),
 	})
+	if err := e.newSensors(); err != nil {
+		return fail(err)
+	}
+	if err := e.newReviews(); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
 
@@ -176,7 +210,8 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 }
 
 // Start loads the DAGs (initial scan), settles runs a crash interrupted,
-// then starts the queue and the schedules.
+// then starts the queue, the sensors (which enqueue into it), the review
+// service and the schedules.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -190,22 +225,39 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.dags.Stop()
 		return fmt.Errorf("starting runner: %w", err)
 	}
+	if err := e.sensors.Start(ctx); err != nil {
+		e.runner.Stop()
+		e.dags.Stop()
+		return fmt.Errorf("starting kafka sensors: %w", err)
+	}
+	e.syncSensors()
+	if err := e.reviews.Start(ctx); err != nil {
+		e.sensors.Stop()
+		e.runner.Stop()
+		e.dags.Stop()
+		return fmt.Errorf("starting reviews: %w", err)
+	}
 	if err := e.sched.Start(ctx); err != nil {
+		e.reviews.Stop()
+		e.sensors.Stop()
 		e.runner.Stop()
 		e.dags.Stop()
 		return fmt.Errorf("starting scheduler: %w", err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
-	e.relay.Add(1)
+	e.relay.Add(2)
 	go e.relayDAGChanges(rctx)
+	go e.relayPartChanges(rctx)
 	e.started = true
-	e.events.publish(TopicDAGs | TopicRuns)
-	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()))
+	e.events.publish(TopicDAGs | TopicRuns | TopicSensors | TopicReviews | TopicMeta)
+	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
+		"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
 	return nil
 }
 
-// relayDAGChanges turns loader changes into events and schedule updates.
+// relayDAGChanges turns loader changes into events, schedule updates and
+// sensor restarts.
 func (e *Engine) relayDAGChanges(ctx context.Context) {
 	defer e.relay.Done()
 	for {
@@ -215,12 +267,31 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 		case <-e.dags.Changes():
 			e.events.publish(TopicDAGs)
 			e.sched.Poke()
+			e.syncSensors()
 		}
 	}
 }
 
-// Stop stops schedules, then the queue (running tasks get SIGTERM, then
-// SIGKILL after KillGrace; their runs are settled as interrupted), then the
+// relayPartChanges turns the sensors' and the review service's change
+// signals into events. It is apart from the DAG relay because a sensor
+// sync waits for consumers to leave their groups.
+func (e *Engine) relayPartChanges(ctx context.Context) {
+	defer e.relay.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.sensors.Changes():
+			e.events.publish(TopicSensors)
+		case <-e.reviews.Changes():
+			e.events.publish(TopicReviews)
+		}
+	}
+}
+
+// Stop stops schedules, then the sensors (committing what they persisted),
+// then the queue (running tasks get SIGTERM, then SIGKILL after KillGrace;
+// their runs are settled as interrupted), then the review service and the
 // loader, and releases the state dir.
 func (e *Engine) Stop() {
 	e.mu.Lock()
@@ -233,7 +304,9 @@ func (e *Engine) Stop() {
 		e.cancel()
 		e.relay.Wait()
 		e.sched.Stop()
+		e.sensors.Stop()
 		e.runner.Stop()
+		e.reviews.Stop()
 		e.dags.Stop()
 		e.log.Info("engine stopped")
 	}
@@ -281,7 +354,12 @@ func (e *Engine) Snapshot() *snapshot.Snapshot {
 		DAGs:    e.dags.DAGs(),
 		Sources: e.dags.Sources(),
 		Runs:    e.runner.Runs(),
+		Sensors: e.sensors.Snapshot(),
+		Reviews: e.reviews.Reviews(),
 		Logs:    e.ring.Records(),
+	}
+	if e.meta != nil {
+		s.Meta = e.meta.snapshot()
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {
@@ -321,23 +399,3 @@ func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) 
 
 // Cancel implements API.
 func (e *Engine) Cancel(ctx context.Context, run int64) error { return e.runner.Cancel(ctx, run) }
-
-// RunMeta implements API; the metapipeline is not wired into this engine.
-func (e *Engine) RunMeta(ctx context.Context) error {
-	return fmt.Errorf("running the metapipeline: %w", ErrNotAvailable)
-}
-
-// Approve implements API; reviews are not wired into this engine.
-func (e *Engine) Approve(ctx context.Context, review int64) error {
-	return fmt.Errorf("approving review %d: %w", review, ErrNotAvailable)
-}
-
-// Reject implements API; reviews are not wired into this engine.
-func (e *Engine) Reject(ctx context.Context, review int64) error {
-	return fmt.Errorf("rejecting review %d: %w", review, ErrNotAvailable)
-}
-
-// PauseSensor implements API; sensors are not wired into this engine.
-func (e *Engine) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {
-	return fmt.Errorf("pausing sensor %d of %q: %w", index, dag, ErrNotAvailable)
-}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/review"
+	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -166,19 +168,27 @@ func TestTriggerRefusals(t *testing.T) {
 	}
 }
 
-func TestNotAvailableYet(t *testing.T) {
+// An engine without a manifest, review items or sensors says why each
+// action cannot be done.
+func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	t.Parallel()
 	e := startEngine(t, Config{}, newFakeSource(t, nil))
 	ctx := context.Background()
-	for name, err := range map[string]error{
-		"RunMeta":     e.RunMeta(ctx),
-		"Approve":     e.Approve(ctx, 1),
-		"Reject":      e.Reject(ctx, 1),
-		"PauseSensor": e.PauseSensor(ctx, "d", 0, true),
+	for name, c := range map[string]struct {
+		err  error
+		want error
+	}{
+		"RunMeta":     {e.RunMeta(ctx), ErrNotAvailable},
+		"Approve":     {e.Approve(ctx, 1), review.ErrNotFound},
+		"Reject":      {e.Reject(ctx, 1), review.ErrNotFound},
+		"PauseSensor": {e.PauseSensor(ctx, "d", 0, true), sensor.ErrUnknownSensor},
 	} {
-		if !errors.Is(err, ErrNotAvailable) {
-			t.Errorf("%s: %v", name, err)
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: %v, want %v", name, c.err, c.want)
 		}
+	}
+	if err := e.RunMeta(ctx); !strings.Contains(err.Error(), "--manifest") {
+		t.Errorf("RunMeta: %v, want it to name the missing setting", err)
 	}
 }
 

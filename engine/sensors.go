@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/engine/sensor"
+)
+
+// newSensors prepares the Kafka sensors of every active DAG. The manager
+// always exists: without brokers it lists each sensor with the reason it
+// does not run instead of hiding it.
+func (e *Engine) newSensors() error {
+	sink := &sensor.StoreSink{Store: e.st, CreateRun: e.runner.Enqueue}
+	m, err := sensor.NewManager(sensor.Options{
+		Conn:              e.cfg.Kafka,
+		Sink:              sink,
+		Ticks:             sink,
+		Logger:            e.log,
+		MaxConcurrentRuns: e.cfg.MaxConcurrentRuns,
+		Lag:               e.cfg.SensorLag,
+	})
+	if err != nil {
+		return fmt.Errorf("preparing kafka sensors: %w", err)
+	}
+	e.sensors = m
+	return nil
+}
+
+// syncSensors makes the running sensors match the active definitions: the
+// same set the scheduler fires (an invalid file keeps its last good
+// version's sensors running).
+func (e *Engine) syncSensors() {
+	if err := e.sensors.Sync(e.scheduledDAGs()); err != nil {
+		e.log.Warn("starting kafka sensors", "err", err)
+	}
+}
+
+// PauseSensor implements API.
+func (e *Engine) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {
+	verb, done := "pausing", "sensor paused"
+	if !paused {
+		verb, done = "resuming", "sensor resumed"
+	}
+	if err := e.sensors.Pause(dag, index, paused); err != nil {
+		return fmt.Errorf("%s sensor %d of %q: %w", verb, index, dag, err)
+	}
+	e.log.Info(done, "dag", dag, "sensor", index)
+	e.events.publish(TopicSensors)
+	return nil
+}
