@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ type member struct {
 	connErr  error                                    // sticky: set when connecting or consuming fails, cleared by a new session
 	events   []timedErr                               // errors sarama reported (fetch, commit); drained by the next tick
 	sessions map[sarama.ConsumerGroupSession]struct{} // between Setup and Cleanup
+
+	lastLogged   string // the last error logged at warning level, and when
+	lastLoggedAt time.Time
 
 	commitReq chan struct{} // one slot: a pending request to commit
 
@@ -88,7 +92,7 @@ func (m *member) setConnErr(err error) {
 	m.mu.Lock()
 	m.connErr = err
 	m.mu.Unlock()
-	m.s.log.Warn("kafka sensor consumer", "member", m.index, "err", err)
+	m.logErr(err)
 }
 
 func (m *member) reportErr(err error) {
@@ -97,7 +101,26 @@ func (m *member) reportErr(err error) {
 		m.events = append(m.events, timedErr{at: time.Now(), err: err})
 	}
 	m.mu.Unlock()
-	m.s.log.Warn("kafka sensor consumer", "member", m.index, "err", err)
+	m.logErr(err)
+}
+
+// logErr logs a consumer error at warning level once, and its repeats at
+// debug level for a while: a broker outage makes sarama report the same
+// failure for every partition at every retry, which would drown the logs
+// pane.
+func (m *member) logErr(err error) {
+	msg := err.Error()
+	m.mu.Lock()
+	repeat := msg == m.lastLogged && time.Since(m.lastLoggedAt) < time.Minute
+	if !repeat {
+		m.lastLogged, m.lastLoggedAt = msg, time.Now()
+	}
+	m.mu.Unlock()
+	level := slog.LevelWarn
+	if repeat {
+		level = slog.LevelDebug
+	}
+	m.s.log.Log(context.Background(), level, "kafka sensor consumer", "member", m.index, "err", err)
 }
 
 // takeErrors returns the errors reported since the last call, and the
@@ -442,13 +465,18 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 			msgs += r.n
 			persisted++
 		}
+		pb := batches[i]
 		if r.err != nil {
 			if err == nil {
 				err = r.err
 			}
+			// Back into the buffer: the claim will not deliver these
+			// records again, and marking a later batch of the partition
+			// would commit past them. The next pull retries them (and
+			// trims whatever did get persisted).
+			m.bufs[pb.tp] = &partitionBuffer{msgs: pb.msgs}
 			continue
 		}
-		pb := batches[i]
 		last := pb.msgs[len(pb.msgs)-1]
 		if last.claim.live() {
 			last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")

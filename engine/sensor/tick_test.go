@@ -2,6 +2,8 @@ package sensor
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,4 +168,40 @@ func TestReplicasSplitPartitions(t *testing.T) {
 	if worked[0] == 0 || worked[1] == 0 {
 		t.Errorf("messages per member %v: want both replicas to consume", worked)
 	}
+}
+
+// A store that fails for a while: ticks report it, and once it is back every
+// record is in exactly one run (the failed batches are retried, never
+// skipped by a later commit).
+func TestStoreErrorsLoseNothing(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, embedded.Options{Topics: []string{"flaky"}, Partitions: 2})
+	conn := ConnConfig{Brokers: b.Addrs()}
+	sink := newMemSink()
+	m, rec := newRecordingManager(t, conn, sink, fastTunables())
+	if err := m.Sync([]*dag.DAG{sensorDAG("flaky", dag.Sensor{Topic: "flaky", MaxBatchSize: 40, MaxQueued: 1 << 20,
+		MaxTickRuntime: dag.Duration(300 * time.Millisecond), TickInterval: dag.Duration(20 * time.Millisecond)})}); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, conn, "flaky", 200)
+	waitFor(t, 30*time.Second, "the first runs", func() bool { return sink.messages() > 0 })
+	sink.mu.Lock()
+	sink.failErr = errors.New("disk full")
+	sink.mu.Unlock()
+	produce(t, conn, "flaky", 200)
+	waitFor(t, 30*time.Second, "a tick reporting the store error", func() bool {
+		for _, tk := range rec.snapshot() {
+			if strings.Contains(tk.Error, "disk full") {
+				return true
+			}
+		}
+		return false
+	})
+	produce(t, conn, "flaky", 200)
+	sink.mu.Lock()
+	sink.failErr = nil
+	sink.mu.Unlock()
+	waitFor(t, 30*time.Second, "600 messages", func() bool { return sink.messages() == 600 })
+	waitFor(t, 30*time.Second, "lag 0", func() bool { return totalLag(readOffsets(t, conn, "sluice.flaky", "flaky")) == 0 })
+	checkExactlyOnce(t, sink.all(), "flaky", logEnds(readOffsets(t, conn, "sluice.flaky", "flaky")))
 }
