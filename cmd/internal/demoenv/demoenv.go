@@ -1,13 +1,15 @@
 // Package demoenv is the embedded platform `sluice demo` runs the console
 // against: the repository's dags/ folder as the local source, an in-process
 // S3 server (gofakes3) seeded with more DAGs as the S3 source — reached by
-// the engine through the real aws-sdk-go-v2 client — and a throwaway state
-// directory. It lives outside the engine on purpose: nothing here is product
-// code, it only stands in for the infrastructure a real deployment has.
+// the engine through the real aws-sdk-go-v2 client — an embedded Kafka
+// broker (kfake) with a producer feeding the demo sensor's topic, a dbt
+// project in a real git repository with a bare origin, and stand-ins for
+// Mode's and GitHub's APIs on loopback ports, all reached through the real
+// clients; and a throwaway state directory. It lives outside the engine on
+// purpose: nothing here is product code, it only stands in for the
+// infrastructure a real deployment has.
 //
-// Each stand-in is one field of Env with its own start and Close, so later
-// parts (a Kafka broker and producer, a sample dbt repository, a BI stand-in)
-// are added as more fields and more steps in Start.
+// Each stand-in is one field of Env with its own start and Close.
 package demoenv
 
 import (
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
 // Options tune the demo environment.
@@ -39,6 +42,15 @@ type Options struct {
 	ChurnEvery time.Duration
 	// Log receives the stand-ins' own logging; nil discards it.
 	Log *slog.Logger
+
+	// NoKafka leaves out the embedded broker and its producer: the demo
+	// sensor is then listed without brokers.
+	NoKafka bool
+	// KafkaRate is the producer's messages per second (default 300).
+	KafkaRate float64
+	// NoMeta leaves out the dbt repository and the Mode and GitHub
+	// stand-ins: the engine then has no metapipeline.
+	NoMeta bool
 }
 
 // Env is a running demo environment.
@@ -53,6 +65,15 @@ type Env struct {
 	// Loader is the loading configuration pointing at both sources, with
 	// static credentials for the fake S3 and the demo's scan interval.
 	Loader loader.Config
+
+	// Kafka is the embedded broker with its producer on DemoTopic (nil
+	// with NoKafka).
+	Kafka *sensor.Demo
+	// DBT is the demo dbt repository; Mode and GitHub the API stand-ins
+	// (nil with NoMeta).
+	DBT    DBT
+	Mode   *Mode
+	GitHub *GitHub
 
 	log     *slog.Logger
 	cancel  context.CancelFunc
@@ -103,6 +124,25 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 
+	if !opts.NoKafka {
+		k, err := sensor.StartDemo(ctx, sensor.DemoOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
+			Logger: opts.Log.With("component", "demo-kafka")})
+		if err != nil {
+			_ = e.Close()
+			return nil, fmt.Errorf("starting the demo kafka broker: %w", err)
+		}
+		e.Kafka = k
+	}
+	if !opts.NoMeta {
+		now := time.Now()
+		e.Mode = StartMode(now, opts.Log.With("component", "demo-mode"))
+		e.GitHub = StartGitHub(opts.Log.With("component", "demo-github"))
+		if e.DBT, err = setupDBT(filepath.Join(e.StateDir, "demo"), now); err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+	}
+
 	e.Loader = loader.Config{
 		Dir:             e.DAGsDir,
 		ScanInterval:    opts.ScanInterval,
@@ -132,6 +172,15 @@ func (e *Env) Close() error {
 		<-e.done
 	}
 	var errs []error
+	if e.Kafka != nil {
+		e.Kafka.Stop()
+	}
+	if e.Mode != nil {
+		e.Mode.Close()
+	}
+	if e.GitHub != nil {
+		e.GitHub.Close()
+	}
 	if e.S3 != nil {
 		errs = append(errs, e.S3.Close())
 	}

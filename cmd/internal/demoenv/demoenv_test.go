@@ -43,7 +43,7 @@ func setup(t *testing.T, opts Options) *Env {
 // folder and the seeded bucket, including the broken file with its errors.
 func TestLoaderSeesBothSources(t *testing.T) {
 	t.Parallel()
-	env := setup(t, Options{})
+	env := setup(t, Options{NoKafka: true, NoMeta: true})
 	l, err := loader.New(env.Loader, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestLoaderSeesBothSources(t *testing.T) {
 // Churn breaks and mends one object through the S3 protocol.
 func TestChurnEditsTheObject(t *testing.T) {
 	t.Parallel()
-	env := setup(t, Options{ChurnEvery: 20 * time.Millisecond})
+	env := setup(t, Options{ChurnEvery: 20 * time.Millisecond, NoKafka: true, NoMeta: true})
 	client := s3.New(s3.Options{BaseEndpoint: aws.String(env.S3.URL), UsePathStyle: true, Region: "us-east-1"}, env.S3.ClientOptions()...)
 	seen := map[bool]bool{}
 	deadline := time.Now().Add(10 * time.Second)
@@ -125,7 +125,7 @@ func TestMissingDAGsDirIsClear(t *testing.T) {
 // retries, with both sources loaded.
 func TestEngineRunsTheDemo(t *testing.T) {
 	t.Parallel()
-	env := setup(t, Options{DAGsDir: filepath.Join("..", "..", "..", "dags")})
+	env := setup(t, Options{DAGsDir: filepath.Join("..", "..", "..", "dags"), NoKafka: true, NoMeta: true})
 	eng, err := engine.New(env.EngineConfig(nil))
 	if err != nil {
 		t.Fatal(err)
