@@ -101,6 +101,8 @@ type memSink struct {
 	order   []string
 	queued  int
 	failErr error
+	// conflict, when set, says a batch key is held by another DAG.
+	conflict func(b *Batch) bool
 }
 
 func newMemSink() *memSink { return &memSink{batches: map[string]*Batch{}} }
@@ -110,6 +112,9 @@ func (s *memSink) EnqueueBatch(_ context.Context, _ string, b *Batch) (int64, bo
 	defer s.mu.Unlock()
 	if s.failErr != nil {
 		return 0, false, s.failErr
+	}
+	if s.conflict != nil && s.conflict(b) {
+		return 0, false, ErrBatchConflict
 	}
 	if _, ok := s.batches[b.Key()]; ok {
 		return 0, true, nil

@@ -54,8 +54,9 @@ type delivered struct {
 // claimToken is one ConsumeClaim call: its session marks and commits the
 // record's offset, and only while the claim is live.
 type claimToken struct {
-	sess sarama.ConsumerGroupSession
-	done chan struct{} // closed when ConsumeClaim returns
+	sess  sarama.ConsumerGroupSession
+	claim sarama.ConsumerGroupClaim
+	done  chan struct{} // closed when ConsumeClaim returns
 }
 
 func (c *claimToken) live() bool {
@@ -216,7 +217,7 @@ func (h *claimHandler) Cleanup(sess sarama.ConsumerGroupSession) error {
 }
 
 func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	tok := &claimToken{sess: sess, done: make(chan struct{})}
+	tok := &claimToken{sess: sess, claim: claim, done: make(chan struct{})}
 	defer close(tok.done)
 	done := sess.Context().Done()
 	for {
@@ -438,46 +439,43 @@ func (m *member) cut(room int, onlyFull bool) []pendingBatch {
 }
 
 // persistAll persists the batches of one pull side by side (the store
-// commits concurrent writes in one transaction), then marks the offsets of
-// each one that made it. It returns the records and batches newly
-// persisted and the first error.
+// commits concurrent writes in one transaction), then marks, for each, the
+// offset after the last record now in a run. Records not in a run (a
+// failed write, the tail of a shortened batch) go back to the buffer: the
+// claim will not deliver them again, and marking a later batch of the
+// partition would commit past them. It returns the records and batches
+// newly persisted and the first error.
 func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, persisted int, err error) {
-	type result struct {
-		n   int
-		err error
-	}
-	results := make([]result, len(batches))
+	results := make([]persistResult, len(batches))
 	if len(batches) == 1 {
-		results[0].n, results[0].err = m.persist(ctx, batches[0])
+		results[0] = m.persist(ctx, batches[0])
 	} else {
 		var wg sync.WaitGroup
 		for i, pb := range batches {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i].n, results[i].err = m.persist(ctx, pb)
+				results[i] = m.persist(ctx, pb)
 			}()
 		}
 		wg.Wait()
 	}
 	for i, r := range results {
+		pb := batches[i]
 		if r.n > 0 {
 			msgs += r.n
 			persisted++
 		}
-		pb := batches[i]
-		if r.err != nil {
-			if err == nil {
-				err = r.err
-			}
-			// Back into the buffer: the claim will not deliver these
-			// records again, and marking a later batch of the partition
-			// would commit past them. The next pull retries them (and
-			// trims whatever did get persisted).
-			m.bufs[pb.tp] = &partitionBuffer{msgs: pb.msgs}
+		if r.err != nil && err == nil {
+			err = r.err
+		}
+		if r.done < len(pb.msgs) {
+			m.bufs[pb.tp] = &partitionBuffer{msgs: pb.msgs[r.done:]}
+		}
+		if r.done == 0 {
 			continue
 		}
-		last := pb.msgs[len(pb.msgs)-1]
+		last := pb.msgs[r.done-1]
 		if last.claim.live() {
 			last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")
 		}
@@ -485,10 +483,17 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 	return msgs, persisted, err
 }
 
-// persist writes one batch as a run, trimmed of what earlier runs carry.
-// It returns the number of records newly persisted; the caller marks the
-// offsets once it returns without error.
-func (m *member) persist(ctx context.Context, pb pendingBatch) (int, error) {
+// persistResult is what became of one pending batch: its first done records
+// are in runs (now or before), n of them newly.
+type persistResult struct {
+	done int
+	n    int
+	err  error
+}
+
+// persist writes one batch as a run, trimmed of what earlier runs of the DAG
+// carry.
+func (m *member) persist(ctx context.Context, pb pendingBatch) persistResult {
 	s := m.s
 	sp := s.spec
 	// One writer per partition: the check of what is persisted and the
@@ -499,34 +504,50 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) (int, error) {
 	defer mu.Unlock()
 	through, ok, err := s.env.sink.PersistedThrough(ctx, sp.DAG, pb.tp.topic, pb.tp.partition)
 	if err != nil {
-		return 0, fmt.Errorf("reading persisted offsets of %s/%d: %w", pb.tp.topic, pb.tp.partition, err)
+		return persistResult{err: fmt.Errorf("reading persisted offsets of %s/%d: %w", pb.tp.topic, pb.tp.partition, err)}
 	}
-	msgs := pb.msgs
+	if hwm := pb.msgs[len(pb.msgs)-1].claim.claim.HighWaterMarkOffset(); ok && through >= hwm {
+		// Runs carry offsets the log does not have: the topic was deleted
+		// and created again. Those runs say nothing about this log.
+		s.log.Warn("runs carry offsets beyond the partition's end; the topic was recreated, consuming it afresh",
+			"topic", pb.tp.topic, "partition", pb.tp.partition, "persisted_through", through, "log_end", hwm)
+		ok = false
+	}
+	skip := 0
 	if ok {
-		i := 0
-		for i < len(msgs) && msgs[i].msg.Offset <= through {
-			i++
-		}
-		msgs = msgs[i:]
-	}
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	b := toBatch(msgs)
-	_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
-	if err != nil {
-		return 0, fmt.Errorf("persisting batch %s: %w", b.Key(), err)
-	}
-	n := len(msgs)
-	if dup {
-		n = 0
-	}
-	if hook := s.env.tun.afterPersist; hook != nil {
-		if err := hook(b); err != nil {
-			return n, err
+		for skip < len(pb.msgs) && pb.msgs[skip].msg.Offset <= through {
+			skip++
 		}
 	}
-	return n, nil
+	res := persistResult{done: skip}
+	msgs := pb.msgs[skip:]
+	for len(msgs) > 0 {
+		b := toBatch(msgs)
+		_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
+		if errors.Is(err, ErrBatchConflict) && len(msgs) > 1 {
+			// Another DAG's run holds this exact range (the store keys
+			// batches by range alone): one record shorter is another
+			// range; the record left over starts the next batch.
+			msgs = msgs[:len(msgs)-1]
+			continue
+		}
+		if err != nil {
+			res.err = fmt.Errorf("persisting batch %s: %w", b.Key(), err)
+			return res
+		}
+		res.done += len(msgs)
+		if !dup {
+			res.n = len(msgs)
+		}
+		if hook := s.env.tun.afterPersist; hook != nil {
+			if err := hook(b); err != nil {
+				res.err = err
+				res.done = 0 // a crash: nothing gets marked
+			}
+		}
+		break
+	}
+	return res
 }
 
 // requestCommit asks the committer to flush marked offsets; requests

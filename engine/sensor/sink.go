@@ -2,17 +2,23 @@ package sensor
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrBatchConflict: a run of another DAG already carries this exact range
+// of the partition. The sensor then persists a shorter batch.
+var ErrBatchConflict = errors.New("batch range held by another dag's run")
 
 // RunSink is the part of the store a sensor writes runs to. It is the only
 // boundary between sensors and the run queue; the engine hands in an adapter
 // over engine/store (see StoreSink), tests hand in whatever they like.
 type RunSink interface {
 	// EnqueueBatch persists one queued run of dag carrying b, in one
-	// transaction, and returns its id. When a run with the same batch key
-	// already exists it returns dup=true and no error: the batch was
-	// persisted before and must not run twice.
+	// transaction, and returns its id. When a run of dag with the same
+	// batch key already exists it returns dup=true and no error: the batch
+	// was persisted before and must not run twice. When a run of another
+	// DAG holds the key, it returns ErrBatchConflict.
 	EnqueueBatch(ctx context.Context, dag string, b *Batch) (runID int64, dup bool, err error)
 	// PersistedThrough returns the highest offset of topic/partition already
 	// carried by a run of dag (ok=false when none). A batch re-delivered

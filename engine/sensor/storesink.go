@@ -3,6 +3,7 @@ package sensor
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -38,6 +39,15 @@ func (s *StoreSink) EnqueueBatch(ctx context.Context, dag string, b *Batch) (int
 			Messages: b.JSONLines()},
 	})
 	if errors.Is(err, store.ErrDuplicateBatch) {
+		// The store keys batches by range alone; only a run of this DAG
+		// makes this one a duplicate.
+		run, rerr := s.Store.Run(ctx, id)
+		if rerr != nil {
+			return 0, false, fmt.Errorf("checking the run that holds batch %s: %w", b.Key(), rerr)
+		}
+		if run.DAG != dag {
+			return 0, false, fmt.Errorf("%w: %s is in run %d of %q", ErrBatchConflict, b.Key(), id, run.DAG)
+		}
 		return id, true, nil
 	}
 	return id, false, err
