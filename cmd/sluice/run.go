@@ -12,7 +12,11 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/meta/mode"
+	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
+	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -31,6 +35,13 @@ SIGTERM, then SIGKILL after --kill-grace; their runs are marked failed
 State (the SQLite database, run files and task logs) lives in --state-dir;
 one engine at a time may use a state dir. 'sluice trigger' and 'sluice runs
 list' work on the same state dir while the engine runs.
+
+Kafka sensors of the DAGs consume from --brokers (SLUICE_KAFKA_BROKERS);
+without brokers they are listed with that reason and do not run. The
+metapipeline (the built-in DAG 'metapipeline') needs --manifest
+(DBT_MANIFEST); --mode-workspace adds Mode (MODE_TOKEN and MODE_SECRET from
+the environment only), --repo the dbt repository its review branches are
+built from and pushed to (GITHUB_TOKEN for pushes and pull requests).
 `
 
 // runSettings are the engine settings of `sluice run`, from flags over the
@@ -45,6 +56,10 @@ type runSettings struct {
 	synchronous     string
 	lambdaEndpoint  string
 	logLevel        slog.Level
+
+	kafka  sensor.ConnConfig
+	meta   engine.MetaConfig
+	review review.Config
 }
 
 // addRunFlags registers the engine's flags on fs with the environment's
@@ -92,7 +107,87 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	fs.StringVar(&s.synchronous, "synchronous", s.synchronous, "SQLite durability: FULL (fsync every commit) or NORMAL (a power loss may lose the last commits) (env SLUICE_SYNCHRONOUS)")
 	fs.StringVar(&s.lambdaEndpoint, "lambda-endpoint", env.getenv("AWS_ENDPOINT_URL_LAMBDA"), "Lambda endpoint URL for lambda tasks, e.g. LocalStack (env AWS_ENDPOINT_URL_LAMBDA)")
 	fs.TextVar(&s.logLevel, "log-level", s.logLevel, "debug, info, warn or error (env SLUICE_LOG_LEVEL)")
+	errs = append(errs, s.addPartFlags(fs, env))
 	return s, errors.Join(errs...)
+}
+
+// reviewFlagEnv names the variable behind each of review.RegisterFlags'
+// flags, so that their usage says so and a config file ranks under the
+// environment for them as for every other flag.
+var reviewFlagEnv = map[string]string{
+	"repo": "DBT_REPO", "remote": "DBT_REMOTE", "project-dir": "DBT_PROJECT_DIR", "base": "DBT_BASE_BRANCH",
+	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
+	"ssh-key": "SLUICE_SSH_KEY",
+}
+
+// addPartFlags registers the settings of the Kafka sensors, the
+// metapipeline and the review flow. Secrets (the SASL password, the Mode
+// credentials, the GitHub token) come from the environment only.
+func (s *runSettings) addPartFlags(fs *flag.FlagSet, env *cliEnv) error {
+	var errs []error
+	kc, err := sensor.ConfigFromEnv(env.getenv)
+	errs = append(errs, err)
+	s.kafka = kc
+	sensor.RegisterFlags(fs, &s.kafka)
+
+	s.meta = engine.MetaConfig{
+		Config: meta.Config{
+			Manifest:      env.getenv("DBT_MANIFEST"),
+			RunResults:    env.getenv("DBT_RUN_RESULTS"),
+			ModeURL:       env.getenv("MODE_URL"),
+			ModeWorkspace: env.getenv("MODE_WORKSPACE"),
+		},
+		Schedule:   env.getenv("SLUICE_META_SCHEDULE"),
+		ModeToken:  env.getenv(mode.EnvToken),
+		ModeSecret: env.getenv(mode.EnvSecret),
+	}
+	s.meta.StaleAfterDays = envInt(env, "SLUICE_META_STALE_DAYS", 0, &errs)
+	for _, tag := range strings.Split(env.getenv("SLUICE_META_KEEP_TAGS"), ",") {
+		if tag = strings.TrimSpace(tag); tag != "" {
+			s.meta.Keep.Tags = append(s.meta.Keep.Tags, tag)
+		}
+	}
+	fs.StringVar(&s.meta.Manifest, "manifest", s.meta.Manifest, "dbt target/manifest.json; enables the metapipeline (env DBT_MANIFEST)")
+	fs.StringVar(&s.meta.RunResults, "run-results", s.meta.RunResults, "folder of archived dbt run_results.json files, for the models run per day (env DBT_RUN_RESULTS)")
+	fs.StringVar(&s.meta.ModeURL, "mode-url", s.meta.ModeURL, "Mode API root, default "+mode.DefaultBaseURL+" (env MODE_URL)")
+	fs.StringVar(&s.meta.ModeWorkspace, "mode-workspace", s.meta.ModeWorkspace, "Mode workspace the metapipeline reads and archives reports in; credentials from MODE_TOKEN and MODE_SECRET (env MODE_WORKSPACE)")
+	fs.StringVar(&s.meta.Schedule, "meta-schedule", s.meta.Schedule, "cron schedule of the metapipeline; empty: only when asked, m in the console (env SLUICE_META_SCHEDULE)")
+	fs.IntVar(&s.meta.StaleAfterDays, "stale-days", s.meta.StaleAfterDays, "a Mode report not run for more than N days is stale; 0: 100 (env SLUICE_META_STALE_DAYS)")
+	fs.Func("keep-tag", "never propose deleting dbt models with this tag; repeatable (env SLUICE_META_KEEP_TAGS, comma-separated)", func(v string) error {
+		s.meta.Keep.Tags = append(s.meta.Keep.Tags, v)
+		return nil
+	})
+
+	rc, err := review.ConfigFromEnv(env.getenv)
+	errs = append(errs, err)
+	s.review = rc
+	review.RegisterFlags(fs, &s.review)
+	for name, envName := range reviewFlagEnv {
+		if f := fs.Lookup(name); f != nil && !strings.Contains(f.Usage, "(env ") {
+			f.Usage += " (env " + envName + ")"
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// partsConfig checks the Kafka, metapipeline and review settings before
+// the engine starts, so a mistake is a usage error rather than a log line.
+func (s *runSettings) partsConfig() error {
+	if len(s.kafka.Brokers) > 0 {
+		if err := s.kafka.Validate(); err != nil {
+			return err
+		}
+	}
+	if s.meta.ModeURL != "" && s.meta.ModeWorkspace == "" {
+		return errors.New("--mode-url needs --mode-workspace")
+	}
+	if s.meta.ModeWorkspace != "" && (s.meta.ModeToken == "" || s.meta.ModeSecret == "") {
+		return fmt.Errorf("--mode-workspace needs the Mode credentials in %s and %s", mode.EnvToken, mode.EnvSecret)
+	}
+	if s.meta.StaleAfterDays < 0 {
+		return errors.New("--stale-days must not be negative")
+	}
+	return nil
 }
 
 func envInt(env *cliEnv, name string, def int, errs *[]error) int {
@@ -117,6 +212,9 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 	if sync != store.SyncFull && sync != store.SyncNormal {
 		return engine.Config{}, fmt.Errorf("--synchronous must be FULL or NORMAL, not %q", s.synchronous)
 	}
+	if err := s.partsConfig(); err != nil {
+		return engine.Config{}, err
+	}
 	return engine.Config{
 		StateDir:          s.stateDir,
 		Loader:            s.loader,
@@ -127,6 +225,9 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 		Lambda:            runner.LambdaConfig{Endpoint: s.lambdaEndpoint},
 		Synchronous:       sync,
 		Logger:            log,
+		Kafka:             s.kafka,
+		Meta:              s.meta,
+		Review:            s.review,
 	}, nil
 }
 
