@@ -41,6 +41,11 @@ type KeyMap struct {
 	Reject  key.Binding
 	Pause   key.Binding
 
+	// Review pane: moving through a diff's files, the analysis view.
+	NextFile key.Binding
+	PrevFile key.Binding
+	Analysis key.Binding
+
 	// Confirmation dialog.
 	Yes    key.Binding
 	No     key.Binding
@@ -81,6 +86,10 @@ func Default() *KeyMap {
 		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
 		Reject:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
 		Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+
+		NextFile: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next file")),
+		PrevFile: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "prev file")),
+		Analysis: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "analysis")),
 
 		Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/esc", "no")),

@@ -1,15 +1,14 @@
-// Package review is the console's review pane: the metapipeline's staged
-// proposals (delete unused dbt models, refresh exposures, archive stale
-// reports), each with its diff, approved or rejected with a keypress. This
-// first version lists the items and pages through a diff; the review issue
-// deepens it (syntax colouring, file jumps, the analysis charts).
+// Package review is the console's review pane: the metapipeline's proposals
+// (delete unused dbt models, refresh exposures, archive stale reports), each
+// with the models or reports it touches and its diff, approved or rejected
+// with a keypress; and one key away, the analysis behind them (centrality
+// of every model, models run per day).
 package review
 
 import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -19,21 +18,65 @@ import (
 	"github.com/sluice-dev/sluice/views/common"
 )
 
+type mode uint8
+
+const (
+	modeList     mode = iota // the items, the selected one previewed below
+	modeItem                 // one item in full, its diff scrolling
+	modeAnalysis             // the latest metapipeline analysis
+)
+
 // Model is the review pane.
 type Model struct {
 	c      *common.Common
 	snap   *snapshot.Snapshot
-	list   common.List
 	width  int
 	height int
-	detail int64
-	pager  common.Pager
+	mode   mode
+	// back is the mode the analysis view returns to.
+	back mode
+
+	rows    []int // indices into snap.Reviews that pass the filter
+	list    common.List
+	filter  common.Filter
+	idWidth int
+	summary string // the list's first line, computed once per snapshot
+
+	// open is the item shown in full in modeItem.
+	open   int64
+	body   itemBody // the open item, or the selected one in the list's preview
+	scroll scroller
+
+	analysis       []string // rendered at width, once per snapshot
+	analysisScroll scroller
+
+	// sizes caches each item's diff size, computed when a row is first
+	// drawn: never a scan of every diff per snapshot.
+	sizes map[int64]diffSize
+
+	keys paneKeys
+}
+
+// paneKeys are the shared bindings with the help text this pane means.
+type paneKeys struct {
+	open, back key.Binding
 }
 
 var _ common.Component = (*Model)(nil)
 
 // New returns an empty review pane.
-func New(c *common.Common) *Model { return &Model{c: c, pager: common.NewPager(c)} }
+func New(c *common.Common) *Model {
+	k := c.Keys
+	return &Model{
+		c:      c,
+		filter: common.NewFilter(c),
+		sizes:  map[int64]diffSize{},
+		keys: paneKeys{
+			open: key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
+			back: key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
+		},
+	}
+}
 
 // Title implements common.Component.
 func (m *Model) Title() string { return "Review" }
@@ -42,24 +85,59 @@ func (m *Model) Title() string { return "Review" }
 func (m *Model) Init() tea.Cmd { return nil }
 
 // Capturing implements common.Component.
-func (m *Model) Capturing() bool { return false }
+func (m *Model) Capturing() bool { return m.filter.Editing() }
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
+	resized := width != m.width
 	m.width, m.height = width, height
-	m.list.SetHeight(max(height-1, 1))
-	m.pager.SetSize(width, height-1)
+	if resized {
+		m.body.id = 0 // headers are rendered at the width
+		m.refreshBody()
+		m.renderAnalysis()
+	}
+	m.layout()
 }
+
+// layout hands the list and the scrollers their heights, which depend on
+// the number of items and on the filter line.
+func (m *Model) layout() {
+	m.list.SetHeight(m.listHeight())
+	m.scroll.setHeight(m.height - 1)
+	m.analysisScroll.setHeight(m.height - 1)
+}
+
+func (m *Model) listHeight() int {
+	avail := m.height - 1 // the summary line
+	if m.filter.Editing() || m.filter.Active() {
+		avail--
+	}
+	if avail < previewMinHeight+3 {
+		return max(avail, 1) // too small for a preview: the list alone
+	}
+	return min(max(len(m.rows), 1), max(avail/3, 3))
+}
+
+// previewMinHeight is the least room worth giving the selected item's
+// preview under the list.
+const previewMinHeight = 4
 
 // Update implements common.Component.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.SnapshotUpdatedMsg:
+		prev := m.snap
 		m.snap = msg.Snap
-		m.list.SetLen(len(m.snap.Reviews))
-		if it := m.find(m.detail); it != nil {
-			m.pager.SetContent(m.diffText(it))
+		if msg.Topics&(engine.TopicReviews|engine.TopicMeta) != 0 || prev == nil || !sameItems(prev, m.snap) {
+			m.rebuild(prev)
 		}
+		m.summary = m.summarize()
+		m.refreshBody()
+		if msg.Topics&engine.TopicMeta != 0 || prev == nil || prev.Meta != m.snap.Meta {
+			m.renderAnalysis()
+		}
+	case common.ClockTickedMsg:
+		m.summary = m.summarize()
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
@@ -68,154 +146,322 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if key.Matches(msg, k.Meta) {
-		return common.RequestAction(common.Action{
-			Name: "queueing the metapipeline",
-			Do: func(ctx context.Context, api engine.API) (string, error) {
-				return "metapipeline queued", api.RunMeta(ctx)
-			},
-		})
+	if m.filter.Editing() {
+		changed, cmd := m.filter.Update(msg)
+		if changed {
+			m.rebuild(m.snap)
+			m.refreshBody()
+		}
+		m.layout()
+		return cmd
 	}
-	if m.detail != 0 {
-		switch {
-		case key.Matches(msg, k.Back):
-			m.detail = 0
-		case key.Matches(msg, k.Approve), key.Matches(msg, k.Reject):
-			return m.act(m.find(m.detail), key.Matches(msg, k.Approve))
-		default:
-			m.pager.Update(msg)
+	switch {
+	case key.Matches(msg, k.Meta):
+		return runMeta()
+	case key.Matches(msg, k.Analysis):
+		if m.mode == modeAnalysis {
+			m.mode = m.back
+		} else {
+			m.back, m.mode = m.mode, modeAnalysis
 		}
 		return nil
 	}
+	switch m.mode {
+	case modeAnalysis:
+		if key.Matches(msg, k.Back) {
+			m.mode = m.back
+			return nil
+		}
+		m.analysisScroll.update(msg, k)
+		return nil
+	case modeItem:
+		return m.itemKey(msg)
+	}
+	return m.listKey(msg)
+}
+
+func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
 	if m.list.Update(msg, k) {
+		m.refreshBody()
 		return nil
 	}
-	it := m.selected()
 	switch {
-	case key.Matches(msg, k.Enter) && it != nil:
-		m.detail = it.ID
-		m.pager.SetContent(m.diffText(it))
-		m.pager.GotoTop()
-	case key.Matches(msg, k.Approve), key.Matches(msg, k.Reject):
-		return m.act(it, key.Matches(msg, k.Approve))
+	case key.Matches(msg, k.Filter):
+		cmd := m.filter.Start()
+		m.layout()
+		return cmd
+	case key.Matches(msg, k.Back):
+		if m.filter.Active() {
+			m.filter.Clear()
+			m.rebuild(m.snap)
+			m.refreshBody()
+			m.layout()
+		}
+	case key.Matches(msg, k.Enter):
+		if it := m.selected(); it != nil {
+			m.mode, m.open = modeItem, it.ID
+			m.refreshBody()
+			m.scroll.gotoLine(0)
+		}
+	case key.Matches(msg, k.Approve):
+		return m.approve(m.selected())
+	case key.Matches(msg, k.Reject):
+		return m.reject(m.selected())
 	}
 	return nil
 }
 
-func (m *Model) act(it *snapshot.Review, approve bool) tea.Cmd {
+func (m *Model) itemKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	switch {
+	case key.Matches(msg, k.Back):
+		m.mode, m.open = modeList, 0
+		m.refreshBody()
+	case key.Matches(msg, k.NextFile):
+		m.jumpFile(+1)
+	case key.Matches(msg, k.PrevFile):
+		m.jumpFile(-1)
+	case key.Matches(msg, k.Approve):
+		return m.approve(m.find(m.open))
+	case key.Matches(msg, k.Reject):
+		return m.reject(m.find(m.open))
+	default:
+		m.scroll.update(msg, k)
+	}
+	return nil
+}
+
+// jumpFile scrolls the next (dir +1) or previous (-1) file of the diff to
+// the top of the view.
+func (m *Model) jumpFile(dir int) {
+	files := m.body.diff.files
+	if len(files) == 0 {
+		return
+	}
+	top := m.scroll.offset
+	starts := make([]int, len(files))
+	for i, f := range files {
+		starts[i] = len(m.body.head) + f.line
+	}
+	target := -1
+	if dir > 0 {
+		for _, s := range starts {
+			if s > top {
+				target = s
+				break
+			}
+		}
+	} else {
+		for i := len(starts) - 1; i >= 0; i-- {
+			if starts[i] < top {
+				target = starts[i]
+				break
+			}
+		}
+		if target < 0 {
+			target = 0 // before the first file: the item's header
+		}
+	}
+	if target >= 0 {
+		m.scroll.gotoLine(target)
+	}
+}
+
+// actionable reports whether the engine accepts approve or reject for an
+// item in this state (approved means an approval that did not finish).
+func actionable(state string) bool {
+	return state == snapshot.ReviewStaged || state == snapshot.ReviewFailed || state == snapshot.ReviewApproved
+}
+
+func (m *Model) approve(it *snapshot.Review) tea.Cmd {
 	if it == nil {
-		return common.Toast("select a review item", true)
+		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
-	id, verb := it.ID, "reject"
-	if approve {
-		verb = "approve"
+	if !actionable(it.State) {
+		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to approve", it.ID, it.State), true)
 	}
+	id, what := it.ID, approveWhat(it)
 	return common.RequestAction(common.Action{
-		Name:        fmt.Sprintf("%sing review #%d", strings.TrimSuffix(verb, "e"), id),
-		Prompt:      fmt.Sprintf("%s review #%d (%s %s)?", strings.ToUpper(verb[:1])+verb[1:], id, it.Kind, it.Branch),
+		Name:        fmt.Sprintf("approving review #%d", id),
+		Prompt:      fmt.Sprintf("Approve review #%d (%s)? This %s.", id, it.Kind, what),
 		Destructive: true,
 		Do: func(ctx context.Context, api engine.API) (string, error) {
-			var err error
-			if approve {
-				err = api.Approve(ctx, id)
-			} else {
-				err = api.Reject(ctx, id)
-			}
+			err := api.Approve(ctx, id)
+			after := findIn(api.Snapshot(), id)
 			if err != nil {
-				return "", fmt.Errorf("%s review #%d: %w", verb, id, err)
+				return "", fmt.Errorf("approving review #%d: %w", id, err)
 			}
-			return fmt.Sprintf("review #%d: %sd", id, verb), nil
+			return approveOutcome(id, after)
 		},
 	})
 }
 
-func (m *Model) selected() *snapshot.Review {
-	i := m.list.Cursor()
-	if m.snap == nil || i < 0 || i >= len(m.snap.Reviews) {
-		return nil
+func approveWhat(it *snapshot.Review) string {
+	if it.Kind == "archive" {
+		return fmt.Sprintf("archives %s in the BI tool", common.Plural(len(it.Subjects), "report"))
 	}
-	return &m.snap.Reviews[i]
+	branch := it.Branch
+	if branch == "" {
+		branch = "its branch"
+	}
+	return fmt.Sprintf("pushes %s and opens a pull request", branch)
 }
 
-func (m *Model) find(id int64) *snapshot.Review {
-	if m.snap == nil || id == 0 {
+// approveOutcome is the toast after Approve returned, read from the
+// snapshot the engine published: the pull request, or why there is none.
+func approveOutcome(id int64, it *snapshot.Review) (string, error) {
+	switch {
+	case it == nil:
+		return fmt.Sprintf("review #%d approved", id), nil
+	case it.State == snapshot.ReviewFailed:
+		return "", fmt.Errorf("approving review #%d failed: %s", id, orDash(it.Error))
+	case it.URL != "":
+		return fmt.Sprintf("review #%d approved · pull request %s", id, it.URL), nil
+	case it.State == snapshot.ReviewPushed:
+		return fmt.Sprintf("review #%d approved · branch %s pushed (no pull request configured)", id, it.Branch), nil
+	case it.State == snapshot.ReviewArchived:
+		return fmt.Sprintf("review #%d approved · %s archived", id, common.Plural(len(it.Subjects), "report")), nil
+	}
+	return fmt.Sprintf("review #%d approved · now %s", id, it.State), nil
+}
+
+func (m *Model) reject(it *snapshot.Review) tea.Cmd {
+	if it == nil {
+		return common.Toast("no review item selected · m runs the metapipeline", true)
+	}
+	if !actionable(it.State) {
+		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
+	}
+	id := it.ID
+	what := "The proposal is set aside"
+	if it.Branch != "" {
+		what = "Its local branch " + it.Branch + " is deleted; nothing is pushed"
+	}
+	return common.RequestAction(common.Action{
+		Name:        fmt.Sprintf("rejecting review #%d", id),
+		Prompt:      fmt.Sprintf("Reject review #%d (%s)? %s.", id, it.Kind, what),
+		Destructive: true,
+		Do: func(ctx context.Context, api engine.API) (string, error) {
+			if err := api.Reject(ctx, id); err != nil {
+				return "", fmt.Errorf("rejecting review #%d: %w", id, err)
+			}
+			return fmt.Sprintf("review #%d rejected", id), nil
+		},
+	})
+}
+
+func runMeta() tea.Cmd {
+	return common.RequestAction(common.Action{
+		Name: "queueing the metapipeline",
+		Do: func(ctx context.Context, api engine.API) (string, error) {
+			if err := api.RunMeta(ctx); err != nil {
+				return "", fmt.Errorf("running the metapipeline: %w", err)
+			}
+			return "metapipeline queued · new proposals appear here when it finishes", nil
+		},
+	})
+}
+
+// rebuild recomputes the filtered rows, keeping the cursor on the same
+// item when it is still there.
+func (m *Model) rebuild(prev *snapshot.Snapshot) {
+	var keep int64
+	if it := itemAt(prev, m.rows, m.list.Cursor()); it != nil {
+		keep = it.ID
+	}
+	m.rows = m.rows[:0]
+	m.idWidth = 2
+	if m.snap != nil {
+		match := m.filter.Matcher()
+		for i := range m.snap.Reviews {
+			it := &m.snap.Reviews[i]
+			if match != nil && !match(filterText(it)) {
+				continue
+			}
+			m.rows = append(m.rows, i)
+			m.idWidth = max(m.idWidth, len(fmt.Sprint(it.ID))+1)
+		}
+	}
+	m.list.SetLen(len(m.rows))
+	m.layout()
+	if keep == 0 {
+		return
+	}
+	for i, r := range m.rows {
+		if m.snap.Reviews[r].ID == keep {
+			m.list.Select(i)
+			return
+		}
+	}
+}
+
+func filterText(it *snapshot.Review) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s %s %s", it.ID, it.Kind, it.State, it.Branch, it.Title)
+	for _, f := range it.Files {
+		b.WriteString(" " + f)
+	}
+	for _, s := range it.Subjects {
+		b.WriteString(" " + s.Name)
+	}
+	return b.String()
+}
+
+func itemAt(snap *snapshot.Snapshot, rows []int, i int) *snapshot.Review {
+	if snap == nil || i < 0 || i >= len(rows) || rows[i] >= len(snap.Reviews) {
 		return nil
 	}
-	for i := range m.snap.Reviews {
-		if m.snap.Reviews[i].ID == id {
-			return &m.snap.Reviews[i]
+	return &snap.Reviews[rows[i]]
+}
+
+func (m *Model) selected() *snapshot.Review { return itemAt(m.snap, m.rows, m.list.Cursor()) }
+
+func (m *Model) find(id int64) *snapshot.Review { return findIn(m.snap, id) }
+
+func findIn(snap *snapshot.Snapshot, id int64) *snapshot.Review {
+	if snap == nil || id == 0 {
+		return nil
+	}
+	for i := range snap.Reviews {
+		if snap.Reviews[i].ID == id {
+			return &snap.Reviews[i]
 		}
 	}
 	return nil
 }
 
-// View implements common.Component.
-func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
-		return ""
+// sameItems reports whether rows built from a index b the same way.
+func sameItems(a, b *snapshot.Snapshot) bool {
+	if len(a.Reviews) != len(b.Reviews) {
+		return false
 	}
-	st := m.c.Styles
-	if m.detail != 0 {
-		head := fmt.Sprintf("review #%d", m.detail)
-		if it := m.find(m.detail); it != nil {
-			head = fmt.Sprintf("review #%d %s %s  %s", it.ID, it.Kind, it.Branch, common.Badge(st, it.State))
+	for i := range a.Reviews {
+		if a.Reviews[i].ID != b.Reviews[i].ID {
+			return false
 		}
-		return common.PadRight(st.Bold.Render(head), m.width) + "\n" + m.pager.View()
 	}
-	if m.snap == nil || len(m.snap.Reviews) == 0 {
-		text := "0 items\n" + st.Muted.Render("  nothing to review · m runs the metapipeline")
-		return common.Lines(text, m.width, m.height)
-	}
-	head := common.Plural(len(m.snap.Reviews), "item")
-	if m.snap.Meta != nil {
-		head += st.Muted.Render(fmt.Sprintf(" · analysis %s: %d candidates, %d stale reports",
-			common.Ago(m.c.Now(), m.snap.Meta.At), m.snap.Meta.Candidates, m.snap.Meta.StaleReports))
-	}
-	return common.PadRight(head, m.width) + "\n" + common.RenderList(m.c, &m.list, m.width, m.renderRow)
+	return true
 }
 
-func (m *Model) renderRow(i, width int) string {
-	it := &m.snap.Reviews[i]
+func (m *Model) summarize() string {
 	st := m.c.Styles
-	age := common.Duration(m.c.Now().Sub(it.CreatedAt).Truncate(time.Second))
-	return common.Columns(width, []int{5, 10, 11, 8},
-		fmt.Sprintf("#%d", it.ID), it.Kind, common.Badge(st, it.State),
-		st.Muted.Render(age), fmt.Sprintf("%s · %d files · %d subjects", orDash(it.Branch), len(it.Files), len(it.Subjects)))
-}
-
-func (m *Model) diffText(it *snapshot.Review) string {
-	st := m.c.Styles
-	var b strings.Builder
-	if it.Title != "" {
-		b.WriteString(it.Title + "\n")
+	if m.snap == nil {
+		return st.Muted.Render("waiting for the engine…")
 	}
-	if it.URL != "" {
-		b.WriteString(st.Label.Render("pull request ") + it.URL + "\n")
+	counts := map[string]int{}
+	for i := range m.snap.Reviews {
+		counts[m.snap.Reviews[i].State]++
 	}
-	if it.Error != "" {
-		b.WriteString(st.Error.Render("error: "+common.OneLine(it.Error)) + "\n")
-	}
-	for _, s := range it.Subjects {
-		b.WriteString(fmt.Sprintf("  • %s  %s  %s\n", s.Name, st.Muted.Render(s.Reason), st.Muted.Render(fmt.Sprintf("importance %.3f", s.Importance))))
-	}
-	b.WriteString("\n")
-	for _, line := range strings.Split(it.Diff, "\n") {
-		switch {
-		case strings.HasPrefix(line, "+"):
-			line = st.Good.Render(line)
-		case strings.HasPrefix(line, "-"):
-			line = st.Error.Render(line)
-		case strings.HasPrefix(line, "@@"):
-			line = st.Info.Render(line)
+	parts := []string{common.Plural(len(m.snap.Reviews), "item")}
+	for _, state := range []string{snapshot.ReviewStaged, snapshot.ReviewApproved, snapshot.ReviewFailed, snapshot.ReviewPROpen} {
+		if n := counts[state]; n > 0 {
+			parts = append(parts, common.StateText(st, fmt.Sprintf("%d %s", n, state)))
 		}
-		b.WriteString(line + "\n")
 	}
-	return b.String()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
+	s := strings.Join(parts, st.Muted.Render(" · "))
+	if meta := m.snap.Meta; meta != nil {
+		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Now(), meta.At)))
 	}
 	return s
 }
@@ -223,14 +469,25 @@ func orDash(s string) string {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
-	if m.detail != 0 {
-		return []key.Binding{k.Up, k.Down, k.Approve, k.Reject, k.Back}
+	switch {
+	case m.filter.Editing():
+		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+	case m.mode == modeAnalysis:
+		return []key.Binding{k.Up, k.Down, k.PageDown, m.keys.back, k.Meta}
+	case m.mode == modeItem:
+		return []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile, k.Approve, k.Reject, m.keys.back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Enter, k.Approve, k.Reject, k.Meta}
+	return []key.Binding{k.Up, k.Down, m.keys.open, k.Approve, k.Reject, k.Meta, k.Analysis, k.Filter}
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Enter, k.Back}, {k.Approve, k.Reject, k.Meta}}
+	switch m.mode {
+	case modeAnalysis:
+		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, {k.Meta}}
+	case modeItem:
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
+	}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.Back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
 }

@@ -70,6 +70,17 @@ type Styles struct {
 	HelpSep  lipgloss.Style
 
 	Spinner lipgloss.Style
+
+	// Diffs in the review pane. The +/- and @@ characters carry the
+	// meaning; colour only helps.
+	DiffAdded   lipgloss.Style
+	DiffRemoved lipgloss.Style
+	DiffHunk    lipgloss.Style
+	DiffFile    lipgloss.Style
+	DiffMeta    lipgloss.Style
+
+	// Chart is sparklines and bars (lag history, models per day).
+	Chart lipgloss.Style
 }
 
 // NoColorRequested reports whether the NO_COLOR convention
@@ -147,6 +158,13 @@ func New(noColor bool) *Styles {
 	s.HelpSep = fg(colorSubtle)
 
 	s.Spinner = fg(colorAccent)
+
+	s.DiffAdded = fg(colorGood)
+	s.DiffRemoved = fg(colorBad)
+	s.DiffHunk = fg(colorInfo)
+	s.DiffFile = fg(colorAccent).Bold(true)
+	s.DiffMeta = fg(colorMuted).Bold(true)
+	s.Chart = fg(colorInfo)
 	return s
 }
 

@@ -1,0 +1,93 @@
+package kafkalag
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sluice-dev/sluice/views/common"
+)
+
+// refreshTick re-renders the open tick's details; they follow the
+// snapshot (the sensor's error and lag move while the tick stays).
+func (m *Model) refreshTick() {
+	m.pager.SetContent(m.tickDetails())
+}
+
+func (m *Model) tickDetails() string {
+	st := m.c.Styles
+	s := m.find(m.open)
+	if s == nil {
+		return st.Muted.Render("The sensor is no longer configured.")
+	}
+	now := m.c.Now()
+	var b strings.Builder
+	field := func(label, value string) {
+		fmt.Fprintf(&b, "%s %s\n", st.Label.Render(fmt.Sprintf("%-9s", label)), value)
+	}
+	var found bool
+	for i := range s.Ticks {
+		t := &s.Ticks[i]
+		if t.ID != m.tick {
+			continue
+		}
+		found = true
+		field("started", fmt.Sprintf("%s (%s)", common.Clock(t.Start), common.Ago(now, t.Start)))
+		field("took", common.Duration(t.Duration))
+		field("batches", fmt.Sprint(t.Batches))
+		msgs := fmt.Sprint(t.Messages)
+		if r := rate(t); r != "" {
+			msgs += st.Muted.Render(" (" + r + ")")
+		}
+		field("messages", msgs)
+		switch state := tickState(t); state {
+		case tickError:
+			field("outcome", common.Badge(st, state))
+			field("error", st.Error.Render(common.OneLine(t.Error)))
+		case tickOK:
+			field("outcome", st.Good.Render("[ok]")+st.Muted.Render(" batches persisted as runs, then offsets committed"))
+		default:
+			field("outcome", common.Badge(st, state))
+			field("skipped", st.State(state).Render(common.OneLine(t.Skipped)))
+			if state == tickBackpressure {
+				b.WriteString(st.Muted.Render("          the DAG's queue was full: nothing pulled, lag waits in Kafka") + "\n")
+			}
+		}
+		break
+	}
+	if !found {
+		b.WriteString(st.Muted.Render(fmt.Sprintf("Tick #%d has left the sensor's recent ticks.", m.tick)) + "\n")
+	}
+
+	status := s.Status
+	if isPaused(s) {
+		status = "paused"
+	}
+	b.WriteString("\n" + st.Section.Render("Sensor now") + "\n")
+	field("sensor", fmt.Sprintf("%s %s", m.open, common.Badge(st, orDash(status))))
+	field("topics", strings.Join(s.Topics, ", "))
+	state := s.Lag.State
+	if state == "" {
+		state = "state unknown"
+	}
+	field("group", fmt.Sprintf("%s · %s · %s", orDash(s.Group), state, common.Plural(s.Lag.Members, "member")))
+	field("lag", fmt.Sprintf("%d %s", s.Lag.TotalLag, common.Badge(st, orDash(s.Lag.Status))))
+	if s.Error != "" {
+		field("error", st.Error.Render(common.OneLine(s.Error)))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// tickView is the tick's title and its details, scrolling.
+func (m *Model) tickView() string {
+	st := m.c.Styles
+	title := st.Bold.Render(fmt.Sprintf("tick #%d", m.tick)) + st.Muted.Render(" of ") + m.open.String()
+	if s := m.find(m.open); s != nil {
+		for i := range s.Ticks {
+			if s.Ticks[i].ID == m.tick {
+				title += "  " + common.Badge(st, tickState(&s.Ticks[i]))
+				break
+			}
+		}
+	}
+	return common.PadRight(title, m.width) + "\n" + m.pager.View()
+}
