@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // A member is one consumer-group member of a sensor (one of its replicas).
@@ -159,7 +160,7 @@ func (m *member) consume(ctx context.Context) {
 // client: after that a fresh one starts from the bootstrap brokers.
 const maxConsumeFailures = 5
 
-func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo interface{ NextBackOff() time.Duration }) {
+func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo *backoff.ExponentialBackOff) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -185,12 +186,13 @@ func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo int
 		}
 		if err == nil {
 			failures = 0
+			bo.Reset()
 			continue // a rebalance ended the session: join the next one
 		}
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return
 		}
-		m.setConnErr(fmt.Errorf("consuming %v: %w", m.s.spec.Topics, err))
+		m.setConnErr(fmt.Errorf("consuming %v: %w", m.s.spec.Topics, explainConnErr(m.s.env.conn, err)))
 		failures++
 		if !sleepCtx(ctx, bo.NextBackOff()) || failures >= maxConsumeFailures {
 			return
