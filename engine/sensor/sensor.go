@@ -115,7 +115,7 @@ type Sensor struct {
 	paused   bool
 	pauseCh  chan struct{} // closed and replaced whenever paused changes
 	ticks    []snapshot.Tick
-	lastTick TickRecord
+	lastTick map[int]TickRecord // by member: the status is the worst of them
 	members  []*member
 
 	cancel context.CancelFunc
@@ -124,11 +124,12 @@ type Sensor struct {
 
 func newSensor(sp Spec, e *env, paused bool) *Sensor {
 	return &Sensor{
-		spec:    sp,
-		env:     e,
-		log:     e.log.With("dag", sp.DAG, "sensor", sp.Index, "group", sp.Group),
-		paused:  paused,
-		pauseCh: make(chan struct{}),
+		spec:     sp,
+		env:      e,
+		log:      e.log.With("dag", sp.DAG, "sensor", sp.Index, "group", sp.Group),
+		paused:   paused,
+		pauseCh:  make(chan struct{}),
+		lastTick: map[int]TickRecord{},
 	}
 }
 
@@ -182,8 +183,8 @@ func (s *Sensor) loadTicks(ctx context.Context) {
 	for _, r := range recs {
 		s.ticks = append(s.ticks, tickOf(r))
 	}
-	if len(recs) > 0 {
-		s.lastTick = recs[0]
+	for i := len(recs) - 1; i >= 0; i-- {
+		s.lastTick[recs[i].Member] = recs[i]
 	}
 }
 
@@ -279,7 +280,7 @@ func (s *Sensor) recordTick(rec TickRecord) {
 	if len(s.ticks) > s.env.tickHistory {
 		s.ticks = s.ticks[:s.env.tickHistory]
 	}
-	s.lastTick = rec
+	s.lastTick[rec.Member] = rec
 	s.mu.Unlock()
 	lvl := slog.LevelDebug
 	if rec.Error != "" {
@@ -311,14 +312,18 @@ func (s *Sensor) snapshot() snapshot.Sensor {
 		Ticks:  append([]snapshot.Tick(nil), s.ticks...),
 		Status: StatusRunning,
 	}
-	switch {
-	case s.paused:
+	if s.paused {
 		out.Status = StatusPaused
-	case s.lastTick.Error != "":
-		out.Status = StatusError
-		out.Error = s.lastTick.Error
-	case strings.HasPrefix(s.lastTick.Skipped, SkipBackpressure):
-		out.Status = StatusBackpressure
+		return out
+	}
+	for m := range s.spec.Replicas {
+		last := s.lastTick[m]
+		switch {
+		case last.Error != "":
+			out.Status, out.Error = StatusError, last.Error
+		case strings.HasPrefix(last.Skipped, SkipBackpressure) && out.Status == StatusRunning:
+			out.Status = StatusBackpressure
+		}
 	}
 	return out
 }
