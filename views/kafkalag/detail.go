@@ -89,5 +89,5 @@ func (m *Model) tickView() string {
 			}
 		}
 	}
-	return common.PadRight(title, m.width) + "\n" + m.pager.View()
+	return common.Lines(common.PadRight(title, m.width)+"\n"+m.pager.View(), m.width, m.height)
 }

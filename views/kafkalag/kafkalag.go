@@ -112,7 +112,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		prev := m.snap
 		m.snap = msg.Snap
 		m.rebuild(prev)
-		m.rebuildTicks(prev)
+		if m.mode != modeSensors {
+			m.rebuildTicks(prev)
+		}
 		m.summary = m.summarize()
 		m.layout()
 		if m.mode == modeTick {

@@ -133,7 +133,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 		m.summary = m.summarize()
 		m.refreshBody()
-		if msg.Topics&engine.TopicMeta != 0 || prev == nil || prev.Meta != m.snap.Meta {
+		// Candidates are marked from the items: reviews change it too.
+		if msg.Topics&(engine.TopicMeta|engine.TopicReviews) != 0 || prev == nil || prev.Meta != m.snap.Meta {
 			m.renderAnalysis()
 		}
 	case common.ClockTickedMsg:
@@ -380,7 +381,7 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 				continue
 			}
 			m.rows = append(m.rows, i)
-			m.idWidth = max(m.idWidth, len(fmt.Sprint(it.ID))+1)
+			m.idWidth = max(m.idWidth, digits(it.ID)+1)
 		}
 	}
 	m.list.SetLen(len(m.rows))
@@ -394,6 +395,17 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 			return
 		}
 	}
+}
+
+func digits(n int64) int {
+	d := 1
+	for ; n >= 10 || n <= -10; n /= 10 {
+		d++
+	}
+	if n < 0 {
+		d++
+	}
+	return d
 }
 
 func filterText(it *snapshot.Review) string {

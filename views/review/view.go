@@ -201,22 +201,20 @@ func (m *Model) listView() string {
 	switch {
 	case m.snap == nil:
 		b.WriteString(common.Lines(st.Muted.Render("  waiting for the engine…"), m.width, rest))
-		return b.String()
+		return common.Lines(b.String(), m.width, m.height)
 	case len(m.snap.Reviews) == 0:
 		b.WriteString(common.Lines(m.emptyText(), m.width, rest))
-		return b.String()
+		return common.Lines(b.String(), m.width, m.height)
 	case len(m.rows) == 0:
 		b.WriteString(common.Lines(st.Muted.Render("  no item matches the filter · esc clears it"), m.width, rest))
-		return b.String()
+		return common.Lines(b.String(), m.width, m.height)
 	}
 	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
-	preview := rest - m.list.Height() - 1
-	if preview < 1 {
-		return b.String()
+	if preview := rest - m.list.Height() - 1; preview >= 1 {
+		b.WriteString("\n" + m.previewRule())
+		b.WriteString("\n" + m.renderBody(0, preview))
 	}
-	b.WriteString("\n" + m.previewRule())
-	b.WriteString("\n" + m.renderBody(0, preview))
-	return b.String()
+	return common.Lines(b.String(), m.width, m.height)
 }
 
 func (m *Model) emptyText() string {
@@ -315,7 +313,7 @@ func (m *Model) itemView() string {
 	}
 	head := left + "  " + right
 	start, _ := m.scroll.window()
-	return common.PadRight(head, m.width) + "\n" + m.renderBody(start, max(m.height-1, 0))
+	return common.Lines(common.PadRight(head, m.width)+"\n"+m.renderBody(start, max(m.height-1, 0)), m.width, m.height)
 }
 
 func orDash(s string) string {
