@@ -3,6 +3,7 @@ package demoenv
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -144,5 +145,36 @@ func waitFor(t *testing.T, events <-chan engine.Event, within time.Duration, con
 		case <-deadline:
 			t.Fatalf("timed out after %s waiting for: %s", within, what())
 		}
+	}
+}
+
+// A kept state dir keeps the demo repository: a second start reuses it
+// (with what was pushed to its origin) instead of making a new history.
+func TestDemoRepositoryIsReused(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	opts := Options{DAGsDir: t.TempDir(), StateDir: state, NoKafka: true}
+	first, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := first.DBT.RemoteBranches()
+	if err != nil || before[DemoBranch] == "" {
+		t.Fatalf("first start: %v %v", before, err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	after, err := second.DBT.RemoteBranches()
+	if err != nil || after[DemoBranch] != before[DemoBranch] {
+		t.Errorf("second start: %v %v, want main at %s", after, err, before[DemoBranch])
+	}
+	if _, err := os.Stat(second.DBT.Manifest); err != nil {
+		t.Errorf("manifest: %v", err)
 	}
 }
