@@ -88,11 +88,25 @@ func applyConfigFile(command string, fs *flag.FlagSet, env *cliEnv, flagPath str
 		fmt.Fprintf(stderr, "sluice %s: %v\n", command, err)
 		return configExit(err), false
 	}
-	if _, err := (config.Resolver{File: file, Getenv: env.getenv}).Apply(command, fs); err != nil {
+	if _, err := (config.Resolver{File: file, Getenv: env.getenv, EnvOf: flagEnv}).Apply(command, fs); err != nil {
 		fmt.Fprintf(stderr, "sluice %s: %v\n", command, err)
 		return exitFailed, false
 	}
 	return exitOK, true
+}
+
+// flagEnv names the environment variables that set a flag: what its usage
+// says ("(env NAME)"), plus the few whose variable is said another way.
+func flagEnv(fl *flag.Flag) []string {
+	switch fl.Name {
+	case "sasl-password-file":
+		// The password itself comes from the environment: a file setting
+		// must not replace it.
+		return []string{"SLUICE_KAFKA_SASL_PASSWORD"}
+	case "no-color":
+		return []string{"NO_COLOR"}
+	}
+	return config.EnvVars(fl)
 }
 
 func configExit(err error) int {
@@ -182,7 +196,7 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 		if !report.Valid {
 			applied = nil // show what the command would refuse to start with: nothing
 		}
-		src, err := config.Resolver{File: applied, Getenv: env.getenv}.Apply(c, fs)
+		src, err := config.Resolver{File: applied, Getenv: env.getenv, EnvOf: flagEnv}.Apply(c, fs)
 		if err != nil {
 			report.Valid = false
 			report.Problems = append(report.Problems, problems(err)...)

@@ -143,7 +143,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		out, _ := cmd.CombinedOutput()
 		checkOut = append(checkOut, string(out))
 	}
-	if !strings.Contains(checkOut[0], "GITHUB_TOKEN                set [redacted]") || !strings.Contains(checkOut[1], "secrets are never read from the config file") {
+	if !hasRow(checkOut[0], []string{"GITHUB_TOKEN", "set", "[redacted]"}) || !strings.Contains(checkOut[1], "secrets are never read from the config file") {
 		t.Fatalf("config check output unexpected:\n%s\n%s", checkOut[0], checkOut[1])
 	}
 

@@ -176,7 +176,7 @@ func TestOperatorSeesTheConsoleAndMayApprove(t *testing.T) {
 	c.Type(t, "a")
 	c.Screen.WaitFor(t, mark, wait, "Approve review #1")
 	c.Type(t, "y")
-	c.Screen.WaitFor(t, mark, wait, "review #1: approved")
+	c.Screen.WaitFor(t, mark, wait, "review #1 approved")
 	if got := f.eng.approvals(); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("engine approvals %v, want [1]", got)
 	}
