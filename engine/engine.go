@@ -82,7 +82,8 @@ type dagSource interface {
 	Changes() <-chan struct{}
 }
 
-// Engine wires the loader, the store, the run queue and the scheduler, owns
+// Engine wires the loader, the store, the run queue, the scheduler, the
+// Kafka sensors, the review service and the built-in metapipeline, owns
 // their lifetimes and publishes their changes.
 type Engine struct {
 	cfg    Config

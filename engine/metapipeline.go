@@ -56,7 +56,7 @@ const (
 )
 
 // ErrMetaNotConfigured: RunMeta without a dbt manifest.
-var ErrMetaNotConfigured = fmt.Errorf("%w: the metapipeline needs a dbt manifest (--manifest or DBT_MANIFEST)", ErrNotAvailable)
+var ErrMetaNotConfigured = fmt.Errorf("%w: no dbt manifest configured (--manifest or DBT_MANIFEST)", ErrNotAvailable)
 
 // metapipeline binds the built-in DAG's task kinds to analyses and keeps
 // the latest analysis for the snapshot.
@@ -112,7 +112,7 @@ func (m *metapipeline) inputs(_ context.Context, runConfig json.RawMessage) (met
 	return c.Inputs(m.cfg.getenv, m.log)
 }
 
-// register binds sluice.meta.* and the staging step.
+// registerMetaKinds binds sluice.meta.* and the staging step.
 func (e *Engine) registerMetaKinds(kinds *runner.Kinds) {
 	m := e.meta
 	kinds.Register(meta.KindPrefix+"*", func(ctx context.Context, t *runner.TaskRun) error {
@@ -232,10 +232,11 @@ func (e *Engine) stageReviews(ctx context.Context, t *runner.TaskRun) error {
 }
 
 // RunMeta implements API: it queues a run of the metapipeline, unless one
-// is already waiting to start.
+// is already waiting to start. Callers say what they were doing: the error
+// is bare.
 func (e *Engine) RunMeta(ctx context.Context) error {
 	if e.meta == nil {
-		return fmt.Errorf("running the metapipeline: %w", ErrMetaNotConfigured)
+		return ErrMetaNotConfigured
 	}
 	if e.runner.QueuedCount(meta.DAGName) > 0 {
 		return nil
