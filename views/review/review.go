@@ -139,6 +139,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 	case common.ClockTickedMsg:
 		m.summary = m.summarize()
+		m.refreshBody() // "created 12m ago" moves
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}

@@ -77,9 +77,9 @@ func (m *Model) headLines(it *snapshot.Review) []string {
 	}
 	var where []string
 	if it.Branch != "" {
-		b := st.Label.Render("branch ") + it.Branch
+		b := st.Label.Render("branch ") + common.OneLine(it.Branch)
 		if it.Base != "" {
-			b += st.Label.Render(" on ") + it.Base
+			b += st.Label.Render(" on ") + common.OneLine(it.Base)
 		}
 		where = append(where, b)
 	}
@@ -89,7 +89,7 @@ func (m *Model) headLines(it *snapshot.Review) []string {
 	}
 	add(strings.Join(where, st.Muted.Render(" · ")))
 	if it.URL != "" {
-		add(st.Label.Render("pull request ") + st.Info.Render(it.URL))
+		add(st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL)))
 	}
 	if it.Error != "" {
 		for _, l := range strings.Split(ansi.Wrap(st.Error.Render("error: "+common.OneLine(it.Error)), w, ""), "\n") {
