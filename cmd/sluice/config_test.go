@@ -126,23 +126,26 @@ func TestConfigSchemaMatchesCommands(t *testing.T) {
 			t.Errorf("serve lacks --%s", name)
 		}
 	}
-	// The console's flags as the console command really parses them.
-	code, _, errOut := runCmd(context.Background(), nil, "console", "--help")
-	if code != exitOK {
-		t.Fatalf("console --help: %d", code)
-	}
-	listed := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(errOut, -1) {
-		listed[m[1]] = true
-		if m[1] != "config" && schema["console"].Lookup(m[1]) == nil {
-			t.Errorf("console --%s is missing from the config schema", m[1])
+	// Each command's flags as the command really parses them (its --help):
+	// a flag added to a command but not to configurable fails here.
+	for _, cmd := range []string{"run", "serve", "console"} {
+		code, _, errOut := runCmd(context.Background(), nil, cmd, "--help")
+		if code != exitOK {
+			t.Fatalf("%s --help: %d", cmd, code)
 		}
-	}
-	schema["console"].VisitAll(func(f *flag.Flag) {
-		if !listed[f.Name] {
-			t.Errorf("the schema's console --%s is not a console flag", f.Name)
+		listed := map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(errOut, -1) {
+			listed[m[1]] = true
+			if m[1] != "config" && schema[cmd].Lookup(m[1]) == nil {
+				t.Errorf("%s --%s is missing from the config schema", cmd, m[1])
+			}
 		}
-	})
+		schema[cmd].VisitAll(func(f *flag.Flag) {
+			if !listed[f.Name] {
+				t.Errorf("the schema's %s --%s is not a flag of %s", cmd, f.Name, cmd)
+			}
+		})
+	}
 }
 
 // hasRow reports whether some line of out has exactly fields.
