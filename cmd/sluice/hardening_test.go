@@ -26,6 +26,15 @@ import (
 // address.
 func startServeBinary(t *testing.T, bin, dir, tag string, env []string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, addr, _ := startServeBinaryExited(t, bin, dir, tag, env, args...)
+	return cmd, addr
+}
+
+// startServeBinaryExited is startServeBinary that also returns a channel
+// closed once the process has been reaped: a killed engine's flock is only
+// released then, so a restart on the same state dir must wait for it.
+func startServeBinaryExited(t *testing.T, bin, dir, tag string, env []string, args ...string) (*exec.Cmd, string, <-chan struct{}) {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
 	stdout, err := os.Create(filepath.Join(dir, tag+".stdout"))
@@ -60,7 +69,7 @@ func startServeBinary(t *testing.T, bin, dir, tag string, env []string, args ...
 		addr = logAddr(string(log), "serving the console over ssh")
 		return addr != ""
 	})
-	return cmd, addr
+	return cmd, addr, exited
 }
 
 // The secrets TestSecretsNeverShown plants: each a distinctive value in
@@ -233,7 +242,7 @@ func TestServeCrashRecovery(t *testing.T) {
 	hostKey := filepath.Join(dir, "host_key")
 	env := []string{"SLUICE_STATE_DIR=" + state, "DAGS_DIR=" + dags}
 	args := []string{"--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--host-key", hostKey, "--max-concurrent-runs", "2", "--kill-grace", "1s"}
-	first, addr := startServeBinary(t, bin, dir, "first", env, args...)
+	first, addr, firstExited := startServeBinaryExited(t, bin, dir, "first", env, args...)
 	watcher := sshtest.Open(t, addr, "olga", op, 160, 45, nil)
 	watcher.Screen.WaitFor(t, 0, sshWait, "quick")
 
@@ -260,6 +269,18 @@ func TestServeCrashRecovery(t *testing.T) {
 	if ended, _ := watcher.Wait(sshWait); !ended {
 		t.Fatal("the SSH session outlived its server")
 	}
+	// The SSH session can end before the process is reaped; until then its
+	// flock on the state dir is held and a restart would be refused.
+	select {
+	case <-firstExited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the killed sluice serve was not reaped within 30s")
+	}
+	// Its tasks outlive it; they must not have inherited the lock.
+	waitUntil(t, "the state dir lock to be free", 10*time.Second, func() bool {
+		_, held, err := store.LockHolder(state)
+		return err == nil && !held
+	})
 	st, err := store.OpenDir(ctx, state, store.Options{})
 	if err != nil {
 		t.Fatal(err)
