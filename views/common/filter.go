@@ -95,3 +95,57 @@ func (f *Filter) Matcher() func(text string) bool {
 		return true
 	}
 }
+
+// Lines is the height of the filter line: 1 while it is typed or set, else 0.
+func (f *Filter) Lines() int {
+	if f.editing || f.Active() {
+		return 1
+	}
+	return 0
+}
+
+// EditKey passes a key to the filter while it is being typed. refilter runs
+// when the text changed; relayout always, since enter or esc may have
+// removed the filter line.
+func (f *Filter) EditKey(msg tea.KeyMsg, refilter, relayout func()) tea.Cmd {
+	changed, cmd := f.Update(msg)
+	if changed {
+		refilter()
+	}
+	relayout()
+	return cmd
+}
+
+// ListKey handles the filter keys of a list that is not being typed into:
+// the filter key starts typing, back clears a set filter. It reports false
+// for back with no filter set, so the pane can give back its own meaning.
+func (f *Filter) ListKey(msg tea.KeyMsg, refilter, relayout func()) (handled bool, cmd tea.Cmd) {
+	k := f.c.Keys
+	switch {
+	case key.Matches(msg, k.Filter):
+		cmd := f.Start()
+		relayout()
+		return true, cmd
+	case key.Matches(msg, k.Back) && f.Active():
+		f.Clear()
+		refilter()
+		relayout()
+		return true, nil
+	}
+	return false, nil
+}
+
+// EditingHelp is the short help while the filter is being typed.
+func (f *Filter) EditingHelp() []key.Binding {
+	return []key.Binding{f.c.Keys.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+}
+
+// ViewUnder renders a pane's summary line with the filter line, if any,
+// below it, both padded to width, without a trailing newline.
+func (f *Filter) ViewUnder(summary string, width int) string {
+	s := PadRight(summary, width)
+	if line := f.View(width); line != "" {
+		s += "\n" + line
+	}
+	return s
+}

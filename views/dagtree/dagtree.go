@@ -52,16 +52,12 @@ func (m *Model) Capturing() bool { return m.filter.Editing() }
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = width, height
-	m.list.SetHeight(m.listHeight())
+	m.relayout()
 	m.pager.SetSize(width, height-1)
 }
 
 func (m *Model) listHeight() int {
-	h := m.height - 1 // the summary line
-	if m.filter.Editing() || m.filter.Active() {
-		h--
-	}
-	return max(h, 1)
+	return max(m.height-1-m.filter.Lines(), 1) // the summary line, the filter line
 }
 
 // Update implements common.Component.
@@ -92,12 +88,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		changed, cmd := m.filter.Update(msg)
-		if changed {
-			m.rebuild(m.snap)
-		}
-		m.list.SetHeight(m.listHeight())
-		return cmd
+		return m.filter.EditKey(msg, m.refilter, m.relayout)
 	}
 	if m.detail != "" {
 		switch {
@@ -115,17 +106,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.list.Update(msg, k) {
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		cmd := m.filter.Start()
-		m.list.SetHeight(m.listHeight())
+	if handled, cmd := m.filter.ListKey(msg, m.refilter, m.relayout); handled {
 		return cmd
-	case key.Matches(msg, k.Back):
-		if m.filter.Active() {
-			m.filter.Clear()
-			m.rebuild(m.snap)
-			m.list.SetHeight(m.listHeight())
-		}
+	}
+	switch {
 	case key.Matches(msg, k.Toggle):
 		m.toggle()
 	case key.Matches(msg, k.Enter):
@@ -150,6 +134,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	return nil
 }
+
+func (m *Model) refilter() { m.rebuild(m.snap) }
+
+func (m *Model) relayout() { m.list.SetHeight(m.listHeight()) }
 
 func (m *Model) trigger(name string) tea.Cmd {
 	return common.RequestAction(common.Action{
@@ -215,7 +203,7 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+		return m.filter.EditingHelp()
 	}
 	if m.detail != "" {
 		return []key.Binding{k.Up, k.Down, k.Trigger, k.Back}

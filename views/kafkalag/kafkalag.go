@@ -132,17 +132,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if f := m.editing(); f != nil {
-		changed, cmd := f.Update(msg)
-		if changed {
-			if f == &m.filter {
-				m.rebuild(m.snap)
-			} else {
-				m.rebuildTicks(m.snap)
-			}
-		}
-		m.layout()
-		return cmd
+	switch {
+	case m.filter.Editing():
+		return m.filter.EditKey(msg, m.refilter, m.layout)
+	case m.tickFilter.Editing():
+		return m.tickFilter.EditKey(msg, m.refilterTicks, m.layout)
 	}
 	if key.Matches(msg, k.Pause) {
 		return m.pause()
@@ -161,35 +155,16 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return m.sensorsKey(msg)
 }
 
-// editing is the filter being typed into, if any.
-func (m *Model) editing() *common.Filter {
-	switch {
-	case m.filter.Editing():
-		return &m.filter
-	case m.tickFilter.Editing():
-		return &m.tickFilter
-	}
-	return nil
-}
-
 func (m *Model) sensorsKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.list.Update(msg, k) {
 		m.layout() // the card below depends on the selection
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		cmd := m.filter.Start()
-		m.layout()
+	if handled, cmd := m.filter.ListKey(msg, m.refilter, m.layout); handled {
 		return cmd
-	case key.Matches(msg, k.Back):
-		if m.filter.Active() {
-			m.filter.Clear()
-			m.rebuild(m.snap)
-			m.layout()
-		}
-	case key.Matches(msg, k.Enter):
+	}
+	if key.Matches(msg, k.Enter) {
 		if s := m.selected(); s != nil {
 			m.mode, m.open = modeSensor, keyOf(s)
 			m.tickFilter.Clear()
@@ -201,23 +176,20 @@ func (m *Model) sensorsKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+func (m *Model) refilter() { m.rebuild(m.snap) }
+
+func (m *Model) refilterTicks() { m.rebuildTicks(m.snap) }
+
 func (m *Model) sensorKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.tickList.Update(msg, k) {
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		cmd := m.tickFilter.Start()
-		m.layout()
+	if handled, cmd := m.tickFilter.ListKey(msg, m.refilterTicks, m.layout); handled {
 		return cmd
+	}
+	switch {
 	case key.Matches(msg, k.Back):
-		if m.tickFilter.Active() {
-			m.tickFilter.Clear()
-			m.rebuildTicks(m.snap)
-			m.layout()
-			return nil
-		}
 		m.mode = modeSensors
 		m.layout()
 	case key.Matches(msg, k.Enter):
@@ -439,8 +411,8 @@ func (m *Model) summarize() string {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	switch {
-	case m.editing() != nil:
-		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+	case m.Capturing():
+		return m.filter.EditingHelp()
 	case m.mode == modeTick:
 		return []key.Binding{k.Up, k.Down, k.Pause, m.keys.back}
 	case m.mode == modeSensor:

@@ -22,21 +22,14 @@ const smallPane = 9
 func (m *Model) layout() {
 	m.list.SetHeight(m.listHeight())
 	if s := m.find(m.open); s != nil && m.mode != modeSensors {
-		avail := m.height - 1 - filterLines(&m.tickFilter) - len(m.cardHead(s)) - 2
+		avail := m.height - 1 - m.tickFilter.Lines() - len(m.cardHead(s)) - 2
 		parts := partitionBudget(avail, partsWanted(s))
 		m.tickList.SetHeight(max(avail-parts, 1))
 	}
 }
 
-func filterLines(f *common.Filter) int {
-	if f.Editing() || f.Active() {
-		return 1
-	}
-	return 0
-}
-
 func (m *Model) listHeight() int {
-	avail := m.height - 1 - filterLines(&m.filter)
+	avail := m.height - 1 - m.filter.Lines()
 	if avail < smallPane {
 		return max(avail, 1)
 	}

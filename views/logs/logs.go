@@ -51,7 +51,7 @@ func (m *Model) Capturing() bool { return m.filter.Editing() }
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = width, height
-	m.list.SetHeight(m.listHeight())
+	m.relayout()
 	m.pager.SetSize(width, height-1)
 	if m.follow {
 		m.list.Select(m.list.Len() - 1)
@@ -59,11 +59,7 @@ func (m *Model) SetSize(width, height int) {
 }
 
 func (m *Model) listHeight() int {
-	h := m.height - 1
-	if m.filter.Editing() || m.filter.Active() {
-		h--
-	}
-	return max(h, 1)
+	return max(m.height-1-m.filter.Lines(), 1) // the status line, the filter line
 }
 
 // Update implements common.Component.
@@ -83,12 +79,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		changed, cmd := m.filter.Update(msg)
-		if changed {
-			m.rebuild()
-		}
-		m.list.SetHeight(m.listHeight())
-		return cmd
+		return m.filter.EditKey(msg, m.rebuild, m.relayout)
 	}
 	if m.detail {
 		if key.Matches(msg, k.Back) {
@@ -102,17 +93,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		m.follow = m.list.AtBottom()
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		cmd := m.filter.Start()
-		m.list.SetHeight(m.listHeight())
+	if handled, cmd := m.filter.ListKey(msg, m.rebuild, m.relayout); handled {
 		return cmd
-	case key.Matches(msg, k.Back):
-		if m.filter.Active() {
-			m.filter.Clear()
-			m.rebuild()
-			m.list.SetHeight(m.listHeight())
-		}
+	}
+	switch {
 	case key.Matches(msg, k.Follow):
 		m.follow = true
 		m.list.Select(m.list.Len() - 1)
@@ -125,6 +109,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	return nil
 }
+
+func (m *Model) relayout() { m.list.SetHeight(m.listHeight()) }
 
 func (m *Model) rebuild() {
 	match := m.filter.Matcher()
@@ -160,10 +146,7 @@ func (m *Model) View() string {
 	} else {
 		status += st.Muted.Render(" · f to follow")
 	}
-	b.WriteString(common.PadRight(status, m.width))
-	if f := m.filter.View(m.width); f != "" {
-		b.WriteString("\n" + f)
-	}
+	b.WriteString(m.filter.ViewUnder(status, m.width))
 	b.WriteString("\n")
 	if len(m.shown) == 0 {
 		msg := "no log records yet"
@@ -224,7 +207,7 @@ func levelStyle(c *common.Common, l slog.Level) lipgloss.Style {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+		return m.filter.EditingHelp()
 	}
 	if m.detail {
 		return []key.Binding{k.Up, k.Down, k.Back}

@@ -108,10 +108,7 @@ func (m *Model) layout() {
 }
 
 func (m *Model) listHeight() int {
-	avail := m.height - 1 // the summary line
-	if m.filter.Editing() || m.filter.Active() {
-		avail--
-	}
+	avail := m.height - 1 - m.filter.Lines() // the summary line, the filter line
 	if avail < previewMinHeight+3 {
 		return max(avail, 1) // too small for a preview: the list alone
 	}
@@ -149,13 +146,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		changed, cmd := m.filter.Update(msg)
-		if changed {
-			m.rebuild(m.snap)
-			m.refreshBody()
-		}
-		m.layout()
-		return cmd
+		return m.filter.EditKey(msg, m.refilter, m.layout)
 	}
 	switch {
 	case key.Matches(msg, k.Meta):
@@ -188,18 +179,10 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		m.refreshBody()
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		cmd := m.filter.Start()
-		m.layout()
+	if handled, cmd := m.filter.ListKey(msg, m.refilter, m.layout); handled {
 		return cmd
-	case key.Matches(msg, k.Back):
-		if m.filter.Active() {
-			m.filter.Clear()
-			m.rebuild(m.snap)
-			m.refreshBody()
-			m.layout()
-		}
+	}
+	switch {
 	case key.Matches(msg, k.Enter):
 		if it := m.selected(); it != nil {
 			m.mode, m.open = modeItem, it.ID
@@ -212,6 +195,11 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		return m.reject(m.selected())
 	}
 	return nil
+}
+
+func (m *Model) refilter() {
+	m.rebuild(m.snap)
+	m.refreshBody()
 }
 
 func (m *Model) itemKey(msg tea.KeyMsg) tea.Cmd {
@@ -484,7 +472,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	switch {
 	case m.filter.Editing():
-		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+		return m.filter.EditingHelp()
 	case m.mode == modeAnalysis:
 		return []key.Binding{k.Up, k.Down, k.PageDown, m.keys.back, k.Meta}
 	case m.mode == modeItem:

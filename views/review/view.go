@@ -191,10 +191,7 @@ func (m *Model) View() string {
 func (m *Model) listView() string {
 	st := m.c.Styles
 	var b strings.Builder
-	b.WriteString(common.PadRight(m.summary, m.width))
-	if f := m.filter.View(m.width); f != "" {
-		b.WriteString("\n" + f)
-	}
+	b.WriteString(m.filter.ViewUnder(m.summary, m.width))
 	used := 1 + strings.Count(b.String(), "\n")
 	rest := m.height - used
 	b.WriteString("\n")

@@ -53,16 +53,12 @@ func (m *Model) Capturing() bool { return m.filter.Editing() }
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = width, height
-	m.list.SetHeight(m.listHeight())
+	m.relayout()
 	m.pager.SetSize(width, height-1)
 }
 
 func (m *Model) listHeight() int {
-	h := m.height - 1
-	if m.filter.Editing() || m.filter.Active() {
-		h--
-	}
-	return max(h, 1)
+	return max(m.height-1-m.filter.Lines(), 1) // the summary line, the filter line
 }
 
 // Update implements common.Component.
@@ -92,12 +88,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		changed, cmd := m.filter.Update(msg)
-		if changed {
-			m.rebuild(m.snap)
-		}
-		m.list.SetHeight(m.listHeight())
-		return cmd
+		return m.filter.EditKey(msg, m.refilter, m.relayout)
 	}
 	if m.detail != 0 {
 		switch {
@@ -115,17 +106,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.list.Update(msg, k) {
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		cmd := m.filter.Start()
-		m.list.SetHeight(m.listHeight())
+	if handled, cmd := m.filter.ListKey(msg, m.refilter, m.relayout); handled {
 		return cmd
-	case key.Matches(msg, k.Back):
-		if m.filter.Active() {
-			m.filter.Clear()
-			m.rebuild(m.snap)
-			m.list.SetHeight(m.listHeight())
-		}
+	}
+	switch {
 	case key.Matches(msg, k.Enter):
 		if r := m.selectedRun(); r != nil {
 			m.openDetail(r)
@@ -139,6 +123,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	return nil
 }
+
+func (m *Model) refilter() { m.rebuild(m.snap) }
+
+func (m *Model) relayout() { m.list.SetHeight(m.listHeight()) }
 
 func (m *Model) openDetail(r *snapshot.Run) {
 	m.detail = r.ID
@@ -176,7 +164,7 @@ func (m *Model) cancel(r *snapshot.Run) tea.Cmd {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	if m.filter.Editing() {
-		return []key.Binding{k.Back, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply"))}
+		return m.filter.EditingHelp()
 	}
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}

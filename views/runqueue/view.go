@@ -19,10 +19,7 @@ func (m *Model) View() string {
 	}
 	st := m.c.Styles
 	var b strings.Builder
-	b.WriteString(common.PadRight(m.summary(), m.width))
-	if f := m.filter.View(m.width); f != "" {
-		b.WriteString("\n" + f)
-	}
+	b.WriteString(m.filter.ViewUnder(m.summary(), m.width))
 	b.WriteString("\n")
 	if m.snap == nil {
 		b.WriteString(common.Lines(st.Muted.Render("  waiting for the engine…"), m.width, m.list.Height()))
