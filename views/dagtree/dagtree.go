@@ -17,48 +17,27 @@ import (
 
 // Model is the DAG tree pane.
 type Model struct {
+	common.ListPane
 	c      *common.Common
 	snap   *snapshot.Snapshot
 	rows   []row
 	counts counts
-	list   common.List
-	filter common.Filter
 	folded map[string]bool
-	width  int
-	height int
 
 	// detail is the location of the DAG whose details are open, "" for
 	// the tree.
 	detail string
-	pager  common.Pager
 }
 
 var _ common.Component = (*Model)(nil)
 
 // New returns an empty DAG tree.
 func New(c *common.Common) *Model {
-	return &Model{c: c, filter: common.NewFilter(c), folded: map[string]bool{}, pager: common.NewPager(c)}
+	return &Model{ListPane: common.NewListPane(c), c: c, folded: map[string]bool{}}
 }
 
 // Title implements common.Component.
 func (m *Model) Title() string { return "DAGs" }
-
-// Init implements common.Component.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() }
-
-// SetSize implements common.Component.
-func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
-	m.relayout()
-	m.pager.SetSize(width, height-1)
-}
-
-func (m *Model) listHeight() int {
-	return max(m.height-1-m.filter.Lines(), 1) // the summary line, the filter line
-}
 
 // Update implements common.Component.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
@@ -87,8 +66,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if m.filter.Editing() {
-		return m.filter.EditKey(msg, m.refilter, m.relayout)
+	if m.Filter.Editing() {
+		return m.Filter.EditKey(msg, m.refilter, m.Relayout)
 	}
 	if m.detail != "" {
 		switch {
@@ -99,14 +78,14 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 				return m.trigger(d.Name)
 			}
 		default:
-			m.pager.Update(msg)
+			m.Pager.Update(msg)
 		}
 		return nil
 	}
-	if m.list.Update(msg, k) {
+	if m.List.Update(msg, k) {
 		return nil
 	}
-	if handled, cmd := m.filter.ListKey(msg, m.refilter, m.relayout); handled {
+	if handled, cmd := m.Filter.ListKey(msg, m.refilter, m.Relayout); handled {
 		return cmd
 	}
 	switch {
@@ -122,9 +101,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		m.detail = m.snap.DAGs[r.dag].Location
-		m.pager.Follow = false
+		m.Pager.Follow = false
 		m.refreshDetail()
-		m.pager.GotoTop()
+		m.Pager.GotoTop()
 	case key.Matches(msg, k.Trigger):
 		r, ok := m.selected()
 		if !ok || r.kind == rowSource || r.kind == rowFolder {
@@ -136,8 +115,6 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (m *Model) refilter() { m.rebuild(m.snap) }
-
-func (m *Model) relayout() { m.list.SetHeight(m.listHeight()) }
 
 func (m *Model) trigger(name string) tea.Cmd {
 	return common.RequestAction(common.Action{
@@ -154,7 +131,7 @@ func (m *Model) trigger(name string) tea.Cmd {
 }
 
 func (m *Model) selected() (row, bool) {
-	i := m.list.Cursor()
+	i := m.List.Cursor()
 	if i < 0 || i >= len(m.rows) {
 		return row{}, false
 	}
@@ -186,14 +163,14 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 	if r, ok := m.selected(); ok && prev != nil {
 		keep, had = idOf(prev, r), true
 	}
-	m.rows = build(m.snap, m.filter.Matcher(), m.folded)
-	m.list.SetLen(len(m.rows))
+	m.rows = build(m.snap, m.Filter.Matcher(), m.folded)
+	m.List.SetLen(len(m.rows))
 	if !had {
 		return
 	}
 	for i := range m.rows {
 		if idOf(m.snap, m.rows[i]) == keep {
-			m.list.Select(i)
+			m.List.Select(i)
 			return
 		}
 	}
@@ -202,8 +179,8 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
-	if m.filter.Editing() {
-		return m.filter.EditingHelp()
+	if m.Filter.Editing() {
+		return m.Filter.EditingHelp()
 	}
 	if m.detail != "" {
 		return []key.Binding{k.Up, k.Down, k.Trigger, k.Back}

@@ -34,11 +34,11 @@ func (m *Model) detailHeader() string {
 	} else {
 		title = st.Bold.Render(m.detail) + "  " + st.Muted.Render("[gone from the registry]")
 	}
-	return common.PadRight(title, m.width)
+	return common.PadRight(title, m.Width)
 }
 
 func (m *Model) refreshDetail() {
-	m.pager.SetContent(m.detailText())
+	m.Pager.SetContent(m.detailText())
 }
 
 func (m *Model) detailText() string {

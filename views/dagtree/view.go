@@ -11,28 +11,28 @@ import (
 
 // View implements common.Component.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
 	if m.detail != "" {
-		return m.detailHeader() + "\n" + m.pager.View()
+		return m.detailHeader() + "\n" + m.Pager.View()
 	}
 	st := m.c.Styles
 	var b strings.Builder
-	b.WriteString(m.filter.ViewUnder(m.summary(), m.width))
+	b.WriteString(m.Filter.ViewUnder(m.summary(), m.Width))
 	b.WriteString("\n")
 	if len(m.rows) == 0 {
 		msg := "no DAGs loaded yet"
 		switch {
 		case m.snap == nil:
 			msg = "waiting for the engine…"
-		case m.filter.Active():
+		case m.Filter.Active():
 			msg = "no DAG matches the filter"
 		}
-		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.width, m.list.Height()))
+		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.Width, m.List.Height()))
 		return b.String()
 	}
-	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
+	b.WriteString(common.RenderList(m.c, &m.List, m.Width, m.renderRow))
 	return b.String()
 }
 

@@ -19,47 +19,30 @@ import (
 
 // Model is the log pane.
 type Model struct {
+	common.ListPane
 	c      *common.Common
 	logs   []snapshot.LogRecord
 	shown  []int // indexes into logs that pass the filter
-	list   common.List
-	filter common.Filter
 	follow bool
-	width  int
-	height int
-
 	detail bool
-	pager  common.Pager
 }
 
 var _ common.Component = (*Model)(nil)
 
 // New returns an empty log pane that follows new records.
 func New(c *common.Common) *Model {
-	return &Model{c: c, filter: common.NewFilter(c), follow: true, pager: common.NewPager(c)}
+	return &Model{ListPane: common.NewListPane(c), c: c, follow: true}
 }
 
 // Title implements common.Component.
 func (m *Model) Title() string { return "Logs" }
 
-// Init implements common.Component.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() }
-
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
-	m.relayout()
-	m.pager.SetSize(width, height-1)
+	m.ListPane.SetSize(width, height)
 	if m.follow {
-		m.list.Select(m.list.Len() - 1)
+		m.List.Select(m.List.Len() - 1)
 	}
-}
-
-func (m *Model) listHeight() int {
-	return max(m.height-1-m.filter.Lines(), 1) // the status line, the filter line
 }
 
 // Update implements common.Component.
@@ -78,42 +61,40 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if m.filter.Editing() {
-		return m.filter.EditKey(msg, m.rebuild, m.relayout)
+	if m.Filter.Editing() {
+		return m.Filter.EditKey(msg, m.rebuild, m.Relayout)
 	}
 	if m.detail {
 		if key.Matches(msg, k.Back) {
 			m.detail = false
 		} else {
-			m.pager.Update(msg)
+			m.Pager.Update(msg)
 		}
 		return nil
 	}
-	if m.list.Update(msg, k) {
-		m.follow = m.list.AtBottom()
+	if m.List.Update(msg, k) {
+		m.follow = m.List.AtBottom()
 		return nil
 	}
-	if handled, cmd := m.filter.ListKey(msg, m.rebuild, m.relayout); handled {
+	if handled, cmd := m.Filter.ListKey(msg, m.rebuild, m.Relayout); handled {
 		return cmd
 	}
 	switch {
 	case key.Matches(msg, k.Follow):
 		m.follow = true
-		m.list.Select(m.list.Len() - 1)
+		m.List.Select(m.List.Len() - 1)
 	case key.Matches(msg, k.Enter):
-		if i := m.list.Cursor(); i >= 0 {
+		if i := m.List.Cursor(); i >= 0 {
 			m.detail = true
-			m.pager.SetContent(m.recordText(m.logs[m.shown[i]]))
-			m.pager.GotoTop()
+			m.Pager.SetContent(m.recordText(m.logs[m.shown[i]]))
+			m.Pager.GotoTop()
 		}
 	}
 	return nil
 }
 
-func (m *Model) relayout() { m.list.SetHeight(m.listHeight()) }
-
 func (m *Model) rebuild() {
-	match := m.filter.Matcher()
+	match := m.Filter.Matcher()
 	m.shown = m.shown[:0]
 	for i := range m.logs {
 		r := &m.logs[i]
@@ -121,24 +102,24 @@ func (m *Model) rebuild() {
 			m.shown = append(m.shown, i)
 		}
 	}
-	m.list.SetLen(len(m.shown))
+	m.List.SetLen(len(m.shown))
 	if m.follow {
-		m.list.Select(len(m.shown) - 1)
+		m.List.Select(len(m.shown) - 1)
 	}
 }
 
 // View implements common.Component.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
 	st := m.c.Styles
 	if m.detail {
-		return common.PadRight(st.Bold.Render("log record"), m.width) + "\n" + m.pager.View()
+		return common.PadRight(st.Bold.Render("log record"), m.Width) + "\n" + m.Pager.View()
 	}
 	var b strings.Builder
 	status := fmt.Sprintf("%d records", len(m.logs))
-	if m.filter.Active() {
+	if m.Filter.Active() {
 		status = fmt.Sprintf("%d of %d records", len(m.shown), len(m.logs))
 	}
 	if m.follow {
@@ -146,17 +127,17 @@ func (m *Model) View() string {
 	} else {
 		status += st.Muted.Render(" · f to follow")
 	}
-	b.WriteString(m.filter.ViewUnder(status, m.width))
+	b.WriteString(m.Filter.ViewUnder(status, m.Width))
 	b.WriteString("\n")
 	if len(m.shown) == 0 {
 		msg := "no log records yet"
-		if m.filter.Active() {
+		if m.Filter.Active() {
 			msg = "no record matches the filter"
 		}
-		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.width, m.list.Height()))
+		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.Width, m.List.Height()))
 		return b.String()
 	}
-	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
+	b.WriteString(common.RenderList(m.c, &m.List, m.Width, m.renderRow))
 	return b.String()
 }
 
@@ -172,7 +153,7 @@ func (m *Model) renderRow(i, width int) string {
 
 func (m *Model) recordText(r snapshot.LogRecord) string {
 	st := m.c.Styles
-	wrap := lipgloss.NewStyle().Width(max(m.width-2, 10))
+	wrap := lipgloss.NewStyle().Width(max(m.Width-2, 10))
 	return fmt.Sprintf("%s %s\n%s %s\n\n%s\n\n%s",
 		st.Label.Render("time "), r.Time.Format("2006-01-02 15:04:05.000"),
 		st.Label.Render("level"), levelStyle(m.c, r.Level).Render(levelText(r.Level)),
@@ -206,8 +187,8 @@ func levelStyle(c *common.Common, l slog.Level) lipgloss.Style {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
-	if m.filter.Editing() {
-		return m.filter.EditingHelp()
+	if m.Filter.Editing() {
+		return m.Filter.EditingHelp()
 	}
 	if m.detail {
 		return []key.Binding{k.Up, k.Down, k.Back}

@@ -13,17 +13,17 @@ func (m *Model) detailHeader() string {
 	st := m.c.Styles
 	r := m.findRun(m.detail)
 	if r == nil {
-		return common.PadRight(st.Bold.Render(fmt.Sprintf("run #%d", m.detail))+"  "+st.Muted.Render("[no longer in the snapshot]"), m.width)
+		return common.PadRight(st.Bold.Render(fmt.Sprintf("run #%d", m.detail))+"  "+st.Muted.Render("[no longer in the snapshot]"), m.Width)
 	}
 	follow := ""
-	if m.pager.Follow && (r.State == snapshot.RunRunning || r.State == snapshot.RunQueued) {
+	if m.Pager.Follow && (r.State == snapshot.RunRunning || r.State == snapshot.RunQueued) {
 		follow = "  " + st.Info.Render("following")
 	}
-	return common.PadRight(st.Bold.Render(fmt.Sprintf("run #%d %s", r.ID, r.DAG))+"  "+common.Badge(st, r.State)+follow, m.width)
+	return common.PadRight(st.Bold.Render(fmt.Sprintf("run #%d %s", r.ID, r.DAG))+"  "+common.Badge(st, r.State)+follow, m.Width)
 }
 
 func (m *Model) refreshDetail() {
-	m.pager.SetContent(m.detailText())
+	m.Pager.SetContent(m.detailText())
 }
 
 func (m *Model) detailText() string {
@@ -63,10 +63,10 @@ func (m *Model) detailText() string {
 	}
 
 	b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Tasks (%d)", len(r.Tasks))) + "\n")
-	b.WriteString(st.Muted.Render(common.Columns(m.width, []int{2, 22, 16, 7, 9, 9}, "", "TASK", "STATE", "TRY", "STARTED", "TOOK", "")) + "\n")
+	b.WriteString(st.Muted.Render(common.Columns(m.Width, []int{2, 22, 16, 7, 9, 9}, "", "TASK", "STATE", "TRY", "STARTED", "TOOK", "")) + "\n")
 	for i := range r.Tasks {
 		t := &r.Tasks[i]
-		b.WriteString(common.Columns(m.width, []int{2, 22, 16, 7, 9, 9}, "",
+		b.WriteString(common.Columns(m.Width, []int{2, 22, 16, 7, 9, 9}, "",
 			stateMark(t.State)+" "+t.ID, common.StateText(st, t.State), fmt.Sprint(t.Attempt),
 			clockOrDash(t.StartedAt), taskElapsed(t, now), "") + "\n")
 		if t.Error != "" {

@@ -95,11 +95,11 @@ func build(snap *snapshot.Snapshot, match func(string) bool) []row {
 func (m *Model) rebuild(prev *snapshot.Snapshot) {
 	var keep rowID
 	had := false
-	if i := m.list.Cursor(); i >= 0 && i < len(m.rows) && prev != nil {
+	if i := m.List.Cursor(); i >= 0 && i < len(m.rows) && prev != nil {
 		keep, had = m.idOf(prev, m.rows[i]), true
 	}
-	m.rows = build(m.snap, m.filter.Matcher())
-	m.list.SetLen(len(m.rows))
+	m.rows = build(m.snap, m.Filter.Matcher())
+	m.List.SetLen(len(m.rows))
 	m.nameWidth, m.idWidth = 0, 0
 	for _, r := range m.rows {
 		if r.kind == rowRun {
@@ -113,7 +113,7 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 	}
 	for i := range m.rows {
 		if m.idOf(m.snap, m.rows[i]) == keep {
-			m.list.Select(i)
+			m.List.Select(i)
 			return
 		}
 	}
@@ -137,7 +137,7 @@ func (m *Model) runAt(r row) *snapshot.Run {
 
 // selectedRun is the run under the cursor (or owning the task under it).
 func (m *Model) selectedRun() *snapshot.Run {
-	i := m.list.Cursor()
+	i := m.List.Cursor()
 	if i < 0 || i >= len(m.rows) || m.rows[i].kind == rowHeader {
 		return nil
 	}

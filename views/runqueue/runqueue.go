@@ -18,48 +18,27 @@ import (
 
 // Model is the run queue pane.
 type Model struct {
-	c      *common.Common
-	snap   *snapshot.Snapshot
-	rows   []row
-	list   common.List
-	filter common.Filter
-	width  int
-	height int
+	common.ListPane
+	c    *common.Common
+	snap *snapshot.Snapshot
+	rows []row
 	// nameWidth is the longest DAG name among the rows, for the column.
 	nameWidth int
 	idWidth   int // "#" and the longest run id
 
 	// detail is the run whose details are open, 0 for the queue.
 	detail int64
-	pager  common.Pager
 }
 
 var _ common.Component = (*Model)(nil)
 
 // New returns an empty run queue.
 func New(c *common.Common) *Model {
-	return &Model{c: c, filter: common.NewFilter(c), pager: common.NewPager(c)}
+	return &Model{ListPane: common.NewListPane(c), c: c}
 }
 
 // Title implements common.Component.
 func (m *Model) Title() string { return "Runs" }
-
-// Init implements common.Component.
-func (m *Model) Init() tea.Cmd { return nil }
-
-// Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() }
-
-// SetSize implements common.Component.
-func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
-	m.relayout()
-	m.pager.SetSize(width, height-1)
-}
-
-func (m *Model) listHeight() int {
-	return max(m.height-1-m.filter.Lines(), 1) // the summary line, the filter line
-}
 
 // Update implements common.Component.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
@@ -87,8 +66,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if m.filter.Editing() {
-		return m.filter.EditKey(msg, m.refilter, m.relayout)
+	if m.Filter.Editing() {
+		return m.Filter.EditKey(msg, m.refilter, m.Relayout)
 	}
 	if m.detail != 0 {
 		switch {
@@ -99,14 +78,14 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 				return m.cancel(r)
 			}
 		default:
-			m.pager.Update(msg)
+			m.Pager.Update(msg)
 		}
 		return nil
 	}
-	if m.list.Update(msg, k) {
+	if m.List.Update(msg, k) {
 		return nil
 	}
-	if handled, cmd := m.filter.ListKey(msg, m.refilter, m.relayout); handled {
+	if handled, cmd := m.Filter.ListKey(msg, m.refilter, m.Relayout); handled {
 		return cmd
 	}
 	switch {
@@ -126,15 +105,13 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 
 func (m *Model) refilter() { m.rebuild(m.snap) }
 
-func (m *Model) relayout() { m.list.SetHeight(m.listHeight()) }
-
 func (m *Model) openDetail(r *snapshot.Run) {
 	m.detail = r.ID
 	// A run still going is followed: its log tail stays in view.
-	m.pager.Follow = r.State == snapshot.RunRunning || r.State == snapshot.RunQueued
+	m.Pager.Follow = r.State == snapshot.RunRunning || r.State == snapshot.RunQueued
 	m.refreshDetail()
-	if !m.pager.Follow {
-		m.pager.GotoTop()
+	if !m.Pager.Follow {
+		m.Pager.GotoTop()
 	}
 }
 
@@ -163,8 +140,8 @@ func (m *Model) cancel(r *snapshot.Run) tea.Cmd {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
-	if m.filter.Editing() {
-		return m.filter.EditingHelp()
+	if m.Filter.Editing() {
+		return m.Filter.EditingHelp()
 	}
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}

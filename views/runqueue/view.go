@@ -11,21 +11,21 @@ import (
 
 // View implements common.Component.
 func (m *Model) View() string {
-	if m.width <= 0 || m.height <= 0 {
+	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
 	if m.detail != 0 {
-		return m.detailHeader() + "\n" + m.pager.View()
+		return m.detailHeader() + "\n" + m.Pager.View()
 	}
 	st := m.c.Styles
 	var b strings.Builder
-	b.WriteString(m.filter.ViewUnder(m.summary(), m.width))
+	b.WriteString(m.Filter.ViewUnder(m.summary(), m.Width))
 	b.WriteString("\n")
 	if m.snap == nil {
-		b.WriteString(common.Lines(st.Muted.Render("  waiting for the engine…"), m.width, m.list.Height()))
+		b.WriteString(common.Lines(st.Muted.Render("  waiting for the engine…"), m.Width, m.List.Height()))
 		return b.String()
 	}
-	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
+	b.WriteString(common.RenderList(m.c, &m.List, m.Width, m.renderRow))
 	return b.String()
 }
 
