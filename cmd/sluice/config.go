@@ -44,19 +44,15 @@ and key), 2 unreadable file or bad usage.
 `
 
 // configurable lists the commands that read the config file, each with a
-// builder of its flags (a fresh flag set each call). The console's own two
-// flags mirror console.go until it exposes a builder.
+// builder of its flags (a fresh flag set each call): the very function the
+// command registers its flags with, so the schema cannot drift.
 var configurable = []struct {
 	name  string
 	flags func(fs *flag.FlagSet, env *cliEnv)
 }{
-	{"run", func(fs *flag.FlagSet, env *cliEnv) { _, _ = addRunFlags(fs, env) }},
+	{"run", func(fs *flag.FlagSet, env *cliEnv) { _, _, _, _ = addRunCommandFlags(fs, env) }},
 	{"serve", func(fs *flag.FlagSet, env *cliEnv) { _, _, _, _ = addServeFlags(fs, env) }},
-	{"console", func(fs *flag.FlagSet, env *cliEnv) {
-		_, _ = addRunFlags(fs, env)
-		fs.String("log-file", "", "write the engine's log here (default STATE_DIR/console.log)")
-		fs.Bool("no-color", false, "render without colour (also NO_COLOR=1)")
-	}},
+	{"console", func(fs *flag.FlagSet, env *cliEnv) { _, _, _, _ = addConsoleFlags(fs, env) }},
 }
 
 // configSchema builds fresh flag sets of every configurable command.

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/muesli/termenv"
 
+	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/store"
 	"github.com/sluice-dev/sluice/tui"
@@ -39,6 +40,9 @@ While the console owns the terminal nothing else writes to it: logs go to
 the logs pane and to a file (--log-file, default STATE_DIR/console.log).
 NO_COLOR=1 (or --no-color) renders without colour; meaning never depends on
 colour.
+
+Settings come from flags, then the environment, then the config file
+(--config or SLUICE_CONFIG; see 'sluice config check'), then defaults.
 `
 
 // consoleEngine is what the console needs of an engine: the API the
@@ -61,12 +65,26 @@ type consoleRun struct {
 	started func(ctx context.Context, api engine.API, log *slog.Logger)
 }
 
+// consoleFlags are the console's own flags, beyond the engine's.
+type consoleFlags struct {
+	logFile string
+	noColor bool
+}
+
+// addConsoleFlags registers every flag of `sluice console`: the engine's,
+// its own and --config. The config schema builds console's flags with it too.
+func addConsoleFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, *consoleFlags, *string, error) {
+	settings, err := addRunFlags(fs, env)
+	c := &consoleFlags{}
+	fs.StringVar(&c.logFile, "log-file", "", "write the engine's log here (default STATE_DIR/console.log)")
+	fs.BoolVar(&c.noColor, "no-color", false, "render without colour (also NO_COLOR=1)")
+	return settings, c, config.Register(fs), err
+}
+
 func runConsole(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("console", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	settings, err := addRunFlags(fs, env)
-	logFile := fs.String("log-file", "", "write the engine's log here (default STATE_DIR/console.log)")
-	noColor := fs.Bool("no-color", false, "render without colour (also NO_COLOR=1)")
+	settings, own, cfgPath, err := addConsoleFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprint(env.stderr, consoleUsage+"\nFlags:\n")
 		fs.PrintDefaults()
@@ -74,6 +92,10 @@ func runConsole(ctx context.Context, env *cliEnv, args []string) int {
 	if code, ok := parseCommandFlags(fs, env, args, 0, err); !ok {
 		return code
 	}
+	if code, ok := applyConfigFile("console", fs, env, *cfgPath, env.stderr); !ok {
+		return code
+	}
+	logFile, noColor := &own.logFile, &own.noColor
 	path := *logFile
 	if path == "" {
 		path = filepath.Join(settings.stateDir, "console.log")

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
+	"github.com/sluice-dev/sluice/engine/metrics"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -42,6 +44,12 @@ metapipeline (the built-in DAG 'metapipeline') needs --manifest
 (DBT_MANIFEST); --mode-workspace adds Mode (MODE_TOKEN and MODE_SECRET from
 the environment only), --repo the dbt repository its review branches are
 built from and pushed to (GITHUB_TOKEN for pushes and pull requests).
+
+--metrics serves Prometheus metrics at http://ADDR/metrics.
+
+Settings come from flags, then the environment, then the config file
+(--config or SLUICE_CONFIG; see 'sluice config check'), then defaults.
+Known secrets are redacted from everything it prints.
 `
 
 // runSettings are the engine settings of `sluice run`, from flags over the
@@ -284,26 +292,42 @@ func parseCommandFlags(fs *flag.FlagSet, env *cliEnv, args []string, maxArgs int
 	return exitOK, true
 }
 
+// addRunCommandFlags registers every flag of `sluice run`: the engine's,
+// --metrics and --config. The config schema builds run's flags with it too.
+func addRunCommandFlags(fs *flag.FlagSet, env *cliEnv) (settings *runSettings, metricsAddr, cfgPath *string, err error) {
+	settings, err = addRunFlags(fs, env)
+	metricsAddr = new(string)
+	addMetricsFlag(fs, env, metricsAddr)
+	return settings, metricsAddr, config.Register(fs), err
+}
+
 func runEngine(ctx context.Context, env *cliEnv, args []string) int {
+	// As serve: a library quoting a credential in an error or log line
+	// still prints nothing secret.
+	redactor := config.NewRedactor(config.Secrets(env.getenv)...)
+	stderr := redactor.Writer(env.stderr)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	settings, envErr := addRunFlags(fs, env)
+	fs.SetOutput(stderr)
+	settings, metricsAddr, cfgPath, envErr := addRunCommandFlags(fs, env)
 	fs.Usage = func() {
-		fmt.Fprint(env.stderr, runUsage+"\nFlags:\n")
+		fmt.Fprint(stderr, runUsage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseCommandFlags(fs, env, args, 0, envErr); !ok {
+	if code, ok := parseCommandFlags(fs, &cliEnv{stdout: env.stdout, stderr: stderr, stdin: env.stdin, getenv: env.getenv}, args, 0, envErr); !ok {
 		return code
 	}
-	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: settings.logLevel}))
+	if code, ok := applyConfigFile("run", fs, env, *cfgPath, stderr); !ok {
+		return code
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: settings.logLevel}))
 	cfg, err := settings.config(log)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice run: %v\n", err)
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage
 	}
 	eng, err := engine.New(cfg)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice run: %v\n", err)
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		if errors.Is(err, store.ErrLocked) {
 			return exitFailed
 		}
@@ -314,11 +338,18 @@ func runEngine(ctx context.Context, env *cliEnv, args []string) int {
 		if ctx.Err() != nil {
 			return exitOK
 		}
-		fmt.Fprintf(env.stderr, "sluice run: %v\n", err)
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitFailed
+	}
+	stopMetrics, err := metrics.Serve(ctx, *metricsAddr, eng, log)
+	if err != nil {
+		eng.Stop()
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
+		return exitUsage
 	}
 	<-ctx.Done()
 	log.Info("shutting down", "cause", context.Cause(ctx).Error())
+	stopMetrics()
 	eng.Stop()
 	return exitOK
 }
