@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// crashServe is a `sluice serve` child the crash tests kill.
+type crashServe struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	stderr string
+}
+
+// startCrashServe starts `sluice serve args...` headless with exactly env
+// (plus PATH and HOME) and waits until its engine has started.
+func startCrashServe(t *testing.T, bin, dir, tag string, env []string, args ...string) *crashServe {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+	s := &crashServe{cmd: cmd, exited: make(chan struct{}), stderr: filepath.Join(dir, tag+".stderr")}
+	errFile, err := os.Create(s.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errFile.Close()
+	cmd.Stderr = errFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.exited
+	})
+	waitUntil(t, "sluice serve ("+tag+") to start its engine", 60*time.Second, func() bool {
+		select {
+		case <-s.exited:
+			t.Fatalf("sluice serve (%s) exited: %s", tag, readFile(t, s.stderr))
+		default:
+		}
+		return strings.Contains(readFile(t, s.stderr), `"msg":"engine started"`)
+	})
+	return s
+}
+
+// kill sends SIGKILL and waits until the process is reaped and the state
+// dir's lock is free: only then may the engine start again on it.
+func (s *crashServe) kill(t *testing.T, state string) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the killed sluice serve was not reaped within 30s")
+	}
+	waitUntil(t, "the state dir lock to be free", 10*time.Second, func() bool {
+		_, held, err := store.LockHolder(state)
+		return err == nil && !held
+	})
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *crashServe) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("sluice serve ignored SIGTERM")
+	}
+	if !strings.Contains(readFile(t, s.stderr), `"msg":"engine stopped"`) {
+		t.Fatalf("sluice serve did not stop cleanly:\n%s", readFile(t, s.stderr))
+	}
+}
+
+// openStore opens the state dir's database beside a running engine.
+func openStore(t *testing.T, state string) *store.Store {
+	t.Helper()
+	st, err := store.OpenDir(context.Background(), state, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// sensorBatch is one stored batch and the runs that carry it.
+type sensorBatch struct {
+	partition   int32
+	first, last int64
+	runs        []store.Run
+}
+
+// sensorBatches reads every batch the runs of dagName carry, by partition,
+// in offset order. A recovery re-run carries its interrupted run's batch:
+// both runs are listed under the one batch.
+func sensorBatches(t *testing.T, st *store.Store, dagName string) map[int32][]*sensorBatch {
+	t.Helper()
+	runs, err := st.ListRuns(context.Background(), store.ListOptions{DAG: dagName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]*sensorBatch{}
+	out := map[int32][]*sensorBatch{}
+	for _, r := range runs {
+		if r.BatchID == 0 {
+			t.Fatalf("run %d of %s carries no batch: %+v", r.ID, dagName, r)
+		}
+		b, ok := byID[r.BatchID]
+		if !ok {
+			b = parseBatchKey(t, r.Batch)
+			byID[r.BatchID] = b
+			out[b.partition] = append(out[b.partition], b)
+		}
+		b.runs = append(b.runs, r)
+	}
+	for _, bs := range out {
+		sort.Slice(bs, func(i, j int) bool { return bs[i].first < bs[j].first })
+	}
+	return out
+}
+
+// parseBatchKey reads "topic/partition/first-last".
+func parseBatchKey(t *testing.T, key string) *sensorBatch {
+	t.Helper()
+	parts := strings.Split(key, "/")
+	if len(parts) != 3 {
+		t.Fatalf("batch key %q", key)
+	}
+	p, err1 := strconv.ParseInt(parts[1], 10, 32)
+	first, last, ok := strings.Cut(parts[2], "-")
+	a, err2 := strconv.ParseInt(first, 10, 64)
+	b, err3 := strconv.ParseInt(last, 10, 64)
+	if !ok || err1 != nil || err2 != nil || err3 != nil || b < a {
+		t.Fatalf("batch key %q", key)
+	}
+	return &sensorBatch{partition: int32(p), first: a, last: b}
+}
+
+// coveredOffsets counts the offsets the batches cover.
+func coveredOffsets(batches map[int32][]*sensorBatch) int64 {
+	var n int64
+	for _, bs := range batches {
+		for _, b := range bs {
+			n += b.last - b.first + 1
+		}
+	}
+	return n
+}
