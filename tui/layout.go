@@ -96,7 +96,7 @@ func (m *Model) View() string {
 	return strings.Join([]string{
 		m.headerView(),
 		body,
-		common.PadRight(m.statusView(), m.width),
+		m.statusLine(),
 		common.PadRight(m.shortHelp(), m.width),
 	}, "\n")
 }
@@ -160,6 +160,18 @@ func (m *Model) headerView() string {
 		return common.PadRight(left, m.width)
 	}
 	return left + strings.Repeat(" ", gap) + right
+}
+
+// statusLine is the status view with the role, if any, at its right end.
+// The role is what a viewer must not lose sight of: the status text gives
+// way to it when the line is short.
+func (m *Model) statusLine() string {
+	if m.opts.Role == "" {
+		return common.PadRight(m.statusView(), m.width)
+	}
+	role := m.c.Styles.Muted.Render(common.Truncate(m.opts.Role, m.width-1) + " ")
+	left := common.PadRight(m.statusView(), max(m.width-lipgloss.Width(role)-1, 0))
+	return common.PadRight(left+" "+role, m.width)
 }
 
 // statusView shows work in flight with a spinner, then the toast when one

@@ -45,6 +45,10 @@ type Options struct {
 	ClockInterval time.Duration
 	// ActionTimeout bounds one engine call made from a key (default 2m).
 	ActionTimeout time.Duration
+	// Role says who is looking and with what powers, e.g. "viewer" or
+	// "alice · viewer (read only)"; the status line shows it, as given, at
+	// its right end. Empty (the local console: every power) shows nothing.
+	Role string
 }
 
 // Model is the console's root model.
