@@ -80,6 +80,7 @@ type dagSource interface {
 	Sources() []snapshot.Source
 	Lookup(name string) (*dag.DAG, bool)
 	Changes() <-chan struct{}
+	Scans() <-chan struct{}
 }
 
 // Engine wires the loader, the store, the run queue, the scheduler, the
@@ -269,6 +270,9 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 			e.events.publish(TopicDAGs)
 			e.sched.Poke()
 			e.syncSensors()
+		case <-e.dags.Scans():
+			// Nothing changed but the sources' last-scan times.
+			e.events.publish(TopicDAGs)
 		}
 	}
 }

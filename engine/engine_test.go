@@ -27,11 +27,12 @@ type fakeSource struct {
 	mu      sync.Mutex
 	defs    map[string]*dag.DAG
 	changes chan struct{}
+	scanned chan struct{}
 	scans   int
 }
 
 func newFakeSource(t *testing.T, files map[string]string) *fakeSource {
-	f := &fakeSource{defs: map[string]*dag.DAG{}, changes: make(chan struct{}, 1)}
+	f := &fakeSource{defs: map[string]*dag.DAG{}, changes: make(chan struct{}, 1), scanned: make(chan struct{}, 1)}
 	for name, js := range files {
 		def, err := dag.Parse(name+".json", []byte(js), dag.Options{})
 		if err != nil {
@@ -52,6 +53,7 @@ func (f *fakeSource) ScanNow(context.Context) (snapshot.ScanResult, error) {
 }
 func (f *fakeSource) Sources() []snapshot.Source { return []snapshot.Source{{Name: "local", OK: true}} }
 func (f *fakeSource) Changes() <-chan struct{}   { return f.changes }
+func (f *fakeSource) Scans() <-chan struct{}     { return f.scanned }
 func (f *fakeSource) Lookup(name string) (*dag.DAG, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -214,6 +216,62 @@ func TestStopReleasesStateDir(t *testing.T) {
 	e2.Stop()
 	if _, held, _ := store.LockHolder(dir); held {
 		t.Fatal("lock held after Stop")
+	}
+}
+
+// A periodic scan that changed nothing still publishes TopicDAGs: the
+// sources' last-scan times moved.
+func TestPeriodicScanPublishesDAGs(t *testing.T) {
+	t.Parallel()
+	src := newFakeSource(t, map[string]string{"a": noopDAG})
+	e := startEngine(t, Config{}, src)
+	ch, done := e.Subscribe()
+	defer done()
+	// Drain what Start published.
+	select {
+	case <-ch:
+	case <-time.After(100 * time.Millisecond):
+	}
+	src.scanned <- struct{}{}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if ev.Topics&TopicDAGs != 0 {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no TopicDAGs event after a periodic scan")
+		}
+	}
+}
+
+// The real loader signals every periodic scan, changed or not.
+func TestLoaderSignalsPeriodicScans(t *testing.T) {
+	t.Parallel()
+	l, err := loader.New(loader.Config{Dir: t.TempDir(), Enabled: true, ScanInterval: 20 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	select {
+	case <-l.Changes(): // the initial scan's, done in Start
+	default:
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case <-l.Scans():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no scan signal %d", i+1)
+		}
+	}
+	select {
+	case <-l.Changes():
+		t.Error("an empty folder's rescans signalled a change")
+	default:
 	}
 }
 

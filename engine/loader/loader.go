@@ -44,6 +44,7 @@ type Loader struct {
 	opts    dag.Options
 	sources []*sourceState
 	changes chan struct{}
+	scans   chan struct{} // a periodic scan finished, changed or not
 
 	mu     sync.RWMutex // guards reg, view, scheds and every sourceState.health
 	reg    *registry
@@ -107,6 +108,7 @@ func NewWithSources(cfg Config, log *slog.Logger, sources ...Source) (*Loader, e
 		log:     log,
 		opts:    dag.Options{Env: env},
 		changes: make(chan struct{}, 1),
+		scans:   make(chan struct{}, 1),
 		reg:     newRegistry(),
 	}
 	seen := make(map[string]bool)
@@ -212,6 +214,10 @@ func (l *Loader) periodic(ctx context.Context) {
 			return
 		case <-t.C:
 			_, _ = l.ScanNow(ctx) // failures are in the sources' health
+			select {
+			case l.scans <- struct{}{}:
+			default: // coalesced
+			}
 		}
 	}
 }
@@ -509,3 +515,8 @@ func (l *Loader) Lookup(name string) (*dag.DAG, bool) {
 // Changes signals (coalesced, never blocking the loader) that the registry
 // or a source's health changed.
 func (l *Loader) Changes() <-chan struct{} { return l.changes }
+
+// Scans signals (coalesced) after each periodic scan, whether or not it
+// changed anything: the sources' last-scan times moved, and a screen
+// showing them should redraw.
+func (l *Loader) Scans() <-chan struct{} { return l.scans }
