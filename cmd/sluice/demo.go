@@ -20,21 +20,48 @@ func init() {
 const demoUsage = `Usage: sluice demo [flags]
 
 Opens the console on an embedded platform, so everything moves within
-seconds on a fresh machine with nothing else installed:
+seconds on a fresh machine with nothing else installed. Every piece below
+runs in this process on a loopback port and is reached through the same
+client a real deployment uses; all of it stops when the console quits.
 
-  - the local DAG source is the repository's dags/ folder (--dags-dir),
-    including dags/demo/: DAGs every 10 seconds made of sluice.sleep tasks,
-    one that fails twice then succeeds on a retry, one that always fails,
-    and a fan-out;
-  - the S3 DAG source is an in-process S3 server (gofakes3) on a loopback
-    port, seeded with more DAGs (one of them invalid); the engine reaches it
-    through the real AWS SDK client. Every --churn the demo edits one S3
+  - DAGs, local: the repository's dags/ folder (--dags-dir), including
+    dags/demo/: DAGs every 10 seconds made of sluice.sleep tasks, one that
+    fails twice then succeeds on a retry, one that always fails, and a
+    fan-out. demo/heartbeat, demo/fanout and demo/flaky are queued at start,
+    so the run queue moves before the first schedule fires.
+  - DAGs, S3: an in-process S3 server (gofakes3), bucket sluice-demo under
+    dags/, seeded with more DAGs (ml/, reports/, one of them invalid) and
+    read through the real AWS SDK client. Every --churn the demo edits one
     object, breaking and mending it in turn, so the tree shows an invalid
-    file whose last good version stays active, and a rescan (r) reports it;
-  - the engine's state (SQLite, task logs) goes to a temporary directory
-    removed on exit, unless --state-dir names one to keep.
+    file whose last good version stays active; both sources are rescanned
+    every --scan-interval, and r rescans at once.
+  - Kafka: an embedded broker (kfake) with a producer writing about 300
+    messages a second to the topic events; the sensor DAG
+    dags/demo/kafka_events.json consumes it in micro-batches (a tick every
+    5 s), and the Kafka pane shows its ticks and the group's lag per
+    partition.
+  - dbt: a generated dbt project (shop: staging and mart models, with the
+    manifest and two weeks of run_results) in a real git repository, with a
+    bare origin next to it (STATE_DIR/demo/shop and shop.git). The
+    metapipeline runs once at start and reads it.
+  - Mode: a stand-in for Mode's API (workspace shop) whose reports query
+    the dbt models: some in daily use, one stale, one unused, one archived.
+    The metapipeline proposes archiving the stale and unused reports and
+    deprecating the models nobody reads, each a review item, the models' on a
+    branch staged in the dbt checkout.
+  - GitHub: a stand-in for GitHub's pull request API (repository
+    sluice-demo/shop). Approving an item (a in the review pane) pushes its
+    branch to the bare origin and opens a pull request on the stand-in, or
+    archives its reports through the Mode stand-in; x rejects it.
+  - State: the engine's state (SQLite, run files, task logs, the dbt
+    repository) goes to a temporary directory removed on exit, unless
+    --state-dir names one to keep (a kept dbt repository is reused). The
+    engine's log goes to $TMPDIR/sluice-demo.log, or STATE_DIR/console.log
+    with --state-dir.
 
-Then it is the console: see 'sluice console --help' for the keys.
+The demo's Mode and GitHub credentials are fixed dummies; nothing leaves
+the machine. Then it is the console: see 'sluice console --help' for the
+keys.
 `
 
 func runDemo(ctx context.Context, env *cliEnv, args []string) int {
