@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,4 +161,88 @@ func coveredOffsets(batches map[int32][]*sensorBatch) int64 {
 		}
 	}
 	return n
+}
+
+// sshAddr waits until the child serves the console over SSH and returns
+// the address.
+func (s *crashServe) sshAddr(t *testing.T) string {
+	t.Helper()
+	var addr string
+	waitUntil(t, "sluice serve to listen for SSH", 30*time.Second, func() bool {
+		addr = logAddr(readFile(t, s.stderr), "serving the console over ssh")
+		return addr != ""
+	})
+	return addr
+}
+
+// heldGitHub is a GitHub API stand-in whose first pull request creation
+// is held until released or abandoned by its client; later ones succeed.
+type heldGitHub struct {
+	srv     *httptest.Server
+	held    chan struct{} // closed when the first request is being held
+	release chan struct{}
+
+	mu       sync.Mutex
+	requests int
+	created  []string // head branches of the pull requests created
+}
+
+func newHeldGitHub(t *testing.T) *heldGitHub {
+	t.Helper()
+	g := &heldGitHub{held: make(chan struct{}), release: make(chan struct{})}
+	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(func() {
+		close(g.release)
+		g.srv.Close()
+	})
+	return g
+}
+
+func (g *heldGitHub) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/pulls") {
+		// A lookup of open pull requests (after a 422): those created.
+		w.Header().Set("Content-Type", "application/json")
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		var list []map[string]any
+		for i := range g.created {
+			list = append(list, map[string]any{"number": i + 1, "html_url": fmt.Sprintf("https://github.test/pull/%d", i+1)})
+		}
+		json.NewEncoder(w).Encode(list)
+		return
+	}
+	var body struct{ Head string }
+	json.NewDecoder(r.Body).Decode(&body)
+	g.mu.Lock()
+	g.requests++
+	first := g.requests == 1
+	g.mu.Unlock()
+	if first {
+		close(g.held)
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			return // the client died: nothing was created
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, h := range g.created {
+		if h == body.Head {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			w.Write([]byte(`{"message":"Validation Failed","errors":[{"message":"A pull request already exists"}]}`))
+			return
+		}
+	}
+	g.created = append(g.created, body.Head)
+	n := len(g.created)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(map[string]any{"number": n, "html_url": fmt.Sprintf("https://github.test/pull/%d", n)})
+}
+
+func (g *heldGitHub) createdHeads() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.created...)
 }
