@@ -230,13 +230,10 @@ func TestCrashReviewMidPush(t *testing.T) {
 	if heads := gh.createdHeads(); len(heads) != 0 {
 		t.Fatalf("a pull request was created before the kill: %v", heads)
 	}
-	// Known gap (engine/review, not this package): the item is saved as
-	// pushed before the pull request is requested, and approvable()
-	// excludes pushed, so after this crash neither the console nor
-	// `sluice review approve` can finish it: no pull request is ever
-	// opened. The rest of this test is what a fix must make pass.
-	if st := item().State; st == review.StatePushed {
-		t.Skipf("known gap: killed between push and pull request, review #%d stays %q and cannot be approved again", f.branchID, st)
+	// Killed between the push and the pull request: the approval is not
+	// finished, so the item must still be approvable.
+	if st := item().State; st != review.StateApproved {
+		t.Fatalf("killed between push and pull request: review #%d is %q, want %q", f.branchID, st, review.StateApproved)
 	}
 
 	second := startCrashServe(t, bin, dir, "second", env, args...)

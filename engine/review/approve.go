@@ -122,7 +122,10 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		it.Notes = appendOnce(it.Notes, "no GitHub repository configured: open the pull request by hand")
 		return out, s.update(ctx, it, StatePushed, pushed+"; no GitHub repository configured, no pull request opened")
 	}
-	if err := s.update(ctx, it, StatePushed, pushed); err != nil {
+	// The item stays approved until its pull request is open: a crash
+	// between the push and the request leaves an approval that approving
+	// again finishes (the push is a no-op, an open PR is found).
+	if err := s.update(ctx, it, StateApproved, pushed); err != nil {
 		return out, err
 	}
 	gh, err := s.github(it)
