@@ -51,6 +51,11 @@ func runLocal(ctx context.Context, t *TaskRun) error {
 	pgid := cmd.Process.Pid
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	if err := t.RecordProcess(pgid); err != nil {
+		// A group the store does not know of could outlive a crash unseen.
+		killGroup(pgid, exited, t.KillGrace)
+		return err
+	}
 
 	select {
 	case err := <-exited:

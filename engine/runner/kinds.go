@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 // KindFunc runs one attempt of a task. It returns nil on success; the
@@ -78,6 +79,47 @@ type TaskRun struct {
 	files   *runFiles
 	logPath string
 	logFile *os.File
+	// procs records the attempt's process group (nil: not recorded);
+	// recorded says one is, for the runner to forget once the attempt ends.
+	procs    *store.Store
+	recorded bool
+}
+
+// RecordProcess commits the process group a kind started (pgid is its
+// leader's pid), so that a restart after the engine was killed can stop it
+// before re-running the task. Call it right after the start; a kind that
+// cannot record should stop the group and fail. The runner forgets the
+// group when the attempt returns: the kind must have waited for its leader.
+func (t *TaskRun) RecordProcess(pgid int) error {
+	if t.procs == nil {
+		return nil
+	}
+	ticks, alive, err := processStart(pgid)
+	if err != nil {
+		return fmt.Errorf("reading start time of process %d: %w", pgid, err)
+	}
+	if !alive {
+		// Already gone: nothing a restart could stop.
+		return nil
+	}
+	if err := t.procs.RecordProcess(persistCtx, store.TaskProcess{
+		RunID: t.RunID, Task: t.Node.ID, Attempt: t.Attempt, PGID: pgid, StartTicks: ticks,
+	}); err != nil {
+		return err
+	}
+	t.recorded = true
+	return nil
+}
+
+// forgetProcess clears the recorded process group of an ended attempt.
+func (t *TaskRun) forgetProcess() {
+	if !t.recorded {
+		return
+	}
+	if err := t.procs.ClearProcess(persistCtx, t.RunID, t.Node.ID, t.Attempt); err != nil {
+		t.Logger.Error("clearing task process group", "err", err)
+	}
+	t.recorded = false
 }
 
 // Env is what every task process gets on top of its own environment:

@@ -145,10 +145,15 @@ func New(cfg Config) (*Runner, error) {
 // Kinds is the registry of task kinds, for components that add their own.
 func (r *Runner) Kinds() *Kinds { return r.kinds }
 
-// Start settles runs a crash left running, loads the queue and the recent
-// history from the store, and starts dispatching. Call it once the DAGs are
-// loaded: a queued run whose DAG is unknown fails.
+// Start stops the task processes a killed engine left behind, settles runs
+// a crash left running, loads the queue and the recent history from the
+// store, and starts dispatching. Call it once the DAGs are loaded: a queued
+// run whose DAG is unknown fails.
 func (r *Runner) Start(ctx context.Context) error {
+	// Before a re-queued run can start its tasks again.
+	if err := r.stopOrphans(ctx); err != nil {
+		return err
+	}
 	now := time.Now()
 	rec, err := r.st.Recover(ctx, now, r.retryOnCrash)
 	if err != nil {

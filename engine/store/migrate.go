@@ -16,9 +16,9 @@ import (
 
 // Migrations are migrations/NNNN_name.sql, applied in version order, each in
 // its own transaction and recorded in schema_migrations. Versions are owned
-// by feature: 0001 runs, 0002 sensor ticks, 0003 reviews. A version missing
-// from the table is applied even when a higher one already is, so files that
-// land in any order all end up applied.
+// by feature: 0001 runs, 0002 sensor ticks, 0003 reviews, 0004 task
+// processes. A version missing from the table is applied even when a higher
+// one already is, so files that land in any order all end up applied.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS

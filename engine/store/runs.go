@@ -534,7 +534,8 @@ const InterruptedError = "interrupted: the engine stopped while the run was runn
 // Recover settles the runs a crash left running, in one transaction: each is
 // marked failed (interrupted) with its unfinished attempts, and re-queued
 // (same DAG, config, priority and batch; trigger recovery) when retry says
-// so. Nothing is left running, nothing is dropped.
+// so. Nothing is left running, nothing is dropped. The runs' recorded task
+// processes are forgotten: stop them first (RunningProcesses).
 func (s *Store) Recover(ctx context.Context, at time.Time, retry func(Run) bool) ([]Interrupted, error) {
 	var out []Interrupted
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -550,6 +551,10 @@ func (s *Store) Recover(ctx context.Context, at time.Time, retry func(Run) bool)
 			}
 			if _, err := tx.ExecContext(ctx, "UPDATE runs SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
 				InterruptedError, at.UnixNano(), r.ID); err != nil {
+				return err
+			}
+			// The caller has stopped the run's processes (or they were gone).
+			if _, err := tx.ExecContext(ctx, "DELETE FROM task_processes WHERE run_id = ?", r.ID); err != nil {
 				return err
 			}
 			in := Interrupted{Run: r}
