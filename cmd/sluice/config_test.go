@@ -22,7 +22,12 @@ func writeConfig(t *testing.T, body string) string {
 
 func TestConfigCheck(t *testing.T) {
 	t.Parallel()
-	good := writeConfig(t, "state-dir: /var/lib/sluice\nscan-interval: 45s\nserve:\n  ssh: \":2222\"\n  max-concurrent-runs: 3\n")
+	pw := filepath.Join(t.TempDir(), "kafka-password")
+	if err := os.WriteFile(pw, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := writeConfig(t, "state-dir: /var/lib/sluice\nscan-interval: 45s\nserve:\n  ssh: \":2222\"\n  max-concurrent-runs: 3\n"+
+		"kafka-brokers: [k1:9092, k2:9092]\nkafka-sasl-password-file: "+pw+"\n")
 	vars := map[string]string{"SLUICE_MAX_CONCURRENT_RUNS": "7", "HOME": "/home/op"}
 	code, out, errOut := runCmd(context.Background(), vars, "config", "check", "--config", good, "serve", "run")
 	if code != exitOK {
@@ -37,6 +42,9 @@ func TestConfigCheck(t *testing.T) {
 		{"ssh", ":2222", "file", good + ":4"},
 		{"max-concurrent-runs", "7", "env", "SLUICE_MAX_CONCURRENT_RUNS"},
 		{"scan-interval", "45s", "file", good + ":2"},
+		// Func flags print no value; the source says the file's key took.
+		{"kafka-brokers", `""`, "file", good + ":6"},
+		{"kafka-sasl-password-file", `""`, "file", good + ":7"},
 		{"GITHUB_TOKEN", "unset"},
 	} {
 		if !hasRow(out, want) {

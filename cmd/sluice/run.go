@@ -38,7 +38,7 @@ State (the SQLite database, run files and task logs) lives in --state-dir;
 one engine at a time may use a state dir. 'sluice trigger' and 'sluice runs
 list' work on the same state dir while the engine runs.
 
-Kafka sensors of the DAGs consume from --brokers (SLUICE_KAFKA_BROKERS);
+Kafka sensors of the DAGs consume from --kafka-brokers (SLUICE_KAFKA_BROKERS);
 without brokers they are listed with that reason and do not run. The
 metapipeline (the built-in DAG 'metapipeline') needs --manifest
 (DBT_MANIFEST); --mode-workspace adds Mode (MODE_TOKEN and MODE_SECRET from
@@ -136,7 +136,7 @@ func (s *runSettings) addPartFlags(fs *flag.FlagSet, env *cliEnv) error {
 	kc, err := sensor.ConfigFromEnv(env.getenv)
 	errs = append(errs, err)
 	s.kafka = kc
-	sensor.RegisterFlags(fs, &s.kafka)
+	sensor.RegisterFlagsPrefixed(fs, &s.kafka, sensor.FlagPrefix)
 
 	s.meta = engine.MetaConfig{
 		Config: meta.Config{

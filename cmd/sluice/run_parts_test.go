@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,7 +40,7 @@ func TestPartSettingsReachTheEngine(t *testing.T) {
 		"SLUICE_META_KEEP_TAGS": "keep, pinned", "DBT_REPO": "/env/repo", "GITHUB_TOKEN": "gh-secret",
 		"SLUICE_META_SCHEDULE": "0 4 * * *",
 	}
-	cfg, err := parseRun(t, vars, "--brokers", "a:9092,b:9092", "--manifest", "/flag/manifest.json",
+	cfg, err := parseRun(t, vars, "--kafka-brokers", "a:9092,b:9092", "--manifest", "/flag/manifest.json",
 		"--run-results", "/flag/rr", "--keep-tag", "core", "--repo", "/flag/repo", "--github-repo", "o/r", "--stale-days", "30")
 	if err != nil {
 		t.Fatal(err)
@@ -68,9 +70,9 @@ func TestPartSettingsRefusals(t *testing.T) {
 	}{
 		{"mode without credentials", nil, []string{"--manifest", "m.json", "--mode-workspace", "acme"}, "MODE_TOKEN"},
 		{"mode url without workspace", nil, []string{"--mode-url", "http://x"}, "--mode-workspace"},
-		{"kafka tls file missing", nil, []string{"--brokers", "b:9092", "--tls-ca", "/nonexistent/ca.pem"}, "TLS CA"},
+		{"kafka tls file missing", nil, []string{"--kafka-brokers", "b:9092", "--kafka-tls-ca", "/nonexistent/ca.pem"}, "TLS CA"},
 		{"sasl without password", map[string]string{"SLUICE_KAFKA_SASL_MECHANISM": "PLAIN", "SLUICE_KAFKA_SASL_USERNAME": "u"},
-			[]string{"--brokers", "b:9092"}, "SLUICE_KAFKA_SASL_PASSWORD"},
+			[]string{"--kafka-brokers", "b:9092"}, "SLUICE_KAFKA_SASL_PASSWORD or --kafka-sasl-password-file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -96,9 +98,51 @@ func TestEngineFlagsDoNotCollide(t *testing.T) {
 	if _, _, _, err := addServeFlags(fs, &cliEnv{getenv: func(string) string { return "" }}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"brokers", "manifest", "mode-workspace", "repo", "github-api-url", "dags-dir", "scan-interval", "s3-bucket", "ssh"} {
+	for _, name := range []string{"kafka-brokers", "manifest", "mode-workspace", "repo", "github-api-url", "dags-dir", "scan-interval", "s3-bucket", "ssh"} {
 		if fs.Lookup(name) == nil {
 			t.Errorf("serve has no --%s", name)
 		}
+	}
+	// Beside S3, GitHub and SSH settings a bare --tls or --brokers would
+	// not say it is Kafka's.
+	for _, name := range []string{"brokers", "client-id", "tls", "tls-ca", "sasl-mechanism", "sasl-username", "sasl-password-file"} {
+		if fs.Lookup(name) != nil {
+			t.Errorf("serve has an unprefixed Kafka flag --%s", name)
+		}
+	}
+}
+
+// The config file's keys are the prefixed flag names: kafka-brokers and
+// kafka-sasl-password-file reach the engine's connection; the short names
+// of the Kafka-only tools are unknown keys there.
+func TestKafkaSettingsFromConfigFile(t *testing.T) {
+	t.Parallel()
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, "kafka-brokers: [k1:9092, k2:9092]\nkafka-sasl-username: u\nkafka-sasl-password-file: "+pw+"\n")
+	env := &cliEnv{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	s, err := addRunFlags(fs, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--state-dir", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	var errOut strings.Builder
+	if code, ok := applyConfigFile("run", fs, env, cfg, &errOut); !ok {
+		t.Fatalf("config file refused (%d): %s", code, errOut.String())
+	}
+	if !slices.Equal(s.kafka.Brokers, []string{"k1:9092", "k2:9092"}) || s.kafka.SASL.Username != "u" || s.kafka.SASL.Password != "from-file" {
+		t.Errorf("kafka from file: %v", s.kafka)
+	}
+
+	old := writeConfig(t, "brokers: k:9092\n")
+	errOut.Reset()
+	if _, ok := applyConfigFile("run", flag.NewFlagSet("run", flag.ContinueOnError), env, old, &errOut); ok || !strings.Contains(errOut.String(), `"brokers": is not one of any command's flags`) {
+		t.Errorf("short key accepted: %s", errOut.String())
 	}
 }

@@ -37,6 +37,10 @@ type ConnConfig struct {
 
 	TLS  TLSConfig
 	SASL SASLConfig
+
+	// flagPrefix is what RegisterFlagsPrefixed put before the flag names,
+	// so that errors name the flags the user actually has.
+	flagPrefix string
 }
 
 // TLSConfig enables TLS. Any of CA, Cert/Key or InsecureSkipVerify implies
@@ -134,25 +138,44 @@ func splitList(s string) []string {
 
 // RegisterFlags adds the connection flags to fs, with c's current values
 // (typically from ConfigFromEnv) as defaults, so a flag overrides the
-// environment. Parsing fs writes into c.
+// environment. Parsing fs writes into c. The names are the short ones
+// (--brokers, --tls, ...) of the Kafka-only tools.
 //
 // The password has no value flag on purpose: a flag shows up in `ps` and
 // shell history. It comes from SLUICE_KAFKA_SASL_PASSWORD or a file.
 func RegisterFlags(fs *flag.FlagSet, c *ConnConfig) {
-	fs.Func("brokers", "comma-separated Kafka bootstrap brokers host:port (env "+EnvBrokers+")", func(s string) error {
+	RegisterFlagsPrefixed(fs, c, "")
+}
+
+// FlagPrefix is the prefix of the connection flags on commands where Kafka
+// is one part among several (the engine's --kafka-brokers, --kafka-tls...),
+// so that a bare --tls is not mistaken for another part's.
+const FlagPrefix = "kafka-"
+
+// RegisterFlagsPrefixed is RegisterFlags with prefix before every flag
+// name. The version flag is --kafka-version either way. Errors of c then
+// name the prefixed flags.
+func RegisterFlagsPrefixed(fs *flag.FlagSet, c *ConnConfig, prefix string) {
+	c.flagPrefix = prefix
+	name := func(n string) string { return prefix + n }
+	version := "kafka-version"
+	if prefix != "" {
+		version = prefix + "version"
+	}
+	fs.Func(name("brokers"), "comma-separated Kafka bootstrap brokers host:port (env "+EnvBrokers+")", func(s string) error {
 		c.Brokers = splitList(s)
 		return nil
 	})
-	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "Kafka client id (env "+EnvClientID+")")
-	fs.StringVar(&c.Version, "kafka-version", c.Version, "Kafka protocol version, e.g. 3.6.0 (env "+EnvVersion+")")
-	fs.BoolVar(&c.TLS.Enable, "tls", c.TLS.Enable, "connect with TLS (env "+EnvTLS+")")
-	fs.StringVar(&c.TLS.CAFile, "tls-ca", c.TLS.CAFile, "PEM CA bundle to verify brokers (env "+EnvTLSCA+")")
-	fs.StringVar(&c.TLS.CertFile, "tls-cert", c.TLS.CertFile, "PEM client certificate (env "+EnvTLSCert+")")
-	fs.StringVar(&c.TLS.KeyFile, "tls-key", c.TLS.KeyFile, "PEM client key (env "+EnvTLSKey+")")
-	fs.BoolVar(&c.TLS.InsecureSkipVerify, "tls-insecure-skip-verify", c.TLS.InsecureSkipVerify, "do not verify broker certificates (env "+EnvTLSInsecure+")")
-	fs.StringVar(&c.SASL.Mechanism, "sasl-mechanism", c.SASL.Mechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (env "+EnvSASLMechanism+"); password from "+EnvSASLPassword)
-	fs.StringVar(&c.SASL.Username, "sasl-username", c.SASL.Username, "SASL user name (env "+EnvSASLUsername+")")
-	fs.Func("sasl-password-file", "read the SASL password from this file (else env "+EnvSASLPassword+")", func(path string) error {
+	fs.StringVar(&c.ClientID, name("client-id"), c.ClientID, "Kafka client id (env "+EnvClientID+")")
+	fs.StringVar(&c.Version, version, c.Version, "Kafka protocol version, e.g. 3.6.0 (env "+EnvVersion+")")
+	fs.BoolVar(&c.TLS.Enable, name("tls"), c.TLS.Enable, "connect to Kafka with TLS (env "+EnvTLS+")")
+	fs.StringVar(&c.TLS.CAFile, name("tls-ca"), c.TLS.CAFile, "PEM CA bundle to verify Kafka brokers (env "+EnvTLSCA+")")
+	fs.StringVar(&c.TLS.CertFile, name("tls-cert"), c.TLS.CertFile, "PEM client certificate for Kafka (env "+EnvTLSCert+")")
+	fs.StringVar(&c.TLS.KeyFile, name("tls-key"), c.TLS.KeyFile, "PEM client key for Kafka (env "+EnvTLSKey+")")
+	fs.BoolVar(&c.TLS.InsecureSkipVerify, name("tls-insecure-skip-verify"), c.TLS.InsecureSkipVerify, "do not verify Kafka broker certificates (env "+EnvTLSInsecure+")")
+	fs.StringVar(&c.SASL.Mechanism, name("sasl-mechanism"), c.SASL.Mechanism, "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (env "+EnvSASLMechanism+"); password from "+EnvSASLPassword)
+	fs.StringVar(&c.SASL.Username, name("sasl-username"), c.SASL.Username, "Kafka SASL user name (env "+EnvSASLUsername+")")
+	fs.Func(name("sasl-password-file"), "read the Kafka SASL password from this file (else env "+EnvSASLPassword+")", func(path string) error {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("reading password file: %w", err)
@@ -214,7 +237,7 @@ func (c ConnConfig) Validate() error {
 // SASL. Callers then set consumer or producer specifics on it.
 func (c ConnConfig) Sarama() (*sarama.Config, error) {
 	if len(c.Brokers) == 0 {
-		return nil, fmt.Errorf("%w: no brokers (set --brokers or %s)", ErrConfig, EnvBrokers)
+		return nil, fmt.Errorf("%w: no brokers (set --%sbrokers or %s)", ErrConfig, c.flagPrefix, EnvBrokers)
 	}
 	cfg := sarama.NewConfig()
 	cfg.ClientID = c.clientID()
@@ -235,7 +258,7 @@ func (c ConnConfig) Sarama() (*sarama.Config, error) {
 		cfg.Net.TLS.Config = tc
 	}
 	if c.SASL.Mechanism != "" {
-		if err := c.SASL.apply(cfg); err != nil {
+		if err := c.SASL.apply(cfg, c.flagPrefix); err != nil {
 			return nil, err
 		}
 	}
@@ -275,12 +298,12 @@ func (t TLSConfig) build() (*tls.Config, error) {
 	return tc, nil
 }
 
-func (s SASLConfig) apply(cfg *sarama.Config) error {
+func (s SASLConfig) apply(cfg *sarama.Config, flagPrefix string) error {
 	if s.Username == "" {
 		return fmt.Errorf("%w: SASL %s needs a user name", ErrConfig, s.Mechanism)
 	}
 	if s.Password == "" {
-		return fmt.Errorf("%w: SASL %s needs a password (%s or --sasl-password-file)", ErrConfig, s.Mechanism, EnvSASLPassword)
+		return fmt.Errorf("%w: SASL %s needs a password (%s or --%ssasl-password-file)", ErrConfig, s.Mechanism, EnvSASLPassword, flagPrefix)
 	}
 	cfg.Net.SASL.Enable = true
 	cfg.Net.SASL.Handshake = true

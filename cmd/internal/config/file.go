@@ -7,7 +7,7 @@
 //	state-dir: /var/lib/sluice
 //	dags-dir: /etc/sluice/dags
 //	scan-interval: 30s
-//	brokers: [kafka-1:9092, kafka-2:9092]   # a list is joined with commas
+//	kafka-brokers: [kafka-1:9092, kafka-2:9092]   # a list is joined with commas
 //	# A section named after a command: for that command only, over the top level.
 //	serve:
 //	  ssh: ":2222"
