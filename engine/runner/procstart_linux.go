@@ -2,9 +2,11 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // processStart reads a live process's start time (/proc/<pid>/stat field
@@ -12,7 +14,9 @@ import (
 // as pids are recycled. ok is false when the process is gone or a zombie.
 func processStart(pid int) (ticks int64, ok bool, err error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if os.IsNotExist(err) {
+	// A process that exits between open and read answers ESRCH: it is as
+	// gone as one whose /proc entry is missing.
+	if os.IsNotExist(err) || errors.Is(err, syscall.ESRCH) {
 		return 0, false, nil
 	}
 	if err != nil {
