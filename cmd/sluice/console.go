@@ -83,16 +83,8 @@ func addConsoleFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, *consoleFlags
 
 func runConsole(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("console", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
 	settings, own, cfgPath, err := addConsoleFlags(fs, env)
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, consoleUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseCommandFlags(fs, env, args, 0, err); !ok {
-		return code
-	}
-	if code, ok := applyConfigFile("console", fs, env, *cfgPath, env.stderr); !ok {
+	if code, ok := parseEngineFlags("console", consoleUsage, fs, env, args, cfgPath, err); !ok {
 		return code
 	}
 	logFile, noColor := &own.logFile, &own.noColor

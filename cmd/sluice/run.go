@@ -292,6 +292,29 @@ func parseCommandFlags(fs *flag.FlagSet, env *cliEnv, args []string, maxArgs int
 	return exitOK, true
 }
 
+// parseEngineFlags parses the flags of an engine command (run, serve,
+// console): its usage text, the command line, then the config file for what
+// neither the command line nor the environment set.
+func parseEngineFlags(name, usage string, fs *flag.FlagSet, env *cliEnv, args []string, cfgPath *string, envErr error) (code int, ok bool) {
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(env.stderr, usage+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseCommandFlags(fs, env, args, 0, envErr); !ok {
+		return code, false
+	}
+	return applyConfigFile(name, fs, env, *cfgPath, env.stderr)
+}
+
+// redactedEnv is env whose stderr passes a redactor of the environment's
+// secrets: a library quoting a credential in an error or log line still
+// prints nothing secret.
+func redactedEnv(env *cliEnv) (*cliEnv, *config.Redactor) {
+	redactor := config.NewRedactor(config.Secrets(env.getenv)...)
+	return &cliEnv{stdout: env.stdout, stderr: redactor.Writer(env.stderr), stdin: env.stdin, getenv: env.getenv}, redactor
+}
+
 // addRunCommandFlags registers every flag of `sluice run`: the engine's,
 // --metrics and --config. The config schema builds run's flags with it too.
 func addRunCommandFlags(fs *flag.FlagSet, env *cliEnv) (settings *runSettings, metricsAddr, cfgPath *string, err error) {
@@ -302,21 +325,11 @@ func addRunCommandFlags(fs *flag.FlagSet, env *cliEnv) (settings *runSettings, m
 }
 
 func runEngine(ctx context.Context, env *cliEnv, args []string) int {
-	// As serve: a library quoting a credential in an error or log line
-	// still prints nothing secret.
-	redactor := config.NewRedactor(config.Secrets(env.getenv)...)
-	stderr := redactor.Writer(env.stderr)
+	env, _ = redactedEnv(env)
+	stderr := env.stderr
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	settings, metricsAddr, cfgPath, envErr := addRunCommandFlags(fs, env)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, runUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseCommandFlags(fs, &cliEnv{stdout: env.stdout, stderr: stderr, stdin: env.stdin, getenv: env.getenv}, args, 0, envErr); !ok {
-		return code
-	}
-	if code, ok := applyConfigFile("run", fs, env, *cfgPath, stderr); !ok {
+	if code, ok := parseEngineFlags("run", runUsage, fs, env, args, cfgPath, envErr); !ok {
 		return code
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: settings.logLevel}))

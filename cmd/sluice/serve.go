@@ -80,22 +80,13 @@ func addMetricsFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
 }
 
 func runServe(ctx context.Context, env *cliEnv, args []string) int {
-	// Everything this command prints passes a redactor that knows the
-	// secrets in the environment: a library quoting a credential in an
-	// error still prints nothing secret.
-	redactor := config.NewRedactor(config.Secrets(env.getenv)...)
-	stderr := redactor.Writer(env.stderr)
+	// Everything this command prints, and every session shows, passes the
+	// redactor of the environment's secrets.
+	env, redactor := redactedEnv(env)
+	stderr := env.stderr
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	settings, serve, cfgPath, envErr := addServeFlags(fs, env)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseCommandFlags(fs, &cliEnv{stdout: env.stdout, stderr: stderr, stdin: env.stdin, getenv: env.getenv}, args, 0, envErr); !ok {
-		return code
-	}
-	if code, ok := applyConfigFile("serve", fs, env, *cfgPath, stderr); !ok {
+	if code, ok := parseEngineFlags("serve", serveUsage, fs, env, args, cfgPath, envErr); !ok {
 		return code
 	}
 
