@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -222,22 +221,7 @@ func TestServeCrashRecovery(t *testing.T) {
 	t.Parallel()
 	bin := buildSluice(t)
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(dir, "gate")
-	task := fmt.Sprintf(`echo $$ >> %s/pgids; while [ ! -e %s ]; do sleep 0.05; done`, dir, gate)
-	gated := func(extra string) string {
-		return fmt.Sprintf(`{%s "nodes": [{"id": "work", "type": "local", "config": {"command": %q}},
-			{"id": "after", "type": "sluice.noop", "config": {}, "depends_on": ["work"]}]}`, extra, task)
-	}
-	writeDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
-	writeDAG(t, dags, "drop", gated(""))
-	writeDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
-	t.Cleanup(func() {
-		for _, f := range strings.Fields(readFile(t, filepath.Join(dir, "pgids"))) {
-			if pgid, err := strconv.Atoi(f); err == nil {
-				syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		}
-	})
+	gate := writeGatedDAGs(t, dags, dir)
 	keys, op, _ := writeKeys(t, dir)
 	hostKey := filepath.Join(dir, "host_key")
 	env := []string{"SLUICE_STATE_DIR=" + state, "DAGS_DIR=" + dags}

@@ -335,26 +335,8 @@ func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
 	bin := buildSluice(t)
 	dags, state, work := t.TempDir(), t.TempDir(), t.TempDir()
-	gate := filepath.Join(work, "gate")
-	// Each task records its process group, so the test can clean up the
-	// tasks a crashed engine leaves behind.
-	task := fmt.Sprintf(`echo $$ >> %s/pgids; while [ ! -e %s ]; do sleep 0.05; done`, work, gate)
-	gated := func(extra string) string {
-		return fmt.Sprintf(`{%s "nodes": [{"id": "work", "type": "local", "config": {"command": %q}},
-			{"id": "after", "type": "sluice.noop", "config": {}, "depends_on": ["work"]}]}`, extra, task)
-	}
-	writeDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
-	writeDAG(t, dags, "drop", gated(""))
-	writeDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	gate := writeGatedDAGs(t, dags, work)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
-	t.Cleanup(func() {
-		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
-		for _, f := range strings.Fields(string(data)) {
-			if pgid, err := strconv.Atoi(f); err == nil {
-				syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		}
-	})
 
 	first := startBinary(t, bin, vars, filepath.Join(work, "stderr1"), "run", "--max-concurrent-runs", "2", "--kill-grace", "1s")
 	ctx := context.Background()
@@ -505,4 +487,30 @@ func FuzzTagLimit(f *testing.F) {
 			t.Fatalf("%q → %q → %+v (%v)", s, fl.String(), again, err)
 		}
 	})
+}
+
+// writeGatedDAGs writes the crash tests' DAGs: "keep" (retry_on_crash) and
+// "drop", whose local task waits until the returned gate file exists, and
+// "quick". Each task records its process group in work/pgids, so the test
+// can clean up the tasks a crashed engine leaves behind.
+func writeGatedDAGs(t *testing.T, dags, work string) (gate string) {
+	t.Helper()
+	gate = filepath.Join(work, "gate")
+	task := fmt.Sprintf(`echo $$ >> %s/pgids; while [ ! -e %s ]; do sleep 0.05; done`, work, gate)
+	gated := func(extra string) string {
+		return fmt.Sprintf(`{%s "nodes": [{"id": "work", "type": "local", "config": {"command": %q}},
+			{"id": "after", "type": "sluice.noop", "config": {}, "depends_on": ["work"]}]}`, extra, task)
+	}
+	writeDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
+	writeDAG(t, dags, "drop", gated(""))
+	writeDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	t.Cleanup(func() {
+		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
+		for _, f := range strings.Fields(string(data)) {
+			if pgid, err := strconv.Atoi(f); err == nil {
+				syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}
+	})
+	return gate
 }
