@@ -11,7 +11,7 @@ import (
 // metaRunManifest is the real jaffle_shop manifest (dbt 1.12, DuckDB).
 func metaRunManifest(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs("../../../shared/fixtures/dbt/jaffle_shop__v12__dbt1.12.0__duckdb/manifest.json")
+	p, err := filepath.Abs("../../testdata/fixtures/dbt/jaffle_shop__v12__dbt1.12.0__duckdb/manifest.json")
 	if err != nil {
 		t.Fatal(err)
 	}

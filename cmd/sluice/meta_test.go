@@ -30,10 +30,10 @@ func metaRoot(t *testing.T) string {
 	}
 }
 
-// metaFixture returns a path below ../shared/fixtures (beside the repository).
+// metaFixture returns a path below testdata/fixtures in the repository.
 func metaFixture(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{metaRoot(t), "..", "shared", "fixtures"}, elem...)...)
+	p := filepath.Join(append([]string{metaRoot(t), "testdata", "fixtures"}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("fixture missing: %v", err)
 	}

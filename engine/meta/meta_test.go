@@ -68,7 +68,7 @@ func jaffleBI() *mode.Graph {
 func jaffleInputs(t *testing.T, bi meta.BISource) meta.Inputs {
 	return meta.Inputs{
 		ManifestPath:  fixtures.Manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb"),
-		RunResultsDir: fixtures.Shared(t, "dbt", "jaffle_shop__v11__dbt1.7.0__bigquery"),
+		RunResultsDir: fixtures.Real(t, "dbt", "jaffle_shop__v11__dbt1.7.0__bigquery"),
 		BI:            bi,
 		Now:           func() time.Time { return now },
 	}
@@ -311,7 +311,7 @@ func TestAnalyzeErrors(t *testing.T) {
 func TestConfigInputsWithMode(t *testing.T) {
 	t.Parallel()
 	read := func(name string) []byte {
-		data, err := os.ReadFile(fixtures.Shared(t, "mode", "datahub_integration_setup", name))
+		data, err := os.ReadFile(fixtures.Real(t, "mode", "datahub_integration_setup", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func TestReadRunResultsFixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
 			t.Parallel()
-			rr := readRunResults(t, fixtures.Shared(t, "dbt", tt.dir, "run_results.json"))
+			rr := readRunResults(t, fixtures.Real(t, "dbt", tt.dir, "run_results.json"))
 			if rr.Command != tt.command || len(rr.Results) != tt.results {
 				t.Errorf("command, results = %q, %d", rr.Command, len(rr.Results))
 			}
@@ -60,7 +60,7 @@ func TestReadRunResultsFixtures(t *testing.T) {
 
 func TestRunResultsRuntime(t *testing.T) {
 	t.Parallel()
-	rr := readRunResults(t, fixtures.Shared(t, "dbt", "jaffle_shop__v11__dbt1.7.0__bigquery", "run_results.json"))
+	rr := readRunResults(t, fixtures.Real(t, "dbt", "jaffle_shop__v11__dbt1.7.0__bigquery", "run_results.json"))
 	var r dbt.Result
 	for _, x := range rr.Results {
 		if x.UniqueID == "model.jaffle_shop.stg_customers" {
@@ -104,7 +104,7 @@ func result(id, status string, secs string) string {
 func TestReadRunResultsDir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	fixture, err := os.ReadFile(fixtures.Shared(t, "dbt", "dbtcore_results__v6", "run_results.json"))
+	fixture, err := os.ReadFile(fixtures.Real(t, "dbt", "dbtcore_results__v6", "run_results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

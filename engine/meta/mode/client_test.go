@@ -26,10 +26,10 @@ const (
 	secret    = "s3cr3t-9f8e7d"
 )
 
-// fixture returns a real Mode API response from ../shared/fixtures/mode.
+// fixture returns a real Mode API response from testdata/fixtures/mode.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(fixtures.Shared(t, "mode", "datahub_integration_setup", name))
+	data, err := os.ReadFile(fixtures.Real(t, "mode", "datahub_integration_setup", name))
 	if err != nil {
 		t.Fatal(err)
 	}

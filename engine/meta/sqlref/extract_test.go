@@ -168,7 +168,7 @@ func TestExtractModeFixtures(t *testing.T) {
 			} `json:"queries"`
 		} `json:"_embedded"`
 	}
-	data, err := os.ReadFile(fixtures.Shared(t, "mode", "datahub_integration_setup", "queries.json"))
+	data, err := os.ReadFile(fixtures.Real(t, "mode", "datahub_integration_setup", "queries.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

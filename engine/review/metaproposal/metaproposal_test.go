@@ -19,10 +19,10 @@ import (
 var now = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // manifestPath is the real jaffle_shop manifest (dbt 1.12, DuckDB) in the
-// shared fixtures beside the repository.
+// repository's testdata/fixtures.
 func manifestPath(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs("../../../../shared/fixtures/dbt/jaffle_shop__v12__dbt1.12.0__duckdb/manifest.json")
+	p, err := filepath.Abs("../../../testdata/fixtures/dbt/jaffle_shop__v12__dbt1.12.0__duckdb/manifest.json")
 	if err != nil {
 		t.Fatal(err)
 	}
