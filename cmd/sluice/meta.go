@@ -135,7 +135,7 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 		}
 		fmt.Fprintln(w)
 	} else {
-		fmt.Fprintln(w, "Mode: not configured; exposures are the only consumers")
+		fmt.Fprintln(w, "Mode: not configured; exposures and the semantic layer are the only consumers")
 	}
 
 	fmt.Fprintf(w, "\nStale reports (%d):\n", len(r.Stale))
@@ -148,6 +148,13 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	fmt.Fprintf(w, "\nDeprecation candidates (%d):\n", len(r.Candidates))
 	for _, c := range r.Candidates {
 		fmt.Fprintf(w, "  %s  (importance %.3f)\n      %s\n      files: %s\n", c.UniqueID, c.Importance, c.Reason, strings.Join(c.Files, ", "))
+	}
+
+	if len(r.UnusedSources) > 0 {
+		fmt.Fprintf(w, "\nUnused sources (%d; reported, not proposed):\n", len(r.UnusedSources))
+		for _, c := range r.UnusedSources {
+			fmt.Fprintf(w, "  %s  (%s)\n      %s\n", c.UniqueID, c.PatchPath, c.Reason)
+		}
 	}
 
 	shown := r.Top(top)

@@ -21,7 +21,12 @@ type Report struct {
 	// Centrality of every model, by importance, best first.
 	Centrality []centrality.Ranked
 	Candidates []Candidate
-	Stale      []StaleReport
+	// UnusedSources are the source tables no consumer reads (reported;
+	// proposed for removal only with IncludeSources).
+	UnusedSources []lineage.Candidate
+	// Evidence counts the consumers the analysis knows of.
+	Evidence lineage.Evidence
+	Stale    []StaleReport
 	// ModelsPerDay is the distinct models run per day, oldest first.
 	ModelsPerDay []dbt.DayCount
 	// Runtimes of models, from the run history.
@@ -132,6 +137,7 @@ func buildReport(_ context.Context, p *Pipeline) error {
 	for _, c := range s.Candidates {
 		r.Candidates = append(r.Candidates, Candidate{Candidate: c, Importance: importance[c.UniqueID]})
 	}
+	r.UnusedSources, r.Evidence = s.UnusedSources, s.Evidence
 	for _, v := range s.Stale {
 		r.Stale = append(r.Stale, StaleReport{
 			Token: v.Report.Token, Name: v.Report.Name, URL: v.Report.URL, Rule: v.Rule, Reason: v.Reason,
@@ -188,6 +194,8 @@ type jsonReport struct {
 	BI           *BISummary                     `json:"bi"`
 	Centrality   map[string]centrality.Measures `json:"centrality"`
 	Candidates   []jsonCandidate                `json:"candidates"`
+	Unused       []jsonSource                   `json:"unused_sources"`
+	Evidence     lineage.Evidence               `json:"consumer_evidence"`
 	StaleReports []jsonStale                    `json:"stale_reports"`
 	ModelsPerDay map[string]int                 `json:"models_per_day"`
 	Runtimes     map[string]Runtime             `json:"runtimes"`
@@ -198,6 +206,14 @@ type jsonCandidate struct {
 	UniqueID string   `json:"unique_id"`
 	Reason   string   `json:"reason"`
 	Files    []string `json:"files"`
+}
+
+type jsonSource struct {
+	UniqueID string `json:"unique_id"`
+	Source   string `json:"source_name"`
+	Table    string `json:"name"`
+	Reason   string `json:"reason"`
+	File     string `json:"file"`
 }
 
 type jsonStale struct {
@@ -220,6 +236,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		BI:           r.BI,
 		Centrality:   make(map[string]centrality.Measures, len(r.Centrality)),
 		Candidates:   []jsonCandidate{},
+		Unused:       []jsonSource{},
+		Evidence:     r.Evidence,
 		StaleReports: []jsonStale{},
 		ModelsPerDay: map[string]int{},
 		Runtimes:     r.Runtimes,
@@ -233,6 +251,9 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 			files = []string{}
 		}
 		out.Candidates = append(out.Candidates, jsonCandidate{UniqueID: c.UniqueID, Reason: c.Reason, Files: files})
+	}
+	for _, c := range r.UnusedSources {
+		out.Unused = append(out.Unused, jsonSource{UniqueID: c.UniqueID, Source: c.SourceName, Table: c.Name, Reason: c.Reason, File: c.PatchPath})
 	}
 	for _, s := range r.Stale {
 		out.StaleReports = append(out.StaleReports, jsonStale{Token: s.Token, Name: s.Name, Reason: s.Reason})
