@@ -213,6 +213,9 @@ func (e *Engine) stageReviews(ctx context.Context, t *runner.TaskRun) error {
 		}
 	}
 	p := metaproposal.FromReport(r)
+	if r.Notice != "" {
+		t.Logf("nothing proposed for deletion: %s", r.Notice)
+	}
 	if e.cfg.Review.Repo == "" {
 		p.Deprecate, p.Exposures = nil, nil
 		t.Logf("no dbt repository configured (--repo or DBT_REPO): no deprecation or exposures branch staged")

@@ -146,6 +146,9 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nDeprecation candidates (%d):\n", len(r.Candidates))
+	if r.Notice != "" {
+		fmt.Fprintf(w, "  %s\n", r.Notice)
+	}
 	for _, c := range r.Candidates {
 		fmt.Fprintf(w, "  %s  (importance %.3f)\n      %s\n      files: %s\n", c.UniqueID, c.Importance, c.Reason, strings.Join(c.Files, ", "))
 	}

@@ -97,6 +97,24 @@ func TestMetaRunStagesAndRerunUpdates(t *testing.T) {
 // without its semantic models, metrics and saved queries (which consume
 // every mart, so nothing is unused), plus one exposure reading exposed:
 // a project whose consumers are its exposures and BI queries.
+// Without any consumer evidence nothing is staged and the run says why.
+func TestMetaRunWithoutEvidenceStagesNothing(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	user, remote := filepath.Join(root, "jaffle"), filepath.Join(root, "remote.git")
+	dagsWrite(t, user, "models/a.sql", "select 1\n")
+	reviewGit(t, root, "init", "-q", "--bare", "-b", "main", remote)
+	reviewGit(t, root, "init", "-q", "-b", "main", user)
+	reviewGit(t, user, "add", "-A")
+	reviewGit(t, user, "commit", "-q", "-m", "jaffle")
+	reviewGit(t, user, "remote", "add", "origin", remote)
+	code, out, errOut := dagsRun(t, nil, "meta", "run", "--repo", user, "--manifest", jaffleWithoutSemanticLayer(t), "--state-dir", filepath.Join(root, "state"))
+	if code != exitOK || !strings.Contains(out, "Nothing proposed for deletion: no consumers known: connect Mode or declare exposures before clean-ups are proposed.") ||
+		!strings.Contains(out, "Nothing to review.") {
+		t.Fatalf("meta run: %d\n%s\n%s", code, out, errOut)
+	}
+}
+
 func jaffleWithoutSemanticLayer(t *testing.T, exposed ...string) string {
 	t.Helper()
 	data, err := os.ReadFile(metaRunManifest(t))

@@ -52,9 +52,8 @@ func TestMetaAnalyzeText(t *testing.T) {
 		"dbt: jaffle_shop (manifest v11, dbt 1.7.0, bigquery): 35 models (5 local), 3 seeds",
 		"Mode: not configured; exposures and the semantic layer are the only consumers",
 		"Stale reports (0):",
-		"Deprecation candidates (5):",
-		"  model.jaffle_shop.customers  (importance ",
-		"      no downstream consumer: reaches no exposure, semantic model, metric, saved query, BI query or keep rule\n      files: models/customers.sql, models/schema.yml",
+		// No Mode, no exposure, no semantic layer: no evidence, no proposal.
+		"Deprecation candidates (0):\n  no consumers known: connect Mode or declare exposures before clean-ups are proposed\n",
 		"Centrality (top 3 of 35 models by importance):",
 		"IMPORTANCE  DEGREE      IN     OUT  CLOSENESS  BETWEENNESS  PAGERANK  MEAN RUN",
 		"Models run per day (1 days):\n  2023-11-06    35 ████████████████████████████████████████",

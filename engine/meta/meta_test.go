@@ -485,3 +485,34 @@ func TestRuns(t *testing.T) {
 	}
 	runs.Forget(8)
 }
+
+// No evidence, no proposal: a project with no BI workspace, no exposure
+// and no semantic object would look wholly unused; the analysis proposes
+// nothing and says why. Any one consumer kind is enough evidence.
+func TestAnalyzeWithoutConsumerEvidence(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"jaffle_shop__v11__dbt1.7.0__bigquery", "jaffle_shop__v10__dbt1.6.0__bigquery"} {
+		r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: fixtures.Manifest(t, name), Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Candidates) != 0 || len(r.UnusedSources) != 0 || r.Notice != meta.NoEvidence || r.Evidence.Any() {
+			t.Errorf("%s: candidates %d, sources %d, notice %q, evidence %+v", name, len(r.Candidates), len(r.UnusedSources), r.Notice, r.Evidence)
+		}
+		if s := r.Snapshot(); s.Notice != meta.NoEvidence || s.Candidates != 0 {
+			t.Errorf("%s: snapshot %+v", name, s)
+		}
+		data, _ := json.Marshal(r)
+		if !strings.Contains(string(data), `"notice":"no consumers known: connect Mode or declare exposures before clean-ups are proposed"`) {
+			t.Errorf("%s: json lacks the notice: %s", name, data)
+		}
+	}
+	// The same project with a BI workspace has evidence (and candidates).
+	r, err := meta.Analyze(context.Background(), jaffleInputs(t, &staticBI{g: jaffleBI()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Notice != "" || len(r.Candidates) == 0 {
+		t.Errorf("with Mode: notice %q, %d candidates", r.Notice, len(r.Candidates))
+	}
+}

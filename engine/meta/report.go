@@ -26,7 +26,10 @@ type Report struct {
 	UnusedSources []lineage.Candidate
 	// Evidence counts the consumers the analysis knows of.
 	Evidence lineage.Evidence
-	Stale    []StaleReport
+	// Notice says why no clean-up is proposed when the analysis cannot
+	// tell used from unused (NoEvidence); empty otherwise.
+	Notice string
+	Stale  []StaleReport
 	// ModelsPerDay is the distinct models run per day, oldest first.
 	ModelsPerDay []dbt.DayCount
 	// Runtimes of models, from the run history.
@@ -74,6 +77,11 @@ type UnmatchedRef struct {
 	Query  string `json:"query"`
 	Ref    string `json:"ref"`
 }
+
+// NoEvidence is the analysis' notice when it knows no consumer at all: no BI
+// workspace, no exposure, no semantic object. Every model would look
+// unused, so none is proposed.
+const NoEvidence = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
 
 // Candidate is a deprecation candidate with the model's importance.
 type Candidate struct {
@@ -138,6 +146,9 @@ func buildReport(_ context.Context, p *Pipeline) error {
 		r.Candidates = append(r.Candidates, Candidate{Candidate: c, Importance: importance[c.UniqueID]})
 	}
 	r.UnusedSources, r.Evidence = s.UnusedSources, s.Evidence
+	if !s.Evidence.Any() {
+		r.Notice = NoEvidence
+	}
 	for _, v := range s.Stale {
 		r.Stale = append(r.Stale, StaleReport{
 			Token: v.Report.Token, Name: v.Report.Name, URL: v.Report.URL, Rule: v.Rule, Reason: v.Reason,
@@ -196,6 +207,7 @@ type jsonReport struct {
 	Candidates   []jsonCandidate                `json:"candidates"`
 	Unused       []jsonSource                   `json:"unused_sources"`
 	Evidence     lineage.Evidence               `json:"consumer_evidence"`
+	Notice       string                         `json:"notice,omitempty"`
 	StaleReports []jsonStale                    `json:"stale_reports"`
 	ModelsPerDay map[string]int                 `json:"models_per_day"`
 	Runtimes     map[string]Runtime             `json:"runtimes"`
@@ -238,6 +250,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		Candidates:   []jsonCandidate{},
 		Unused:       []jsonSource{},
 		Evidence:     r.Evidence,
+		Notice:       r.Notice,
 		StaleReports: []jsonStale{},
 		ModelsPerDay: map[string]int{},
 		Runtimes:     r.Runtimes,

@@ -10,6 +10,7 @@ func (r *Report) Snapshot() *snapshot.MetaReport {
 		ModelsPerDay: make([]snapshot.DayCount, len(r.ModelsPerDay)),
 		Candidates:   len(r.Candidates),
 		StaleReports: len(r.Stale),
+		Notice:       r.Notice,
 	}
 	for i, c := range r.Centrality {
 		out.Centrality[i] = snapshot.Centrality{

@@ -49,5 +49,6 @@ func RegisterFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.GitHubRepo, "github-repo", cfg.GitHubRepo, "GitHub owner/repo for pull requests (default: from the remote URL)")
 	fs.StringVar(&cfg.GitHubAPIURL, "github-api-url", cfg.GitHubAPIURL, "GitHub REST API root (GitHub Enterprise, tests)")
 	fs.BoolVar(&cfg.Draft, "draft", cfg.Draft, "open pull requests as drafts")
+	fs.Float64Var(&cfg.MaxDeleteFraction, "max-delete-fraction", cfg.MaxDeleteFraction, "refuse to stage a branch deleting more than this share of the project's models (default 0.2; 1: no cap)")
 	fs.StringVar(&cfg.SSHKeyPath, "ssh-key", cfg.SSHKeyPath, "SSH private key for SSH remotes (default: the SSH agent)")
 }

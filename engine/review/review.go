@@ -51,6 +51,7 @@ var (
 	ErrNoRemote       = errors.New("no remote to push to: the dbt repository has no origin and no remote is configured")
 	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
+	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
 )
 
 // Item is one proposal awaiting a human, with everything needed to act on

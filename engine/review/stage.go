@@ -29,7 +29,11 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 		}
 	}
 	if p.Deprecate != nil {
-		add(s.StageDeprecation(ctx, p.Deprecate))
+		if err := s.checkDeleteCap(len(p.Deprecate), p.Models); err != nil {
+			errs = append(errs, err)
+		} else {
+			add(s.StageDeprecation(ctx, p.Deprecate))
+		}
 	}
 	if p.Exposures != nil {
 		add(s.StageExposures(ctx, *p.Exposures))
@@ -38,6 +42,21 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 		add(s.StageArchive(ctx, p.Stale))
 	}
 	return out, errors.Join(errs...)
+}
+
+// checkDeleteCap refuses a deprecation of n of the project's models when it
+// exceeds Config.MaxDeleteFraction: a proposal to delete a large share of a
+// project says more about missing consumer evidence than about the models.
+func (s *Service) checkDeleteCap(n, models int) error {
+	if models <= 0 || n == 0 {
+		return nil
+	}
+	limit := s.cfg.maxDeleteFraction()
+	if share := float64(n) / float64(models); share > limit {
+		return fmt.Errorf("%w: not staging a branch deleting %d of %d dbt models (%.0f%%), above --max-delete-fraction %g; check the consumers the analysis knows of (Mode, exposures, keep rules) or raise the cap",
+			ErrDeleteCap, n, models, share*100, limit)
+	}
+	return nil
 }
 
 // branchBuild is a staged commit and what it changes.

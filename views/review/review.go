@@ -109,6 +109,9 @@ func (m *Model) layout() {
 
 func (m *Model) listHeight() int {
 	avail := m.height - 1 - m.filter.Lines() // the summary line, the filter line
+	if m.notice() != "" {
+		avail-- // the analysis' notice above the list
+	}
 	if avail < previewMinHeight+3 {
 		return max(avail, 1) // too small for a preview: the list alone
 	}

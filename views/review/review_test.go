@@ -386,3 +386,29 @@ func TestViewFillsThePane(t *testing.T) {
 		}
 	}
 }
+
+// No evidence, no proposal: the pane shows the analysis' notice where a
+// deprecation item would be, with or without other items.
+func TestPaneShowsNoEvidenceNotice(t *testing.T) {
+	t.Parallel()
+	const notice = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
+	empty := &snapshot.Snapshot{Meta: &snapshot.MetaReport{At: viewtest.Clock(), Notice: notice}}
+	screen := sgr.ReplaceAllString(newPane(t, empty, true, 120, 20).View(), "")
+	if !strings.Contains(screen, notice) || strings.Contains(screen, "no review items") {
+		t.Errorf("empty pane:\n%s", screen)
+	}
+	snap := viewtest.Reviews()
+	snap.Meta = &snapshot.MetaReport{At: viewtest.Clock(), Notice: notice}
+	m := newPane(t, snap, true, 120, 30)
+	screen = sgr.ReplaceAllString(m.View(), "")
+	if !strings.Contains(screen, notice) || !strings.Contains(screen, snap.Reviews[0].Title) {
+		t.Errorf("pane with items:\n%s", screen)
+	}
+	if lines := strings.Count(screen, "\n") + 1; lines != 30 {
+		t.Errorf("%d lines, want 30", lines)
+	}
+	snap.Meta.Notice = ""
+	if screen := newPane(t, snap, true, 120, 30).View(); strings.Contains(screen, "no consumers known") {
+		t.Errorf("notice without a notice:\n%s", screen)
+	}
+}

@@ -105,6 +105,21 @@ func TestFromReportWithoutBI(t *testing.T) {
 	}
 }
 
+// No evidence, no proposal: without Mode, exposures or a semantic layer
+// the deprecation part is empty (it withdraws what was staged) and carries
+// the project's model count for the cap.
+func TestFromReportWithoutEvidence(t *testing.T) {
+	t.Parallel()
+	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := FromReport(r)
+	if r.Notice != meta.NoEvidence || p.Deprecate == nil || len(p.Deprecate) != 0 || p.Models != 13 {
+		t.Errorf("notice %q, deprecate %v, models %d", r.Notice, p.Deprecate, p.Models)
+	}
+}
+
 // End to end: the real manifest's analysis staged on a repository laid out
 // as the manifest says.
 func TestStageAnalysisOfRealManifest(t *testing.T) {
@@ -165,7 +180,7 @@ func TestStageAnalysisOfRealManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc, err := review.New(review.Config{StateDir: state, Repo: user}, review.NewSQLStore(db), nil)
+	svc, err := review.New(review.Config{StateDir: state, Repo: user, MaxDeleteFraction: 1}, review.NewSQLStore(db), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
