@@ -11,7 +11,8 @@ const EnvHelp = `Environment: DBT_REPO (dbt repository: a local checkout, only e
 a URL), DBT_REMOTE (where branches are pushed; default the checkout's origin),
 DBT_PROJECT_DIR, DBT_BASE_BRANCH, GITHUB_TOKEN (HTTPS pushes and the GitHub
 API; never logged), GITHUB_REPOSITORY (owner/repo), GITHUB_API_URL (GitHub
-Enterprise), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH agent).
+Enterprise), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH agent),
+SLUICE_MAX_DELETE_FRACTION (default 0.2).
 Flags win over the environment.
 `
 
@@ -27,6 +28,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		GitHubRepo:   getenv("GITHUB_REPOSITORY"),
 		GitHubAPIURL: getenv("GITHUB_API_URL"),
 		SSHKeyPath:   getenv("SLUICE_SSH_KEY"),
+	}
+	if v := getenv("SLUICE_MAX_DELETE_FRACTION"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return cfg, fmt.Errorf("SLUICE_MAX_DELETE_FRACTION=%q: want a share between 0 and 1", v)
+		}
+		cfg.MaxDeleteFraction = f
 	}
 	if v := getenv("SLUICE_PR_DRAFT"); v != "" {
 		b, err := strconv.ParseBool(v)
