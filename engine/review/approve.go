@@ -65,6 +65,9 @@ func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 	if err != nil {
 		return nil, err
 	}
+	if it.State == StateBlocked {
+		return nil, fmt.Errorf("approving review %d: %w: %s", id, ErrBlocked, it.Error)
+	}
 	if !approvable(it.State) {
 		return nil, fmt.Errorf("approving review %d: it is %s: %w", id, it.State, ErrState)
 	}
@@ -84,6 +87,22 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 	if sc.pushURL == "" {
 		return nil, fmt.Errorf("approving review %d: %w", it.ID, ErrNoRemote)
+	}
+	// Proof again before anything leaves: the check is sluice's own, on
+	// the exact commit to push.
+	dangling, err := sc.checkCommit(it.Base, it.Commit)
+	if err != nil {
+		return nil, fmt.Errorf("approving review %d: %w", it.ID, err)
+	}
+	if len(dangling) > 0 {
+		it.Blocked = danglingText(dangling)
+		it.Error = blockedMessage(it.Blocked)
+		if !dryRun {
+			if err := s.update(ctx, it, StateBlocked, it.Error); err != nil {
+				return nil, err
+			}
+		}
+		return nil, fmt.Errorf("approving review %d: %w: %s", it.ID, ErrBlocked, it.Error)
 	}
 	out := &Outcome{Item: it, DryRun: dryRun, Push: &PushPlan{
 		Remote:  redactURL(sc.pushURL),
@@ -231,7 +250,7 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !approvable(it.State) {
+	if !approvable(it.State) && it.State != StateBlocked {
 		return nil, fmt.Errorf("rejecting review %d: it is %s: %w", id, it.State, ErrState)
 	}
 	note := "rejected"

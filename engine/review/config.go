@@ -48,6 +48,10 @@ type Config struct {
 	// lifts the cap): a proposal above it is refused, not staged.
 	MaxDeleteFraction float64
 
+	// DBTBin is the dbt executable that runs `dbt parse` on every staged
+	// branch (default: dbt on PATH; none: no dbt parse).
+	DBTBin string
+
 	// Archiver archives BI reports; nil leaves archive items unapprovable.
 	Archiver ReportArchiver
 

@@ -40,6 +40,9 @@ const (
 	StateArchived State = "archived" // every report archived
 	StateRejected State = "rejected" // declined (or withdrawn by a later run)
 	StateFailed   State = "failed"   // a step after the point of no return failed; Approve retries
+	// StateBlocked: the branch would break the dbt project (a dangling
+	// ref(), a YAML file that no longer parses); it cannot be approved.
+	StateBlocked State = "blocked"
 )
 
 // Sentinel errors callers act on.
@@ -52,6 +55,7 @@ var (
 	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
 	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
+	ErrBlocked        = errors.New("the branch would break the dbt project")
 )
 
 // Item is one proposal awaiting a human, with everything needed to act on
@@ -90,6 +94,9 @@ type Item struct {
 	// that proposes the same thing finds the existing item by it.
 	Fingerprint string
 	Error       string `json:",omitempty"` // the last failure, cleared on success
+	// Blocked lists, file:line, what the branch would break; set with
+	// StateBlocked.
+	Blocked []string `json:",omitempty"`
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`

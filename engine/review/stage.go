@@ -67,6 +67,7 @@ type branchBuild struct {
 	files        []FileChange
 	subjects     []Subject
 	notes        []string
+	dangling     []Dangling // what the branch would break
 }
 
 // StageDeprecation stages a branch removing the candidates' files and
@@ -200,9 +201,18 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	}
 	it.Branch, it.BaseBranch, it.Base, it.Commit = branch, b.baseBranch, b.base.String(), b.commit.String()
 	it.Files, it.Diff, it.Subjects, it.Notes = b.files, b.diff, b.subjects, b.notes
-	it.Fingerprint, it.Error = fp, ""
+	it.Fingerprint, it.Error, it.Blocked = fp, "", nil
 	it.Title = branchTitle(kind, b.subjects)
-	return it, s.save(ctx, it, staged != nil)
+	if note := s.dbtParse(ctx, sc, b.commit); note != "" {
+		it.Notes = append(append([]string(nil), it.Notes...), note)
+	}
+	state := StateStaged
+	if len(b.dangling) > 0 {
+		state = StateBlocked
+		it.Blocked = danglingText(b.dangling)
+		it.Error = blockedMessage(it.Blocked)
+	}
+	return it, s.saveAs(ctx, it, staged != nil, state)
 }
 
 // buildBranch applies the edits to the base tree and commits them; nil when
@@ -243,12 +253,16 @@ func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, base 
 	if err != nil {
 		return nil, err
 	}
+	dangling, err := checkTree(baseTree, newTree, sc.projectDir)
+	if err != nil {
+		return nil, fmt.Errorf("checking the branch's references: %w", err)
+	}
 	msg := commitMessage(kind, baseBranch, subjects, notes)
 	commit, err := writeCommit(st, treeHash, base, msg, signature(&s.cfg, s.cfg.now()))
 	if err != nil {
 		return nil, err
 	}
-	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: subjects, notes: notes}, nil
+	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: subjects, notes: notes, dangling: dangling}, nil
 }
 
 // deprecationEdits removes each candidate's files and properties entry.
@@ -355,7 +369,7 @@ func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, s
 		if it.Kind != kind {
 			continue
 		}
-		if it.State == StateStaged {
+		if it.State == StateStaged || it.State == StateBlocked {
 			if staged == nil {
 				staged = it
 			}
@@ -400,13 +414,25 @@ func (s *Service) dropBranch(it *Item) {
 
 // save creates the item, or updates the staged one it replaces.
 func (s *Service) save(ctx context.Context, it *Item, exists bool) error {
+	return s.saveAs(ctx, it, exists, StateStaged)
+}
+
+// saveAs is save into a given state: staged, or blocked.
+func (s *Service) saveAs(ctx context.Context, it *Item, exists bool, state State) error {
 	now := s.cfg.now().UTC()
-	if exists {
-		return s.update(ctx, it, StateStaged, "updated by a new metapipeline run")
+	note := "staged"
+	if state == StateBlocked {
+		note = it.Error
 	}
-	it.State = StateStaged
+	if exists {
+		if state == StateStaged {
+			note = "updated by a new metapipeline run"
+		}
+		return s.update(ctx, it, state, note)
+	}
+	it.State = state
 	it.CreatedAt, it.UpdatedAt = now, now
-	it.History = []Event{{At: now, State: StateStaged, Note: "staged"}}
+	it.History = []Event{{At: now, State: state, Note: note}}
 	if err := s.store.CreateReview(ctx, it); err != nil {
 		return fmt.Errorf("saving review item: %w", err)
 	}

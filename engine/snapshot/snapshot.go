@@ -179,6 +179,7 @@ const (
 	ReviewArchived = "archived"
 	ReviewRejected = "rejected"
 	ReviewFailed   = "failed"
+	ReviewBlocked  = "blocked" // the branch would break the dbt project
 )
 
 // Review is one proposal of the metapipeline awaiting a human.

@@ -271,6 +271,11 @@ func (m *Model) approve(it *snapshot.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
+	if it.State == snapshot.ReviewBlocked {
+		// Say why, not just that: the item's error lists each dangling
+		// reference by file:line.
+		return common.Toast(fmt.Sprintf("review #%d cannot be approved: %s", it.ID, it.Error), true)
+	}
 	if !actionable(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to approve", it.ID, it.State), true)
 	}
@@ -323,7 +328,7 @@ func (m *Model) reject(it *snapshot.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
-	if !actionable(it.State) {
+	if !actionable(it.State) && it.State != snapshot.ReviewBlocked {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
 	}
 	id := it.ID

@@ -412,3 +412,26 @@ func TestPaneShowsNoEvidenceNotice(t *testing.T) {
 		t.Errorf("notice without a notice:\n%s", screen)
 	}
 }
+
+// `a` on a blocked item explains why it cannot be approved, with each
+// dangling reference, instead of asking for confirmation.
+func TestApproveBlockedExplains(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	snap.Reviews[0].State = snapshot.ReviewBlocked
+	snap.Reviews[0].Error = "blocked: the branch would break the dbt project (1 problem): models/sem.yml:3: ref('products') no longer resolves: the branch deletes products"
+	m := newPane(t, snap, true, 120, 30)
+	cmd := press(m, "a")
+	if cmd == nil {
+		t.Fatal("no command")
+	}
+	toast, ok := cmd().(common.ToastRequestedMsg)
+	if !ok || !toast.Error || !strings.Contains(toast.Text, "cannot be approved") || !strings.Contains(toast.Text, "models/sem.yml:3: ref('products')") {
+		t.Errorf("a on a blocked item: %#v", toast)
+	}
+	if cmd := press(m, "x"); cmd == nil {
+		t.Error("x on a blocked item does nothing")
+	} else if _, isToast := cmd().(common.ToastRequestedMsg); isToast {
+		t.Error("x on a blocked item refused")
+	}
+}
