@@ -101,6 +101,7 @@ type Engine struct {
 	sensors *sensor.Manager
 	reviews *review.Service
 	meta    *metapipeline // nil when not configured
+	off     *offlineParts // set when opened offline (Open)
 
 	mu      sync.Mutex
 	started bool
@@ -188,7 +189,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if err := e.newSensors(); err != nil {
 		return fail(err)
 	}
-	if err := e.newReviews(); err != nil {
+	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -217,6 +218,9 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.off != nil {
+		return ErrOffline
+	}
 	if e.started || e.stopped {
 		return errors.New("engine: already started")
 	}
@@ -333,10 +337,6 @@ func (e *Engine) close() {
 // wired in later log through it.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
-// Store is the engine's store, for components that persist their own state
-// in it (sensor ticks, review items).
-func (e *Engine) Store() *store.Store { return e.st }
-
 // Runner is the run queue; sensors enqueue runs carrying batches through
 // its Enqueue.
 func (e *Engine) Runner() *runner.Runner { return e.runner }
@@ -388,11 +388,8 @@ func (e *Engine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
 
 // Trigger implements API: it queues a manual run once the run is committed.
 func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
-	if len(cfg) > 0 {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
-			return 0, fmt.Errorf("triggering %q: %w", name, ErrInvalidConfig)
-		}
+	if err := CheckRunConfig(cfg); err != nil {
+		return 0, fmt.Errorf("triggering %q: %w", name, err)
 	}
 	id, err := e.runner.Enqueue(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Config: cfg})
 	if err != nil {

@@ -102,7 +102,7 @@ func runConsole(ctx context.Context, env *cliEnv, args []string) int {
 			if err != nil {
 				return nil, err
 			}
-			return engine.New(cfg)
+			return engine.Open(ctx, engine.Options{Config: cfg})
 		},
 	})
 }

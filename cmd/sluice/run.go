@@ -338,7 +338,7 @@ func runEngine(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage
 	}
-	eng, err := engine.New(cfg)
+	eng, err := engine.Open(ctx, engine.Options{Config: cfg})
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		if errors.Is(err, store.ErrLocked) {

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -83,19 +84,16 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}
-	var runs []store.Run
-	if stateDBExists(stateDir) {
-		st, err := store.OpenDir(ctx, stateDir, store.Options{})
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
-			return exitUsage
-		}
-		defer st.Close()
-		runs, err = st.ListRuns(ctx, store.ListOptions{DAG: *dagName, States: states, Limit: max(*limit, 0)})
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
-			return exitFailed
-		}
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir}})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
+		return exitUsage
+	}
+	defer eng.Close()
+	runs, err := eng.ListRuns(ctx, store.ListOptions{DAG: *dagName, States: states, Limit: max(*limit, 0)})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
+		return exitFailed
 	}
 	if *asJSON {
 		rows := make([]runRow, len(runs))

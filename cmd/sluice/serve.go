@@ -109,7 +109,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 		return exitUsage
 	}
-	eng, err := engine.New(cfg)
+	eng, err := engine.Open(ctx, engine.Options{Config: cfg})
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 		if errors.Is(err, store.ErrLocked) {

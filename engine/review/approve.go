@@ -91,7 +91,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		Commit:  it.Commit,
 	}}
 	if owner, repo, ok := s.githubRepo(it, sc.pushURL); ok {
-		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it), Draft: s.cfg.Draft}
+		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it, s.cfg.ApprovedFrom), Draft: s.cfg.Draft}
 	}
 	if dryRun {
 		out.Push.Warning = sc.checkPush(ctx, it.Branch, it.Commit)

@@ -43,6 +43,10 @@ type Config struct {
 	// HTTPClient is used for the GitHub API; nil uses a client with a timeout.
 	HTTPClient *http.Client
 
+	// ApprovedFrom says where approvals come from ("the console", "the
+	// command line"), for the pull request's description. Empty: Sluice.
+	ApprovedFrom string
+
 	// Archiver archives BI reports; nil leaves archive items unapprovable.
 	Archiver ReportArchiver
 

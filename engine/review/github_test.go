@@ -69,7 +69,8 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	var logs bytes.Buffer
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, Draft: true})
+	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, Draft: true,
+		ApprovedFrom: "the command line"})
 	svc.log = slogTo(&logs)
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
@@ -83,7 +84,7 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	if dry.PR == nil || dry.PR.Owner != "acme" || dry.PR.Head != it.Branch || dry.PR.Base != "main" || !dry.PR.Draft {
 		t.Fatalf("dry-run PR = %+v", dry.PR)
 	}
-	for _, s := range []string{"`stg_payments`", "no downstream consumer", "0.1250", "`models/staging/stg_payments.sql`", "Importance"} {
+	for _, s := range []string{"`stg_payments`", "no downstream consumer", "0.1250", "`models/staging/stg_payments.sql`", "Importance", "approved from the command line."} {
 		if !strings.Contains(dry.PR.Body, s) {
 			t.Errorf("PR body lacks %q:\n%s", s, dry.PR.Body)
 		}

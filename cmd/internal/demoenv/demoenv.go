@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
 // Options tune the demo environment.
@@ -68,7 +67,7 @@ type Env struct {
 
 	// Kafka is the embedded broker with its producer on DemoTopic (nil
 	// with NoKafka).
-	Kafka *sensor.Demo
+	Kafka *Kafka
 	// DBT is the demo dbt repository; Mode and GitHub the API stand-ins
 	// (nil with NoMeta).
 	DBT    DBT
@@ -125,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	}
 
 	if !opts.NoKafka {
-		k, err := sensor.StartDemo(ctx, sensor.DemoOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
+		k, err := StartKafka(ctx, KafkaOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
 			Logger: opts.Log.With("component", "demo-kafka")})
 		if err != nil {
 			_ = e.Close()
