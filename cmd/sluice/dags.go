@@ -46,7 +46,7 @@ func dagsFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *loader.Config, 
 
 // parseDagsFlags parses args; ok false means return code now.
 func parseDagsFlags(fs *flag.FlagSet, envErr error, env *cliEnv, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}

@@ -46,7 +46,7 @@ func kafkaFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *sensor.ConnCon
 
 // parseKafkaFlags parses args; ok=false means return code now.
 func parseKafkaFlags(fs *flag.FlagSet, env *cliEnv, args []string, envErr error) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}

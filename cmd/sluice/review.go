@@ -53,7 +53,7 @@ func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags
 
 // parse parses args and the item id when wantID; ok false means return code.
 func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, code int, ok bool) {
-	if err := f.fs.Parse(args); err != nil {
+	if err := parseArgs(env, f.fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, exitOK, false
 		}

@@ -45,20 +45,10 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprint(env.stderr, triggerUsage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	// The DAG may come before the flags: "sluice trigger daily_etl --wait".
-	var name string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
 	}
-	if name == "" {
-		name = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "sluice trigger: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
+	name := fs.Arg(0)
 	if name == "" {
 		fmt.Fprintln(env.stderr, "sluice trigger: name the DAG to run")
 		fs.Usage()

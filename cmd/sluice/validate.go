@@ -51,7 +51,7 @@ Flags:
 `)
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
+	if err := parseArgs(env, flags, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
