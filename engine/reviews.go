@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 )
@@ -43,7 +44,7 @@ func (e *Engine) newReviews() error {
 func (e *Engine) Approve(ctx context.Context, id int64) error {
 	// The service logs every state the item passes through.
 	_, err := e.reviews.Approve(ctx, id, false)
-	e.events.publish(TopicReviews)
+	e.events.publish(api.TopicReviews)
 	return err
 }
 
@@ -51,6 +52,6 @@ func (e *Engine) Approve(ctx context.Context, id int64) error {
 // deleted; nothing is pushed.
 func (e *Engine) Reject(ctx context.Context, id int64) error {
 	_, err := e.reviews.Reject(ctx, id)
-	e.events.publish(TopicReviews)
+	e.events.publish(api.TopicReviews)
 	return err
 }

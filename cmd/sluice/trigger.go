@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -128,7 +129,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		fmt.Fprintln(env.stdout)
 	}
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		return exitFailed
 	}
 	return exitOK
