@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -215,12 +216,34 @@ func (e *Env) Close() error {
 
 // copyExamples copies the example DAGs into the demo's own folder, once: a
 // kept state dir keeps the edits made there. The demo serves the copy, so
-// "edit a DAG and rescan" leaves the repository clean.
+// "edit a DAG and rescan" leaves the repository clean. The state dir may lie
+// inside the examples folder; the copy never copies itself.
 func copyExamples(from, to string) (string, error) {
 	if _, err := os.Stat(to); err == nil {
 		return to, nil
 	}
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == to {
+			return filepath.SkipDir
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
 		return "", fmt.Errorf("copying the example DAGs from %q to %q: %w", from, to, err)
 	}
 	return to, nil
