@@ -179,3 +179,29 @@ func TestEngineRunsTheDemo(t *testing.T) {
 		t.Errorf("sources: %v, want local and s3 healthy", sources)
 	}
 }
+
+// The demo serves a copy of the example DAGs: an edit made in the demo
+// (the "edit a DAG and rescan" story) leaves the repository's folder as it
+// was, and each demo logs to a file of its own.
+func TestDemoServesACopyOfTheExamples(t *testing.T) {
+	t.Parallel()
+	examples := t.TempDir()
+	orig := []byte(`{"nodes": [{"id": "a", "type": "sluice.sleep", "config": {"duration": "1s"}}]}`)
+	if err := os.WriteFile(filepath.Join(examples, "one.json"), orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := setup(t, Options{DAGsDir: examples, NoKafka: true, NoMeta: true})
+	b := setup(t, Options{DAGsDir: examples, NoKafka: true, NoMeta: true})
+	if a.DAGsDir == examples || !strings.HasPrefix(a.DAGsDir, a.StateDir) {
+		t.Fatalf("demo serves %q, want a copy inside its state dir %q", a.DAGsDir, a.StateDir)
+	}
+	if err := os.WriteFile(filepath.Join(a.DAGsDir, "one.json"), []byte(`{"nodes": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(examples, "one.json")); err != nil || string(got) != string(orig) {
+		t.Fatalf("the example changed under the demo: %q, %v", got, err)
+	}
+	if a.LogPath == "" || a.LogPath == b.LogPath {
+		t.Fatalf("two demos share a log: %q and %q", a.LogPath, b.LogPath)
+	}
+}
