@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/review/metaproposal"
 	"github.com/sluice-dev/sluice/engine/runner"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // MetaConfig configures the built-in metapipeline DAG.
@@ -57,7 +57,7 @@ const (
 )
 
 // ErrMetaNotConfigured: RunMeta without a dbt manifest.
-var ErrMetaNotConfigured = fmt.Errorf("%w: no dbt manifest configured (--manifest or DBT_MANIFEST)", ErrNotAvailable)
+var ErrMetaNotConfigured = fmt.Errorf("%w: no dbt manifest configured (--manifest or DBT_MANIFEST)", api.ErrNotAvailable)
 
 // metapipeline binds the built-in DAG's task kinds to analyses and keeps
 // the latest analysis for the snapshot.
@@ -69,7 +69,7 @@ type metapipeline struct {
 	path string // where the latest analysis is kept across restarts
 
 	mu      sync.Mutex
-	latest  *snapshot.MetaReport
+	latest  *api.MetaReport
 	reports map[int64]*meta.Report // analyses waiting for their staging step
 }
 
@@ -148,7 +148,7 @@ func (e *Engine) analysed(runID int64, r *meta.Report) {
 	m.save(snap)
 	m.log.Info("metapipeline analysis done", "run", runID, "models", r.Manifest.Models,
 		"candidates", len(r.Candidates), "stale_reports", len(r.Stale))
-	e.events.publish(TopicMeta)
+	e.events.publish(api.TopicMeta)
 }
 
 // take removes and returns a run's analysis.
@@ -160,7 +160,7 @@ func (m *metapipeline) take(runID int64) *meta.Report {
 	return r
 }
 
-func (m *metapipeline) snapshot() *snapshot.MetaReport {
+func (m *metapipeline) snapshot() *api.MetaReport {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.latest
@@ -168,12 +168,12 @@ func (m *metapipeline) snapshot() *snapshot.MetaReport {
 
 // load reads the analysis kept by an earlier process, so the pane shows
 // the latest one from the start; a missing or unreadable file is no error.
-func (m *metapipeline) load() *snapshot.MetaReport {
+func (m *metapipeline) load() *api.MetaReport {
 	data, err := os.ReadFile(m.path)
 	if err != nil {
 		return nil
 	}
-	var r snapshot.MetaReport
+	var r api.MetaReport
 	if err := json.Unmarshal(data, &r); err != nil {
 		m.log.Warn("ignoring the kept metapipeline analysis", "path", m.path, "err", err)
 		return nil
@@ -181,7 +181,7 @@ func (m *metapipeline) load() *snapshot.MetaReport {
 	return &r
 }
 
-func (m *metapipeline) save(r *snapshot.MetaReport) {
+func (m *metapipeline) save(r *api.MetaReport) {
 	data, err := json.Marshal(r)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(m.path), 0o755)
@@ -236,7 +236,7 @@ func (e *Engine) stage(ctx context.Context, svc *review.Service, r *meta.Report,
 		logf("no dbt repository configured (--repo or DBT_REPO): no deprecation or exposures branch staged")
 	}
 	items, err := svc.Stage(ctx, p)
-	e.events.publish(TopicReviews)
+	e.events.publish(api.TopicReviews)
 	return items, err
 }
 

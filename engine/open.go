@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -172,7 +173,7 @@ func CheckRunConfig(cfg json.RawMessage) error {
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
-		return ErrInvalidConfig
+		return api.ErrInvalidConfig
 	}
 	return nil
 }
@@ -239,7 +240,7 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	}
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
-	e.events.publish(TopicReviews)
+	e.events.publish(api.TopicReviews)
 	return out, err
 }
 
@@ -250,6 +251,6 @@ func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, erro
 		return nil, err
 	}
 	it, err := svc.Reject(ctx, id)
-	e.events.publish(TopicReviews)
+	e.events.publish(api.TopicReviews)
 	return it, err
 }

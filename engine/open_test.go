@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -44,14 +45,14 @@ func TestOpenOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Release()
-	if _, err := eng.QueueRun(ctx, "daily", json.RawMessage(`[1]`), 0); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("array config = %v, want ErrInvalidConfig", err)
+	if _, err := eng.QueueRun(ctx, "daily", json.RawMessage(`[1]`), 0); !errors.Is(err, api.ErrInvalidConfig) {
+		t.Fatalf("array config = %v, want api.ErrInvalidConfig", err)
 	}
 	run, err := eng.QueueRun(ctx, "daily", json.RawMessage(`{"day":"2024-01-01"}`), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.DAG != "daily" || run.State != store.RunQueued || run.Priority != 3 || run.Trigger != store.TriggerManual {
+	if run.DAG != "daily" || run.State != api.RunQueued || run.Priority != 3 || run.Trigger != store.TriggerManual {
 		t.Fatalf("queued run = %+v", run)
 	}
 	runs, err := eng.ListRuns(ctx, store.ListOptions{})

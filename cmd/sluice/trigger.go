@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -66,7 +67,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	run, err := eng.QueueRun(ctx, name, cfg, *priority)
 	switch {
-	case errors.Is(err, engine.ErrInvalidConfig):
+	case errors.Is(err, api.ErrInvalidConfig):
 		fmt.Fprintln(env.stderr, "sluice trigger: --config must be a JSON object")
 		return exitUsage
 	case err != nil && eng.Store() == nil:
@@ -116,7 +117,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		fmt.Fprintln(env.stdout)
 	}
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		return exitFailed
 	}
 	return exitOK

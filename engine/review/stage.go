@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Stage stages every analysed part of a metapipeline run's proposal and
@@ -336,13 +337,13 @@ func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, s
 		if it.Kind != kind {
 			continue
 		}
-		if it.State == StateStaged {
+		if it.State == api.ReviewStaged {
 			if staged == nil {
 				staged = it
 			}
 			continue
 		}
-		if it.Fingerprint == fp && settled == nil && !(it.State == StateRejected && it.Withdrawn) {
+		if it.Fingerprint == fp && settled == nil && !(it.State == api.ReviewRejected && it.Withdrawn) {
 			settled = it
 		}
 	}
@@ -361,7 +362,7 @@ func (s *Service) withdraw(ctx context.Context, staged, settledBy *Item) error {
 	}
 	s.dropBranch(staged)
 	staged.Withdrawn = true
-	return s.update(ctx, staged, StateRejected, note)
+	return s.update(ctx, staged, api.ReviewRejected, note)
 }
 
 // dropBranch deletes an item's branch from its scratch clone, when it can:
@@ -383,11 +384,11 @@ func (s *Service) dropBranch(it *Item) {
 func (s *Service) save(ctx context.Context, it *Item, exists bool) error {
 	now := s.cfg.now().UTC()
 	if exists {
-		return s.update(ctx, it, StateStaged, "updated by a new metapipeline run")
+		return s.update(ctx, it, api.ReviewStaged, "updated by a new metapipeline run")
 	}
-	it.State = StateStaged
+	it.State = api.ReviewStaged
 	it.CreatedAt, it.UpdatedAt = now, now
-	it.History = []Event{{At: now, State: StateStaged, Note: "staged"}}
+	it.History = []Event{{At: now, State: api.ReviewStaged, Note: "staged"}}
 	if err := s.store.CreateReview(ctx, it); err != nil {
 		return fmt.Errorf("saving review item: %w", err)
 	}
