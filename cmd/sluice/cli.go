@@ -110,11 +110,6 @@ func flagsOf(ctx context.Context, env *cliEnv, c command) *flag.FlagSet {
 	return fs
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
 // parseArgs parses a command's arguments with its flag set: flags may come
 // before or after the positional arguments (everything after "--" is
 // positional), as with any Go command-line tool built on cobra. Under
