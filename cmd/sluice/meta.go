@@ -63,7 +63,7 @@ Flags:
 `, mode.EnvToken, mode.EnvSecret)
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
+	if err := parseArgs(env, flags, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}

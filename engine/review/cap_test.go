@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"errors"
+	"github.com/sluice-dev/sluice/engine/api"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,7 @@ func TestStageRefusesDeletionsAboveTheCap(t *testing.T) {
 
 	// 1 of 6 passes the default cap.
 	items, err = svc.Stage(ctx, Proposal{Deprecate: testCandidates[:1], Models: 6})
-	if err != nil || len(items) != 1 || items[0].State != StateStaged {
+	if err != nil || len(items) != 1 || items[0].State != api.ReviewStaged {
 		t.Fatalf("under the cap: %v %+v", err, items)
 	}
 

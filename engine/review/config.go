@@ -52,6 +52,10 @@ type Config struct {
 	// branch (default: dbt on PATH; none: no dbt parse).
 	DBTBin string
 
+	// ApprovedFrom says where approvals come from ("the console", "the
+	// command line"), for the pull request's description. Empty: Sluice.
+	ApprovedFrom string
+
 	// Archiver archives BI reports; nil leaves archive items unapprovable.
 	Archiver ReportArchiver
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluice-dev/sluice/engine/api"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,7 +146,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it.State != StateBlocked {
+	if it.State != api.ReviewBlocked {
 		t.Fatalf("state %s, want blocked; %+v", it.State, it)
 	}
 	want := []string{
@@ -175,7 +176,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 	}
 	// A re-run proposing the same finds the blocked item, not a new one.
 	again, err := svc.StageDeprecation(ctx, testCandidates)
-	if err != nil || again.ID != it.ID || again.State != StateBlocked {
+	if err != nil || again.ID != it.ID || again.State != api.ReviewBlocked {
 		t.Errorf("re-stage: %v %+v", err, again)
 	}
 	if _, err := svc.Reject(ctx, it.ID); err != nil {
@@ -184,7 +185,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 
 	// Without the referenced models the branch is clean: staged.
 	ok, err := svc.StageDeprecation(ctx, testCandidates[:1])
-	if err != nil || ok.State != StateStaged || len(ok.Blocked) != 0 {
+	if err != nil || ok.State != api.ReviewStaged || len(ok.Blocked) != 0 {
 		t.Errorf("clean branch: %v %+v", err, ok)
 	}
 }

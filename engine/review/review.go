@@ -12,6 +12,8 @@ package review
 import (
 	"errors"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Kind says what a review item proposes.
@@ -27,23 +29,9 @@ const (
 // IsBranch reports whether items of this kind carry a git branch.
 func (k Kind) IsBranch() bool { return k == KindDeprecate || k == KindExposures }
 
-// State is where an item stands. The values equal snapshot.Review* so the
+// State is where an item stands: the read model's review state, so the
 // read model needs no mapping.
-type State string
-
-// States of review items.
-const (
-	StateStaged   State = "staged"   // waiting for a human
-	StateApproved State = "approved" // approval under way
-	StatePushed   State = "pushed"   // branch pushed, no pull request (none configured)
-	StatePROpen   State = "pr-open"  // pull request opened
-	StateArchived State = "archived" // every report archived
-	StateRejected State = "rejected" // declined (or withdrawn by a later run)
-	StateFailed   State = "failed"   // a step after the point of no return failed; Approve retries
-	// StateBlocked: the branch would break the dbt project (a dangling
-	// ref(), a YAML file that no longer parses); it cannot be approved.
-	StateBlocked State = "blocked"
-)
+type State = api.ReviewState
 
 // Sentinel errors callers act on.
 var (
@@ -95,7 +83,7 @@ type Item struct {
 	Fingerprint string
 	Error       string `json:",omitempty"` // the last failure, cleared on success
 	// Blocked lists, file:line, what the branch would break; set with
-	// StateBlocked.
+	// api.ReviewBlocked.
 	Blocked []string `json:",omitempty"`
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.

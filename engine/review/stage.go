@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Stage stages every analysed part of a metapipeline run's proposal and
@@ -206,9 +207,9 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	if note := s.dbtParse(ctx, sc, b.commit); note != "" {
 		it.Notes = append(append([]string(nil), it.Notes...), note)
 	}
-	state := StateStaged
+	state := api.ReviewStaged
 	if len(b.dangling) > 0 {
-		state = StateBlocked
+		state = api.ReviewBlocked
 		it.Blocked = danglingText(b.dangling)
 		it.Error = blockedMessage(it.Blocked)
 	}
@@ -369,13 +370,13 @@ func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, s
 		if it.Kind != kind {
 			continue
 		}
-		if it.State == StateStaged || it.State == StateBlocked {
+		if it.State == api.ReviewStaged || it.State == api.ReviewBlocked {
 			if staged == nil {
 				staged = it
 			}
 			continue
 		}
-		if it.Fingerprint == fp && settled == nil && !(it.State == StateRejected && it.Withdrawn) {
+		if it.Fingerprint == fp && settled == nil && !(it.State == api.ReviewRejected && it.Withdrawn) {
 			settled = it
 		}
 	}
@@ -394,7 +395,7 @@ func (s *Service) withdraw(ctx context.Context, staged, settledBy *Item) error {
 	}
 	s.dropBranch(staged)
 	staged.Withdrawn = true
-	return s.update(ctx, staged, StateRejected, note)
+	return s.update(ctx, staged, api.ReviewRejected, note)
 }
 
 // dropBranch deletes an item's branch from its scratch clone, when it can:
@@ -414,18 +415,18 @@ func (s *Service) dropBranch(it *Item) {
 
 // save creates the item, or updates the staged one it replaces.
 func (s *Service) save(ctx context.Context, it *Item, exists bool) error {
-	return s.saveAs(ctx, it, exists, StateStaged)
+	return s.saveAs(ctx, it, exists, api.ReviewStaged)
 }
 
 // saveAs is save into a given state: staged, or blocked.
 func (s *Service) saveAs(ctx context.Context, it *Item, exists bool, state State) error {
 	now := s.cfg.now().UTC()
 	note := "staged"
-	if state == StateBlocked {
+	if state == api.ReviewBlocked {
 		note = it.Error
 	}
 	if exists {
-		if state == StateStaged {
+		if state == api.ReviewStaged {
 			note = "updated by a new metapipeline run"
 		}
 		return s.update(ctx, it, state, note)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 )
@@ -38,7 +38,7 @@ type diffSize struct {
 }
 
 // shown is the item the body is about: the open one, or the selection.
-func (m *Model) shown() *snapshot.Review {
+func (m *Model) shown() *api.Review {
 	if m.mode == modeItem || (m.mode == modeAnalysis && m.back == modeItem) {
 		return m.find(m.open)
 	}
@@ -66,7 +66,7 @@ func (m *Model) refreshBody() {
 	m.scroll.setLen(m.body.lines())
 }
 
-func (m *Model) headLines(it *snapshot.Review) []string {
+func (m *Model) headLines(it *api.Review) []string {
 	st := m.c.Styles
 	w := max(m.width, 1)
 	now := m.c.Now()
@@ -124,7 +124,7 @@ func (m *Model) headLines(it *snapshot.Review) []string {
 	return out
 }
 
-func subjectName(s snapshot.ReviewSubject) string {
+func subjectName(s api.ReviewSubject) string {
 	if s.Name != "" {
 		return s.Name
 	}
@@ -275,7 +275,7 @@ func (m *Model) renderRow(i, width int) string {
 }
 
 // sizeCell is "+12 -40 · 3 files" for a branch, "3 reports" for reports.
-func (m *Model) sizeCell(it *snapshot.Review) string {
+func (m *Model) sizeCell(it *api.Review) string {
 	if it.Diff == "" {
 		if it.Kind == "archive" {
 			return common.Plural(len(it.Subjects), "report")
