@@ -71,6 +71,9 @@ type Model struct {
 
 	help     help.Model
 	showHelp bool
+	// helpOffset is the first key row the `?` dialog shows when the
+	// screen is too short for all of them.
+	helpOffset int
 	confirm  *confirmDialog
 	toast    toast
 	toastSeq int

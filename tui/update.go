@@ -106,8 +106,21 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.quit()
 	}
 	if m.showHelp {
-		if key.Matches(msg, k.Help, k.Back, k.Quit) {
+		switch {
+		case key.Matches(msg, k.Help, k.Back, k.Quit):
 			m.showHelp = false
+		case key.Matches(msg, k.Up):
+			m.helpOffset--
+		case key.Matches(msg, k.Down):
+			m.helpOffset++
+		case key.Matches(msg, k.PageUp):
+			m.helpOffset -= max(m.lay.body.h-helpChrome, 1)
+		case key.Matches(msg, k.PageDown):
+			m.helpOffset += max(m.lay.body.h-helpChrome, 1)
+		case key.Matches(msg, k.Top):
+			m.helpOffset = 0
+		case key.Matches(msg, k.Bottom):
+			m.helpOffset = 1 << 20 // clamped when drawn
 		}
 		return nil
 	}
@@ -119,7 +132,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
-		m.showHelp = true
+		m.showHelp, m.helpOffset = true, 0
 	case key.Matches(msg, k.NextPane):
 		m.setFocus((m.focus + 1) % paneCount)
 	case key.Matches(msg, k.PrevPane):
