@@ -74,9 +74,9 @@ type Model struct {
 	// helpOffset is the first key row the `?` dialog shows when the
 	// screen is too short for all of them.
 	helpOffset int
-	confirm  *confirmDialog
-	toast    toast
-	toastSeq int
+	confirm    *confirmDialog
+	toast      toast
+	toastSeq   int
 
 	spinner  spinner.Model
 	busy     []string // names of work in flight, oldest first
