@@ -250,7 +250,8 @@ func TestCancelErrorToast(t *testing.T) {
 	c.f.mu.Lock()
 	c.f.cancelErr = errors.New("run already finished")
 	c.f.mu.Unlock()
-	c.keys("2", "j", "c")
+	// Headers are passed over: the cursor starts on the first run.
+	c.keys("2", "c")
 	c.waitFor("Cancel queued run #14")
 	c.keys("y")
 	c.waitFor("error: cancelling run #14: run already finished")
@@ -460,8 +461,8 @@ func TestUnannouncedChangesAreSafe(t *testing.T) {
 
 func TestRunDetailFailed(t *testing.T) {
 	c := start(t, viewtest.Failing(), 80, 24)
-	// Queued header, Running header, Finished header, #21.
-	c.keys("2", "j", "j", "j", "enter")
+	// The cursor passes over the empty sections' headers to #21.
+	c.keys("2", "enter")
 	screen := c.waitFor("run #21 demo/flaky", "[failed]", "simulated failure 3 of 3", "attempt 3: failing on purpose")
 	c.final()
 	requireGolden(t, screen, "failed_run")

@@ -101,8 +101,10 @@ func (m *Model) rebuild(prev *api.Snapshot) {
 	m.rows = build(m.snap, m.Filter.Matcher())
 	m.List.SetLen(len(m.rows))
 	m.nameWidth, m.idWidth = 0, 0
+	m.shown = [len(m.shown)]int{}
 	for _, r := range m.rows {
 		if r.kind == rowRun {
+			m.shown[r.sec]++
 			run := m.runAt(r)
 			m.nameWidth = max(m.nameWidth, len(run.DAG))
 			m.idWidth = max(m.idWidth, digits(run.ID)+1)

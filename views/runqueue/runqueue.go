@@ -24,6 +24,9 @@ type Model struct {
 	// nameWidth is the longest DAG name among the rows, for the column.
 	nameWidth int
 	idWidth   int // "#" and the longest run id
+	// shown counts each section's runs that pass the filter, for the
+	// section headers.
+	shown [secFinished + 1]int
 
 	// detail is the run whose details are open, 0 for the queue.
 	detail int64
@@ -33,7 +36,10 @@ var _ common.Component = (*Model)(nil)
 
 // New returns an empty run queue.
 func New(c *common.Common) *Model {
-	return &Model{ListPane: common.NewListPane(c), c: c}
+	m := &Model{ListPane: common.NewListPane(c), c: c}
+	// Section headers have no action: the cursor passes over them.
+	m.List.SetSkip(func(i int) bool { return i < len(m.rows) && m.rows[i].kind == rowHeader })
+	return m
 }
 
 // Title implements common.Component.

@@ -75,9 +75,17 @@ func (m *Model) renderRow(i, width int) string {
 	switch r.kind {
 	case rowHeader:
 		n := len(section(m.snap, r.sec))
-		title := st.Section.Render(fmt.Sprintf("%s (%d)", sectionNames[r.sec], n))
-		if n == 0 {
+		count := fmt.Sprintf("%s (%d)", sectionNames[r.sec], n)
+		if m.Filter.Active() {
+			// Counts say what the filter leaves, not what it hides.
+			count = fmt.Sprintf("%s (%d of %d)", sectionNames[r.sec], m.shown[r.sec], n)
+		}
+		title := st.Section.Render(count)
+		switch {
+		case n == 0:
 			title += st.Muted.Render("  " + emptyText[r.sec])
+		case m.shown[r.sec] == 0:
+			title += st.Muted.Render("  none match the filter")
 		}
 		return common.Truncate(title, width)
 	case rowTask:
