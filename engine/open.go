@@ -236,7 +236,7 @@ func (e *Engine) ReviewItem(ctx context.Context, id int64) (*review.Item, error)
 func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*review.Outcome, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("approving review %d: %w", id, err)
 	}
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
@@ -248,7 +248,7 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rejecting review %d: %w", id, err)
 	}
 	it, err := svc.Reject(ctx, id)
 	e.events.publish(api.TopicReviews)

@@ -120,9 +120,10 @@ func (m *Model) trigger(name string) tea.Cmd {
 		Name:   "triggering " + name,
 		Prompt: fmt.Sprintf("Trigger a run of %s now?", name),
 		Do: func(ctx context.Context, api api.API) (string, error) {
+			// The engine's error names the DAG (api.API).
 			id, err := api.Trigger(ctx, name, nil)
 			if err != nil {
-				return "", fmt.Errorf("triggering %s: %w", name, err)
+				return "", err
 			}
 			return fmt.Sprintf("queued run #%d of %s", id, name), nil
 		},

@@ -134,8 +134,9 @@ func (m *Model) cancel(r *api.Run) tea.Cmd {
 		Prompt:      prompt,
 		Destructive: true,
 		Do: func(ctx context.Context, api api.API) (string, error) {
+			// The engine's error names the run (api.API).
 			if err := api.Cancel(ctx, id); err != nil {
-				return "", fmt.Errorf("cancelling run #%d: %w", id, err)
+				return "", err
 			}
 			return fmt.Sprintf("cancelled run #%d of %s", id, name), nil
 		},
