@@ -305,6 +305,10 @@ func TestScanSummary(t *testing.T) {
 		{api.ScanResult{Sources: 2, Duration: 14 * time.Millisecond, Changed: 1, Invalid: 1}, "scanned 2 sources in 14 ms: 1 changed, 1 invalid"},
 		{api.ScanResult{Sources: 1, Duration: 3 * time.Millisecond}, "scanned 1 source in 3 ms: 0 changed, 0 invalid"},
 		{api.ScanResult{Sources: 2, Duration: time.Second, Failed: 1}, "scanned 2 sources in 1000 ms: 0 changed, 0 invalid, 1 failed"},
+		{api.ScanResult{Sources: 1, Duration: time.Millisecond, Changed: 1, ChangedDAGs: []string{"demo/fanout"}},
+			"scanned 1 source in 1 ms: 1 changed (demo/fanout), 0 invalid"},
+		{api.ScanResult{Sources: 1, Duration: time.Millisecond, Changed: 6, Invalid: 1, ChangedDAGs: []string{"a", "b", "c", "d", "e"}},
+			"scanned 1 source in 1 ms: 6 changed (a, b, c +2 more), 1 invalid"},
 	} {
 		if got := ScanSummary(tc.res); got != tc.want {
 			t.Errorf("ScanSummary(%+v) = %q, want %q", tc.res, got, tc.want)

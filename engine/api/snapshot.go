@@ -205,6 +205,8 @@ type ScanResult struct {
 	Sources  int
 	Duration time.Duration
 	Changed  int // files added, changed or removed
-	Invalid  int // files that failed to parse or validate
-	Failed   int // sources whose scan failed
+	// ChangedDAGs names the DAGs whose files changed, sorted, each once.
+	ChangedDAGs []string
+	Invalid     int // files that failed to parse or validate
+	Failed      int // sources whose scan failed
 }

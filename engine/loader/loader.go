@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -277,7 +278,9 @@ func (l *Loader) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	res.Changed, res.Invalid = l.commit(l.sources, outs, errs)
+	var changes []Change
+	res.Changed, res.Invalid, changes = l.commit(l.sources, outs, errs)
+	res.ChangedDAGs = changedNames(changes)
 	var failed []error
 	for i, err := range errs {
 		if err != nil {
@@ -385,9 +388,8 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 // commit applies prepared scans in order, updates health, logs each change
 // and signals Changes once. It returns the files changed and the files
 // invalid in the committed sources.
-func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int) {
+func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int, all []Change) {
 	now := time.Now()
-	var all []Change
 	type healthLog struct{ prev, cur api.Source }
 	var healthLogs []healthLog
 	l.mu.Lock()
@@ -426,7 +428,17 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 	if len(all) > 0 || len(healthLogs) > 0 {
 		l.notify()
 	}
-	return changed, invalid
+	return changed, invalid, all
+}
+
+// changedNames lists the DAG names of changes, sorted, each once.
+func changedNames(changes []Change) []string {
+	var names []string
+	for _, c := range changes {
+		names = append(names, c.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 func problemText(problems []string) string {

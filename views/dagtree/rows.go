@@ -36,11 +36,10 @@ type row struct {
 
 // build turns a snapshot into tree rows: sources in configuration order,
 // their DAGs grouped by folder, each DAG followed by its errors and tasks.
-// match filters DAGs (nil keeps all); folded hides the children of keys.
-func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) []row {
-	if snap == nil {
-		return nil
-	}
+// match filters DAGs (nil keeps all); folded hides the children of source
+// and folder keys, and flips dagsFolded, the default fold of a DAG, for
+// DAG keys.
+func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, dagsFolded bool) []row {
 	if snap == nil {
 		return nil
 	}
@@ -71,7 +70,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) 
 		if folded[skey] {
 			return
 		}
-		rows = appendDAGs(rows, snap, name, bySource[name], folded)
+		rows = appendDAGs(rows, snap, name, bySource[name], folded, dagsFolded)
 	}
 	for i := range snap.Sources {
 		emit(i, snap.Sources[i].Name)
@@ -90,7 +89,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) 
 	return rows
 }
 
-func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded map[string]bool) []row {
+func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded map[string]bool, dagsFolded bool) []row {
 	var open []string // folder segments of the previous DAG
 	for _, i := range idx {
 		d := &snap.DAGs[i]
@@ -119,7 +118,9 @@ func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded
 		}
 		depth := int16(len(dirs) + 1)
 		rows = append(rows, row{kind: rowDAG, depth: depth, dag: int32(i)})
-		if len(folded) > 0 && folded[dagFoldKey(d.Location)] {
+		// The key is looked up only when some fold is set, so an
+		// unfolded tree of 10,000 DAGs builds no keys.
+		if dagsFolded != (len(folded) > 0 && folded[dagFoldKey(d.Location)]) {
 			continue
 		}
 		for e := range d.Errors {

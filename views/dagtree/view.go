@@ -113,12 +113,16 @@ func (m *Model) renderRow(i, width int) string {
 		d := &m.snap.DAGs[r.dag]
 		marker := "  "
 		if len(d.Errors) > 0 || d.Def != nil {
-			marker = m.foldMarker(dagFoldKey(d.Location))
+			marker = "▾ "
+			if m.dagFolded(d.Location) {
+				marker = "▸ "
+			}
 		}
 		s = indent + marker + st.Bold.Render(path.Base(d.Name)) + "  " + m.badge(d)
 		if d.Def != nil && d.Def.Schedule != "" {
 			s += "  " + st.Muted.Render(d.Def.Schedule)
-			if !d.NextFire.IsZero() && d.Status == api.DAGActive {
+			// An invalid file's last good version keeps firing: say when.
+			if !d.NextFire.IsZero() && (d.Status == api.DAGActive || d.Status == api.DAGInvalid) {
 				s += st.Muted.Render(" · next " + common.Until(now, d.NextFire))
 			}
 		}

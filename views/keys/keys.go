@@ -32,6 +32,10 @@ type KeyMap struct {
 	Back     key.Binding
 	Toggle   key.Binding
 	Follow   key.Binding
+	// CollapseAll folds every DAG of a tree (sources and folders open);
+	// ExpandAll opens everything.
+	CollapseAll key.Binding
+	ExpandAll   key.Binding
 
 	// Actions on the selection.
 	Trigger key.Binding
@@ -79,6 +83,9 @@ func Default() *KeyMap {
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Toggle:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "fold")),
 		Follow:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
+
+		CollapseAll: key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "collapse all")),
+		ExpandAll:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "expand all")),
 
 		Trigger: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trigger")),
 		Cancel:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
