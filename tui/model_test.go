@@ -365,7 +365,7 @@ func TestFooterFollowsFocus(t *testing.T) {
 		t.Errorf("DAG pane footer: %q", f)
 	}
 	m.Update(keyMsg("2"))
-	if f := footer(); !strings.Contains(f, "cancel run") || strings.Contains(f, "trigger") {
+	if f := footer(); !strings.Contains(f, "cancel run") || strings.Contains(f, "t trigger") {
 		t.Errorf("run pane footer: %q", f)
 	}
 }

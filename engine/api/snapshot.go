@@ -63,6 +63,9 @@ type Runs struct {
 	Queued   []Run // in the order they will start
 	Running  []Run
 	Finished []Run // newest first, bounded
+	// FinishedTotal counts every finished run the store holds, of which
+	// Finished is the latest few.
+	FinishedTotal int
 }
 
 // Run is one run of a DAG.

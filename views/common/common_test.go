@@ -235,3 +235,12 @@ func TestListSkipsRows(t *testing.T) {
 		})
 	}
 }
+
+func TestThousands(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 6777: "6,777", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -40,10 +40,12 @@ type KeyMap struct {
 	// Actions on the selection.
 	Trigger key.Binding
 	Cancel  key.Binding
-	Meta    key.Binding
-	Approve key.Binding
-	Reject  key.Binding
-	Pause   key.Binding
+	// ByTrigger cycles the run list through trigger filters.
+	ByTrigger key.Binding
+	Meta      key.Binding
+	Approve   key.Binding
+	Reject    key.Binding
+	Pause     key.Binding
 
 	// Review pane: moving through a diff's files, the analysis view.
 	NextFile key.Binding
@@ -87,12 +89,13 @@ func Default() *KeyMap {
 		CollapseAll: key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "collapse all")),
 		ExpandAll:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "expand all")),
 
-		Trigger: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trigger")),
-		Cancel:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
-		Meta:    key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run metapipeline")),
-		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Reject:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
-		Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+		Trigger:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trigger")),
+		Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
+		ByTrigger: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "by trigger")),
+		Meta:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run metapipeline")),
+		Approve:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Reject:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
 
 		NextFile: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next file")),
 		PrevFile: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "prev file")),

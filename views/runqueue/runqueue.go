@@ -30,6 +30,27 @@ type Model struct {
 
 	// detail is the run whose details are open, 0 for the queue.
 	detail int64
+	// trigger is the position in triggerFilters of the list's trigger
+	// filter; 0 shows every run.
+	trigger int
+}
+
+// triggerFilters are what the by-trigger key cycles through: everything,
+// everything but the sensor runs that can flood the list, then one
+// trigger at a time.
+var triggerFilters = [...]struct{ label, only, not string }{
+	{label: "all"},
+	{label: "not sensor", not: "sensor"},
+	{label: "schedule", only: "schedule"},
+	{label: "sensor", only: "sensor"},
+	{label: "manual", only: "manual"},
+	{label: "backfill", only: "backfill"},
+}
+
+// triggerMatch reports whether a run's trigger passes the trigger filter.
+func (m *Model) triggerMatch(trigger string) bool {
+	f := triggerFilters[m.trigger]
+	return (f.only == "" || trigger == f.only) && (f.not == "" || trigger != f.not)
 }
 
 var _ common.Component = (*Model)(nil)
@@ -98,6 +119,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if r := m.selectedRun(); r != nil {
 			m.openDetail(r)
 		}
+	case key.Matches(msg, k.ByTrigger):
+		m.trigger = (m.trigger + 1) % len(triggerFilters)
+		m.rebuild(m.snap)
 	case key.Matches(msg, k.Cancel):
 		r := m.selectedRun()
 		if r == nil {
@@ -152,13 +176,13 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Cancel}
+	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same

@@ -1,6 +1,7 @@
 package runqueue
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -98,4 +99,77 @@ func runCmd(cmd tea.Cmd) tea.Msg {
 		return nil
 	}
 	return cmd()
+}
+
+// A bounded Finished list says it is bounded and where the rest are.
+func TestFinishedShowsItsBound(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Loaded()
+	snap.Runs.FinishedTotal = 6777
+	m := newPane(t, snap)
+	view := m.View()
+	n := len(snap.Runs.Finished)
+	want := fmt.Sprintf("Finished (%d)  latest %d of 6,777 — /filter or `sluice runs list`", n, n)
+	if !strings.Contains(view, want) {
+		t.Errorf("view lacks %q:\n%s", want, view)
+	}
+	if !strings.Contains(view, "6,777 finished") {
+		t.Errorf("summary does not count every finished run:\n%s", view)
+	}
+	snap = viewtest.Loaded()
+	snap.Runs.FinishedTotal = len(snap.Runs.Finished)
+	if view := newPane(t, snap).View(); strings.Contains(view, "latest") {
+		t.Errorf("an unbounded list claims a bound:\n%s", view)
+	}
+}
+
+// One key cycles the list through trigger filters, named in the header.
+func TestTriggerFilterCycles(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Loaded()
+	snap.Runs.Finished = append(snap.Runs.Finished,
+		api.Run{ID: 90, DAG: "demo/events", State: api.RunSuccess, Trigger: "sensor", Batch: "events/0/1-9"},
+		api.Run{ID: 91, DAG: "demo/events", State: api.RunSuccess, Trigger: "sensor", Batch: "events/0/10-19"})
+	m := newPane(t, snap)
+	triggers := func() map[string]int {
+		got := map[string]int{}
+		for _, r := range m.rows {
+			if r.kind == rowRun {
+				got[m.runAt(r).Trigger]++
+			}
+		}
+		return got
+	}
+	all := triggers()
+	if all["sensor"] != 2 || all["schedule"] == 0 || all["manual"] == 0 {
+		t.Fatalf("unfiltered triggers %v", all)
+	}
+	for _, step := range []struct {
+		label      string
+		only, none string
+	}{
+		{"not sensor", "", "sensor"},
+		{"schedule", "schedule", ""},
+		{"sensor", "sensor", ""},
+		{"manual", "manual", ""},
+		{"backfill", "backfill", ""},
+	} {
+		press(m, "T")
+		got := triggers()
+		for tr, n := range got {
+			if (step.only != "" && tr != step.only) || tr == step.none {
+				t.Errorf("filter %q shows %d %s runs", step.label, n, tr)
+			}
+		}
+		if step.only != "" && got[step.only] != all[step.only] {
+			t.Errorf("filter %q shows %d of %d runs", step.label, got[step.only], all[step.only])
+		}
+		if !strings.Contains(m.View(), "trigger: "+step.label) {
+			t.Errorf("header does not name the filter %q:\n%s", step.label, m.View())
+		}
+	}
+	press(m, "T")
+	if got := triggers(); len(got) != len(all) || strings.Contains(m.View(), "trigger:") {
+		t.Errorf("the cycle does not come back to every run: %v", got)
+	}
 }
