@@ -81,8 +81,8 @@ type Runner struct {
 	// finishedTotal counts finished runs in the store: counted at start,
 	// then kept by addFinishedLocked, so a snapshot costs no query.
 	finishedTotal int
-	version  uint64    // bumped on every queue or slot change
-	cache    struct {
+	version       uint64 // bumped on every queue or slot change
+	cache         struct {
 		version uint64
 		queued  []api.Run
 	}
