@@ -12,6 +12,12 @@ import (
 
 var paneKeys = []struct{ name, key string }{{"dags", "1"}, {"runs", "2"}, {"kafka", "3"}, {"review", "4"}, {"logs", "5"}}
 
+// openKeys open the details of a row in each pane of viewtest.Loaded: in
+// the DAG tree the first two rows are a source and a folder.
+var openKeys = map[string][]string{
+	"dags": {"j", "j", "enter"}, "runs": {"enter"}, "kafka": {"enter"}, "review": {"enter"}, "logs": {"enter"},
+}
+
 // On an SSH client's default terminal the footer keeps "? help" and
 // "q quit", and "esc back" wherever the pane offers it, in every pane and
 // in the view enter opens.
@@ -21,7 +27,7 @@ func TestFooterAt80x24KeepsEssentials(t *testing.T) {
 		for _, view := range []struct {
 			name string
 			keys []string
-		}{{"list", nil}, {"opened", []string{"j", "j", "enter"}}} {
+		}{{"list", nil}, {"opened", openKeys[p.name]}} {
 			t.Run(p.name+"_"+view.name, func(t *testing.T) {
 				t.Parallel()
 				m, _ := newModel(t, viewtest.Loaded())
@@ -84,6 +90,40 @@ func TestHelpOverlayFitsAt80x24(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// Goldens of the footer, in each pane's list and in what enter opens, and
+// of the `?` dialog of each pane, on an 80×24 terminal.
+func TestFooterGolden(t *testing.T) {
+	for _, p := range paneKeys {
+		for _, view := range []struct {
+			name string
+			keys []string
+		}{{"list", nil}, {"opened", openKeys[p.name]}} {
+			t.Run(p.name+"_"+view.name, func(t *testing.T) {
+				c := start(t, viewtest.Loaded(), 80, 24)
+				c.keys(p.key)
+				c.keys(view.keys...)
+				screen := c.final()
+				checkFrame(t, screen, 80, 24)
+				lines := strings.Split(screen, "\n")
+				requireGolden(t, lines[len(lines)-1])
+			})
+		}
+	}
+}
+
+func TestHelpOverlayGolden(t *testing.T) {
+	for _, p := range paneKeys {
+		t.Run(p.name, func(t *testing.T) {
+			c := start(t, viewtest.Loaded(), 80, 24)
+			c.keys(p.key, "?")
+			c.waitFor("Keys · ")
+			screen := c.final()
+			checkFrame(t, screen, 80, 24)
+			requireGolden(t, screen)
 		})
 	}
 }

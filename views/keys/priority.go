@@ -46,7 +46,8 @@ func (k *KeyMap) Priority(b key.Binding) Priority {
 
 // Fit returns the bindings that fit in width cells when each takes
 // widthOf(b) cells plus sep between two, dropping the lowest priority
-// first and, within a priority, the last listed first. Order is kept.
+// first and, within a priority, the last listed first (navigation keys go
+// all together). Order is kept.
 // Essential bindings are never dropped, even when they alone overflow.
 // The caller may filter bindings first (by role, say): Fit only ranks.
 func (k *KeyMap) Fit(bindings []key.Binding, width, sep int, widthOf func(key.Binding) int) []key.Binding {
@@ -77,10 +78,16 @@ func (k *KeyMap) Fit(bindings []key.Binding, width, sep int, widthOf func(key.Bi
 		if drop < 0 {
 			break
 		}
-		kept[drop] = false
-		total -= widthOf(bindings[drop])
-		if n--; n > 0 {
-			total -= sep
+		// Navigation goes as a whole: "↑/k up" without "↓/j down" reads
+		// as a mistake.
+		for i := range bindings {
+			if i == drop || kept[i] && k.Priority(bindings[drop]) == PriorityNavigation && k.Priority(bindings[i]) == PriorityNavigation {
+				kept[i] = false
+				total -= widthOf(bindings[i])
+				if n--; n > 0 {
+					total -= sep
+				}
+			}
 		}
 	}
 	out := make([]key.Binding, 0, n)

@@ -26,8 +26,8 @@ func TestFitDropsLowPriorityFirst(t *testing.T) {
 		want  []string
 	}{
 		{"all fit", 1000, names(all)},
-		{"navigation goes first, from the end", 107,
-			[]string{"up", "details", "cancel run", "back", "apply", "next pane", "rescan", "help", "quit"}},
+		{"navigation goes first, all together", 107,
+			[]string{"details", "cancel run", "back", "apply", "next pane", "rescan", "help", "quit"}},
 		{"then global keys", 71, []string{"details", "cancel run", "back", "apply", "help", "quit"}},
 		{"then actions, last first", 42, []string{"details", "back", "help", "quit"}},
 		{"essentials stay even when they overflow", 3, []string{"back", "help", "quit"}},
