@@ -127,3 +127,28 @@ func TestHelpOverlayGolden(t *testing.T) {
 		})
 	}
 }
+
+// On a terminal too short for every key the `?` dialog scrolls: it says
+// so, keeps the frame, and j reaches the last keys.
+func TestHelpOverlayScrolls(t *testing.T) {
+	t.Parallel()
+	m, _ := newModel(t, viewtest.Loaded())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 16})
+	m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Loaded(), Topics: common.AllTopics})
+	m.Update(keyMsg("?"))
+	first := m.View()
+	checkFrame(t, first, 80, 16)
+	if !strings.Contains(first, "↑/↓ scroll") || strings.Contains(first, "q   quit") {
+		t.Fatalf("a short screen shows no scroll hint, or everything:\n%s", first)
+	}
+	m.Update(keyMsg("G"))
+	last := m.View()
+	checkFrame(t, last, 80, 16)
+	if !strings.Contains(last, "q   quit") {
+		t.Errorf("scrolled to the bottom, the dialog lacks quit:\n%s", last)
+	}
+	m.Update(keyMsg("esc"))
+	if strings.Contains(m.View(), "Keys · ") {
+		t.Error("esc did not close the dialog")
+	}
+}

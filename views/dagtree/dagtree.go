@@ -23,6 +23,7 @@ type Model struct {
 	counts counts
 	// folded holds source and folder keys that are folded, and DAG keys
 	// whose fold differs from dagsFolded, the default for every DAG.
+	matched    int // DAGs the filter keeps
 	folded     map[string]bool
 	dagsFolded bool
 	// sized is set once the first snapshot chose the starting fold.
@@ -202,7 +203,7 @@ func (m *Model) rebuild(prev *api.Snapshot) {
 	if r, ok := m.selected(); ok && prev != nil {
 		keep, had = idOf(prev, r), true
 	}
-	m.rows = build(m.snap, m.Filter.Matcher(), m.folded, m.dagsFolded)
+	m.rows, m.matched = build(m.snap, m.Filter.Matcher(), m.folded, m.dagsFolded)
 	m.List.SetLen(len(m.rows))
 	if !had {
 		return

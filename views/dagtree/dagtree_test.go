@@ -103,3 +103,16 @@ func TestInvalidLastGoodShowsNextFire(t *testing.T) {
 	}
 	t.Fatalf("no daily_etl row:\n%s", view)
 }
+
+// With a filter the summary says how many DAGs it keeps.
+func TestFilterCountsMatches(t *testing.T) {
+	t.Parallel()
+	m := newPane(t, viewtest.Loaded())
+	press(m, "/")
+	for _, r := range "reports" {
+		press(m, string(r))
+	}
+	if first := strings.SplitN(m.View(), "\n", 2)[0]; !strings.Contains(first, "3 of 7 DAGs match") {
+		t.Errorf("filtered summary: %q", first)
+	}
+}

@@ -39,9 +39,10 @@ type row struct {
 // match filters DAGs (nil keeps all); folded hides the children of source
 // and folder keys, and flips dagsFolded, the default fold of a DAG, for
 // DAG keys.
-func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, dagsFolded bool) []row {
+// matched counts the DAGs the filter keeps, folded away or not.
+func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, dagsFolded bool) (rows []row, matched int) {
 	if snap == nil {
-		return nil
+		return nil, 0
 	}
 	bySource := map[string][]int{}
 	for i := range snap.DAGs {
@@ -50,6 +51,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, 
 			continue
 		}
 		bySource[d.Source] = append(bySource[d.Source], i)
+		matched++
 	}
 	n := len(snap.Sources) * 2
 	for i := range snap.DAGs {
@@ -58,7 +60,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, 
 			n += len(d.Nodes)
 		}
 	}
-	rows := make([]row, 0, n)
+	rows = make([]row, 0, n)
 	seen := map[string]bool{}
 	emit := func(srcIdx int, name string) {
 		seen[name] = true
@@ -86,7 +88,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, 
 	for _, name := range extra {
 		emit(-1, name)
 	}
-	return rows
+	return rows, matched
 }
 
 func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded map[string]bool, dagsFolded bool) []row {

@@ -43,6 +43,11 @@ func (m *Model) summary() string {
 	}
 	c := &m.counts
 	parts := []string{fmt.Sprintf("%d DAGs", len(m.snap.DAGs))}
+	if m.Filter.Active() {
+		// The status counts below are the whole registry's; say first
+		// how much of it the filter shows.
+		parts[0] = fmt.Sprintf("%d of %d DAGs match", m.matched, len(m.snap.DAGs))
+	}
 	for i, s := range statusOrder {
 		if c.byStatus[i] > 0 {
 			parts = append(parts, st.State(string(s)).Render(fmt.Sprintf("%d %s", c.byStatus[i], s)))
