@@ -13,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/access"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/dagtree"
@@ -36,7 +37,9 @@ const (
 
 // Options tune the console.
 type Options struct {
-	// Styles is the theme; nil builds one honouring NO_COLOR.
+	// Styles is the theme, built for the terminal the console draws on; nil
+	// is the process's own terminal (lipgloss's default renderer, which
+	// honours NO_COLOR).
 	Styles *styles.Styles
 	// Now is the clock; nil is time.Now. Tests pin it.
 	Now func() time.Time
@@ -45,10 +48,18 @@ type Options struct {
 	ClockInterval time.Duration
 	// ActionTimeout bounds one engine call made from a key (default 2m).
 	ActionTimeout time.Duration
-	// Role says who is looking and with what powers, e.g. "viewer" or
+	// Role is what the one looking may do: action keys the role may not
+	// use are not offered and are refused at once, with the reason. Empty
+	// is an operator (the local console: every power). The console's API
+	// should be restricted to the same role (access.Restrict).
+	Role access.Role
+	// Who says who is looking and with what powers, e.g. "viewer" or
 	// "alice · viewer (read only)"; the status line shows it, as given, at
-	// its right end. Empty (the local console: every power) shows nothing.
-	Role string
+	// its right end. Empty (the local console) shows nothing.
+	Who string
+	// Remote is set for a console that is one session of a shared engine
+	// (over SSH): quitting closes only the session, the engine runs on.
+	Remote bool
 }
 
 // Model is the console's root model.
@@ -81,6 +92,8 @@ type Model struct {
 	scanning bool
 
 	quitting bool
+	// refused are the action keys the role may not use.
+	refused []refusedKey
 }
 
 // New builds the console for an engine. It subscribes to the engine's
@@ -88,7 +101,7 @@ type Model struct {
 // subscription. ctx bounds every engine call the console makes.
 func New(ctx context.Context, api engine.API, opts Options) *Model {
 	if opts.Styles == nil {
-		opts.Styles = styles.New(styles.NoColorRequested(nil))
+		opts.Styles = styles.New(nil)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -102,6 +115,8 @@ func New(ctx context.Context, api engine.API, opts Options) *Model {
 	c := common.NewCommon(opts.Styles)
 	c.Now = opts.Now
 	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
+	// Before the panes are built: they take their bindings from c.Keys.
+	m.refused = restrictKeys(c.Keys, opts.Role)
 	m.events, m.unsubscribe = api.Subscribe()
 	m.panes = [paneCount]common.Component{
 		PaneDAGs:   dagtree.New(c),
