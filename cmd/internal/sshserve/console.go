@@ -12,11 +12,11 @@ import (
 )
 
 // DefaultConsole is the console a session gets: the same root model as
-// `sluice console`, with NO_COLOR read from the session's environment, and
-// the session's user and role at the right of its status line.
+// `sluice console`, styled for the session's own terminal (its TERM,
+// NO_COLOR, background), offering only what the session's role may do,
+// with the session's user and role at the right of its status line.
 func DefaultConsole(ctx context.Context, api engine.API, s Session) (tea.Model, func()) {
-	noColor := styles.NoColorRequested(s.Getenv)
-	m := tui.New(ctx, api, tui.Options{Styles: styles.New(noColor), Role: RoleLine(s)})
+	m := tui.New(ctx, api, tui.Options{Styles: styles.New(s.Renderer), Role: s.Role, Who: RoleLine(s), Remote: true})
 	return m, m.Close
 }
 
