@@ -2,6 +2,7 @@ package sshserve_test
 
 import (
 	"context"
+	"log/slog"
 	"encoding/json"
 	"errors"
 	"os"
@@ -133,6 +134,25 @@ type fixture struct {
 	hostKey  string
 	operator gossh.Signer
 	viewer   gossh.Signer
+	logs     *logBuffer
+}
+
+// logBuffer is the server's log, safe to read while it writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func setup(t *testing.T) *fixture {
@@ -145,12 +165,13 @@ func setup(t *testing.T) *fixture {
 	if err := os.WriteFile(keys, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{eng: newFake(), keysPath: keys, hostKey: filepath.Join(dir, "host", "ssh_host_ed25519"), operator: op, viewer: vw}
+	f := &fixture{eng: newFake(), keysPath: keys, hostKey: filepath.Join(dir, "host", "ssh_host_ed25519"), operator: op, viewer: vw, logs: &logBuffer{}}
 	srv, err := sshserve.New(sshserve.Config{
 		Addr:               "127.0.0.1:0",
 		HostKeyPath:        f.hostKey,
 		AuthorizedKeysPath: keys,
 		API:                f.eng,
+		Logger:             slog.New(slog.NewTextHandler(f.logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
