@@ -2,9 +2,9 @@ package sshserve_test
 
 import (
 	"context"
-	"log/slog"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,7 +252,6 @@ func TestViewerCannotApproveEvenByTypingTheKeys(t *testing.T) {
 		t.Fatal("a viewer's trigger reached the engine")
 	}
 }
-
 
 func TestUnknownKeyIsRefused(t *testing.T) {
 	t.Parallel()
