@@ -12,9 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/access"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/dagtree"
 	"github.com/sluice-dev/sluice/views/kafkalag"
@@ -48,11 +46,12 @@ type Options struct {
 	ClockInterval time.Duration
 	// ActionTimeout bounds one engine call made from a key (default 2m).
 	ActionTimeout time.Duration
-	// Role is what the one looking may do: action keys the role may not
-	// use are not offered and are refused at once, with the reason. Empty
-	// is an operator (the local console: every power). The console's API
-	// should be restricted to the same role (access.Restrict).
-	Role access.Role
+	// Refused are the action keys the role of the one looking may not
+	// use, each with the reason the console gives ("viewers cannot
+	// approve reviews"): they are not offered, and pressing one is refused
+	// at once. Nil is every power (the local console). The console's API
+	// should be restricted the same way (access.Restrict).
+	Refused map[Action]string
 	// Who says who is looking and with what powers, e.g. "viewer" or
 	// "alice · viewer (read only)"; the status line shows it, as given, at
 	// its right end. Empty (the local console) shows nothing.
@@ -65,13 +64,13 @@ type Options struct {
 // Model is the console's root model.
 type Model struct {
 	ctx  context.Context
-	api  engine.API
+	api  api.API
 	opts Options
 	c    *common.Common
 
-	events      <-chan engine.Event
+	events      <-chan api.Event
 	unsubscribe func()
-	snap        *snapshot.Snapshot
+	snap        *api.Snapshot
 	summary     string // the status bar's text for snap
 
 	panes [paneCount]common.Component
@@ -99,7 +98,7 @@ type Model struct {
 // New builds the console for an engine. It subscribes to the engine's
 // events at once, so nothing published after New is missed; Close ends the
 // subscription. ctx bounds every engine call the console makes.
-func New(ctx context.Context, api engine.API, opts Options) *Model {
+func New(ctx context.Context, api api.API, opts Options) *Model {
 	if opts.Styles == nil {
 		opts.Styles = styles.New(nil)
 	}
@@ -116,7 +115,7 @@ func New(ctx context.Context, api engine.API, opts Options) *Model {
 	c.Now = opts.Now
 	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
 	// Before the panes are built: they take their bindings from c.Keys.
-	m.refused = restrictKeys(c.Keys, opts.Role)
+	m.refused = restrictKeys(c.Keys, opts.Refused)
 	m.events, m.unsubscribe = api.Subscribe()
 	m.panes = [paneCount]common.Component{
 		PaneDAGs:   dagtree.New(c),

@@ -4,8 +4,20 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine/access"
 	"github.com/sluice-dev/sluice/views/keys"
+)
+
+// Action is an action key of the console, for Options.Refused.
+type Action int
+
+// The console's action keys.
+const (
+	ActionTrigger Action = iota
+	ActionCancel
+	ActionRunMeta
+	ActionApprove
+	ActionReject
+	ActionPauseSensor
 )
 
 // refusedKey is an action key the console's role may not use: it is not
@@ -16,37 +28,30 @@ type refusedKey struct {
 	reason string
 }
 
-// restrictKeys disables the action keys role may not use and returns them
-// with the reason each is refused. The engine API the console holds is
-// restricted as well (access.Restrict): this is what the console offers,
-// that is what the engine allows.
-func restrictKeys(k *keys.KeyMap, role access.Role) []refusedKey {
-	if role == "" {
-		role = access.Operator
+// restrictKeys disables the refused action keys and returns them with
+// their reasons. The engine API the console holds should be restricted
+// as well (access.Restrict): this is what the console offers, that is
+// what the engine allows.
+func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
+	bindings := map[Action]*key.Binding{
+		ActionTrigger:     &k.Trigger,
+		ActionCancel:      &k.Cancel,
+		ActionRunMeta:     &k.Meta,
+		ActionApprove:     &k.Approve,
+		ActionReject:      &k.Reject,
+		ActionPauseSensor: &k.Pause,
 	}
-	actions := []struct {
-		binding *key.Binding
-		action  access.Action
-	}{
-		{&k.Trigger, access.ActionTrigger},
-		{&k.Cancel, access.ActionCancel},
-		{&k.Meta, access.ActionRunMeta},
-		{&k.Approve, access.ActionApprove},
-		{&k.Reject, access.ActionReject},
-		{&k.Pause, access.ActionPauseSensor},
-	}
-	var refused []refusedKey
-	for _, a := range actions {
-		if role.Allows(a.action) {
+	var out []refusedKey
+	for a := ActionTrigger; a <= ActionPauseSensor; a++ {
+		reason, ok := refused[a]
+		if !ok {
 			continue
 		}
-		refused = append(refused, refusedKey{
-			keys:   a.binding.Keys(),
-			reason: (&access.ForbiddenError{Role: role, Action: a.action}).Error(),
-		})
-		a.binding.SetEnabled(false)
+		b := bindings[a]
+		out = append(out, refusedKey{keys: b.Keys(), reason: reason})
+		b.SetEnabled(false)
 	}
-	return refused
+	return out
 }
 
 // refusal is the reason msg is refused in the focused pane: the key is one

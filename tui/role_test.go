@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/sluice-dev/sluice/engine/access"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
@@ -62,15 +62,27 @@ func TestRoleOnStatusLine(t *testing.T) {
 	}
 }
 
+// viewerRefusals is what sshserve.RefusedKeys gives a viewer (tui may not
+// import the server): every action key, with access's reason.
+func viewerRefusals() map[Action]string {
+	refused := map[Action]string{}
+	for k, a := range map[Action]access.Action{ActionTrigger: access.ActionTrigger, ActionCancel: access.ActionCancel,
+		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
+		ActionPauseSensor: access.ActionPauseSensor} {
+		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
+	}
+	return refused
+}
+
 // newViewer is a console for a viewer over an engine restricted as the SSH
 // server restricts it.
-func newViewer(t *testing.T, snap *snapshot.Snapshot, remote bool) (*Model, *fakeEngine) {
+func newViewer(t *testing.T, snap *api.Snapshot, remote bool) (*Model, *fakeEngine) {
 	t.Helper()
 	f := newFakeEngine(snap)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	m := New(ctx, access.Restrict(f, access.Viewer), Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1,
-		Role: access.Viewer, Who: "victor · viewer (read only)", Remote: remote})
+		Refused: viewerRefusals(), Who: "victor · viewer (read only)", Remote: remote})
 	t.Cleanup(m.Close)
 	return m, f
 }

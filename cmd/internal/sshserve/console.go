@@ -5,8 +5,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/tui"
 	"github.com/sluice-dev/sluice/views/styles"
 )
@@ -15,9 +15,30 @@ import (
 // `sluice console`, styled for the session's own terminal (its TERM,
 // NO_COLOR, background), offering only what the session's role may do,
 // with the session's user and role at the right of its status line.
-func DefaultConsole(ctx context.Context, api engine.API, s Session) (tea.Model, func()) {
-	m := tui.New(ctx, api, tui.Options{Styles: styles.New(s.Renderer), Role: s.Role, Who: RoleLine(s), Remote: true})
+func DefaultConsole(ctx context.Context, api api.API, s Session) (tea.Model, func()) {
+	m := tui.New(ctx, api, tui.Options{Styles: styles.New(s.Renderer), Refused: RefusedKeys(s.Role), Who: RoleLine(s), Remote: true})
 	return m, m.Close
+}
+
+// RefusedKeys are the console's action keys a role may not use, with the
+// reason access gives for each: the console neither offers them nor asks
+// to confirm them.
+func RefusedKeys(role access.Role) map[tui.Action]string {
+	actions := map[tui.Action]access.Action{
+		tui.ActionTrigger:     access.ActionTrigger,
+		tui.ActionCancel:      access.ActionCancel,
+		tui.ActionRunMeta:     access.ActionRunMeta,
+		tui.ActionApprove:     access.ActionApprove,
+		tui.ActionReject:      access.ActionReject,
+		tui.ActionPauseSensor: access.ActionPauseSensor,
+	}
+	refused := map[tui.Action]string{}
+	for key, action := range actions {
+		if !role.Allows(action) {
+			refused[key] = (&access.ForbiddenError{Role: role, Action: action}).Error()
+		}
+	}
+	return refused
 }
 
 // RoleLine is what the session's status line says of who is looking:
