@@ -28,6 +28,9 @@ type Config struct {
 	S3PathStyle  *bool  // default true when S3Endpoint is set
 	// Env answers env() in Starlark files; nil uses the process environment.
 	Env func(string) (string, bool)
+	// EnvAllow names the variables, beyond SLUICE_DAG_*, that env() in
+	// Starlark files may read; any other reads as unset.
+	EnvAllow []string
 
 	// S3ClientOptions are applied last to the S3 client's options, after the
 	// standard AWS configuration chain: tests use them for static

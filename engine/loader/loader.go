@@ -106,7 +106,7 @@ func NewWithSources(cfg Config, log *slog.Logger, sources ...Source) (*Loader, e
 	l := &Loader{
 		cfg:     cfg,
 		log:     log,
-		opts:    dag.Options{Env: env},
+		opts:    dag.Options{Env: env, EnvAllow: cfg.EnvAllow},
 		changes: make(chan struct{}, 1),
 		scans:   make(chan struct{}, 1),
 		reg:     newRegistry(),

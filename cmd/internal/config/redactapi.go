@@ -15,7 +15,7 @@ import (
 // error, then still shows nothing secret on anyone's screen. Errors keep
 // their identity for errors.Is and errors.As.
 func RedactAPI(api engine.API, r *Redactor) engine.API {
-	if r == nil || r.r == nil {
+	if r.Empty() {
 		return api
 	}
 	return &redactedAPI{api: api, r: r}
