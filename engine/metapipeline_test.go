@@ -168,7 +168,7 @@ func (w *metaWorld) config() Config {
 			Config:    meta.Config{Manifest: w.manifest, ModeURL: w.mode.URL + "/api", ModeWorkspace: "acme"},
 			ModeToken: "tok", ModeSecret: "sec",
 		},
-		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh"},
+		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", AllowHTTPLoopback: true},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 func (e *Engine) newReviews() error {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.Archiver == nil && e.cfg.Meta.ModeWorkspace != "" {
 		// The workspace the metapipeline reads is the one whose reports it
 		// proposes to archive.

@@ -69,7 +69,7 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	var logs bytes.Buffer
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, Draft: true})
+	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true, Draft: true})
 	svc.log = slogTo(&logs)
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestApproveFindsExistingPullRequest(t *testing.T) {
 	gh := &fakeGitHub{status: http.StatusUnprocessableEntity}
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken})
+	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
 	it, err := svc.StageDeprecation(ctx, testCandidates[:1])
 	if err != nil {
 		t.Fatal(err)
