@@ -105,7 +105,8 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	startLoader(t, l)
-	ds := l.DAGs()
+	// Starlark files are evaluated in the background at start.
+	ds := waitFor(t, l, "the Starlark file", hasStatus("a/b/c/deep", snapshot.DAGActive))
 	for _, name := range []string{"production/daily_etl", "a/b/c/deep"} {
 		if d, ok := entry(ds, name, ""); !ok || d.Status != snapshot.DAGActive {
 			t.Fatalf("%s not active after Start:\n%s", name, dump(ds))
