@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		noColor: *noColor,
 		started: demo.EngineStarted,
 		newEngine: func(log *slog.Logger) (consoleEngine, error) {
-			return engine.New(demo.EngineConfig(log))
+			return engine.Open(ctx, engine.Options{Config: demo.EngineConfig(log)})
 		},
 	})
 }

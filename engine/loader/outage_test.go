@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // hungEndpoint accepts connections and never answers: the S3 outage of
@@ -104,7 +104,7 @@ func TestHungS3NeverDelaysLocalDAGs(t *testing.T) {
 	// Periodic scans now hang on S3 (each holds its request for an
 	// hour); local changes still arrive.
 	writeFile(t, dir, "late.json", dagJSON("late", 1))
-	waitFor(t, l, "the new local DAG", hasStatus("late", snapshot.DAGActive))
+	waitFor(t, l, "the new local DAG", hasStatus("late", api.DAGActive))
 }
 
 // TestHungS3ScanGivesUp: a scan of a hung endpoint fails with a clear

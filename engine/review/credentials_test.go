@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // gitHTTP is a smart-HTTP git server (git http-backend) that, like GitHub
@@ -203,7 +205,7 @@ func TestPushRejectedShowsTheRemotesMessage(t *testing.T) {
 		t.Fatalf("outcome says pushed: %+v", out)
 	}
 	got, _ := svc.Get(ctx, it.ID)
-	if got.State != StateStaged || !strings.Contains(got.Error, "JIRA-123") {
+	if got.State != api.ReviewStaged || !strings.Contains(got.Error, "JIRA-123") {
 		t.Errorf("item %s %q, want staged with the remote's message", got.State, got.Error)
 	}
 }

@@ -16,13 +16,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
 // Options tune the demo environment.
@@ -74,7 +74,7 @@ type Env struct {
 
 	// Kafka is the embedded broker with its producer on DemoTopic (nil
 	// with NoKafka).
-	Kafka *sensor.Demo
+	Kafka *Kafka
 	// DBT is the demo dbt repository; Mode and GitHub the API stand-ins
 	// (nil with NoMeta).
 	DBT    DBT
@@ -144,7 +144,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	}
 
 	if !opts.NoKafka {
-		k, err := sensor.StartDemo(ctx, sensor.DemoOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
+		k, err := StartKafka(ctx, KafkaOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
 			Logger: opts.Log.With("component", "demo-kafka")})
 		if err != nil {
 			_ = e.Close()
@@ -215,12 +215,34 @@ func (e *Env) Close() error {
 
 // copyExamples copies the example DAGs into the demo's own folder, once: a
 // kept state dir keeps the edits made there. The demo serves the copy, so
-// "edit a DAG and rescan" leaves the repository clean.
+// "edit a DAG and rescan" leaves the repository clean. The state dir may lie
+// inside the examples folder; the copy never copies itself.
 func copyExamples(from, to string) (string, error) {
 	if _, err := os.Stat(to); err == nil {
 		return to, nil
 	}
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == to {
+			return filepath.SkipDir
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
 		return "", fmt.Errorf("copying the example DAGs from %q to %q: %w", from, to, err)
 	}
 	return to, nil

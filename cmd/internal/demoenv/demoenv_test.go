@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 func setup(t *testing.T, opts Options) *Env {
@@ -52,17 +52,17 @@ func TestLoaderSeesBothSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Stop()
-	byName := map[string]snapshot.DAG{}
+	byName := map[string]api.DAG{}
 	for _, d := range l.DAGs() {
 		byName[d.Name+"@"+d.Source] = d
 	}
 	for _, want := range []string{"local_one@local", "reports/hourly_rollup@s3", "ml/train_model@s3", "ml/score@s3"} {
-		if d, ok := byName[want]; !ok || d.Status != snapshot.DAGActive {
+		if d, ok := byName[want]; !ok || d.Status != api.DAGActive {
 			t.Errorf("%s: %+v (found %v), want active", want, d.Status, ok)
 		}
 	}
 	broken := byName["reports/broken@s3"]
-	if broken.Status != snapshot.DAGInvalid || len(broken.Errors) == 0 {
+	if broken.Status != api.DAGInvalid || len(broken.Errors) == 0 {
 		t.Errorf("reports/broken: status %q, %d errors; want invalid with errors", broken.Status, len(broken.Errors))
 	}
 	for _, s := range l.Sources() {
@@ -141,7 +141,7 @@ func TestEngineRunsTheDemo(t *testing.T) {
 	events, unsubscribe := eng.Subscribe()
 	defer unsubscribe()
 	deadline := time.After(60 * time.Second)
-	done := map[string]snapshot.Run{}
+	done := map[string]api.Run{}
 	for len(done) < 2 {
 		for _, r := range eng.Snapshot().Runs.Finished {
 			if r.Trigger == "manual" && (r.DAG == "demo/heartbeat" || r.DAG == "demo/flaky") {
@@ -158,7 +158,7 @@ func TestEngineRunsTheDemo(t *testing.T) {
 		}
 	}
 	for name, r := range done {
-		if r.State != snapshot.RunSuccess {
+		if r.State != api.RunSuccess {
 			t.Errorf("%s: %s (%s), want success", name, r.State, r.Error)
 		}
 	}
