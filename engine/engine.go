@@ -93,7 +93,7 @@ type Engine struct {
 	events *broker
 
 	lock   *store.Lock
-	st     *store.Store
+	st     store.Interface
 	dags   dagSource
 	runner *runner.Runner
 	sched  *runner.Scheduler
@@ -335,7 +335,7 @@ func (e *Engine) Logger() *slog.Logger { return e.log }
 
 // Store is the engine's store, for components that persist their own state
 // in it (sensor ticks, review items).
-func (e *Engine) Store() *store.Store { return e.st }
+func (e *Engine) Store() store.Interface { return e.st }
 
 // Runner is the run queue; sensors enqueue runs carrying batches through
 // its Enqueue.
