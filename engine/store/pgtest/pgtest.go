@@ -140,7 +140,8 @@ func pgVersion(initdb string) int {
 }
 
 // Cluster is one running PostgreSQL server whose files live in a temp
-// dir. Its superuser is "postgres", trusted on 127.0.0.1 and its socket.
+// dir. Its superuser is "postgres", trusted on 127.0.0.1 and its socket;
+// any other role logs in over TCP with its password (SCRAM).
 type Cluster struct {
 	Dir     string // data dir, socket dir and log, removed by Stop
 	Port    int
@@ -182,6 +183,10 @@ func Start(bin string) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
+	if err := writeHBA(data, cred); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	// A port taken between choosing and binding fails the start: try again.
 	for try := 0; ; try++ {
 		if err = c.start(bin, data, cred); err == nil {
@@ -212,6 +217,23 @@ func serverCredential(dir string) (*syscall.Credential, error) {
 		return nil, err
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// writeHBA trusts the superuser and socket logins, and asks every other
+// role for its password over TCP: tests of password handling log in as a
+// role of their own.
+func writeHBA(data string, cred *syscall.Credential) error {
+	path := filepath.Join(data, "pg_hba.conf")
+	hba := "local all all trust\n" +
+		"host all postgres 127.0.0.1/32 trust\n" +
+		"host all all 127.0.0.1/32 scram-sha-256\n"
+	if err := os.WriteFile(path, []byte(hba), 0o600); err != nil {
+		return err
+	}
+	if cred != nil {
+		return os.Chown(path, int(cred.Uid), int(cred.Gid))
+	}
+	return nil
 }
 
 func (c *Cluster) start(bin, data string, cred *syscall.Credential) error {
