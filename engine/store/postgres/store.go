@@ -10,14 +10,12 @@ package postgres
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-dev/sluice/engine/store"
@@ -184,10 +182,4 @@ func goTime(n *int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, *n)
-}
-
-// isUniqueViolation reports a unique_violation (SQLSTATE 23505).
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }
