@@ -9,21 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
-
-// ErrNotAvailable is returned by API calls whose component this engine
-// does not run (yet).
-var ErrNotAvailable = errors.New("not available in this engine")
-
-// ErrInvalidConfig: a run config that is not a JSON object.
-var ErrInvalidConfig = errors.New("run config must be a JSON object")
 
 // Config is everything the engine needs; cmd/sluice builds it from flags,
 // environment and defaults.
@@ -75,9 +68,9 @@ type Config struct {
 type dagSource interface {
 	Start(ctx context.Context) error
 	Stop()
-	ScanNow(ctx context.Context) (snapshot.ScanResult, error)
-	DAGs() []snapshot.DAG
-	Sources() []snapshot.Source
+	ScanNow(ctx context.Context) (api.ScanResult, error)
+	DAGs() []api.DAG
+	Sources() []api.Source
 	Lookup(name string) (*dag.DAG, bool)
 	Changes() <-chan struct{}
 	Scans() <-chan struct{}
@@ -101,6 +94,7 @@ type Engine struct {
 	sensors *sensor.Manager
 	reviews *review.Service
 	meta    *metapipeline // nil when not configured
+	off     *offlineParts // set when opened offline (Open)
 
 	mu      sync.Mutex
 	started bool
@@ -109,7 +103,7 @@ type Engine struct {
 	relay   sync.WaitGroup
 }
 
-var _ API = (*Engine)(nil)
+var _ api.API = (*Engine)(nil)
 
 // New takes the state dir (refusing one another engine holds), opens the
 // store and prepares every part; Start runs them.
@@ -128,7 +122,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		base = cfg.Logger.Handler()
 	}
 	e.log = slog.New(NewTeeHandler(base, e.ring, slog.LevelInfo))
-	e.ring.onAppend = func() { e.events.publish(TopicLogs) }
+	e.ring.onAppend = func() { e.events.publish(api.TopicLogs) }
 
 	lock, err := store.AcquireLock(cfg.StateDir)
 	if err != nil {
@@ -173,7 +167,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		KillGrace:       cfg.KillGrace,
 		Kinds:           kinds,
 		Logger:          e.log.With("component", "runner"),
-		OnChange:        func() { e.events.publish(TopicRuns) },
+		OnChange:        func() { e.events.publish(api.TopicRuns) },
 	})
 	if err != nil {
 		return fail(err)
@@ -188,7 +182,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if err := e.newSensors(); err != nil {
 		return fail(err)
 	}
-	if err := e.newReviews(); err != nil {
+	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -200,7 +194,7 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 	var out []*dag.DAG
 	seen := map[string]bool{}
 	for _, d := range e.dags.DAGs() {
-		if seen[d.Name] || d.Def == nil || (d.Status != snapshot.DAGActive && d.Status != snapshot.DAGInvalid) {
+		if seen[d.Name] || d.Def == nil || (d.Status != api.DAGActive && d.Status != api.DAGInvalid) {
 			continue
 		}
 		if def, ok := e.dags.Lookup(d.Name); ok {
@@ -217,6 +211,9 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.off != nil {
+		return ErrOffline
+	}
 	if e.started || e.stopped {
 		return errors.New("engine: already started")
 	}
@@ -252,7 +249,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	go e.relayDAGChanges(rctx)
 	go e.relayPartChanges(rctx)
 	e.started = true
-	e.events.publish(TopicDAGs | TopicRuns | TopicSensors | TopicReviews | TopicMeta)
+	e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
 	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
 		"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
 	return nil
@@ -267,12 +264,12 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.dags.Changes():
-			e.events.publish(TopicDAGs)
+			e.events.publish(api.TopicDAGs)
 			e.sched.Poke()
 			e.syncSensors()
 		case <-e.dags.Scans():
 			// Nothing changed but the sources' last-scan times.
-			e.events.publish(TopicDAGs)
+			e.events.publish(api.TopicDAGs)
 		}
 	}
 }
@@ -287,9 +284,9 @@ func (e *Engine) relayPartChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.sensors.Changes():
-			e.events.publish(TopicSensors)
+			e.events.publish(api.TopicSensors)
 		case <-e.reviews.Changes():
-			e.events.publish(TopicReviews)
+			e.events.publish(api.TopicReviews)
 		}
 	}
 }
@@ -333,10 +330,6 @@ func (e *Engine) close() {
 // wired in later log through it.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
-// Store is the engine's store, for components that persist their own state
-// in it (sensor ticks, review items).
-func (e *Engine) Store() store.Interface { return e.st }
-
 // Runner is the run queue; sensors enqueue runs carrying batches through
 // its Enqueue.
 func (e *Engine) Runner() *runner.Runner { return e.runner }
@@ -347,14 +340,14 @@ func (e *Engine) Kinds() *runner.Kinds { return e.runner.Kinds() }
 
 // Publish tells subscribers that part of the snapshot changed; components
 // wired in later call it after committing their changes.
-func (e *Engine) Publish(t Topic) { e.events.publish(t) }
+func (e *Engine) Publish(t api.Topic) { e.events.publish(t) }
 
 // MissedFires reports schedule fires missed while the engine was down.
 func (e *Engine) MissedFires() []runner.Missed { return e.sched.Missed() }
 
 // Snapshot implements API.
-func (e *Engine) Snapshot() *snapshot.Snapshot {
-	s := &snapshot.Snapshot{
+func (e *Engine) Snapshot() *api.Snapshot {
+	s := &api.Snapshot{
 		At:      time.Now(),
 		DAGs:    e.dags.DAGs(),
 		Sources: e.dags.Sources(),
@@ -376,23 +369,20 @@ func (e *Engine) Snapshot() *snapshot.Snapshot {
 }
 
 // Subscribe implements API.
-func (e *Engine) Subscribe() (<-chan Event, func()) { return e.events.subscribe() }
+func (e *Engine) Subscribe() (<-chan api.Event, func()) { return e.events.subscribe() }
 
 // ScanNow implements API.
-func (e *Engine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+func (e *Engine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	res, err := e.dags.ScanNow(ctx)
-	e.events.publish(TopicDAGs)
+	e.events.publish(api.TopicDAGs)
 	e.sched.Poke()
 	return res, err
 }
 
 // Trigger implements API: it queues a manual run once the run is committed.
 func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
-	if len(cfg) > 0 {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
-			return 0, fmt.Errorf("triggering %q: %w", name, ErrInvalidConfig)
-		}
+	if err := CheckRunConfig(cfg); err != nil {
+		return 0, fmt.Errorf("triggering %q: %w", name, err)
 	}
 	id, err := e.runner.Enqueue(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Config: cfg})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -349,14 +350,14 @@ func TestCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	waitUntil(t, "the quick run", 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess })
+	waitUntil(t, "the quick run", 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess })
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick") // queued behind the two slots
 	waitUntil(t, "both gated runs to run their task", 30*time.Second, func() bool {
 		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
 		return len(strings.Fields(string(data))) == 2
 	})
-	if s := runState(t, state, waiting); s != store.RunQueued {
+	if s := runState(t, state, waiting); s != api.RunQueued {
 		t.Fatalf("third run %s, want queued behind max-concurrent-runs 2", s)
 	}
 
@@ -388,7 +389,7 @@ func TestCrashRecovery(t *testing.T) {
 	waitUntil(t, "every run to settle", 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
-			if r.State == store.RunQueued || r.State == store.RunRunning {
+			if r.State == api.RunQueued || r.State == api.RunRunning {
 				return false
 			}
 		}
@@ -402,15 +403,15 @@ func TestCrashRecovery(t *testing.T) {
 			requeued = &runs[i]
 		}
 	}
-	if byID[quick].State != store.RunSuccess || byID[waiting].State != store.RunSuccess {
+	if byID[quick].State != api.RunSuccess || byID[waiting].State != api.RunSuccess {
 		t.Errorf("quick runs: %+v %+v", byID[quick], byID[waiting])
 	}
 	for _, id := range []int64{keep, drop} {
-		if r := byID[id]; r.State != store.RunFailed || !strings.HasPrefix(r.Error, "interrupted") {
+		if r := byID[id]; r.State != api.RunFailed || !strings.HasPrefix(r.Error, "interrupted") {
 			t.Errorf("interrupted run %d: %+v", id, r)
 		}
 	}
-	if requeued == nil || requeued.RetryOf != keep || requeued.DAG != "keep" || requeued.State != store.RunSuccess || requeued.Trigger != store.TriggerRecovery {
+	if requeued == nil || requeued.RetryOf != keep || requeued.DAG != "keep" || requeued.State != api.RunSuccess || requeued.Trigger != store.TriggerRecovery {
 		t.Errorf("re-queued run %+v", requeued)
 	}
 
@@ -442,7 +443,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
-func runState(t *testing.T, state string, id int64) string {
+func runState(t *testing.T, state string, id int64) api.RunState {
 	t.Helper()
 	st, err := store.OpenDir(context.Background(), state, store.Options{})
 	if err != nil {

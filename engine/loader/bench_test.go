@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Benchmark trees are generated once per process and removed by TestMain:
@@ -128,7 +128,7 @@ func BenchmarkEditToActive(b *testing.B) {
 		i++
 		start := time.Now()
 		writeFile(b, dir, key, dagJSON(desc, 20))
-		waitFor(b, l, "edit "+key, func([]snapshot.DAG) bool {
+		waitFor(b, l, "edit "+key, func([]api.DAG) bool {
 			d, ok := l.Lookup(key[:len(key)-len(".json")])
 			return ok && d.Description == desc
 		})

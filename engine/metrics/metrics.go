@@ -1,5 +1,5 @@
 // Package metrics exposes the engine to Prometheus. Everything is derived
-// from what every front end sees — engine.API's Snapshot and Subscribe — so
+// from what every front end sees — api.API's Snapshot and Subscribe — so
 // the engine needs no metrics code of its own:
 //
 //   - gauges (runs queued and running, queue depth, lag per group and
@@ -28,8 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Namespace prefixes every metric name.
@@ -50,7 +49,7 @@ type Options struct {
 // Metrics is the engine's Prometheus instrumentation. Start it to follow
 // the engine; Handler serves it.
 type Metrics struct {
-	api  engine.API
+	api  api.API
 	log  *slog.Logger
 	reg  *prometheus.Registry
 	min  time.Duration
@@ -62,7 +61,7 @@ type Metrics struct {
 }
 
 // New builds the metrics of api and registers them.
-func New(api engine.API, opts Options) *Metrics {
+func New(api api.API, opts Options) *Metrics {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,7 +128,7 @@ func (m *Metrics) Stop() {
 	<-stopped
 }
 
-func (m *Metrics) watch(ctx context.Context, events <-chan engine.Event) {
+func (m *Metrics) watch(ctx context.Context, events <-chan api.Event) {
 	pace := time.NewTimer(m.min)
 	pace.Stop()
 	defer pace.Stop()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
@@ -74,7 +75,7 @@ func TestBackpressure(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "the sensor's status to say backpressure", func() bool {
 		s := m.Snapshot()
-		return len(s) == 1 && s[0].Status == StatusBackpressure
+		return len(s) == 1 && s[0].Status == api.SensorBackpressure
 	})
 	lag1 := totalLag(readOffsets(t, conn, "sluice.flood", "flood"))
 	waitFor(t, 30*time.Second, "lag to grow in Kafka", func() bool {

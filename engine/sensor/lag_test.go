@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
@@ -36,7 +37,7 @@ func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the group to be STOP", func() bool {
 		lag, _, _ := mon.Lag("nobody")
-		return lag.Status == LagErr && len(lag.Partitions) == 3 && lag.Partitions[0].Status == LagStop
+		return lag.Status == api.LagErr && len(lag.Partitions) == 3 && lag.Partitions[0].Status == api.LagStop
 	})
 	lag, hist, ok := mon.Lag("nobody")
 	if !ok {
@@ -86,7 +87,7 @@ func TestLagMonitorBrokerDown(t *testing.T) {
 	b.Close()
 	waitFor(t, 20*time.Second, "ERR while the broker is down", func() bool {
 		l, _, _ := mon.Lag("g")
-		return l.Status == LagErr && failing()
+		return l.Status == api.LagErr && failing()
 	})
 	if err := b.Reopen(); err != nil {
 		t.Fatal(err)
@@ -126,7 +127,7 @@ func TestSnapshotCarriesLag(t *testing.T) {
 			sink.messages() == 500
 	})
 	s := m.Snapshot()[0]
-	if s.Lag.Group != "sluice.snap" || s.Group != "sluice.snap" || s.Lag.Status != LagOK || s.Lag.State != "Stable" {
+	if s.Lag.Group != "sluice.snap" || s.Group != "sluice.snap" || s.Lag.Status != api.LagOK || s.Lag.State != "Stable" {
 		t.Errorf("lag %+v", s.Lag)
 	}
 	if len(s.History) == 0 || len(s.Ticks) == 0 {

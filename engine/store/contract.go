@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Interface is the store contract: every method the runner, the
@@ -37,7 +39,7 @@ type Runs interface {
 	// ErrNotQueued when it is not queued.
 	StartRun(ctx context.Context, id int64, at time.Time, attempts ...Attempt) error
 	// FinishRun settles a run and the task rows its end settled.
-	FinishRun(ctx context.Context, id int64, state, errMsg string, at time.Time, settle []Attempt) error
+	FinishRun(ctx context.Context, id int64, state api.RunState, errMsg string, at time.Time, settle []Attempt) error
 	// CancelQueued cancels a queued run; ErrNotQueued or ErrNotFound
 	// otherwise.
 	CancelQueued(ctx context.Context, id int64, at time.Time, reason string) error

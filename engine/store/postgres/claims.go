@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -205,7 +206,7 @@ func (s *Store) ClaimNext(ctx context.Context, instance string, at time.Time, li
 // FinishClaimed settles a claimed run like FinishRun, only while the claim
 // still holds: ErrFenced when another instance has claimed the run since
 // (or it was settled without this instance), and nothing is written.
-func (s *Store) FinishClaimed(ctx context.Context, c Claim, state, errMsg string, at time.Time, settle []store.Attempt) error {
+func (s *Store) FinishClaimed(ctx context.Context, c Claim, state api.RunState, errMsg string, at time.Time, settle []store.Attempt) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE runs SET state = $1, error = $2, finished_at = $3
 			WHERE id = $4 AND instance = $5 AND claim = $6 AND state = 'running'`, state, errMsg, at.UnixNano(), c.Run.ID, c.Instance, c.Token)

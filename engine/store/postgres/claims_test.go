@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 	"github.com/sluice-dev/sluice/engine/store/pgtest"
 	"github.com/sluice-dev/sluice/engine/store/postgres"
@@ -90,7 +91,7 @@ func TestConcurrentClaimersNeverTakeOneRunTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.State != store.RunRunning || r.StartedAt.IsZero() || c.Token != 1 || c.Run.State != store.RunRunning {
+		if r.State != api.RunRunning || r.StartedAt.IsZero() || c.Token != 1 || c.Run.State != api.RunRunning {
 			t.Fatalf("claimed run %d = %+v (token %d)", id, r, c.Token)
 		}
 		by[c.Instance]++
@@ -140,7 +141,7 @@ func TestGlobalLimitsHoldAcrossInstances(t *testing.T) {
 	// Freeing one b slot lets a b run in, never an a run.
 	for id, c := range got {
 		if c.Run.DAG == "b" {
-			if err := insts[2].FinishClaimed(ctx, c, store.RunSuccess, "", time.Now(), nil); err != nil {
+			if err := insts[2].FinishClaimed(ctx, c, api.RunSuccess, "", time.Now(), nil); err != nil {
 				t.Fatal(err)
 			}
 			delete(got, id)
@@ -182,20 +183,20 @@ func TestClaimFencesTheLosingInstance(t *testing.T) {
 		t.Fatalf("take-over claim %+v ok %v err %v", cb, ok, err)
 	}
 	settle := []store.Attempt{{RunID: ca.Run.ID, Task: "t", State: "success"}}
-	if err := a.FinishClaimed(ctx, ca, store.RunFailed, "stale", time.Now(), settle); !errors.Is(err, postgres.ErrFenced) {
+	if err := a.FinishClaimed(ctx, ca, api.RunFailed, "stale", time.Now(), settle); !errors.Is(err, postgres.ErrFenced) {
 		t.Fatalf("stale instance's finish: %v, want ErrFenced", err)
 	}
 	if tasks, _ := a.Tasks(ctx, ca.Run.ID); len(tasks[ca.Run.ID]) != 0 {
 		t.Fatalf("fenced finish wrote task rows %+v", tasks)
 	}
-	if err := b.FinishClaimed(ctx, cb, store.RunSuccess, "", time.Now(), settle); err != nil {
+	if err := b.FinishClaimed(ctx, cb, api.RunSuccess, "", time.Now(), settle); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := a.Run(ctx, ca.Run.ID)
-	if r.State != store.RunSuccess {
+	if r.State != api.RunSuccess {
 		t.Fatalf("run = %+v, want b's success", r)
 	}
-	if err := b.FinishClaimed(ctx, cb, store.RunFailed, "", time.Now(), nil); !errors.Is(err, postgres.ErrFenced) {
+	if err := b.FinishClaimed(ctx, cb, api.RunFailed, "", time.Now(), nil); !errors.Is(err, postgres.ErrFenced) {
 		t.Fatalf("finishing a finished run: %v, want ErrFenced", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -109,7 +110,7 @@ func (s *Store) StartRun(ctx context.Context, id int64, at time.Time, attempts .
 }
 
 // FinishRun settles a run and, in the same transaction, the given task rows.
-func (s *Store) FinishRun(ctx context.Context, id int64, state, errMsg string, at time.Time, settle []store.Attempt) error {
+func (s *Store) FinishRun(ctx context.Context, id int64, state api.RunState, errMsg string, at time.Time, settle []store.Attempt) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		if err := putAttempts(ctx, tx, settle); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -105,14 +106,14 @@ func testRunLifecycle(t *testing.T, h harness) {
 		t.Fatal(err)
 	}
 	settle := []store.Attempt{{RunID: id, Task: "load", State: "upstream_failed", FinishedAt: t0.Add(4 * time.Second)}}
-	if err := s.FinishRun(ctx, id, store.RunFailed, "task x failed", t0.Add(4*time.Second), settle); err != nil {
+	if err := s.FinishRun(ctx, id, api.RunFailed, "task x failed", t0.Add(4*time.Second), settle); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.Run(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != store.RunFailed || r.Error != "task x failed" || r.Priority != 3 || string(r.Config) != `{"day":"2024-01-01"}` ||
+	if r.State != api.RunFailed || r.Error != "task x failed" || r.Priority != 3 || string(r.Config) != `{"day":"2024-01-01"}` ||
 		!r.QueuedAt.Equal(t0) || !r.StartedAt.Equal(t0.Add(time.Second)) || !r.FinishedAt.Equal(t0.Add(4*time.Second)) ||
 		r.Trigger != store.TriggerManual || !r.Finished() || r.BatchID != 0 || r.Batch != "" || !r.ScheduledFor.IsZero() {
 		t.Fatalf("run = %+v", r)
@@ -142,7 +143,7 @@ func testTasksReturnsLatestAttempt(t *testing.T, h harness) {
 	s := h.open(t)
 	id, _ := s.CreateRun(ctx, store.NewRun{DAG: "d"})
 	other, _ := s.CreateRun(ctx, store.NewRun{DAG: "d"})
-	for i, st := range []string{"retrying", "retrying", "success"} {
+	for i, st := range []api.TaskState{"retrying", "retrying", "success"} {
 		if err := s.PutAttempt(ctx, store.Attempt{RunID: id, Task: "t", Attempt: i + 1, State: st}); err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +263,7 @@ func testCancelQueued(t *testing.T, h harness) {
 		t.Fatalf("cancel missing: %v", err)
 	}
 	r, _ := s.Run(ctx, id)
-	if r.State != store.RunCancelled || r.FinishedAt.IsZero() || r.Error != "cancelled by user" {
+	if r.State != api.RunCancelled || r.FinishedAt.IsZero() || r.Error != "cancelled by user" {
 		t.Fatalf("run = %+v", r)
 	}
 }
@@ -276,7 +277,7 @@ func testClaimExternal(t *testing.T, h harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].ID != ext || got[0].DAG != "d" || got[0].State != store.RunQueued {
+	if len(got) != 1 || got[0].ID != ext || got[0].DAG != "d" || got[0].State != api.RunQueued {
 		t.Fatalf("claimed %+v, want only run %d (not %d)", got, ext, own)
 	}
 	if again, _ := s.ClaimExternal(ctx); len(again) != 0 {
@@ -314,7 +315,7 @@ func testRecover(t *testing.T, h harness) {
 	}
 	for _, id := range []int64{keep, drop} {
 		r, _ := s.Run(ctx, id)
-		if r.State != store.RunFailed || r.Error != store.InterruptedError {
+		if r.State != api.RunFailed || r.Error != store.InterruptedError {
 			t.Fatalf("run %d = %s %q", id, r.State, r.Error)
 		}
 		tasks, _ := s.Tasks(ctx, id)
@@ -323,11 +324,11 @@ func testRecover(t *testing.T, h harness) {
 		}
 	}
 	re, _ := s.Run(ctx, got[0].Requeued)
-	if re.State != store.RunQueued || re.Trigger != store.TriggerRecovery || re.RetryOf != keep || re.Priority != 2 ||
+	if re.State != api.RunQueued || re.Trigger != store.TriggerRecovery || re.RetryOf != keep || re.Priority != 2 ||
 		string(re.Config) != `{"x":1}` || re.Batch != b.Key() {
 		t.Fatalf("requeued run = %+v", re)
 	}
-	if q, _ := s.Run(ctx, queued); q.State != store.RunQueued {
+	if q, _ := s.Run(ctx, queued); q.State != api.RunQueued {
 		t.Fatalf("queued run touched: %+v", q)
 	}
 	if again, _ := s.Recover(ctx, now, nil); len(again) != 0 {
@@ -351,8 +352,8 @@ func testListRunsFilters(t *testing.T, h harness) {
 	}{
 		{"all", store.ListOptions{}, 6},
 		{"dag", store.ListOptions{DAG: "a"}, 3},
-		{"states", store.ListOptions{States: []string{store.RunRunning}}, 2},
-		{"both", store.ListOptions{DAG: "b", States: []string{store.RunQueued, store.RunRunning}}, 3},
+		{"states", store.ListOptions{States: []api.RunState{api.RunRunning}}, 2},
+		{"both", store.ListOptions{DAG: "b", States: []api.RunState{api.RunQueued, api.RunRunning}}, 3},
 		{"limit", store.ListOptions{Limit: 4}, 4},
 		{"none", store.ListOptions{DAG: "c"}, 0},
 	}
