@@ -9,11 +9,11 @@ import (
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
-// sqlStore keeps items in the engine's SQLite store.
-type sqlStore struct{ db *store.Store }
+// sqlStore keeps items in the engine's store (SQLite or PostgreSQL).
+type sqlStore struct{ db store.Interface }
 
 // NewSQLStore adapts the engine's store to the review service.
-func NewSQLStore(db *store.Store) Store { return sqlStore{db: db} }
+func NewSQLStore(db store.Interface) Store { return sqlStore{db: db} }
 
 // itemData is the part of an item kept as JSON.
 type itemData struct {
