@@ -317,6 +317,9 @@ func printReview(w io.Writer, it *review.Item) {
 			line += " [" + s.Result + "]"
 		}
 		fmt.Fprintln(w, line)
+		for _, l := range review.EvidenceLines(s.Evidence) {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
 	}
 	if len(it.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")

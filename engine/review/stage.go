@@ -344,7 +344,7 @@ func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidat
 			notes = append(notes, fmt.Sprintf("%s: nothing to remove on the base branch", c.Name))
 			continue
 		}
-		subjects = append(subjects, Subject{ID: c.UniqueID, Name: c.Name, Reason: c.Reason, Importance: c.Importance, Files: files})
+		subjects = append(subjects, Subject{ID: c.UniqueID, Name: c.Name, Reason: c.Reason, Importance: c.Importance, Files: files, Evidence: c.Evidence})
 	}
 	return ed, subjects, notes, nil
 }

@@ -110,6 +110,9 @@ func (m *Model) headLines(it *api.Review) []string {
 		add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "IMPORTANCE", "NAME", "REASON")))
 		for _, s := range it.Subjects {
 			add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%10.4f", s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+			for _, l := range evidenceLines(s.Evidence, now, w) {
+				add(st.Muted.Render(l))
+			}
 		}
 	}
 	switch {
