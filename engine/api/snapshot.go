@@ -157,7 +157,10 @@ type Review struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	URL       string // pull request URL once opened
-	Error     string
+	// Checks is the pull request's checks state as last followed:
+	// success, failure, pending, or "" (none, or no pull request).
+	Checks string `json:",omitempty"`
+	Error  string
 }
 
 // ReviewSubject is a model or report a review item touches.

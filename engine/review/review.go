@@ -70,6 +70,7 @@ type Item struct {
 	Diff       string       `json:"-"` // unified diff; stored in its own column
 	PRNumber   int          `json:",omitempty"`
 	URL        string       `json:",omitempty"` // pull request URL once opened
+	Checks     string       `json:",omitempty"` // the pull request's checks: success, failure, pending
 
 	// Subjects are the models (deprecate), exposures (exposures) or reports
 	// (archive) the item touches.

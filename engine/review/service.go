@@ -251,6 +251,7 @@ func (it *Item) Snapshot() api.Review {
 		CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt,
 		URL:       it.URL,
+		Checks:    it.Checks,
 		Error:     it.Error,
 	}
 	for _, sub := range it.Subjects {

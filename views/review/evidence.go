@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/views/styles"
 )
 
 // evidenceLines renders what backs a deprecation candidate under its row:
@@ -49,4 +50,15 @@ func orNone(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// checksText colours a pull request's checks state.
+func checksText(st *styles.Styles, checks string) string {
+	switch checks {
+	case "failure":
+		return st.Error.Render(checks)
+	case "success":
+		return st.DiffAdded.Render(checks)
+	}
+	return checks
 }

@@ -42,3 +42,22 @@ func TestDetailShowsEvidence(t *testing.T) {
 		t.Errorf("evidence of legacy_orders not under its row:\n%s", screen)
 	}
 }
+
+// A followed pull request shows its checks, and what became of it.
+func TestDetailShowsPullRequestFollowUp(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	snap.Reviews[1].Checks = "failure"
+	m := newPane(t, snap, true, 160, 80)
+	press(m, "j", "enter")
+	if screen := sgr.ReplaceAllString(m.View(), ""); !strings.Contains(screen, "pull request https://github.com/acme/analytics/pull/42 · checks failure") {
+		t.Errorf("no checks in the detail:\n%s", screen)
+	}
+	snap = viewtest.Reviews()
+	snap.Reviews[1].State = api.ReviewDeclined
+	m = newPane(t, snap, true, 160, 80)
+	press(m, "j", "enter")
+	if screen := sgr.ReplaceAllString(m.View(), ""); !strings.Contains(screen, "closed unmerged: a reviewer declined") {
+		t.Errorf("declined not shown:\n%s", screen)
+	}
+}

@@ -89,7 +89,17 @@ func (m *Model) headLines(it *api.Review) []string {
 	}
 	add(strings.Join(where, st.Muted.Render(" · ")))
 	if it.URL != "" {
-		add(st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL)))
+		pr := st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL))
+		if it.Checks != "" {
+			pr += st.Muted.Render(" · ") + st.Label.Render("checks ") + checksText(st, it.Checks)
+		}
+		switch it.State {
+		case api.ReviewMerged:
+			pr += st.Muted.Render(" · merged")
+		case api.ReviewDeclined:
+			pr += st.Muted.Render(" · closed unmerged: a reviewer declined")
+		}
+		add(pr)
 	}
 	if it.Error != "" {
 		for _, l := range strings.Split(ansi.Wrap(st.Error.Render("error: "+common.OneLine(it.Error)), w, ""), "\n") {
