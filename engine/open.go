@@ -132,6 +132,8 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 func (e *Engine) buildReviews(st *store.Store, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	// Mode's credentials are never stored in review history either.
+	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {
 		cfg.ApprovedFrom = from
 	}

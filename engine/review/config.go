@@ -25,8 +25,19 @@ type Config struct {
 	BaseBranch string
 
 	// Token authenticates pushes over HTTPS and the GitHub API (GITHUB_TOKEN).
-	// It is never logged nor stored.
+	// It is never logged nor stored, and goes only to GitHub's hosts
+	// (github.com, api.github.com, GitHubAPIURL's host, TokenHosts) over
+	// HTTPS; git remotes get it only after asking (401).
 	Token string
+	// TokenHosts are further host names the token may be sent to: a push
+	// remote on a host other than the API's, explicitly allowed.
+	TokenHosts []string
+	// Secrets are further values never stored in review history (the Mode
+	// token and secret): redacted, encoded forms included, like Token.
+	Secrets []string
+	// AllowHTTPLoopback lets the token travel over plain HTTP to loopback
+	// addresses: for test servers, never for a real remote.
+	AllowHTTPLoopback bool
 	// SSHKeyPath is a private key for SSH remotes; default: the SSH agent.
 	SSHKeyPath       string
 	SSHKeyPassphrase string

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // EnvHelp documents the environment ConfigFromEnv reads, for --help texts.
@@ -11,9 +12,11 @@ const EnvHelp = `Environment: DBT_REPO (dbt repository: a local checkout, only e
 a URL), DBT_REMOTE (where branches are pushed; default the checkout's origin),
 DBT_PROJECT_DIR, DBT_BASE_BRANCH, GITHUB_TOKEN (HTTPS pushes and the GitHub
 API; never logged), GITHUB_REPOSITORY (owner/repo), GITHUB_API_URL (GitHub
-Enterprise), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH agent),
-SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_RECONSIDER_DAYS (default 30),
-SLUICE_DBT_BIN.
+Enterprise), GITHUB_TOKEN_HOSTS (comma-separated further hosts the token may
+go to), SLUICE_GITHUB_HTTP_LOOPBACK (send the token over plain HTTP to
+loopback test servers), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH
+agent), SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_RECONSIDER_DAYS
+(default 30), SLUICE_DBT_BIN.
 Flags win over the environment.
 `
 
@@ -30,6 +33,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		GitHubAPIURL: getenv("GITHUB_API_URL"),
 		DBTBin:       getenv("SLUICE_DBT_BIN"),
 		SSHKeyPath:   getenv("SLUICE_SSH_KEY"),
+	}
+	for _, h := range strings.Split(getenv("GITHUB_TOKEN_HOSTS"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.TokenHosts = append(cfg.TokenHosts, h)
+		}
+	}
+	if v := getenv("SLUICE_GITHUB_HTTP_LOOPBACK"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("SLUICE_GITHUB_HTTP_LOOPBACK=%q: want true or false", v)
+		}
+		cfg.AllowHTTPLoopback = b
 	}
 	if v := getenv("SLUICE_MAX_DELETE_FRACTION"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
