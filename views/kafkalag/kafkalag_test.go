@@ -189,6 +189,7 @@ func TestCursorFollowsSensor(t *testing.T) {
 }
 
 type stubAPI struct {
+	api.NoOperations
 	mu    sync.Mutex
 	calls []string
 }

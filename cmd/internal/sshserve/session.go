@@ -1,7 +1,6 @@
 package sshserve
 
 import (
-	"context"
 	"fmt"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -11,6 +10,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 type sessionKey struct{}
@@ -84,8 +84,9 @@ func (s *Server) consoleMiddleware(next ssh.Handler) ssh.Handler {
 			return // sessionMiddleware refused it
 		}
 		// The session's context ends when the client goes: every engine
-		// call the console makes is bounded by it.
-		ctx := context.Context(sess.Context())
+		// call the console makes is bounded by it, and recorded in the
+		// audit log as the SSH user's.
+		ctx := api.WithActor(sess.Context(), info.User)
 		model, closeConsole := s.cfg.NewConsole(ctx, access.Restrict(s.cfg.API, info.Role), info)
 		defer closeConsole()
 		program := func(ssh.Session) *tea.Program {
