@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,6 +182,8 @@ func (e *Engine) refreshPauses(ctx context.Context) {
 	if same {
 		return
 	}
+	names := slices.Sorted(maps.Keys(p))
+	e.log.Info("paused dags", "dags", strings.Join(names, ","), "count", len(names))
 	e.applySensorPauses()
 	e.sched.Poke()
 	e.events.publish(api.TopicDAGs | api.TopicSensors)
