@@ -86,7 +86,7 @@ type Engine struct {
 	events *broker
 
 	lock   *store.Lock
-	st     *store.Store
+	st     store.Interface
 	dags   dagSource
 	runner *runner.Runner
 	sched  *runner.Scheduler

@@ -213,6 +213,9 @@ func (e *Engine) stageReviews(ctx context.Context, t *runner.TaskRun) error {
 			return errors.New("metapipeline: the analysis produced no report")
 		}
 	}
+	if r.Notice != "" {
+		t.Logf("nothing proposed for deletion: %s", r.Notice)
+	}
 	items, err := e.stage(ctx, e.reviews, r, t.Logf)
 	for _, it := range items {
 		t.Logf("review #%d %s (%s): %s", it.ID, it.Kind, it.State, it.Title)

@@ -168,7 +168,8 @@ func (w *metaWorld) config() Config {
 			Config:    meta.Config{Manifest: w.manifest, ModeURL: w.mode.URL + "/api", ModeWorkspace: "acme"},
 			ModeToken: "tok", ModeSecret: "sec",
 		},
-		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh"},
+		// 2 of the world's 3 models are unused: above the default cap.
+		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", MaxDeleteFraction: 1, AllowHTTPLoopback: true},
 	}
 }
 

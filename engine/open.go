@@ -76,7 +76,7 @@ func (e *Engine) Close() {
 
 // openStore returns the store, opening it for an offline engine; without
 // create, a state dir with no database is ErrNoState and stays untouched.
-func (e *Engine) openStore(ctx context.Context, create bool) (*store.Store, error) {
+func (e *Engine) openStore(ctx context.Context, create bool) (store.Interface, error) {
 	if e.off == nil {
 		return e.st, nil
 	}
@@ -104,7 +104,14 @@ func (e *Engine) openStore(ctx context.Context, create bool) (*store.Store, erro
 // Store is the engine's store, for components that persist their own state
 // in it (sensor ticks, review items). An offline engine's is nil until an
 // operation opened it.
-func (e *Engine) Store() *store.Store { return e.st }
+//
+// It is still the SQLite type because cmd/sluice's callers take one; once
+// they take a store.Interface this returns e.st as is (and is nil for a
+// PostgreSQL store until then).
+func (e *Engine) Store() *store.Store {
+	st, _ := e.st.(*store.Store)
+	return st
+}
 
 // reviewService returns the review service, building it for an offline
 // engine on first use.
@@ -129,9 +136,11 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 // buildReviews is the one builder of the review service: on st, with the
 // Mode workspace the metapipeline reads as the archiver of its reports.
 // from says where approvals come from, for pull request descriptions.
-func (e *Engine) buildReviews(st *store.Store, from string) (*review.Service, error) {
+func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	// Mode's credentials are never stored in review history either.
+	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {
 		cfg.ApprovedFrom = from
 	}

@@ -45,6 +45,7 @@ func runMetaAnalyze(ctx context.Context, env *cliEnv, args []string) int {
 	exposuresOut := flags.String("exposures-out", "", "write the generated dbt exposures YAML to `FILE`")
 	asJSON := flags.Bool("json", false, "print the report as JSON")
 	top := flags.Int("top", 20, "centrality table: the `N` most important models (0: all)")
+	flags.StringVar(&cfg.Timeout, "timeout", "", "give up on the analysis after `DURATION` (default 60s)")
 	verbose := flags.Bool("v", false, "log progress to stderr")
 	flags.Usage = func() {
 		fmt.Fprintf(env.stderr, `Usage: sluice meta analyze --manifest PATH [--run-results DIR] [--mode-url URL --mode-workspace W] [--json] [--top N]
@@ -135,7 +136,7 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 		}
 		fmt.Fprintln(w)
 	} else {
-		fmt.Fprintln(w, "Mode: not configured; exposures are the only consumers")
+		fmt.Fprintln(w, "Mode: not configured; exposures and the semantic layer are the only consumers")
 	}
 
 	fmt.Fprintf(w, "\nStale reports (%d):\n", len(r.Stale))
@@ -146,8 +147,18 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nDeprecation candidates (%d):\n", len(r.Candidates))
+	if r.Notice != "" {
+		fmt.Fprintf(w, "  %s\n", r.Notice)
+	}
 	for _, c := range r.Candidates {
 		fmt.Fprintf(w, "  %s  (importance %.3f)\n      %s\n      files: %s\n", c.UniqueID, c.Importance, c.Reason, strings.Join(c.Files, ", "))
+	}
+
+	if len(r.UnusedSources) > 0 {
+		fmt.Fprintf(w, "\nUnused sources (%d; reported, not proposed):\n", len(r.UnusedSources))
+		for _, c := range r.UnusedSources {
+			fmt.Fprintf(w, "  %s  (%s)\n      %s\n", c.UniqueID, c.PatchPath, c.Reason)
+		}
 	}
 
 	shown := r.Top(top)

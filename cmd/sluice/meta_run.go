@@ -137,6 +137,9 @@ unreadable dbt artifacts.
 			bi = fmt.Sprintf("%d stale reports", len(report.Stale))
 		}
 		fmt.Fprintf(env.stdout, "Analysis: %d models, %d deprecation candidates, %s.\n", report.Manifest.Models, len(report.Candidates), bi)
+		if report.Notice != "" {
+			fmt.Fprintf(env.stdout, "Nothing proposed for deletion: %s.\n", report.Notice)
+		}
 		if len(items) == 0 {
 			fmt.Fprintln(env.stdout, "Nothing to review.")
 		} else {

@@ -426,8 +426,11 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 	}
 	if p := out.Push; p != nil {
 		verb := "Pushed"
-		if out.DryRun {
+		switch {
+		case out.DryRun:
 			verb = "Would push"
+		case !p.Pushed:
+			verb = "Did not push"
 		}
 		fmt.Fprintf(w, "%s %s (%.7s) to %s\n", verb, p.RefSpec, p.Commit, p.Remote)
 		if p.Warning != "" {

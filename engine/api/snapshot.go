@@ -179,6 +179,8 @@ type MetaReport struct {
 	ModelsPerDay []DayCount   // oldest first
 	Candidates   int
 	StaleReports int
+	// Notice says why no clean-up is proposed (no consumer known).
+	Notice string `json:",omitempty"`
 }
 
 // Centrality of one model.

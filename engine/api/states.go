@@ -86,4 +86,7 @@ const (
 	ReviewArchived ReviewState = "archived" // every report archived
 	ReviewRejected ReviewState = "rejected" // declined (or withdrawn by a later run)
 	ReviewFailed   ReviewState = "failed"   // a step after the point of no return failed; Approve retries
+	// ReviewBlocked: the branch would break the dbt project (a dangling
+	// ref(), a YAML file that no longer parses); it cannot be approved.
+	ReviewBlocked ReviewState = "blocked"
 )

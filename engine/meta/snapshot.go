@@ -10,6 +10,7 @@ func (r *Report) Snapshot() *api.MetaReport {
 		ModelsPerDay: make([]api.DayCount, len(r.ModelsPerDay)),
 		Candidates:   len(r.Candidates),
 		StaleReports: len(r.Stale),
+		Notice:       r.Notice,
 	}
 	for i, c := range r.Centrality {
 		out.Centrality[i] = api.Centrality{

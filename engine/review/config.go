@@ -25,8 +25,19 @@ type Config struct {
 	BaseBranch string
 
 	// Token authenticates pushes over HTTPS and the GitHub API (GITHUB_TOKEN).
-	// It is never logged nor stored.
+	// It is never logged nor stored, and goes only to GitHub's hosts
+	// (github.com, api.github.com, GitHubAPIURL's host, TokenHosts) over
+	// HTTPS; git remotes get it only after asking (401).
 	Token string
+	// TokenHosts are further host names the token may be sent to: a push
+	// remote on a host other than the API's, explicitly allowed.
+	TokenHosts []string
+	// Secrets are further values never stored in review history (the Mode
+	// token and secret): redacted, encoded forms included, like Token.
+	Secrets []string
+	// AllowHTTPLoopback lets the token travel over plain HTTP to loopback
+	// addresses: for test servers, never for a real remote.
+	AllowHTTPLoopback bool
 	// SSHKeyPath is a private key for SSH remotes; default: the SSH agent.
 	SSHKeyPath       string
 	SSHKeyPassphrase string
@@ -42,6 +53,15 @@ type Config struct {
 	Draft bool
 	// HTTPClient is used for the GitHub API; nil uses a client with a timeout.
 	HTTPClient *http.Client
+
+	// MaxDeleteFraction caps the share of the project's models one
+	// deprecation branch may delete (default DefaultMaxDeleteFraction; 1
+	// lifts the cap): a proposal above it is refused, not staged.
+	MaxDeleteFraction float64
+
+	// DBTBin is the dbt executable that runs `dbt parse` on every staged
+	// branch (default: dbt on PATH; none: no dbt parse).
+	DBTBin string
 
 	// ApprovedFrom says where approvals come from ("the console", "the
 	// command line"), for the pull request's description. Empty: Sluice.
@@ -65,6 +85,16 @@ type Config struct {
 // satisfies it.
 type ReportArchiver interface {
 	ArchiveReport(ctx context.Context, token string) error
+}
+
+// DefaultMaxDeleteFraction is MaxDeleteFraction's default.
+const DefaultMaxDeleteFraction = 0.2
+
+func (c *Config) maxDeleteFraction() float64 {
+	if c.MaxDeleteFraction <= 0 {
+		return DefaultMaxDeleteFraction
+	}
+	return c.MaxDeleteFraction
 }
 
 func (c *Config) now() time.Time {

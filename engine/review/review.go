@@ -42,6 +42,8 @@ var (
 	ErrNoRemote       = errors.New("no remote to push to: the dbt repository has no origin and no remote is configured")
 	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
+	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
+	ErrBlocked        = errors.New("the branch would break the dbt project")
 )
 
 // Item is one proposal awaiting a human, with everything needed to act on
@@ -80,6 +82,9 @@ type Item struct {
 	// that proposes the same thing finds the existing item by it.
 	Fingerprint string
 	Error       string `json:",omitempty"` // the last failure, cleared on success
+	// Blocked lists, file:line, what the branch would break; set with
+	// api.ReviewBlocked.
+	Blocked []string `json:",omitempty"`
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`

@@ -29,7 +29,7 @@ type DAGs interface {
 
 // Config configures a Runner.
 type Config struct {
-	Store *store.Store
+	Store store.Interface
 	DAGs  DAGs
 	// StateDir holds run files: StateDir/runs/<id>/ (config, batch, logs).
 	StateDir string
@@ -68,7 +68,7 @@ var errCancelled = errors.New("cancelled")
 // Runner owns the queue and the runs in flight.
 type Runner struct {
 	cfg   Config
-	st    *store.Store
+	st    store.Interface
 	log   *slog.Logger
 	kinds *Kinds
 

@@ -108,6 +108,9 @@ func (m *Model) layout() {
 
 func (m *Model) listHeight() int {
 	avail := m.height - 1 - m.filter.Lines() // the summary line, the filter line
+	if m.notice() != "" {
+		avail-- // the analysis' notice above the list
+	}
 	if avail < previewMinHeight+3 {
 		return max(avail, 1) // too small for a preview: the list alone
 	}
@@ -267,6 +270,11 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
+	if it.State == api.ReviewBlocked {
+		// Say why, not just that: the item's error lists each dangling
+		// reference by file:line.
+		return common.Toast(fmt.Sprintf("review #%d cannot be approved: %s", it.ID, it.Error), true)
+	}
 	if !actionable(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to approve", it.ID, it.State), true)
 	}
@@ -319,7 +327,7 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
-	if !actionable(it.State) {
+	if !actionable(it.State) && it.State != api.ReviewBlocked {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
 	}
 	id := it.ID

@@ -3,7 +3,6 @@ package review
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,16 +19,18 @@ import (
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
 
-func TestMain(m *testing.M) {
-	// Colour on, so the tests can tell what is coloured; NO_COLOR is
-	// the theme's job (styles.New(true)), tested below.
-	lipgloss.SetColorProfile(termenv.TrueColor)
-	os.Exit(m.Run())
+// theme is a true-colour terminal, so the tests can tell what is coloured,
+// or a NO_COLOR one (an ASCII profile), tested below.
+func theme(noColor bool) *styles.Styles {
+	if noColor {
+		return styles.ForProfile(termenv.Ascii)
+	}
+	return styles.ForProfile(termenv.TrueColor)
 }
 
 func newPane(t testing.TB, snap *api.Snapshot, noColor bool, width, height int) *Model {
 	t.Helper()
-	c := common.NewCommon(styles.New(noColor))
+	c := common.NewCommon(theme(noColor))
 	c.Now = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
@@ -172,7 +173,7 @@ func TestScroller(t *testing.T) {
 			if tc.jump >= 0 {
 				s.gotoLine(tc.jump)
 			}
-			k := common.NewCommon(styles.New(true)).Keys
+			k := common.NewCommon(styles.ForProfile(termenv.Ascii)).Keys
 			for _, key := range tc.keys {
 				msg := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(key)}
 				if key == "pgdown" {
@@ -189,7 +190,7 @@ func TestScroller(t *testing.T) {
 
 func TestDayChart(t *testing.T) {
 	t.Parallel()
-	st := styles.New(true)
+	st := styles.ForProfile(termenv.Ascii)
 	days := []api.DayCount{{Day: "2025-05-30", Count: 0}, {Day: "2025-05-31", Count: 2}, {Day: "2025-06-01", Count: 8}, {Day: "2025-06-02", Count: 1}}
 	got := dayChart(st, days, 40, 2)
 	want := []string{
@@ -384,5 +385,54 @@ func TestViewFillsThePane(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// No evidence, no proposal: the pane shows the analysis' notice where a
+// deprecation item would be, with or without other items.
+func TestPaneShowsNoEvidenceNotice(t *testing.T) {
+	t.Parallel()
+	const notice = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
+	empty := &api.Snapshot{Meta: &api.MetaReport{At: viewtest.Clock(), Notice: notice}}
+	screen := sgr.ReplaceAllString(newPane(t, empty, true, 120, 20).View(), "")
+	if !strings.Contains(screen, notice) || strings.Contains(screen, "no review items") {
+		t.Errorf("empty pane:\n%s", screen)
+	}
+	snap := viewtest.Reviews()
+	snap.Meta = &api.MetaReport{At: viewtest.Clock(), Notice: notice}
+	m := newPane(t, snap, true, 120, 30)
+	screen = sgr.ReplaceAllString(m.View(), "")
+	if !strings.Contains(screen, notice) || !strings.Contains(screen, snap.Reviews[0].Title) {
+		t.Errorf("pane with items:\n%s", screen)
+	}
+	if lines := strings.Count(screen, "\n") + 1; lines != 30 {
+		t.Errorf("%d lines, want 30", lines)
+	}
+	snap.Meta.Notice = ""
+	if screen := newPane(t, snap, true, 120, 30).View(); strings.Contains(screen, "no consumers known") {
+		t.Errorf("notice without a notice:\n%s", screen)
+	}
+}
+
+// `a` on a blocked item explains why it cannot be approved, with each
+// dangling reference, instead of asking for confirmation.
+func TestApproveBlockedExplains(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	snap.Reviews[0].State = api.ReviewBlocked
+	snap.Reviews[0].Error = "blocked: the branch would break the dbt project (1 problem): models/sem.yml:3: ref('products') no longer resolves: the branch deletes products"
+	m := newPane(t, snap, true, 120, 30)
+	cmd := press(m, "a")
+	if cmd == nil {
+		t.Fatal("no command")
+	}
+	toast, ok := cmd().(common.ToastRequestedMsg)
+	if !ok || !toast.Error || !strings.Contains(toast.Text, "cannot be approved") || !strings.Contains(toast.Text, "models/sem.yml:3: ref('products')") {
+		t.Errorf("a on a blocked item: %#v", toast)
+	}
+	if cmd := press(m, "x"); cmd == nil {
+		t.Error("x on a blocked item does nothing")
+	} else if _, isToast := cmd().(common.ToastRequestedMsg); isToast {
+		t.Error("x on a blocked item refused")
 	}
 }

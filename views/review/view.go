@@ -206,6 +206,12 @@ func (m *Model) listView() string {
 		b.WriteString(common.Lines(st.Muted.Render("  no item matches the filter · esc clears it"), m.width, rest))
 		return common.Lines(b.String(), m.width, m.height)
 	}
+	if n := m.notice(); n != "" {
+		// The analysis proposed nothing on purpose: say why, in place of
+		// the deprecation item it did not stage.
+		b.WriteString(common.PadRight(st.Warn.Render("  "+n), m.width) + "\n")
+		rest--
+	}
 	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
 	if preview := rest - m.list.Height() - 1; preview >= 1 {
 		b.WriteString("\n" + m.previewRule())
@@ -216,6 +222,13 @@ func (m *Model) listView() string {
 
 func (m *Model) emptyText() string {
 	st := m.c.Styles
+	if n := m.notice(); n != "" {
+		return strings.Join([]string{
+			st.Warn.Render("  " + n),
+			st.Muted.Render(fmt.Sprintf("  last analysis %s: nothing is proposed for deletion until a consumer is known · i shows it",
+				agoText(m.c.Now(), m.snap.Meta.At))),
+		}, "\n")
+	}
 	lines := []string{
 		st.Bold.Render("  no review items — press m to run the metapipeline"),
 		st.Muted.Render("  it proposes deleting unused dbt models, refreshing exposures and"),
@@ -226,6 +239,14 @@ func (m *Model) emptyText() string {
 			agoText(m.c.Now(), meta.At), common.Plural(meta.Candidates, "candidate"), common.Plural(meta.StaleReports, "stale report"))))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// notice is the latest analysis' reason for proposing no clean-up.
+func (m *Model) notice() string {
+	if m.snap == nil || m.snap.Meta == nil {
+		return ""
+	}
+	return m.snap.Meta.Notice
 }
 
 // previewRule separates the list from the selected item's preview.

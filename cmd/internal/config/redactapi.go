@@ -14,7 +14,7 @@ import (
 // error, then still shows nothing secret on anyone's screen. Errors keep
 // their identity for errors.Is and errors.As.
 func RedactAPI(inner api.API, r *Redactor) api.API {
-	if r == nil || r.r == nil {
+	if r.Empty() {
 		return inner
 	}
 	return &redactedAPI{api: inner, r: r}

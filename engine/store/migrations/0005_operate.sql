@@ -1,6 +1,5 @@
 -- Operator control (issue 15): the audit log of operator actions, paused
--- DAGs, and the link of a re-run to the run it re-runs. Numbered after the
--- issue, so features landing in any order never share a version.
+-- DAGs, and the link of a re-run to the run it re-runs.
 
 CREATE TABLE audit_log (
     id      INTEGER PRIMARY KEY,
