@@ -38,6 +38,9 @@ type DAG struct {
 	// ConflictWith names the location that holds the name, for conflicts.
 	ConflictWith string
 	NextFire     time.Time // zero when unscheduled
+	// Paused is set while an operator has paused the DAG: its schedules
+	// and sensors do not fire.
+	Paused *DAGPause
 }
 
 // ErrorLine is one validation problem, ready to render.
@@ -79,6 +82,7 @@ type Run struct {
 	WaitReason string // why a queued run waits
 	Error      string
 	Batch      string // "topic/partition/first-last" for sensor runs
+	RerunOf    int64  // the run this one re-runs (R, C), 0 for none
 	Tasks      []Task // in topological order
 	Done       int    // tasks finished
 	Total      int
