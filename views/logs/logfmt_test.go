@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
@@ -108,7 +109,7 @@ func FuzzSplitLogfmt(f *testing.F) {
 // The detail view shows a quoted value on one line, not a word per line.
 func TestDetailKeepsQuotedValuesWhole(t *testing.T) {
 	t.Parallel()
-	c := common.NewCommon(styles.New(true))
+	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
 	c.Now = viewtest.Clock
 	m := New(c)
 	m.SetSize(120, 20)

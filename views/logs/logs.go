@@ -152,7 +152,7 @@ func (m *Model) renderRow(i, width int) string {
 
 func (m *Model) recordText(r api.LogRecord) string {
 	st := m.c.Styles
-	wrap := lipgloss.NewStyle().Width(max(m.Width-2, 10))
+	wrap := st.NewStyle().Width(max(m.Width-2, 10))
 	var attrs []string
 	for _, f := range splitLogfmt(r.Attrs) {
 		k, v := fieldLine(f)

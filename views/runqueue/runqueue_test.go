@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
@@ -15,7 +16,7 @@ import (
 
 func newPane(t testing.TB, snap *api.Snapshot) *Model {
 	t.Helper()
-	c := common.NewCommon(styles.New(true))
+	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
 	c.Now = viewtest.Clock
 	m := New(c)
 	m.SetSize(100, 30)
