@@ -245,3 +245,17 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// Rows that arrive before the list has its height still leave the first
+// header in view once it has one (the order of the first snapshot and
+// the first window size is not fixed).
+func TestListSkipRowsBeforeHeight(t *testing.T) {
+	t.Parallel()
+	var l List
+	l.SetSkip(func(i int) bool { return i == 0 })
+	l.SetLen(10)
+	l.SetHeight(5)
+	if start, _ := l.Window(); l.Cursor() != 1 || start != 0 {
+		t.Errorf("cursor %d window start %d; want 1, 0", l.Cursor(), start)
+	}
+}

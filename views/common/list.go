@@ -52,6 +52,9 @@ func (l *List) SetLen(n int) {
 func (l *List) SetHeight(h int) {
 	l.height = max(h, 1)
 	l.clamp()
+	// A list that was too short for the header above its first row
+	// shows it once there is room, whichever came first, rows or size.
+	l.settle(1)
 }
 
 // Height is the number of visible rows.
