@@ -47,7 +47,9 @@ func runValidate(ctx context.Context, env *cliEnv, args []string) int {
 Checks DAG files: each PATH is a .json or .star file, or a folder searched
 recursively for them, skipping what the loader skips (hidden files and
 folders, editor leftovers: #x#, x~, .swp, .tmp). Prints one line
-per problem, FILE: node "ID": /path: message, then a summary.
+per problem, FILE: node "ID": /path: message, then a summary. env() in
+Starlark files reads SLUICE_DAG_* and the variables --dags-env-allow names,
+as the engine's loader does.
 
 Exit status: 0 every file is valid, 1 some file is invalid, 2 usage error or
 unreadable path.

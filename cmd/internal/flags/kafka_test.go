@@ -94,4 +94,3 @@ func TestRegisterKafkaPrefixed(t *testing.T) {
 		t.Errorf("short flags' error: %v", err)
 	}
 }
-
