@@ -18,7 +18,8 @@ API; never logged), GITHUB_REPOSITORY (owner/repo), GITHUB_API_URL (GitHub
 Enterprise), GITHUB_TOKEN_HOSTS (comma-separated further hosts the token may
 go to), SLUICE_GITHUB_HTTP_LOOPBACK (send the token over plain HTTP to
 loopback test servers), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH
-agent), SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_DBT_BIN.
+agent), SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_RECONSIDER_DAYS
+(default 30), SLUICE_DBT_BIN.
 Flags win over the environment.
 `
 
@@ -27,7 +28,7 @@ var reviewFlagEnv = map[string]string{
 	"repo": "DBT_REPO", "remote": "DBT_REMOTE", "project-dir": "DBT_PROJECT_DIR", "base": "DBT_BASE_BRANCH",
 	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
 	"ssh-key": "SLUICE_SSH_KEY", "max-delete-fraction": "SLUICE_MAX_DELETE_FRACTION",
-	"dbt-bin": "SLUICE_DBT_BIN", "github-token-hosts": "GITHUB_TOKEN_HOSTS",
+	"dbt-bin": "SLUICE_DBT_BIN", "github-token-hosts": "GITHUB_TOKEN_HOSTS", "reconsider-days": "SLUICE_RECONSIDER_DAYS",
 }
 
 // ReviewFromEnv reads the review settings from the environment (see
@@ -59,6 +60,13 @@ func ReviewFromEnv(getenv func(string) string) (review.Config, error) {
 		}
 		cfg.MaxDeleteFraction = f
 	}
+	if v := getenv("SLUICE_RECONSIDER_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return cfg, fmt.Errorf("SLUICE_RECONSIDER_DAYS=%q: want a number of days", v)
+		}
+		cfg.ReconsiderDays = n
+	}
 	if v := getenv("SLUICE_PR_DRAFT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -82,6 +90,7 @@ func RegisterReview(fs *flag.FlagSet, cfg *review.Config) {
 	fs.Var(listValue{&cfg.TokenHosts}, "github-token-hosts", "comma-separated further hosts the GitHub token may be sent to, beyond GitHub's and the API URL's (a push remote elsewhere)")
 	fs.BoolVar(&cfg.Draft, "draft", cfg.Draft, "open pull requests as drafts")
 	fs.Float64Var(&cfg.MaxDeleteFraction, "max-delete-fraction", cfg.MaxDeleteFraction, "refuse to stage a branch deleting more than this share of the project's models (default 0.2; 1: no cap)")
+	fs.IntVar(&cfg.ReconsiderDays, "reconsider-days", cfg.ReconsiderDays, "do not propose again, for this many days, the models of a pull request closed unmerged (default 30)")
 	fs.StringVar(&cfg.DBTBin, "dbt-bin", cfg.DBTBin, "dbt executable that runs `dbt parse` on each staged branch (default: dbt on PATH)")
 	fs.StringVar(&cfg.SSHKeyPath, "ssh-key", cfg.SSHKeyPath, "SSH private key for SSH remotes (default: the SSH agent)")
 }
