@@ -163,16 +163,10 @@ func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service,
 	return svc, nil
 }
 
-// newModeClient is the one builder of the Mode client the review service
-// archives reports with.
+// newModeClient is the one builder of Mode clients: the one the review
+// service archives reports with, and each analysis' (analysisInputs).
 func newModeClient(cfg MetaConfig, log *slog.Logger) (*mode.Client, error) {
-	return mode.New(mode.Config{
-		BaseURL:   cfg.ModeURL,
-		Workspace: cfg.ModeWorkspace,
-		Token:     cfg.ModeToken,
-		Secret:    cfg.ModeSecret,
-		Logger:    log.With("component", "mode"),
-	})
+	return mode.New(cfg.Config.ModeConfig(cfg.ModeToken, cfg.ModeSecret, log.With("component", "mode")))
 }
 
 // CheckRunConfig is the one rule for a run config: empty, or a JSON object.

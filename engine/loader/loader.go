@@ -151,7 +151,7 @@ func (l *Loader) Start(ctx context.Context) error {
 	}
 	l.started = true
 	if !l.cfg.Enabled {
-		l.log.Info("dag loading disabled", "env", EnvEnabled)
+		l.log.Info("dag loading disabled")
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
