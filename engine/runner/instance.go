@@ -39,6 +39,7 @@ func (r *Runner) register(ctx context.Context, now time.Time) error {
 	}
 	beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r.beatStop, r.beatDone = stop, make(chan struct{})
+	r.countLive(ctx)
 	go func() {
 		defer close(r.beatDone)
 		t := time.NewTicker(r.heartbeatEvery())
@@ -51,11 +52,33 @@ func (r *Runner) register(ctx context.Context, now time.Time) error {
 				if err := r.st.Heartbeat(beatCtx, r.id, time.Now()); err != nil && beatCtx.Err() == nil {
 					r.log.Error("heartbeat", "instance", r.id, "err", err)
 				}
+				r.countLive(beatCtx)
 			}
 		}
 	}()
 	return nil
 }
+
+// countLive refreshes the count of live instances the snapshot shows.
+func (r *Runner) countLive(ctx context.Context) {
+	ins, err := r.st.Instances(ctx)
+	if err != nil {
+		return
+	}
+	now, n := time.Now(), 0
+	for _, in := range ins {
+		if in.Status(now, r.cfg.Lease) == store.InstanceLive {
+			n++
+		}
+	}
+	if int64(n) != r.live.Swap(int64(n)) {
+		r.changed()
+	}
+}
+
+// LiveInstances is the number of live instances sharing the store, as of
+// the last heartbeat (at least this one once started).
+func (r *Runner) LiveInstances() int { return int(max(r.live.Load(), 1)) }
 
 // deregister stops the heartbeat and records a clean stop.
 func (r *Runner) deregister(ctx context.Context) {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
@@ -100,10 +101,11 @@ type Runner struct {
 	execs   sync.WaitGroup
 	started bool
 
-	id        string
-	others    map[string]int // runs of other instances running, by DAG (shared stores)
-	beatStop  context.CancelFunc
-	beatDone  chan struct{}
+	id       string
+	others   map[string]int // runs of other instances running, by DAG (shared stores)
+	beatStop context.CancelFunc
+	beatDone chan struct{}
+	live     atomic.Int64
 }
 
 // activeRun is a run that left the queue: starting, running or settling.
