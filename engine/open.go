@@ -188,6 +188,16 @@ func CheckRunConfig(cfg json.RawMessage) error {
 // picks it up. A name the engine does not know fails the run with that
 // reason when the engine picks it up.
 func (e *Engine) QueueRun(ctx context.Context, name string, cfg json.RawMessage, priority int) (store.Run, error) {
+	run, err := e.queueRun(ctx, name, cfg, priority)
+	result := ""
+	if err == nil {
+		result = fmt.Sprintf("ok: run %d", run.ID)
+	}
+	e.audit(ctx, "trigger", "dag "+name, "", result, err)
+	return run, err
+}
+
+func (e *Engine) queueRun(ctx context.Context, name string, cfg json.RawMessage, priority int) (store.Run, error) {
 	if err := CheckRunConfig(cfg); err != nil {
 		return store.Run{}, fmt.Errorf("queueing %q: %w", name, err)
 	}
@@ -259,6 +269,9 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
 	e.events.publish(api.TopicReviews)
+	if !dryRun {
+		e.audit(ctx, "approve", fmt.Sprintf("review %d", id), "", "", err)
+	}
 	return out, err
 }
 
@@ -270,5 +283,6 @@ func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, erro
 	}
 	it, err := svc.Reject(ctx, id)
 	e.events.publish(api.TopicReviews)
+	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
 	return it, err
 }

@@ -95,14 +95,17 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		return nil, fmt.Errorf("approving review %d: %w", it.ID, ErrNoRemote)
 	}
 	// Proof again before anything leaves: the check is sluice's own, on
-	// the exact commit to push.
-	dangling, err := sc.checkCommit(it.Base, it.Commit)
+	// the branch's changes replayed on the base branch as it is now.
+	rc, err := sc.recheck(ctx, it)
 	if err != nil {
 		return nil, fmt.Errorf("approving review %d: %w", it.ID, err)
 	}
-	if len(dangling) > 0 {
-		it.Blocked = danglingText(dangling)
+	if len(rc.dangling) > 0 {
+		it.Blocked = danglingText(rc.dangling)
 		it.Error = blockedMessage(it.Blocked)
+		if rc.base != it.Base {
+			it.Error = fmt.Sprintf("%s (the base branch moved from %s to %s since staging)", it.Error, short(it.Base), short(rc.base))
+		}
 		if !dryRun {
 			if err := s.update(ctx, it, api.ReviewBlocked, it.Error); err != nil {
 				return nil, err

@@ -15,7 +15,8 @@ API; never logged), GITHUB_REPOSITORY (owner/repo), GITHUB_API_URL (GitHub
 Enterprise), GITHUB_TOKEN_HOSTS (comma-separated further hosts the token may
 go to), SLUICE_GITHUB_HTTP_LOOPBACK (send the token over plain HTTP to
 loopback test servers), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH
-agent), SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_DBT_BIN.
+agent), SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_RECONSIDER_DAYS
+(default 30), SLUICE_DBT_BIN.
 Flags win over the environment.
 `
 
@@ -52,6 +53,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.MaxDeleteFraction = f
 	}
+	if v := getenv("SLUICE_RECONSIDER_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return cfg, fmt.Errorf("SLUICE_RECONSIDER_DAYS=%q: want a number of days", v)
+		}
+		cfg.ReconsiderDays = n
+	}
 	if v := getenv("SLUICE_PR_DRAFT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -74,6 +82,7 @@ func RegisterFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.GitHubAPIURL, "github-api-url", cfg.GitHubAPIURL, "GitHub REST API root (GitHub Enterprise, tests)")
 	fs.BoolVar(&cfg.Draft, "draft", cfg.Draft, "open pull requests as drafts")
 	fs.Float64Var(&cfg.MaxDeleteFraction, "max-delete-fraction", cfg.MaxDeleteFraction, "refuse to stage a branch deleting more than this share of the project's models (default 0.2; 1: no cap)")
+	fs.IntVar(&cfg.ReconsiderDays, "reconsider-days", cfg.ReconsiderDays, "do not propose again, for this many days, the models of a pull request closed unmerged (default 30)")
 	fs.StringVar(&cfg.DBTBin, "dbt-bin", cfg.DBTBin, "dbt executable that runs `dbt parse` on each staged branch (default: dbt on PATH)")
 	fs.StringVar(&cfg.SSHKeyPath, "ssh-key", cfg.SSHKeyPath, "SSH private key for SSH remotes (default: the SSH agent)")
 }

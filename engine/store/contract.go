@@ -149,3 +149,18 @@ type Processes interface {
 }
 
 var _ Interface = (*Store)(nil)
+
+// Operator is what the operator's actions (issue 15) need of a store: the
+// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf
+// and Skip. The SQLite store has it; a store without it (PostgreSQL, for
+// now) makes those actions api.ErrNotAvailable rather than half-done.
+type Operator interface {
+	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
+	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
+	Mark(ctx context.Context, runID int64, task string, state api.RunState, note string, at time.Time) (bool, error)
+	PauseDAG(ctx context.Context, dag string, p api.DAGPause) (bool, error)
+	UnpauseDAG(ctx context.Context, dag string) (bool, error)
+	PausedDAGs(ctx context.Context) (map[string]api.DAGPause, error)
+}
+
+var _ Operator = (*Store)(nil)
