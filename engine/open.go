@@ -106,7 +106,6 @@ func (e *Engine) openStore(ctx context.Context, create bool) (store.Interface, e
 // Store is the engine's store, for components that persist their own state
 // in it (sensor ticks, review items). An offline engine's is nil until an
 // operation opened it.
-//
 func (e *Engine) Store() store.Interface { return e.st }
 
 // reviewService returns the review service, building it for an offline
