@@ -87,7 +87,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	r.mu.Lock()
 	for _, t := range ar.tasks {
 		if t.State == snapshot.TaskPending && !settled[t.ID] {
-			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: snapshot.TaskSkipped, FinishedAt: time.Now()})
+			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: snapshot.TaskSkipped, FinishedAt: r.clock.Now()})
 		}
 	}
 	r.mu.Unlock()
@@ -108,7 +108,7 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state, msg string, settle []store.Attempt) {
-	now := time.Now()
+	now := r.clock.Now()
 	if err := r.st.FinishRun(persistCtx, ar.run.ID, state, msg, now, settle); err != nil {
 		r.log.Error("finishing run", "run", ar.run.ID, "err", err)
 		r.release(ar, nil)
@@ -183,7 +183,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			launch = append(launch, nodeByID(ar.def, ready[0]))
 			ready = ready[1:]
 		}
-		now := time.Now()
+		now := r.clock.Now()
 		switch {
 		case len(launch) > 0:
 			rows := unsaved
@@ -246,7 +246,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			if failure == "" {
 				failure = fmt.Sprintf("task %s failed: %s", res.id, res.err)
 			}
-			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, time.Now())...)
+			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, r.clock.Now())...)
 		}
 	}
 }
@@ -333,7 +333,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			if ctx.Err() != nil {
 				return struct{}{}, backoff.Permanent(context.Cause(ctx))
 			}
-			a.StartedAt = time.Now()
+			a.StartedAt = r.clock.Now()
 			if err := r.putAttempt(ar, a); err != nil {
 				return struct{}{}, backoff.Permanent(err)
 			}
@@ -354,7 +354,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			tr.forgetProcess()
 			logFile, tail = tr.closeLog()
 		}
-		a.FinishedAt, a.LogFile, a.LogTail = time.Now(), logFile, tail
+		a.FinishedAt, a.LogFile, a.LogTail = r.clock.Now(), logFile, tail
 		switch {
 		case err == nil:
 			a.State = snapshot.RunSuccess
@@ -392,7 +392,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 		res.state = snapshot.RunCancelled
 		// Cancelled while waiting to retry: the last attempt says retrying.
 		if last.State == snapshot.TaskRetrying && !shutdown() {
-			last.State, last.Error, last.FinishedAt = snapshot.RunCancelled, "cancelled", time.Now()
+			last.State, last.Error, last.FinishedAt = snapshot.RunCancelled, "cancelled", r.clock.Now()
 			res.final = &last
 		}
 		if shutdown() {

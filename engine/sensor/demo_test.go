@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // The demo helper brings up a broker with a producer feeding it.
@@ -14,7 +16,7 @@ func TestStartDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Stop()
-	waitFor(t, 20*time.Second, "messages flowing into the demo topic", func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		r, err := NewOffsetReader(d.Conn)
 		if err != nil {
 			return false
@@ -22,5 +24,5 @@ func TestStartDemo(t *testing.T) {
 		defer r.Close()
 		g, err := r.Read("demo-watch", []string{"demo"})
 		return err == nil && len(g.Partitions) == 2 && totalLag(g) >= 50
-	})
+	}, "messages flowing into the demo topic")
 }
