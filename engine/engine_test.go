@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -93,19 +94,12 @@ func waitSnapshot(t *testing.T, e *Engine, cond func(*snapshot.Snapshot) bool) *
 	t.Helper()
 	ch, done := e.Subscribe()
 	defer done()
-	deadline := time.After(20 * time.Second)
-	for {
-		s := e.Snapshot()
-		if cond(s) {
-			return s
-		}
-		select {
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("timed out waiting for the snapshot")
-		}
-	}
+	var s *snapshot.Snapshot
+	enginetest.EventuallyOn(t, ch, 20*time.Second, func() bool {
+		s = e.Snapshot()
+		return cond(s)
+	}, "the snapshot")
+	return s
 }
 
 func finished(s *snapshot.Snapshot, id int64) (snapshot.Run, bool) {

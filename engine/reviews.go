@@ -14,6 +14,9 @@ import (
 func (e *Engine) newReviews() error {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	if cfg.Clock == nil {
+		cfg.Clock = e.cfg.Clock
+	}
 	if cfg.Archiver == nil && e.cfg.Meta.ModeWorkspace != "" {
 		// The workspace the metapipeline reads is the one whose reports it
 		// proposes to archive.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/clock"
 )
 
 // Config says where branches are built and where they go.
@@ -50,8 +52,9 @@ type Config struct {
 	// <sluice@localhost>").
 	AuthorName, AuthorEmail string
 
-	// Now is the clock (default time.Now); branch names carry its date.
-	Now func() time.Time
+	// Clock stamps items and decisions; branch names carry its date. nil
+	// is the real clock.
+	Clock clock.Clock
 	// PollInterval is how often a started service rereads the store to
 	// pick up changes made by other processes (the CLI). Default 5s.
 	PollInterval time.Duration
@@ -63,9 +66,4 @@ type ReportArchiver interface {
 	ArchiveReport(ctx context.Context, token string) error
 }
 
-func (c *Config) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *Config) now() time.Time { return clock.Or(c.Clock).Now() }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
+
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -169,8 +171,8 @@ func setup(t *testing.T, cfg Config) (*Service, *store.Store) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = t.TempDir()
 	}
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return testNow }
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Fixed(testNow)
 	}
 	db, err := store.OpenDir(ctx, cfg.StateDir, store.Options{Synchronous: store.SyncNormal})
 	if err != nil {
