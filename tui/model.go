@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
+
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
@@ -38,8 +40,8 @@ const (
 type Options struct {
 	// Styles is the theme; nil builds one honouring NO_COLOR.
 	Styles *styles.Styles
-	// Now is the clock; nil is time.Now. Tests pin it.
-	Now func() time.Time
+	// Clock is the console's clock; nil is the real one. Tests pin it.
+	Clock clock.Clock
 	// ClockInterval is how often elapsed times re-render with no engine
 	// change (default 1s; negative disables, which tests use).
 	ClockInterval time.Duration
@@ -90,9 +92,6 @@ func New(ctx context.Context, api engine.API, opts Options) *Model {
 	if opts.Styles == nil {
 		opts.Styles = styles.New(styles.NoColorRequested(nil))
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if opts.ClockInterval == 0 {
 		opts.ClockInterval = time.Second
 	}
@@ -100,7 +99,7 @@ func New(ctx context.Context, api engine.API, opts Options) *Model {
 		opts.ActionTimeout = 2 * time.Minute
 	}
 	c := common.NewCommon(opts.Styles)
-	c.Now = opts.Now
+	c.Clock = clock.Or(opts.Clock)
 	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
 	m.events, m.unsubscribe = api.Subscribe()
 	m.panes = [paneCount]common.Component{

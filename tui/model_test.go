@@ -475,7 +475,7 @@ func TestNoColorEmitsNoColour(t *testing.T) {
 	defer lipgloss.SetColorProfile(termenv.Ascii)
 	render := func(noColor bool) string {
 		f := newFakeEngine(viewtest.Loaded())
-		m := New(context.Background(), f, Options{Styles: styles.New(noColor), Now: viewtest.Clock, ClockInterval: -1})
+		m := New(context.Background(), f, Options{Styles: styles.New(noColor), Clock: viewtest.Clock, ClockInterval: -1})
 		defer m.Close()
 		m.Update(tea.WindowSizeMsg{Width: 160, Height: 44})
 		m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Loaded(), Topics: common.AllTopics})

@@ -34,7 +34,7 @@ func TestRoleOnStatusLine(t *testing.T) {
 			f := newFakeEngine(snap)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			m := New(ctx, f, Options{Styles: styles.New(false), Now: viewtest.Clock, ClockInterval: -1, Role: tt.role})
+			m := New(ctx, f, Options{Styles: styles.New(false), Clock: viewtest.Clock, ClockInterval: -1, Role: tt.role})
 			defer m.Close()
 			// Sized wide first: startModel waits for the whole summary.
 			c := startModel(t, m, f, 160, 30)

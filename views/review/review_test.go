@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 func newPane(t testing.TB, snap *snapshot.Snapshot, noColor bool, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.New(noColor))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
+
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/snapshot"
 )
@@ -16,8 +18,8 @@ import (
 // Now is the pinned "current time" of every fixture.
 var Now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// Clock returns Now, for common.Common.Now and tui.Options.Now.
-func Clock() time.Time { return Now }
+// Clock is stopped at Now, for common.Common.Clock and tui.Options.Clock.
+var Clock = clock.Fixed(Now)
 
 func ago(d time.Duration) time.Time { return Now.Add(-d) }
 
