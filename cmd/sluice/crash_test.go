@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -61,7 +62,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 
 	st := openStore(t, state)
 	defer st.Close()
-	waitUntil(t, "sensor runs in flight", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		runs, err := st.ListRuns(ctx, store.ListOptions{DAG: "events"})
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +74,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 			}
 		}
 		return len(runs) >= 4 && running > 0
-	})
+	}, "sensor runs in flight")
 	first.kill(t, state)
 	if res, err := st.IntegrityCheck(ctx); err != nil || res != "ok" {
 		t.Fatalf("after SIGKILL: integrity %q %v", res, err)
@@ -105,7 +106,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 	}
 	const total = streamed + after
 	var batches map[int32][]*sensorBatch
-	waitUntil(t, "every offset in a finished run", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		batches = sensorBatches(t, st, "events")
 		for _, bs := range batches {
 			for _, b := range bs {
@@ -117,7 +118,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 			}
 		}
 		return coveredOffsets(batches) >= total
-	})
+	}, "every offset in a finished run")
 	second.stop(t)
 
 	if n := coveredOffsets(batches); n != total {
@@ -238,9 +239,9 @@ func TestCrashReviewMidPush(t *testing.T) {
 
 	second := startCrashServe(t, bin, dir, "second", env, args...)
 	approve(second.sshAddr(t))
-	waitUntil(t, "the item to reach pr-open", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return item().State == review.StatePROpen
-	})
+	}, "the item to reach pr-open")
 	second.stop(t)
 
 	it := item()

@@ -16,6 +16,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -57,7 +58,7 @@ func startServeBinaryExited(t *testing.T, bin, dir, tag string, env []string, ar
 		<-exited
 	})
 	var addr string
-	waitUntil(t, "sluice serve ("+tag+") to listen for SSH", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, tag+".stderr"))
@@ -67,7 +68,7 @@ func startServeBinaryExited(t *testing.T, bin, dir, tag string, env []string, ar
 		log, _ := os.ReadFile(filepath.Join(dir, tag+".stderr"))
 		addr = logAddr(string(log), "serving the console over ssh")
 		return addr != ""
-	})
+	}, "sluice serve ("+tag+") to listen for SSH")
 	return cmd, addr, exited
 }
 
@@ -156,9 +157,9 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 
 	serve.Process.Signal(syscall.SIGTERM)
-	waitUntil(t, "serve to stop", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(readFile(t, filepath.Join(dir, "serve.stderr")), `"msg":"engine stopped"`)
-	})
+	}, "serve to stop")
 	c.Close()
 
 	channels := map[string]string{
@@ -241,12 +242,12 @@ func TestServeCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	waitUntil(t, "the quick run", 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess }, "the quick run")
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick")
-	waitUntil(t, "both gated runs to run their task", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return len(strings.Fields(readFile(t, filepath.Join(dir, "pgids")))) == 2
-	})
+	}, "both gated runs to run their task")
 	watcher.Screen.WaitFor(t, 0, sshWait, "Running (2)")
 
 	first.Process.Signal(syscall.SIGKILL)
@@ -261,10 +262,10 @@ func TestServeCrashRecovery(t *testing.T) {
 		t.Fatal("the killed sluice serve was not reaped within 30s")
 	}
 	// Its tasks outlive it; they must not have inherited the lock.
-	waitUntil(t, "the state dir lock to be free", 10*time.Second, func() bool {
+	enginetest.Eventually(t, 10*time.Second, func() bool {
 		_, held, err := store.LockHolder(state)
 		return err == nil && !held
-	})
+	}, "the state dir lock to be free")
 	st, err := store.OpenDir(ctx, state, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +299,7 @@ func TestServeCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs []runRow
-	waitUntil(t, "every run to settle", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
 			if r.State == store.RunQueued || r.State == store.RunRunning {
@@ -306,7 +307,7 @@ func TestServeCrashRecovery(t *testing.T) {
 			}
 		}
 		return len(runs) == 5
-	})
+	}, "every run to settle")
 	seen := map[int64]bool{}
 	var requeued []runRow
 	for _, r := range runs {
@@ -336,9 +337,9 @@ func TestServeCrashRecovery(t *testing.T) {
 	watcher2.Screen.WaitFor(t, 0, sshWait, "Finished (5)")
 
 	second.Process.Signal(syscall.SIGTERM)
-	waitUntil(t, "serve to stop", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(readFile(t, filepath.Join(dir, "second.stderr")), `"msg":"engine stopped"`)
-	})
+	}, "serve to stop")
 	st, err = store.OpenDir(ctx, state, store.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -69,10 +70,10 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 		t.Fatalf("trigger: %d %q %q", code, out, errOut)
 	}
 	var pid, child int
-	waitUntil(t, "the task and its child to start", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		pid, child = readPidFile(taskPid), readPidFile(childPid)
 		return pid > 0 && child > 0
-	})
+	}, "the task and its child to start")
 
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
@@ -86,15 +87,15 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 		second.Process.Signal(syscall.SIGTERM)
 		second.Wait()
 	}()
-	waitUntil(t, "the orphaned task and its child to be stopped", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return !processLive(pid) && !processLive(child)
-	})
+	}, "the orphaned task and its child to be stopped")
 	var runs []runRow
-	waitUntil(t, "the interrupted run and its re-run to settle", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		return len(runs) == 2 && runs[0].State != store.RunRunning && runs[0].State != store.RunQueued &&
 			runs[1].State != store.RunRunning && runs[1].State != store.RunQueued
-	})
+	}, "the interrupted run and its re-run to settle")
 	byID := map[int64]runRow{}
 	var rerun runRow
 	for _, r := range runs {

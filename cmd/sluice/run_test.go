@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -54,18 +55,6 @@ func writeDAG(t *testing.T, dir, name, body string) {
 	}
 }
 
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-}
-
 // startInProcessEngine runs `sluice run` in a goroutine until the returned
 // stop is called; stop returns its exit code.
 func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) (stderr *syncBuffer, stop func() int) {
@@ -75,7 +64,7 @@ func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) 
 	env := &cliEnv{stdout: &syncBuffer{}, stderr: stderr, stdin: strings.NewReader(""), getenv: func(k string) string { return vars[k] }}
 	done := make(chan int, 1)
 	go func() { done <- dispatch(ctx, env, append([]string{"run"}, args...)) }()
-	waitUntil(t, "the engine to take the state dir", 20*time.Second, func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		_, held, _ := store.LockHolder(vars["SLUICE_STATE_DIR"])
 		select {
 		case code := <-done:
@@ -83,7 +72,7 @@ func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) 
 		default:
 		}
 		return held && strings.Contains(stderr.String(), "engine started")
-	})
+	}, "the engine to take the state dir")
 	var once sync.Once
 	code := 0
 	stop = func() int {
@@ -349,13 +338,13 @@ func TestCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	waitUntil(t, "the quick run", 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess }, "the quick run")
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick") // queued behind the two slots
-	waitUntil(t, "both gated runs to run their task", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
 		return len(strings.Fields(string(data))) == 2
-	})
+	}, "both gated runs to run their task")
 	if s := runState(t, state, waiting); s != store.RunQueued {
 		t.Fatalf("third run %s, want queued behind max-concurrent-runs 2", s)
 	}
@@ -374,10 +363,10 @@ func TestCrashRecovery(t *testing.T) {
 
 	second := startBinary(t, bin, vars, filepath.Join(work, "stderr2"), "run", "--max-concurrent-runs", "2", "--kill-grace", "1s")
 	// A second engine while it runs is refused, naming it.
-	waitUntil(t, "the restarted engine to take the lock", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		pid, held, _ := store.LockHolder(state)
 		return held && pid == second.Process.Pid
-	})
+	}, "the restarted engine to take the lock")
 	if code, _, errOut := runCmd(ctx, vars, "run"); code != exitFailed || !strings.Contains(errOut, fmt.Sprintf("pid %d", second.Process.Pid)) {
 		t.Fatalf("second engine: %d %q", code, errOut)
 	}
@@ -385,7 +374,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs []runRow
-	waitUntil(t, "every run to settle", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
 			if r.State == store.RunQueued || r.State == store.RunRunning {
@@ -393,7 +382,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		return len(runs) == 5
-	})
+	}, "every run to settle")
 	byID := map[int64]runRow{}
 	var requeued *runRow
 	for i, r := range runs {

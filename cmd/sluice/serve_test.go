@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // served is `sluice serve` running in-process.
@@ -51,7 +52,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *served {
 	go func() { done <- dispatch(ctx, env, append([]string{"serve"}, args...)) }()
 	wantSSH := strings.Contains(strings.Join(args, " "), "--ssh")
 	wantMetrics := strings.Contains(strings.Join(args, " "), "--metrics")
-	waitUntil(t, "sluice serve to come up", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		select {
 		case code := <-done:
 			t.Fatalf("sluice serve exited %d: %s", code, s.stderr.String())
@@ -61,7 +62,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *served {
 		s.ssh = logAddr(log, "serving the console over ssh")
 		s.metrics = logAddr(log, "serving metrics")
 		return strings.Contains(log, "engine started") && (!wantSSH || s.ssh != "") && (!wantMetrics || s.metrics != "")
-	})
+	}, "sluice serve to come up")
 	var once sync.Once
 	code := -1
 	s.stop = func() int {
@@ -174,9 +175,9 @@ func TestServeSSHEndToEnd(t *testing.T) {
 	olga.Screen.WaitFor(t, mark, sshWait, "Finished (1)")
 	victor.Screen.WaitFor(t, vmark, sshWait, "Finished (1)")
 
-	waitUntil(t, "the metrics to count the run", sshWait, func() bool {
+	enginetest.Eventually(t, sshWait, func() bool {
 		return strings.Contains(scrape(t, s.metrics), `sluice_runs_finished_total{dag="hello",state="success"} 1`)
-	})
+	}, "the metrics to count the run")
 
 	// Sessions leave; the engine carries on and serves the next one.
 	olga.Close()
