@@ -7,14 +7,29 @@ PKGS      := ./...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: all build test bench lint fmt fuzz demo clean
+.PHONY: all build test bench lint fmt fuzz demo clean prereq
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sluice
 
-test:
+# What `make test` needs, checked up front so a missing tool is named plainly
+# instead of failing deep inside a test. See README "Prerequisites".
+GO_MIN := 1.26
+prereq:
+	@missing=; \
+	command -v $(GO) >/dev/null 2>&1 || missing="$$missing\n  - Go $(GO_MIN) or newer (https://go.dev/dl)"; \
+	if command -v $(GO) >/dev/null 2>&1; then \
+	  v=$$($(GO) env GOVERSION | sed 's/^go//'); \
+	  if [ "$$(printf '%s\n%s\n' $(GO_MIN) "$$v" | sort -V | head -n1)" != "$(GO_MIN)" ]; then \
+	    missing="$$missing\n  - Go $(GO_MIN) or newer (found $$v)"; fi; fi; \
+	command -v $${CC:-cc} >/dev/null 2>&1 || missing="$$missing\n  - a C compiler for go test -race (apt-get install gcc)"; \
+	command -v git >/dev/null 2>&1 || missing="$$missing\n  - git (apt-get install git)"; \
+	command -v tmux >/dev/null 2>&1 || missing="$$missing\n  - tmux, for the console end-to-end tests (apt-get install tmux)"; \
+	if [ -n "$$missing" ]; then printf "make test needs:$$missing\n(.ci/run installs them on CI)\n" >&2; exit 1; fi
+
+test: prereq
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 

@@ -4,8 +4,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/loader"
 )
 
 // SourceBuiltin is the source name of DAGs that come with Sluice (the
@@ -19,7 +20,7 @@ const SourceBuiltin = "builtin"
 type builtinSource struct {
 	dagSource
 	defs   map[string]*dag.DAG
-	rows   []snapshot.DAG // sorted by name
+	rows   []api.DAG // sorted by name
 	loaded time.Time
 }
 
@@ -32,12 +33,12 @@ func withBuiltins(src dagSource, defs ...*dag.DAG) dagSource {
 	b := &builtinSource{dagSource: src, defs: map[string]*dag.DAG{}, loaded: time.Now()}
 	for _, d := range defs {
 		b.defs[d.Name] = d
-		b.rows = append(b.rows, snapshot.DAG{
+		b.rows = append(b.rows, api.DAG{
 			Name:     d.Name,
 			Source:   SourceBuiltin,
 			Location: d.File,
-			Status:   snapshot.DAGActive,
-			Def:      d,
+			Status:   api.DAGActive,
+			Def:      loader.DefView(d),
 			LoadedAt: b.loaded,
 		})
 	}
@@ -55,13 +56,13 @@ func (b *builtinSource) Lookup(name string) (*dag.DAG, bool) {
 
 // DAGs implements dagSource: the loader's registry with the built-ins
 // merged in by name.
-func (b *builtinSource) DAGs() []snapshot.DAG {
+func (b *builtinSource) DAGs() []api.DAG {
 	files := b.dagSource.DAGs()
-	out := make([]snapshot.DAG, 0, len(files)+len(b.rows))
+	out := make([]api.DAG, 0, len(files)+len(b.rows))
 	out = append(out, b.rows...)
 	for _, d := range files {
-		if bd, ok := b.defs[d.Name]; ok && d.Status != snapshot.DAGConflict {
-			d.Status = snapshot.DAGConflict
+		if bd, ok := b.defs[d.Name]; ok && d.Status != api.DAGConflict {
+			d.Status = api.DAGConflict
 			d.ConflictWith = bd.File
 		}
 		out = append(out, d)

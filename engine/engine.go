@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
@@ -16,16 +17,8 @@ import (
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
-
-// ErrNotAvailable is returned by API calls whose component this engine
-// does not run (yet).
-var ErrNotAvailable = errors.New("not available in this engine")
-
-// ErrInvalidConfig: a run config that is not a JSON object.
-var ErrInvalidConfig = errors.New("run config must be a JSON object")
 
 // Config is everything the engine needs; cmd/sluice builds it from flags,
 // environment and defaults.
@@ -78,9 +71,9 @@ type Config struct {
 type dagSource interface {
 	Start(ctx context.Context) error
 	Stop()
-	ScanNow(ctx context.Context) (snapshot.ScanResult, error)
-	DAGs() []snapshot.DAG
-	Sources() []snapshot.Source
+	ScanNow(ctx context.Context) (api.ScanResult, error)
+	DAGs() []api.DAG
+	Sources() []api.Source
 	Lookup(name string) (*dag.DAG, bool)
 	Changes() <-chan struct{}
 	Scans() <-chan struct{}
@@ -104,13 +97,14 @@ type Engine struct {
 	sensors *sensor.Manager
 	reviews *review.Service
 	meta    *metapipeline // nil when not configured
+	off     *offlineParts // set when opened offline (Open)
 
 	life      lifecycle.Lifecycle // the relays of changes into events
 	running   []service           // started parts, in start order
 	closeOnce sync.Once
 }
 
-var _ API = (*Engine)(nil)
+var _ api.API = (*Engine)(nil)
 
 // New takes the state dir (refusing one another engine holds), opens the
 // store and prepares every part; Start runs them.
@@ -129,7 +123,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		base = cfg.Logger.Handler()
 	}
 	e.log = slog.New(NewTeeHandler(base, e.ring, slog.LevelInfo))
-	e.ring.onAppend = func() { e.events.publish(TopicLogs) }
+	e.ring.onAppend = func() { e.events.publish(api.TopicLogs) }
 
 	lock, err := store.AcquireLock(cfg.StateDir)
 	if err != nil {
@@ -175,7 +169,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		Kinds:           kinds,
 		Clock:           cfg.Clock,
 		Logger:          e.log.With("component", "runner"),
-		OnChange:        func() { e.events.publish(TopicRuns) },
+		OnChange:        func() { e.events.publish(api.TopicRuns) },
 	})
 	if err != nil {
 		return fail(err)
@@ -190,7 +184,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if err := e.newSensors(); err != nil {
 		return fail(err)
 	}
-	if err := e.newReviews(); err != nil {
+	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -202,7 +196,7 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 	var out []*dag.DAG
 	seen := map[string]bool{}
 	for _, d := range e.dags.DAGs() {
-		if seen[d.Name] || d.Def == nil || (d.Status != snapshot.DAGActive && d.Status != snapshot.DAGInvalid) {
+		if seen[d.Name] || d.Def == nil || (d.Status != api.DAGActive && d.Status != api.DAGInvalid) {
 			continue
 		}
 		if def, ok := e.dags.Lookup(d.Name); ok {
@@ -224,6 +218,9 @@ type service interface {
 // enqueue into it) and the schedules. If one fails, those already started
 // are stopped again. Stop stops them in the reverse order.
 func (e *Engine) Start(ctx context.Context) error {
+	if e.off != nil {
+		return ErrOffline
+	}
 	return e.life.Start(ctx, func(relayCtx context.Context) error {
 		steps := []struct {
 			name    string
@@ -249,7 +246,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.life.Go(func() { e.relayDAGChanges(relayCtx) })
 		e.life.Go(func() { e.relayPartChanges(relayCtx) })
-		e.events.publish(TopicDAGs | TopicRuns | TopicSensors | TopicReviews | TopicMeta)
+		e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
 		e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
 			"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
 		return nil
@@ -272,12 +269,12 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.dags.Changes():
-			e.events.publish(TopicDAGs)
+			e.events.publish(api.TopicDAGs)
 			e.sched.Poke()
 			e.syncSensors()
 		case <-e.dags.Scans():
 			// Nothing changed but the sources' last-scan times.
-			e.events.publish(TopicDAGs)
+			e.events.publish(api.TopicDAGs)
 		}
 	}
 }
@@ -291,9 +288,9 @@ func (e *Engine) relayPartChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.sensors.Changes():
-			e.events.publish(TopicSensors)
+			e.events.publish(api.TopicSensors)
 		case <-e.reviews.Changes():
-			e.events.publish(TopicReviews)
+			e.events.publish(api.TopicReviews)
 		}
 	}
 }
@@ -326,10 +323,6 @@ func (e *Engine) close() {
 // wired in later log through it.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
-// Store is the engine's store, for components that persist their own state
-// in it (sensor ticks, review items).
-func (e *Engine) Store() *store.Store { return e.st }
-
 // Runner is the run queue; sensors enqueue runs carrying batches through
 // its Enqueue.
 func (e *Engine) Runner() *runner.Runner { return e.runner }
@@ -340,14 +333,14 @@ func (e *Engine) Kinds() *runner.Kinds { return e.runner.Kinds() }
 
 // Publish tells subscribers that part of the snapshot changed; components
 // wired in later call it after committing their changes.
-func (e *Engine) Publish(t Topic) { e.events.publish(t) }
+func (e *Engine) Publish(t api.Topic) { e.events.publish(t) }
 
 // MissedFires reports schedule fires missed while the engine was down.
 func (e *Engine) MissedFires() []runner.Missed { return e.sched.Missed() }
 
 // Snapshot implements API.
-func (e *Engine) Snapshot() *snapshot.Snapshot {
-	s := &snapshot.Snapshot{
+func (e *Engine) Snapshot() *api.Snapshot {
+	s := &api.Snapshot{
 		At:      time.Now(),
 		DAGs:    e.dags.DAGs(),
 		Sources: e.dags.Sources(),
@@ -369,23 +362,20 @@ func (e *Engine) Snapshot() *snapshot.Snapshot {
 }
 
 // Subscribe implements API.
-func (e *Engine) Subscribe() (<-chan Event, func()) { return e.events.subscribe() }
+func (e *Engine) Subscribe() (<-chan api.Event, func()) { return e.events.subscribe() }
 
 // ScanNow implements API.
-func (e *Engine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+func (e *Engine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	res, err := e.dags.ScanNow(ctx)
-	e.events.publish(TopicDAGs)
+	e.events.publish(api.TopicDAGs)
 	e.sched.Poke()
 	return res, err
 }
 
 // Trigger implements API: it queues a manual run once the run is committed.
 func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
-	if len(cfg) > 0 {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
-			return 0, fmt.Errorf("triggering %q: %w", name, ErrInvalidConfig)
-		}
+	if err := CheckRunConfig(cfg); err != nil {
+		return 0, fmt.Errorf("triggering %q: %w", name, err)
 	}
 	id, err := e.runner.Enqueue(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Config: cfg})
 	if err != nil {

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -46,27 +46,27 @@ func newFakeSource(t *testing.T, files map[string]string) *fakeSource {
 
 func (f *fakeSource) Start(context.Context) error { return nil }
 func (f *fakeSource) Stop()                       {}
-func (f *fakeSource) ScanNow(context.Context) (snapshot.ScanResult, error) {
+func (f *fakeSource) ScanNow(context.Context) (api.ScanResult, error) {
 	f.mu.Lock()
 	f.scans++
 	f.mu.Unlock()
-	return snapshot.ScanResult{Sources: 1}, nil
+	return api.ScanResult{Sources: 1}, nil
 }
-func (f *fakeSource) Sources() []snapshot.Source { return []snapshot.Source{{Name: "local", OK: true}} }
-func (f *fakeSource) Changes() <-chan struct{}   { return f.changes }
-func (f *fakeSource) Scans() <-chan struct{}     { return f.scanned }
+func (f *fakeSource) Sources() []api.Source    { return []api.Source{{Name: "local", OK: true}} }
+func (f *fakeSource) Changes() <-chan struct{} { return f.changes }
+func (f *fakeSource) Scans() <-chan struct{}   { return f.scanned }
 func (f *fakeSource) Lookup(name string) (*dag.DAG, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d, ok := f.defs[name]
 	return d, ok
 }
-func (f *fakeSource) DAGs() []snapshot.DAG {
+func (f *fakeSource) DAGs() []api.DAG {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []snapshot.DAG
+	var out []api.DAG
 	for name, d := range f.defs {
-		out = append(out, snapshot.DAG{Name: name, Source: "local", Status: snapshot.DAGActive, Def: d})
+		out = append(out, api.DAG{Name: name, Source: "local", Status: api.DAGActive, Def: loader.DefView(d)})
 	}
 	return out
 }
@@ -90,11 +90,11 @@ func startEngine(t *testing.T, cfg Config, src dagSource) *Engine {
 }
 
 // waitSnapshot waits on events until the snapshot satisfies cond.
-func waitSnapshot(t *testing.T, e *Engine, cond func(*snapshot.Snapshot) bool) *snapshot.Snapshot {
+func waitSnapshot(t *testing.T, e *Engine, cond func(*api.Snapshot) bool) *api.Snapshot {
 	t.Helper()
 	ch, done := e.Subscribe()
 	defer done()
-	var s *snapshot.Snapshot
+	var s *api.Snapshot
 	enginetest.EventuallyOn(t, ch, 20*time.Second, func() bool {
 		s = e.Snapshot()
 		return cond(s)
@@ -102,13 +102,13 @@ func waitSnapshot(t *testing.T, e *Engine, cond func(*snapshot.Snapshot) bool) *
 	return s
 }
 
-func finished(s *snapshot.Snapshot, id int64) (snapshot.Run, bool) {
+func finished(s *api.Snapshot, id int64) (api.Run, bool) {
 	for _, r := range s.Runs.Finished {
 		if r.ID == id {
 			return r, true
 		}
 	}
-	return snapshot.Run{}, false
+	return api.Run{}, false
 }
 
 func TestTriggerRunsAndPublishes(t *testing.T) {
@@ -122,20 +122,20 @@ func TestTriggerRunsAndPublishes(t *testing.T) {
 	}
 	select {
 	case ev := <-ch:
-		if ev.Topics&TopicRuns == 0 {
+		if ev.Topics&api.TopicRuns == 0 {
 			t.Fatalf("event %v lacks TopicRuns", ev.Topics)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no event after a trigger")
 	}
-	s := waitSnapshot(t, e, func(s *snapshot.Snapshot) bool { _, ok := finished(s, id); return ok })
+	s := waitSnapshot(t, e, func(s *api.Snapshot) bool { _, ok := finished(s, id); return ok })
 	run, _ := finished(s, id)
-	if run.State != snapshot.RunSuccess || run.Trigger != "manual" || string(run.Config) != `{"who":"world"}` || run.Done != 1 {
+	if run.State != api.RunSuccess || run.Trigger != "manual" || string(run.Config) != `{"who":"world"}` || run.Done != 1 {
 		t.Fatalf("run %+v", run)
 	}
 	// Committed before shown: the store agrees.
 	stored, err := e.Store().Run(context.Background(), id)
-	if err != nil || stored.State != store.RunSuccess {
+	if err != nil || stored.State != api.RunSuccess {
 		t.Fatalf("stored %+v %v", stored, err)
 	}
 	var logged bool
@@ -155,7 +155,7 @@ func TestTriggerRefusals(t *testing.T) {
 		t.Fatalf("unknown dag: %v", err)
 	}
 	for _, bad := range []string{`[1]`, `"x"`, `{`, `null`} {
-		if _, err := e.Trigger(ctx, "hello", json.RawMessage(bad)); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := e.Trigger(ctx, "hello", json.RawMessage(bad)); !errors.Is(err, api.ErrInvalidConfig) {
 			t.Errorf("config %s: %v", bad, err)
 		}
 	}
@@ -174,7 +174,7 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 		err  error
 		want error
 	}{
-		"RunMeta":     {e.RunMeta(ctx), ErrNotAvailable},
+		"RunMeta":     {e.RunMeta(ctx), api.ErrNotAvailable},
 		"Approve":     {e.Approve(ctx, 1), review.ErrNotFound},
 		"Reject":      {e.Reject(ctx, 1), review.ErrNotFound},
 		"PauseSensor": {e.PauseSensor(ctx, "d", 0, true), sensor.ErrUnknownSensor},
@@ -213,7 +213,7 @@ func TestStopReleasesStateDir(t *testing.T) {
 	}
 }
 
-// A periodic scan that changed nothing still publishes TopicDAGs: the
+// A periodic scan that changed nothing still publishes api.TopicDAGs: the
 // sources' last-scan times moved.
 func TestPeriodicScanPublishesDAGs(t *testing.T) {
 	t.Parallel()
@@ -231,11 +231,11 @@ func TestPeriodicScanPublishesDAGs(t *testing.T) {
 	for {
 		select {
 		case ev := <-ch:
-			if ev.Topics&TopicDAGs != 0 {
+			if ev.Topics&api.TopicDAGs != 0 {
 				return
 			}
 		case <-deadline:
-			t.Fatal("no TopicDAGs event after a periodic scan")
+			t.Fatal("no api.TopicDAGs event after a periodic scan")
 		}
 	}
 }
@@ -293,9 +293,9 @@ func TestWithRealLoader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = waitSnapshot(t, e, func(s *snapshot.Snapshot) bool { _, ok := finished(s, id); return ok })
+	s = waitSnapshot(t, e, func(s *api.Snapshot) bool { _, ok := finished(s, id); return ok })
 	run, _ := finished(s, id)
-	if run.State != snapshot.RunSuccess || len(run.Tasks) != 2 || run.Tasks[0].ID != "a" {
+	if run.State != api.RunSuccess || len(run.Tasks) != 2 || run.Tasks[0].ID != "a" {
 		t.Fatalf("run %+v", run)
 	}
 	if _, err := e.ScanNow(context.Background()); err != nil {
@@ -364,7 +364,7 @@ func TestSnapshotCarriesLogs(t *testing.T) {
 	e.Logger().Info("hello from a component", "secret", "s3cr3t")
 	select {
 	case ev := <-ch:
-		if ev.Topics&TopicLogs == 0 {
+		if ev.Topics&api.TopicLogs == 0 {
 			t.Fatalf("event %v", ev.Topics)
 		}
 	case <-time.After(5 * time.Second):

@@ -8,13 +8,13 @@ import (
 	"sync"
 	"unicode"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // LogRing keeps the newest log records for the console's logs pane.
 type LogRing struct {
 	mu       sync.Mutex
-	buf      []snapshot.LogRecord
+	buf      []api.LogRecord
 	next     int
 	full     bool
 	onAppend func()
@@ -25,10 +25,10 @@ func NewLogRing(size int) *LogRing {
 	if size <= 0 {
 		size = 1000
 	}
-	return &LogRing{buf: make([]snapshot.LogRecord, size)}
+	return &LogRing{buf: make([]api.LogRecord, size)}
 }
 
-func (r *LogRing) add(rec snapshot.LogRecord) {
+func (r *LogRing) add(rec api.LogRecord) {
 	r.mu.Lock()
 	r.buf[r.next] = rec
 	r.next = (r.next + 1) % len(r.buf)
@@ -43,13 +43,13 @@ func (r *LogRing) add(rec snapshot.LogRecord) {
 }
 
 // Records returns the kept records, oldest first.
-func (r *LogRing) Records() []snapshot.LogRecord {
+func (r *LogRing) Records() []api.LogRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.full {
-		return append([]snapshot.LogRecord(nil), r.buf[:r.next]...)
+		return append([]api.LogRecord(nil), r.buf[:r.next]...)
 	}
-	out := make([]snapshot.LogRecord, 0, len(r.buf))
+	out := make([]api.LogRecord, 0, len(r.buf))
 	out = append(out, r.buf[r.next:]...)
 	return append(out, r.buf[:r.next]...)
 }
@@ -95,7 +95,7 @@ func (h *teeHandler) Handle(ctx context.Context, rec slog.Record) error {
 		err = h.next.Handle(ctx, clean)
 	}
 	if rec.Level >= h.level.Level() {
-		h.ring.add(snapshot.LogRecord{Time: rec.Time, Level: rec.Level, Msg: rec.Message, Attrs: strings.TrimSpace(b.String())})
+		h.ring.add(api.LogRecord{Time: rec.Time, Level: rec.Level, Msg: rec.Message, Attrs: strings.TrimSpace(b.String())})
 	}
 	return err
 }

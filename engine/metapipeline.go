@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
+	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/review/metaproposal"
 	"github.com/sluice-dev/sluice/engine/runner"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // MetaConfig configures the built-in metapipeline DAG.
@@ -56,7 +57,7 @@ const (
 )
 
 // ErrMetaNotConfigured: RunMeta without a dbt manifest.
-var ErrMetaNotConfigured = fmt.Errorf("%w: no dbt manifest configured (--manifest or DBT_MANIFEST)", ErrNotAvailable)
+var ErrMetaNotConfigured = fmt.Errorf("%w: no dbt manifest configured (--manifest or DBT_MANIFEST)", api.ErrNotAvailable)
 
 // metapipeline binds the built-in DAG's task kinds to analyses and keeps
 // the latest analysis for the snapshot.
@@ -68,7 +69,7 @@ type metapipeline struct {
 	path string // where the latest analysis is kept across restarts
 
 	mu      sync.Mutex
-	latest  *snapshot.MetaReport
+	latest  *api.MetaReport
 	reports map[int64]*meta.Report // analyses waiting for their staging step
 }
 
@@ -147,7 +148,7 @@ func (e *Engine) analysed(runID int64, r *meta.Report) {
 	m.save(snap)
 	m.log.Info("metapipeline analysis done", "run", runID, "models", r.Manifest.Models,
 		"candidates", len(r.Candidates), "stale_reports", len(r.Stale))
-	e.events.publish(TopicMeta)
+	e.events.publish(api.TopicMeta)
 }
 
 // take removes and returns a run's analysis.
@@ -159,7 +160,7 @@ func (m *metapipeline) take(runID int64) *meta.Report {
 	return r
 }
 
-func (m *metapipeline) snapshot() *snapshot.MetaReport {
+func (m *metapipeline) snapshot() *api.MetaReport {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.latest
@@ -167,12 +168,12 @@ func (m *metapipeline) snapshot() *snapshot.MetaReport {
 
 // load reads the analysis kept by an earlier process, so the pane shows
 // the latest one from the start; a missing or unreadable file is no error.
-func (m *metapipeline) load() *snapshot.MetaReport {
+func (m *metapipeline) load() *api.MetaReport {
 	data, err := os.ReadFile(m.path)
 	if err != nil {
 		return nil
 	}
-	var r snapshot.MetaReport
+	var r api.MetaReport
 	if err := json.Unmarshal(data, &r); err != nil {
 		m.log.Warn("ignoring the kept metapipeline analysis", "path", m.path, "err", err)
 		return nil
@@ -180,7 +181,7 @@ func (m *metapipeline) load() *snapshot.MetaReport {
 	return &r
 }
 
-func (m *metapipeline) save(r *snapshot.MetaReport) {
+func (m *metapipeline) save(r *api.MetaReport) {
 	data, err := json.Marshal(r)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(m.path), 0o755)
@@ -212,23 +213,82 @@ func (e *Engine) stageReviews(ctx context.Context, t *runner.TaskRun) error {
 			return errors.New("metapipeline: the analysis produced no report")
 		}
 	}
-	p := metaproposal.FromReport(r)
-	if e.cfg.Review.Repo == "" {
-		p.Deprecate, p.Exposures = nil, nil
-		t.Logf("no dbt repository configured (--repo or DBT_REPO): no deprecation or exposures branch staged")
+	if r.Notice != "" {
+		t.Logf("nothing proposed for deletion: %s", r.Notice)
 	}
-	items, err := e.reviews.Stage(ctx, p)
+	items, err := e.stage(ctx, e.reviews, r, t.Logf)
 	for _, it := range items {
 		t.Logf("review #%d %s (%s): %s", it.ID, it.Kind, it.State, it.Title)
 	}
 	if len(items) == 0 && err == nil {
 		t.Logf("nothing to review")
 	}
-	e.events.publish(TopicReviews)
 	if err != nil {
 		return fmt.Errorf("staging review items: %w", err)
 	}
 	return nil
+}
+
+// stage is the chain's last link, shared by the built-in DAG and
+// AnalyseAndStage: the analysis' proposals become review items. Without a
+// dbt repository only the archive item (it needs no branch) is staged.
+func (e *Engine) stage(ctx context.Context, svc *review.Service, r *meta.Report, logf func(string, ...any)) ([]*review.Item, error) {
+	p := metaproposal.FromReport(r)
+	if e.cfg.Review.Repo == "" {
+		p.Deprecate, p.Exposures = nil, nil
+		logf("no dbt repository configured (--repo or DBT_REPO): no deprecation or exposures branch staged")
+	}
+	items, err := svc.Stage(ctx, p)
+	e.events.publish(api.TopicReviews)
+	return items, err
+}
+
+// Steps of the metapipeline a MetaStepError names.
+const (
+	MetaStepDBT      = "dbt"      // reading the dbt artifacts: the input is wrong
+	MetaStepAnalysis = "analysis" // the analysis (Mode refused, say)
+	MetaStepStaging  = "staging"  // staging the review items
+)
+
+// MetaStepError is a failed step of AnalyseAndStage.
+type MetaStepError struct {
+	Step string
+	Err  error
+}
+
+func (e *MetaStepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *MetaStepError) Unwrap() error { return e.Err }
+
+// AnalyseAndStage runs the metapipeline once outside the run queue: the
+// analysis, then staging its proposals, the same chain the built-in DAG
+// runs. On a staging failure the report and the items staged so far come
+// back with the error.
+func (e *Engine) AnalyseAndStage(ctx context.Context) (*meta.Report, []*review.Item, error) {
+	if !e.cfg.Meta.Enabled() {
+		return nil, nil, ErrMetaNotConfigured
+	}
+	in, err := e.cfg.Meta.Config.Inputs(e.cfg.Meta.getenv, e.log)
+	if err != nil {
+		return nil, nil, &MetaStepError{Step: MetaStepDBT, Err: err}
+	}
+	p := meta.New(in)
+	// dbt first: a bad manifest is the input's fault, not the analysis'.
+	if err := p.RunStep(ctx, meta.StepReadDBT); err != nil {
+		return nil, nil, &MetaStepError{Step: MetaStepDBT, Err: err}
+	}
+	report, err := p.Run(ctx)
+	if err != nil {
+		return nil, nil, &MetaStepError{Step: MetaStepAnalysis, Err: err}
+	}
+	svc, err := e.reviewService(ctx, true)
+	if err != nil {
+		return report, nil, err
+	}
+	items, err := e.stage(ctx, svc, report, func(string, ...any) {})
+	if err != nil {
+		return report, items, &MetaStepError{Step: MetaStepStaging, Err: err}
+	}
+	return report, items, nil
 }
 
 // RunMeta implements API: it queues a run of the metapipeline, unless one

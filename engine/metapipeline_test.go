@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/review"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // metaWorld is what the metapipeline reads and writes: a dbt repository
@@ -168,7 +168,8 @@ func (w *metaWorld) config() Config {
 			Config:    meta.Config{Manifest: w.manifest, ModeURL: w.mode.URL + "/api", ModeWorkspace: "acme"},
 			ModeToken: "tok", ModeSecret: "sec",
 		},
-		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh"},
+		// 2 of the world's 3 models are unused: above the default cap.
+		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", MaxDeleteFraction: 1},
 	}
 }
 
@@ -195,8 +196,8 @@ func runGit(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
-func reviewsByKind(s *snapshot.Snapshot) map[string]snapshot.Review {
-	out := map[string]snapshot.Review{}
+func reviewsByKind(s *api.Snapshot) map[string]api.Review {
+	out := map[string]api.Review{}
 	for _, it := range s.Reviews {
 		out[it.Kind] = it
 	}
@@ -214,14 +215,14 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	ctx := context.Background()
 
 	s := e.Snapshot()
-	i := slices.IndexFunc(s.DAGs, func(d snapshot.DAG) bool { return d.Name == meta.DAGName })
-	if i < 0 || s.DAGs[i].Source != SourceBuiltin || s.DAGs[i].Status != snapshot.DAGActive {
+	i := slices.IndexFunc(s.DAGs, func(d api.DAG) bool { return d.Name == meta.DAGName })
+	if i < 0 || s.DAGs[i].Source != SourceBuiltin || s.DAGs[i].Status != api.DAGActive {
 		t.Fatalf("the metapipeline is not a built-in active DAG: %+v", s.DAGs)
 	}
 	if err := e.RunMeta(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s = waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	s = waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		for _, r := range s.Runs.Finished {
 			if r.DAG == meta.DAGName {
 				return true
@@ -229,8 +230,8 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 		}
 		return false
 	})
-	run := s.Runs.Finished[slices.IndexFunc(s.Runs.Finished, func(r snapshot.Run) bool { return r.DAG == meta.DAGName })]
-	if run.State != snapshot.RunSuccess || run.Total != len(meta.Steps())+1 {
+	run := s.Runs.Finished[slices.IndexFunc(s.Runs.Finished, func(r api.Run) bool { return r.DAG == meta.DAGName })]
+	if run.State != api.RunSuccess || run.Total != len(meta.Steps())+1 {
 		t.Fatalf("metapipeline run: %s (%s), %d tasks: %+v", run.State, run.Error, run.Total, run.Tasks)
 	}
 	if s.Meta == nil || s.Meta.Candidates != 2 || s.Meta.StaleReports != 1 || len(s.Meta.Centrality) != 3 {
@@ -238,11 +239,11 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	}
 	items := reviewsByKind(s)
 	dep, exp, arch := items["deprecate"], items["exposures"], items["archive"]
-	if dep.State != snapshot.ReviewStaged || !strings.Contains(dep.Diff, "models/legacy.sql") ||
+	if dep.State != api.ReviewStaged || !strings.Contains(dep.Diff, "models/legacy.sql") ||
 		!strings.Contains(dep.Diff, "models/products.sql") || strings.Contains(dep.Diff, "-  # The one model") {
 		t.Errorf("deprecation item %s:\n%s", dep.State, dep.Diff)
 	}
-	if exp.State != snapshot.ReviewStaged || !strings.Contains(exp.Diff, "Finance dashboard") {
+	if exp.State != api.ReviewStaged || !strings.Contains(exp.Diff, "Finance dashboard") {
 		t.Errorf("exposures item %s:\n%s", exp.State, exp.Diff)
 	}
 	if len(arch.Subjects) != 1 || arch.Subjects[0].ID != "stale" {
@@ -261,7 +262,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	if len(pulls) != 1 || pulls[0]["head"] != exp.Branch || pulls[0]["base"] != "main" {
 		t.Errorf("pull requests %v", pulls)
 	}
-	if got := reviewsByKind(e.Snapshot())["exposures"]; got.State != snapshot.ReviewPROpen || got.URL == "" {
+	if got := reviewsByKind(e.Snapshot())["exposures"]; got.State != api.ReviewPROpen || got.URL == "" {
 		t.Errorf("approved item %s %q", got.State, got.URL)
 	}
 
@@ -278,7 +279,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	if err := e.Reject(ctx, dep.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := reviewsByKind(e.Snapshot())["deprecate"]; got.State != snapshot.ReviewRejected {
+	if got := reviewsByKind(e.Snapshot())["deprecate"]; got.State != api.ReviewRejected {
 		t.Errorf("rejected item is %s", got.State)
 	}
 	if err := e.Approve(ctx, dep.ID); !errors.Is(err, review.ErrState) {
@@ -315,7 +316,7 @@ func TestMetapipelineBuiltinDetails(t *testing.T) {
 			builtin++
 		case d.Name == meta.DAGName:
 			file++
-			if d.Status != snapshot.DAGConflict || d.ConflictWith == "" {
+			if d.Status != api.DAGConflict || d.ConflictWith == "" {
 				t.Errorf("a file claiming the built-in's name: %+v", d)
 			}
 		}
@@ -346,7 +347,7 @@ func TestMetapipelineBuiltinDetails(t *testing.T) {
 	if queued != 1 {
 		t.Errorf("%d metapipeline runs queued, want 1", queued)
 	}
-	waitSnapshot(t, e, func(s *snapshot.Snapshot) bool { return s.Meta != nil && len(reviewsByKind(s)) == 3 })
+	waitSnapshot(t, e, func(s *api.Snapshot) bool { return s.Meta != nil && len(reviewsByKind(s)) == 3 })
 	e.Stop()
 
 	again, err := newEngine(cfg, src)

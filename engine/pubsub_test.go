@@ -1,6 +1,10 @@
 package engine
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
+)
 
 func TestBrokerCoalescesWithoutBlocking(t *testing.T) {
 	t.Parallel()
@@ -8,11 +12,11 @@ func TestBrokerCoalescesWithoutBlocking(t *testing.T) {
 	ch, cancel := b.subscribe()
 	defer cancel()
 	for range 1000 {
-		b.publish(TopicRuns)
+		b.publish(api.TopicRuns)
 	}
-	b.publish(TopicDAGs)
+	b.publish(api.TopicDAGs)
 	ev := <-ch
-	if ev.Topics != TopicRuns|TopicDAGs {
+	if ev.Topics != api.TopicRuns|api.TopicDAGs {
 		t.Fatalf("topics = %b, want runs|dags", ev.Topics)
 	}
 	select {
@@ -28,7 +32,7 @@ func TestBrokerUnsubscribe(t *testing.T) {
 	_, cancel := b.subscribe()
 	cancel()
 	cancel()
-	b.publish(TopicRuns) // must not block on a channel nobody reads
+	b.publish(api.TopicRuns) // must not block on a channel nobody reads
 	if len(b.subs) != 0 {
 		t.Fatalf("subscribers left: %d", len(b.subs))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
@@ -46,6 +47,6 @@ func (e *Engine) PauseSensor(ctx context.Context, dag string, index int, paused 
 		return fmt.Errorf("%s sensor %d of %q: %w", verb, index, dag, err)
 	}
 	e.log.Info(done, "dag", dag, "sensor", index)
-	e.events.publish(TopicSensors)
+	e.events.publish(api.TopicSensors)
 	return nil
 }

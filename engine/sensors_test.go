@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // A DAG whose sensor consumes the test topic; its task counts the batch
@@ -42,13 +42,13 @@ func batchSize(t *testing.T, key string) int {
 	return b - a + 1
 }
 
-func sensorOf(s *snapshot.Snapshot, dagName string) (snapshot.Sensor, bool) {
+func sensorOf(s *api.Snapshot, dagName string) (api.Sensor, bool) {
 	for _, sn := range s.Sensors {
 		if sn.DAG == dagName {
 			return sn, true
 		}
 	}
-	return snapshot.Sensor{}, false
+	return api.Sensor{}, false
 }
 
 // The sensor wired into the engine: every produced message reaches a run
@@ -64,10 +64,10 @@ func TestSensorsRunBatches(t *testing.T) {
 	e := startEngine(t, Config{Kafka: conn, SensorLag: sensor.LagOptions{Interval: 100 * time.Millisecond}},
 		newFakeSource(t, map[string]string{"clicks": sensedDAG}))
 
-	s := waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	s := waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		n := 0
 		for _, r := range s.Runs.Finished {
-			if r.DAG == "clicks" && r.State == snapshot.RunSuccess {
+			if r.DAG == "clicks" && r.State == api.RunSuccess {
 				n += batchSize(t, r.Batch)
 			}
 		}
@@ -104,14 +104,14 @@ func TestSensorsRunBatches(t *testing.T) {
 	if err := e.PauseSensor(ctx, "clicks", 0, true); err != nil {
 		t.Fatal(err)
 	}
-	waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		sn, _ := sensorOf(s, "clicks")
-		return sn.Paused && sn.Status == sensor.StatusPaused
+		return sn.Paused && sn.Status == api.SensorPaused
 	})
 	if _, err := sensor.Produce(ctx, conn, sensor.ProduceOptions{Topic: "clicks", Count: 50}); err != nil {
 		t.Fatal(err)
 	}
-	consumed := func(s *snapshot.Snapshot) (n int) {
+	consumed := func(s *api.Snapshot) (n int) {
 		for _, r := range s.Runs.Finished {
 			if r.DAG == "clicks" {
 				n += batchSize(t, r.Batch)
@@ -124,7 +124,7 @@ func TestSensorsRunBatches(t *testing.T) {
 		}
 		return n
 	}
-	s = waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	s = waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		sn, _ := sensorOf(s, "clicks")
 		return sn.Lag.TotalLag == 50
 	})
@@ -134,7 +134,7 @@ func TestSensorsRunBatches(t *testing.T) {
 	if err := e.PauseSensor(ctx, "clicks", 0, false); err != nil {
 		t.Fatal(err)
 	}
-	waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		sn, _ := sensorOf(s, "clicks")
 		return !sn.Paused && consumed(s) == produced+50
 	})
@@ -149,8 +149,8 @@ func TestSensorsFollowTheRegistry(t *testing.T) {
 	t.Parallel()
 	src := newFakeSource(t, map[string]string{"first": sensedDAG})
 	e := startEngine(t, Config{}, src)
-	s := waitSnapshot(t, e, func(s *snapshot.Snapshot) bool { return len(s.Sensors) == 1 })
-	if sn := s.Sensors[0]; sn.DAG != "first" || sn.Status != sensor.StatusError || !strings.Contains(sn.Error, "no kafka brokers configured") {
+	s := waitSnapshot(t, e, func(s *api.Snapshot) bool { return len(s.Sensors) == 1 })
+	if sn := s.Sensors[0]; sn.DAG != "first" || sn.Status != api.SensorError || !strings.Contains(sn.Error, "no kafka brokers configured") {
 		t.Errorf("sensor without brokers: %+v", sn)
 	}
 
@@ -162,7 +162,7 @@ func TestSensorsFollowTheRegistry(t *testing.T) {
 	src.defs["second"] = def
 	src.mu.Unlock()
 	src.changes <- struct{}{}
-	waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		_, ok := sensorOf(s, "second")
 		return ok && len(s.Sensors) == 2
 	})
@@ -171,7 +171,7 @@ func TestSensorsFollowTheRegistry(t *testing.T) {
 	delete(src.defs, "first")
 	src.mu.Unlock()
 	src.changes <- struct{}{}
-	waitSnapshot(t, e, func(s *snapshot.Snapshot) bool {
+	waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		_, ok := sensorOf(s, "first")
 		return !ok && len(s.Sensors) == 1
 	})

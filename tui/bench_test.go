@@ -17,8 +17,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -88,11 +87,11 @@ func BenchmarkEventToScreen(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		next := *base
-		next.Runs.Queued = append([]snapshot.Run(nil), base.Runs.Queued...)
+		next.Runs.Queued = append([]api.Run(nil), base.Runs.Queued...)
 		marker := fmt.Sprintf("mark%06d", i)
 		next.Runs.Queued[0].WaitReason = marker
 		start := time.Now()
-		f.publish(&next, engine.TopicRuns)
+		f.publish(&next, api.TopicRuns)
 		teatest.WaitFor(b, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte(marker)) },
 			teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(time.Millisecond))
 		worst = max(worst, time.Since(start))

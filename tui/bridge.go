@@ -5,7 +5,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -38,7 +38,7 @@ func (m *Model) waitForChange() tea.Cmd {
 }
 
 // loadSnapshot reads the snapshot without waiting for an event.
-func (m *Model) loadSnapshot(topics engine.Topic) tea.Cmd {
+func (m *Model) loadSnapshot(topics api.Topic) tea.Cmd {
 	api := m.api
 	return func() tea.Msg {
 		return common.SnapshotUpdatedMsg{Snap: api.Snapshot(), Topics: topics}

@@ -6,18 +6,17 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
-// fakeEngine serves scripted snapshots through the real engine.API shape:
+// fakeEngine serves scripted snapshots through the real api.API shape:
 // a one-slot coalescing event channel per subscriber, calls recorded.
 type fakeEngine struct {
 	mu   sync.Mutex
-	snap *snapshot.Snapshot
-	subs []chan engine.Event
+	snap *api.Snapshot
+	subs []chan api.Event
 
-	scanResult snapshot.ScanResult
+	scanResult api.ScanResult
 	scanErr    error
 	// scanGate, when set, holds ScanNow until it is closed, so a test can
 	// look at the spinner.
@@ -28,16 +27,16 @@ type fakeEngine struct {
 	cancelErr error
 }
 
-func newFakeEngine(snap *snapshot.Snapshot) *fakeEngine { return &fakeEngine{snap: snap} }
+func newFakeEngine(snap *api.Snapshot) *fakeEngine { return &fakeEngine{snap: snap} }
 
-func (f *fakeEngine) Snapshot() *snapshot.Snapshot {
+func (f *fakeEngine) Snapshot() *api.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snap
 }
 
-func (f *fakeEngine) Subscribe() (<-chan engine.Event, func()) {
-	ch := make(chan engine.Event, 1)
+func (f *fakeEngine) Subscribe() (<-chan api.Event, func()) {
+	ch := make(chan api.Event, 1)
 	f.mu.Lock()
 	f.subs = append(f.subs, ch)
 	f.mu.Unlock()
@@ -45,12 +44,12 @@ func (f *fakeEngine) Subscribe() (<-chan engine.Event, func()) {
 }
 
 // publish swaps the snapshot and notifies like the engine's broker does.
-func (f *fakeEngine) publish(snap *snapshot.Snapshot, topics engine.Topic) {
+func (f *fakeEngine) publish(snap *api.Snapshot, topics api.Topic) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.snap = snap
 	for _, ch := range f.subs {
-		ev := engine.Event{Topics: topics}
+		ev := api.Event{Topics: topics}
 		select {
 		case old := <-ch:
 			ev.Topics |= old.Topics
@@ -60,7 +59,7 @@ func (f *fakeEngine) publish(snap *snapshot.Snapshot, topics engine.Topic) {
 	}
 }
 
-func (f *fakeEngine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+func (f *fakeEngine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	f.mu.Lock()
 	gate := f.scanGate
 	f.mu.Unlock()
@@ -68,7 +67,7 @@ func (f *fakeEngine) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
 		select {
 		case <-gate:
 		case <-ctx.Done():
-			return snapshot.ScanResult{}, ctx.Err()
+			return api.ScanResult{}, ctx.Err()
 		}
 	}
 	f.mu.Lock()
@@ -108,4 +107,4 @@ func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error {
 	return errNotInFake
 }
 
-var _ engine.API = (*fakeEngine)(nil)
+var _ api.API = (*fakeEngine)(nil)

@@ -14,8 +14,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 // newModel builds a console over a fake engine with the pinned clock.
-func newModel(t testing.TB, snap *snapshot.Snapshot) (*Model, *fakeEngine) {
+func newModel(t testing.TB, snap *api.Snapshot) (*Model, *fakeEngine) {
 	t.Helper()
 	f := newFakeEngine(snap)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -61,7 +61,7 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return p, cmd
 }
 
-func start(t *testing.T, snap *snapshot.Snapshot, width, height int) *console {
+func start(t *testing.T, snap *api.Snapshot, width, height int) *console {
 	t.Helper()
 	m, f := newModel(t, snap)
 	return startModel(t, m, f, width, height)

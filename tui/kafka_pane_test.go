@@ -9,8 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -18,10 +17,10 @@ import (
 // The Kafka pane in each state, on the smallest terminal and on a wide one
 // (in the grid, and zoomed).
 func TestKafkaPane(t *testing.T) {
-	paused := func() *snapshot.Snapshot { return viewtest.Sensors() }
+	paused := func() *api.Snapshot { return viewtest.Sensors() }
 	for _, tc := range []struct {
 		name          string
-		snap          func() *snapshot.Snapshot
+		snap          func() *api.Snapshot
 		width, height int
 		keys          []string
 		want          []string
@@ -139,15 +138,15 @@ func TestKafkaTicksAreLive(t *testing.T) {
 	c.waitFor("› 11:59:55")
 	next := viewtest.Sensors()
 	s := &next.Sensors[0]
-	s.Ticks = append([]snapshot.Tick{{ID: 113, Start: viewtest.Now.Add(-time.Second), Duration: time.Second, Batches: 3, Messages: 2999}}, s.Ticks...)
-	c.f.publish(next, engine.TopicSensors)
+	s.Ticks = append([]api.Tick{{ID: 113, Start: viewtest.Now.Add(-time.Second), Duration: time.Second, Batches: 3, Messages: 2999}}, s.Ticks...)
+	c.f.publish(next, api.TopicSensors)
 	c.waitFor("Ticks (13)", "› 11:59:59", "2999")
 
 	c.keys("j", "j") // on #111, 11:59:50
 	c.waitFor("› 11:59:50")
 	newer := viewtest.Sensors()
-	newer.Sensors[0].Ticks = append([]snapshot.Tick{{ID: 114, Start: viewtest.Now, Batches: 1, Messages: 5}}, next.Sensors[0].Ticks...)
-	c.f.publish(newer, engine.TopicSensors)
+	newer.Sensors[0].Ticks = append([]api.Tick{{ID: 114, Start: viewtest.Now, Batches: 1, Messages: 5}}, next.Sensors[0].Ticks...)
+	c.f.publish(newer, api.TopicSensors)
 	c.waitFor("Ticks (14)", "› 11:59:50")
 	c.final()
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -211,10 +211,10 @@ func (m *Model) toastOrSummary() string {
 
 // summary is the status bar's text for a snapshot, computed once per
 // snapshot: counting 10,000 DAGs every frame would cost more than drawing.
-func summary(s *snapshot.Snapshot) string {
+func summary(s *api.Snapshot) string {
 	invalid := 0
 	for i := range s.DAGs {
-		if s.DAGs[i].Status == snapshot.DAGInvalid {
+		if s.DAGs[i].Status == api.DAGInvalid {
 			invalid++
 		}
 	}

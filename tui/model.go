@@ -14,8 +14,7 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/dagtree"
 	"github.com/sluice-dev/sluice/views/kafkalag"
@@ -56,13 +55,13 @@ type Options struct {
 // Model is the console's root model.
 type Model struct {
 	ctx  context.Context
-	api  engine.API
+	api  api.API
 	opts Options
 	c    *common.Common
 
-	events      <-chan engine.Event
+	events      <-chan api.Event
 	unsubscribe func()
-	snap        *snapshot.Snapshot
+	snap        *api.Snapshot
 	summary     string // the status bar's text for snap
 
 	panes [paneCount]common.Component
@@ -88,7 +87,7 @@ type Model struct {
 // New builds the console for an engine. It subscribes to the engine's
 // events at once, so nothing published after New is missed; Close ends the
 // subscription. ctx bounds every engine call the console makes.
-func New(ctx context.Context, api engine.API, opts Options) *Model {
+func New(ctx context.Context, api api.API, opts Options) *Model {
 	if opts.Styles == nil {
 		opts.Styles = styles.New(styles.NoColorRequested(nil))
 	}

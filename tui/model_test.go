@@ -15,8 +15,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
@@ -27,7 +26,7 @@ import (
 func TestPanes(t *testing.T) {
 	states := []struct {
 		name string
-		snap func() *snapshot.Snapshot
+		snap func() *api.Snapshot
 	}{
 		{"empty", viewtest.Empty},
 		{"loaded", viewtest.Loaded},
@@ -269,7 +268,7 @@ func TestRescanSpinnerThenToast(t *testing.T) {
 	m, f := newModel(t, viewtest.Loaded())
 	gate := make(chan struct{})
 	f.scanGate = gate
-	f.scanResult = snapshot.ScanResult{Sources: 2, Duration: 14 * time.Millisecond, Changed: 1, Invalid: 1}
+	f.scanResult = api.ScanResult{Sources: 2, Duration: 14 * time.Millisecond, Changed: 1, Invalid: 1}
 	c := startModel(t, m, f, 80, 24)
 	c.keys("r")
 	c.waitFor("scanning sources…")
@@ -295,12 +294,12 @@ func TestRescanFailure(t *testing.T) {
 
 func TestScanSummary(t *testing.T) {
 	for _, tc := range []struct {
-		res  snapshot.ScanResult
+		res  api.ScanResult
 		want string
 	}{
-		{snapshot.ScanResult{Sources: 2, Duration: 14 * time.Millisecond, Changed: 1, Invalid: 1}, "scanned 2 sources in 14 ms: 1 changed, 1 invalid"},
-		{snapshot.ScanResult{Sources: 1, Duration: 3 * time.Millisecond}, "scanned 1 source in 3 ms: 0 changed, 0 invalid"},
-		{snapshot.ScanResult{Sources: 2, Duration: time.Second, Failed: 1}, "scanned 2 sources in 1000 ms: 0 changed, 0 invalid, 1 failed"},
+		{api.ScanResult{Sources: 2, Duration: 14 * time.Millisecond, Changed: 1, Invalid: 1}, "scanned 2 sources in 14 ms: 1 changed, 1 invalid"},
+		{api.ScanResult{Sources: 1, Duration: 3 * time.Millisecond}, "scanned 1 source in 3 ms: 0 changed, 0 invalid"},
+		{api.ScanResult{Sources: 2, Duration: time.Second, Failed: 1}, "scanned 2 sources in 1000 ms: 0 changed, 0 invalid, 1 failed"},
 	} {
 		if got := ScanSummary(tc.res); got != tc.want {
 			t.Errorf("ScanSummary(%+v) = %q, want %q", tc.res, got, tc.want)
@@ -368,10 +367,10 @@ func TestEngineEventRedraws(t *testing.T) {
 	c.keys("2")
 	c.waitFor("Queued (2)")
 	next := viewtest.Loaded()
-	next.Runs.Finished = append([]snapshot.Run{{ID: 12, DAG: "demo/flaky", State: snapshot.RunSuccess, Trigger: "schedule",
+	next.Runs.Finished = append([]api.Run{{ID: 12, DAG: "demo/flaky", State: api.RunSuccess, Trigger: "schedule",
 		StartedAt: viewtest.Now.Add(-8 * time.Second), FinishedAt: viewtest.Now}}, next.Runs.Finished...)
 	next.Runs.Running = next.Runs.Running[1:]
-	c.f.publish(next, engine.TopicRuns)
+	c.f.publish(next, api.TopicRuns)
 	c.waitFor("Finished (4)", "success")
 	c.final()
 }
@@ -385,11 +384,11 @@ func TestRunDetailFollowsLive(t *testing.T) {
 	next := viewtest.Loaded()
 	run := &next.Runs.Running[0]
 	run.Tasks[1].LogTail += "attempt 2: done\n"
-	run.Tasks[1].State, run.State, run.Done = snapshot.RunSuccess, snapshot.RunSuccess, 2
+	run.Tasks[1].State, run.State, run.Done = api.TaskSuccess, api.RunSuccess, 2
 	run.FinishedAt = viewtest.Now
-	next.Runs.Finished = append([]snapshot.Run{*run}, next.Runs.Finished...)
+	next.Runs.Finished = append([]api.Run{*run}, next.Runs.Finished...)
 	next.Runs.Running = next.Runs.Running[1:]
-	c.f.publish(next, engine.TopicRuns)
+	c.f.publish(next, api.TopicRuns)
 	c.waitFor("attempt 2: done", "[success]")
 	screen := c.final()
 	requireGolden(t, screen, "finished")
@@ -448,7 +447,7 @@ func TestUnannouncedChangesAreSafe(t *testing.T) {
 	next.DAGs[4].Errors = next.DAGs[4].Errors[:1]
 	next.Runs.Running[1].Tasks = next.Runs.Running[1].Tasks[:2]
 	next.Runs.Running[0], next.Runs.Running[1] = next.Runs.Running[1], next.Runs.Running[0]
-	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: engine.TopicLogs})
+	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: api.TopicLogs})
 	for pane := range paneCount {
 		m.focus = pane
 		checkFrame(t, m.View(), 100, 50)

@@ -5,7 +5,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -13,7 +13,7 @@ import (
 // kafkaReviewSnapshot is the big snapshot with, as well, a sensor of
 // 10,000 ticks and 64 partitions, and 10,000 review items, the first with
 // a 100,500-line diff.
-func kafkaReviewSnapshot() *snapshot.Snapshot {
+func kafkaReviewSnapshot() *api.Snapshot {
 	s := viewtest.Large(benchDAGs, benchRuns)
 	s.Sensors = viewtest.LargeSensors(10000).Sensors
 	r := viewtest.LargeReviews(10000, 100, 1000)

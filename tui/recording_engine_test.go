@@ -5,8 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -39,7 +38,7 @@ type pauseCall struct {
 }
 
 // newRecordingModel is newModel over a recording engine.
-func newRecordingModel(t testing.TB, snap *snapshot.Snapshot) (*Model, *recordingEngine) {
+func newRecordingModel(t testing.TB, snap *api.Snapshot) (*Model, *recordingEngine) {
 	t.Helper()
 	r := &recordingEngine{fakeEngine: newFakeEngine(snap)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -50,7 +49,7 @@ func newRecordingModel(t testing.TB, snap *snapshot.Snapshot) (*Model, *recordin
 }
 
 // startRecording is start over a recording engine.
-func startRecording(t *testing.T, snap *snapshot.Snapshot, width, height int) (*console, *recordingEngine) {
+func startRecording(t *testing.T, snap *api.Snapshot, width, height int) (*console, *recordingEngine) {
 	t.Helper()
 	m, r := newRecordingModel(t, snap)
 	return startModel(t, m, r.fakeEngine, width, height), r
@@ -105,4 +104,4 @@ func (r *recordingEngine) recorded() (paused []pauseCall, approved, rejected []i
 	return append([]pauseCall(nil), r.paused...), append([]int64(nil), r.approved...), append([]int64(nil), r.rejected...), r.metaRuns
 }
 
-var _ engine.API = (*recordingEngine)(nil)
+var _ api.API = (*recordingEngine)(nil)

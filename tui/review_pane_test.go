@@ -8,8 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -18,7 +17,7 @@ import (
 func TestReviewPane(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
-		snap          func() *snapshot.Snapshot
+		snap          func() *api.Snapshot
 		width, height int
 		keys          []string
 		want          []string
@@ -117,8 +116,8 @@ func TestReviewApprove(t *testing.T) {
 	r.approveGate = gate
 	r.onApprove = func(id int64) {
 		next := viewtest.Reviews()
-		next.Reviews[0].State, next.Reviews[0].URL = snapshot.ReviewPROpen, "https://github.com/acme/analytics/pull/43"
-		r.publish(next, engine.TopicReviews)
+		next.Reviews[0].State, next.Reviews[0].URL = api.ReviewPROpen, "https://github.com/acme/analytics/pull/43"
+		r.publish(next, api.TopicReviews)
 	}
 	r.rmu.Unlock()
 
@@ -156,8 +155,8 @@ func TestReviewApproveFails(t *testing.T) {
 	r.rmu.Lock()
 	r.onApprove = func(id int64) {
 		next := viewtest.Reviews()
-		next.Reviews[0].State, next.Reviews[0].Error = snapshot.ReviewFailed, "opening the pull request: 401 Bad credentials"
-		r.publish(next, engine.TopicReviews)
+		next.Reviews[0].State, next.Reviews[0].Error = api.ReviewFailed, "opening the pull request: 401 Bad credentials"
+		r.publish(next, api.TopicReviews)
 	}
 	r.rmu.Unlock()
 	c.keys("4", "enter", "a")

@@ -9,13 +9,13 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
 // scanFinishedMsg is the result of a forced rescan.
 type scanFinishedMsg struct {
-	res snapshot.ScanResult
+	res api.ScanResult
 	err error
 }
 
@@ -191,7 +191,7 @@ func (m *Model) rescan() tea.Cmd {
 
 // ScanSummary is the toast after a forced rescan:
 // "scanned 2 sources in 14 ms: 1 changed, 1 invalid".
-func ScanSummary(r snapshot.ScanResult) string {
+func ScanSummary(r api.ScanResult) string {
 	s := fmt.Sprintf("scanned %d source", r.Sources)
 	if r.Sources != 1 {
 		s += "s"

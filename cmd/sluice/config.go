@@ -139,7 +139,7 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 		fmt.Fprint(stderr, configCheckUsage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 	"github.com/sluice-dev/sluice/tui"
 	"github.com/sluice-dev/sluice/views/styles"
@@ -48,7 +49,7 @@ Settings come from flags, then the environment, then the config file
 // consoleEngine is what the console needs of an engine: the API the
 // screen drives, and a lifecycle the command owns.
 type consoleEngine interface {
-	engine.API
+	api.API
 	Start(ctx context.Context) error
 	Stop()
 }
@@ -62,7 +63,7 @@ type consoleRun struct {
 	newEngine func(log *slog.Logger) (consoleEngine, error)
 	// started, when set, runs once the engine has started (the demo uses
 	// it to queue first runs so the screen moves at once).
-	started func(ctx context.Context, api engine.API, log *slog.Logger)
+	started func(ctx context.Context, api api.API, log *slog.Logger)
 }
 
 // consoleFlags are the console's own flags, beyond the engine's.
@@ -102,7 +103,7 @@ func runConsole(ctx context.Context, env *cliEnv, args []string) int {
 			if err != nil {
 				return nil, err
 			}
-			return engine.New(cfg)
+			return engine.Open(ctx, engine.Options{Config: cfg})
 		},
 	})
 }

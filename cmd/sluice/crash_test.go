@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -69,7 +70,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 		}
 		running := 0
 		for _, r := range runs {
-			if r.State == store.RunRunning {
+			if r.State == api.RunRunning {
 				running++
 			}
 		}
@@ -84,7 +85,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 	for _, bs := range atKill {
 		for _, b := range bs {
 			for _, r := range b.runs {
-				if r.State == store.RunRunning {
+				if r.State == api.RunRunning {
 					interrupted++
 				}
 			}
@@ -140,9 +141,9 @@ func TestCrashSensorsMidStream(t *testing.T) {
 			success := 0
 			for _, r := range b.runs {
 				switch {
-				case r.State == store.RunSuccess:
+				case r.State == api.RunSuccess:
 					success++
-				case r.State == store.RunFailed && strings.HasPrefix(r.Error, "interrupted"):
+				case r.State == api.RunFailed && strings.HasPrefix(r.Error, "interrupted"):
 					retried++
 				default:
 					t.Errorf("partition %d batch %d-%d: run %d %s %q", p, b.first, b.last, r.ID, r.State, r.Error)
@@ -192,7 +193,7 @@ func TestCrashReviewMidPush(t *testing.T) {
 		return it
 	}
 	staged := item()
-	if staged.State != review.StateStaged || staged.Commit == "" {
+	if staged.State != api.ReviewStaged || staged.Commit == "" {
 		t.Fatalf("fixture item %+v", staged)
 	}
 	approve := func(addr string) {
@@ -233,19 +234,19 @@ func TestCrashReviewMidPush(t *testing.T) {
 	}
 	// Killed between the push and the pull request: the approval is not
 	// finished, so the item must still be approvable.
-	if st := item().State; st != review.StateApproved {
-		t.Fatalf("killed between push and pull request: review #%d is %q, want %q", f.branchID, st, review.StateApproved)
+	if st := item().State; st != api.ReviewApproved {
+		t.Fatalf("killed between push and pull request: review #%d is %q, want %q", f.branchID, st, api.ReviewApproved)
 	}
 
 	second := startCrashServe(t, bin, dir, "second", env, args...)
 	approve(second.sshAddr(t))
 	enginetest.Eventually(t, 30*time.Second, func() bool {
-		return item().State == review.StatePROpen
+		return item().State == api.ReviewPROpen
 	}, "the item to reach pr-open")
 	second.stop(t)
 
 	it := item()
-	if it.State != review.StatePROpen || it.PRNumber != 1 || it.Commit != staged.Commit || it.Branch != f.branch {
+	if it.State != api.ReviewPROpen || it.PRNumber != 1 || it.Commit != staged.Commit || it.Branch != f.branch {
 		t.Errorf("item after restart: %+v", it)
 	}
 	if heads := gh.createdHeads(); len(heads) != 1 || heads[0] != f.branch {

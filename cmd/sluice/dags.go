@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 func init() {
@@ -46,7 +46,7 @@ func dagsFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *loader.Config, 
 
 // parseDagsFlags parses args; ok false means return code now.
 func parseDagsFlags(fs *flag.FlagSet, envErr error, env *cliEnv, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
@@ -73,20 +73,20 @@ func dagsLogger(env *cliEnv, verbose bool) *slog.Logger {
 
 // dagRow is one DAG in `dags list --json`.
 type dagRow struct {
-	Name         string               `json:"name"`
-	Source       string               `json:"source"`
-	Location     string               `json:"location"`
-	Status       string               `json:"status"`
-	Nodes        int                  `json:"nodes"`
-	Error        string               `json:"error"`
-	Errors       []snapshot.ErrorLine `json:"errors,omitempty"`
-	ConflictWith string               `json:"conflict_with,omitempty"`
-	Checksum     string               `json:"checksum,omitempty"`
-	LoadedAt     *time.Time           `json:"loaded_at,omitempty"`
-	NextFire     *time.Time           `json:"next_fire,omitempty"`
+	Name         string          `json:"name"`
+	Source       string          `json:"source"`
+	Location     string          `json:"location"`
+	Status       api.DAGStatus   `json:"status"`
+	Nodes        int             `json:"nodes"`
+	Error        string          `json:"error"`
+	Errors       []api.ErrorLine `json:"errors,omitempty"`
+	ConflictWith string          `json:"conflict_with,omitempty"`
+	Checksum     string          `json:"checksum,omitempty"`
+	LoadedAt     *time.Time      `json:"loaded_at,omitempty"`
+	NextFire     *time.Time      `json:"next_fire,omitempty"`
 }
 
-func rowOf(d snapshot.DAG) dagRow {
+func rowOf(d api.DAG) dagRow {
 	r := dagRow{
 		Name: d.Name, Source: d.Source, Location: d.Location, Status: d.Status,
 		Error: loader.ErrorText(d.Errors), Errors: d.Errors, ConflictWith: d.ConflictWith, Checksum: d.Checksum,
@@ -94,7 +94,7 @@ func rowOf(d snapshot.DAG) dagRow {
 	if d.Def != nil {
 		r.Nodes = len(d.Def.Nodes)
 	}
-	if d.Status == snapshot.DAGConflict {
+	if d.Status == api.DAGConflict {
 		r.Error = "name held by " + d.ConflictWith
 	}
 	if !d.LoadedAt.IsZero() {
@@ -134,7 +134,7 @@ could not be read or usage error.
 
 	code := exitOK
 	for _, d := range dags {
-		if d.Status == snapshot.DAGInvalid || d.Status == snapshot.DAGConflict {
+		if d.Status == api.DAGInvalid || d.Status == api.DAGConflict {
 			code = exitFailed
 		}
 	}
@@ -167,7 +167,7 @@ could not be read or usage error.
 	return code
 }
 
-func printDAGTable(w io.Writer, dags []snapshot.DAG) {
+func printDAGTable(w io.Writer, dags []api.DAG) {
 	if len(dags) == 0 {
 		fmt.Fprintln(w, "no DAGs")
 		return
@@ -178,7 +178,7 @@ func printDAGTable(w io.Writer, dags []snapshot.DAG) {
 	for _, d := range dags {
 		r := rowOf(d)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Name, r.Source, r.Status, r.Nodes, r.Location)
-		if r.Error != "" && d.Status != snapshot.DAGDisabled {
+		if r.Error != "" && d.Status != api.DAGDisabled {
 			problems = append(problems, r)
 		}
 	}
@@ -192,7 +192,7 @@ func printDAGTable(w io.Writer, dags []snapshot.DAG) {
 		for _, line := range strings.Split(r.Error, "\n") {
 			fmt.Fprintf(w, "  %s\n", line)
 		}
-		if r.Status == snapshot.DAGInvalid && r.Nodes > 0 {
+		if r.Status == api.DAGInvalid && r.Nodes > 0 {
 			fmt.Fprintln(w, "  (the last good version stays active)")
 		}
 	}
@@ -200,13 +200,13 @@ func printDAGTable(w io.Writer, dags []snapshot.DAG) {
 
 // watchEvent is one line of `dags watch --json`.
 type watchEvent struct {
-	Time     time.Time `json:"time"`
-	Name     string    `json:"name"`
-	Change   string    `json:"change"`
-	Status   string    `json:"status"`
-	Source   string    `json:"source"`
-	Location string    `json:"location"`
-	Error    string    `json:"error,omitempty"`
+	Time     time.Time     `json:"time"`
+	Name     string        `json:"name"`
+	Change   string        `json:"change"`
+	Status   api.DAGStatus `json:"status"`
+	Source   string        `json:"source"`
+	Location string        `json:"location"`
+	Error    string        `json:"error,omitempty"`
 }
 
 func runDagsWatch(ctx context.Context, env *cliEnv, args []string) int {
@@ -235,7 +235,7 @@ status, source, location and error. Source failures go to stderr.
 	defer l.Stop()
 
 	enc := json.NewEncoder(env.stdout)
-	var dags []snapshot.DAG
+	var dags []api.DAG
 	health := map[string]string{}
 	for {
 		now := time.Now()

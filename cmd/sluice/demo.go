@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/demoenv"
@@ -24,7 +22,9 @@ seconds on a fresh machine with nothing else installed. Every piece below
 runs in this process on a loopback port and is reached through the same
 client a real deployment uses; all of it stops when the console quits.
 
-  - DAGs, local: the repository's dags/ folder (--dags-dir), including
+  - DAGs, local: a copy of the repository's dags/ folder (--dags-dir) in
+    STATE_DIR/dags, so edits made in the demo never touch the repository
+    (the path is printed at start). It includes
     dags/demo/: DAGs every 10 seconds made of sluice.sleep tasks, one that
     fails twice then succeeds on a retry, one that always fails, and a
     fan-out. demo/heartbeat, demo/fanout and demo/flaky are queued at start,
@@ -55,9 +55,9 @@ client a real deployment uses; all of it stops when the console quits.
     archives its reports through the Mode stand-in; x rejects it.
   - State: the engine's state (SQLite, run files, task logs, the dbt
     repository) goes to a temporary directory removed on exit, unless
-    --state-dir names one to keep (a kept dbt repository is reused). The
-    engine's log goes to $TMPDIR/sluice-demo.log, or STATE_DIR/console.log
-    with --state-dir.
+    --state-dir names one to keep (a kept dbt repository and DAG folder
+    are reused). Each demo logs to its own file, $TMPDIR/sluice-demo-*.log,
+    or STATE_DIR/console.log with --state-dir; both paths are printed.
 
 The demo's Mode and GitHub credentials are fixed dummies; nothing leaves
 the machine. Then it is the console: see 'sluice console --help' for the
@@ -90,18 +90,15 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer demo.Close()
-	// A temporary state dir goes away on exit; the log outlives it.
-	logPath := filepath.Join(os.TempDir(), "sluice-demo.log")
-	if *stateDir != "" {
-		logPath = filepath.Join(*stateDir, "console.log")
-	}
+	fmt.Fprintf(env.stderr, "sluice demo: DAGs in %s (a copy of %s), log in %s\n", demo.DAGsDir, *dagsDir, demo.LogPath)
+	defer fmt.Fprintf(env.stderr, "sluice demo: log in %s\n", demo.LogPath)
 	return openConsole(ctx, env, consoleRun{
 		name:    "demo",
-		logPath: logPath,
+		logPath: demo.LogPath,
 		noColor: *noColor,
 		started: demo.EngineStarted,
 		newEngine: func(log *slog.Logger) (consoleEngine, error) {
-			return engine.New(demo.EngineConfig(log))
+			return engine.Open(ctx, engine.Options{Config: demo.EngineConfig(log)})
 		},
 	})
 }

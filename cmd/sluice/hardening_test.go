@@ -16,6 +16,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -242,7 +243,7 @@ func TestServeCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess }, "the quick run")
+	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess }, "the quick run")
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick")
 	enginetest.Eventually(t, 30*time.Second, func() bool {
@@ -302,7 +303,7 @@ func TestServeCrashRecovery(t *testing.T) {
 	enginetest.Eventually(t, 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
-			if r.State == store.RunQueued || r.State == store.RunRunning {
+			if r.State == api.RunQueued || r.State == api.RunRunning {
 				return false
 			}
 		}
@@ -323,15 +324,15 @@ func TestServeCrashRecovery(t *testing.T) {
 	for _, r := range runs {
 		byID[r.ID] = r
 	}
-	if byID[quick].State != store.RunSuccess || byID[waiting].State != store.RunSuccess {
+	if byID[quick].State != api.RunSuccess || byID[waiting].State != api.RunSuccess {
 		t.Errorf("quick runs: %+v %+v", byID[quick], byID[waiting])
 	}
 	for _, id := range []int64{keep, drop} {
-		if r := byID[id]; r.State != store.RunFailed || !strings.HasPrefix(r.Error, "interrupted") {
+		if r := byID[id]; r.State != api.RunFailed || !strings.HasPrefix(r.Error, "interrupted") {
 			t.Errorf("interrupted run %d: %+v", id, r)
 		}
 	}
-	if len(requeued) != 1 || requeued[0].RetryOf != keep || requeued[0].State != store.RunSuccess {
+	if len(requeued) != 1 || requeued[0].RetryOf != keep || requeued[0].State != api.RunSuccess {
 		t.Errorf("re-queued runs %+v, want exactly one retry of %d", requeued, keep)
 	}
 	watcher2.Screen.WaitFor(t, 0, sshWait, "Finished (5)")

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
@@ -46,7 +47,7 @@ func kafkaFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *sensor.ConnCon
 
 // parseKafkaFlags parses args; ok=false means return code now.
 func parseKafkaFlags(fs *flag.FlagSet, env *cliEnv, args []string, envErr error) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
@@ -136,12 +137,12 @@ connection.
 
 // lagRow is one partition, also the --json shape.
 type lagRow struct {
-	Topic         string `json:"topic"`
-	Partition     int32  `json:"partition"`
-	CurrentOffset int64  `json:"current_offset"`
-	LogEndOffset  int64  `json:"log_end_offset"`
-	Lag           int64  `json:"lag"`
-	Status        string `json:"status"`
+	Topic         string        `json:"topic"`
+	Partition     int32         `json:"partition"`
+	CurrentOffset int64         `json:"current_offset"`
+	LogEndOffset  int64         `json:"log_end_offset"`
+	Lag           int64         `json:"lag"`
+	Status        api.LagStatus `json:"status"`
 }
 
 func runLag(ctx context.Context, env *cliEnv, args []string) int {
@@ -193,7 +194,7 @@ func runLag(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	rows := make([]lagRow, 0, len(last.Partitions))
-	var statuses []string
+	var statuses []api.LagStatus
 	var total int64
 	for _, p := range last.Partitions {
 		st := sensor.EvaluatePartition(windows[fmt.Sprintf("%s/%d", p.Topic, p.Partition)], p.Owner != "", last.At)
@@ -214,7 +215,7 @@ func runLag(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "\ngroup %s: state %s, %d members, total lag %d, status %s\n",
 			*group, last.State, last.Members, total, groupStatus)
 	}
-	if groupStatus != sensor.LagOK {
+	if groupStatus != api.LagOK {
 		return exitFailed
 	}
 	return exitOK

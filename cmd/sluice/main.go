@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,6 +39,10 @@ type cliEnv struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	getenv         func(string) string
+	// harvest, when set, receives a command's flag set in place of parsing
+	// (parseArgs): the command tree learns each command's flags this way,
+	// for completion, without running anything.
+	harvest func(*flag.FlagSet)
 }
 
 var commands []command
@@ -53,61 +58,32 @@ func main() {
 	os.Exit(code)
 }
 
-// dispatch finds the subcommand named by the longest prefix of args.
+// dispatch runs the command line args through the command tree (cli.go)
+// and returns the exit status.
 func dispatch(ctx context.Context, env *cliEnv, args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case "-h", "-help", "--help", "help":
+		case "-h", "-help", "--help":
 			usage(env.stdout)
 			return exitOK
-		case "version", "--version":
-			fmt.Fprintf(env.stdout, "sluice %s\n", version)
-			return exitOK
+		case "--version":
+			args = []string{"version"}
 		}
 	}
-	best := -1
-	for i, c := range commands {
-		words := strings.Fields(c.name)
-		if len(words) > len(args) {
-			continue
-		}
-		if strings.Join(args[:len(words)], " ") == c.name && (best < 0 || len(words) > len(strings.Fields(commands[best].name))) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		c := commands[best]
-		return c.run(ctx, env, args[len(strings.Fields(c.name)):])
-	}
+	// No command, or flags only: the console.
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		for _, c := range commands {
-			if c.name == "console" {
-				return c.run(ctx, env, args)
-			}
-		}
+		args = append([]string{"console"}, args...)
 	}
-	// A group name alone ("dags") lists its subcommands.
-	var group []command
-	for _, c := range commands {
-		if strings.HasPrefix(c.name, args[0]+" ") {
-			group = append(group, c)
-		}
-	}
-	if len(group) > 0 {
-		fmt.Fprintf(env.stderr, "sluice %s: missing subcommand\n\n", args[0])
-		printCommands(env.stderr, group)
-		return exitUsage
-	}
-	fmt.Fprintf(env.stderr, "sluice: unknown command %q (see sluice --help)\n", args[0])
-	return exitUnknown
+	return execute(ctx, env, args)
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "sluice — a terminal console for a data platform, and the engine behind it.\n\n")
 	fmt.Fprintf(w, "Usage:\n  sluice [command] [flags]\n\nWith no command, sluice opens the console.\n\nCommands:\n")
 	printCommands(w, commands)
+	fmt.Fprintf(w, "  %-16s %s\n", "completion", "print a shell completion script: bash, zsh, fish or powershell")
 	fmt.Fprintf(w, "  %-16s %s\n", "version", "print the version")
-	fmt.Fprintf(w, "\nRun 'sluice COMMAND --help' for a command's flags.\n")
+	fmt.Fprintf(w, "\nFlags go before or after a command's arguments. Run 'sluice COMMAND --help' for a command's flags.\n")
 }
 
 func printCommands(w io.Writer, cs []command) {

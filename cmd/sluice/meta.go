@@ -63,7 +63,7 @@ Flags:
 `, mode.EnvToken, mode.EnvSecret)
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
+	if err := parseArgs(env, flags, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
@@ -135,7 +135,7 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 		}
 		fmt.Fprintln(w)
 	} else {
-		fmt.Fprintln(w, "Mode: not configured; exposures are the only consumers")
+		fmt.Fprintln(w, "Mode: not configured; exposures and the semantic layer are the only consumers")
 	}
 
 	fmt.Fprintf(w, "\nStale reports (%d):\n", len(r.Stale))
@@ -146,8 +146,18 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nDeprecation candidates (%d):\n", len(r.Candidates))
+	if r.Notice != "" {
+		fmt.Fprintf(w, "  %s\n", r.Notice)
+	}
 	for _, c := range r.Candidates {
 		fmt.Fprintf(w, "  %s  (importance %.3f)\n      %s\n      files: %s\n", c.UniqueID, c.Importance, c.Reason, strings.Join(c.Files, ", "))
+	}
+
+	if len(r.UnusedSources) > 0 {
+		fmt.Fprintf(w, "\nUnused sources (%d; reported, not proposed):\n", len(r.UnusedSources))
+		for _, c := range r.UnusedSources {
+			fmt.Fprintf(w, "  %s  (%s)\n      %s\n", c.UniqueID, c.PatchPath, c.Reason)
+		}
 	}
 
 	shown := r.Top(top)

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
-	"github.com/sluice-dev/sluice/engine/review/metaproposal"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -63,7 +63,7 @@ unreadable dbt artifacts.
 `+review.EnvHelp+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
@@ -87,35 +87,33 @@ unreadable dbt artifacts.
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
 	}
-	in, err := mcfg.Inputs(env.getenv, logger)
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{
+		StateDir: *stateDir,
+		Logger:   logger,
+		Meta:     engine.MetaConfig{Config: mcfg, ModeToken: env.getenv(mode.EnvToken), ModeSecret: env.getenv(mode.EnvSecret)},
+		Review:   rcfg,
+	}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
 		return exitUsage
 	}
-	p := meta.New(in)
-	if err := p.RunStep(ctx, meta.StepReadDBT); err != nil {
-		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
+	defer eng.Close()
+	report, items, err := eng.AnalyseAndStage(ctx)
+	var step *engine.MetaStepError
+	var stageErr error
+	switch {
+	case errors.As(err, &step) && step.Step == engine.MetaStepDBT:
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", step.Err)
 		return exitUsage
-	}
-	report, err := p.Run(ctx)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice meta run: analysis: %v\n", err)
+	case errors.As(err, &step) && step.Step == engine.MetaStepAnalysis:
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
 		return exitFailed
-	}
-
-	db, err := store.OpenDir(ctx, *stateDir, store.Options{Logger: logger})
-	if err != nil {
+	case errors.As(err, &step):
+		stageErr = step.Err
+	case err != nil:
 		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
 		return exitUsage
 	}
-	defer db.Close()
-	rcfg.StateDir = *stateDir
-	svc, err := review.New(rcfg, review.NewSQLStore(db), logger)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", err)
-		return exitUsage
-	}
-	items, stageErr := svc.Stage(ctx, metaproposal.FromReport(report))
 
 	if *asJSON {
 		out := struct {
@@ -139,6 +137,9 @@ unreadable dbt artifacts.
 			bi = fmt.Sprintf("%d stale reports", len(report.Stale))
 		}
 		fmt.Fprintf(env.stdout, "Analysis: %d models, %d deprecation candidates, %s.\n", report.Manifest.Models, len(report.Candidates), bi)
+		if report.Notice != "" {
+			fmt.Fprintf(env.stdout, "Nothing proposed for deletion: %s.\n", report.Notice)
+		}
 		if len(items) == 0 {
 			fmt.Fprintln(env.stdout, "Nothing to review.")
 		} else {

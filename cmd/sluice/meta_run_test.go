@@ -23,7 +23,8 @@ func metaRunManifest(t *testing.T) string {
 
 func TestMetaRunStagesAndRerunUpdates(t *testing.T) {
 	t.Parallel()
-	manifest := metaRunManifest(t)
+	// The exposure leaves the time spine and supplies unused: 2 of 13.
+	manifest := jaffleWithoutSemanticLayer(t, "customers", "orders", "order_items", "locations", "products")
 	var m struct {
 		Nodes map[string]struct {
 			ResourceType     string `json:"resource_type"`
@@ -90,4 +91,65 @@ func TestMetaRunStagesAndRerunUpdates(t *testing.T) {
 	if code, _, errOut := dagsRun(t, nil, "meta", "run", "--manifest", manifest); code != exitUsage || !strings.Contains(errOut, "--repo") {
 		t.Errorf("without --repo: %d %s", code, errOut)
 	}
+}
+
+// jaffleWithoutSemanticLayer writes the real jaffle_shop v12 manifest
+// without its semantic models, metrics and saved queries (which consume
+// every mart, so nothing is unused), plus one exposure reading exposed:
+// a project whose consumers are its exposures and BI queries.
+// Without any consumer evidence nothing is staged and the run says why.
+func TestMetaRunWithoutEvidenceStagesNothing(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	user, remote := filepath.Join(root, "jaffle"), filepath.Join(root, "remote.git")
+	dagsWrite(t, user, "models/a.sql", "select 1\n")
+	reviewGit(t, root, "init", "-q", "--bare", "-b", "main", remote)
+	reviewGit(t, root, "init", "-q", "-b", "main", user)
+	reviewGit(t, user, "add", "-A")
+	reviewGit(t, user, "commit", "-q", "-m", "jaffle")
+	reviewGit(t, user, "remote", "add", "origin", remote)
+	code, out, errOut := dagsRun(t, nil, "meta", "run", "--repo", user, "--manifest", jaffleWithoutSemanticLayer(t), "--state-dir", filepath.Join(root, "state"))
+	if code != exitOK || !strings.Contains(out, "Nothing proposed for deletion: no consumers known: connect Mode or declare exposures before clean-ups are proposed.") ||
+		!strings.Contains(out, "Nothing to review.") {
+		t.Fatalf("meta run: %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func jaffleWithoutSemanticLayer(t *testing.T, exposed ...string) string {
+	t.Helper()
+	data, err := os.ReadFile(metaRunManifest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"semantic_models", "metrics", "saved_queries"} {
+		doc[k] = map[string]any{}
+	}
+	const exposure = "exposure.jaffle_shop.weekly_dashboard"
+	parents := doc["parent_map"].(map[string]any)
+	if len(exposed) > 0 {
+		var deps []any
+		for _, name := range exposed {
+			deps = append(deps, "model.jaffle_shop."+name)
+		}
+		doc["exposures"] = map[string]any{exposure: map[string]any{
+			"resource_type": "exposure", "name": "weekly_dashboard", "package_name": "jaffle_shop",
+			"original_file_path": "models/dashboards.yml", "type": "dashboard",
+			"owner":      map[string]any{"name": "ana", "email": "ana@example.com"},
+			"depends_on": map[string]any{"nodes": deps},
+		}}
+		parents[exposure] = deps
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "manifest.json")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

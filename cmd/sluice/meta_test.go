@@ -50,11 +50,10 @@ func TestMetaAnalyzeText(t *testing.T) {
 	}
 	for _, want := range []string{
 		"dbt: jaffle_shop (manifest v11, dbt 1.7.0, bigquery): 35 models (5 local), 3 seeds",
-		"Mode: not configured; exposures are the only consumers",
+		"Mode: not configured; exposures and the semantic layer are the only consumers",
 		"Stale reports (0):",
-		"Deprecation candidates (5):",
-		"  model.jaffle_shop.customers  (importance ",
-		"      no downstream consumer\n      files: models/customers.sql, models/schema.yml",
+		// No Mode, no exposure, no semantic layer: no evidence, no proposal.
+		"Deprecation candidates (0):\n  no consumers known: connect Mode or declare exposures before clean-ups are proposed\n",
 		"Centrality (top 3 of 35 models by importance):",
 		"IMPORTANCE  DEGREE      IN     OUT  CLOSENESS  BETWEENNESS  PAGERANK  MEAN RUN",
 		"Models run per day (1 days):\n  2023-11-06    35 ████████████████████████████████████████",
@@ -95,7 +94,9 @@ func TestMetaAnalyzeJSONMatchesNetworkx(t *testing.T) {
 			c = &vectors[i]
 		}
 	}
-	if c == nil || len(doc.Centrality) != 13 || len(doc.Candidates) != 13 || doc.StaleReports == nil || doc.ModelsPerDay == nil {
+	// Every model feeds the semantic layer or is the time spine: none is
+	// a candidate.
+	if c == nil || len(doc.Centrality) != 13 || len(doc.Candidates) != 0 || doc.StaleReports == nil || doc.ModelsPerDay == nil {
 		t.Fatalf("json: %d centrality, %d candidates", len(doc.Centrality), len(doc.Candidates))
 	}
 	for i, id := range c.Nodes {
@@ -171,7 +172,7 @@ func TestMetaAnalyzeWithMode(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	manifest := metaFixture(t, "dbt", "jaffle_shop__v12__dbt1.12.0__duckdb", "manifest.json")
+	manifest := jaffleWithoutSemanticLayer(t)
 	exposuresFile := filepath.Join(t.TempDir(), "exposures.yml")
 	env := map[string]string{"MODE_TOKEN": "tok-cli", "MODE_SECRET": "secret-cli-77"}
 	args := []string{"meta", "analyze", "--manifest", manifest, "--mode-url", srv.URL + "/api", "--mode-workspace", "acryl"}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -93,8 +94,8 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 	var runs []runRow
 	enginetest.Eventually(t, 30*time.Second, func() bool {
 		runs = listRuns(t, vars)
-		return len(runs) == 2 && runs[0].State != store.RunRunning && runs[0].State != store.RunQueued &&
-			runs[1].State != store.RunRunning && runs[1].State != store.RunQueued
+		return len(runs) == 2 && runs[0].State != api.RunRunning && runs[0].State != api.RunQueued &&
+			runs[1].State != api.RunRunning && runs[1].State != api.RunQueued
 	}, "the interrupted run and its re-run to settle")
 	byID := map[int64]runRow{}
 	var rerun runRow
@@ -104,10 +105,10 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 			rerun = r
 		}
 	}
-	if r := byID[row.ID]; r.State != store.RunFailed || r.Error != store.InterruptedError {
+	if r := byID[row.ID]; r.State != api.RunFailed || r.Error != store.InterruptedError {
 		t.Errorf("interrupted run: %+v", r)
 	}
-	if rerun.State != store.RunSuccess || rerun.Trigger != store.TriggerRecovery {
+	if rerun.State != api.RunSuccess || rerun.Trigger != store.TriggerRecovery {
 		t.Errorf("re-queued run: %+v", rerun)
 	}
 	logs, _ := os.ReadFile(filepath.Join(work, "stderr2"))

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -53,7 +53,7 @@ func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags
 
 // parse parses args and the item id when wantID; ok false means return code.
 func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, code int, ok bool) {
-	if err := f.fs.Parse(args); err != nil {
+	if err := parseArgs(env, f.fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, exitOK, false
 		}
@@ -88,19 +88,24 @@ func (f *reviewFlags) logger(env *cliEnv) *slog.Logger {
 	return slog.New(slog.NewTextHandler(env.stderr, nil))
 }
 
-// openReviewStore opens the state dir's database; a state dir without one
-// is an error (nothing was ever staged there), not created.
-func openReviewStore(ctx context.Context, env *cliEnv, f *reviewFlags) (*store.Store, bool) {
-	if _, err := os.Stat(filepath.Join(f.stateDir, store.DBFile)); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(env.stderr, "sluice %s: no state in %s (has the engine or `sluice meta run` run there?)\n", f.fs.Name(), f.stateDir)
-		return nil, false
-	}
-	db, err := store.OpenDir(ctx, f.stateDir, store.Options{Logger: f.logger(env)})
+// openReviews opens the state dir offline with the review settings cfg.
+func (f *reviewFlags) open(ctx context.Context, env *cliEnv, cfg engine.Config) (*engine.Engine, bool) {
+	cfg.StateDir, cfg.Logger = f.stateDir, f.logger(env)
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: cfg})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
 		return nil, false
 	}
-	return db, true
+	return eng, true
+}
+
+// failed prints err, naming a state dir with nothing in it.
+func (f *reviewFlags) failed(env *cliEnv, err error) {
+	if errors.Is(err, engine.ErrNoState) {
+		fmt.Fprintf(env.stderr, "sluice %s: no state in %s (has the engine or `sluice meta run` run there?)\n", f.fs.Name(), f.stateDir)
+		return
+	}
+	fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
 }
 
 // reviewJSON is an item as --json prints it.
@@ -187,19 +192,16 @@ Exit status: 0 listed, 2 usage error or unreadable state.
 	if _, code, ok := f.parse(env, args, false); !ok {
 		return code
 	}
-	var items []*review.Item
-	// An empty state dir has no items; listing must not create one.
-	if _, err := os.Stat(filepath.Join(f.stateDir, store.DBFile)); err == nil {
-		db, ok := openReviewStore(ctx, env, f)
-		if !ok {
-			return exitUsage
-		}
-		defer db.Close()
-		items, err = review.NewSQLStore(db).Reviews(ctx)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice review list: %v\n", err)
-			return exitUsage
-		}
+	eng, ok := f.open(ctx, env, engine.Config{})
+	if !ok {
+		return exitUsage
+	}
+	defer eng.Close()
+	// An empty state dir has no items; listing does not create one.
+	items, err := eng.ReviewItems(ctx)
+	if err != nil {
+		f.failed(env, err)
+		return exitUsage
 	}
 	var shown []*review.Item
 	for _, it := range items {
@@ -263,14 +265,14 @@ Exit status: 0 shown, 2 usage error or no such item.
 	if !ok {
 		return code
 	}
-	db, ok := openReviewStore(ctx, env, f)
+	eng, ok := f.open(ctx, env, engine.Config{})
 	if !ok {
 		return exitUsage
 	}
-	defer db.Close()
-	it, err := review.NewSQLStore(db).Review(ctx, id)
+	defer eng.Close()
+	it, err := eng.ReviewItem(ctx, id)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice review show: %v\n", err)
+		f.failed(env, err)
 		return exitUsage
 	}
 	switch {
@@ -363,21 +365,20 @@ error or no such item.
 		fmt.Fprintf(env.stderr, "sluice review approve: %v\n", envErr)
 		return exitUsage
 	}
-	if *modeWorkspace != "" {
-		client, err := mode.New(mode.Config{BaseURL: *modeURL, Workspace: *modeWorkspace,
-			Token: env.getenv(mode.EnvToken), Secret: env.getenv(mode.EnvSecret), Logger: f.logger(env)})
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice review approve: %v\n", err)
-			return exitUsage
-		}
-		cfg.Archiver = client
+	eng, ok := f.open(ctx, env, engine.Config{Review: cfg, Meta: engine.MetaConfig{
+		Config:    meta.Config{ModeURL: *modeURL, ModeWorkspace: *modeWorkspace},
+		ModeToken: env.getenv(mode.EnvToken), ModeSecret: env.getenv(mode.EnvSecret),
+	}})
+	if !ok {
+		return exitUsage
 	}
-	svc, db, code := openReviewService(ctx, env, f, cfg)
-	if svc == nil {
-		return code
+	defer eng.Close()
+	out, err := eng.ApproveReview(ctx, id, *dryRun)
+	if out == nil && err != nil && !errors.Is(err, review.ErrNotFound) && !errors.Is(err, review.ErrState) {
+		// The state dir or the Mode settings: nothing was tried.
+		f.failed(env, err)
+		return exitUsage
 	}
-	defer db.Close()
-	out, err := svc.Approve(ctx, id, *dryRun)
 	if out != nil {
 		if f.asJSON {
 			enc := json.NewEncoder(env.stdout)
@@ -388,29 +389,13 @@ error or no such item.
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice review approve: %v\n", err)
-		if out == nil && (errors.Is(err, review.ErrNotFound) || errors.Is(err, review.ErrState)) {
+		f.failed(env, err)
+		if out == nil {
 			return exitUsage
 		}
 		return exitFailed
 	}
 	return exitOK
-}
-
-// openReviewService opens the store and a review service on it.
-func openReviewService(ctx context.Context, env *cliEnv, f *reviewFlags, cfg review.Config) (*review.Service, *store.Store, int) {
-	db, ok := openReviewStore(ctx, env, f)
-	if !ok {
-		return nil, nil, exitUsage
-	}
-	cfg.StateDir = f.stateDir
-	svc, err := review.New(cfg, review.NewSQLStore(db), f.logger(env))
-	if err != nil {
-		db.Close()
-		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
-		return nil, nil, exitUsage
-	}
-	return svc, db, exitOK
 }
 
 func outcomeJSON(out *review.Outcome, err error) map[string]any {
@@ -495,14 +480,14 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 		return code
 	}
 	cfg, _ := review.ConfigFromEnv(env.getenv)
-	svc, db, code := openReviewService(ctx, env, f, cfg)
-	if svc == nil {
-		return code
+	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
+	if !ok {
+		return exitUsage
 	}
-	defer db.Close()
-	it, err := svc.Reject(ctx, id)
+	defer eng.Close()
+	it, err := eng.RejectReview(ctx, id)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice review reject: %v\n", err)
+		f.failed(env, err)
 		return exitUsage
 	}
 	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)

@@ -125,7 +125,8 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 var reviewFlagEnv = map[string]string{
 	"repo": "DBT_REPO", "remote": "DBT_REMOTE", "project-dir": "DBT_PROJECT_DIR", "base": "DBT_BASE_BRANCH",
 	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
-	"ssh-key": "SLUICE_SSH_KEY",
+	"ssh-key": "SLUICE_SSH_KEY", "max-delete-fraction": "SLUICE_MAX_DELETE_FRACTION",
+	"dbt-bin": "SLUICE_DBT_BIN",
 }
 
 // addPartFlags registers the settings of the Kafka sensors, the
@@ -274,7 +275,7 @@ func addStateDirFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
 // parseCommandFlags parses args for a command taking no positional
 // arguments beyond maxArgs; ok false means return code now.
 func parseCommandFlags(fs *flag.FlagSet, env *cliEnv, args []string, maxArgs int, envErr error) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
@@ -312,7 +313,7 @@ func parseEngineFlags(name, usage string, fs *flag.FlagSet, env *cliEnv, args []
 // prints nothing secret.
 func redactedEnv(env *cliEnv) (*cliEnv, *config.Redactor) {
 	redactor := config.NewRedactor(config.Secrets(env.getenv)...)
-	return &cliEnv{stdout: env.stdout, stderr: redactor.Writer(env.stderr), stdin: env.stdin, getenv: env.getenv}, redactor
+	return &cliEnv{stdout: env.stdout, stderr: redactor.Writer(env.stderr), stdin: env.stdin, getenv: env.getenv, harvest: env.harvest}, redactor
 }
 
 // addRunCommandFlags registers every flag of `sluice run`: the engine's,
@@ -338,7 +339,7 @@ func runEngine(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return exitUsage
 	}
-	eng, err := engine.New(cfg)
+	eng, err := engine.Open(ctx, engine.Options{Config: cfg})
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		if errors.Is(err, store.ErrLocked) {

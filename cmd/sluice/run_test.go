@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -338,14 +339,14 @@ func TestCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == store.RunSuccess }, "the quick run")
+	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess }, "the quick run")
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick") // queued behind the two slots
 	enginetest.Eventually(t, 30*time.Second, func() bool {
 		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
 		return len(strings.Fields(string(data))) == 2
 	}, "both gated runs to run their task")
-	if s := runState(t, state, waiting); s != store.RunQueued {
+	if s := runState(t, state, waiting); s != api.RunQueued {
 		t.Fatalf("third run %s, want queued behind max-concurrent-runs 2", s)
 	}
 
@@ -377,7 +378,7 @@ func TestCrashRecovery(t *testing.T) {
 	enginetest.Eventually(t, 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
-			if r.State == store.RunQueued || r.State == store.RunRunning {
+			if r.State == api.RunQueued || r.State == api.RunRunning {
 				return false
 			}
 		}
@@ -391,15 +392,15 @@ func TestCrashRecovery(t *testing.T) {
 			requeued = &runs[i]
 		}
 	}
-	if byID[quick].State != store.RunSuccess || byID[waiting].State != store.RunSuccess {
+	if byID[quick].State != api.RunSuccess || byID[waiting].State != api.RunSuccess {
 		t.Errorf("quick runs: %+v %+v", byID[quick], byID[waiting])
 	}
 	for _, id := range []int64{keep, drop} {
-		if r := byID[id]; r.State != store.RunFailed || !strings.HasPrefix(r.Error, "interrupted") {
+		if r := byID[id]; r.State != api.RunFailed || !strings.HasPrefix(r.Error, "interrupted") {
 			t.Errorf("interrupted run %d: %+v", id, r)
 		}
 	}
-	if requeued == nil || requeued.RetryOf != keep || requeued.DAG != "keep" || requeued.State != store.RunSuccess || requeued.Trigger != store.TriggerRecovery {
+	if requeued == nil || requeued.RetryOf != keep || requeued.DAG != "keep" || requeued.State != api.RunSuccess || requeued.Trigger != store.TriggerRecovery {
 		t.Errorf("re-queued run %+v", requeued)
 	}
 
@@ -431,7 +432,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
-func runState(t *testing.T, state string, id int64) string {
+func runState(t *testing.T, state string, id int64) api.RunState {
 	t.Helper()
 	st, err := store.OpenDir(context.Background(), state, store.Options{})
 	if err != nil {

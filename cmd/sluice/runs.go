@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -27,7 +29,7 @@ cancelled; repeat --state for several.
 type runRow struct {
 	ID         int64           `json:"id"`
 	DAG        string          `json:"dag"`
-	State      string          `json:"state"`
+	State      api.RunState    `json:"state"`
 	Trigger    string          `json:"trigger"`
 	Priority   int             `json:"priority"`
 	QueuedAt   *time.Time      `json:"queued_at"`
@@ -53,14 +55,20 @@ func runRowOf(r store.Run) runRow {
 		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, Config: r.Config}
 }
 
-type statesFlag []string
+type statesFlag []api.RunState
 
-func (f *statesFlag) String() string { return strings.Join(*f, ",") }
+func (f *statesFlag) String() string {
+	words := make([]string, len(*f))
+	for i, s := range *f {
+		words[i] = string(s)
+	}
+	return strings.Join(words, ",")
+}
 
 func (f *statesFlag) Set(s string) error {
-	switch s {
-	case store.RunQueued, store.RunRunning, store.RunSuccess, store.RunFailed, store.RunCancelled:
-		*f = append(*f, s)
+	switch st := api.RunState(s); st {
+	case api.RunQueued, api.RunRunning, api.RunSuccess, api.RunFailed, api.RunCancelled:
+		*f = append(*f, st)
 		return nil
 	}
 	return fmt.Errorf("unknown state %q (queued, running, success, failed, cancelled)", s)
@@ -83,19 +91,16 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}
-	var runs []store.Run
-	if stateDBExists(stateDir) {
-		st, err := store.OpenDir(ctx, stateDir, store.Options{})
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
-			return exitUsage
-		}
-		defer st.Close()
-		runs, err = st.ListRuns(ctx, store.ListOptions{DAG: *dagName, States: states, Limit: max(*limit, 0)})
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
-			return exitFailed
-		}
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir}})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
+		return exitUsage
+	}
+	defer eng.Close()
+	runs, err := eng.ListRuns(ctx, store.ListOptions{DAG: *dagName, States: states, Limit: max(*limit, 0)})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
+		return exitFailed
 	}
 	if *asJSON {
 		rows := make([]runRow, len(runs))

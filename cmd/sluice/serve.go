@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/metrics"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -109,7 +110,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 		return exitUsage
 	}
-	eng, err := engine.New(cfg)
+	eng, err := engine.Open(ctx, engine.Options{Config: cfg})
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 		if errors.Is(err, store.ErrLocked) {
@@ -122,7 +123,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 
 // servedEngine is what serve needs of the engine.
 type servedEngine interface {
-	engine.API
+	api.API
 	Start(ctx context.Context) error
 	Stop()
 }

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/demoenv"
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
-	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
 // TestSoak holds a `sluice serve` process under the demo load and
@@ -45,7 +45,7 @@ func TestSoak(t *testing.T) {
 	bin := buildSluice(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	kafka, err := sensor.StartDemo(ctx, sensor.DemoOptions{Topic: "events", Partitions: 3, Rate: rate})
+	kafka, err := demoenv.StartKafka(ctx, demoenv.KafkaOptions{Topic: "events", Partitions: 3, Rate: rate})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -44,53 +46,40 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprint(env.stderr, triggerUsage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	// The DAG may come before the flags: "sluice trigger daily_etl --wait".
-	var name string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
 	}
-	if name == "" {
-		name = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "sluice trigger: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
+	name := fs.Arg(0)
 	if name == "" {
 		fmt.Fprintln(env.stderr, "sluice trigger: name the DAG to run")
 		fs.Usage()
 		return exitUsage
 	}
-	var cfg json.RawMessage
-	if *cfgText != "" {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(*cfgText), &obj); err != nil || obj == nil {
-			fmt.Fprintln(env.stderr, "sluice trigger: --config must be a JSON object")
-			return exitUsage
-		}
-		cfg = json.RawMessage(*cfgText)
-	}
-
-	st, err := store.OpenDir(ctx, stateDir, store.Options{})
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
 		return exitUsage
 	}
-	defer st.Close()
-	id, err := st.CreateRun(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Priority: *priority, Config: cfg, External: true})
-	if err != nil {
+	defer eng.Close()
+	var cfg json.RawMessage
+	if *cfgText != "" {
+		cfg = json.RawMessage(*cfgText)
+	}
+	run, err := eng.QueueRun(ctx, name, cfg, *priority)
+	switch {
+	case errors.Is(err, api.ErrInvalidConfig):
+		fmt.Fprintln(env.stderr, "sluice trigger: --config must be a JSON object")
+		return exitUsage
+	case err != nil && eng.Store() == nil:
+		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
+		return exitUsage
+	case err != nil:
 		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
 		return exitFailed
 	}
+	id := run.ID
 	pid, held, _ := store.LockHolder(stateDir)
 	if *asJSON && !*wait {
-		run, err := st.Run(ctx, id)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
-			return exitFailed
-		}
 		return printJSON(env, runRowOf(run))
 	}
 	if !*asJSON {
@@ -107,7 +96,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	if !*wait {
 		return exitOK
 	}
-	run, err := waitForRun(ctx, st, id)
+	run, err = waitForRun(ctx, eng.Store(), id)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintf(env.stderr, "stopped waiting; run %d goes on\n", id)
@@ -128,7 +117,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		fmt.Fprintln(env.stdout)
 	}
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		return exitFailed
 	}
 	return exitOK
@@ -162,10 +151,4 @@ func printJSON(env *cliEnv, v any) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// stateDBExists reports whether a state dir holds a database yet.
-func stateDBExists(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, store.DBFile))
-	return err == nil
 }

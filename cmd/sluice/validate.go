@@ -6,13 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/loader"
 )
 
 func init() {
@@ -35,9 +32,6 @@ type validateError struct {
 	Message string `json:"message"`
 }
 
-// dagFile is a file to check and the DAG name it would load as.
-type dagFile struct{ path, name string }
-
 func runValidate(ctx context.Context, env *cliEnv, args []string) int {
 	flags := flag.NewFlagSet("validate", flag.ContinueOnError)
 	flags.SetOutput(env.stderr)
@@ -46,7 +40,8 @@ func runValidate(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, `Usage: sluice validate [--json] PATH...
 
 Checks DAG files: each PATH is a .json or .star file, or a folder searched
-recursively for them (hidden files and folders are skipped). Prints one line
+recursively for them, skipping what the loader skips (hidden files and
+folders, editor leftovers: #x#, x~, .swp, .tmp). Prints one line
 per problem, FILE: node "ID": /path: message, then a summary.
 
 Exit status: 0 every file is valid, 1 some file is invalid, 2 usage error or
@@ -56,7 +51,7 @@ Flags:
 `)
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
+	if err := parseArgs(env, flags, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
@@ -68,51 +63,52 @@ Flags:
 		return exitUsage
 	}
 
-	code := exitOK
-	var files []dagFile
-	for _, root := range flags.Args() {
-		found, err := findDAGFiles(root)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
-			code = exitUsage
-			continue
-		}
-		if len(found) == 0 {
-			fmt.Fprintf(env.stderr, "sluice validate: no .json or .star files under %s\n", root)
-		}
-		files = append(files, found...)
-	}
-
-	opts := dag.Options{Env: func(name string) (string, bool) {
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{Loader: loader.Config{Env: func(name string) (string, bool) {
 		v := env.getenv(name)
 		return v, v != ""
-	}}
-	results := make([]validateResult, 0, len(files))
+	}}}})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
+		return exitUsage
+	}
+	defer eng.Close()
+	code := exitOK
+	results := []validateResult{}
 	invalid := 0
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
-			return exitUsage
+	for _, root := range flags.Args() {
+		checks, problems, err := eng.Validate(ctx, root)
+		for _, p := range problems {
+			fmt.Fprintf(env.stderr, "sluice validate: %s\n", p)
 		}
-		errs, err := validateFile(f.path, opts)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
+			if ctx.Err() != nil {
+				return exitUsage
+			}
 			code = exitUsage
 			continue
 		}
-		r := validateResult{File: f.path, DAG: f.name, Valid: len(errs) == 0, Errors: []validateError{}}
-		for _, e := range errs {
-			r.Errors = append(r.Errors, validateError{Node: e.Node, Path: e.Path, Line: e.Line, Col: e.Col, Message: e.Msg})
+		if len(checks) == 0 {
+			fmt.Fprintf(env.stderr, "sluice validate: no .json or .star files under %s\n", root)
 		}
-		if !r.Valid {
-			invalid++
-		}
-		if !*asJSON {
-			for _, e := range errs {
-				fmt.Fprintln(env.stdout, oneLine(e.Error()))
+		for _, c := range checks {
+			if c.Err != nil {
+				fmt.Fprintf(env.stderr, "sluice validate: %v\n", c.Err)
+				code = exitUsage
+				continue
 			}
+			r := validateResult{File: c.Path, DAG: c.DAG, Valid: len(c.Errors) == 0, Errors: []validateError{}}
+			for _, e := range c.Errors {
+				r.Errors = append(r.Errors, validateError{Node: e.Node, Path: e.Path, Line: e.Line, Col: e.Col, Message: e.Msg})
+				if !*asJSON {
+					fmt.Fprintln(env.stdout, oneLine(e.Error()))
+				}
+			}
+			if !r.Valid {
+				invalid++
+			}
+			results = append(results, r)
 		}
-		results = append(results, r)
 	}
 
 	if *asJSON {
@@ -129,69 +125,6 @@ Flags:
 		code = exitFailed
 	}
 	return code
-}
-
-// findDAGFiles lists the DAG files at root: root itself when it is a file
-// (whatever its extension: the user named it), else every .json and .star
-// below it in lexical order.
-func findDAGFiles(root string) ([]dagFile, error) {
-	info, err := os.Stat(root)
-	if err != nil {
-		return nil, err
-	}
-	if !info.IsDir() {
-		base := filepath.Base(root)
-		return []dagFile{{path: root, name: dag.NameFromPath(base)}}, nil
-	}
-	var out []dagFile
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != root && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !dag.IsDAGFile(d.Name()) {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		out = append(out, dagFile{path: p, name: dag.NameFromPath(filepath.ToSlash(rel))})
-		return nil
-	})
-	return out, err
-}
-
-// validateFile returns the problems of one file; err only when the file
-// cannot be read at all.
-func validateFile(path string, opts dag.Options) (dag.Errors, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	// Never read a huge file whole just to refuse it.
-	if info.Size() > dag.MaxFileSize {
-		return dag.Errors{dag.TooLarge(path, info.Size())}, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(f, dag.MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	_, err = dag.Parse(path, data, opts)
-	return dag.AsErrors(path, err), nil
 }
 
 // oneLine keeps one problem on one line even when a message quotes text

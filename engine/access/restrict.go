@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // ErrForbidden marks an action the caller's role does not allow. Callers
@@ -37,7 +36,7 @@ func roleName(r Role) string {
 // Restrict returns api as seen by a role: reads pass through, actions the
 // role does not allow return a *ForbiddenError without reaching the
 // engine. An operator gets api itself.
-func Restrict(api engine.API, role Role) engine.API {
+func Restrict(api api.API, role Role) api.API {
 	if role == Operator {
 		return api
 	}
@@ -46,7 +45,7 @@ func Restrict(api engine.API, role Role) engine.API {
 
 // RoleOf reports the role an API was restricted to: Operator for an
 // unrestricted engine.
-func RoleOf(api engine.API) Role {
+func RoleOf(api api.API) Role {
 	if r, ok := api.(*restricted); ok {
 		return r.role
 	}
@@ -54,7 +53,7 @@ func RoleOf(api engine.API) Role {
 }
 
 type restricted struct {
-	api  engine.API
+	api  api.API
 	role Role
 }
 
@@ -65,13 +64,13 @@ func (r *restricted) check(a Action) error {
 	return &ForbiddenError{Role: r.role, Action: a}
 }
 
-func (r *restricted) Snapshot() *snapshot.Snapshot { return r.api.Snapshot() }
+func (r *restricted) Snapshot() *api.Snapshot { return r.api.Snapshot() }
 
-func (r *restricted) Subscribe() (<-chan engine.Event, func()) { return r.api.Subscribe() }
+func (r *restricted) Subscribe() (<-chan api.Event, func()) { return r.api.Subscribe() }
 
 // ScanNow is allowed to everyone: it only rereads the sources, which the
 // engine does on its own every scan interval anyway.
-func (r *restricted) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+func (r *restricted) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	return r.api.ScanNow(ctx)
 }
 

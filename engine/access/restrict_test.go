@@ -7,16 +7,15 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/access"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
-// recorder is an engine.API that records every call that reached it.
+// recorder is an api.API that records every call that reached it.
 type recorder struct {
 	mu    sync.Mutex
 	calls []string
-	snap  *snapshot.Snapshot
+	snap  *api.Snapshot
 }
 
 func (r *recorder) record(name string) {
@@ -25,14 +24,14 @@ func (r *recorder) record(name string) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) Snapshot() *snapshot.Snapshot { r.record("Snapshot"); return r.snap }
-func (r *recorder) Subscribe() (<-chan engine.Event, func()) {
+func (r *recorder) Snapshot() *api.Snapshot { r.record("Snapshot"); return r.snap }
+func (r *recorder) Subscribe() (<-chan api.Event, func()) {
 	r.record("Subscribe")
-	return make(chan engine.Event), func() {}
+	return make(chan api.Event), func() {}
 }
-func (r *recorder) ScanNow(context.Context) (snapshot.ScanResult, error) {
+func (r *recorder) ScanNow(context.Context) (api.ScanResult, error) {
 	r.record("ScanNow")
-	return snapshot.ScanResult{Sources: 2}, nil
+	return api.ScanResult{Sources: 2}, nil
 }
 func (r *recorder) Trigger(context.Context, string, json.RawMessage) (int64, error) {
 	r.record("Trigger")
@@ -49,22 +48,22 @@ func (r *recorder) PauseSensor(context.Context, string, int, bool) error {
 
 type call struct {
 	name string
-	do   func(engine.API) error
+	do   func(api.API) error
 	// viewerMsg is the refusal a viewer sees; "" when viewers may do it.
 	viewerMsg string
 }
 
 var calls = []call{
-	{"Snapshot", func(a engine.API) error { a.Snapshot(); return nil }, ""},
-	{"Subscribe", func(a engine.API) error { _, stop := a.Subscribe(); stop(); return nil }, ""},
-	{"ScanNow", func(a engine.API) error { _, err := a.ScanNow(context.Background()); return err }, ""},
-	{"Trigger", func(a engine.API) error { _, err := a.Trigger(context.Background(), "etl", nil); return err }, "viewers cannot trigger runs"},
-	{"Cancel", func(a engine.API) error { return a.Cancel(context.Background(), 1) }, "viewers cannot cancel runs"},
-	{"RunMeta", func(a engine.API) error { return a.RunMeta(context.Background()) }, "viewers cannot run the metapipeline"},
-	{"Approve", func(a engine.API) error { return a.Approve(context.Background(), 1) }, "viewers cannot approve reviews"},
-	{"Reject", func(a engine.API) error { return a.Reject(context.Background(), 1) }, "viewers cannot reject reviews"},
-	{"PauseSensor", func(a engine.API) error { return a.PauseSensor(context.Background(), "etl", 0, true) }, "viewers cannot pause sensors"},
-	{"PauseSensor", func(a engine.API) error { return a.PauseSensor(context.Background(), "etl", 0, false) }, "viewers cannot resume sensors"},
+	{"Snapshot", func(a api.API) error { a.Snapshot(); return nil }, ""},
+	{"Subscribe", func(a api.API) error { _, stop := a.Subscribe(); stop(); return nil }, ""},
+	{"ScanNow", func(a api.API) error { _, err := a.ScanNow(context.Background()); return err }, ""},
+	{"Trigger", func(a api.API) error { _, err := a.Trigger(context.Background(), "etl", nil); return err }, "viewers cannot trigger runs"},
+	{"Cancel", func(a api.API) error { return a.Cancel(context.Background(), 1) }, "viewers cannot cancel runs"},
+	{"RunMeta", func(a api.API) error { return a.RunMeta(context.Background()) }, "viewers cannot run the metapipeline"},
+	{"Approve", func(a api.API) error { return a.Approve(context.Background(), 1) }, "viewers cannot approve reviews"},
+	{"Reject", func(a api.API) error { return a.Reject(context.Background(), 1) }, "viewers cannot reject reviews"},
+	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, true) }, "viewers cannot pause sensors"},
+	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, false) }, "viewers cannot resume sensors"},
 }
 
 func TestRestrict(t *testing.T) {
@@ -122,7 +121,7 @@ func TestUnknownRoleMayNotAct(t *testing.T) {
 func TestOperatorGetsTheEngineItself(t *testing.T) {
 	t.Parallel()
 	inner := &recorder{}
-	if got := access.Restrict(inner, access.Operator); got != engine.API(inner) {
+	if got := access.Restrict(inner, access.Operator); got != api.API(inner) {
 		t.Fatalf("operator got a wrapper %T", got)
 	}
 	if r := access.RoleOf(inner); r != access.Operator {

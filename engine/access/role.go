@@ -1,4 +1,4 @@
-// Package access enforces who may do what at the engine.API boundary. A
+// Package access enforces who may do what at the api.API boundary. A
 // front end (an SSH session, a console) is handed Restrict(api, role)
 // instead of the engine itself, so a refused action is refused no matter
 // which key sequence, pane or bug led to the call.

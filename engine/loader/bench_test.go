@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // Benchmark trees are generated once per process and removed by TestMain:
@@ -129,7 +129,7 @@ func BenchmarkEditToActive(b *testing.B) {
 		i++
 		start := time.Now()
 		enginetest.WriteDAG(b, dir, key, dagJSON(desc, 20))
-		waitFor(b, l, "edit "+key, func([]snapshot.DAG) bool {
+		waitFor(b, l, "edit "+key, func([]api.DAG) bool {
 			d, ok := l.Lookup(key[:len(key)-len(".json")])
 			return ok && d.Description == desc
 		})

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Kinds of Change.
@@ -23,22 +23,22 @@ type Change struct {
 	Source   string
 	Location string
 	Kind     string
-	Status   string // the status after the change
-	Error    string // the newest version's errors, one per line
+	Status   api.DAGStatus // the status after the change
+	Error    string        // the newest version's errors, one per line
 }
 
 // Deleted reports whether a registry entry stands for a file that is gone:
 // disabled with no active version left (enabled: false keeps its checksum).
-func Deleted(d snapshot.DAG) bool {
-	return d.Status == snapshot.DAGDisabled && d.Checksum == ""
+func Deleted(d api.DAG) bool {
+	return d.Status == api.DAGDisabled && d.Checksum == ""
 }
 
 // Diff lists the changes from one registry view to another, entries matched
 // by source and location. An entry missing from after counts as deleted.
 // Order: after's order, then deletions in before's order.
-func Diff(before, after []snapshot.DAG) []Change {
+func Diff(before, after []api.DAG) []Change {
 	type key struct{ source, location string }
-	prev := make(map[key]*snapshot.DAG, len(before))
+	prev := make(map[key]*api.DAG, len(before))
 	for i := range before {
 		prev[key{before[i].Source, before[i].Location}] = &before[i]
 	}
@@ -54,26 +54,26 @@ func Diff(before, after []snapshot.DAG) []Change {
 		}
 		kind := ""
 		switch a.Status {
-		case snapshot.DAGActive:
+		case api.DAGActive:
 			switch {
 			case !ok:
 				kind = ChangeLoaded
-			case b.Status == snapshot.DAGActive || b.Status == snapshot.DAGInvalid && b.Def != nil:
+			case b.Status == api.DAGActive || b.Status == api.DAGInvalid && b.Def != nil:
 				kind = ChangeReloaded
 			default:
 				kind = ChangeLoaded
 			}
-		case snapshot.DAGInvalid:
+		case api.DAGInvalid:
 			kind = ChangeInvalid
-		case snapshot.DAGDisabled:
+		case api.DAGDisabled:
 			kind = ChangeDisabled
 			if Deleted(*a) {
 				kind = ChangeDeleted
 			}
-		case snapshot.DAGConflict:
+		case api.DAGConflict:
 			kind = ChangeConflict
 		default:
-			kind = a.Status
+			kind = string(a.Status)
 		}
 		out = append(out, changeOf(a, kind))
 	}
@@ -83,20 +83,20 @@ func Diff(before, after []snapshot.DAG) []Change {
 			continue
 		}
 		c := changeOf(b, ChangeDeleted)
-		c.Status, c.Error = snapshot.DAGDisabled, ""
+		c.Status, c.Error = api.DAGDisabled, ""
 		out = append(out, c)
 	}
 	return out
 }
 
-func changeOf(d *snapshot.DAG, kind string) Change {
+func changeOf(d *api.DAG, kind string) Change {
 	return Change{
 		Name: d.Name, Source: d.Source, Location: d.Location,
 		Kind: kind, Status: d.Status, Error: ErrorText(d.Errors),
 	}
 }
 
-func sameEntry(a, b *snapshot.DAG) bool {
+func sameEntry(a, b *api.DAG) bool {
 	if a.Status != b.Status || a.Checksum != b.Checksum || a.ConflictWith != b.ConflictWith ||
 		a.Name != b.Name || len(a.Errors) != len(b.Errors) {
 		return false
@@ -110,7 +110,7 @@ func sameEntry(a, b *snapshot.DAG) bool {
 }
 
 // ErrorText renders error lines one per line, with node and path when known.
-func ErrorText(errs []snapshot.ErrorLine) string {
+func ErrorText(errs []api.ErrorLine) string {
 	lines := make([]string, len(errs))
 	for i, e := range errs {
 		var b strings.Builder
@@ -128,15 +128,15 @@ func ErrorText(errs []snapshot.ErrorLine) string {
 
 // sortDAGs orders registry entries by name; for one name the holder comes
 // first, then conflicts, then the rest by location.
-func sortDAGs(ds []snapshot.DAG) {
+func sortDAGs(ds []api.DAG) {
 	sort.Slice(ds, func(i, j int) bool { return lessDAG(&ds[i], &ds[j]) })
 }
 
-func lessDAG(a, b *snapshot.DAG) bool {
+func lessDAG(a, b *api.DAG) bool {
 	if a.Name != b.Name {
 		return a.Name < b.Name
 	}
-	if ca, cb := a.Status == snapshot.DAGConflict, b.Status == snapshot.DAGConflict; ca != cb {
+	if ca, cb := a.Status == api.DAGConflict, b.Status == api.DAGConflict; ca != cb {
 		return cb
 	}
 	if a.Source != b.Source {

@@ -4,26 +4,25 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 func TestDiff(t *testing.T) {
 	t.Parallel()
-	on := &dag.DAG{Enabled: true}
-	off := &dag.DAG{Enabled: false}
-	e := func(status, sum string, def *dag.DAG, errs ...string) snapshot.DAG {
-		d := snapshot.DAG{Name: "x", Source: "local", Location: "dags/x.json", Status: status, Checksum: sum, Def: def}
+	on := &api.DAGDef{Enabled: true}
+	off := &api.DAGDef{Enabled: false}
+	e := func(status api.DAGStatus, sum string, def *api.DAGDef, errs ...string) api.DAG {
+		d := api.DAG{Name: "x", Source: "local", Location: "dags/x.json", Status: status, Checksum: sum, Def: def}
 		for _, m := range errs {
-			d.Errors = append(d.Errors, snapshot.ErrorLine{Msg: m})
+			d.Errors = append(d.Errors, api.ErrorLine{Msg: m})
 		}
 		return d
 	}
-	none := []snapshot.DAG(nil)
-	one := func(d snapshot.DAG) []snapshot.DAG { return []snapshot.DAG{d} }
+	none := []api.DAG(nil)
+	one := func(d api.DAG) []api.DAG { return []api.DAG{d} }
 	for _, tc := range []struct {
 		name          string
-		before, after []snapshot.DAG
+		before, after []api.DAG
 		want          string // kind, "" for no change
 	}{
 		{"new file", none, one(e("active", "a", on)), ChangeLoaded},
@@ -62,10 +61,10 @@ func TestDiff(t *testing.T) {
 
 func TestDiffOrderAndErrors(t *testing.T) {
 	t.Parallel()
-	a := snapshot.DAG{Name: "a", Source: "s3", Location: "s3://b/a.json", Status: "invalid",
-		Errors: []snapshot.ErrorLine{{Node: "n1", Path: "/nodes/0", Msg: "bad"}, {Msg: "worse"}}}
-	b := snapshot.DAG{Name: "b", Source: "local", Location: "b.json", Status: "active", Checksum: "1"}
-	got := Diff([]snapshot.DAG{b}, []snapshot.DAG{a})
+	a := api.DAG{Name: "a", Source: "s3", Location: "s3://b/a.json", Status: "invalid",
+		Errors: []api.ErrorLine{{Node: "n1", Path: "/nodes/0", Msg: "bad"}, {Msg: "worse"}}}
+	b := api.DAG{Name: "b", Source: "local", Location: "b.json", Status: "active", Checksum: "1"}
+	got := Diff([]api.DAG{b}, []api.DAG{a})
 	want := []Change{
 		{Name: "a", Source: "s3", Location: "s3://b/a.json", Kind: ChangeInvalid, Status: "invalid", Error: "node n1: /nodes/0: bad\nworse"},
 		{Name: "b", Source: "local", Location: "b.json", Kind: ChangeDeleted, Status: "disabled"},

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // waitTimeout bounds every wait for the loader to notice something. Hot
@@ -80,9 +80,9 @@ func startLoader(t testing.TB, l *Loader) {
 
 // waitFor waits on Changes until cond holds for the registry, or fails the
 // test at the deadline with the registry as it was.
-func waitFor(t testing.TB, l *Loader, what string, cond func([]snapshot.DAG) bool) []snapshot.DAG {
+func waitFor(t testing.TB, l *Loader, what string, cond func([]api.DAG) bool) []api.DAG {
 	t.Helper()
-	var ds []snapshot.DAG
+	var ds []api.DAG
 	if !enginetest.PollOn(l.Changes(), waitTimeout, func() bool {
 		ds = l.DAGs()
 		return cond(ds)
@@ -92,7 +92,7 @@ func waitFor(t testing.TB, l *Loader, what string, cond func([]snapshot.DAG) boo
 	return ds
 }
 
-func dump(ds []snapshot.DAG) string {
+func dump(ds []api.DAG) string {
 	var b strings.Builder
 	for _, d := range ds {
 		fmt.Fprintf(&b, "  %s %s %s %s err=%q conflict=%q\n", d.Name, d.Source, d.Status, d.Location, ErrorText(d.Errors), d.ConflictWith)
@@ -102,24 +102,24 @@ func dump(ds []snapshot.DAG) string {
 
 // entry finds the registry entry of a name held or claimed from a location
 // ending in suffix ("" matches any).
-func entry(ds []snapshot.DAG, name, suffix string) (snapshot.DAG, bool) {
+func entry(ds []api.DAG, name, suffix string) (api.DAG, bool) {
 	for _, d := range ds {
 		if d.Name == name && strings.HasSuffix(d.Location, suffix) {
 			return d, true
 		}
 	}
-	return snapshot.DAG{}, false
+	return api.DAG{}, false
 }
 
-func hasStatus(name, status string) func([]snapshot.DAG) bool {
-	return func(ds []snapshot.DAG) bool {
+func hasStatus(name string, status api.DAGStatus) func([]api.DAG) bool {
+	return func(ds []api.DAG) bool {
 		d, ok := entry(ds, name, "")
 		return ok && d.Status == status
 	}
 }
 
-func hasDescription(l *Loader, name, desc string) func([]snapshot.DAG) bool {
-	return func([]snapshot.DAG) bool {
+func hasDescription(l *Loader, name, desc string) func([]api.DAG) bool {
+	return func([]api.DAG) bool {
 		d, ok := l.Lookup(name)
 		return ok && d.Description == desc
 	}

@@ -20,9 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // ErrSourceFailed wraps the error of a source whose scan failed; ScanNow
@@ -49,7 +49,7 @@ type Loader struct {
 
 	mu     sync.RWMutex // guards reg, view, scheds and every sourceState.health
 	reg    *registry
-	view   []snapshot.DAG
+	view   []api.DAG
 	scheds []*dag.DAG // per view entry: the definition that fires, or nil
 
 	life lifecycle.Lifecycle
@@ -58,7 +58,7 @@ type Loader struct {
 type sourceState struct {
 	src    Source
 	scanMu sync.Mutex // one scan of a source at a time
-	health snapshot.Source
+	health api.Source
 }
 
 // watchable is a source that can raise events between periodic scans.
@@ -117,7 +117,7 @@ func NewWithSources(cfg Config, log *slog.Logger, sources ...Source) (*Loader, e
 		seen[src.Name()] = true
 		l.sources = append(l.sources, &sourceState{
 			src:    src,
-			health: snapshot.Source{Name: src.Name(), Location: src.Location()},
+			health: api.Source{Name: src.Name(), Location: src.Location()},
 		})
 	}
 	return l, nil
@@ -232,9 +232,9 @@ func (l *Loader) debounce(ctx context.Context, st *sourceState, kicks <-chan str
 // ScanNow scans every source and returns when done. Sources are listed and
 // read in parallel and applied in configuration order. Sources that failed
 // are counted in the result and returned as ErrSourceFailed errors.
-func (l *Loader) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+func (l *Loader) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	start := time.Now()
-	res := snapshot.ScanResult{Sources: len(l.sources)}
+	res := api.ScanResult{Sources: len(l.sources)}
 	for _, st := range l.sources {
 		st.scanMu.Lock()
 		defer st.scanMu.Unlock()
@@ -290,7 +290,7 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState) (scanOutcome, err
 		k, ok := known[o.Key]
 		switch {
 		case o.Err != nil:
-			r.retry, r.errs = true, []snapshot.ErrorLine{{Msg: o.Err.Error()}}
+			r.retry, r.errs = true, []api.ErrorLine{{Msg: o.Err.Error()}}
 		case ok && k.version != "" && k.version == o.Version:
 			r.unchanged = true
 		default:
@@ -337,7 +337,7 @@ func (l *Loader) readAll(ctx context.Context, src Source, results []fileResult, 
 func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known map[string]knownFile) {
 	data, err := src.Read(ctx, r.obj)
 	if err != nil {
-		r.retry, r.errs = true, []snapshot.ErrorLine{{Msg: "reading: " + err.Error()}}
+		r.retry, r.errs = true, []api.ErrorLine{{Msg: "reading: " + err.Error()}}
 		return
 	}
 	h := sha256.Sum256(data)
@@ -364,7 +364,7 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int) {
 	now := time.Now()
 	var all []Change
-	type healthLog struct{ prev, cur snapshot.Source }
+	type healthLog struct{ prev, cur api.Source }
 	var healthLogs []healthLog
 	l.mu.Lock()
 	for i, st := range states {
@@ -415,7 +415,7 @@ func problemText(problems []string) string {
 	return fmt.Sprintf("%s (and %d more problems)", problems[0], len(problems)-1)
 }
 
-func (l *Loader) logHealth(prev, h snapshot.Source) {
+func (l *Loader) logHealth(prev, h api.Source) {
 	attrs := []any{"source", h.Name, "location", h.Location, "files", h.Files}
 	switch {
 	case !h.OK:
@@ -449,27 +449,27 @@ func (l *Loader) notify() {
 // DAGs returns the registry, sorted by name (for one name, the file holding
 // it first). The slice and its error lines are the caller's; Def values are
 // shared and immutable.
-func (l *Loader) DAGs() []snapshot.DAG {
+func (l *Loader) DAGs() []api.DAG {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]snapshot.DAG, len(l.view))
+	out := make([]api.DAG, len(l.view))
 	for i := range l.view {
 		v := &l.view[i]
 		if d := l.scheds[i]; d != nil && !v.NextFire.After(now) {
 			v.NextFire = d.NextFire(now)
 		}
 		out[i] = *v
-		out[i].Errors = append([]snapshot.ErrorLine(nil), v.Errors...)
+		out[i].Errors = append([]api.ErrorLine(nil), v.Errors...)
 	}
 	return out
 }
 
 // Sources returns each source's health, in configuration order.
-func (l *Loader) Sources() []snapshot.Source {
+func (l *Loader) Sources() []api.Source {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	out := make([]snapshot.Source, len(l.sources))
+	out := make([]api.Source, len(l.sources))
 	for i, st := range l.sources {
 		out[i] = st.health
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // TestLocalHotReload walks one file through its life with the loader
@@ -32,12 +32,12 @@ func TestLocalHotReload(t *testing.T) {
 	}
 
 	path := enginetest.WriteDAG(t, dir, "etl.json", dagJSON("v1", 3))
-	ds := waitFor(t, l, "create", hasStatus("etl", snapshot.DAGActive))
+	ds := waitFor(t, l, "create", hasStatus("etl", api.DAGActive))
 	created, _ := entry(ds, "etl", "")
 	if created.Source != SourceLocal || created.Location != path || created.Def == nil || len(created.Def.Nodes) != 3 {
 		t.Fatalf("created entry = %+v", created)
 	}
-	if created.Def.Name != "etl" || created.Checksum == "" || created.LoadedAt.IsZero() || created.NextFire.IsZero() {
+	if def, ok := l.Lookup("etl"); !ok || def.Name != "etl" || created.Checksum == "" || created.LoadedAt.IsZero() || created.NextFire.IsZero() {
 		t.Errorf("created entry lacks name/checksum/loaded-at/next fire: %+v", created)
 	}
 
@@ -45,14 +45,14 @@ func TestLocalHotReload(t *testing.T) {
 		enginetest.WriteDAG(t, dir, "etl.json", dagJSON("v2", 4))
 		ds := waitFor(t, l, "edit", hasDescription(l, "etl", "v2"))
 		d, _ := entry(ds, "etl", "")
-		if d.Status != snapshot.DAGActive || d.Checksum == created.Checksum || len(d.Def.Nodes) != 4 {
+		if d.Status != api.DAGActive || d.Checksum == created.Checksum || len(d.Def.Nodes) != 4 {
 			t.Errorf("after edit: %+v", d)
 		}
 	})
 
 	t.Run("break keeps the last good version", func(t *testing.T) {
 		enginetest.WriteDAG(t, dir, "etl.json", brokenJSON)
-		ds := waitFor(t, l, "invalid", hasStatus("etl", snapshot.DAGInvalid))
+		ds := waitFor(t, l, "invalid", hasStatus("etl", api.DAGInvalid))
 		d, _ := entry(ds, "etl", "")
 		if d.Def == nil || d.Def.Description != "v2" {
 			t.Errorf("invalid entry should keep v2 as its definition, got %+v", d.Def)
@@ -69,7 +69,7 @@ func TestLocalHotReload(t *testing.T) {
 		enginetest.WriteDAG(t, dir, "etl.json", dagJSON("v3", 2))
 		ds := waitFor(t, l, "fixed", hasDescription(l, "etl", "v3"))
 		d, _ := entry(ds, "etl", "")
-		if d.Status != snapshot.DAGActive || len(d.Errors) != 0 {
+		if d.Status != api.DAGActive || len(d.Errors) != 0 {
 			t.Errorf("after fix: %+v", d)
 		}
 	})
@@ -78,7 +78,7 @@ func TestLocalHotReload(t *testing.T) {
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
 		}
-		ds := waitFor(t, l, "deleted", hasStatus("etl", snapshot.DAGDisabled))
+		ds := waitFor(t, l, "deleted", hasStatus("etl", api.DAGDisabled))
 		d, _ := entry(ds, "etl", "")
 		if !Deleted(d) || d.Def == nil || d.Def.Description != "v3" {
 			t.Errorf("deleted entry should keep its history (v3): %+v", d)
@@ -108,7 +108,7 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 	startLoader(t, l)
 	ds := l.DAGs()
 	for _, name := range []string{"production/daily_etl", "a/b/c/deep"} {
-		if d, ok := entry(ds, name, ""); !ok || d.Status != snapshot.DAGActive {
+		if d, ok := entry(ds, name, ""); !ok || d.Status != api.DAGActive {
 			t.Fatalf("%s not active after Start:\n%s", name, dump(ds))
 		}
 	}
@@ -117,9 +117,9 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		if err := os.Rename(filepath.Join(dir, "production/daily_etl.json"), filepath.Join(dir, "production/nightly_etl.json")); err != nil {
 			t.Fatal(err)
 		}
-		ds := waitFor(t, l, "rename", func(ds []snapshot.DAG) bool {
-			return hasStatus("production/nightly_etl", snapshot.DAGActive)(ds) &&
-				hasStatus("production/daily_etl", snapshot.DAGDisabled)(ds)
+		ds := waitFor(t, l, "rename", func(ds []api.DAG) bool {
+			return hasStatus("production/nightly_etl", api.DAGActive)(ds) &&
+				hasStatus("production/daily_etl", api.DAGDisabled)(ds)
 		})
 		if d, _ := entry(ds, "production/daily_etl", ""); !Deleted(d) {
 			t.Errorf("old name should read as deleted: %+v", d)
@@ -131,7 +131,7 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		// the scan the mkdir triggers lists the file, or the watch that scan
 		// puts on the new folder reports it.
 		enginetest.WriteDAG(t, dir, "late/inner/fresh.json", dagJSON("fresh", 1))
-		waitFor(t, l, "file in late folder", hasStatus("late/inner/fresh", snapshot.DAGActive))
+		waitFor(t, l, "file in late folder", hasStatus("late/inner/fresh", api.DAGActive))
 		// An edit there is only seen through the new folder's watch.
 		enginetest.WriteDAG(t, dir, "late/inner/fresh.json", dagJSON("fresh2", 1))
 		waitFor(t, l, "edit in late folder", hasDescription(l, "late/inner/fresh", "fresh2"))
@@ -165,7 +165,7 @@ func TestLocalIgnoresHiddenAndEditorFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := l.DAGs()
-	if len(ds) != 1 || ds[0].Name != "real" || ds[0].Status != snapshot.DAGActive {
+	if len(ds) != 1 || ds[0].Name != "real" || ds[0].Status != api.DAGActive {
 		t.Fatalf("want only the real DAG:\n%s", dump(ds))
 	}
 }
@@ -194,13 +194,13 @@ func TestLocalSymlinkLoopsReportedNotFatal(t *testing.T) {
 	}
 	ds := l.DAGs()
 	for _, name := range []string{"sub/ok", "shared/linked"} {
-		if !hasStatus(name, snapshot.DAGActive)(ds) {
+		if !hasStatus(name, api.DAGActive)(ds) {
 			t.Errorf("%s not active:\n%s", name, dump(ds))
 		}
 	}
 	for _, name := range []string{"a", "b"} {
 		d, ok := entry(ds, name, "")
-		if !ok || d.Status != snapshot.DAGInvalid || !strings.Contains(ErrorText(d.Errors), "too many levels of symbolic links") {
+		if !ok || d.Status != api.DAGInvalid || !strings.Contains(ErrorText(d.Errors), "too many levels of symbolic links") {
 			t.Errorf("%s should be invalid with a loop error: %+v", name, d)
 		}
 	}
@@ -247,12 +247,12 @@ func TestLocalUnreadableFilesReportedNotFatal(t *testing.T) {
 		t.Fatal("ScanNow hung on a FIFO")
 	}
 	ds := l.DAGs()
-	if !hasStatus("good", snapshot.DAGActive)(ds) {
+	if !hasStatus("good", api.DAGActive)(ds) {
 		t.Errorf("good not active:\n%s", dump(ds))
 	}
 	for name, want := range map[string]string{"pipe": "not a regular file", "dangling": "no such file"} {
 		d, ok := entry(ds, name, "")
-		if !ok || d.Status != snapshot.DAGInvalid || !strings.Contains(ErrorText(d.Errors), want) {
+		if !ok || d.Status != api.DAGInvalid || !strings.Contains(ErrorText(d.Errors), want) {
 			t.Errorf("%s = %+v; want invalid with %q", name, d, want)
 		}
 	}
@@ -278,12 +278,12 @@ func TestLocalUnreadableFilesReportedNotFatal(t *testing.T) {
 			t.Fatal(err)
 		}
 		ds := l.DAGs()
-		if d, _ := entry(ds, "secret", ""); d.Status != snapshot.DAGInvalid || !strings.Contains(ErrorText(d.Errors), "permission denied") {
+		if d, _ := entry(ds, "secret", ""); d.Status != api.DAGInvalid || !strings.Contains(ErrorText(d.Errors), "permission denied") {
 			t.Errorf("secret = %+v", d)
 		}
 		// An unreadable folder is a partial listing: what was inside is not
 		// taken as deleted.
-		if !hasStatus("locked/inside", snapshot.DAGActive)(ds) {
+		if !hasStatus("locked/inside", api.DAGActive)(ds) {
 			t.Errorf("locked/inside should stay active:\n%s", dump(ds))
 		}
 	})
@@ -299,13 +299,13 @@ func TestLocalTwoFilesOneName(t *testing.T) {
 	}
 	startLoader(t, l)
 	second := enginetest.WriteDAG(t, dir, "etl.star", `dag = {"description": "star", "nodes": [{"id": "s", "type": "local", "config": {"command": "true"}}]}`)
-	ds := waitFor(t, l, "conflict", func(ds []snapshot.DAG) bool {
+	ds := waitFor(t, l, "conflict", func(ds []api.DAG) bool {
 		d, ok := entry(ds, "etl", ".star")
-		return ok && d.Status == snapshot.DAGConflict
+		return ok && d.Status == api.DAGConflict
 	})
 	holder, _ := entry(ds, "etl", ".json")
 	loser, _ := entry(ds, "etl", ".star")
-	if holder.Status != snapshot.DAGActive || loser.Status != snapshot.DAGConflict || loser.ConflictWith != first {
+	if holder.Status != api.DAGActive || loser.Status != api.DAGConflict || loser.ConflictWith != first {
 		t.Fatalf("holder %+v\nloser %+v", holder, loser)
 	}
 	if ds[0].Location != first {
@@ -320,7 +320,7 @@ func TestLocalTwoFilesOneName(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds = waitFor(t, l, "takeover", hasDescription(l, "etl", "star"))
-	if d, _ := entry(ds, "etl", ".star"); d.Status != snapshot.DAGActive || d.Location != second {
+	if d, _ := entry(ds, "etl", ".star"); d.Status != api.DAGActive || d.Location != second {
 		t.Errorf("after takeover: %+v", d)
 	}
 	if _, ok := entry(ds, "etl", ".json"); ok {
@@ -340,7 +340,7 @@ func TestLocalEnabledFalseDisables(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, ok := entry(l.DAGs(), "off", "")
-	if !ok || d.Status != snapshot.DAGDisabled || Deleted(d) || !d.NextFire.IsZero() {
+	if !ok || d.Status != api.DAGDisabled || Deleted(d) || !d.NextFire.IsZero() {
 		t.Errorf("off = %+v; want disabled, not deleted, not scheduled", d)
 	}
 	if _, ok := l.Lookup("off"); ok {
@@ -419,7 +419,7 @@ func TestLocalMissingFolderReportedThenFound(t *testing.T) {
 		t.Fatalf("ScanNow = %+v, %v; want a failed source", res, err)
 	}
 	enginetest.WriteDAG(t, dir, "late.json", dagJSON("late", 1))
-	waitFor(t, l, "late folder", hasStatus("late", snapshot.DAGActive))
+	waitFor(t, l, "late folder", hasStatus("late", api.DAGActive))
 	if src := l.Sources()[0]; !src.OK || src.Files != 1 {
 		t.Errorf("health after recovery = %+v", src)
 	}
@@ -444,7 +444,7 @@ func TestLocalFolderRemovedChangesNothing(t *testing.T) {
 	if _, err := l.ScanNow(ctx); !errors.Is(err, ErrSourceFailed) {
 		t.Fatalf("ScanNow err = %v", err)
 	}
-	if !hasStatus("keep", snapshot.DAGActive)(l.DAGs()) {
+	if !hasStatus("keep", api.DAGActive)(l.DAGs()) {
 		t.Errorf("a vanished folder disabled its DAGs:\n%s", dump(l.DAGs()))
 	}
 }
@@ -463,7 +463,7 @@ func TestLoaderLifecycle(t *testing.T) {
 	if err := l.Start(context.Background()); err == nil {
 		t.Error("a second Start succeeded")
 	}
-	if !hasStatus("a", snapshot.DAGActive)(l.DAGs()) {
+	if !hasStatus("a", api.DAGActive)(l.DAGs()) {
 		t.Error("Start returned before the initial scan")
 	}
 	l.Stop()
@@ -503,7 +503,7 @@ func TestDAGsReturnsCopies(t *testing.T) {
 	ds[0].Status = "mangled"
 	ds[0].Errors[0].Msg = "mangled"
 	again := l.DAGs()
-	if again[0].Status != snapshot.DAGInvalid || again[0].Errors[0].Msg == "mangled" {
+	if again[0].Status != api.DAGInvalid || again[0].Errors[0].Msg == "mangled" {
 		t.Errorf("DAGs shares memory with the registry: %+v", again[0])
 	}
 }

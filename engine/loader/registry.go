@@ -5,8 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // fileRef names one file: its source and its key below the source root.
@@ -29,10 +29,11 @@ type fileRec struct {
 	sum     string // SHA-256 of the newest content read
 	// good is the last version that validated, with its checksum and time.
 	good     *dag.DAG
+	goodView *api.DAGDef // good as the read model shows it
 	goodSum  string
 	loadedAt time.Time
 	// errs are the newest version's problems; nil when it is good.
-	errs []snapshot.ErrorLine
+	errs []api.ErrorLine
 }
 
 // registry maps DAG names to the files that claim them. It is not safe for
@@ -60,7 +61,7 @@ type fileResult struct {
 	retry bool
 	sum   string
 	def   *dag.DAG
-	errs  []snapshot.ErrorLine
+	errs  []api.ErrorLine
 }
 
 // scanOutcome is one source's completed listing, ready to apply.
@@ -82,18 +83,18 @@ func (r *registry) holder(name string) *fileRec {
 	return nil
 }
 
-func (r *registry) status(rec *fileRec) string {
+func (r *registry) status(rec *fileRec) api.DAGStatus {
 	switch {
 	case !rec.present:
-		return snapshot.DAGDisabled
+		return api.DAGDisabled
 	case r.holder(rec.name) != rec:
-		return snapshot.DAGConflict
+		return api.DAGConflict
 	case rec.errs != nil:
-		return snapshot.DAGInvalid
+		return api.DAGInvalid
 	case rec.good != nil && !rec.good.Enabled:
-		return snapshot.DAGDisabled
+		return api.DAGDisabled
 	}
-	return snapshot.DAGActive
+	return api.DAGActive
 }
 
 // visible reports whether a record appears in the registry view: present
@@ -113,28 +114,28 @@ func (r *registry) visible(rec *fileRec) bool {
 	return true
 }
 
-func (r *registry) view(rec *fileRec) snapshot.DAG {
-	d := snapshot.DAG{
+func (r *registry) view(rec *fileRec) api.DAG {
+	d := api.DAG{
 		Name:     rec.name,
 		Source:   rec.ref.source,
 		Location: rec.location,
 		Status:   r.status(rec),
-		Def:      rec.good,
+		Def:      rec.goodView,
 		LoadedAt: rec.loadedAt,
 		Errors:   rec.errs,
 	}
 	if rec.present {
 		d.Checksum = rec.goodSum
 	}
-	if d.Status == snapshot.DAGConflict {
+	if d.Status == api.DAGConflict {
 		d.ConflictWith = r.holder(rec.name).location
 	}
 	return d
 }
 
 // viewOf lists the visible records of some names.
-func (r *registry) viewOf(names map[string]bool) []snapshot.DAG {
-	var out []snapshot.DAG
+func (r *registry) viewOf(names map[string]bool) []api.DAG {
+	var out []api.DAG
 	for name := range names {
 		for _, rec := range r.byName[name] {
 			if r.visible(rec) {
@@ -148,9 +149,9 @@ func (r *registry) viewOf(names map[string]bool) []snapshot.DAG {
 
 // all returns the whole registry view, sorted, with for each entry the
 // definition whose schedule fires (nil when none does).
-func (r *registry) all() ([]snapshot.DAG, []*dag.DAG) {
+func (r *registry) all() ([]api.DAG, []*dag.DAG) {
 	type entry struct {
-		view  snapshot.DAG
+		view  api.DAG
 		sched *dag.DAG
 	}
 	var entries []entry
@@ -159,14 +160,14 @@ func (r *registry) all() ([]snapshot.DAG, []*dag.DAG) {
 			continue
 		}
 		e := entry{view: r.view(rec)}
-		if (e.view.Status == snapshot.DAGActive || e.view.Status == snapshot.DAGInvalid) &&
+		if (e.view.Status == api.DAGActive || e.view.Status == api.DAGInvalid) &&
 			rec.good != nil && rec.good.Enabled && rec.good.Schedule != "" {
 			e.sched = rec.good
 		}
 		entries = append(entries, e)
 	}
 	sort.Slice(entries, func(i, j int) bool { return lessDAG(&entries[i].view, &entries[j].view) })
-	views := make([]snapshot.DAG, len(entries))
+	views := make([]api.DAG, len(entries))
 	scheds := make([]*dag.DAG, len(entries))
 	for i, e := range entries {
 		views[i], scheds[i] = e.view, e.sched
@@ -233,7 +234,7 @@ func (r *registry) apply(out scanOutcome, now time.Time) ([]Change, int) {
 			if !wasPresent || res.sum != rec.goodSum {
 				rec.loadedAt = now
 			}
-			rec.good, rec.goodSum, rec.errs = res.def, res.sum, nil
+			rec.good, rec.goodView, rec.goodSum, rec.errs = res.def, DefView(res.def), res.sum, nil
 		}
 	}
 	for _, rec := range gone {
@@ -260,14 +261,14 @@ type knownFile struct {
 	ok           bool // the newest content validated
 }
 
-func errorLines(es dag.Errors) []snapshot.ErrorLine {
-	out := make([]snapshot.ErrorLine, len(es))
+func errorLines(es dag.Errors) []api.ErrorLine {
+	out := make([]api.ErrorLine, len(es))
 	for i, e := range es {
 		msg := e.Msg
 		if e.Line > 0 {
 			msg = fmt.Sprintf("line %d:%d: %s", e.Line, e.Col, msg)
 		}
-		out[i] = snapshot.ErrorLine{Node: e.Node, Path: e.Path, Msg: msg}
+		out[i] = api.ErrorLine{Node: e.Node, Path: e.Path, Msg: msg}
 	}
 	return out
 }

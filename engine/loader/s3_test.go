@@ -19,8 +19,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 const testBucket = "dags"
@@ -101,7 +101,7 @@ func (f *fakeS3) config(prefix string) Config {
 	}
 }
 
-func scan(t testing.TB, l *Loader) snapshot.ScanResult {
+func scan(t testing.TB, l *Loader) api.ScanResult {
 	t.Helper()
 	res, err := l.ScanNow(context.Background())
 	if err != nil {
@@ -140,7 +140,7 @@ func TestS3PaginationChangesAndDeletion(t *testing.T) {
 		t.Fatalf("registry has %d entries, want %d", len(ds), n)
 	}
 	d, _ := entry(ds, "batch07/dag1097", "")
-	if d.Status != snapshot.DAGActive || d.Source != SourceS3 || d.Location != "s3://dags/team/batch07/dag1097.json" {
+	if d.Status != api.DAGActive || d.Source != SourceS3 || d.Location != "s3://dags/team/batch07/dag1097.json" {
 		t.Errorf("entry = %+v", d)
 	}
 	if src := l.Sources()[0]; !src.OK || src.Files != n || src.Location != "s3://dags/team/" {
@@ -178,7 +178,7 @@ func TestS3PaginationChangesAndDeletion(t *testing.T) {
 		f.put(t, "team/batch03/dag0003.json", `{"nodes": [`)
 		scan(t, l)
 		d, _ := entry(l.DAGs(), "batch03/dag0003", "")
-		if d.Status != snapshot.DAGInvalid || d.Def == nil || d.Def.Description != "v2" || len(d.Errors) == 0 {
+		if d.Status != api.DAGInvalid || d.Def == nil || d.Def.Description != "v2" || len(d.Errors) == 0 {
 			t.Errorf("entry = %+v", d)
 		}
 	})
@@ -232,7 +232,7 @@ func TestS3ListingFailureChangesNothing(t *testing.T) {
 			ds := l.DAGs()
 			active := 0
 			for _, d := range ds {
-				if d.Status == snapshot.DAGActive {
+				if d.Status == api.DAGActive {
 					active++
 				}
 			}
@@ -307,14 +307,14 @@ func TestBothSourcesWithNameCollision(t *testing.T) {
 	ds := l.DAGs()
 	s3e, _ := entry(ds, "shared/etl", "s3://dags/shared/etl.json")
 	loc, _ := entry(ds, "shared/etl", localFile)
-	if loc.Status != snapshot.DAGActive || s3e.Status != snapshot.DAGConflict || s3e.ConflictWith != localFile {
+	if loc.Status != api.DAGActive || s3e.Status != api.DAGConflict || s3e.ConflictWith != localFile {
 		t.Fatalf("collision:\n%s", dump(ds))
 	}
 	if d, _ := l.Lookup("shared/etl"); d.Description != "from-local" {
 		t.Errorf("Lookup = %q", d.Description)
 	}
 	for _, name := range []string{"only-s3", "only-local"} {
-		if !hasStatus(name, snapshot.DAGActive)(ds) {
+		if !hasStatus(name, api.DAGActive)(ds) {
 			t.Errorf("%s not active", name)
 		}
 	}
@@ -325,11 +325,11 @@ func TestBothSourcesWithNameCollision(t *testing.T) {
 	// S3 failing leaves the local folder working, and vice versa.
 	f.failList.Store(500)
 	enginetest.WriteDAG(t, dir, "new-local.json", dagJSON("new", 1))
-	waitFor(t, l, "local while s3 fails", func(ds []snapshot.DAG) bool {
-		return hasStatus("new-local", snapshot.DAGActive)(ds)
+	waitFor(t, l, "local while s3 fails", func(ds []api.DAG) bool {
+		return hasStatus("new-local", api.DAGActive)(ds)
 	})
 	scan2, _ := l.ScanNow(context.Background())
-	if scan2.Failed != 1 || !hasStatus("only-s3", snapshot.DAGActive)(l.DAGs()) {
+	if scan2.Failed != 1 || !hasStatus("only-s3", api.DAGActive)(l.DAGs()) {
 		t.Errorf("s3 failure: %+v\n%s", scan2, dump(l.DAGs()))
 	}
 	f.failList.Store(0)
@@ -338,7 +338,7 @@ func TestBothSourcesWithNameCollision(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds = waitFor(t, l, "s3 takes the name", hasDescription(l, "shared/etl", "from-s3"))
-	if d, _ := entry(ds, "shared/etl", ""); d.Source != SourceS3 || d.Status != snapshot.DAGActive {
+	if d, _ := entry(ds, "shared/etl", ""); d.Source != SourceS3 || d.Status != api.DAGActive {
 		t.Errorf("after local deletion:\n%s", dump(ds))
 	}
 }
@@ -382,7 +382,7 @@ func TestS3SDKLogsGoToSlog(t *testing.T) {
 	if !strings.Contains(buf2.String(), "component=aws-sdk") {
 		t.Errorf("the SDK's request log did not reach slog:\n%s", buf2.String())
 	}
-	if !hasStatus("a", snapshot.DAGActive)(l.DAGs()) {
+	if !hasStatus("a", api.DAGActive)(l.DAGs()) {
 		t.Error("a not loaded")
 	}
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/internal/fixtures"
+	"github.com/sluice-dev/sluice/engine/meta/lineage"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 )
 
@@ -65,9 +67,17 @@ func jaffleBI() *mode.Graph {
 	}
 }
 
+// jaffleInputs analyse jaffle_shop without its semantic layer, so that the
+// BI reports decide (TestAnalyzeSemanticLayer keeps it).
 func jaffleInputs(t *testing.T, bi meta.BISource) meta.Inputs {
+	path := fixtures.Manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb")
+	m, err := dbt.ReadManifestFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return meta.Inputs{
-		ManifestPath:  fixtures.Manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb"),
+		ManifestPath:  path,
+		Manifest:      fixtures.WithoutSemanticLayer(m),
 		RunResultsDir: fixtures.Real(t, "dbt", "jaffle_shop__v11__dbt1.7.0__bigquery"),
 		BI:            bi,
 		Now:           func() time.Time { return now },
@@ -85,9 +95,9 @@ func TestAnalyzeWithBI(t *testing.T) {
 		got = append(got, c.UniqueID+": "+c.Reason)
 	}
 	want := []string{
-		"model.jaffle_shop.metricflow_time_spine: no downstream consumer",
+		"model.jaffle_shop.metricflow_time_spine: " + lineage.ReasonNoConsumer,
 		`model.jaffle_shop.products: only consumer is stale report "Old products" (r_old)`,
-		"model.jaffle_shop.supplies: no downstream consumer",
+		"model.jaffle_shop.supplies: " + lineage.ReasonNoConsumer,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("candidates =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -125,6 +135,30 @@ func TestAnalyzeWithBI(t *testing.T) {
 	if s.Candidates != 3 || s.StaleReports != 1 || len(s.Centrality) != 13 || s.Centrality[0].ID != r.Centrality[0].ID ||
 		s.Centrality[0].Importance != r.Centrality[0].Importance || len(s.ModelsPerDay) != 1 || !s.At.Equal(now) {
 		t.Errorf("snapshot = %+v", s)
+	}
+}
+
+// The real jaffle_shop v12 manifests, semantic layer included: nothing
+// feeding a semantic model, metric, saved query or the time spine is
+// proposed, though the only report reading products is stale.
+func TestAnalyzeSemanticLayer(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"jaffle_shop__v12__dbt1.12.0__duckdb", "jaffle_shop__v12__dbt1.10.13__duckdb"} {
+		in := jaffleInputs(t, &staticBI{g: jaffleBI()})
+		in.Manifest, in.ManifestPath = nil, fixtures.Manifest(t, name)
+		r, err := meta.Analyze(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Candidates) != 0 || len(r.UnusedSources) != 0 {
+			t.Errorf("%s: candidates %+v, unused sources %+v", name, r.Candidates, r.UnusedSources)
+		}
+		if r.Evidence.Semantic < 6 || r.Evidence.TimeSpine != 1 || !r.Evidence.BI {
+			t.Errorf("%s: evidence %+v", name, r.Evidence)
+		}
+		if len(r.Stale) != 1 {
+			t.Errorf("%s: the stale report is still reported: %+v", name, r.Stale)
+		}
 	}
 }
 
@@ -450,4 +484,35 @@ func TestRuns(t *testing.T) {
 		t.Error("bad run config accepted")
 	}
 	runs.Forget(8)
+}
+
+// No evidence, no proposal: a project with no BI workspace, no exposure
+// and no semantic object would look wholly unused; the analysis proposes
+// nothing and says why. Any one consumer kind is enough evidence.
+func TestAnalyzeWithoutConsumerEvidence(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"jaffle_shop__v11__dbt1.7.0__bigquery", "jaffle_shop__v10__dbt1.6.0__bigquery"} {
+		r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: fixtures.Manifest(t, name), Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Candidates) != 0 || len(r.UnusedSources) != 0 || r.Notice != meta.NoEvidence || r.Evidence.Any() {
+			t.Errorf("%s: candidates %d, sources %d, notice %q, evidence %+v", name, len(r.Candidates), len(r.UnusedSources), r.Notice, r.Evidence)
+		}
+		if s := r.Snapshot(); s.Notice != meta.NoEvidence || s.Candidates != 0 {
+			t.Errorf("%s: snapshot %+v", name, s)
+		}
+		data, _ := json.Marshal(r)
+		if !strings.Contains(string(data), `"notice":"no consumers known: connect Mode or declare exposures before clean-ups are proposed"`) {
+			t.Errorf("%s: json lacks the notice: %s", name, data)
+		}
+	}
+	// The same project with a BI workspace has evidence (and candidates).
+	r, err := meta.Analyze(context.Background(), jaffleInputs(t, &staticBI{g: jaffleBI()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Notice != "" || len(r.Candidates) == 0 {
+		t.Errorf("with Mode: notice %q, %d candidates", r.Notice, len(r.Candidates))
+	}
 }

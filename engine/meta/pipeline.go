@@ -78,7 +78,11 @@ type State struct {
 	Links      []lineage.QueryLink
 	Graph      *lineage.Graph
 	Candidates []lineage.Candidate
-	Centrality []centrality.Ranked // by importance, best first
+	// UnusedSources are source tables nothing reads through a consumer;
+	// Evidence counts the consumers the candidates were judged against.
+	UnusedSources []lineage.Candidate
+	Evidence      lineage.Evidence
+	Centrality    []centrality.Ranked // by importance, best first
 	// ExposureReports are the active reports the exposures were made from,
 	// Exposures the entries generated, ExposuresYAML the file.
 	ExposureReports []exposures.Report

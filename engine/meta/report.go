@@ -21,7 +21,15 @@ type Report struct {
 	// Centrality of every model, by importance, best first.
 	Centrality []centrality.Ranked
 	Candidates []Candidate
-	Stale      []StaleReport
+	// UnusedSources are the source tables no consumer reads (reported;
+	// proposed for removal only with IncludeSources).
+	UnusedSources []lineage.Candidate
+	// Evidence counts the consumers the analysis knows of.
+	Evidence lineage.Evidence
+	// Notice says why no clean-up is proposed when the analysis cannot
+	// tell used from unused (NoEvidence); empty otherwise.
+	Notice string
+	Stale  []StaleReport
 	// ModelsPerDay is the distinct models run per day, oldest first.
 	ModelsPerDay []dbt.DayCount
 	// Runtimes of models, from the run history.
@@ -69,6 +77,11 @@ type UnmatchedRef struct {
 	Query  string `json:"query"`
 	Ref    string `json:"ref"`
 }
+
+// NoEvidence is the analysis' notice when it knows no consumer at all: no BI
+// workspace, no exposure, no semantic object. Every model would look
+// unused, so none is proposed.
+const NoEvidence = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
 
 // Candidate is a deprecation candidate with the model's importance.
 type Candidate struct {
@@ -132,6 +145,10 @@ func buildReport(_ context.Context, p *Pipeline) error {
 	for _, c := range s.Candidates {
 		r.Candidates = append(r.Candidates, Candidate{Candidate: c, Importance: importance[c.UniqueID]})
 	}
+	r.UnusedSources, r.Evidence = s.UnusedSources, s.Evidence
+	if !s.Evidence.Any() {
+		r.Notice = NoEvidence
+	}
 	for _, v := range s.Stale {
 		r.Stale = append(r.Stale, StaleReport{
 			Token: v.Report.Token, Name: v.Report.Name, URL: v.Report.URL, Rule: v.Rule, Reason: v.Reason,
@@ -188,6 +205,9 @@ type jsonReport struct {
 	BI           *BISummary                     `json:"bi"`
 	Centrality   map[string]centrality.Measures `json:"centrality"`
 	Candidates   []jsonCandidate                `json:"candidates"`
+	Unused       []jsonSource                   `json:"unused_sources"`
+	Evidence     lineage.Evidence               `json:"consumer_evidence"`
+	Notice       string                         `json:"notice,omitempty"`
 	StaleReports []jsonStale                    `json:"stale_reports"`
 	ModelsPerDay map[string]int                 `json:"models_per_day"`
 	Runtimes     map[string]Runtime             `json:"runtimes"`
@@ -198,6 +218,14 @@ type jsonCandidate struct {
 	UniqueID string   `json:"unique_id"`
 	Reason   string   `json:"reason"`
 	Files    []string `json:"files"`
+}
+
+type jsonSource struct {
+	UniqueID string `json:"unique_id"`
+	Source   string `json:"source_name"`
+	Table    string `json:"name"`
+	Reason   string `json:"reason"`
+	File     string `json:"file"`
 }
 
 type jsonStale struct {
@@ -220,6 +248,9 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		BI:           r.BI,
 		Centrality:   make(map[string]centrality.Measures, len(r.Centrality)),
 		Candidates:   []jsonCandidate{},
+		Unused:       []jsonSource{},
+		Evidence:     r.Evidence,
+		Notice:       r.Notice,
 		StaleReports: []jsonStale{},
 		ModelsPerDay: map[string]int{},
 		Runtimes:     r.Runtimes,
@@ -233,6 +264,9 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 			files = []string{}
 		}
 		out.Candidates = append(out.Candidates, jsonCandidate{UniqueID: c.UniqueID, Reason: c.Reason, Files: files})
+	}
+	for _, c := range r.UnusedSources {
+		out.Unused = append(out.Unused, jsonSource{UniqueID: c.UniqueID, Source: c.SourceName, Table: c.Name, Reason: c.Reason, File: c.PatchPath})
 	}
 	for _, s := range r.Stale {
 		out.StaleReports = append(out.StaleReports, jsonStale{Token: s.Token, Name: s.Name, Reason: s.Reason})

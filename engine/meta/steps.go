@@ -95,12 +95,19 @@ func candidates(_ context.Context, p *Pipeline) error {
 	for _, v := range p.state.Stale {
 		staleNames[v.Report.Token] = v.Report.Name
 	}
-	p.state.Candidates = lineage.Candidates(p.state.Graph, p.state.Manifest, lineage.CandidateOptions{
+	res := lineage.Analyze(p.state.Graph, p.state.Manifest, lineage.CandidateOptions{
 		Keep:                p.in.Keep,
 		Stale:               staleNames,
 		IgnoreExposureFiles: []string{p.exposuresPath()},
 		IncludePackages:     p.in.IncludePackages,
 	})
+	p.state.Candidates, p.state.UnusedSources, p.state.Evidence = res.Models, res.Sources, res.Evidence
+	if !res.Evidence.Any() {
+		// No evidence, no proposal: without a single known consumer the
+		// whole project looks unused (issue 14 staged "Remove 13 models").
+		p.state.Candidates, p.state.UnusedSources = nil, nil
+		p.log.Warn("metapipeline: " + NoEvidence)
+	}
 	return nil
 }
 

@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/metrics"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
-func manyRuns(n int, offset int64) *snapshot.Snapshot {
+func manyRuns(n int, offset int64) *api.Snapshot {
 	s := baseSnapshot()
 	s.Runs.Finished = nil
 	for i := 0; i < n; i++ {
-		s.Runs.Finished = append(s.Runs.Finished, finishedRun(offset+int64(i), "a", snapshot.RunSuccess, 3))
+		s.Runs.Finished = append(s.Runs.Finished, finishedRun(offset+int64(i), "a", api.RunSuccess, 3))
 	}
 	return s
 }
@@ -48,7 +48,7 @@ func BenchmarkWatcherObserve(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Stop()
-	snaps := []*snapshot.Snapshot{manyRuns(1000, 1000), manyRuns(1000, 2000)}
+	snaps := []*api.Snapshot{manyRuns(1000, 1000), manyRuns(1000, 2000)}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

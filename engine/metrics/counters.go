@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // counters turns successive snapshots into counts: what is new in this
@@ -65,7 +65,7 @@ func (c *counters) register(reg prometheus.Registerer) {
 
 // baseline remembers what s shows without counting it: those runs, ticks
 // and scans happened before the metrics started (or before a restart).
-func (c *counters) baseline(s *snapshot.Snapshot) {
+func (c *counters) baseline(s *api.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s == nil {
@@ -75,7 +75,7 @@ func (c *counters) baseline(s *snapshot.Snapshot) {
 }
 
 // observe counts what s shows that the previous snapshot did not.
-func (c *counters) observe(s *snapshot.Snapshot) {
+func (c *counters) observe(s *api.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s == nil {
@@ -84,7 +84,7 @@ func (c *counters) observe(s *snapshot.Snapshot) {
 	c.walk(s, true)
 }
 
-func (c *counters) walk(s *snapshot.Snapshot, count bool) {
+func (c *counters) walk(s *api.Snapshot, count bool) {
 	finished := make(map[int64]struct{}, len(s.Runs.Finished))
 	for i := range s.Runs.Finished {
 		r := &s.Runs.Finished[i]
@@ -138,20 +138,20 @@ type tickKey struct {
 	start int64
 }
 
-func (c *counters) runFinished(r *snapshot.Run) {
-	c.runsFinished.WithLabelValues(r.DAG, r.State).Inc()
+func (c *counters) runFinished(r *api.Run) {
+	c.runsFinished.WithLabelValues(r.DAG, string(r.State)).Inc()
 	if !r.StartedAt.IsZero() && r.FinishedAt.After(r.StartedAt) {
-		c.runDuration.WithLabelValues(r.DAG, r.State).Observe(r.FinishedAt.Sub(r.StartedAt).Seconds())
+		c.runDuration.WithLabelValues(r.DAG, string(r.State)).Observe(r.FinishedAt.Sub(r.StartedAt).Seconds())
 	}
 	for _, t := range r.Tasks {
 		if t.StartedAt.IsZero() || !t.FinishedAt.After(t.StartedAt) {
 			continue // never started (skipped, upstream failed)
 		}
-		c.taskDuration.WithLabelValues(r.DAG, t.State).Observe(t.FinishedAt.Sub(t.StartedAt).Seconds())
+		c.taskDuration.WithLabelValues(r.DAG, string(t.State)).Observe(t.FinishedAt.Sub(t.StartedAt).Seconds())
 	}
 }
 
-func (c *counters) tick(sn snapshot.Sensor, t snapshot.Tick) {
+func (c *counters) tick(sn api.Sensor, t api.Tick) {
 	idx := strconv.Itoa(sn.Index)
 	result := "ok"
 	switch {

@@ -5,14 +5,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // snapshotCollector reads the gauges from a fresh snapshot at every
 // scrape: constant metrics, so a partition, sensor or source that goes away
 // leaves no stale series behind.
-type snapshotCollector struct{ api engine.API }
+type snapshotCollector struct{ api api.API }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
@@ -53,8 +52,8 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 
-	gauge(descRuns, float64(len(s.Runs.Queued)), snapshot.RunQueued)
-	gauge(descRuns, float64(len(s.Runs.Running)), snapshot.RunRunning)
+	gauge(descRuns, float64(len(s.Runs.Queued)), string(api.RunQueued))
+	gauge(descRuns, float64(len(s.Runs.Running)), string(api.RunRunning))
 	gauge(descQueueDepth, float64(len(s.Runs.Queued)))
 	var oldest float64
 	for _, r := range s.Runs.Queued {
@@ -64,12 +63,12 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descQueueWaiting, oldest)
 
-	dags := map[string]int{snapshot.DAGActive: 0, snapshot.DAGInvalid: 0, snapshot.DAGDisabled: 0, snapshot.DAGConflict: 0}
+	dags := map[api.DAGStatus]int{api.DAGActive: 0, api.DAGInvalid: 0, api.DAGDisabled: 0, api.DAGConflict: 0}
 	for _, d := range s.DAGs {
 		dags[d.Status]++
 	}
 	for status, n := range dags {
-		gauge(descDAGs, float64(n), status)
+		gauge(descDAGs, float64(n), string(status))
 	}
 
 	for _, src := range s.Sources {
@@ -85,7 +84,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	partitions := map[string]bool{}
 	for _, sn := range s.Sensors {
 		if sn.Status != "" {
-			gauge(descSensorUp, 1, sn.DAG, strconv.Itoa(sn.Index), sn.Status)
+			gauge(descSensorUp, 1, sn.DAG, strconv.Itoa(sn.Index), string(sn.Status))
 		}
 		g := sn.Lag
 		if g.Group == "" {
@@ -98,7 +97,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descGroupLag, float64(g.TotalLag), g.Group)
 			gauge(descGroupMembers, float64(g.Members), g.Group)
 			if g.Status != "" {
-				gauge(descGroupStatus, 1, g.Group, g.Status)
+				gauge(descGroupStatus, 1, g.Group, string(g.Status))
 			}
 		}
 		for _, p := range g.Partitions {
@@ -113,12 +112,12 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
-	reviews := map[string]int{}
+	reviews := map[api.ReviewState]int{}
 	for _, r := range s.Reviews {
 		reviews[r.State]++
 	}
 	for state, n := range reviews {
-		gauge(descReviews, float64(n), state)
+		gauge(descReviews, float64(n), string(state))
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package metrics exposes the engine to Prometheus. Everything is derived
-// from what every front end sees — engine.API's Snapshot and Subscribe — so
+// from what every front end sees — api.API's Snapshot and Subscribe — so
 // the engine needs no metrics code of its own:
 //
 //   - gauges (runs queued and running, queue depth, lag per group and
@@ -26,8 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
@@ -49,7 +48,7 @@ type Options struct {
 // Metrics is the engine's Prometheus instrumentation. Start it to follow
 // the engine; Handler serves it.
 type Metrics struct {
-	api  engine.API
+	api  api.API
 	log  *slog.Logger
 	reg  *prometheus.Registry
 	min  time.Duration
@@ -59,7 +58,7 @@ type Metrics struct {
 }
 
 // New builds the metrics of api and registers them.
-func New(api engine.API, opts Options) *Metrics {
+func New(api api.API, opts Options) *Metrics {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -110,7 +109,7 @@ func (m *Metrics) Start(ctx context.Context) error {
 // Stop ends the watcher and waits for it.
 func (m *Metrics) Stop() { m.life.Stop(nil) }
 
-func (m *Metrics) watch(ctx context.Context, events <-chan engine.Event) {
+func (m *Metrics) watch(ctx context.Context, events <-chan api.Event) {
 	pace := time.NewTimer(m.min)
 	pace.Stop()
 	defer pace.Stop()

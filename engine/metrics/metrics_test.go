@@ -13,34 +13,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/metrics"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
-// fakeEngine serves scripted snapshots through the real engine.API shape.
+// fakeEngine serves scripted snapshots through the real api.API shape.
 type fakeEngine struct {
 	mu   sync.Mutex
-	snap *snapshot.Snapshot
-	subs map[chan engine.Event]struct{}
+	snap *api.Snapshot
+	subs map[chan api.Event]struct{}
 	// reads counts Snapshot calls, so a test knows the watcher looked.
 	reads int
 }
 
-func newFake(s *snapshot.Snapshot) *fakeEngine {
-	return &fakeEngine{snap: s, subs: map[chan engine.Event]struct{}{}}
+func newFake(s *api.Snapshot) *fakeEngine {
+	return &fakeEngine{snap: s, subs: map[chan api.Event]struct{}{}}
 }
 
-func (f *fakeEngine) Snapshot() *snapshot.Snapshot {
+func (f *fakeEngine) Snapshot() *api.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
 	return f.snap
 }
 
-func (f *fakeEngine) Subscribe() (<-chan engine.Event, func()) {
-	ch := make(chan engine.Event, 1)
+func (f *fakeEngine) Subscribe() (<-chan api.Event, func()) {
+	ch := make(chan api.Event, 1)
 	f.mu.Lock()
 	f.subs[ch] = struct{}{}
 	f.mu.Unlock()
@@ -57,7 +56,7 @@ func (f *fakeEngine) subscribers() int {
 	return len(f.subs)
 }
 
-func (f *fakeEngine) publish(s *snapshot.Snapshot) {
+func (f *fakeEngine) publish(s *api.Snapshot) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.snap = s
@@ -66,12 +65,12 @@ func (f *fakeEngine) publish(s *snapshot.Snapshot) {
 		case <-ch:
 		default:
 		}
-		ch <- engine.Event{Topics: engine.TopicRuns}
+		ch <- api.Event{Topics: api.TopicRuns}
 	}
 }
 
-func (f *fakeEngine) ScanNow(context.Context) (snapshot.ScanResult, error) {
-	return snapshot.ScanResult{}, nil
+func (f *fakeEngine) ScanNow(context.Context) (api.ScanResult, error) {
+	return api.ScanResult{}, nil
 }
 func (f *fakeEngine) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 0, nil }
 func (f *fakeEngine) Cancel(context.Context, int64) error                             { return nil }
@@ -82,50 +81,50 @@ func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error      
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func finishedRun(id int64, dag, state string, secs int) snapshot.Run {
+func finishedRun(id int64, dag string, state api.RunState, secs int) api.Run {
 	start := t0.Add(time.Duration(id) * time.Minute)
 	end := start.Add(time.Duration(secs) * time.Second)
-	return snapshot.Run{ID: id, DAG: dag, State: state, StartedAt: start, FinishedAt: end,
-		Tasks: []snapshot.Task{
-			{ID: "extract", State: snapshot.RunSuccess, StartedAt: start, FinishedAt: start.Add(time.Second)},
-			{ID: "load", State: state, StartedAt: start.Add(time.Second), FinishedAt: end},
-			{ID: "notify", State: snapshot.TaskSkipped},
+	return api.Run{ID: id, DAG: dag, State: state, StartedAt: start, FinishedAt: end,
+		Tasks: []api.Task{
+			{ID: "extract", State: api.TaskSuccess, StartedAt: start, FinishedAt: start.Add(time.Second)},
+			{ID: "load", State: api.TaskState(state), StartedAt: start.Add(time.Second), FinishedAt: end},
+			{ID: "notify", State: api.TaskSkipped},
 		}}
 }
 
-func baseSnapshot() *snapshot.Snapshot {
-	return &snapshot.Snapshot{
+func baseSnapshot() *api.Snapshot {
+	return &api.Snapshot{
 		At: t0.Add(time.Hour),
-		DAGs: []snapshot.DAG{
-			{Name: "a", Status: snapshot.DAGActive}, {Name: "b", Status: snapshot.DAGActive},
-			{Name: "c", Status: snapshot.DAGInvalid},
+		DAGs: []api.DAG{
+			{Name: "a", Status: api.DAGActive}, {Name: "b", Status: api.DAGActive},
+			{Name: "c", Status: api.DAGInvalid},
 		},
-		Sources: []snapshot.Source{
+		Sources: []api.Source{
 			{Name: "local", OK: true, LastScan: t0, ScanDuration: 12 * time.Millisecond, Files: 3},
 			{Name: "s3", OK: false, Error: "listing failed", LastScan: t0, ScanDuration: 2 * time.Second},
 		},
-		Runs: snapshot.Runs{
-			Queued: []snapshot.Run{
-				{ID: 10, DAG: "a", State: snapshot.RunQueued, QueuedAt: t0.Add(time.Hour - 90*time.Second)},
-				{ID: 11, DAG: "b", State: snapshot.RunQueued, QueuedAt: t0.Add(time.Hour - 30*time.Second)},
+		Runs: api.Runs{
+			Queued: []api.Run{
+				{ID: 10, DAG: "a", State: api.RunQueued, QueuedAt: t0.Add(time.Hour - 90*time.Second)},
+				{ID: 11, DAG: "b", State: api.RunQueued, QueuedAt: t0.Add(time.Hour - 30*time.Second)},
 			},
-			Running:  []snapshot.Run{{ID: 9, DAG: "a", State: snapshot.RunRunning}},
-			Finished: []snapshot.Run{finishedRun(1, "a", snapshot.RunSuccess, 5)},
+			Running:  []api.Run{{ID: 9, DAG: "a", State: api.RunRunning}},
+			Finished: []api.Run{finishedRun(1, "a", api.RunSuccess, 5)},
 		},
-		Sensors: []snapshot.Sensor{
+		Sensors: []api.Sensor{
 			{DAG: "events", Index: 0, Status: "running", Group: "sluice-events",
-				Ticks: []snapshot.Tick{{ID: 5, Start: t0, Duration: time.Second, Messages: 500}},
-				Lag: snapshot.GroupLag{Group: "sluice-events", Status: "WARN", TotalLag: 1500, Members: 2,
-					Partitions: []snapshot.PartitionLag{
+				Ticks: []api.Tick{{ID: 5, Start: t0, Duration: time.Second, Messages: 500}},
+				Lag: api.GroupLag{Group: "sluice-events", Status: "WARN", TotalLag: 1500, Members: 2,
+					Partitions: []api.PartitionLag{
 						{Topic: "events", Partition: 0, Lag: 1000, Rate: 250},
 						{Topic: "events", Partition: 1, Lag: 500, Rate: 125.5},
 					}}},
 			// A second sensor in the same group must not duplicate series.
 			{DAG: "events", Index: 1, Status: "paused", Paused: true, Group: "sluice-events",
-				Lag: snapshot.GroupLag{Group: "sluice-events", Status: "WARN", TotalLag: 1500,
-					Partitions: []snapshot.PartitionLag{{Topic: "events", Partition: 0, Lag: 1000}}}},
+				Lag: api.GroupLag{Group: "sluice-events", Status: "WARN", TotalLag: 1500,
+					Partitions: []api.PartitionLag{{Topic: "events", Partition: 0, Lag: 1000}}}},
 		},
-		Reviews: []snapshot.Review{{ID: 1, State: snapshot.ReviewStaged}, {ID: 2, State: snapshot.ReviewStaged}, {ID: 3, State: snapshot.ReviewRejected}},
+		Reviews: []api.Review{{ID: 1, State: api.ReviewStaged}, {ID: 2, State: api.ReviewStaged}, {ID: 3, State: api.ReviewRejected}},
 	}
 }
 
@@ -159,7 +158,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
-func listen(t *testing.T, api engine.API) *metrics.Server {
+func listen(t *testing.T, api api.API) *metrics.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := metrics.Listen(ctx, "127.0.0.1:0", api, nil)
@@ -257,17 +256,17 @@ func TestCountersCountWhatIsNewSinceStart(t *testing.T) {
 	}
 
 	next := baseSnapshot()
-	next.Runs.Finished = []snapshot.Run{
-		finishedRun(3, "a", snapshot.RunFailed, 60),
-		finishedRun(2, "a", snapshot.RunSuccess, 30),
-		finishedRun(1, "a", snapshot.RunSuccess, 5), // seen at start
+	next.Runs.Finished = []api.Run{
+		finishedRun(3, "a", api.RunFailed, 60),
+		finishedRun(2, "a", api.RunSuccess, 30),
+		finishedRun(1, "a", api.RunSuccess, 5), // seen at start
 	}
-	next.Sensors[0].Ticks = []snapshot.Tick{
+	next.Sensors[0].Ticks = []api.Tick{
 		{ID: 7, Start: t0.Add(20 * time.Second), Skipped: "backpressure"},
 		{ID: 6, Start: t0.Add(10 * time.Second), Duration: 2 * time.Second, Messages: 300},
 		{ID: 5, Start: t0, Duration: time.Second, Messages: 500}, // seen at start
 	}
-	next.Sensors[1].Ticks = []snapshot.Tick{{Start: t0.Add(time.Second), Error: "broker down"}} // never persisted: no id
+	next.Sensors[1].Ticks = []api.Tick{{Start: t0.Add(time.Second), Error: "broker down"}} // never persisted: no id
 	next.Sources[0].LastScan = t0.Add(30 * time.Second)
 	next.Sources[0].ScanDuration = 40 * time.Millisecond
 	next.Sources[1].LastScan = t0.Add(30 * time.Second) // failed again

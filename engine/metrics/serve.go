@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Path is where the server answers scrapes.
@@ -27,7 +27,7 @@ type Server struct {
 // Listen binds addr (host:port; port 0 picks one), starts following api
 // and serves GET /metrics until ctx ends or Stop. A bind failure is
 // returned at once, so a typo in --metrics stops the command at start.
-func Listen(ctx context.Context, addr string, api engine.API, log *slog.Logger) (*Server, error) {
+func Listen(ctx context.Context, addr string, api api.API, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +97,7 @@ func (s *Server) Stop() {
 //	stop, err := metrics.Serve(ctx, *metricsAddr, eng, log)
 //	if err != nil { ... }
 //	defer stop()
-func Serve(ctx context.Context, addr string, api engine.API, log *slog.Logger) (stop func(), err error) {
+func Serve(ctx context.Context, addr string, api api.API, log *slog.Logger) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}

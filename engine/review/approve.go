@@ -9,6 +9,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Outcome is what approving did — or, for a dry run, would do.
@@ -46,7 +47,7 @@ type ReportResult struct {
 // approval to retry, or an approval a crashed process left half done (every
 // action holds the state dir's lock, so nobody else is mid-way).
 func approvable(st State) bool {
-	return st == StateStaged || st == StateFailed || st == StateApproved
+	return st == api.ReviewStaged || st == api.ReviewFailed || st == api.ReviewApproved
 }
 
 // Approve carries out an item: pushes its branch and opens the pull
@@ -64,6 +65,9 @@ func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 	it, err := s.store.Review(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if it.State == api.ReviewBlocked {
+		return nil, fmt.Errorf("approving review %d: %w: %s", id, ErrBlocked, it.Error)
 	}
 	if !approvable(it.State) {
 		return nil, fmt.Errorf("approving review %d: it is %s: %w", id, it.State, ErrState)
@@ -85,13 +89,29 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	if sc.pushURL == "" {
 		return nil, fmt.Errorf("approving review %d: %w", it.ID, ErrNoRemote)
 	}
+	// Proof again before anything leaves: the check is sluice's own, on
+	// the exact commit to push.
+	dangling, err := sc.checkCommit(it.Base, it.Commit)
+	if err != nil {
+		return nil, fmt.Errorf("approving review %d: %w", it.ID, err)
+	}
+	if len(dangling) > 0 {
+		it.Blocked = danglingText(dangling)
+		it.Error = blockedMessage(it.Blocked)
+		if !dryRun {
+			if err := s.update(ctx, it, api.ReviewBlocked, it.Error); err != nil {
+				return nil, err
+			}
+		}
+		return nil, fmt.Errorf("approving review %d: %w: %s", it.ID, ErrBlocked, it.Error)
+	}
 	out := &Outcome{Item: it, DryRun: dryRun, Push: &PushPlan{
 		Remote:  redactURL(sc.pushURL),
 		RefSpec: "refs/heads/" + it.Branch + ":refs/heads/" + it.Branch,
 		Commit:  it.Commit,
 	}}
 	if owner, repo, ok := s.githubRepo(it, sc.pushURL); ok {
-		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it), Draft: s.cfg.Draft}
+		out.PR = &PullRequest{Owner: owner, Repo: repo, Title: it.Title, Head: it.Branch, Base: it.BaseBranch, Body: prBody(it, s.cfg.ApprovedFrom), Draft: s.cfg.Draft}
 	}
 	if dryRun {
 		out.Push.Warning = sc.checkPush(ctx, it.Branch, it.Commit)
@@ -99,16 +119,16 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 
 	prev := it.State
-	if prev != StateApproved {
-		if err := s.update(ctx, it, StateApproved, "approved"); err != nil {
+	if prev != api.ReviewApproved {
+		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
 			return nil, err
 		}
 	}
 	if err := sc.push(ctx, it.Branch); err != nil {
 		// Nothing reached the remote: the item waits as it was.
 		back := prev
-		if back == StateApproved {
-			back = StateStaged
+		if back == api.ReviewApproved {
+			back = api.ReviewStaged
 		}
 		it.Error = err.Error()
 		if uerr := s.update(ctx, it, back, "push failed: "+err.Error()); uerr != nil {
@@ -120,12 +140,12 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	pushed := "pushed " + it.Branch + " to " + redactURL(sc.pushURL)
 	if out.PR == nil {
 		it.Notes = appendOnce(it.Notes, "no GitHub repository configured: open the pull request by hand")
-		return out, s.update(ctx, it, StatePushed, pushed+"; no GitHub repository configured, no pull request opened")
+		return out, s.update(ctx, it, api.ReviewPushed, pushed+"; no GitHub repository configured, no pull request opened")
 	}
 	// The item stays approved until its pull request is open: a crash
 	// between the push and the request leaves an approval that approving
 	// again finishes (the push is a no-op, an open PR is found).
-	if err := s.update(ctx, it, StateApproved, pushed); err != nil {
+	if err := s.update(ctx, it, api.ReviewApproved, pushed); err != nil {
 		return out, err
 	}
 	gh, err := s.github(it)
@@ -137,7 +157,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	if err != nil {
 		out.Opened = nil
 		it.Error = err.Error()
-		if uerr := s.update(ctx, it, StateFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
+		if uerr := s.update(ctx, it, api.ReviewFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
 			s.log.Error("saving a failed pull request", "id", it.ID, "err", uerr)
 		}
 		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
@@ -148,7 +168,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	if opened.Existed {
 		note = fmt.Sprintf("pull request #%d was already open: %s", opened.Number, opened.URL)
 	}
-	return out, s.update(ctx, it, StatePROpen, note)
+	return out, s.update(ctx, it, api.ReviewPROpen, note)
 }
 
 // githubRepo is the repository an item's pull request goes to: the
@@ -176,8 +196,8 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	if s.cfg.Archiver == nil {
 		return out, fmt.Errorf("approving review %d: %w", it.ID, ErrNoArchiver)
 	}
-	if it.State != StateApproved {
-		if err := s.update(ctx, it, StateApproved, "approved"); err != nil {
+	if it.State != api.ReviewApproved {
+		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
 			return nil, err
 		}
 	}
@@ -209,10 +229,10 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	}
 	if len(failed) == 0 {
 		it.Error = ""
-		return out, s.update(ctx, it, StateArchived, fmt.Sprintf("archived %d %s", done, plural(done, "report", "reports")))
+		return out, s.update(ctx, it, api.ReviewArchived, fmt.Sprintf("archived %d %s", done, plural(done, "report", "reports")))
 	}
 	it.Error = fmt.Sprintf("%d of %d reports not archived: %s", len(failed), len(it.Subjects), strings.Join(failed, "; "))
-	if err := s.update(ctx, it, StateFailed, it.Error); err != nil {
+	if err := s.update(ctx, it, api.ReviewFailed, it.Error); err != nil {
 		return out, err
 	}
 	return out, fmt.Errorf("approving review %d: %s", it.ID, it.Error)
@@ -231,7 +251,7 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !approvable(it.State) {
+	if !approvable(it.State) && it.State != api.ReviewBlocked {
 		return nil, fmt.Errorf("rejecting review %d: it is %s: %w", id, it.State, ErrState)
 	}
 	note := "rejected"
@@ -252,12 +272,12 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 			note += " (the pushed branch stays on the remote)"
 		}
 	}
-	return it, s.update(ctx, it, StateRejected, note)
+	return it, s.update(ctx, it, api.ReviewRejected, note)
 }
 
 func pushedBefore(it *Item) bool {
 	for _, ev := range it.History {
-		if ev.State == StatePushed {
+		if ev.State == api.ReviewPushed {
 			return true
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // fakeMode answers Mode's archive endpoint,
@@ -78,7 +80,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it.Kind != KindArchive || it.State != StateStaged || len(it.Subjects) != 3 || it.Title != "Archive 3 stale reports" {
+	if it.Kind != KindArchive || it.State != api.ReviewStaged || len(it.Subjects) != 3 || it.Title != "Archive 3 stale reports" {
 		t.Fatalf("item %+v", it)
 	}
 	again, err := svc.StageArchive(ctx, stale[1:])
@@ -101,7 +103,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 		t.Errorf("per-report results %+v", out.Reports)
 	}
 	got, _ := svc.Get(ctx, it.ID)
-	if got.State != StateFailed {
+	if got.State != api.ReviewFailed {
 		t.Errorf("state %s, want failed", got.State)
 	}
 	snap := got.Snapshot()
@@ -123,7 +125,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Item.State != StateArchived || out.Item.Error != "" {
+	if out.Item.State != api.ReviewArchived || out.Item.Error != "" {
 		t.Errorf("after retry: %s %q", out.Item.State, out.Item.Error)
 	}
 	if strings.Join(mode.calls, ",") != "aaa111,bbb222,ccc333,bbb222" {
@@ -145,7 +147,7 @@ func TestArchiveWithoutClient(t *testing.T) {
 	if _, err := svc.Approve(ctx, it.ID, false); !errors.Is(err, ErrNoArchiver) {
 		t.Fatalf("approve without a client = %v, want ErrNoArchiver", err)
 	}
-	if got, _ := svc.Get(ctx, it.ID); got.State != StateStaged {
+	if got, _ := svc.Get(ctx, it.ID); got.State != api.ReviewStaged {
 		t.Errorf("state %s, want staged", got.State)
 	}
 }
@@ -160,10 +162,10 @@ func TestConcurrentUpdateIsRefused(t *testing.T) {
 	}
 	a, _ := svc.Get(ctx, it.ID)
 	b, _ := svc.Get(ctx, it.ID)
-	if err := svc.update(ctx, a, StateRejected, "first"); err != nil {
+	if err := svc.update(ctx, a, api.ReviewRejected, "first"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.update(ctx, b, StateApproved, "second"); !errors.Is(err, ErrConflict) {
+	if err := svc.update(ctx, b, api.ReviewApproved, "second"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("stale update = %v, want ErrConflict", err)
 	}
 	if _, err := svc.Get(ctx, 999); !errors.Is(err, ErrNotFound) {

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 var branchName = regexp.MustCompile(`^sluice/deprecate-20260102-[0-9a-f]{7}$`)
@@ -25,7 +27,7 @@ func TestStageDeprecationBuildsBranchWithoutTouchingCheckout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it == nil || it.Kind != KindDeprecate || it.State != StateStaged {
+	if it == nil || it.Kind != KindDeprecate || it.State != api.ReviewStaged {
 		t.Fatalf("item = %+v, want a staged deprecate item", it)
 	}
 	if !branchName.MatchString(it.Branch) {
@@ -122,7 +124,7 @@ func TestStageDeprecationBuildsBranchWithoutTouchingCheckout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Diff != it.Diff || got.Branch != it.Branch || len(got.History) != 1 || got.History[0].State != StateStaged {
+	if got.Diff != it.Diff || got.Branch != it.Branch || len(got.History) != 1 || got.History[0].State != api.ReviewStaged {
 		t.Errorf("stored item differs: %+v", got)
 	}
 	snap := svc.Reviews()
@@ -183,7 +185,7 @@ func TestRestageUpdatesTheStagedItem(t *testing.T) {
 		t.Fatalf("%d items after re-runs, want 1", len(items))
 	}
 	got := items[0]
-	if len(got.Subjects) != 3 || got.State != StateStaged || len(got.History) != 2 || !strings.Contains(got.History[1].Note, "updated") {
+	if len(got.Subjects) != 3 || got.State != api.ReviewStaged || len(got.History) != 2 || !strings.Contains(got.History[1].Note, "updated") {
 		t.Errorf("updated item: subjects %d, state %s, history %+v", len(got.Subjects), got.State, got.History)
 	}
 	scratch := scratchDir(svc.cfg.StateDir, repos.user)
@@ -202,12 +204,12 @@ func TestRestageUpdatesTheStagedItem(t *testing.T) {
 		t.Fatalf("empty proposal = %v, %v", none, err)
 	}
 	got, _ = svc.Get(ctx, first.ID)
-	if got.State != StateRejected || !got.Withdrawn {
+	if got.State != api.ReviewRejected || !got.Withdrawn {
 		t.Errorf("state %s withdrawn %v after an empty run, want rejected and withdrawn", got.State, got.Withdrawn)
 	}
 	// Withdrawn is not declined: proposing it again stages anew.
 	back, err := svc.StageDeprecation(ctx, testCandidates)
-	if err != nil || back == nil || back.State != StateStaged || back.ID == first.ID {
+	if err != nil || back == nil || back.State != api.ReviewStaged || back.ID == first.ID {
 		t.Fatalf("re-proposal after withdrawal = %+v, %v", back, err)
 	}
 	// A human rejection is remembered: the same proposal is not staged again.
@@ -218,7 +220,7 @@ func TestRestageUpdatesTheStagedItem(t *testing.T) {
 		t.Errorf("rejected branch still exists at %s", out)
 	}
 	declined, err := svc.StageDeprecation(ctx, testCandidates)
-	if err != nil || declined == nil || declined.ID != back.ID || declined.State != StateRejected {
+	if err != nil || declined == nil || declined.ID != back.ID || declined.State != api.ReviewRejected {
 		t.Fatalf("re-proposal after rejection = %+v, %v; want the rejected item", declined, err)
 	}
 	items, _ = svc.List(ctx)
@@ -248,7 +250,7 @@ func TestApprovePushesToOriginWithoutGitHub(t *testing.T) {
 	if _, err := exec.Command("git", "-C", repos.remote, "rev-parse", "--verify", "-q", it.Branch).Output(); err == nil {
 		t.Fatal("a dry run pushed")
 	}
-	if got, _ := svc.Get(ctx, it.ID); got.State != StateStaged || got.Version != it.Version {
+	if got, _ := svc.Get(ctx, it.ID); got.State != api.ReviewStaged || got.Version != it.Version {
 		t.Fatalf("a dry run changed the item: %s v%d", got.State, got.Version)
 	}
 
@@ -256,7 +258,7 @@ func TestApprovePushesToOriginWithoutGitHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Item.State != StatePushed {
+	if out.Item.State != api.ReviewPushed {
 		t.Errorf("state %s, want pushed (no GitHub configured)", out.Item.State)
 	}
 	if got := runGit(t, repos.remote, "rev-parse", it.Branch); got != it.Commit {
@@ -318,7 +320,7 @@ func TestNonFastForwardPushFailsWithoutForce(t *testing.T) {
 		t.Fatal("the remote branch was overwritten")
 	}
 	got, _ := svc.Get(ctx, it.ID)
-	if got.State != StateStaged || !strings.Contains(got.Error, "non-fast-forward") {
+	if got.State != api.ReviewStaged || !strings.Contains(got.Error, "non-fast-forward") {
 		t.Errorf("after a rejected push: state %s error %q, want staged with the error", got.State, got.Error)
 	}
 }
@@ -420,10 +422,10 @@ func TestStageExposures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if none != nil && none.State == StateStaged {
+	if none != nil && none.State == api.ReviewStaged {
 		t.Errorf("exposures equal to main staged %+v", none)
 	}
-	if got, _ := svc.Get(ctx, next.ID); got.State != StateRejected || !got.Withdrawn {
+	if got, _ := svc.Get(ctx, next.ID); got.State != api.ReviewRejected || !got.Withdrawn {
 		t.Errorf("stale staged exposures: %s", got.State)
 	}
 }

@@ -45,6 +45,19 @@ type Config struct {
 	// HTTPClient is used for the GitHub API; nil uses a client with a timeout.
 	HTTPClient *http.Client
 
+	// MaxDeleteFraction caps the share of the project's models one
+	// deprecation branch may delete (default DefaultMaxDeleteFraction; 1
+	// lifts the cap): a proposal above it is refused, not staged.
+	MaxDeleteFraction float64
+
+	// DBTBin is the dbt executable that runs `dbt parse` on every staged
+	// branch (default: dbt on PATH; none: no dbt parse).
+	DBTBin string
+
+	// ApprovedFrom says where approvals come from ("the console", "the
+	// command line"), for the pull request's description. Empty: Sluice.
+	ApprovedFrom string
+
 	// Archiver archives BI reports; nil leaves archive items unapprovable.
 	Archiver ReportArchiver
 
@@ -64,6 +77,16 @@ type Config struct {
 // satisfies it.
 type ReportArchiver interface {
 	ArchiveReport(ctx context.Context, token string) error
+}
+
+// DefaultMaxDeleteFraction is MaxDeleteFraction's default.
+const DefaultMaxDeleteFraction = 0.2
+
+func (c *Config) maxDeleteFraction() float64 {
+	if c.MaxDeleteFraction <= 0 {
+		return DefaultMaxDeleteFraction
+	}
+	return c.MaxDeleteFraction
 }
 
 func (c *Config) now() time.Time { return clock.Or(c.Clock).Now() }

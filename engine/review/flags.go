@@ -11,7 +11,8 @@ const EnvHelp = `Environment: DBT_REPO (dbt repository: a local checkout, only e
 a URL), DBT_REMOTE (where branches are pushed; default the checkout's origin),
 DBT_PROJECT_DIR, DBT_BASE_BRANCH, GITHUB_TOKEN (HTTPS pushes and the GitHub
 API; never logged), GITHUB_REPOSITORY (owner/repo), GITHUB_API_URL (GitHub
-Enterprise), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH agent).
+Enterprise), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH agent),
+SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_DBT_BIN.
 Flags win over the environment.
 `
 
@@ -26,7 +27,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Token:        getenv("GITHUB_TOKEN"),
 		GitHubRepo:   getenv("GITHUB_REPOSITORY"),
 		GitHubAPIURL: getenv("GITHUB_API_URL"),
+		DBTBin:       getenv("SLUICE_DBT_BIN"),
 		SSHKeyPath:   getenv("SLUICE_SSH_KEY"),
+	}
+	if v := getenv("SLUICE_MAX_DELETE_FRACTION"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return cfg, fmt.Errorf("SLUICE_MAX_DELETE_FRACTION=%q: want a share between 0 and 1", v)
+		}
+		cfg.MaxDeleteFraction = f
 	}
 	if v := getenv("SLUICE_PR_DRAFT"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -49,5 +58,7 @@ func RegisterFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.GitHubRepo, "github-repo", cfg.GitHubRepo, "GitHub owner/repo for pull requests (default: from the remote URL)")
 	fs.StringVar(&cfg.GitHubAPIURL, "github-api-url", cfg.GitHubAPIURL, "GitHub REST API root (GitHub Enterprise, tests)")
 	fs.BoolVar(&cfg.Draft, "draft", cfg.Draft, "open pull requests as drafts")
+	fs.Float64Var(&cfg.MaxDeleteFraction, "max-delete-fraction", cfg.MaxDeleteFraction, "refuse to stage a branch deleting more than this share of the project's models (default 0.2; 1: no cap)")
+	fs.StringVar(&cfg.DBTBin, "dbt-bin", cfg.DBTBin, "dbt executable that runs `dbt parse` on each staged branch (default: dbt on PATH)")
 	fs.StringVar(&cfg.SSHKeyPath, "ssh-key", cfg.SSHKeyPath, "SSH private key for SSH remotes (default: the SSH agent)")
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 const testToken = "ghp_test_secret_token_value"
@@ -69,7 +71,8 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	var logs bytes.Buffer
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, Draft: true})
+	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, Draft: true,
+		ApprovedFrom: "the command line"})
 	svc.log = slogTo(&logs)
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
@@ -83,7 +86,7 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	if dry.PR == nil || dry.PR.Owner != "acme" || dry.PR.Head != it.Branch || dry.PR.Base != "main" || !dry.PR.Draft {
 		t.Fatalf("dry-run PR = %+v", dry.PR)
 	}
-	for _, s := range []string{"`stg_payments`", "no downstream consumer", "0.1250", "`models/staging/stg_payments.sql`", "Importance"} {
+	for _, s := range []string{"`stg_payments`", "no downstream consumer", "0.1250", "`models/staging/stg_payments.sql`", "Importance", "approved from the command line."} {
 		if !strings.Contains(dry.PR.Body, s) {
 			t.Errorf("PR body lacks %q:\n%s", s, dry.PR.Body)
 		}
@@ -99,7 +102,7 @@ func TestApproveOpensPullRequest(t *testing.T) {
 		t.Fatalf("approve with a bad token = %v", err)
 	}
 	got, _ := svc.Get(ctx, it.ID)
-	if got.State != StateFailed || got.URL != "" {
+	if got.State != api.ReviewFailed || got.URL != "" {
 		t.Errorf("after 401: state %s url %q, want failed", got.State, got.URL)
 	}
 	if runGit(t, repos.remote, "rev-parse", it.Branch) != it.Commit {
@@ -122,7 +125,7 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Item.State != StatePROpen || out.Item.URL != "https://github.com/acme/dbt/pull/42" || out.Item.PRNumber != 42 {
+	if out.Item.State != api.ReviewPROpen || out.Item.URL != "https://github.com/acme/dbt/pull/42" || out.Item.PRNumber != 42 {
 		t.Errorf("after retry: %s %s #%d", out.Item.State, out.Item.URL, out.Item.PRNumber)
 	}
 	if len(gh.created) != 1 {
@@ -153,7 +156,7 @@ func TestApproveFindsExistingPullRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Opened == nil || !out.Opened.Existed || out.Item.URL != "https://github.com/acme/dbt/pull/7" || out.Item.State != StatePROpen {
+	if out.Opened == nil || !out.Opened.Existed || out.Item.URL != "https://github.com/acme/dbt/pull/7" || out.Item.State != api.ReviewPROpen {
 		t.Errorf("outcome %+v item %s %s", out.Opened, out.Item.State, out.Item.URL)
 	}
 	if len(gh.lists) != 1 || !strings.Contains(gh.lists[0], "head=acme%3A"+strings.ReplaceAll(it.Branch, "/", "%2F")) || !strings.Contains(gh.lists[0], "state=open") {

@@ -68,7 +68,10 @@ func commitMessage(kind Kind, baseBranch string, subjects []Subject, notes []str
 }
 
 // prBody is the pull request description in GitHub Markdown.
-func prBody(it *Item) string {
+func prBody(it *Item, from string) string {
+	if from == "" {
+		from = "Sluice"
+	}
 	var b strings.Builder
 	switch it.Kind {
 	case KindDeprecate:
@@ -93,7 +96,7 @@ func prBody(it *Item) string {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
-	fmt.Fprintf(&b, "\n---\nStaged by Sluice (review %d) on `%s` at %s; approved from the console.\n", it.ID, it.BaseBranch, short(it.Base))
+	fmt.Fprintf(&b, "\n---\nStaged by Sluice (review %d) on `%s` at %s; approved from %s.\n", it.ID, it.BaseBranch, short(it.Base), from)
 	return b.String()
 }
 

@@ -40,6 +40,9 @@ type StaleReport struct {
 // propose" and withdraws a staged item of that kind.
 type Proposal struct {
 	Deprecate []Candidate
+	// Models is the number of the project's own models, against which
+	// Config.MaxDeleteFraction caps a deprecation; 0 skips the cap.
+	Models    int
 	Exposures *Exposures
 	Stale     []StaleReport
 }

@@ -12,6 +12,8 @@ package review
 import (
 	"errors"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Kind says what a review item proposes.
@@ -27,20 +29,9 @@ const (
 // IsBranch reports whether items of this kind carry a git branch.
 func (k Kind) IsBranch() bool { return k == KindDeprecate || k == KindExposures }
 
-// State is where an item stands. The values equal snapshot.Review* so the
+// State is where an item stands: the read model's review state, so the
 // read model needs no mapping.
-type State string
-
-// States of review items.
-const (
-	StateStaged   State = "staged"   // waiting for a human
-	StateApproved State = "approved" // approval under way
-	StatePushed   State = "pushed"   // branch pushed, no pull request (none configured)
-	StatePROpen   State = "pr-open"  // pull request opened
-	StateArchived State = "archived" // every report archived
-	StateRejected State = "rejected" // declined (or withdrawn by a later run)
-	StateFailed   State = "failed"   // a step after the point of no return failed; Approve retries
-)
+type State = api.ReviewState
 
 // Sentinel errors callers act on.
 var (
@@ -51,6 +42,8 @@ var (
 	ErrNoRemote       = errors.New("no remote to push to: the dbt repository has no origin and no remote is configured")
 	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
+	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
+	ErrBlocked        = errors.New("the branch would break the dbt project")
 )
 
 // Item is one proposal awaiting a human, with everything needed to act on
@@ -89,6 +82,9 @@ type Item struct {
 	// that proposes the same thing finds the existing item by it.
 	Fingerprint string
 	Error       string `json:",omitempty"` // the last failure, cleared on success
+	// Blocked lists, file:line, what the branch would break; set with
+	// api.ReviewBlocked.
+	Blocked []string `json:",omitempty"`
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`

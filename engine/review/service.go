@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // Service stages proposals as review items and carries out a human's
@@ -30,7 +30,7 @@ type Service struct {
 	clients   map[string]*githubClient
 
 	cacheMu  sync.RWMutex
-	cache    []snapshot.Review
+	cache    []api.Review
 	cacheKey string
 
 	changes chan struct{}
@@ -98,10 +98,10 @@ func (s *Service) Changes() <-chan struct{} { return s.changes }
 
 // Reviews returns the items as the read model, newest first, as of the last
 // action or Refresh. It never touches the store.
-func (s *Service) Reviews() []snapshot.Review {
+func (s *Service) Reviews() []api.Review {
 	s.cacheMu.RLock()
 	defer s.cacheMu.RUnlock()
-	return append([]snapshot.Review(nil), s.cache...)
+	return append([]api.Review(nil), s.cache...)
 }
 
 // Refresh rereads the store and signals Changes when something differs.
@@ -217,8 +217,8 @@ func (s *Service) update(ctx context.Context, it *Item, state State, note string
 }
 
 // ToSnapshots converts items to the read model.
-func ToSnapshots(items []*Item) []snapshot.Review {
-	out := make([]snapshot.Review, len(items))
+func ToSnapshots(items []*Item) []api.Review {
+	out := make([]api.Review, len(items))
 	for i, it := range items {
 		out[i] = it.Snapshot()
 	}
@@ -226,11 +226,11 @@ func ToSnapshots(items []*Item) []snapshot.Review {
 }
 
 // Snapshot converts the item to the read model.
-func (it *Item) Snapshot() snapshot.Review {
-	r := snapshot.Review{
+func (it *Item) Snapshot() api.Review {
+	r := api.Review{
 		ID:        it.ID,
 		Kind:      string(it.Kind),
-		State:     string(it.State),
+		State:     it.State,
 		Branch:    it.Branch,
 		Base:      it.Base,
 		Title:     it.Title,
@@ -246,7 +246,7 @@ func (it *Item) Snapshot() snapshot.Review {
 		if sub.Result != "" && sub.Result != ResultArchived {
 			reason += " — archive failed: " + sub.Result
 		}
-		r.Subjects = append(r.Subjects, snapshot.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance})
+		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance})
 	}
 	return r
 }

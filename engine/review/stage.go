@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Stage stages every analysed part of a metapipeline run's proposal and
@@ -29,7 +30,11 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 		}
 	}
 	if p.Deprecate != nil {
-		add(s.StageDeprecation(ctx, p.Deprecate))
+		if err := s.checkDeleteCap(len(p.Deprecate), p.Models); err != nil {
+			errs = append(errs, err)
+		} else {
+			add(s.StageDeprecation(ctx, p.Deprecate))
+		}
 	}
 	if p.Exposures != nil {
 		add(s.StageExposures(ctx, *p.Exposures))
@@ -40,6 +45,21 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 	return out, errors.Join(errs...)
 }
 
+// checkDeleteCap refuses a deprecation of n of the project's models when it
+// exceeds Config.MaxDeleteFraction: a proposal to delete a large share of a
+// project says more about missing consumer evidence than about the models.
+func (s *Service) checkDeleteCap(n, models int) error {
+	if models <= 0 || n == 0 {
+		return nil
+	}
+	limit := s.cfg.maxDeleteFraction()
+	if share := float64(n) / float64(models); share > limit {
+		return fmt.Errorf("%w: not staging a branch deleting %d of %d dbt models (%.0f%%), above --max-delete-fraction %g; check the consumers the analysis knows of (Mode, exposures, keep rules) or raise the cap",
+			ErrDeleteCap, n, models, share*100, limit)
+	}
+	return nil
+}
+
 // branchBuild is a staged commit and what it changes.
 type branchBuild struct {
 	base, commit plumbing.Hash
@@ -48,6 +68,7 @@ type branchBuild struct {
 	files        []FileChange
 	subjects     []Subject
 	notes        []string
+	dangling     []Dangling // what the branch would break
 }
 
 // StageDeprecation stages a branch removing the candidates' files and
@@ -181,9 +202,18 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	}
 	it.Branch, it.BaseBranch, it.Base, it.Commit = branch, b.baseBranch, b.base.String(), b.commit.String()
 	it.Files, it.Diff, it.Subjects, it.Notes = b.files, b.diff, b.subjects, b.notes
-	it.Fingerprint, it.Error = fp, ""
+	it.Fingerprint, it.Error, it.Blocked = fp, "", nil
 	it.Title = branchTitle(kind, b.subjects)
-	return it, s.save(ctx, it, staged != nil)
+	if note := s.dbtParse(ctx, sc, b.commit); note != "" {
+		it.Notes = append(append([]string(nil), it.Notes...), note)
+	}
+	state := api.ReviewStaged
+	if len(b.dangling) > 0 {
+		state = api.ReviewBlocked
+		it.Blocked = danglingText(b.dangling)
+		it.Error = blockedMessage(it.Blocked)
+	}
+	return it, s.saveAs(ctx, it, staged != nil, state)
 }
 
 // buildBranch applies the edits to the base tree and commits them; nil when
@@ -224,12 +254,16 @@ func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, base 
 	if err != nil {
 		return nil, err
 	}
+	dangling, err := checkTree(baseTree, newTree, sc.projectDir)
+	if err != nil {
+		return nil, fmt.Errorf("checking the branch's references: %w", err)
+	}
 	msg := commitMessage(kind, baseBranch, subjects, notes)
 	commit, err := writeCommit(st, treeHash, base, msg, signature(&s.cfg, s.cfg.now()))
 	if err != nil {
 		return nil, err
 	}
-	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: subjects, notes: notes}, nil
+	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: subjects, notes: notes, dangling: dangling}, nil
 }
 
 // deprecationEdits removes each candidate's files and properties entry.
@@ -336,13 +370,13 @@ func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, s
 		if it.Kind != kind {
 			continue
 		}
-		if it.State == StateStaged {
+		if it.State == api.ReviewStaged || it.State == api.ReviewBlocked {
 			if staged == nil {
 				staged = it
 			}
 			continue
 		}
-		if it.Fingerprint == fp && settled == nil && !(it.State == StateRejected && it.Withdrawn) {
+		if it.Fingerprint == fp && settled == nil && !(it.State == api.ReviewRejected && it.Withdrawn) {
 			settled = it
 		}
 	}
@@ -361,7 +395,7 @@ func (s *Service) withdraw(ctx context.Context, staged, settledBy *Item) error {
 	}
 	s.dropBranch(staged)
 	staged.Withdrawn = true
-	return s.update(ctx, staged, StateRejected, note)
+	return s.update(ctx, staged, api.ReviewRejected, note)
 }
 
 // dropBranch deletes an item's branch from its scratch clone, when it can:
@@ -381,13 +415,25 @@ func (s *Service) dropBranch(it *Item) {
 
 // save creates the item, or updates the staged one it replaces.
 func (s *Service) save(ctx context.Context, it *Item, exists bool) error {
+	return s.saveAs(ctx, it, exists, api.ReviewStaged)
+}
+
+// saveAs is save into a given state: staged, or blocked.
+func (s *Service) saveAs(ctx context.Context, it *Item, exists bool, state State) error {
 	now := s.cfg.now().UTC()
-	if exists {
-		return s.update(ctx, it, StateStaged, "updated by a new metapipeline run")
+	note := "staged"
+	if state == api.ReviewBlocked {
+		note = it.Error
 	}
-	it.State = StateStaged
+	if exists {
+		if state == api.ReviewStaged {
+			note = "updated by a new metapipeline run"
+		}
+		return s.update(ctx, it, state, note)
+	}
+	it.State = state
 	it.CreatedAt, it.UpdatedAt = now, now
-	it.History = []Event{{At: now, State: StateStaged, Note: "staged"}}
+	it.History = []Event{{At: now, State: state, Note: note}}
 	if err := s.store.CreateReview(ctx, it); err != nil {
 		return fmt.Errorf("saving review item: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -70,7 +71,7 @@ func benchThroughput(b *testing.B, syncMode string) {
 	}
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
-	n, err := countState(st, store.RunSuccess)
+	n, err := countState(st, api.RunSuccess)
 	if err != nil || n != b.N {
 		b.Fatalf("%d successful runs, want %d (%v)", n, b.N, err)
 	}
@@ -87,8 +88,8 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func countState(st *store.Store, state string) (int, error) {
-	runs, err := st.ListRuns(context.Background(), store.ListOptions{States: []string{state}})
+func countState(st *store.Store, state api.RunState) (int, error) {
+	runs, err := st.ListRuns(context.Background(), store.ListOptions{States: []api.RunState{state}})
 	return len(runs), err
 }
 

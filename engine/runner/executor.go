@@ -11,8 +11,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -33,15 +33,15 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	log := r.log.With("run", id, "dag", ar.run.DAG)
 
 	if ar.def == nil {
-		r.finish(ar, store.RunFailed, fmt.Sprintf("dag %q is not loaded (unknown, disabled or deleted)", ar.run.DAG), nil)
+		r.finish(ar, api.RunFailed, fmt.Sprintf("dag %q is not loaded (unknown, disabled or deleted)", ar.run.DAG), nil)
 		return
 	}
 	order := ar.def.TopoOrder()
 	r.mu.Lock()
-	ar.tasks = make([]snapshot.Task, len(order))
+	ar.tasks = make([]api.Task, len(order))
 	ar.index = make(map[string]int, len(order))
 	for i, t := range order {
-		ar.tasks[i] = snapshot.Task{ID: t, State: snapshot.TaskPending}
+		ar.tasks[i] = api.Task{ID: t, State: api.TaskPending}
 		ar.index[t] = i
 	}
 	ar.files = &runFiles{dir: r.runDir(id), cfg: ar.run.Config}
@@ -72,12 +72,12 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 		r.release(ar, nil)
 		return
 	}
-	state, msg := store.RunSuccess, ""
+	state, msg := api.RunSuccess, ""
 	switch {
 	case ctx.Err() != nil:
-		state, msg = store.RunCancelled, "cancelled"
+		state, msg = api.RunCancelled, "cancelled"
 	case failure != "":
-		state, msg = store.RunFailed, failure
+		state, msg = api.RunFailed, failure
 	}
 	// Tasks the run's end leaves unstarted are skipped.
 	settled := map[string]bool{}
@@ -86,8 +86,8 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	}
 	r.mu.Lock()
 	for _, t := range ar.tasks {
-		if t.State == snapshot.TaskPending && !settled[t.ID] {
-			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: snapshot.TaskSkipped, FinishedAt: r.clock.Now()})
+		if t.State == api.TaskPending && !settled[t.ID] {
+			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: r.clock.Now()})
 		}
 	}
 	r.mu.Unlock()
@@ -107,7 +107,7 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 }
 
 // finish commits a run's final state, then shows it.
-func (r *Runner) finish(ar *activeRun, state, msg string, settle []store.Attempt) {
+func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
 	now := r.clock.Now()
 	if err := r.st.FinishRun(persistCtx, ar.run.ID, state, msg, now, settle); err != nil {
 		r.log.Error("finishing run", "run", ar.run.ID, "err", err)
@@ -149,7 +149,7 @@ func (r *Runner) release(ar *activeRun, settled *activeRun) {
 
 type taskResult struct {
 	id    string
-	state string
+	state api.TaskState
 	err   string
 	// final is the task's last attempt, settled but not yet committed: the
 	// caller commits it with the next write of the run.
@@ -188,7 +188,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 		case len(launch) > 0:
 			rows := unsaved
 			for _, n := range launch {
-				rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: n.ID, Attempt: 1, State: snapshot.RunRunning, StartedAt: now})
+				rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: n.ID, Attempt: 1, State: api.TaskRunning, StartedAt: now})
 			}
 			if !started {
 				err = r.st.StartRun(persistCtx, ar.run.ID, now, rows...)
@@ -205,7 +205,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 				}
 				for _, n := range launch {
 					settled[n.ID] = true
-					unsaved = append(unsaved, store.Attempt{RunID: ar.run.ID, Task: n.ID, State: snapshot.TaskSkipped, FinishedAt: now})
+					unsaved = append(unsaved, store.Attempt{RunID: ar.run.ID, Task: n.ID, State: api.TaskSkipped, FinishedAt: now})
 				}
 				break
 			}
@@ -234,7 +234,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			settled[res.id] = true
 		}
 		switch res.state {
-		case snapshot.RunSuccess:
+		case api.TaskSuccess:
 			for _, ch := range ar.def.Children(res.id) {
 				waiting[ch]--
 				if waiting[ch] == 0 {
@@ -242,7 +242,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 				}
 			}
 			slices.SortFunc(ready, func(a, b string) int { return pos[a] - pos[b] })
-		case snapshot.RunFailed:
+		case api.TaskFailed:
 			if failure == "" {
 				failure = fmt.Sprintf("task %s failed: %s", res.id, res.err)
 			}
@@ -256,7 +256,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 func (r *Runner) showRows(ar *activeRun, rows []store.Attempt, start bool, at time.Time) {
 	r.mu.Lock()
 	if start {
-		ar.run.State, ar.run.StartedAt, ar.started = store.RunRunning, at, true
+		ar.run.State, ar.run.StartedAt, ar.started = api.RunRunning, at, true
 		r.version++
 	}
 	for _, a := range rows {
@@ -290,7 +290,7 @@ func upstreamFailed(ar *activeRun, failed string, settled map[string]bool, now t
 			continue
 		}
 		settled[id] = true
-		rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: id, State: snapshot.TaskUpstreamFailed,
+		rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: id, State: api.TaskUpstreamFailed,
 			FinishedAt: now, Error: "upstream task " + failed + " failed"})
 		stack = append(stack, ar.def.Children(id)...)
 	}
@@ -303,7 +303,7 @@ func upstreamFailed(ar *activeRun, failed string, settled map[string]bool, now t
 // retry's start and a retrying attempt's end are committed here; the final
 // attempt comes back unsaved in the result.
 func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, startedAt time.Time) taskResult {
-	res := taskResult{id: node.ID, state: snapshot.RunFailed}
+	res := taskResult{id: node.ID, state: api.TaskFailed}
 	fn, ok := r.kinds.Lookup(node.Type)
 	var common dag.TaskCommon
 	if node.Task != nil {
@@ -328,7 +328,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 	}
 	op := func() (struct{}, error) {
 		attempt++
-		a := store.Attempt{RunID: ar.run.ID, Task: node.ID, Attempt: attempt, State: snapshot.RunRunning, StartedAt: startedAt}
+		a := store.Attempt{RunID: ar.run.ID, Task: node.ID, Attempt: attempt, State: api.TaskRunning, StartedAt: startedAt}
 		if attempt > 1 {
 			if ctx.Err() != nil {
 				return struct{}{}, backoff.Permanent(context.Cause(ctx))
@@ -357,20 +357,20 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 		a.FinishedAt, a.LogFile, a.LogTail = r.clock.Now(), logFile, tail
 		switch {
 		case err == nil:
-			a.State = snapshot.RunSuccess
+			a.State = api.TaskSuccess
 		case ctx.Err() != nil:
 			if shutdown() {
 				// Left running in the store: Stop settles it as interrupted.
 				return struct{}{}, backoff.Permanent(err)
 			}
-			a.State, a.Error = snapshot.RunCancelled, "cancelled"
+			a.State, a.Error = api.TaskCancelled, "cancelled"
 		case uint(attempt) < maxTries:
-			a.State, a.Error = snapshot.TaskRetrying, err.Error()
+			a.State, a.Error = api.TaskRetrying, err.Error()
 		default:
-			a.State, a.Error = snapshot.RunFailed, err.Error()
+			a.State, a.Error = api.TaskFailed, err.Error()
 		}
 		last = a
-		if a.State == snapshot.TaskRetrying {
+		if a.State == api.TaskRetrying {
 			// Committed now: the wait before the next attempt may be long.
 			if perr := r.putAttempt(ar, a); perr != nil {
 				return struct{}{}, backoff.Permanent(perr)
@@ -387,12 +387,12 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 	_, err := backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(maxTries), backoff.WithMaxElapsedTime(0))
 	switch {
 	case err == nil:
-		res.state = snapshot.RunSuccess
+		res.state = api.TaskSuccess
 	case ctx.Err() != nil:
-		res.state = snapshot.RunCancelled
+		res.state = api.TaskCancelled
 		// Cancelled while waiting to retry: the last attempt says retrying.
-		if last.State == snapshot.TaskRetrying && !shutdown() {
-			last.State, last.Error, last.FinishedAt = snapshot.RunCancelled, "cancelled", r.clock.Now()
+		if last.State == api.TaskRetrying && !shutdown() {
+			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", r.clock.Now()
 			res.final = &last
 		}
 		if shutdown() {
@@ -400,7 +400,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 		}
 	default:
 		res.err = err.Error()
-		if last.State == snapshot.RunFailed {
+		if last.State == api.TaskFailed {
 			res.err = last.Error
 		}
 	}

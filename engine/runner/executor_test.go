@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -50,11 +50,11 @@ func TestParallelFanOut(t *testing.T) {
 	h.start()
 	id := h.enqueue("fan", "")
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		t.Fatalf("run %s (%s); tasks %+v", run.State, run.Error, tasks)
 	}
 	for _, id := range []string{"root", "a", "b", "c", "join"} {
-		if tasks[id].State != snapshot.RunSuccess {
+		if tasks[id].State != api.TaskSuccess {
 			t.Fatalf("task %s = %+v", id, tasks[id])
 		}
 	}
@@ -75,7 +75,7 @@ func TestTaskParallelismLimit(t *testing.T) {
 	h.dags.add(t, "serial", shellDAG(map[string]string{"a": child, "b": child, "c": child}, nil, ""))
 	h.start()
 	run, tasks := h.waitRun(h.enqueue("serial", ""))
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		t.Fatalf("run %s: %s; tasks %+v", run.State, run.Error, tasks)
 	}
 }
@@ -104,7 +104,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 	h.start()
 	start := time.Now()
 	run, tasks := h.waitRun(h.enqueue("slow", ""))
-	if run.State != store.RunFailed || tasks["hang"].State != snapshot.RunFailed || !strings.Contains(tasks["hang"].Error, "timed out after 300ms") {
+	if run.State != api.RunFailed || tasks["hang"].State != api.TaskFailed || !strings.Contains(tasks["hang"].Error, "timed out after 300ms") {
 		t.Fatalf("run %s %q, task %+v", run.State, run.Error, tasks["hang"])
 	}
 	if d := time.Since(start); d > 10*time.Second {
@@ -125,13 +125,13 @@ func TestRetriesThenSuccess(t *testing.T) {
 	h.start()
 	id := h.enqueue("flaky", "")
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunSuccess || tasks["s"].Attempt != 3 || tasks["s"].State != snapshot.RunSuccess {
+	if run.State != api.RunSuccess || tasks["s"].Attempt != 3 || tasks["s"].State != api.TaskSuccess {
 		t.Fatalf("run %s, task %+v", run.State, tasks["s"])
 	}
 	all, _ := h.st.Attempts(context.Background(), id, "s")
 	var states []string
 	for _, a := range all {
-		states = append(states, a.State)
+		states = append(states, string(a.State))
 	}
 	if got := strings.Join(states, ","); got != "retrying,retrying,success" {
 		t.Fatalf("attempts %s", got)
@@ -152,10 +152,10 @@ func TestRetriesExhausted(t *testing.T) {
 	h.start()
 	id := h.enqueue("doomed", "")
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunFailed || run.Error != "task f failed: disk on fire" {
+	if run.State != api.RunFailed || run.Error != "task f failed: disk on fire" {
 		t.Fatalf("run %s %q", run.State, run.Error)
 	}
-	if tasks["f"].Attempt != 3 || tasks["f"].State != snapshot.RunFailed || tasks["f"].Error != "disk on fire" {
+	if tasks["f"].Attempt != 3 || tasks["f"].State != api.TaskFailed || tasks["f"].Error != "disk on fire" {
 		t.Fatalf("task %+v", tasks["f"])
 	}
 }
@@ -169,10 +169,10 @@ func TestUpstreamFailed(t *testing.T) {
 	h.start()
 	id := h.enqueue("branches", "")
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunFailed || run.Error != "task a failed: exit status 3" {
+	if run.State != api.RunFailed || run.Error != "task a failed: exit status 3" {
 		t.Fatalf("run %s %q", run.State, run.Error)
 	}
-	want := map[string]string{"a": "failed", "b": "upstream_failed", "c": "upstream_failed", "d": "success", "e": "success"}
+	want := map[string]api.TaskState{"a": "failed", "b": "upstream_failed", "c": "upstream_failed", "d": "success", "e": "success"}
 	for task, st := range want {
 		if tasks[task].State != st {
 			t.Errorf("task %s = %s, want %s", task, tasks[task].State, st)
@@ -196,16 +196,16 @@ func TestCancelMidRun(t *testing.T) {
 	id := h.enqueue("long", "")
 	h.waitFor("task to run", func() bool {
 		_, err := os.Stat(pidFile)
-		return h.taskState(id, "work") == snapshot.RunRunning && err == nil
+		return h.taskState(id, "work") == api.TaskRunning && err == nil
 	})
 	if err := h.r.Cancel(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunCancelled {
+	if run.State != api.RunCancelled {
 		t.Fatalf("run %s", run.State)
 	}
-	if tasks["work"].State != snapshot.RunCancelled || tasks["after"].State != snapshot.TaskSkipped {
+	if tasks["work"].State != api.TaskCancelled || tasks["after"].State != api.TaskSkipped {
 		t.Fatalf("tasks %+v", tasks)
 	}
 	data, _ := os.ReadFile(pidFile)
@@ -225,12 +225,12 @@ func TestCancelWhileWaitingToRetry(t *testing.T) {
 	h.dags.add(t, "slowretry", `{"nodes": [{"id": "f", "type": "sluice.fail", "config": {"retry": 5, "retry_backoff": "1h"}}]}`)
 	h.start()
 	id := h.enqueue("slowretry", "")
-	h.waitFor("first attempt to fail", func() bool { return h.taskState(id, "f") == snapshot.TaskRetrying })
+	h.waitFor("first attempt to fail", func() bool { return h.taskState(id, "f") == api.TaskRetrying })
 	if err := h.r.Cancel(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunCancelled || tasks["f"].State != snapshot.RunCancelled || tasks["f"].Attempt != 1 {
+	if run.State != api.RunCancelled || tasks["f"].State != api.TaskCancelled || tasks["f"].Attempt != 1 {
 		t.Fatalf("run %s, task %+v", run.State, tasks["f"])
 	}
 }
@@ -246,7 +246,7 @@ func TestEnvAndRunConfigDelivered(t *testing.T) {
 	h.start()
 	id := h.enqueue("envy", `{"day": "2024-06-01"}`)
 	run, _ := h.waitRun(id)
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		t.Fatalf("run %s %q", run.State, run.Error)
 	}
 	env, _ := os.ReadFile(filepath.Join(out, "env"))
@@ -285,7 +285,7 @@ func TestBatchFileDelivered(t *testing.T) {
 		t.Fatalf("re-delivered batch: %d %v", again, err)
 	}
 	run, _ := h.waitRun(id)
-	if run.State != store.RunSuccess || run.Batch != "events/3/10-11" {
+	if run.State != api.RunSuccess || run.Batch != "events/3/10-11" {
 		t.Fatalf("run %+v", run)
 	}
 	got, _ := os.ReadFile(out)
@@ -307,7 +307,7 @@ func TestLogsCaptured(t *testing.T) {
 	h.start()
 	id := h.enqueue("chatty", "")
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		t.Fatalf("run %s %q", run.State, run.Error)
 	}
 	task := tasks["talk"]
@@ -339,7 +339,7 @@ func TestUnknownKindFails(t *testing.T) {
 	h.dags.add(t, "k", `{"nodes": [{"id": "x", "type": "sluice.meta.lineage", "config": {}}]}`)
 	h.start()
 	run, tasks := h.waitRun(h.enqueue("k", ""))
-	if run.State != store.RunFailed || !strings.Contains(tasks["x"].Error, `unknown task kind "sluice.meta.lineage"`) {
+	if run.State != api.RunFailed || !strings.Contains(tasks["x"].Error, `unknown task kind "sluice.meta.lineage"`) {
 		t.Fatalf("run %s, task %+v", run.State, tasks["x"])
 	}
 }
@@ -360,7 +360,7 @@ func TestRegisteredKindRunsAndPanicsAreFailures(t *testing.T) {
 		{"id": "boom", "type": "sluice.meta.lineage", "config": {}, "depends_on": ["ok"]}]}`)
 	h.start()
 	run, tasks := h.waitRun(h.enqueue("meta", ""))
-	if run.State != store.RunFailed || tasks["ok"].State != "success" || !strings.Contains(tasks["boom"].Error, "panic in task kind") {
+	if run.State != api.RunFailed || tasks["ok"].State != "success" || !strings.Contains(tasks["boom"].Error, "panic in task kind") {
 		t.Fatalf("run %s, tasks %+v", run.State, tasks)
 	}
 	if strings.Join(seen, ",") != "sluice.meta.read_bi,sluice.meta.lineage" {
@@ -412,14 +412,14 @@ func TestBatchMessagesForBuiltinKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run, _ := h.waitRun(id); run.State != store.RunSuccess {
+	if run, _ := h.waitRun(id); run.State != api.RunSuccess {
 		t.Fatalf("run %s %q", run.State, run.Error)
 	}
 	if m := <-got; m != "{\"m\":1}\n" {
 		t.Fatalf("batch messages %q", m)
 	}
 	// A run without a batch sees none.
-	if run, _ := h.waitRun(h.enqueue("sink", "")); run.State != store.RunSuccess {
+	if run, _ := h.waitRun(h.enqueue("sink", "")); run.State != api.RunSuccess {
 		t.Fatal(run.Error)
 	}
 	if m := <-got; m != "" {

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -146,19 +146,19 @@ func (h *harness) waitRun(id int64) (store.Run, map[string]store.Attempt) {
 	return run, out
 }
 
-func (h *harness) snapshotRun(id int64) (snapshot.Run, bool) {
+func (h *harness) snapshotRun(id int64) (api.Run, bool) {
 	runs := h.r.Runs()
-	for _, list := range [][]snapshot.Run{runs.Queued, runs.Running, runs.Finished} {
+	for _, list := range [][]api.Run{runs.Queued, runs.Running, runs.Finished} {
 		for _, run := range list {
 			if run.ID == id {
 				return run, true
 			}
 		}
 	}
-	return snapshot.Run{}, false
+	return api.Run{}, false
 }
 
-func (h *harness) taskState(id int64, task string) string {
+func (h *harness) taskState(id int64, task string) api.TaskState {
 	run, ok := h.snapshotRun(id)
 	if !ok {
 		return ""

@@ -5,7 +5,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // A task that exits before its process group is recorded must still
@@ -24,7 +24,7 @@ func TestInstantTasksSucceed(t *testing.T) {
 	for range 3 {
 		id := h.enqueue("instant", "")
 		run, attempts := h.waitRun(id)
-		if run.State != store.RunSuccess {
+		if run.State != api.RunSuccess {
 			t.Fatalf("run %s (%s); tasks %+v", run.State, run.Error, attempts)
 		}
 	}

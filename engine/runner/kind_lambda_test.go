@@ -12,8 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-
-	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // fakeLambda speaks the shape of the Lambda Invoke API:
@@ -97,7 +96,7 @@ func TestLambdaKind(t *testing.T) {
 	h.start()
 	id := h.enqueue("lam", `{"day":"2024-06-01"}`)
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunFailed {
+	if run.State != api.RunFailed {
 		t.Fatalf("run %s", run.State)
 	}
 	calls := fake.byFunction()

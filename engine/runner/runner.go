@@ -17,10 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -81,11 +81,11 @@ type Runner struct {
 	byDAG    map[string]int // queued runs per DAG
 	running  map[int64]*activeRun
 	act      *active
-	finished []snapshot.Run // oldest first, at most FinishedKept
-	version  uint64         // bumped on every queue or slot change
+	finished []api.Run // oldest first, at most FinishedKept
+	version  uint64    // bumped on every queue or slot change
 	cache    struct {
 		version uint64
-		queued  []snapshot.Run
+		queued  []api.Run
 	}
 
 	life    lifecycle.Lifecycle
@@ -105,7 +105,7 @@ type activeRun struct {
 	counted bool // holds a slot in act
 	cancel  context.CancelCauseFunc
 	started bool // its start is committed
-	tasks   []snapshot.Task
+	tasks   []api.Task
 	index   map[string]int
 	files   *runFiles
 }
@@ -340,7 +340,7 @@ func (r *Runner) adoptExternal(ctx context.Context) {
 	}
 	r.mu.Lock()
 	for _, run := range runs {
-		if run.State == store.RunQueued {
+		if run.State == api.RunQueued {
 			r.pushLocked(r.withDAGPriority(run))
 			r.log.Info("run queued by another process", "run", run.ID, "dag", run.DAG)
 		} else {
@@ -370,7 +370,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 	if err != nil {
 		return id, err
 	}
-	run := store.Run{ID: id, DAG: nr.DAG, State: store.RunQueued, Trigger: nr.Trigger, Priority: nr.Priority,
+	run := store.Run{ID: id, DAG: nr.DAG, State: api.RunQueued, Trigger: nr.Trigger, Priority: nr.Priority,
 		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor}
 	if run.Trigger == "" {
 		run.Trigger = store.TriggerManual
@@ -413,7 +413,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 			return err
 		}
 		run := it.run
-		run.State, run.FinishedAt, run.Error = store.RunCancelled, now, "cancelled while queued"
+		run.State, run.FinishedAt, run.Error = api.RunCancelled, now, "cancelled while queued"
 		r.mu.Lock()
 		r.addFinishedLocked(r.finishedRun(run, nil, r.defOf(run.DAG)))
 		r.mu.Unlock()
@@ -461,18 +461,18 @@ func (r *Runner) defOf(name string) *dag.DAG {
 
 // Runs is the snapshot of the queue: queued runs in start order with their
 // wait reasons, running runs with their tasks, recent finished runs.
-func (r *Runner) Runs() snapshot.Runs {
+func (r *Runner) Runs() api.Runs {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out snapshot.Runs
+	var out api.Runs
 	out.Queued = r.queuedLocked()
 	for _, ar := range r.running {
 		if ar.started {
 			out.Running = append(out.Running, ar.snapshot())
 		}
 	}
-	slices.SortFunc(out.Running, func(a, b snapshot.Run) int { return cmpInt64(a.ID, b.ID) })
-	out.Finished = make([]snapshot.Run, len(r.finished))
+	slices.SortFunc(out.Running, func(a, b api.Run) int { return cmpInt64(a.ID, b.ID) })
+	out.Finished = make([]api.Run, len(r.finished))
 	for i, run := range r.finished {
 		out.Finished[len(r.finished)-1-i] = run
 	}
@@ -491,11 +491,11 @@ func cmpInt64(a, b int64) int {
 
 // queuedLocked builds (or reuses) the queued part of the snapshot. Runs
 // picked but whose start is not committed yet lead, "starting".
-func (r *Runner) queuedLocked() []snapshot.Run {
+func (r *Runner) queuedLocked() []api.Run {
 	if r.cache.queued != nil && r.cache.version == r.version {
 		return slices.Clone(r.cache.queued)
 	}
-	out := make([]snapshot.Run, 0, r.queue.len())
+	out := make([]api.Run, 0, r.queue.len())
 	for _, ar := range r.running {
 		if !ar.started {
 			run := queuedRun(ar.run, ar.def)
@@ -503,7 +503,7 @@ func (r *Runner) queuedLocked() []snapshot.Run {
 			out = append(out, run)
 		}
 	}
-	slices.SortFunc(out, func(a, b snapshot.Run) int { return cmpInt64(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b api.Run) int { return cmpInt64(a.ID, b.ID) })
 	act := &active{total: r.act.total, byDAG: maps.Clone(r.act.byDAG), byTag: maps.Clone(r.act.byTag)}
 	memo := map[string]*dag.DAG{}
 	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
@@ -520,9 +520,9 @@ func (r *Runner) queuedLocked() []snapshot.Run {
 	return slices.Clone(out)
 }
 
-func queuedRun(run store.Run, def *dag.DAG) snapshot.Run {
-	s := snapshot.Run{
-		ID: run.ID, DAG: run.DAG, State: snapshot.RunQueued, Trigger: run.Trigger, Priority: run.Priority,
+func queuedRun(run store.Run, def *dag.DAG) api.Run {
+	s := api.Run{
+		ID: run.ID, DAG: run.DAG, State: api.RunQueued, Trigger: run.Trigger, Priority: run.Priority,
 		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch,
 	}
 	if def != nil {
@@ -533,8 +533,8 @@ func queuedRun(run store.Run, def *dag.DAG) snapshot.Run {
 	return s
 }
 
-func (ar *activeRun) snapshot() snapshot.Run {
-	s := snapshot.Run{
+func (ar *activeRun) snapshot() api.Run {
+	s := api.Run{
 		ID: ar.run.ID, DAG: ar.run.DAG, State: ar.run.State, Trigger: ar.run.Trigger, Priority: ar.run.Priority,
 		Config: ar.run.Config, QueuedAt: ar.run.QueuedAt, StartedAt: ar.run.StartedAt, FinishedAt: ar.run.FinishedAt,
 		Error: ar.run.Error, Batch: ar.run.Batch, Tasks: slices.Clone(ar.tasks), Total: len(ar.tasks),
@@ -547,15 +547,15 @@ func (ar *activeRun) snapshot() snapshot.Run {
 	return s
 }
 
-func taskDone(state string) bool {
+func taskDone(state api.TaskState) bool {
 	switch state {
-	case snapshot.RunSuccess, snapshot.RunFailed, snapshot.RunCancelled, snapshot.TaskUpstreamFailed, snapshot.TaskSkipped:
+	case api.TaskSuccess, api.TaskFailed, api.TaskCancelled, api.TaskUpstreamFailed, api.TaskSkipped:
 		return true
 	}
 	return false
 }
 
-func (r *Runner) addFinishedLocked(run snapshot.Run) {
+func (r *Runner) addFinishedLocked(run api.Run) {
 	if len(r.finished) >= r.cfg.FinishedKept {
 		n := copy(r.finished, r.finished[len(r.finished)-r.cfg.FinishedKept+1:])
 		clear(r.finished[n:])
@@ -566,8 +566,8 @@ func (r *Runner) addFinishedLocked(run snapshot.Run) {
 
 // finishedRun builds the snapshot of a settled run from its stored rows;
 // tasks without a row never ran.
-func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) snapshot.Run {
-	s := snapshot.Run{
+func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) api.Run {
+	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: run.State, Trigger: run.Trigger, Priority: run.Priority, Config: run.Config,
 		QueuedAt: run.QueuedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Error: run.Error, Batch: run.Batch,
 	}
@@ -584,7 +584,7 @@ func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) 
 		}
 	}
 	for _, id := range order {
-		t := snapshot.Task{ID: id, State: snapshot.TaskSkipped}
+		t := api.Task{ID: id, State: api.TaskSkipped}
 		if a, ok := byTask[id]; ok {
 			t = taskFromAttempt(a)
 		}
@@ -597,15 +597,15 @@ func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) 
 	return s
 }
 
-func taskFromAttempt(a store.Attempt) snapshot.Task {
-	return snapshot.Task{ID: a.Task, State: a.State, Attempt: a.Attempt, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
+func taskFromAttempt(a store.Attempt) api.Task {
+	return api.Task{ID: a.Task, State: a.State, Attempt: a.Attempt, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
 		Error: a.Error, LogTail: a.LogTail, LogFile: a.LogFile}
 }
 
 // loadFinished fills the history the snapshot starts with.
 func (r *Runner) loadFinished(ctx context.Context) error {
 	runs, err := r.st.ListRuns(ctx, store.ListOptions{
-		States: []string{store.RunSuccess, store.RunFailed, store.RunCancelled}, Limit: r.cfg.FinishedKept,
+		States: []api.RunState{api.RunSuccess, api.RunFailed, api.RunCancelled}, Limit: r.cfg.FinishedKept,
 	})
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -87,7 +87,7 @@ func TestQueueRespectsLimitsLive(t *testing.T) {
 	}
 	g.open(t)
 	for _, id := range []int64{etl1, etl2, rep1, rep2, free1, free2} {
-		if run, _ := h.waitRun(id); run.State != store.RunSuccess {
+		if run, _ := h.waitRun(id); run.State != api.RunSuccess {
 			t.Fatalf("run %d %s %q", id, run.State, run.Error)
 		}
 	}
@@ -130,14 +130,14 @@ func TestCancelQueuedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, _ := h.st.Run(context.Background(), second)
-	if run.State != store.RunCancelled {
+	if run.State != api.RunCancelled {
 		t.Fatalf("cancelled queued run is %s", run.State)
 	}
 	if len(h.r.Runs().Queued) != 0 {
 		t.Fatal("cancelled run still queued")
 	}
 	snap, _ := h.snapshotRun(second)
-	if snap.State != snapshot.RunCancelled || snap.Total != 1 {
+	if snap.State != api.RunCancelled || snap.Total != 1 {
 		t.Fatalf("snapshot %+v", snap)
 	}
 	g.open(t)
@@ -156,7 +156,7 @@ func TestRunQueuedByAnotherProcessIsPickedUp(t *testing.T) {
 	}
 	start := time.Now()
 	run, tasks := h.waitRun(id)
-	if run.State != store.RunSuccess || tasks["n"].State != "success" {
+	if run.State != api.RunSuccess || tasks["n"].State != "success" {
 		t.Fatalf("run %+v", run)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -173,7 +173,7 @@ func TestRunOfUnknownDAGFails(t *testing.T) {
 	}
 	id, _ := h.st.CreateRun(context.Background(), store.NewRun{DAG: "nope", External: true})
 	run, _ := h.waitRun(id)
-	if run.State != store.RunFailed || !strings.Contains(run.Error, "not loaded") {
+	if run.State != api.RunFailed || !strings.Contains(run.Error, "not loaded") {
 		t.Fatalf("run %s %q", run.State, run.Error)
 	}
 }
@@ -187,17 +187,17 @@ func TestStopInterruptsRunsAndRequeuesRetryOnCrash(t *testing.T) {
 	h.start()
 	keep, drop := h.enqueue("keep", `{"x":1}`), h.enqueue("drop", "")
 	h.waitFor("both running", func() bool {
-		return h.taskState(keep, "wait") == snapshot.RunRunning && h.taskState(drop, "wait") == snapshot.RunRunning
+		return h.taskState(keep, "wait") == api.TaskRunning && h.taskState(drop, "wait") == api.TaskRunning
 	})
 	h.r.Stop()
 	ctx := context.Background()
 	for _, id := range []int64{keep, drop} {
 		run, _ := h.st.Run(ctx, id)
-		if run.State != store.RunFailed || run.Error != store.InterruptedError {
+		if run.State != api.RunFailed || run.Error != store.InterruptedError {
 			t.Fatalf("run %d after stop: %s %q", id, run.State, run.Error)
 		}
 	}
-	queued, _ := h.st.ListRuns(ctx, store.ListOptions{States: []string{store.RunQueued}})
+	queued, _ := h.st.ListRuns(ctx, store.ListOptions{States: []api.RunState{api.RunQueued}})
 	if len(queued) != 1 || queued[0].DAG != "keep" || queued[0].RetryOf != keep || queued[0].Trigger != store.TriggerRecovery ||
 		string(queued[0].Config) != `{"x":1}` {
 		t.Fatalf("queued after stop: %+v", queued)
@@ -215,7 +215,7 @@ func TestStopInterruptsRunsAndRequeuesRetryOnCrash(t *testing.T) {
 	g.open(t)
 	h.r = r2
 	run, _ := h.waitRun(queued[0].ID)
-	if run.State != store.RunSuccess {
+	if run.State != api.RunSuccess {
 		t.Fatalf("re-queued run %s %q", run.State, run.Error)
 	}
 	// The history the new runner starts with holds the interrupted runs.
@@ -223,7 +223,7 @@ func TestStopInterruptsRunsAndRequeuesRetryOnCrash(t *testing.T) {
 	for _, f := range r2.Runs().Finished {
 		if f.ID == keep || f.ID == drop {
 			found++
-			if f.Tasks[0].State != snapshot.RunFailed {
+			if f.Tasks[0].State != api.TaskFailed {
 				t.Errorf("history task %+v", f.Tasks[0])
 			}
 		}
@@ -240,10 +240,10 @@ func TestSnapshotRunningProgress(t *testing.T) {
 	h.dags.add(t, "two", shellDAG(map[string]string{"a": "true", "b": g.cmd()}, map[string][]string{"b": {"a"}}, ""))
 	h.start()
 	id := h.enqueue("two", "")
-	h.waitFor("b to run", func() bool { return h.taskState(id, "b") == snapshot.RunRunning })
+	h.waitFor("b to run", func() bool { return h.taskState(id, "b") == api.TaskRunning })
 	run, _ := h.snapshotRun(id)
-	if run.State != snapshot.RunRunning || run.Done != 1 || run.Total != 2 || run.StartedAt.IsZero() ||
-		run.Tasks[0].State != snapshot.RunSuccess || run.Tasks[1].Attempt != 1 {
+	if run.State != api.RunRunning || run.Done != 1 || run.Total != 2 || run.StartedAt.IsZero() ||
+		run.Tasks[0].State != api.TaskSuccess || run.Tasks[1].Attempt != 1 {
 		t.Fatalf("snapshot %+v", run)
 	}
 	g.open(t)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -118,7 +119,7 @@ func TestWrongPasswordIsClearAndNeverPrinted(t *testing.T) {
 		return false
 	}, "a tick reporting the refused login")
 	snap := m.Snapshot()
-	if len(snap) != 1 || snap[0].Status != StatusError || !strings.Contains(snap[0].Error, ErrAuth.Error()) {
+	if len(snap) != 1 || snap[0].Status != api.SensorError || !strings.Contains(snap[0].Error, ErrAuth.Error()) {
 		t.Errorf("snapshot %+v: want status error with the auth failure", snap)
 	}
 	m.Stop()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -75,7 +76,7 @@ func TestBackpressure(t *testing.T) {
 	}, "ticks skipped for backpressure")
 	enginetest.Eventually(t, 10*time.Second, func() bool {
 		s := m.Snapshot()
-		return len(s) == 1 && s[0].Status == StatusBackpressure
+		return len(s) == 1 && s[0].Status == api.SensorBackpressure
 	}, "the sensor's status to say backpressure")
 	lag1 := totalLag(readOffsets(t, conn, "sluice.flood", "flood"))
 	enginetest.Eventually(t, 30*time.Second, func() bool {

@@ -1,16 +1,9 @@
 package sensor
 
-import "time"
+import (
+	"time"
 
-// Lag statuses, Burrow's names. A partition gets any of them; a group gets
-// OK, WARN or ERR (any partition STOP, STALL or ERR makes the group ERR, as
-// in Burrow), or ERR when its offsets cannot be read at all.
-const (
-	LagOK    = "OK"
-	LagWarn  = "WARN"
-	LagStall = "STALL"
-	LagStop  = "STOP"
-	LagErr   = "ERR"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // OffsetSample is one observation of a partition by the lag monitor.
@@ -41,21 +34,21 @@ type OffsetSample struct {
 //  5. Otherwise OK.
 //
 // Fewer than two samples decide nothing: OK.
-func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) string {
+func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) api.LagStatus {
 	if len(window) == 0 {
-		return LagOK
+		return api.LagOK
 	}
 	for _, s := range window {
 		if s.Lag <= 0 {
-			return LagOK
+			return api.LagOK
 		}
 	}
 	if len(window) < 2 {
-		return LagOK
+		return api.LagOK
 	}
 	for i := 1; i < len(window); i++ {
 		if window[i].Committed < window[i-1].Committed {
-			return LagErr
+			return api.LagErr
 		}
 	}
 	first, last := window[0], window[len(window)-1]
@@ -68,27 +61,27 @@ func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) string 
 	}
 	if now.Sub(changed) > changed.Sub(first.At) || last.Committed == first.Committed {
 		if owned {
-			return LagStall
+			return api.LagStall
 		}
-		return LagStop
+		return api.LagStop
 	}
 	for i := 1; i < len(window); i++ {
 		if window[i].Lag < window[i-1].Lag {
-			return LagOK
+			return api.LagOK
 		}
 	}
-	return LagWarn
+	return api.LagWarn
 }
 
 // EvaluateGroup folds partition statuses into the group's, as Burrow does.
-func EvaluateGroup(partitions []string) string {
-	status := LagOK
+func EvaluateGroup(partitions []api.LagStatus) api.LagStatus {
+	status := api.LagOK
 	for _, p := range partitions {
 		switch p {
-		case LagStop, LagStall, LagErr:
-			return LagErr
-		case LagWarn:
-			status = LagWarn
+		case api.LagStop, api.LagStall, api.LagErr:
+			return api.LagErr
+		case api.LagWarn:
+			status = api.LagWarn
 		}
 	}
 	return status

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
@@ -29,29 +31,29 @@ func TestEvaluatePartition(t *testing.T) {
 		w     []OffsetSample
 		owned bool
 		now   time.Time // zero: a second after the last sample
-		want  string
+		want  api.LagStatus
 	}{
-		{"no samples", nil, true, t0, LagOK},
-		{"one sample decides nothing", window([2]int64{10, 50}), false, t0.Add(time.Hour), LagOK},
-		{"caught up", window([2]int64{10, 10}, [2]int64{20, 20}), true, time.Time{}, LagOK},
-		{"lag zero once in the window", window([2]int64{10, 10}, [2]int64{10, 30}, [2]int64{10, 60}), false, time.Time{}, LagOK},
-		{"rewind", window([2]int64{50, 100}, [2]int64{40, 110}, [2]int64{60, 120}), true, time.Time{}, LagErr},
-		{"rewind to never committed", window([2]int64{50, 100}, [2]int64{-1, 110}), true, time.Time{}, LagErr},
-		{"stuck with a live owner", window([2]int64{10, 50}, [2]int64{10, 60}, [2]int64{10, 70}), true, time.Time{}, LagStall},
-		{"stuck with nobody consuming", window([2]int64{10, 50}, [2]int64{10, 60}, [2]int64{10, 70}), false, time.Time{}, LagStop},
-		{"stuck with fixed lag", window([2]int64{10, 50}, [2]int64{10, 50}, [2]int64{10, 50}), true, time.Time{}, LagStall},
-		{"never committed, nobody consuming", window([2]int64{-1, 50}, [2]int64{-1, 60}), false, time.Time{}, LagStop},
-		{"never committed, owner present", window([2]int64{-1, 50}, [2]int64{-1, 60}), true, time.Time{}, LagStall},
+		{"no samples", nil, true, t0, api.LagOK},
+		{"one sample decides nothing", window([2]int64{10, 50}), false, t0.Add(time.Hour), api.LagOK},
+		{"caught up", window([2]int64{10, 10}, [2]int64{20, 20}), true, time.Time{}, api.LagOK},
+		{"lag zero once in the window", window([2]int64{10, 10}, [2]int64{10, 30}, [2]int64{10, 60}), false, time.Time{}, api.LagOK},
+		{"rewind", window([2]int64{50, 100}, [2]int64{40, 110}, [2]int64{60, 120}), true, time.Time{}, api.LagErr},
+		{"rewind to never committed", window([2]int64{50, 100}, [2]int64{-1, 110}), true, time.Time{}, api.LagErr},
+		{"stuck with a live owner", window([2]int64{10, 50}, [2]int64{10, 60}, [2]int64{10, 70}), true, time.Time{}, api.LagStall},
+		{"stuck with nobody consuming", window([2]int64{10, 50}, [2]int64{10, 60}, [2]int64{10, 70}), false, time.Time{}, api.LagStop},
+		{"stuck with fixed lag", window([2]int64{10, 50}, [2]int64{10, 50}, [2]int64{10, 50}), true, time.Time{}, api.LagStall},
+		{"never committed, nobody consuming", window([2]int64{-1, 50}, [2]int64{-1, 60}), false, time.Time{}, api.LagStop},
+		{"never committed, owner present", window([2]int64{-1, 50}, [2]int64{-1, 60}), true, time.Time{}, api.LagStall},
 		{"moved, then stopped longer than it moved", window([2]int64{10, 100}, [2]int64{20, 100}, [2]int64{20, 100},
-			[2]int64{20, 100}, [2]int64{20, 100}), false, time.Time{}, LagStop},
+			[2]int64{20, 100}, [2]int64{20, 100}), false, time.Time{}, api.LagStop},
 		{"moved, then paused briefly, lag growing", window([2]int64{10, 100}, [2]int64{20, 120}, [2]int64{30, 140},
-			[2]int64{40, 160}, [2]int64{40, 170}), true, time.Time{}, LagWarn},
-		{"moving but falling behind", window([2]int64{10, 100}, [2]int64{20, 120}, [2]int64{30, 140}), true, time.Time{}, LagWarn},
-		{"moving, lag steady", window([2]int64{10, 100}, [2]int64{20, 110}, [2]int64{30, 120}), true, time.Time{}, LagWarn},
-		{"moving, lag shrinking somewhere", window([2]int64{10, 100}, [2]int64{50, 120}, [2]int64{60, 140}), true, time.Time{}, LagOK},
+			[2]int64{40, 160}, [2]int64{40, 170}), true, time.Time{}, api.LagWarn},
+		{"moving but falling behind", window([2]int64{10, 100}, [2]int64{20, 120}, [2]int64{30, 140}), true, time.Time{}, api.LagWarn},
+		{"moving, lag steady", window([2]int64{10, 100}, [2]int64{20, 110}, [2]int64{30, 120}), true, time.Time{}, api.LagWarn},
+		{"moving, lag shrinking somewhere", window([2]int64{10, 100}, [2]int64{50, 120}, [2]int64{60, 140}), true, time.Time{}, api.LagOK},
 		{"recent commit, long quiet before", window([2]int64{10, 100}, [2]int64{10, 100}, [2]int64{10, 100},
-			[2]int64{10, 100}, [2]int64{90, 120}), true, time.Time{}, LagOK},
-		{"last commit long ago", window([2]int64{10, 100}, [2]int64{20, 100}), false, t0.Add(time.Minute), LagStop},
+			[2]int64{10, 100}, [2]int64{90, 120}), true, time.Time{}, api.LagOK},
+		{"last commit long ago", window([2]int64{10, 100}, [2]int64{20, 100}), false, t0.Add(time.Minute), api.LagStop},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,15 +71,15 @@ func TestEvaluatePartition(t *testing.T) {
 func TestEvaluateGroup(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		parts []string
-		want  string
+		parts []api.LagStatus
+		want  api.LagStatus
 	}{
-		{nil, LagOK},
-		{[]string{LagOK, LagOK}, LagOK},
-		{[]string{LagOK, LagWarn}, LagWarn},
-		{[]string{LagWarn, LagStall}, LagErr},
-		{[]string{LagStop, LagOK}, LagErr},
-		{[]string{LagErr}, LagErr},
+		{nil, api.LagOK},
+		{[]api.LagStatus{api.LagOK, api.LagOK}, api.LagOK},
+		{[]api.LagStatus{api.LagOK, api.LagWarn}, api.LagWarn},
+		{[]api.LagStatus{api.LagWarn, api.LagStall}, api.LagErr},
+		{[]api.LagStatus{api.LagStop, api.LagOK}, api.LagErr},
+		{[]api.LagStatus{api.LagErr}, api.LagErr},
 	}
 	for _, c := range cases {
 		if got := EvaluateGroup(c.parts); got != c.want {
@@ -113,8 +115,8 @@ func TestLagStatusTransitions(t *testing.T) {
 	type step struct {
 		committed, logEnd int64
 		owned             bool
-		want              string // partition status after this reading
-		group             string // group status; "" means the same as want folded by Burrow
+		want              api.LagStatus // partition status after this reading
+		group             api.LagStatus // group status; "" means the same as want folded by Burrow
 	}
 	scripts := []struct {
 		name  string
@@ -122,37 +124,37 @@ func TestLagStatusTransitions(t *testing.T) {
 		steps []step
 	}{
 		{"healthy consumer that falls behind, then stalls, then catches up", 4, []step{
-			{0, 0, true, LagOK, ""},
-			{100, 100, true, LagOK, ""},
-			{150, 200, true, LagOK, ""}, // lag zero still in the window
-			{200, 300, true, LagOK, ""},
-			{250, 400, true, LagOK, ""},
-			{300, 500, true, LagWarn, LagWarn}, // window is all lag > 0, never shrinking
-			{300, 600, true, LagWarn, LagWarn}, // just stopped: not long enough
-			{300, 700, true, LagStall, LagErr}, // stopped longer than it moved
-			{300, 800, true, LagStall, LagErr},
-			{800, 800, true, LagOK, LagOK}, // caught up
+			{0, 0, true, api.LagOK, ""},
+			{100, 100, true, api.LagOK, ""},
+			{150, 200, true, api.LagOK, ""}, // lag zero still in the window
+			{200, 300, true, api.LagOK, ""},
+			{250, 400, true, api.LagOK, ""},
+			{300, 500, true, api.LagWarn, api.LagWarn}, // window is all lag > 0, never shrinking
+			{300, 600, true, api.LagWarn, api.LagWarn}, // just stopped: not long enough
+			{300, 700, true, api.LagStall, api.LagErr}, // stopped longer than it moved
+			{300, 800, true, api.LagStall, api.LagErr},
+			{800, 800, true, api.LagOK, api.LagOK}, // caught up
 		}},
 		{"consumer goes away", 3, []step{
-			{100, 150, true, LagOK, ""},
-			{150, 200, true, LagWarn, LagWarn},
-			{150, 250, false, LagWarn, LagWarn}, // quiet only as long as it moved before
-			{150, 250, false, LagStop, LagErr},
-			{150, 300, true, LagStall, LagErr}, // a member back, offsets still frozen
+			{100, 150, true, api.LagOK, ""},
+			{150, 200, true, api.LagWarn, api.LagWarn},
+			{150, 250, false, api.LagWarn, api.LagWarn}, // quiet only as long as it moved before
+			{150, 250, false, api.LagStop, api.LagErr},
+			{150, 300, true, api.LagStall, api.LagErr}, // a member back, offsets still frozen
 		}},
 		{"group that never committed", 3, []step{
-			{-1, 40, false, LagOK, ""}, // one sample
-			{-1, 40, false, LagStop, LagErr},
-			{-1, 90, true, LagStall, LagErr},
-			{10, 90, true, LagOK, LagOK}, // first commit: moving, lag shrank
-			{10, 95, true, LagOK, LagOK}, // quiet for less than it moved
-			{10, 99, true, LagStall, LagErr},
-			{99, 99, true, LagOK, LagOK},
+			{-1, 40, false, api.LagOK, ""}, // one sample
+			{-1, 40, false, api.LagStop, api.LagErr},
+			{-1, 90, true, api.LagStall, api.LagErr},
+			{10, 90, true, api.LagOK, api.LagOK}, // first commit: moving, lag shrank
+			{10, 95, true, api.LagOK, api.LagOK}, // quiet for less than it moved
+			{10, 99, true, api.LagStall, api.LagErr},
+			{99, 99, true, api.LagOK, api.LagOK},
 		}},
 		{"offsets reset backwards", 3, []step{
-			{500, 600, true, LagOK, ""},
-			{520, 600, true, LagOK, ""},
-			{100, 600, true, LagErr, LagErr},
+			{500, 600, true, api.LagOK, ""},
+			{520, 600, true, api.LagOK, ""},
+			{100, 600, true, api.LagErr, api.LagErr},
 		}},
 	}
 	for _, sc := range scripts {
@@ -173,7 +175,7 @@ func TestLagStatusTransitions(t *testing.T) {
 						Lag: lag, Owner: owner}}}, sc.size)
 				wantGroup := st.group
 				if wantGroup == "" {
-					wantGroup = EvaluateGroup([]string{st.want})
+					wantGroup = EvaluateGroup([]api.LagStatus{st.want})
 				}
 				if got := gl.Partitions[0].Status; got != st.want {
 					t.Errorf("step %d (%d/%d owned=%v): partition %s, want %s", i, st.committed, st.logEnd, st.owned, got, st.want)

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
-
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // LagOptions tune a LagMonitor.
@@ -65,7 +64,7 @@ type trackedGroup struct {
 	topics  []string
 	refs    int
 	windows map[topicPartition][]OffsetSample
-	lag     snapshot.GroupLag
+	lag     api.GroupLag
 	history []int64
 	failing bool
 }
@@ -86,7 +85,7 @@ func (l *LagMonitor) Track(group string, topics []string) {
 	l.mu.Lock()
 	g := l.groups[group]
 	if g == nil {
-		g = &trackedGroup{windows: map[topicPartition][]OffsetSample{}, lag: snapshot.GroupLag{Group: group, Status: LagOK}}
+		g = &trackedGroup{windows: map[topicPartition][]OffsetSample{}, lag: api.GroupLag{Group: group, Status: api.LagOK}}
 		l.groups[group] = g
 	}
 	g.refs++
@@ -115,12 +114,12 @@ func (l *LagMonitor) Untrack(group string) {
 
 // Lag returns the group's lag as last polled and its total-lag history
 // (oldest first); ok is false for an untracked group.
-func (l *LagMonitor) Lag(group string) (lag snapshot.GroupLag, history []int64, ok bool) {
+func (l *LagMonitor) Lag(group string) (lag api.GroupLag, history []int64, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	g := l.groups[group]
 	if g == nil {
-		return snapshot.GroupLag{}, nil, false
+		return api.GroupLag{}, nil, false
 	}
 	lag = g.lag
 	lag.Partitions = slices.Clone(g.lag.Partitions)
@@ -213,7 +212,7 @@ func (l *LagMonitor) fail(group string, err error) {
 		l.opts.Logger.Warn("reading consumer lag", "group", group, "err", err)
 	}
 	g.failing = true
-	g.lag.Status = LagErr
+	g.lag.Status = api.LagErr
 	g.lag.At = time.Now()
 }
 
@@ -238,10 +237,10 @@ func (l *LagMonitor) observe(offs GroupOffsets) {
 
 // evaluateReading appends offs to the per-partition windows (trimming them
 // to size, dropping partitions that disappeared) and evaluates the statuses.
-func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffsets, size int) snapshot.GroupLag {
-	gl := snapshot.GroupLag{Group: offs.Group, State: offs.State, Members: offs.Members, At: offs.At}
+func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffsets, size int) api.GroupLag {
+	gl := api.GroupLag{Group: offs.Group, State: offs.State, Members: offs.Members, At: offs.At}
 	seen := map[topicPartition]bool{}
-	var statuses []string
+	var statuses []api.LagStatus
 	for _, p := range offs.Partitions {
 		k := topicPartition{p.Topic, p.Partition}
 		seen[k] = true
@@ -253,7 +252,7 @@ func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffset
 		st := EvaluatePartition(w, p.Owner != "", offs.At)
 		statuses = append(statuses, st)
 		gl.TotalLag += p.Lag
-		gl.Partitions = append(gl.Partitions, snapshot.PartitionLag{Topic: p.Topic, Partition: p.Partition,
+		gl.Partitions = append(gl.Partitions, api.PartitionLag{Topic: p.Topic, Partition: p.Partition,
 			LogEnd: p.LogEnd, Committed: p.Committed, Lag: p.Lag, Rate: ConsumeRate(w), Status: st})
 	}
 	for k := range windows {

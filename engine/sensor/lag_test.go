@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -37,7 +38,7 @@ func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	}
 	enginetest.Eventually(t, 10*time.Second, func() bool {
 		lag, _, _ := mon.Lag("nobody")
-		return lag.Status == LagErr && len(lag.Partitions) == 3 && lag.Partitions[0].Status == LagStop
+		return lag.Status == api.LagErr && len(lag.Partitions) == 3 && lag.Partitions[0].Status == api.LagStop
 	}, "the group to be STOP")
 	lag, hist, ok := mon.Lag("nobody")
 	if !ok {
@@ -87,7 +88,7 @@ func TestLagMonitorBrokerDown(t *testing.T) {
 	b.Close()
 	enginetest.Eventually(t, 20*time.Second, func() bool {
 		l, _, _ := mon.Lag("g")
-		return l.Status == LagErr && failing()
+		return l.Status == api.LagErr && failing()
 	}, "ERR while the broker is down")
 	if err := b.Reopen(); err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func TestSnapshotCarriesLag(t *testing.T) {
 			sink.messages() == 500
 	}, "lag 0 in the snapshot")
 	s := m.Snapshot()[0]
-	if s.Lag.Group != "sluice.snap" || s.Group != "sluice.snap" || s.Lag.Status != LagOK || s.Lag.State != "Stable" {
+	if s.Lag.Group != "sluice.snap" || s.Group != "sluice.snap" || s.Lag.Status != api.LagOK || s.Lag.State != "Stable" {
 		t.Errorf("lag %+v", s.Lag)
 	}
 	if len(s.History) == 0 || len(s.Ticks) == 0 {

@@ -9,9 +9,9 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // ErrUnknownSensor: no sensor with that DAG and index.
@@ -258,13 +258,13 @@ func (m *Manager) Pause(dagName string, index int, paused bool) error {
 
 // Snapshot returns every sensor, running or broken, ordered by DAG and
 // index, with its recent ticks and its group's lag.
-func (m *Manager) Snapshot() []snapshot.Sensor {
+func (m *Manager) Snapshot() []api.Sensor {
 	m.mu.Lock()
 	sensors := make([]*Sensor, 0, len(m.sensors))
 	for _, s := range m.sensors {
 		sensors = append(sensors, s)
 	}
-	var out []snapshot.Sensor
+	var out []api.Sensor
 	for k, b := range m.broken {
 		topics := slices.Clone(b.spec.Topics)
 		if b.spec.Topic != "" && !slices.Contains(topics, b.spec.Topic) {
@@ -274,8 +274,8 @@ func (m *Manager) Snapshot() []snapshot.Sensor {
 		if group == "" {
 			group = DefaultGroup(k.dag, k.index)
 		}
-		out = append(out, snapshot.Sensor{DAG: k.dag, Index: k.index, Topics: topics, Group: group,
-			Status: StatusError, Error: b.err.Error()})
+		out = append(out, api.Sensor{DAG: k.dag, Index: k.index, Topics: topics, Group: group,
+			Status: api.SensorError, Error: b.err.Error()})
 	}
 	m.mu.Unlock()
 	for _, s := range sensors {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -64,7 +65,7 @@ func TestManagerWithoutBrokersListsSensorsAsBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := m.Snapshot()
-	if len(s) != 1 || s[0].DAG != "d" || s[0].Status != StatusError || !strings.Contains(s[0].Error, EnvBrokers) ||
+	if len(s) != 1 || s[0].DAG != "d" || s[0].Status != api.SensorError || !strings.Contains(s[0].Error, EnvBrokers) ||
 		s[0].Group != "sluice.d" || len(s[0].Topics) != 1 {
 		t.Errorf("snapshot %+v", s)
 	}
@@ -101,7 +102,7 @@ func TestManagerSyncAndPause(t *testing.T) {
 	if err := m.Pause("pz", 0, true); err != nil {
 		t.Fatal(err)
 	}
-	if s := m.Snapshot(); !s[0].Paused || s[0].Status != StatusPaused {
+	if s := m.Snapshot(); !s[0].Paused || s[0].Status != api.SensorPaused {
 		t.Errorf("after pause: %+v", s[0])
 	}
 	// A paused sensor keeps its partitions and reads nothing: the backlog
@@ -109,7 +110,7 @@ func TestManagerSyncAndPause(t *testing.T) {
 	produce(t, conn, "p1", 5)
 	enginetest.Eventually(t, 30*time.Second, func() bool {
 		s := m.Snapshot()
-		return len(s[0].Lag.Partitions) == 1 && s[0].Lag.TotalLag == 5 && s[0].Lag.Partitions[0].Status == LagStall
+		return len(s[0].Lag.Partitions) == 1 && s[0].Lag.TotalLag == 5 && s[0].Lag.Partitions[0].Status == api.LagStall
 	}, "lag 5, stalled")
 
 	// A change of definition restarts the sensor, still paused.

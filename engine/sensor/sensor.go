@@ -11,16 +11,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
-	"github.com/sluice-dev/sluice/engine/snapshot"
-)
-
-// Sensor statuses in snapshot.Sensor.Status.
-const (
-	StatusRunning      = "running"
-	StatusPaused       = "paused"
-	StatusBackpressure = "backpressure"
-	StatusError        = "error"
 )
 
 // env is what every sensor of a Manager shares.
@@ -115,7 +107,7 @@ type Sensor struct {
 	mu       sync.Mutex
 	paused   bool
 	pauseCh  chan struct{} // closed and replaced whenever paused changes
-	ticks    []snapshot.Tick
+	ticks    []api.Tick
 	lastTick map[int]TickRecord // by member: the status is the worst of them
 	members  []*member
 
@@ -262,7 +254,7 @@ func (s *Sensor) recordTick(rec TickRecord) {
 		rec.ID = id
 	}
 	s.mu.Lock()
-	s.ticks = append([]snapshot.Tick{tickOf(rec)}, s.ticks...)
+	s.ticks = append([]api.Tick{tickOf(rec)}, s.ticks...)
 	if len(s.ticks) > s.env.tickHistory {
 		s.ticks = s.ticks[:s.env.tickHistory]
 	}
@@ -280,35 +272,35 @@ func (s *Sensor) recordTick(rec TickRecord) {
 	s.env.changed()
 }
 
-func tickOf(r TickRecord) snapshot.Tick {
-	return snapshot.Tick{ID: r.ID, Start: r.Start, Duration: r.Duration, Batches: r.Batches,
+func tickOf(r TickRecord) api.Tick {
+	return api.Tick{ID: r.ID, Start: r.Start, Duration: r.Duration, Batches: r.Batches,
 		Messages: r.Messages, Skipped: r.Skipped, Error: r.Error}
 }
 
 // snapshot returns the sensor's part of the read model, without lag.
-func (s *Sensor) snapshot() snapshot.Sensor {
+func (s *Sensor) snapshot() api.Sensor {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := snapshot.Sensor{
+	out := api.Sensor{
 		DAG:    s.spec.DAG,
 		Index:  s.spec.Index,
 		Topics: append([]string(nil), s.spec.Topics...),
 		Group:  s.spec.Group,
 		Paused: s.paused,
-		Ticks:  append([]snapshot.Tick(nil), s.ticks...),
-		Status: StatusRunning,
+		Ticks:  append([]api.Tick(nil), s.ticks...),
+		Status: api.SensorRunning,
 	}
 	if s.paused {
-		out.Status = StatusPaused
+		out.Status = api.SensorPaused
 		return out
 	}
 	for m := range s.spec.Replicas {
 		last := s.lastTick[m]
 		switch {
 		case last.Error != "":
-			out.Status, out.Error = StatusError, last.Error
-		case strings.HasPrefix(last.Skipped, SkipBackpressure) && out.Status == StatusRunning:
-			out.Status = StatusBackpressure
+			out.Status, out.Error = api.SensorError, last.Error
+		case strings.HasPrefix(last.Skipped, SkipBackpressure) && out.Status == api.SensorRunning:
+			out.Status = api.SensorBackpressure
 		}
 	}
 	return out

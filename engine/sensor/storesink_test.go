@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -31,7 +32,7 @@ func TestStoreSink(t *testing.T) {
 		t.Fatalf("second enqueue of the same range: %d %v %v (want dup of run %d)", id2, dup, err, id)
 	}
 	run, err := st.Run(ctx, id)
-	if err != nil || run.Trigger != store.TriggerSensor || run.Batch != "t/2/10-11" || run.State != store.RunQueued {
+	if err != nil || run.Trigger != store.TriggerSensor || run.Batch != "t/2/10-11" || run.State != api.RunQueued {
 		t.Fatalf("stored run %+v %v", run, err)
 	}
 	raw, err := st.BatchMessages(ctx, run.BatchID)

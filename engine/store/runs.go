@@ -8,15 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Run states (the same strings as snapshot's).
-const (
-	RunQueued    = "queued"
-	RunRunning   = "running"
-	RunSuccess   = "success"
-	RunFailed    = "failed"
-	RunCancelled = "cancelled"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Run triggers.
@@ -80,7 +73,7 @@ type NewRun struct {
 type Run struct {
 	ID           int64
 	DAG          string
-	State        string
+	State        api.RunState
 	Trigger      string
 	Priority     int
 	Config       json.RawMessage
@@ -96,7 +89,7 @@ type Run struct {
 
 // Finished reports whether the run reached a final state.
 func (r Run) Finished() bool {
-	return r.State == RunSuccess || r.State == RunFailed || r.State == RunCancelled
+	return r.State.Finished()
 }
 
 // Attempt is one attempt of one task; attempt 0 records a task settled
@@ -105,7 +98,7 @@ type Attempt struct {
 	RunID      int64
 	Task       string
 	Attempt    int
-	State      string
+	State      api.TaskState
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Error      string
@@ -216,7 +209,7 @@ func (s *Store) StartRun(ctx context.Context, id int64, at time.Time, attempts .
 
 // FinishRun settles a run, and in the same transaction the given task rows
 // (the tasks the run's end settled: cancelled, skipped, upstream_failed).
-func (s *Store) FinishRun(ctx context.Context, id int64, state, errMsg string, at time.Time, settle []Attempt) error {
+func (s *Store) FinishRun(ctx context.Context, id int64, state api.RunState, errMsg string, at time.Time, settle []Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, a := range settle {
 			if err := s.putAttempt(ctx, tx, a); err != nil {
@@ -352,9 +345,9 @@ func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
 
 // ListOptions filter ListRuns.
 type ListOptions struct {
-	DAG    string   // empty: every DAG
-	States []string // empty: every state
-	Limit  int      // 0: no limit
+	DAG    string         // empty: every DAG
+	States []api.RunState // empty: every state
+	Limit  int            // 0: no limit
 }
 
 // ListRuns returns runs, newest first.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 func setup(t *testing.T) *Store {
@@ -113,14 +115,14 @@ func TestRunLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	settle := []Attempt{{RunID: id, Task: "load", State: "upstream_failed", FinishedAt: t0.Add(4 * time.Second)}}
-	if err := s.FinishRun(ctx, id, RunFailed, "task x failed", t0.Add(4*time.Second), settle); err != nil {
+	if err := s.FinishRun(ctx, id, api.RunFailed, "task x failed", t0.Add(4*time.Second), settle); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.Run(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != RunFailed || r.Error != "task x failed" || r.Priority != 3 || string(r.Config) != `{"day":"2024-01-01"}` ||
+	if r.State != api.RunFailed || r.Error != "task x failed" || r.Priority != 3 || string(r.Config) != `{"day":"2024-01-01"}` ||
 		!r.QueuedAt.Equal(t0) || !r.StartedAt.Equal(t0.Add(time.Second)) || !r.FinishedAt.Equal(t0.Add(4*time.Second)) ||
 		r.Trigger != TriggerManual || !r.Finished() {
 		t.Fatalf("run = %+v", r)
@@ -144,7 +146,7 @@ func TestTasksReturnsLatestAttempt(t *testing.T) {
 	ctx := context.Background()
 	s := setup(t)
 	id, _ := s.CreateRun(ctx, NewRun{DAG: "d"})
-	for i, st := range []string{"retrying", "retrying", "success"} {
+	for i, st := range []api.TaskState{"retrying", "retrying", "success"} {
 		if err := s.PutAttempt(ctx, Attempt{RunID: id, Task: "t", Attempt: i + 1, State: st}); err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +293,7 @@ func TestCancelQueued(t *testing.T) {
 		t.Fatalf("cancel missing: %v", err)
 	}
 	r, _ := s.Run(ctx, id)
-	if r.State != RunCancelled || r.FinishedAt.IsZero() {
+	if r.State != api.RunCancelled || r.FinishedAt.IsZero() {
 		t.Fatalf("run = %+v", r)
 	}
 }
@@ -345,7 +347,7 @@ func TestRecover(t *testing.T) {
 	}
 	for _, id := range []int64{keep, drop} {
 		r, _ := s.Run(ctx, id)
-		if r.State != RunFailed || r.Error != InterruptedError {
+		if r.State != api.RunFailed || r.Error != InterruptedError {
 			t.Fatalf("run %d = %s %q", id, r.State, r.Error)
 		}
 		tasks, _ := s.Tasks(ctx, id)
@@ -354,11 +356,11 @@ func TestRecover(t *testing.T) {
 		}
 	}
 	re, _ := s.Run(ctx, got[0].Requeued)
-	if re.State != RunQueued || re.Trigger != TriggerRecovery || re.RetryOf != keep || re.Priority != 2 ||
+	if re.State != api.RunQueued || re.Trigger != TriggerRecovery || re.RetryOf != keep || re.Priority != 2 ||
 		string(re.Config) != `{"x":1}` || re.Batch != b.Key() {
 		t.Fatalf("requeued run = %+v", re)
 	}
-	if q, _ := s.Run(ctx, queued); q.State != RunQueued {
+	if q, _ := s.Run(ctx, queued); q.State != api.RunQueued {
 		t.Fatalf("queued run touched: %+v", q)
 	}
 	if again, _ := s.Recover(ctx, now, nil); len(again) != 0 {
@@ -383,8 +385,8 @@ func TestListRunsFilters(t *testing.T) {
 	}{
 		{"all", ListOptions{}, 6},
 		{"dag", ListOptions{DAG: "a"}, 3},
-		{"states", ListOptions{States: []string{RunRunning}}, 2},
-		{"both", ListOptions{DAG: "b", States: []string{RunQueued, RunRunning}}, 3},
+		{"states", ListOptions{States: []api.RunState{api.RunRunning}}, 2},
+		{"both", ListOptions{DAG: "b", States: []api.RunState{api.RunQueued, api.RunRunning}}, 3},
 		{"limit", ListOptions{Limit: 4}, 4},
 	}
 	for _, c := range cases {

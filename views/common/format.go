@@ -71,13 +71,13 @@ func Clock(t time.Time) string {
 
 // Badge renders a state as bracketed text, coloured by state: the text
 // carries the meaning, the colour only helps.
-func Badge(st *styles.Styles, state string) string {
-	return st.State(state).Render("[" + state + "]")
+func Badge[S ~string](st *styles.Styles, state S) string {
+	return st.State(string(state)).Render("[" + string(state) + "]")
 }
 
 // StateText renders a state word coloured by state.
-func StateText(st *styles.Styles, state string) string {
-	return st.State(state).Render(state)
+func StateText[S ~string](st *styles.Styles, state S) string {
+	return st.State(string(state)).Render(string(state))
 }
 
 // Columns joins cells padded to the given widths, separated by one space;

@@ -6,21 +6,20 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // SnapshotUpdatedMsg carries a fresh snapshot to every pane. Topics says
 // which parts changed since the previous one; panes skip rebuilding what did
 // not change. The first snapshot has every topic set.
 type SnapshotUpdatedMsg struct {
-	Snap   *snapshot.Snapshot
-	Topics engine.Topic
+	Snap   *api.Snapshot
+	Topics api.Topic
 }
 
 // AllTopics is every topic at once, for the first snapshot.
-const AllTopics = engine.TopicDAGs | engine.TopicRuns | engine.TopicSensors |
-	engine.TopicReviews | engine.TopicMeta | engine.TopicLogs
+const AllTopics = api.TopicDAGs | api.TopicRuns | api.TopicSensors |
+	api.TopicReviews | api.TopicMeta | api.TopicLogs
 
 // ClockTickedMsg is sent once a second so elapsed times and "ago" labels move
 // even when the engine is quiet.
@@ -38,7 +37,7 @@ type Action struct {
 	// defaults to No today; the flag is kept so the dialog can say so.
 	Destructive bool
 	// Do performs the action and returns the text of the result toast.
-	Do func(ctx context.Context, api engine.API) (string, error)
+	Do func(ctx context.Context, api api.API) (string, error)
 }
 
 // ActionRequestedMsg asks the root model to run an action.

@@ -10,8 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -19,7 +18,7 @@ import (
 type Model struct {
 	common.ListPane
 	c      *common.Common
-	snap   *snapshot.Snapshot
+	snap   *api.Snapshot
 	rows   []row
 	counts counts
 	folded map[string]bool
@@ -48,7 +47,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.counts = countSnapshot(m.snap)
 		// Rows index the snapshot they were built from: rebuild whenever
 		// the DAGs may differ, not only when the engine says so.
-		if msg.Topics&engine.TopicDAGs != 0 || prev == nil || !sameTreeShape(prev, m.snap) {
+		if msg.Topics&api.TopicDAGs != 0 || prev == nil || !sameTreeShape(prev, m.snap) {
 			m.rebuild(prev)
 		}
 		if m.detail != "" {
@@ -120,7 +119,7 @@ func (m *Model) trigger(name string) tea.Cmd {
 	return common.RequestAction(common.Action{
 		Name:   "triggering " + name,
 		Prompt: fmt.Sprintf("Trigger a run of %s now?", name),
-		Do: func(ctx context.Context, api engine.API) (string, error) {
+		Do: func(ctx context.Context, api api.API) (string, error) {
 			id, err := api.Trigger(ctx, name, nil)
 			if err != nil {
 				return "", fmt.Errorf("triggering %s: %w", name, err)
@@ -157,7 +156,7 @@ func (m *Model) toggle() {
 
 // rebuild recomputes the rows, keeping the cursor on the same row when it
 // is still there.
-func (m *Model) rebuild(prev *snapshot.Snapshot) {
+func (m *Model) rebuild(prev *api.Snapshot) {
 	var keep rowID
 	had := false
 	if r, ok := m.selected(); ok && prev != nil {

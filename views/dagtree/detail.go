@@ -1,19 +1,17 @@
 package dagtree
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
 // findDAG finds the DAG whose details are open by its location: a name
 // can be claimed by two files (a conflict), a location cannot.
-func (m *Model) findDAG(location string) *snapshot.DAG {
+func (m *Model) findDAG(location string) *api.DAG {
 	if m.snap == nil {
 		return nil
 	}
@@ -59,7 +57,7 @@ func (m *Model) detailText() string {
 	field("location", d.Location)
 	field("checksum", orDash(d.Checksum))
 	field("loaded", fmt.Sprintf("%s (%s)", common.Clock(d.LoadedAt), common.Ago(now, d.LoadedAt)))
-	if d.Status == snapshot.DAGConflict {
+	if d.Status == api.DAGConflict {
 		field("conflict", "name held by "+orDash(d.ConflictWith))
 	}
 	if d.Def != nil {
@@ -76,18 +74,13 @@ func (m *Model) detailText() string {
 		}
 		field("limits", fmt.Sprintf("max active runs %d · priority %d", def.MaxActiveRuns, def.Priority))
 		for i, s := range def.Sensors {
-			topics := s.Topics
-			if len(topics) == 0 && s.Topic != "" {
-				topics = []string{s.Topic}
-			}
-			field(fmt.Sprintf("sensor %d", i), fmt.Sprintf("%s %s · batch %d · tick %s · replicas %d",
-				s.Type, strings.Join(topics, ","), s.MaxBatchSize, s.TickInterval.D(), s.Replicas))
+			field(fmt.Sprintf("sensor %d", i), s.Summary)
 		}
 		b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Tasks (%d)", len(def.Nodes))) + "\n")
 		for _, n := range def.Nodes {
-			line := "  • " + n.ID + "  " + st.Muted.Render(n.Type)
-			if ps := parents(def, n.ID); len(ps) > 0 {
-				line += "  " + st.Muted.Render("← "+strings.Join(ps, ", "))
+			line := "  • " + n.ID + "  " + st.Muted.Render(n.Kind)
+			if len(n.DependsOn) > 0 {
+				line += "  " + st.Muted.Render("← "+strings.Join(n.DependsOn, ", "))
 			}
 			if cfg := taskSummary(n); cfg != "" {
 				line += "  " + cfg
@@ -106,42 +99,20 @@ func (m *Model) detailText() string {
 	}
 	if d.Def != nil {
 		b.WriteString("\n" + st.Section.Render("Definition") + "\n")
-		js, err := json.MarshalIndent(d.Def, "", "  ")
-		if err != nil {
-			js = []byte(err.Error())
-		}
-		b.WriteString(string(js) + "\n")
+		b.WriteString(d.Def.Definition + "\n")
 	}
 	return b.String()
 }
 
-func taskSummary(n dag.Node) string {
+// taskSummary is a node's settings on one line, its command shortened.
+func taskSummary(n api.Node) string {
 	var parts []string
-	var c dag.TaskCommon
-	switch t := n.Task.(type) {
-	case *dag.LocalTask:
+	if n.Command != "" {
 		// The whole command is in the definition below; one line here.
-		parts = append(parts, common.Truncate(common.OneLine(strings.Join(t.Argv, " ")), 48))
-		c = t.TaskCommon
-	case *dag.LambdaTask:
-		parts = append(parts, t.FunctionName)
-		c = t.TaskCommon
-	case *dag.SleepTask:
-		parts = append(parts, "sleep "+t.Duration.D().String())
-		if t.FailTimes > 0 {
-			parts = append(parts, fmt.Sprintf("fails %d×", t.FailTimes))
-		}
-		c = t.TaskCommon
-	case *dag.BuiltinTask:
-		c = t.TaskCommon
-	default:
-		return ""
+		parts = append(parts, common.Truncate(common.OneLine(n.Command), 48))
 	}
-	if c.Timeout > 0 {
-		parts = append(parts, "timeout "+c.Timeout.D().String())
-	}
-	if c.Retry > 0 {
-		parts = append(parts, fmt.Sprintf("retry %d", c.Retry))
+	if n.Summary != "" {
+		parts = append(parts, n.Summary)
 	}
 	return common.OneLine(strings.Join(parts, " · "))
 }

@@ -4,8 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // rowKind is what one line of the tree shows.
@@ -38,7 +37,7 @@ type row struct {
 // build turns a snapshot into tree rows: sources in configuration order,
 // their DAGs grouped by folder, each DAG followed by its errors and tasks.
 // match filters DAGs (nil keeps all); folded hides the children of keys.
-func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]bool) []row {
+func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) []row {
 	if snap == nil {
 		return nil
 	}
@@ -48,7 +47,7 @@ func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]b
 	bySource := map[string][]int{}
 	for i := range snap.DAGs {
 		d := &snap.DAGs[i]
-		if match != nil && !match(d.Name+" "+d.Status+" "+d.Location+" "+d.Source) {
+		if match != nil && !match(d.Name+" "+string(d.Status)+" "+d.Location+" "+d.Source) {
 			continue
 		}
 		bySource[d.Source] = append(bySource[d.Source], i)
@@ -91,7 +90,7 @@ func build(snap *snapshot.Snapshot, match func(string) bool, folded map[string]b
 	return rows
 }
 
-func appendDAGs(rows []row, snap *snapshot.Snapshot, source string, idx []int, folded map[string]bool) []row {
+func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded map[string]bool) []row {
 	var open []string // folder segments of the previous DAG
 	for _, i := range idx {
 		d := &snap.DAGs[i]
@@ -145,7 +144,7 @@ type rowID struct {
 	item int32
 }
 
-func idOf(snap *snapshot.Snapshot, r row) rowID {
+func idOf(snap *api.Snapshot, r row) rowID {
 	id := rowID{kind: r.kind, key: r.key, item: r.item}
 	if r.kind == rowDAG || r.kind == rowError || r.kind == rowTask {
 		id.loc = snap.DAGs[r.dag].Location
@@ -157,37 +156,11 @@ func folderKey(source string, dirs []string) string {
 	return "f:" + source + "/" + strings.Join(dirs, "/")
 }
 
-// parents lists a node's dependencies from both depends_on and edges, in
-// file order, without duplicates. The console computes it itself so it can
-// show the dependencies of the last good version of any file.
-func parents(d *dag.DAG, id string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, n := range d.Nodes {
-		if n.ID != id {
-			continue
-		}
-		for _, p := range n.DependsOn {
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
-		}
-	}
-	for _, e := range d.Edges {
-		if e.To == id && !seen[e.From] {
-			seen[e.From] = true
-			out = append(out, e.From)
-		}
-	}
-	return out
-}
-
 // sameTreeShape reports whether rows built from a still index b the same
 // way: an event can carry a snapshot that already holds a DAG change its
 // own topic has not announced yet. It allocates nothing, so checking
 // 10,000 DAGs on every event costs microseconds.
-func sameTreeShape(a, b *snapshot.Snapshot) bool {
+func sameTreeShape(a, b *api.Snapshot) bool {
 	if len(a.DAGs) != len(b.DAGs) || len(a.Sources) != len(b.Sources) {
 		return false
 	}

@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -45,7 +45,7 @@ func (m *Model) summary() string {
 	parts := []string{fmt.Sprintf("%d DAGs", len(m.snap.DAGs))}
 	for i, s := range statusOrder {
 		if c.byStatus[i] > 0 {
-			parts = append(parts, st.State(s).Render(fmt.Sprintf("%d %s", c.byStatus[i], s)))
+			parts = append(parts, st.State(string(s)).Render(fmt.Sprintf("%d %s", c.byStatus[i], s)))
 		}
 	}
 	if c.failingSources > 0 {
@@ -54,7 +54,7 @@ func (m *Model) summary() string {
 	return strings.Join(parts, st.Muted.Render(" · "))
 }
 
-var statusOrder = [...]string{snapshot.DAGActive, snapshot.DAGInvalid, snapshot.DAGDisabled, snapshot.DAGConflict}
+var statusOrder = [...]api.DAGStatus{api.DAGActive, api.DAGInvalid, api.DAGDisabled, api.DAGConflict}
 
 // counts are the summary line's figures, counted once per snapshot rather
 // than once per frame.
@@ -63,7 +63,7 @@ type counts struct {
 	failingSources int
 }
 
-func countSnapshot(s *snapshot.Snapshot) counts {
+func countSnapshot(s *api.Snapshot) counts {
 	var c counts
 	for i := range s.DAGs {
 		for j, st := range statusOrder {
@@ -118,22 +118,21 @@ func (m *Model) renderRow(i, width int) string {
 		s = indent + marker + st.Bold.Render(path.Base(d.Name)) + "  " + m.badge(d)
 		if d.Def != nil && d.Def.Schedule != "" {
 			s += "  " + st.Muted.Render(d.Def.Schedule)
-			if !d.NextFire.IsZero() && d.Status == snapshot.DAGActive {
+			if !d.NextFire.IsZero() && d.Status == api.DAGActive {
 				s += st.Muted.Render(" · next " + common.Until(now, d.NextFire))
 			}
 		}
-		if d.Status == snapshot.DAGConflict && d.ConflictWith != "" {
+		if d.Status == api.DAGConflict && d.ConflictWith != "" {
 			s += "  " + st.Muted.Render("name held by "+d.ConflictWith)
 		}
 	case rowError:
 		e := m.snap.DAGs[r.dag].Errors[r.item]
 		s = indent + st.Error.Render("✗ "+errorText(e))
 	case rowTask:
-		d := m.snap.DAGs[r.dag].Def
-		n := d.Nodes[r.item]
-		s = indent + "• " + n.ID + "  " + st.Muted.Render(n.Type)
-		if ps := parents(d, n.ID); len(ps) > 0 {
-			s += "  " + st.Muted.Render("← "+strings.Join(ps, ", "))
+		n := m.snap.DAGs[r.dag].Def.Nodes[r.item]
+		s = indent + "• " + n.ID + "  " + st.Muted.Render(n.Kind)
+		if len(n.DependsOn) > 0 {
+			s += "  " + st.Muted.Render("← "+strings.Join(n.DependsOn, ", "))
 		}
 	}
 	return common.Truncate(s, width)
@@ -141,18 +140,18 @@ func (m *Model) renderRow(i, width int) string {
 
 // badge says a DAG's status in words; an invalid file whose last good
 // version still runs says so, because that is what the operator must know.
-func (m *Model) badge(d *snapshot.DAG) string {
+func (m *Model) badge(d *api.DAG) string {
 	st := m.c.Styles
 	switch {
-	case d.Status == snapshot.DAGInvalid && d.Def != nil:
-		return st.State(d.Status).Render("[invalid: last good kept]")
+	case d.Status == api.DAGInvalid && d.Def != nil:
+		return st.State(string(d.Status)).Render("[invalid: last good kept]")
 	case d.Status == "":
 		return common.Badge(st, "unknown")
 	}
 	return common.Badge(st, d.Status)
 }
 
-func errorText(e snapshot.ErrorLine) string {
+func errorText(e api.ErrorLine) string {
 	var b strings.Builder
 	if e.Node != "" {
 		fmt.Fprintf(&b, "node %q: ", e.Node)

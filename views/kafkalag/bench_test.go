@@ -5,7 +5,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -63,7 +63,7 @@ func BenchmarkSnapshotApply(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: engine.TopicSensors})
+				m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: api.TopicSensors})
 			}
 		})
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // count renders a message count compactly for one-line rows: 950, 48.2k,
@@ -62,7 +62,7 @@ const (
 )
 
 // tickState is a tick's outcome in one word.
-func tickState(t *snapshot.Tick) string {
+func tickState(t *api.Tick) string {
 	switch {
 	case t.Error != "":
 		return tickError
@@ -77,16 +77,16 @@ func tickState(t *snapshot.Tick) string {
 }
 
 // rate is messages per second over the tick's duration, "" when unknown.
-func rate(t *snapshot.Tick) string {
+func rate(t *api.Tick) string {
 	if t.Messages == 0 || t.Duration <= 0 {
 		return ""
 	}
 	return count(int64(float64(t.Messages)/t.Duration.Seconds())) + " msg/s"
 }
 
-func orDash(s string) string {
+func orDash[S ~string](s S) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return string(s)
 }

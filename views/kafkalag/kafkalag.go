@@ -13,8 +13,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -32,14 +31,14 @@ type sensorKey struct {
 	index int
 }
 
-func keyOf(s *snapshot.Sensor) sensorKey { return sensorKey{s.DAG, s.Index} }
+func keyOf(s *api.Sensor) sensorKey { return sensorKey{s.DAG, s.Index} }
 
 func (k sensorKey) String() string { return fmt.Sprintf("%s#%d", k.dag, k.index) }
 
 // Model is the Kafka pane.
 type Model struct {
 	c      *common.Common
-	snap   *snapshot.Snapshot
+	snap   *api.Snapshot
 	width  int
 	height int
 	mode   mode
@@ -215,7 +214,7 @@ func (m *Model) pause() tea.Cmd {
 		return common.RequestAction(common.Action{
 			Name:   "resuming sensor " + k.String(),
 			Prompt: fmt.Sprintf("Resume sensor %s (%s)? Its next tick pulls what waited in Kafka.", k, strings.Join(s.Topics, ", ")),
-			Do: func(ctx context.Context, api engine.API) (string, error) {
+			Do: func(ctx context.Context, api api.API) (string, error) {
 				if err := api.PauseSensor(ctx, k.dag, k.index, false); err != nil {
 					return "", fmt.Errorf("resuming sensor %s: %w", k, err)
 				}
@@ -227,7 +226,7 @@ func (m *Model) pause() tea.Cmd {
 		Name:        "pausing sensor " + k.String(),
 		Prompt:      fmt.Sprintf("Pause sensor %s (%s)? Ticks stop pulling; lag builds up in Kafka until you resume it.", k, strings.Join(s.Topics, ", ")),
 		Destructive: true,
-		Do: func(ctx context.Context, api engine.API) (string, error) {
+		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.PauseSensor(ctx, k.dag, k.index, true); err != nil {
 				return "", fmt.Errorf("pausing sensor %s: %w", k, err)
 			}
@@ -236,17 +235,17 @@ func (m *Model) pause() tea.Cmd {
 	})
 }
 
-func isPaused(s *snapshot.Sensor) bool { return s.Paused || s.Status == "paused" }
+func isPaused(s *api.Sensor) bool { return s.Paused || s.Status == "paused" }
 
 // current is the sensor keys act on: the open one, else the selection.
-func (m *Model) current() *snapshot.Sensor {
+func (m *Model) current() *api.Sensor {
 	if m.mode != modeSensors {
 		return m.find(m.open)
 	}
 	return m.selected()
 }
 
-func (m *Model) selected() *snapshot.Sensor {
+func (m *Model) selected() *api.Sensor {
 	i := m.list.Cursor()
 	if m.snap == nil || i < 0 || i >= len(m.rows) {
 		return nil
@@ -254,9 +253,9 @@ func (m *Model) selected() *snapshot.Sensor {
 	return &m.snap.Sensors[m.rows[i]]
 }
 
-func (m *Model) find(k sensorKey) *snapshot.Sensor { return findIn(m.snap, k) }
+func (m *Model) find(k sensorKey) *api.Sensor { return findIn(m.snap, k) }
 
-func findIn(snap *snapshot.Snapshot, k sensorKey) *snapshot.Sensor {
+func findIn(snap *api.Snapshot, k sensorKey) *api.Sensor {
 	if snap == nil {
 		return nil
 	}
@@ -270,7 +269,7 @@ func findIn(snap *snapshot.Snapshot, k sensorKey) *snapshot.Sensor {
 
 // rebuild recomputes the sensor rows, keeping the cursor on the same
 // sensor.
-func (m *Model) rebuild(prev *snapshot.Snapshot) {
+func (m *Model) rebuild(prev *api.Snapshot) {
 	var keep *sensorKey
 	if i := m.list.Cursor(); prev != nil && i >= 0 && i < len(m.rows) && m.rows[i] < len(prev.Sensors) {
 		k := keyOf(&prev.Sensors[m.rows[i]])
@@ -304,14 +303,14 @@ func (m *Model) rebuild(prev *snapshot.Snapshot) {
 	}
 }
 
-func sensorText(s *snapshot.Sensor) string {
+func sensorText(s *api.Sensor) string {
 	return fmt.Sprintf("%s#%d %s %s %s %s %s", s.DAG, s.Index, strings.Join(s.Topics, " "), s.Group, s.Status, s.Lag.Status, s.Error)
 }
 
 // rebuildTicks recomputes the open sensor's tick rows. The list is live:
 // with the cursor on the newest tick it stays on the newest as ticks
 // arrive; elsewhere it stays on the same tick as the list shifts.
-func (m *Model) rebuildTicks(prev *snapshot.Snapshot) {
+func (m *Model) rebuildTicks(prev *api.Snapshot) {
 	s := m.find(m.open)
 	if s == nil {
 		m.ticks = nil
@@ -351,7 +350,7 @@ func (m *Model) rebuildTicks(prev *snapshot.Snapshot) {
 }
 
 // tickIndex maps a row of the tick list to an index into s.Ticks.
-func (m *Model) tickIndex(s *snapshot.Sensor, row int) int {
+func (m *Model) tickIndex(s *api.Sensor, row int) int {
 	if m.ticks != nil {
 		if row < 0 || row >= len(m.ticks) || m.ticks[row] >= len(s.Ticks) {
 			return -1
@@ -364,7 +363,7 @@ func (m *Model) tickIndex(s *snapshot.Sensor, row int) int {
 	return row
 }
 
-func (m *Model) selectedTick() *snapshot.Tick {
+func (m *Model) selectedTick() *api.Tick {
 	s := m.find(m.open)
 	if s == nil {
 		return nil
@@ -375,7 +374,7 @@ func (m *Model) selectedTick() *snapshot.Tick {
 	return nil
 }
 
-func tickText(t *snapshot.Tick) string {
+func tickText(t *api.Tick) string {
 	return fmt.Sprintf("#%d %s %d msgs %s %s %s", t.ID, common.Clock(t.Start), t.Messages, tickState(t), t.Skipped, t.Error)
 }
 
@@ -385,7 +384,7 @@ func (m *Model) summarize() string {
 		return st.Muted.Render("waiting for the engine…")
 	}
 	var total int64
-	counts := map[string]int{}
+	counts := map[api.SensorStatus]int{}
 	for i := range m.snap.Sensors {
 		s := &m.snap.Sensors[i]
 		total += s.Lag.TotalLag
@@ -399,7 +398,7 @@ func (m *Model) summarize() string {
 	if len(m.snap.Sensors) > 0 {
 		parts = append(parts, "total lag "+count(total))
 	}
-	for _, status := range []string{"running", "backpressure", "paused", "error"} {
+	for _, status := range []api.SensorStatus{api.SensorRunning, api.SensorBackpressure, api.SensorPaused, api.SensorError} {
 		if n := counts[status]; n > 0 {
 			parts = append(parts, common.StateText(st, fmt.Sprintf("%d %s", n, status)))
 		}

@@ -12,14 +12,13 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
 
-func newPane(t testing.TB, snap *snapshot.Snapshot, width, height int) *Model {
+func newPane(t testing.TB, snap *api.Snapshot, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.New(true))
 	c.Clock = viewtest.Clock
@@ -76,14 +75,14 @@ func TestSparkline(t *testing.T) {
 func TestTickState(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		tick snapshot.Tick
+		tick api.Tick
 		want string
 	}{
-		{snapshot.Tick{Messages: 5}, tickOK},
-		{snapshot.Tick{Skipped: "backpressure: 12 queued runs, bound 10"}, tickBackpressure},
-		{snapshot.Tick{Skipped: "paused"}, tickPaused},
-		{snapshot.Tick{Skipped: "rebalancing"}, tickSkipped},
-		{snapshot.Tick{Skipped: "paused", Error: "broker down"}, tickError},
+		{api.Tick{Messages: 5}, tickOK},
+		{api.Tick{Skipped: "backpressure: 12 queued runs, bound 10"}, tickBackpressure},
+		{api.Tick{Skipped: "paused"}, tickPaused},
+		{api.Tick{Skipped: "rebalancing"}, tickSkipped},
+		{api.Tick{Skipped: "paused", Error: "broker down"}, tickError},
 	} {
 		if got := tickState(&tc.tick); got != tc.want {
 			t.Errorf("tickState(%+v) = %q, want %q", tc.tick, got, tc.want)
@@ -112,9 +111,9 @@ func TestPartitionBudget(t *testing.T) {
 // shown, and a line says how many are hidden and their lag.
 func TestPartitionsCutShowMostLagging(t *testing.T) {
 	t.Parallel()
-	s := snapshot.Sensor{DAG: "d", Topics: []string{"t"}}
+	s := api.Sensor{DAG: "d", Topics: []string{"t"}}
 	for i := range 10 {
-		s.Lag.Partitions = append(s.Lag.Partitions, snapshot.PartitionLag{Topic: "t", Partition: int32(i), Lag: int64(i * 10), Status: "OK"})
+		s.Lag.Partitions = append(s.Lag.Partitions, api.PartitionLag{Topic: "t", Partition: int32(i), Lag: int64(i * 10), Status: "OK"})
 		s.Lag.TotalLag += int64(i * 10)
 	}
 	m := newPane(t, viewtest.Empty(), 80, 24)
@@ -136,7 +135,7 @@ func TestPartitionsCutShowMostLagging(t *testing.T) {
 // Every view fills exactly the pane, at every size down to tiny.
 func TestViewFillsThePane(t *testing.T) {
 	t.Parallel()
-	for _, snap := range []*snapshot.Snapshot{viewtest.Empty(), viewtest.Sensors(), viewtest.LargeSensors(500)} {
+	for _, snap := range []*api.Snapshot{viewtest.Empty(), viewtest.Sensors(), viewtest.LargeSensors(500)} {
 		for _, keys := range [][]string{nil, {"enter"}, {"enter", "enter"}, {"G", "enter"}} {
 			for _, sz := range [][2]int{{80, 21}, {78, 14}, {40, 8}, {158, 40}, {20, 3}, {1, 1}} {
 				m := newPane(t, snap, sz[0], sz[1])
@@ -161,7 +160,7 @@ func TestOpenSensorRemoved(t *testing.T) {
 	t.Parallel()
 	m := newPane(t, viewtest.Sensors(), 80, 21)
 	press(m, "enter", "enter")
-	m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Empty(), Topics: engine.TopicSensors})
+	m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Empty(), Topics: api.TopicSensors})
 	if v := m.View(); !strings.Contains(v, "no longer configured") {
 		t.Errorf("tick view of a removed sensor:\n%s", v)
 	}
@@ -182,8 +181,8 @@ func TestCursorFollowsSensor(t *testing.T) {
 	m := newPane(t, viewtest.Sensors(), 80, 21)
 	press(m, "j", "j")
 	next := viewtest.Sensors()
-	next.Sensors = append([]snapshot.Sensor{{DAG: "a/first", Topics: []string{"x"}, Status: "running"}}, next.Sensors...)
-	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: engine.TopicSensors})
+	next.Sensors = append([]api.Sensor{{DAG: "a/first", Topics: []string{"x"}, Status: "running"}}, next.Sensors...)
+	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: api.TopicSensors})
 	if s := m.selected(); s == nil || s.DAG != "reports/clicks" {
 		t.Fatalf("cursor on %+v, want reports/clicks", s)
 	}
@@ -194,10 +193,10 @@ type stubAPI struct {
 	calls []string
 }
 
-func (s *stubAPI) Snapshot() *snapshot.Snapshot             { return nil }
-func (s *stubAPI) Subscribe() (<-chan engine.Event, func()) { return nil, func() {} }
-func (s *stubAPI) ScanNow(context.Context) (snapshot.ScanResult, error) {
-	return snapshot.ScanResult{}, nil
+func (s *stubAPI) Snapshot() *api.Snapshot               { return nil }
+func (s *stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {} }
+func (s *stubAPI) ScanNow(context.Context) (api.ScanResult, error) {
+	return api.ScanResult{}, nil
 }
 func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 0, nil }
 func (s *stubAPI) Cancel(context.Context, int64) error                             { return nil }
@@ -255,8 +254,8 @@ func TestTickFilter(t *testing.T) {
 		t.Fatalf("%d ticks match backpressure, want 1", n)
 	}
 	next := viewtest.Sensors()
-	next.Sensors[0].Ticks = append([]snapshot.Tick{{ID: 200, Start: viewtest.Now, Skipped: "backpressure: 11 queued runs, bound 10"}}, next.Sensors[0].Ticks...)
-	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: engine.TopicSensors})
+	next.Sensors[0].Ticks = append([]api.Tick{{ID: 200, Start: viewtest.Now, Skipped: "backpressure: 11 queued runs, bound 10"}}, next.Sensors[0].Ticks...)
+	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: api.TopicSensors})
 	if n := m.tickList.Len(); n != 2 {
 		t.Fatalf("%d ticks match after a new one, want 2", n)
 	}
@@ -271,10 +270,10 @@ func TestTickFilter(t *testing.T) {
 
 func TestRate(t *testing.T) {
 	t.Parallel()
-	if got := rate(&snapshot.Tick{Messages: 800, Duration: 400 * time.Millisecond}); got != "2000 msg/s" {
+	if got := rate(&api.Tick{Messages: 800, Duration: 400 * time.Millisecond}); got != "2000 msg/s" {
 		t.Errorf("rate = %q", got)
 	}
-	if got := rate(&snapshot.Tick{Messages: 800}); got != "" {
+	if got := rate(&api.Tick{Messages: 800}); got != "" {
 		t.Errorf("rate without a duration = %q", got)
 	}
 }

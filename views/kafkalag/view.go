@@ -9,7 +9,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -38,7 +38,7 @@ func (m *Model) listHeight() int {
 
 // partsWanted is the lines the partition table wants: a header and a row
 // per partition, or one line saying there is no reading.
-func partsWanted(s *snapshot.Sensor) int {
+func partsWanted(s *api.Sensor) int {
 	if len(s.Lag.Partitions) == 0 {
 		return 1
 	}
@@ -98,7 +98,7 @@ func (m *Model) sensorsView() string {
 }
 
 // rule separates the sensor list from the selected sensor's card.
-func (m *Model) rule(s *snapshot.Sensor) string {
+func (m *Model) rule(s *api.Sensor) string {
 	st := m.c.Styles
 	label := fmt.Sprintf("── %s · %s ", keyOf(s), strings.Join(s.Topics, ", "))
 	hint := " enter: ticks ──"
@@ -132,7 +132,7 @@ func (m *Model) renderSensorRow(i, width int) string {
 }
 
 // lastTick sums up a sensor's newest tick in a few words.
-func (m *Model) lastTick(s *snapshot.Sensor) string {
+func (m *Model) lastTick(s *api.Sensor) string {
 	st := m.c.Styles
 	if len(s.Ticks) == 0 {
 		if s.Error != "" {
@@ -153,7 +153,7 @@ func (m *Model) lastTick(s *snapshot.Sensor) string {
 
 // skipText says why a tick pulled nothing: the engine's reason starts
 // with "backpressure" or is "paused", which read on their own.
-func skipText(t *snapshot.Tick) string {
+func skipText(t *api.Tick) string {
 	switch tickState(t) {
 	case tickBackpressure, tickPaused:
 		return common.OneLine(t.Skipped)
@@ -164,7 +164,7 @@ func skipText(t *snapshot.Tick) string {
 // card is the selected sensor's details in height lines: group, lag
 // history, error, partitions, and as many of the newest ticks as fit. The
 // partitions come first here: the ticks are one enter away.
-func (m *Model) card(s *snapshot.Sensor, height int) []string {
+func (m *Model) card(s *api.Sensor, height int) []string {
 	st := m.c.Styles
 	lines := m.cardHead(s)
 	avail := height - len(lines)
@@ -184,7 +184,7 @@ func (m *Model) card(s *snapshot.Sensor, height int) []string {
 }
 
 // cardHead is the group line, the lag history and the sensor's error.
-func (m *Model) cardHead(s *snapshot.Sensor) []string {
+func (m *Model) cardHead(s *api.Sensor) []string {
 	st := m.c.Styles
 	w := m.width
 	lag := &s.Lag
@@ -234,7 +234,7 @@ func (m *Model) cardHead(s *snapshot.Sensor) []string {
 
 // partitionLines is the per-partition table in at most budget lines. When
 // not every partition fits, the ones with the most lag are shown.
-func (m *Model) partitionLines(s *snapshot.Sensor, budget int) []string {
+func (m *Model) partitionLines(s *api.Sensor, budget int) []string {
 	st := m.c.Styles
 	if budget <= 0 {
 		return nil
@@ -256,7 +256,7 @@ func (m *Model) partitionLines(s *snapshot.Sensor, budget int) []string {
 	if 1+len(parts) > budget {
 		n := max(budget-2, 0)
 		shown = slices.Clone(parts)
-		slices.SortStableFunc(shown, func(a, b snapshot.PartitionLag) int { return cmp.Compare(b.Lag, a.Lag) })
+		slices.SortStableFunc(shown, func(a, b api.PartitionLag) int { return cmp.Compare(b.Lag, a.Lag) })
 		shown, hidden = shown[:n], len(parts)-n
 	}
 	for _, p := range shown {
@@ -279,7 +279,7 @@ func (m *Model) partitionLines(s *snapshot.Sensor, budget int) []string {
 }
 
 // tickHeader is the ticks' title and column header.
-func (m *Model) tickHeader(s *snapshot.Sensor) []string {
+func (m *Model) tickHeader(s *api.Sensor) []string {
 	st := m.c.Styles
 	title := st.Section.Render(fmt.Sprintf("Ticks (%d)", len(s.Ticks))) + st.Muted.Render(" · newest first")
 	if m.mode == modeSensor && m.tickFilter.Active() {
@@ -299,7 +299,7 @@ func (m *Model) tickColumns(width int, cells ...string) ([]int, []string) {
 	return []int{8, 7, 7, 8}, append(cells[:1:1], cells[2:]...)
 }
 
-func (m *Model) tickRow(t *snapshot.Tick, width int) string {
+func (m *Model) tickRow(t *api.Tick, width int) string {
 	st := m.c.Styles
 	var outcome string
 	switch state := tickState(t); state {
@@ -351,7 +351,7 @@ func (m *Model) sensorView() string {
 	return common.Lines(strings.Join(lines, "\n"), m.width, m.height)
 }
 
-func (m *Model) sensorTitle(s *snapshot.Sensor) string {
+func (m *Model) sensorTitle(s *api.Sensor) string {
 	st := m.c.Styles
 	status := s.Status
 	if isPaused(s) {

@@ -12,8 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -21,7 +20,7 @@ import (
 type Model struct {
 	common.ListPane
 	c      *common.Common
-	logs   []snapshot.LogRecord
+	logs   []api.LogRecord
 	shown  []int // indexes into logs that pass the filter
 	follow bool
 	detail bool
@@ -49,7 +48,7 @@ func (m *Model) SetSize(width, height int) {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case common.SnapshotUpdatedMsg:
-		if msg.Topics&engine.TopicLogs != 0 || m.logs == nil {
+		if msg.Topics&api.TopicLogs != 0 || m.logs == nil {
 			m.logs = msg.Snap.Logs
 			m.rebuild()
 		}
@@ -151,7 +150,7 @@ func (m *Model) renderRow(i, width int) string {
 	return common.Truncate(s, width)
 }
 
-func (m *Model) recordText(r snapshot.LogRecord) string {
+func (m *Model) recordText(r api.LogRecord) string {
 	st := m.c.Styles
 	wrap := lipgloss.NewStyle().Width(max(m.Width-2, 10))
 	return fmt.Sprintf("%s %s\n%s %s\n\n%s\n\n%s",

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 )
@@ -99,7 +99,7 @@ var bars = []rune("▁▂▃▄▅▆▇█")
 // dayChart draws one bar per day, height rows tall, with a y axis on the
 // left and the first and last day under it. Days get two cells when they
 // all fit, one otherwise; when even that is too wide the newest days win.
-func dayChart(st *styles.Styles, days []snapshot.DayCount, width, height int) []string {
+func dayChart(st *styles.Styles, days []api.DayCount, width, height int) []string {
 	top := 1
 	for _, d := range days {
 		top = max(top, d.Count)
@@ -169,7 +169,7 @@ func shortDay(day string) string {
 	return day
 }
 
-func dayStats(days []snapshot.DayCount) string {
+func dayStats(days []api.DayCount) string {
 	sum, hi, lo := 0, 0, 0
 	for i, d := range days {
 		sum += d.Count

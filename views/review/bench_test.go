@@ -3,7 +3,7 @@ package review
 import (
 	"testing"
 
-	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -51,7 +51,7 @@ func BenchmarkSnapshotApply(b *testing.B) {
 	press(m, "enter")
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: engine.TopicReviews})
+		m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: api.TopicReviews})
 	}
 }
 

@@ -13,8 +13,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -29,7 +28,7 @@ const (
 // Model is the review pane.
 type Model struct {
 	c      *common.Common
-	snap   *snapshot.Snapshot
+	snap   *api.Snapshot
 	width  int
 	height int
 	mode   mode
@@ -109,6 +108,9 @@ func (m *Model) layout() {
 
 func (m *Model) listHeight() int {
 	avail := m.height - 1 - m.filter.Lines() // the summary line, the filter line
+	if m.notice() != "" {
+		avail-- // the analysis' notice above the list
+	}
 	if avail < previewMinHeight+3 {
 		return max(avail, 1) // too small for a preview: the list alone
 	}
@@ -125,13 +127,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.SnapshotUpdatedMsg:
 		prev := m.snap
 		m.snap = msg.Snap
-		if msg.Topics&(engine.TopicReviews|engine.TopicMeta) != 0 || prev == nil || !sameItems(prev, m.snap) {
+		if msg.Topics&(api.TopicReviews|api.TopicMeta) != 0 || prev == nil || !sameItems(prev, m.snap) {
 			m.rebuild(prev)
 		}
 		m.summary = m.summarize()
 		m.refreshBody()
 		// Candidates are marked from the items: reviews change it too.
-		if msg.Topics&(engine.TopicMeta|engine.TopicReviews) != 0 || prev == nil || prev.Meta != m.snap.Meta {
+		if msg.Topics&(api.TopicMeta|api.TopicReviews) != 0 || prev == nil || prev.Meta != m.snap.Meta {
 			m.renderAnalysis()
 		}
 	case common.ClockTickedMsg:
@@ -260,13 +262,18 @@ func (m *Model) jumpFile(dir int) {
 
 // actionable reports whether the engine accepts approve or reject for an
 // item in this state (approved means an approval that did not finish).
-func actionable(state string) bool {
-	return state == snapshot.ReviewStaged || state == snapshot.ReviewFailed || state == snapshot.ReviewApproved
+func actionable(state api.ReviewState) bool {
+	return state == api.ReviewStaged || state == api.ReviewFailed || state == api.ReviewApproved
 }
 
-func (m *Model) approve(it *snapshot.Review) tea.Cmd {
+func (m *Model) approve(it *api.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
+	}
+	if it.State == api.ReviewBlocked {
+		// Say why, not just that: the item's error lists each dangling
+		// reference by file:line.
+		return common.Toast(fmt.Sprintf("review #%d cannot be approved: %s", it.ID, it.Error), true)
 	}
 	if !actionable(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to approve", it.ID, it.State), true)
@@ -276,7 +283,7 @@ func (m *Model) approve(it *snapshot.Review) tea.Cmd {
 		Name:        fmt.Sprintf("approving review #%d", id),
 		Prompt:      fmt.Sprintf("Approve review #%d (%s)? This %s.", id, it.Kind, what),
 		Destructive: true,
-		Do: func(ctx context.Context, api engine.API) (string, error) {
+		Do: func(ctx context.Context, api api.API) (string, error) {
 			err := api.Approve(ctx, id)
 			after := findIn(api.Snapshot(), id)
 			if err != nil {
@@ -287,7 +294,7 @@ func (m *Model) approve(it *snapshot.Review) tea.Cmd {
 	})
 }
 
-func approveWhat(it *snapshot.Review) string {
+func approveWhat(it *api.Review) string {
 	if it.Kind == "archive" {
 		return fmt.Sprintf("archives %s in the BI tool", common.Plural(len(it.Subjects), "report"))
 	}
@@ -300,27 +307,27 @@ func approveWhat(it *snapshot.Review) string {
 
 // approveOutcome is the toast after Approve returned, read from the
 // snapshot the engine published: the pull request, or why there is none.
-func approveOutcome(id int64, it *snapshot.Review) (string, error) {
+func approveOutcome(id int64, it *api.Review) (string, error) {
 	switch {
 	case it == nil:
 		return fmt.Sprintf("review #%d approved", id), nil
-	case it.State == snapshot.ReviewFailed:
+	case it.State == api.ReviewFailed:
 		return "", fmt.Errorf("approving review #%d failed: %s", id, orDash(it.Error))
 	case it.URL != "":
 		return fmt.Sprintf("review #%d approved · pull request %s", id, it.URL), nil
-	case it.State == snapshot.ReviewPushed:
+	case it.State == api.ReviewPushed:
 		return fmt.Sprintf("review #%d approved · branch %s pushed (no pull request configured)", id, it.Branch), nil
-	case it.State == snapshot.ReviewArchived:
+	case it.State == api.ReviewArchived:
 		return fmt.Sprintf("review #%d approved · %s archived", id, common.Plural(len(it.Subjects), "report")), nil
 	}
 	return fmt.Sprintf("review #%d approved · now %s", id, it.State), nil
 }
 
-func (m *Model) reject(it *snapshot.Review) tea.Cmd {
+func (m *Model) reject(it *api.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
-	if !actionable(it.State) {
+	if !actionable(it.State) && it.State != api.ReviewBlocked {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
 	}
 	id := it.ID
@@ -332,7 +339,7 @@ func (m *Model) reject(it *snapshot.Review) tea.Cmd {
 		Name:        fmt.Sprintf("rejecting review #%d", id),
 		Prompt:      fmt.Sprintf("Reject review #%d (%s)? %s.", id, it.Kind, what),
 		Destructive: true,
-		Do: func(ctx context.Context, api engine.API) (string, error) {
+		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.Reject(ctx, id); err != nil {
 				return "", fmt.Errorf("rejecting review #%d: %w", id, err)
 			}
@@ -344,7 +351,7 @@ func (m *Model) reject(it *snapshot.Review) tea.Cmd {
 func runMeta() tea.Cmd {
 	return common.RequestAction(common.Action{
 		Name: "queueing the metapipeline",
-		Do: func(ctx context.Context, api engine.API) (string, error) {
+		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.RunMeta(ctx); err != nil {
 				return "", fmt.Errorf("running the metapipeline: %w", err)
 			}
@@ -355,7 +362,7 @@ func runMeta() tea.Cmd {
 
 // rebuild recomputes the filtered rows, keeping the cursor on the same
 // item when it is still there.
-func (m *Model) rebuild(prev *snapshot.Snapshot) {
+func (m *Model) rebuild(prev *api.Snapshot) {
 	var keep int64
 	if it := itemAt(prev, m.rows, m.list.Cursor()); it != nil {
 		keep = it.ID
@@ -397,7 +404,7 @@ func digits(n int64) int {
 	return d
 }
 
-func filterText(it *snapshot.Review) string {
+func filterText(it *api.Review) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s %s %s", it.ID, it.Kind, it.State, it.Branch, it.Title)
 	for _, f := range it.Files {
@@ -409,18 +416,18 @@ func filterText(it *snapshot.Review) string {
 	return b.String()
 }
 
-func itemAt(snap *snapshot.Snapshot, rows []int, i int) *snapshot.Review {
+func itemAt(snap *api.Snapshot, rows []int, i int) *api.Review {
 	if snap == nil || i < 0 || i >= len(rows) || rows[i] >= len(snap.Reviews) {
 		return nil
 	}
 	return &snap.Reviews[rows[i]]
 }
 
-func (m *Model) selected() *snapshot.Review { return itemAt(m.snap, m.rows, m.list.Cursor()) }
+func (m *Model) selected() *api.Review { return itemAt(m.snap, m.rows, m.list.Cursor()) }
 
-func (m *Model) find(id int64) *snapshot.Review { return findIn(m.snap, id) }
+func (m *Model) find(id int64) *api.Review { return findIn(m.snap, id) }
 
-func findIn(snap *snapshot.Snapshot, id int64) *snapshot.Review {
+func findIn(snap *api.Snapshot, id int64) *api.Review {
 	if snap == nil || id == 0 {
 		return nil
 	}
@@ -433,7 +440,7 @@ func findIn(snap *snapshot.Snapshot, id int64) *snapshot.Review {
 }
 
 // sameItems reports whether rows built from a index b the same way.
-func sameItems(a, b *snapshot.Snapshot) bool {
+func sameItems(a, b *api.Snapshot) bool {
 	if len(a.Reviews) != len(b.Reviews) {
 		return false
 	}
@@ -450,12 +457,12 @@ func (m *Model) summarize() string {
 	if m.snap == nil {
 		return st.Muted.Render("waiting for the engine…")
 	}
-	counts := map[string]int{}
+	counts := map[api.ReviewState]int{}
 	for i := range m.snap.Reviews {
 		counts[m.snap.Reviews[i].State]++
 	}
 	parts := []string{common.Plural(len(m.snap.Reviews), "item")}
-	for _, state := range []string{snapshot.ReviewStaged, snapshot.ReviewApproved, snapshot.ReviewFailed, snapshot.ReviewPROpen} {
+	for _, state := range []api.ReviewState{api.ReviewStaged, api.ReviewApproved, api.ReviewFailed, api.ReviewPROpen} {
 		if n := counts[state]; n > 0 {
 			parts = append(parts, common.StateText(st, fmt.Sprintf("%d %s", n, state)))
 		}

@@ -14,8 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
@@ -28,7 +27,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func newPane(t testing.TB, snap *snapshot.Snapshot, noColor bool, width, height int) *Model {
+func newPane(t testing.TB, snap *api.Snapshot, noColor bool, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.New(noColor))
 	c.Clock = viewtest.Clock
@@ -191,7 +190,7 @@ func TestScroller(t *testing.T) {
 func TestDayChart(t *testing.T) {
 	t.Parallel()
 	st := styles.New(true)
-	days := []snapshot.DayCount{{Day: "2025-05-30", Count: 0}, {Day: "2025-05-31", Count: 2}, {Day: "2025-06-01", Count: 8}, {Day: "2025-06-02", Count: 1}}
+	days := []api.DayCount{{Day: "2025-05-30", Count: 0}, {Day: "2025-05-31", Count: 2}, {Day: "2025-06-01", Count: 8}, {Day: "2025-06-02", Count: 1}}
 	got := dayChart(st, days, 40, 2)
 	want := []string{
 		"8 ┤    █   ",
@@ -216,14 +215,14 @@ func TestApproveOutcome(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		it   *snapshot.Review
+		it   *api.Review
 		want string
 		err  string
 	}{
-		{"pull request", &snapshot.Review{State: snapshot.ReviewPROpen, URL: "https://x/pull/1"}, "review #7 approved · pull request https://x/pull/1", ""},
-		{"pushed only", &snapshot.Review{State: snapshot.ReviewPushed, Branch: "b"}, "review #7 approved · branch b pushed (no pull request configured)", ""},
-		{"archived", &snapshot.Review{State: snapshot.ReviewArchived, Subjects: make([]snapshot.ReviewSubject, 3)}, "review #7 approved · 3 reports archived", ""},
-		{"failed", &snapshot.Review{State: snapshot.ReviewFailed, Error: "401 Bad credentials"}, "", "approving review #7 failed: 401 Bad credentials"},
+		{"pull request", &api.Review{State: api.ReviewPROpen, URL: "https://x/pull/1"}, "review #7 approved · pull request https://x/pull/1", ""},
+		{"pushed only", &api.Review{State: api.ReviewPushed, Branch: "b"}, "review #7 approved · branch b pushed (no pull request configured)", ""},
+		{"archived", &api.Review{State: api.ReviewArchived, Subjects: make([]api.ReviewSubject, 3)}, "review #7 approved · 3 reports archived", ""},
+		{"failed", &api.Review{State: api.ReviewFailed, Error: "401 Bad credentials"}, "", "approving review #7 failed: 401 Bad credentials"},
 		{"gone", nil, "review #7 approved", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,16 +238,16 @@ func TestApproveOutcome(t *testing.T) {
 // stubAPI records what an action asked of the engine.
 type stubAPI struct {
 	mu       sync.Mutex
-	snap     *snapshot.Snapshot
+	snap     *api.Snapshot
 	approved []int64
 	rejected []int64
 	meta     int
 }
 
-func (s *stubAPI) Snapshot() *snapshot.Snapshot             { return s.snap }
-func (s *stubAPI) Subscribe() (<-chan engine.Event, func()) { return nil, func() {} }
-func (s *stubAPI) ScanNow(context.Context) (snapshot.ScanResult, error) {
-	return snapshot.ScanResult{}, nil
+func (s *stubAPI) Snapshot() *api.Snapshot               { return s.snap }
+func (s *stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {} }
+func (s *stubAPI) ScanNow(context.Context) (api.ScanResult, error) {
+	return api.ScanResult{}, nil
 }
 func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 0, nil }
 func (s *stubAPI) Cancel(context.Context, int64) error                             { return nil }
@@ -340,15 +339,15 @@ func TestSnapshotKeepsSelectionAndRefreshesItem(t *testing.T) {
 	m := newPane(t, viewtest.Reviews(), true, 80, 24)
 	press(m, "j", "j") // #5
 	next := viewtest.Reviews()
-	next.Reviews = append([]snapshot.Review{{ID: 8, Kind: "exposures", State: snapshot.ReviewStaged}}, next.Reviews...)
-	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: engine.TopicReviews})
+	next.Reviews = append([]api.Review{{ID: 8, Kind: "exposures", State: api.ReviewStaged}}, next.Reviews...)
+	m.Update(common.SnapshotUpdatedMsg{Snap: next, Topics: api.TopicReviews})
 	if it := m.selected(); it == nil || it.ID != 5 {
 		t.Fatalf("selection moved to %+v", it)
 	}
 	press(m, "enter")
 	again := viewtest.Reviews()
-	again.Reviews[2].State, again.Reviews[2].Error = snapshot.ReviewArchived, ""
-	m.Update(common.SnapshotUpdatedMsg{Snap: again, Topics: engine.TopicReviews})
+	again.Reviews[2].State, again.Reviews[2].Error = api.ReviewArchived, ""
+	m.Update(common.SnapshotUpdatedMsg{Snap: again, Topics: api.TopicReviews})
 	if v := sgr.ReplaceAllString(m.View(), ""); !strings.Contains(v, "#5 archive [archived]") || strings.Contains(v, "error:") {
 		t.Errorf("the open item did not follow the snapshot:\n%s", v)
 	}
@@ -367,7 +366,7 @@ func TestAge(t *testing.T) {
 // Every view fills exactly the pane, at every size down to tiny.
 func TestViewFillsThePane(t *testing.T) {
 	t.Parallel()
-	for _, snap := range []*snapshot.Snapshot{viewtest.Empty(), viewtest.Reviews(), viewtest.LargeReviews(300, 3, 50)} {
+	for _, snap := range []*api.Snapshot{viewtest.Empty(), viewtest.Reviews(), viewtest.LargeReviews(300, 3, 50)} {
 		for _, keys := range [][]string{nil, {"enter"}, {"enter", "n", "n"}, {"i"}, {"i", "G"}, {"/", "x"}} {
 			for _, sz := range [][2]int{{80, 21}, {78, 14}, {40, 8}, {158, 40}, {20, 3}, {1, 1}} {
 				m := newPane(t, snap, true, sz[0], sz[1])
@@ -384,5 +383,54 @@ func TestViewFillsThePane(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// No evidence, no proposal: the pane shows the analysis' notice where a
+// deprecation item would be, with or without other items.
+func TestPaneShowsNoEvidenceNotice(t *testing.T) {
+	t.Parallel()
+	const notice = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
+	empty := &api.Snapshot{Meta: &api.MetaReport{At: viewtest.Now, Notice: notice}}
+	screen := sgr.ReplaceAllString(newPane(t, empty, true, 120, 20).View(), "")
+	if !strings.Contains(screen, notice) || strings.Contains(screen, "no review items") {
+		t.Errorf("empty pane:\n%s", screen)
+	}
+	snap := viewtest.Reviews()
+	snap.Meta = &api.MetaReport{At: viewtest.Now, Notice: notice}
+	m := newPane(t, snap, true, 120, 30)
+	screen = sgr.ReplaceAllString(m.View(), "")
+	if !strings.Contains(screen, notice) || !strings.Contains(screen, snap.Reviews[0].Title) {
+		t.Errorf("pane with items:\n%s", screen)
+	}
+	if lines := strings.Count(screen, "\n") + 1; lines != 30 {
+		t.Errorf("%d lines, want 30", lines)
+	}
+	snap.Meta.Notice = ""
+	if screen := newPane(t, snap, true, 120, 30).View(); strings.Contains(screen, "no consumers known") {
+		t.Errorf("notice without a notice:\n%s", screen)
+	}
+}
+
+// `a` on a blocked item explains why it cannot be approved, with each
+// dangling reference, instead of asking for confirmation.
+func TestApproveBlockedExplains(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	snap.Reviews[0].State = api.ReviewBlocked
+	snap.Reviews[0].Error = "blocked: the branch would break the dbt project (1 problem): models/sem.yml:3: ref('products') no longer resolves: the branch deletes products"
+	m := newPane(t, snap, true, 120, 30)
+	cmd := press(m, "a")
+	if cmd == nil {
+		t.Fatal("no command")
+	}
+	toast, ok := cmd().(common.ToastRequestedMsg)
+	if !ok || !toast.Error || !strings.Contains(toast.Text, "cannot be approved") || !strings.Contains(toast.Text, "models/sem.yml:3: ref('products')") {
+		t.Errorf("a on a blocked item: %#v", toast)
+	}
+	if cmd := press(m, "x"); cmd == nil {
+		t.Error("x on a blocked item does nothing")
+	} else if _, isToast := cmd().(common.ToastRequestedMsg); isToast {
+		t.Error("x on a blocked item refused")
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 )
@@ -38,7 +38,7 @@ type diffSize struct {
 }
 
 // shown is the item the body is about: the open one, or the selection.
-func (m *Model) shown() *snapshot.Review {
+func (m *Model) shown() *api.Review {
 	if m.mode == modeItem || (m.mode == modeAnalysis && m.back == modeItem) {
 		return m.find(m.open)
 	}
@@ -66,7 +66,7 @@ func (m *Model) refreshBody() {
 	m.scroll.setLen(m.body.lines())
 }
 
-func (m *Model) headLines(it *snapshot.Review) []string {
+func (m *Model) headLines(it *api.Review) []string {
 	st := m.c.Styles
 	w := max(m.width, 1)
 	now := m.c.Clock.Now()
@@ -124,7 +124,7 @@ func (m *Model) headLines(it *snapshot.Review) []string {
 	return out
 }
 
-func subjectName(s snapshot.ReviewSubject) string {
+func subjectName(s api.ReviewSubject) string {
 	if s.Name != "" {
 		return s.Name
 	}
@@ -206,6 +206,12 @@ func (m *Model) listView() string {
 		b.WriteString(common.Lines(st.Muted.Render("  no item matches the filter · esc clears it"), m.width, rest))
 		return common.Lines(b.String(), m.width, m.height)
 	}
+	if n := m.notice(); n != "" {
+		// The analysis proposed nothing on purpose: say why, in place of
+		// the deprecation item it did not stage.
+		b.WriteString(common.PadRight(st.Warn.Render("  "+n), m.width) + "\n")
+		rest--
+	}
 	b.WriteString(common.RenderList(m.c, &m.list, m.width, m.renderRow))
 	if preview := rest - m.list.Height() - 1; preview >= 1 {
 		b.WriteString("\n" + m.previewRule())
@@ -216,6 +222,13 @@ func (m *Model) listView() string {
 
 func (m *Model) emptyText() string {
 	st := m.c.Styles
+	if n := m.notice(); n != "" {
+		return strings.Join([]string{
+			st.Warn.Render("  " + n),
+			st.Muted.Render(fmt.Sprintf("  last analysis %s: nothing is proposed for deletion until a consumer is known · i shows it",
+				agoText(m.c.Clock.Now(), m.snap.Meta.At))),
+		}, "\n")
+	}
 	lines := []string{
 		st.Bold.Render("  no review items — press m to run the metapipeline"),
 		st.Muted.Render("  it proposes deleting unused dbt models, refreshing exposures and"),
@@ -226,6 +239,14 @@ func (m *Model) emptyText() string {
 			agoText(m.c.Clock.Now(), meta.At), common.Plural(meta.Candidates, "candidate"), common.Plural(meta.StaleReports, "stale report"))))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// notice is the latest analysis' reason for proposing no clean-up.
+func (m *Model) notice() string {
+	if m.snap == nil || m.snap.Meta == nil {
+		return ""
+	}
+	return m.snap.Meta.Notice
 }
 
 // previewRule separates the list from the selected item's preview.
@@ -254,7 +275,7 @@ func (m *Model) renderRow(i, width int) string {
 }
 
 // sizeCell is "+12 -40 · 3 files" for a branch, "3 reports" for reports.
-func (m *Model) sizeCell(it *snapshot.Review) string {
+func (m *Model) sizeCell(it *api.Review) string {
 	if it.Diff == "" {
 		if it.Kind == "archive" {
 			return common.Plural(len(it.Subjects), "report")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -16,7 +16,7 @@ func (m *Model) detailHeader() string {
 		return common.PadRight(st.Bold.Render(fmt.Sprintf("run #%d", m.detail))+"  "+st.Muted.Render("[no longer in the snapshot]"), m.Width)
 	}
 	follow := ""
-	if m.Pager.Follow && (r.State == snapshot.RunRunning || r.State == snapshot.RunQueued) {
+	if m.Pager.Follow && (r.State == api.RunRunning || r.State == api.RunQueued) {
 		follow = "  " + st.Info.Render("following")
 	}
 	return common.PadRight(st.Bold.Render(fmt.Sprintf("run #%d %s", r.ID, r.DAG))+"  "+common.Badge(st, r.State)+follow, m.Width)
@@ -48,7 +48,7 @@ func (m *Model) detailText() string {
 	case !r.StartedAt.IsZero():
 		field("elapsed", common.Duration(now.Sub(r.StartedAt).Truncate(time.Second)))
 	}
-	if r.State == snapshot.RunQueued && r.WaitReason != "" {
+	if r.State == api.RunQueued && r.WaitReason != "" {
 		field("waits", st.Warn.Render(common.OneLine(r.WaitReason)))
 	}
 	field("progress", common.Progress(st, r.Done, r.Total, 24))

@@ -3,7 +3,7 @@ package runqueue
 import (
 	"fmt"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 type rowKind uint8
@@ -38,7 +38,7 @@ type rowID struct {
 	task string
 }
 
-func (m *Model) idOf(snap *snapshot.Snapshot, r row) rowID {
+func (m *Model) idOf(snap *api.Snapshot, r row) rowID {
 	switch r.kind {
 	case rowHeader:
 		return rowID{kind: rowHeader, sec: r.sec}
@@ -49,7 +49,7 @@ func (m *Model) idOf(snap *snapshot.Snapshot, r row) rowID {
 	return rowID{kind: rowRun, run: section(snap, r.sec)[r.run].ID}
 }
 
-func section(snap *snapshot.Snapshot, sec int) []snapshot.Run {
+func section(snap *api.Snapshot, sec int) []api.Run {
 	switch sec {
 	case secQueued:
 		return snap.Runs.Queued
@@ -62,7 +62,7 @@ func section(snap *snapshot.Snapshot, sec int) []snapshot.Run {
 
 var sectionNames = [...]string{"Queued", "Running", "Finished"}
 
-func build(snap *snapshot.Snapshot, match func(string) bool) []row {
+func build(snap *api.Snapshot, match func(string) bool) []row {
 	if snap == nil {
 		return nil
 	}
@@ -92,7 +92,7 @@ func build(snap *snapshot.Snapshot, match func(string) bool) []row {
 
 // rebuild recomputes the rows from m.snap; prev is the snapshot the
 // current rows index, to find the selected row again.
-func (m *Model) rebuild(prev *snapshot.Snapshot) {
+func (m *Model) rebuild(prev *api.Snapshot) {
 	var keep rowID
 	had := false
 	if i := m.List.Cursor(); i >= 0 && i < len(m.rows) && prev != nil {
@@ -131,12 +131,12 @@ func digits(n int64) int {
 	return d
 }
 
-func (m *Model) runAt(r row) *snapshot.Run {
+func (m *Model) runAt(r row) *api.Run {
 	return &section(m.snap, r.sec)[r.run]
 }
 
 // selectedRun is the run under the cursor (or owning the task under it).
-func (m *Model) selectedRun() *snapshot.Run {
+func (m *Model) selectedRun() *api.Run {
 	i := m.List.Cursor()
 	if i < 0 || i >= len(m.rows) || m.rows[i].kind == rowHeader {
 		return nil
@@ -144,7 +144,7 @@ func (m *Model) selectedRun() *snapshot.Run {
 	return m.runAt(m.rows[i])
 }
 
-func (m *Model) findRun(id int64) *snapshot.Run {
+func (m *Model) findRun(id int64) *api.Run {
 	if m.snap == nil {
 		return nil
 	}

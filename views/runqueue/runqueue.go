@@ -11,8 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -20,7 +19,7 @@ import (
 type Model struct {
 	common.ListPane
 	c    *common.Common
-	snap *snapshot.Snapshot
+	snap *api.Snapshot
 	rows []row
 	// nameWidth is the longest DAG name among the rows, for the column.
 	nameWidth int
@@ -48,7 +47,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.snap = msg.Snap
 		// Rows index the snapshot they were built from: rebuild whenever
 		// the runs may differ, not only when the engine says so.
-		if msg.Topics&engine.TopicRuns != 0 || prev == nil || !sameRunShape(prev, m.snap) {
+		if msg.Topics&api.TopicRuns != 0 || prev == nil || !sameRunShape(prev, m.snap) {
 			m.rebuild(prev)
 		}
 		if m.detail != 0 {
@@ -105,30 +104,30 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 
 func (m *Model) refilter() { m.rebuild(m.snap) }
 
-func (m *Model) openDetail(r *snapshot.Run) {
+func (m *Model) openDetail(r *api.Run) {
 	m.detail = r.ID
 	// A run still going is followed: its log tail stays in view.
-	m.Pager.Follow = r.State == snapshot.RunRunning || r.State == snapshot.RunQueued
+	m.Pager.Follow = r.State == api.RunRunning || r.State == api.RunQueued
 	m.refreshDetail()
 	if !m.Pager.Follow {
 		m.Pager.GotoTop()
 	}
 }
 
-func (m *Model) cancel(r *snapshot.Run) tea.Cmd {
-	if r.State != snapshot.RunQueued && r.State != snapshot.RunRunning {
+func (m *Model) cancel(r *api.Run) tea.Cmd {
+	if r.State != api.RunQueued && r.State != api.RunRunning {
 		return common.Toast(fmt.Sprintf("run #%d already %s", r.ID, r.State), true)
 	}
 	id, name := r.ID, r.DAG
 	prompt := fmt.Sprintf("Cancel queued run #%d of %s?", id, name)
-	if r.State == snapshot.RunRunning {
+	if r.State == api.RunRunning {
 		prompt = fmt.Sprintf("Cancel run #%d of %s? It is running (%d/%d tasks done); running tasks are killed.", id, name, r.Done, r.Total)
 	}
 	return common.RequestAction(common.Action{
 		Name:        fmt.Sprintf("cancelling run #%d", id),
 		Prompt:      prompt,
 		Destructive: true,
-		Do: func(ctx context.Context, api engine.API) (string, error) {
+		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.Cancel(ctx, id); err != nil {
 				return "", fmt.Errorf("cancelling run #%d: %w", id, err)
 			}
@@ -158,7 +157,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 // sameRunShape reports whether rows built from a still index b the same
 // way (an event can carry a snapshot whose runs moved before their topic
 // was announced). It allocates nothing.
-func sameRunShape(a, b *snapshot.Snapshot) bool {
+func sameRunShape(a, b *api.Snapshot) bool {
 	for sec := secQueued; sec <= secFinished; sec++ {
 		x, y := section(a, sec), section(b, sec)
 		if len(x) != len(y) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -37,7 +37,7 @@ func (m *Model) summary() string {
 	r := m.snap.Runs
 	failed := 0
 	for i := range r.Finished {
-		if r.Finished[i].State == snapshot.RunFailed {
+		if r.Finished[i].State == api.RunFailed {
 			failed++
 		}
 	}
@@ -49,19 +49,20 @@ func (m *Model) summary() string {
 }
 
 // stateMark is a one-cell symbol beside the state word, never instead of it.
-func stateMark(state string) string {
-	switch state {
-	case snapshot.RunSuccess:
+// A run state is one of the task states' words.
+func stateMark[S api.RunState | api.TaskState](state S) string {
+	switch api.TaskState(state) {
+	case api.TaskSuccess:
 		return "✓"
-	case snapshot.RunFailed, snapshot.TaskUpstreamFailed:
+	case api.TaskFailed, api.TaskUpstreamFailed:
 		return "✗"
-	case snapshot.RunRunning:
+	case api.TaskRunning:
 		return "▶"
-	case snapshot.TaskRetrying:
+	case api.TaskRetrying:
 		return "↻"
-	case snapshot.RunCancelled, snapshot.TaskSkipped:
+	case api.TaskCancelled, api.TaskSkipped:
 		return "⊘"
-	case snapshot.RunQueued, snapshot.TaskPending:
+	case api.TaskQueued, api.TaskPending:
 		return "·"
 	}
 	return "?"
@@ -128,7 +129,7 @@ func attemptText(attempt int) string {
 	return ""
 }
 
-func taskElapsed(t *snapshot.Task, now time.Time) string {
+func taskElapsed(t *api.Task, now time.Time) string {
 	switch {
 	case t.StartedAt.IsZero():
 		return ""

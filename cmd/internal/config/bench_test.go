@@ -6,23 +6,23 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // bigSnapshot: n finished runs of three tasks, each with a 1 KiB log tail,
 // and 500 log records — what a busy engine hands every SSH session.
-func bigSnapshot(n int, leak string) *snapshot.Snapshot {
+func bigSnapshot(n int, leak string) *api.Snapshot {
 	tail := strings.Repeat("a line of task output\n", 46)
-	s := &snapshot.Snapshot{}
+	s := &api.Snapshot{}
 	for i := 0; i < n; i++ {
-		r := snapshot.Run{ID: int64(i), DAG: "etl", State: snapshot.RunSuccess}
+		r := api.Run{ID: int64(i), DAG: "etl", State: api.RunSuccess}
 		for j := 0; j < 3; j++ {
-			r.Tasks = append(r.Tasks, snapshot.Task{ID: fmt.Sprint("t", j), LogTail: tail})
+			r.Tasks = append(r.Tasks, api.Task{ID: fmt.Sprint("t", j), LogTail: tail})
 		}
 		s.Runs.Finished = append(s.Runs.Finished, r)
 	}
 	for i := 0; i < 500; i++ {
-		s.Logs = append(s.Logs, snapshot.LogRecord{Msg: "run finished", Attrs: "run=1 dag=etl"})
+		s.Logs = append(s.Logs, api.LogRecord{Msg: "run finished", Attrs: "run=1 dag=etl"})
 	}
 	if leak != "" {
 		s.Runs.Finished[n/2].Tasks[1].LogTail += "token=" + leak + "\n"

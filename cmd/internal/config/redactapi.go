@@ -4,25 +4,24 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
-// RedactAPI returns api with every known secret removed from what it
+// RedactAPI returns inner with every known secret removed from what it
 // shows: the text of snapshots (log records, errors, task log tails, run
 // configs, diffs) and the messages of errors it returns. A task that
 // prints its environment, or a library that quotes a credential in an
 // error, then still shows nothing secret on anyone's screen. Errors keep
 // their identity for errors.Is and errors.As.
-func RedactAPI(api engine.API, r *Redactor) engine.API {
+func RedactAPI(inner api.API, r *Redactor) api.API {
 	if r == nil || r.r == nil {
-		return api
+		return inner
 	}
-	return &redactedAPI{api: api, r: r}
+	return &redactedAPI{api: inner, r: r}
 }
 
 type redactedAPI struct {
-	api engine.API
+	api api.API
 	r   *Redactor
 }
 
@@ -46,9 +45,9 @@ func (a *redactedAPI) err(err error) error {
 	return err
 }
 
-func (a *redactedAPI) Subscribe() (<-chan engine.Event, func()) { return a.api.Subscribe() }
+func (a *redactedAPI) Subscribe() (<-chan api.Event, func()) { return a.api.Subscribe() }
 
-func (a *redactedAPI) ScanNow(ctx context.Context) (snapshot.ScanResult, error) {
+func (a *redactedAPI) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	res, err := a.api.ScanNow(ctx)
 	return res, a.err(err)
 }
@@ -79,35 +78,35 @@ func (a *redactedAPI) PauseSensor(ctx context.Context, dag string, index int, pa
 // Snapshot copies only what redaction changes: the snapshot is shared and
 // immutable, so a slice is copied the first time one of its elements
 // changes, and never otherwise.
-func (a *redactedAPI) Snapshot() *snapshot.Snapshot {
+func (a *redactedAPI) Snapshot() *api.Snapshot {
 	s := a.api.Snapshot()
 	if s == nil {
 		return nil
 	}
 	out := *s
 	rs := a.r.String
-	out.Logs = mapSlice(s.Logs, func(l *snapshot.LogRecord) bool {
+	out.Logs = mapSlice(s.Logs, func(l *api.LogRecord) bool {
 		c := set(&l.Msg, rs)
 		return set(&l.Attrs, rs) || c
 	})
-	out.Sources = mapSlice(s.Sources, func(x *snapshot.Source) bool { return set(&x.Error, rs) })
-	out.DAGs = mapSlice(s.DAGs, func(d *snapshot.DAG) bool {
+	out.Sources = mapSlice(s.Sources, func(x *api.Source) bool { return set(&x.Error, rs) })
+	out.DAGs = mapSlice(s.DAGs, func(d *api.DAG) bool {
 		changed := false
-		d.Errors = mapSlice(d.Errors, func(e *snapshot.ErrorLine) bool {
+		d.Errors = mapSlice(d.Errors, func(e *api.ErrorLine) bool {
 			c := set(&e.Msg, rs)
 			changed = changed || c
 			return c
 		})
 		return changed
 	})
-	run := func(r *snapshot.Run) bool {
+	run := func(r *api.Run) bool {
 		changed := set(&r.Error, rs)
 		if cfg := string(r.Config); cfg != "" {
 			if red := rs(cfg); red != cfg {
 				r.Config, changed = json.RawMessage(red), true
 			}
 		}
-		r.Tasks = mapSlice(r.Tasks, func(t *snapshot.Task) bool {
+		r.Tasks = mapSlice(r.Tasks, func(t *api.Task) bool {
 			c := set(&t.Error, rs)
 			c = set(&t.LogTail, rs) || c
 			changed = changed || c
@@ -118,16 +117,16 @@ func (a *redactedAPI) Snapshot() *snapshot.Snapshot {
 	out.Runs.Queued = mapSlice(s.Runs.Queued, run)
 	out.Runs.Running = mapSlice(s.Runs.Running, run)
 	out.Runs.Finished = mapSlice(s.Runs.Finished, run)
-	out.Sensors = mapSlice(s.Sensors, func(x *snapshot.Sensor) bool {
+	out.Sensors = mapSlice(s.Sensors, func(x *api.Sensor) bool {
 		changed := set(&x.Error, rs)
-		x.Ticks = mapSlice(x.Ticks, func(t *snapshot.Tick) bool {
+		x.Ticks = mapSlice(x.Ticks, func(t *api.Tick) bool {
 			c := set(&t.Error, rs)
 			changed = changed || c
 			return c
 		})
 		return changed
 	})
-	out.Reviews = mapSlice(s.Reviews, func(x *snapshot.Review) bool {
+	out.Reviews = mapSlice(s.Reviews, func(x *api.Review) bool {
 		c := set(&x.Error, rs)
 		c = set(&x.Diff, rs) || c
 		c = set(&x.Title, rs) || c

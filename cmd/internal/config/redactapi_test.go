@@ -10,20 +10,19 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
-	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/snapshot"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 const secret = "ghp_0123456789abcdefSECRET"
 
 var errBoom = errors.New("boom")
 
-type stubAPI struct{ snap *snapshot.Snapshot }
+type stubAPI struct{ snap *api.Snapshot }
 
-func (s stubAPI) Snapshot() *snapshot.Snapshot             { return s.snap }
-func (s stubAPI) Subscribe() (<-chan engine.Event, func()) { return nil, func() {} }
-func (s stubAPI) ScanNow(context.Context) (snapshot.ScanResult, error) {
-	return snapshot.ScanResult{}, fmt.Errorf("listing with token %s: %w", secret, errBoom)
+func (s stubAPI) Snapshot() *api.Snapshot               { return s.snap }
+func (s stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {} }
+func (s stubAPI) ScanNow(context.Context) (api.ScanResult, error) {
+	return api.ScanResult{}, fmt.Errorf("listing with token %s: %w", secret, errBoom)
 }
 func (s stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 1, nil }
 func (s stubAPI) Cancel(context.Context, int64) error                             { return nil }
@@ -36,25 +35,25 @@ func (s stubAPI) PauseSensor(context.Context, string, int, bool) error { return 
 
 func TestRedactAPI(t *testing.T) {
 	t.Parallel()
-	orig := &snapshot.Snapshot{
-		Logs: []snapshot.LogRecord{{Msg: "clean"}, {Msg: "auth failed for " + secret, Attrs: "k=" + secret}},
-		Runs: snapshot.Runs{
-			Finished: []snapshot.Run{
+	orig := &api.Snapshot{
+		Logs: []api.LogRecord{{Msg: "clean"}, {Msg: "auth failed for " + secret, Attrs: "k=" + secret}},
+		Runs: api.Runs{
+			Finished: []api.Run{
 				{ID: 1, Error: "clean"},
-				{ID: 2, Config: json.RawMessage(`{"t":"` + secret + `"}`), Tasks: []snapshot.Task{{ID: "a", LogTail: "GITHUB_TOKEN=" + secret + "\n"}}},
+				{ID: 2, Config: json.RawMessage(`{"t":"` + secret + `"}`), Tasks: []api.Task{{ID: "a", LogTail: "GITHUB_TOKEN=" + secret + "\n"}}},
 			},
 		},
-		Sources: []snapshot.Source{{Name: "s3", Error: "403 for key " + secret}},
-		DAGs:    []snapshot.DAG{{Name: "d", Errors: []snapshot.ErrorLine{{Msg: "env " + secret}}}},
-		Sensors: []snapshot.Sensor{{DAG: "k", Ticks: []snapshot.Tick{{Error: "sasl " + secret}}}},
-		Reviews: []snapshot.Review{{ID: 1, Diff: "+token: " + secret}},
+		Sources: []api.Source{{Name: "s3", Error: "403 for key " + secret}},
+		DAGs:    []api.DAG{{Name: "d", Errors: []api.ErrorLine{{Msg: "env " + secret}}}},
+		Sensors: []api.Sensor{{DAG: "k", Ticks: []api.Tick{{Error: "sasl " + secret}}}},
+		Reviews: []api.Review{{ID: 1, Diff: "+token: " + secret}},
 	}
 	keep, err := json.Marshal(orig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := config.RedactAPI(stubAPI{snap: orig}, config.NewRedactor(secret))
-	got := api.Snapshot()
+	red := config.RedactAPI(stubAPI{snap: orig}, config.NewRedactor(secret))
+	got := red.Snapshot()
 	dump, _ := json.Marshal(got)
 	if strings.Contains(string(dump), secret) {
 		t.Fatalf("secret left in the snapshot: %s", dump)
@@ -71,25 +70,25 @@ func TestRedactAPI(t *testing.T) {
 	if &got.Logs[0] == &orig.Logs[0] {
 		t.Error("a changed slice was not copied")
 	}
-	clean := &snapshot.Snapshot{Logs: []snapshot.LogRecord{{Msg: "ok"}}}
+	clean := &api.Snapshot{Logs: []api.LogRecord{{Msg: "ok"}}}
 	if got := config.RedactAPI(stubAPI{snap: clean}, config.NewRedactor(secret)).Snapshot(); &got.Logs[0] != &clean.Logs[0] {
 		t.Error("a clean slice was copied")
 	}
 
-	_, err = api.ScanNow(context.Background())
+	_, err = red.ScanNow(context.Background())
 	if err == nil || strings.Contains(err.Error(), secret) || !errors.Is(err, errBoom) {
 		t.Errorf("ScanNow error %v", err)
 	}
-	err = api.Approve(context.Background(), 1)
+	err = red.Approve(context.Background(), 1)
 	if err == nil || strings.Contains(err.Error(), secret) || !errors.Is(err, errBoom) {
 		t.Errorf("Approve error %v", err)
 	}
-	if err := api.Reject(context.Background(), 1); err != errBoom {
+	if err := red.Reject(context.Background(), 1); err != errBoom {
 		t.Errorf("a clean error was wrapped: %#v", err)
 	}
 	// No secrets: the API itself.
 	plain := stubAPI{snap: clean}
-	if got := config.RedactAPI(plain, config.NewRedactor()); !reflect.DeepEqual(got, engine.API(plain)) {
+	if got := config.RedactAPI(plain, config.NewRedactor()); !reflect.DeepEqual(got, api.API(plain)) {
 		t.Error("an empty redactor wrapped the API")
 	}
 }

@@ -16,19 +16,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
 // Options tune the demo environment.
 type Options struct {
-	// DAGsDir is the local source (the repository's dags/ folder); ""
-	// runs with the S3 source only.
+	// DAGsDir is the folder of example DAGs (the repository's dags/); the
+	// demo serves a copy of it in its state dir, so editing a DAG in the
+	// demo never touches the repository. "" runs with the S3 source only.
 	DAGsDir string
 	// StateDir holds the engine's state; "" makes a temporary one that
 	// Close removes.
@@ -57,8 +58,13 @@ type Options struct {
 type Env struct {
 	// StateDir is the engine's state directory.
 	StateDir string
-	// DAGsDir is the local DAG source ("" when none).
+	// DAGsDir is the local DAG source: STATE_DIR/dags, a copy of
+	// Options.DAGsDir made at the first start ("" when none).
 	DAGsDir string
+	// LogPath is this demo's own log file: STATE_DIR/console.log for a
+	// kept state dir, otherwise a new file in the temporary directory
+	// (it outlives the temporary state dir).
+	LogPath string
 	// S3 is the in-process S3 server holding the second DAG source.
 	S3 *S3
 
@@ -68,7 +74,7 @@ type Env struct {
 
 	// Kafka is the embedded broker with its producer on DemoTopic (nil
 	// with NoKafka).
-	Kafka *sensor.Demo
+	Kafka *Kafka
 	// DBT is the demo dbt repository; Mode and GitHub the API stand-ins
 	// (nil with NoMeta).
 	DBT    DBT
@@ -90,6 +96,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		opts.ScanInterval = 10 * time.Second
 	}
 	e := &Env{log: opts.Log, done: make(chan struct{})}
+	var examples string
 	if opts.DAGsDir != "" {
 		abs, err := filepath.Abs(opts.DAGsDir)
 		if err != nil {
@@ -98,7 +105,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("demo dags folder %q not found: run from the repository root or pass --dags-dir", opts.DAGsDir)
 		}
-		e.DAGsDir = abs
+		examples = abs
 	}
 	if opts.StateDir == "" {
 		dir, err := os.MkdirTemp("", "sluice-demo-")
@@ -111,6 +118,18 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 			return nil, fmt.Errorf("creating the demo state dir: %w", err)
 		}
 		e.StateDir = opts.StateDir
+	}
+	if err := e.placeLog(); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	if examples != "" {
+		dir, err := copyExamples(examples, filepath.Join(e.StateDir, "dags"))
+		if err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+		e.DAGsDir = dir
 	}
 
 	s3srv, err := StartS3(opts.Log.With("component", "demo-s3"))
@@ -125,7 +144,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	}
 
 	if !opts.NoKafka {
-		k, err := sensor.StartDemo(ctx, sensor.DemoOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
+		k, err := StartKafka(ctx, KafkaOptions{Topic: DemoTopic, Rate: opts.KafkaRate,
 			Logger: opts.Log.With("component", "demo-kafka")})
 		if err != nil {
 			_ = e.Close()
@@ -186,6 +205,60 @@ func (e *Env) Close() error {
 	}
 	if e.tempDir {
 		errs = append(errs, os.RemoveAll(e.StateDir))
+		// A log nobody wrote to is noise in the temporary directory.
+		if fi, err := os.Stat(e.LogPath); err == nil && fi.Size() == 0 {
+			errs = append(errs, os.Remove(e.LogPath))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// copyExamples copies the example DAGs into the demo's own folder, once: a
+// kept state dir keeps the edits made there. The demo serves the copy, so
+// "edit a DAG and rescan" leaves the repository clean. The state dir may lie
+// inside the examples folder; the copy never copies itself.
+func copyExamples(from, to string) (string, error) {
+	if _, err := os.Stat(to); err == nil {
+		return to, nil
+	}
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == to {
+			return filepath.SkipDir
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		return "", fmt.Errorf("copying the example DAGs from %q to %q: %w", from, to, err)
+	}
+	return to, nil
+}
+
+// placeLog picks this demo's own log file, so two demos never write into
+// one log.
+func (e *Env) placeLog() error {
+	if !e.tempDir {
+		e.LogPath = filepath.Join(e.StateDir, "console.log")
+		return nil
+	}
+	f, err := os.CreateTemp("", "sluice-demo-*.log")
+	if err != nil {
+		return fmt.Errorf("creating the demo log: %w", err)
+	}
+	e.LogPath = f.Name()
+	return f.Close()
 }

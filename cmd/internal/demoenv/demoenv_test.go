@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 func setup(t *testing.T, opts Options) *Env {
@@ -53,17 +53,17 @@ func TestLoaderSeesBothSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Stop()
-	byName := map[string]snapshot.DAG{}
+	byName := map[string]api.DAG{}
 	for _, d := range l.DAGs() {
 		byName[d.Name+"@"+d.Source] = d
 	}
 	for _, want := range []string{"local_one@local", "reports/hourly_rollup@s3", "ml/train_model@s3", "ml/score@s3"} {
-		if d, ok := byName[want]; !ok || d.Status != snapshot.DAGActive {
+		if d, ok := byName[want]; !ok || d.Status != api.DAGActive {
 			t.Errorf("%s: %+v (found %v), want active", want, d.Status, ok)
 		}
 	}
 	broken := byName["reports/broken@s3"]
-	if broken.Status != snapshot.DAGInvalid || len(broken.Errors) == 0 {
+	if broken.Status != api.DAGInvalid || len(broken.Errors) == 0 {
 		t.Errorf("reports/broken: status %q, %d errors; want invalid with errors", broken.Status, len(broken.Errors))
 	}
 	for _, s := range l.Sources() {
@@ -140,7 +140,7 @@ func TestEngineRunsTheDemo(t *testing.T) {
 	events, unsubscribe := eng.Subscribe()
 	defer unsubscribe()
 	deadline := time.After(60 * time.Second)
-	done := map[string]snapshot.Run{}
+	done := map[string]api.Run{}
 	for len(done) < 2 {
 		for _, r := range eng.Snapshot().Runs.Finished {
 			if r.Trigger == "manual" && (r.DAG == "demo/heartbeat" || r.DAG == "demo/flaky") {
@@ -157,7 +157,7 @@ func TestEngineRunsTheDemo(t *testing.T) {
 		}
 	}
 	for name, r := range done {
-		if r.State != snapshot.RunSuccess {
+		if r.State != api.RunSuccess {
 			t.Errorf("%s: %s (%s), want success", name, r.State, r.Error)
 		}
 	}
@@ -176,5 +176,31 @@ func TestEngineRunsTheDemo(t *testing.T) {
 	}
 	if !sources["local"] || !sources["s3"] {
 		t.Errorf("sources: %v, want local and s3 healthy", sources)
+	}
+}
+
+// The demo serves a copy of the example DAGs: an edit made in the demo
+// (the "edit a DAG and rescan" story) leaves the repository's folder as it
+// was, and each demo logs to a file of its own.
+func TestDemoServesACopyOfTheExamples(t *testing.T) {
+	t.Parallel()
+	examples := t.TempDir()
+	orig := []byte(`{"nodes": [{"id": "a", "type": "sluice.sleep", "config": {"duration": "1s"}}]}`)
+	if err := os.WriteFile(filepath.Join(examples, "one.json"), orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := setup(t, Options{DAGsDir: examples, NoKafka: true, NoMeta: true})
+	b := setup(t, Options{DAGsDir: examples, NoKafka: true, NoMeta: true})
+	if a.DAGsDir == examples || !strings.HasPrefix(a.DAGsDir, a.StateDir) {
+		t.Fatalf("demo serves %q, want a copy inside its state dir %q", a.DAGsDir, a.StateDir)
+	}
+	if err := os.WriteFile(filepath.Join(a.DAGsDir, "one.json"), []byte(`{"nodes": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(examples, "one.json")); err != nil || string(got) != string(orig) {
+		t.Fatalf("the example changed under the demo: %q, %v", got, err)
+	}
+	if a.LogPath == "" || a.LogPath == b.LogPath {
+		t.Fatalf("two demos share a log: %q and %q", a.LogPath, b.LogPath)
 	}
 }

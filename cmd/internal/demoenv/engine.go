@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -56,6 +57,9 @@ func (e *Env) EngineConfig(log *slog.Logger) engine.Config {
 			GitHubAPIURL: e.GitHub.APIURL,
 			Token:        GitHubToken,
 			PollInterval: 2 * time.Second,
+			// The demo project is small: its 4 unused models of 10 are
+			// above the default cap, and the demo exists to show them.
+			MaxDeleteFraction: 0.5,
 		}
 	}
 	return cfg
@@ -64,7 +68,7 @@ func (e *Env) EngineConfig(log *slog.Logger) engine.Config {
 // EngineStarted is called once the engine runs: it queues FirstRuns (a DAG
 // that is missing, say with a different --dags-dir, is only logged) and the
 // first metapipeline run, so review items appear within seconds.
-func (e *Env) EngineStarted(ctx context.Context, api engine.API, log *slog.Logger) {
+func (e *Env) EngineStarted(ctx context.Context, api api.API, log *slog.Logger) {
 	for _, name := range FirstRuns {
 		if _, err := api.Trigger(ctx, name, nil); err != nil {
 			log.Warn("demo: first run not queued", "dag", name, "err", err)

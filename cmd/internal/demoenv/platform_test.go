@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/meta"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // What `make demo` promises, without a screen: the real engine on the full
@@ -41,7 +41,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 
 	var (
 		ticked, analysed bool
-		staged           map[string]snapshot.Review
+		staged           map[string]api.Review
 	)
 	enginetest.EventuallyOn(t, events, 90*time.Second, func() bool {
 		s := eng.Snapshot()
@@ -51,14 +51,14 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 			}
 		}
 		for _, r := range s.Runs.Finished {
-			if r.DAG == meta.DAGName && r.State != snapshot.RunSuccess {
+			if r.DAG == meta.DAGName && r.State != api.RunSuccess {
 				t.Fatalf("metapipeline run %d: %s: %s %+v", r.ID, r.State, r.Error, r.Tasks)
 			}
 			analysed = analysed || (r.DAG == meta.DAGName && s.Meta != nil)
 		}
-		staged = map[string]snapshot.Review{}
+		staged = map[string]api.Review{}
 		for _, it := range s.Reviews {
-			if it.State == snapshot.ReviewStaged {
+			if it.State == api.ReviewStaged {
 				staged[it.Kind] = it
 			}
 		}
@@ -100,7 +100,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 	if len(pulls) != 1 || pulls[0].Head != exp.Branch || pulls[0].Base != DemoBranch {
 		t.Fatalf("pull requests %+v", pulls)
 	}
-	if it := reviewByID(eng.Snapshot(), exp.ID); it.State != snapshot.ReviewPROpen || it.URL != pulls[0].URL {
+	if it := reviewByID(eng.Snapshot(), exp.ID); it.State != api.ReviewPROpen || it.URL != pulls[0].URL {
 		t.Errorf("approved item: %s %q, want pr-open %q", it.State, it.URL, pulls[0].URL)
 	}
 
@@ -116,7 +116,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 	if err := eng.Reject(ctx, dep.ID); err != nil {
 		t.Fatal(err)
 	}
-	if it := reviewByID(eng.Snapshot(), dep.ID); it.State != snapshot.ReviewRejected {
+	if it := reviewByID(eng.Snapshot(), dep.ID); it.State != api.ReviewRejected {
 		t.Errorf("rejected item is %s", it.State)
 	}
 	if branches, _ := env.DBT.RemoteBranches(); len(branches) != 2 {
@@ -124,13 +124,13 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 	}
 }
 
-func reviewByID(s *snapshot.Snapshot, id int64) snapshot.Review {
+func reviewByID(s *api.Snapshot, id int64) api.Review {
 	for _, it := range s.Reviews {
 		if it.ID == id {
 			return it
 		}
 	}
-	return snapshot.Review{}
+	return api.Review{}
 }
 
 // A kept state dir keeps the demo repository: a second start reuses it

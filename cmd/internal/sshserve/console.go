@@ -5,8 +5,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/tui"
 	"github.com/sluice-dev/sluice/views/styles"
 )
@@ -14,7 +14,7 @@ import (
 // DefaultConsole is the console a session gets: the same root model as
 // `sluice console`, with NO_COLOR read from the session's environment, and
 // the session's user and role at the right of its status line.
-func DefaultConsole(ctx context.Context, api engine.API, s Session) (tea.Model, func()) {
+func DefaultConsole(ctx context.Context, api api.API, s Session) (tea.Model, func()) {
 	noColor := styles.NoColorRequested(s.Getenv)
 	m := tui.New(ctx, api, tui.Options{Styles: styles.New(noColor), Role: RoleLine(s)})
 	return m, m.Close

@@ -22,8 +22,8 @@ import (
 	"github.com/charmbracelet/wish"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Config configures a Server.
@@ -41,7 +41,7 @@ type Config struct {
 	// DefaultRole is the role of a key that names none (default operator).
 	DefaultRole access.Role
 	// API is the one engine every session shares.
-	API engine.API
+	API api.API
 	// NewConsole builds a session's console; nil builds tui.New.
 	NewConsole ConsoleFunc
 	Logger     *slog.Logger
@@ -74,7 +74,7 @@ func (s Session) Getenv(name string) string {
 // ConsoleFunc builds the console of one session over api (already
 // restricted to the session's role). close is called when the session
 // ends, to release what the console holds (its engine subscription).
-type ConsoleFunc func(ctx context.Context, api engine.API, s Session) (m tea.Model, close func())
+type ConsoleFunc func(ctx context.Context, api api.API, s Session) (m tea.Model, close func())
 
 // Server is the SSH front end of a running engine.
 type Server struct {

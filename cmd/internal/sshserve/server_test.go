@@ -15,10 +15,9 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve"
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
-	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
-	"github.com/sluice-dev/sluice/engine/snapshot"
 )
 
 // fakeEngine is the one engine every session shares: scripted snapshots,
@@ -26,8 +25,8 @@ import (
 // it.
 type fakeEngine struct {
 	mu       sync.Mutex
-	snap     *snapshot.Snapshot
-	subs     map[chan engine.Event]struct{}
+	snap     *api.Snapshot
+	subs     map[chan api.Event]struct{}
 	approved []int64
 	rejected []int64
 	trigger  []string
@@ -36,25 +35,25 @@ type fakeEngine struct {
 func newFake() *fakeEngine {
 	now := time.Now()
 	return &fakeEngine{
-		subs: map[chan engine.Event]struct{}{},
-		snap: &snapshot.Snapshot{
+		subs: map[chan api.Event]struct{}{},
+		snap: &api.Snapshot{
 			At:      now,
-			DAGs:    []snapshot.DAG{{Name: "daily_etl", Source: "local", Status: snapshot.DAGActive}},
-			Sources: []snapshot.Source{{Name: "local", Location: "./dags", OK: true, LastScan: now, Files: 1}},
-			Reviews: []snapshot.Review{{ID: 1, Kind: "deprecate", State: snapshot.ReviewStaged, Branch: "sluice/deprecate-models",
+			DAGs:    []api.DAG{{Name: "daily_etl", Source: "local", Status: api.DAGActive}},
+			Sources: []api.Source{{Name: "local", Location: "./dags", OK: true, LastScan: now, Files: 1}},
+			Reviews: []api.Review{{ID: 1, Kind: "deprecate", State: api.ReviewStaged, Branch: "sluice/deprecate-models",
 				Title: "sluice/deprecate-models", CreatedAt: now, UpdatedAt: now}},
 		},
 	}
 }
 
-func (f *fakeEngine) Snapshot() *snapshot.Snapshot {
+func (f *fakeEngine) Snapshot() *api.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snap
 }
 
-func (f *fakeEngine) Subscribe() (<-chan engine.Event, func()) {
-	ch := make(chan engine.Event, 1)
+func (f *fakeEngine) Subscribe() (<-chan api.Event, func()) {
+	ch := make(chan api.Event, 1)
 	f.mu.Lock()
 	f.subs[ch] = struct{}{}
 	f.mu.Unlock()
@@ -80,11 +79,11 @@ func (f *fakeEngine) addRun(dag string) {
 	defer f.mu.Unlock()
 	next := *f.snap
 	next.At = time.Now()
-	next.Runs.Queued = append(append([]snapshot.Run(nil), next.Runs.Queued...),
-		snapshot.Run{ID: int64(len(next.Runs.Queued) + 40), DAG: dag, State: snapshot.RunQueued, Trigger: "manual", QueuedAt: time.Now(), Total: 2})
+	next.Runs.Queued = append(append([]api.Run(nil), next.Runs.Queued...),
+		api.Run{ID: int64(len(next.Runs.Queued) + 40), DAG: dag, State: api.RunQueued, Trigger: "manual", QueuedAt: time.Now(), Total: 2})
 	f.snap = &next
 	for ch := range f.subs {
-		ev := engine.Event{Topics: engine.TopicRuns}
+		ev := api.Event{Topics: api.TopicRuns}
 		select {
 		case old := <-ch:
 			ev.Topics |= old.Topics
@@ -94,8 +93,8 @@ func (f *fakeEngine) addRun(dag string) {
 	}
 }
 
-func (f *fakeEngine) ScanNow(context.Context) (snapshot.ScanResult, error) {
-	return snapshot.ScanResult{Sources: 1}, nil
+func (f *fakeEngine) ScanNow(context.Context) (api.ScanResult, error) {
+	return api.ScanResult{Sources: 1}, nil
 }
 
 func (f *fakeEngine) Trigger(_ context.Context, dag string, _ json.RawMessage) (int64, error) {

@@ -82,6 +82,11 @@ type Node struct {
 	SourceName string
 	// Version is a versioned model's version, empty otherwise.
 	Version string
+	// TimeSpine is set on a model its properties declare a MetricFlow
+	// time spine (`time_spine:`, dbt ≥ 1.9).
+	TimeSpine bool
+	// Exports are a saved query's exports (tables dbt writes for BI tools).
+	Exports []string
 	// Exposure fields.
 	ExposureType string
 	URL          string
@@ -226,12 +231,17 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 				return nil, err
 			}
 		case "semantic_models", "metrics", "saved_queries":
-			// Only their ids matter: they carry model → exposure paths.
+			// Consumers in their own right: their ids (edges come from
+			// parent_map), files and a saved query's exports are kept.
 			if err := eachMember(dec, key, func(id string) error {
 				var raw struct {
-					Name         string `json:"name"`
-					Package      string `json:"package_name"`
-					ResourceType string `json:"resource_type"`
+					Name             string `json:"name"`
+					Package          string `json:"package_name"`
+					ResourceType     string `json:"resource_type"`
+					OriginalFilePath string `json:"original_file_path"`
+					Exports          []struct {
+						Name string `json:"name"`
+					} `json:"exports"`
 				}
 				if err := dec.Decode(&raw); err != nil {
 					return err
@@ -240,7 +250,11 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 					raw.ResourceType = typeOf(id)
 				}
 				if kept(raw.ResourceType) {
-					m.Nodes[id] = &Node{UniqueID: id, ResourceType: raw.ResourceType, Name: raw.Name, Package: raw.Package}
+					n := &Node{UniqueID: id, ResourceType: raw.ResourceType, Name: raw.Name, Package: raw.Package, OriginalFilePath: raw.OriginalFilePath}
+					for _, e := range raw.Exports {
+						n.Exports = append(n.Exports, e.Name)
+					}
+					m.Nodes[id] = n
 				}
 				return nil
 			}); err != nil {
@@ -347,19 +361,20 @@ func containsInt(list []int, v int) bool {
 // rawNode is the subset of a manifest node, source or exposure that is
 // decoded; every other field is skipped by the decoder.
 type rawNode struct {
-	ResourceType     string   `json:"resource_type"`
-	Name             string   `json:"name"`
-	PackageName      string   `json:"package_name"`
-	Database         string   `json:"database"`
-	Schema           string   `json:"schema"`
-	Alias            string   `json:"alias"`
-	Identifier       string   `json:"identifier"`
-	RelationName     string   `json:"relation_name"`
-	OriginalFilePath string   `json:"original_file_path"`
-	PatchPath        string   `json:"patch_path"`
-	SourceName       string   `json:"source_name"`
-	Tags             tagList  `json:"tags"`
-	Version          flexText `json:"version"`
+	ResourceType     string          `json:"resource_type"`
+	Name             string          `json:"name"`
+	PackageName      string          `json:"package_name"`
+	Database         string          `json:"database"`
+	Schema           string          `json:"schema"`
+	Alias            string          `json:"alias"`
+	Identifier       string          `json:"identifier"`
+	RelationName     string          `json:"relation_name"`
+	OriginalFilePath string          `json:"original_file_path"`
+	PatchPath        string          `json:"patch_path"`
+	SourceName       string          `json:"source_name"`
+	Tags             tagList         `json:"tags"`
+	Version          flexText        `json:"version"`
+	TimeSpine        json.RawMessage `json:"time_spine"`
 	Config           struct {
 		Materialized string `json:"materialized"`
 	} `json:"config"`
@@ -396,6 +411,7 @@ func (r *rawNode) node(id string) *Node {
 		DependsOn:        r.DependsOn.Nodes,
 		SourceName:       r.SourceName,
 		Version:          string(r.Version),
+		TimeSpine:        len(r.TimeSpine) > 0 && string(r.TimeSpine) != "null",
 	}
 	if r.ResourceType == Exposure {
 		n.ExposureType, n.URL, n.Label = r.Type, r.URL, r.Label

@@ -274,3 +274,29 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// The semantic layer's details the clean-up needs: which model is the time
+// spine, where semantic objects are declared, what a saved query exports.
+func TestReadManifestSemanticLayer(t *testing.T) {
+	t.Parallel()
+	m, err := dbt.ReadManifestFile(fixtures.Manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spines []string
+	for _, id := range m.IDs(dbt.Model) {
+		if m.Nodes[id].TimeSpine {
+			spines = append(spines, id)
+		}
+	}
+	if len(spines) != 1 || spines[0] != "model.jaffle_shop.metricflow_time_spine" {
+		t.Errorf("time spines = %v", spines)
+	}
+	sq := m.Nodes["saved_query.jaffle_shop.order_metrics"]
+	if sq == nil || len(sq.Exports) != 1 || sq.Exports[0] != "order_metrics" || sq.OriginalFilePath == "" {
+		t.Errorf("saved query = %+v", sq)
+	}
+	if sm := m.Nodes["semantic_model.jaffle_shop.products"]; sm == nil || !strings.HasSuffix(sm.OriginalFilePath, ".yml") {
+		t.Errorf("semantic model = %+v", sm)
+	}
+}

@@ -75,36 +75,99 @@ type Candidate struct {
 	// StaleReports are the tokens of the stale reports that are its only
 	// consumers, if any.
 	StaleReports []string
+	// SourceName is the source an unused source table belongs to.
+	SourceName string
 }
 
-// Reasons.
-const ReasonNoConsumer = "no downstream consumer"
+// ReasonNoConsumer is why a model with no stale report downstream is
+// unused: it names every kind of consumer it does not reach.
+const ReasonNoConsumer = "no downstream consumer: reaches no exposure, semantic model, metric, saved query, BI query or keep rule"
 
-// Candidates finds the models (not sources, seeds or snapshots) with no
-// recursive path to a consumer: an exposure, a query of a report that is
-// neither stale nor archived, or a model a keep rule names. Sorted by
-// unique_id.
+// IsSemantic reports whether a resource type is a MetricFlow object:
+// semantic models, metrics and saved queries consume models in their own
+// right (dbt parse fails when a model they name goes).
+func IsSemantic(resourceType string) bool {
+	return resourceType == dbt.SemanticModel || resourceType == dbt.Metric || resourceType == dbt.SavedQuery
+}
+
+// IsTimeSpine reports whether a model is a MetricFlow time spine: declared
+// with `time_spine:` (dbt ≥ 1.9) or named metricflow_time_spine (the name
+// MetricFlow looks for before 1.9).
+func IsTimeSpine(n *dbt.Node) bool {
+	return n.ResourceType == dbt.Model && (n.TimeSpine || n.Name == "metricflow_time_spine")
+}
+
+// Evidence counts the consumers an analysis knows of. Without any (no BI
+// workspace, no exposure, no semantic object) nothing can be called unused.
+type Evidence struct {
+	BI        bool `json:"bi"`         // a BI workspace was read
+	Exposures int  `json:"exposures"`  // declared exposures that count (not sluice's own)
+	Semantic  int  `json:"semantic"`   // semantic models, metrics and saved queries
+	Queries   int  `json:"bi_queries"` // live BI queries
+	Kept      int  `json:"kept"`       // models a keep rule names
+	TimeSpine int  `json:"time_spine"` // time-spine models kept for the semantic layer
+}
+
+// Any reports whether there is consumer evidence at all. Keep rules are
+// not evidence: they protect models, they do not show what is used.
+func (e Evidence) Any() bool { return e.BI || e.Exposures > 0 || e.Semantic > 0 }
+
+// Result is what Analyze finds.
+type Result struct {
+	Evidence Evidence
+	// Models are the unused models (not seeds or snapshots), by unique_id.
+	Models []Candidate
+	// Sources are the source tables nothing reads (dbt-project-evaluator's
+	// fct_unused_sources), by unique_id.
+	Sources []Candidate
+}
+
+// Candidates finds the unused models; see Analyze.
 func Candidates(g *Graph, m *dbt.Manifest, o CandidateOptions) []Candidate {
+	return Analyze(g, m, o).Models
+}
+
+// Analyze finds the models and sources with no recursive path to a
+// consumer: an exposure (but those sluice generates), a semantic model, a
+// metric, a saved query, a query of a report that is neither stale nor
+// archived, or a model a keep rule names. Time-spine models are consumers
+// while any semantic object exists. Snapshots and models are consumed
+// through what they feed.
+func Analyze(g *Graph, m *dbt.Manifest, o CandidateOptions) Result {
 	ignored := map[string]bool{}
 	for _, f := range o.IgnoreExposureFiles {
 		ignored[path.Clean(f)] = true
 	}
-	var consumers []int64
+	res := Result{Evidence: Evidence{BI: g.bi}}
+	var consumers, spines []int64
 	for id, n := range g.nodes {
-		switch n.Kind {
-		case dbt.Exposure:
+		switch {
+		case n.Kind == dbt.Exposure:
 			if e := m.Nodes[n.Key]; e != nil && !ignored[path.Clean(e.OriginalFilePath)] {
 				consumers = append(consumers, int64(id))
+				res.Evidence.Exposures++
 			}
-		case KindQuery:
+		case IsSemantic(n.Kind):
+			consumers = append(consumers, int64(id))
+			res.Evidence.Semantic++
+		case n.Kind == KindQuery:
 			if _, isStale := o.Stale[reportOf(n.Key)]; !isStale {
 				consumers = append(consumers, int64(id))
+				res.Evidence.Queries++
 			}
-		case dbt.Model:
-			if _, ok := o.Keep.Keeps(m.Nodes[n.Key]); ok {
+		case n.Kind == dbt.Model:
+			mn := m.Nodes[n.Key]
+			if _, ok := o.Keep.Keeps(mn); ok {
 				consumers = append(consumers, int64(id))
+				res.Evidence.Kept++
+			} else if IsTimeSpine(mn) {
+				spines = append(spines, int64(id))
 			}
 		}
+	}
+	if res.Evidence.Semantic > 0 {
+		consumers = append(consumers, spines...)
+		res.Evidence.TimeSpine = len(spines)
 	}
 	alive := g.upstream(consumers)
 
@@ -125,13 +188,8 @@ func Candidates(g *Graph, m *dbt.Manifest, o CandidateOptions) []Candidate {
 		}
 	}
 
-	var out []Candidate
-	for _, key := range m.IDs(dbt.Model) {
-		n := m.Nodes[key]
+	candidate := func(key string, n *dbt.Node) Candidate {
 		id := g.ids[key]
-		if alive[id] || (!o.IncludePackages && !m.IsLocal(n)) {
-			continue
-		}
 		c := Candidate{
 			UniqueID: key, Name: n.Name, Reason: ReasonNoConsumer,
 			Files: n.Files(), SQLFile: n.OriginalFilePath, PatchPath: n.PatchPath,
@@ -140,9 +198,31 @@ func Candidates(g *Graph, m *dbt.Manifest, o CandidateOptions) []Candidate {
 		if len(c.StaleReports) > 0 {
 			c.Reason = staleReason(c.StaleReports, o.Stale)
 		}
-		out = append(out, c)
+		return c
 	}
-	return out
+	for _, key := range m.IDs(dbt.Model) {
+		n := m.Nodes[key]
+		if alive[g.ids[key]] || (!o.IncludePackages && !m.IsLocal(n)) {
+			continue
+		}
+		res.Models = append(res.Models, candidate(key, n))
+	}
+	for _, key := range m.IDs(dbt.Source) {
+		n := m.Nodes[key]
+		if alive[g.ids[key]] || (!o.IncludePackages && !m.IsLocal(n)) {
+			continue
+		}
+		c := candidate(key, n)
+		c.SourceName = n.SourceName
+		// A source's original_file_path is its YAML: it is edited, never
+		// deleted whole.
+		c.Files, c.SQLFile, c.PatchPath = nil, "", n.OriginalFilePath
+		if len(c.StaleReports) == 0 {
+			c.Reason = "unused source: no model, snapshot or BI query reading it reaches a consumer"
+		}
+		res.Sources = append(res.Sources, c)
+	}
+	return res
 }
 
 // upstream returns the nodes from which some start node is reachable,

@@ -39,6 +39,7 @@ type Graph struct {
 	g     *simple.DirectedGraph
 	ids   map[string]int64
 	nodes []Node // by gonum id
+	bi    bool   // built with a BI workspace
 }
 
 func newGraph() *Graph {
@@ -70,6 +71,7 @@ func (g *Graph) link(from, to string) {
 // are nodes, with an edge from every node a query's SQL reads.
 func Build(m *dbt.Manifest, bi *mode.Graph, links []QueryLink) *Graph {
 	g := newGraph()
+	g.bi = bi != nil
 	for _, id := range m.IDs() {
 		n := m.Nodes[id]
 		g.add(Node{Key: id, Kind: n.ResourceType, Name: n.Name})

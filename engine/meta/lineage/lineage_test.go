@@ -1,7 +1,9 @@
 package lineage_test
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,7 +116,9 @@ func ids(cs []lineage.Candidate) []string {
 
 func TestCandidates(t *testing.T) {
 	t.Parallel()
-	m := manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb")
+	// The project without its semantic layer: BI queries and keep rules
+	// decide. (With it, see TestCandidatesSemanticLayer.)
+	m := fixtures.WithoutSemanticLayer(manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb"))
 	staleOld := map[string]string{"r_old": "Old"}
 	tests := []struct {
 		name string
@@ -167,6 +171,7 @@ func TestCandidatesSeveralStaleReports(t *testing.T) {
 	bi := jaffleBI()
 	bi.Reports = append(bi.Reports, mode.Report{Token: "r_old2", Name: "Older"})
 	bi.Queries["r_old2"] = []mode.Query{{Token: "q4", RawQuery: "select * from main.stg_products join main.products on true"}}
+	m = fixtures.WithoutSemanticLayer(m)
 	_, _, cs := analyse(t, m, bi, lineage.CandidateOptions{Stale: map[string]string{"r_old": "Old", "r_old2": "Older"}})
 	var reason string
 	for _, c := range cs {
@@ -189,7 +194,7 @@ func TestCandidatesSeveralStaleReports(t *testing.T) {
 // itself do not (the Mode reports behind them decide).
 func TestCandidatesExposures(t *testing.T) {
 	t.Parallel()
-	m := manifest(t, "dbtcore_state__v12")
+	m := fixtures.WithoutSemanticLayer(manifest(t, "dbtcore_state__v12"))
 	_, _, cs := analyse(t, m, nil, lineage.CandidateOptions{})
 	if got := ids(cs); !reflect.DeepEqual(got, []string{"model.test.metricflow_time_spine"}) {
 		t.Errorf("candidates = %v", got)
@@ -197,6 +202,86 @@ func TestCandidatesExposures(t *testing.T) {
 	_, _, cs = analyse(t, m, nil, lineage.CandidateOptions{IgnoreExposureFiles: []string{"./models/schema.yml"}})
 	if got := ids(cs); !reflect.DeepEqual(got, []string{"model.test.metricflow_time_spine", "model.test.my_model"}) {
 		t.Errorf("candidates ignoring the exposure file = %v", got)
+	}
+}
+
+// Semantic models, metrics and saved queries are consumers in their own
+// right, and the time spine stays while any of them exists: on both real
+// jaffle_shop v12 manifests nothing feeding them is proposed, with or
+// without a BI workspace, even when the only report reading products is
+// stale (issue 14: a branch removing products broke dbt parse).
+func TestCandidatesSemanticLayer(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"jaffle_shop__v12__dbt1.12.0__duckdb", "jaffle_shop__v12__dbt1.10.13__duckdb"} {
+		for _, bi := range []*mode.Graph{nil, jaffleBI()} {
+			t.Run(fmt.Sprintf("%s/bi=%v", name, bi != nil), func(t *testing.T) {
+				t.Parallel()
+				m := manifest(t, name)
+				links := lineage.LinkQueries(sqlref.NewIndex(lineage.Relations(m)), bi)
+				g := lineage.Build(m, bi, links)
+				res := lineage.Analyze(g, m, lineage.CandidateOptions{Stale: map[string]string{"r_old": "Old"}})
+				// Everything upstream of a semantic object, and the spine.
+				fed := map[string]bool{"model.jaffle_shop.metricflow_time_spine": true}
+				var walk func(string)
+				walk = func(key string) {
+					for _, p := range g.Parents(key) {
+						if !fed[p] {
+							fed[p] = true
+							walk(p)
+						}
+					}
+				}
+				for _, id := range m.IDs(dbt.SemanticModel, dbt.Metric, dbt.SavedQuery) {
+					walk(id)
+				}
+				if !fed["model.jaffle_shop.products"] || !fed["model.jaffle_shop.stg_supplies"] {
+					t.Fatalf("walk found %v", fed)
+				}
+				for _, c := range res.Models {
+					if fed[c.UniqueID] {
+						t.Errorf("%s feeds the semantic layer but is proposed: %s", c.UniqueID, c.Reason)
+					}
+				}
+				if len(res.Models) != 0 || len(res.Sources) != 0 {
+					t.Errorf("models %v, sources %v: jaffle_shop uses everything", ids(res.Models), ids(res.Sources))
+				}
+				if ev := res.Evidence; ev.Semantic == 0 || ev.TimeSpine != 1 || ev.BI != (bi != nil) || !ev.Any() {
+					t.Errorf("evidence = %+v", ev)
+				}
+			})
+		}
+	}
+}
+
+// Without a semantic layer the time spine is a model like any other, and
+// sources no one reads through a consumer are reported.
+func TestUnusedSources(t *testing.T) {
+	t.Parallel()
+	m := fixtures.WithoutSemanticLayer(manifest(t, "jaffle_shop__v12__dbt1.12.0__duckdb"))
+	bi := jaffleBI()
+	bi.Queries["r_live"] = bi.Queries["r_live"][1:] // locations only
+	links := lineage.LinkQueries(sqlref.NewIndex(lineage.Relations(m)), bi)
+	res := lineage.Analyze(lineage.Build(m, bi, links), m, lineage.CandidateOptions{Stale: map[string]string{"r_old": "Old"}})
+	for _, c := range res.Models {
+		if c.Name == "locations" || c.Name == "stg_locations" {
+			t.Errorf("%s is read by the live report: %+v", c.Name, c)
+		}
+	}
+	want := []string{"source.jaffle_shop.ecom.raw_customers", "source.jaffle_shop.ecom.raw_items",
+		"source.jaffle_shop.ecom.raw_orders", "source.jaffle_shop.ecom.raw_products", "source.jaffle_shop.ecom.raw_supplies"}
+	if got := ids(res.Sources); !reflect.DeepEqual(got, want) {
+		t.Errorf("sources = %v", got)
+	}
+	for _, c := range res.Sources {
+		if c.SourceName != "ecom" || !strings.HasPrefix(c.Name, "raw_") || len(c.Files) != 0 || c.PatchPath == "" {
+			t.Errorf("source candidate = %+v", c)
+		}
+		if c.Name == "raw_products" && !strings.Contains(c.Reason, "stale report") {
+			t.Errorf("raw_products only feeds the stale report: %q", c.Reason)
+		}
+	}
+	if ev := res.Evidence; ev.Semantic != 0 || ev.TimeSpine != 0 || ev.Queries != 1 || !ev.BI {
+		t.Errorf("evidence = %+v", ev)
 	}
 }
 

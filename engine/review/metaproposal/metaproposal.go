@@ -18,7 +18,7 @@ import (
 // exposures and archive parts only when the analysis read a BI workspace —
 // without one it has no opinion on either, and staged items stay.
 func FromReport(r *meta.Report) review.Proposal {
-	p := review.Proposal{Deprecate: []review.Candidate{}}
+	p := review.Proposal{Deprecate: []review.Candidate{}, Models: r.Manifest.LocalModels}
 	for _, c := range r.Candidates {
 		p.Deprecate = append(p.Deprecate, review.Candidate{
 			UniqueID:   c.UniqueID,

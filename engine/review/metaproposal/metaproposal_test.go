@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/meta"
+	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -30,6 +31,31 @@ func manifestPath(t *testing.T) string {
 		t.Fatalf("fixture missing: %v", err)
 	}
 	return p
+}
+
+// jaffleManifest is the real manifest without its semantic layer (which
+// consumes every mart: nothing would be unused), with one exposure reading
+// the exposed models when any is given.
+func jaffleManifest(t *testing.T, exposed ...string) *dbt.Manifest {
+	t.Helper()
+	m, err := dbt.ReadManifestFile(manifestPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range m.Nodes {
+		if n.ResourceType == dbt.SemanticModel || n.ResourceType == dbt.Metric || n.ResourceType == dbt.SavedQuery {
+			delete(m.Nodes, id)
+			delete(m.ParentMap, id)
+		}
+	}
+	if len(exposed) > 0 {
+		const id = "exposure.jaffle_shop.weekly"
+		m.Nodes[id] = &dbt.Node{UniqueID: id, ResourceType: dbt.Exposure, Name: "weekly", Package: "jaffle_shop", OriginalFilePath: "models/dashboards.yml"}
+		for _, name := range exposed {
+			m.ParentMap[id] = append(m.ParentMap[id], "model.jaffle_shop."+name)
+		}
+	}
+	return m
 }
 
 type staticBI struct{ g *mode.Graph }
@@ -56,7 +82,7 @@ func jaffleBI() *mode.Graph {
 
 func TestFromReportWithoutBI(t *testing.T) {
 	t.Parallel()
-	r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: manifestPath(t), Now: func() time.Time { return now }})
+	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +105,27 @@ func TestFromReportWithoutBI(t *testing.T) {
 	}
 }
 
+// No evidence, no proposal: without Mode, exposures or a semantic layer
+// the deprecation part is empty (it withdraws what was staged) and carries
+// the project's model count for the cap.
+func TestFromReportWithoutEvidence(t *testing.T) {
+	t.Parallel()
+	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := FromReport(r)
+	if r.Notice != meta.NoEvidence || p.Deprecate == nil || len(p.Deprecate) != 0 || p.Models != 13 {
+		t.Errorf("notice %q, deprecate %v, models %d", r.Notice, p.Deprecate, p.Models)
+	}
+}
+
 // End to end: the real manifest's analysis staged on a repository laid out
 // as the manifest says.
 func TestStageAnalysisOfRealManifest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r, err := meta.Analyze(ctx, meta.Inputs{ManifestPath: manifestPath(t), BI: staticBI{jaffleBI()}, Now: func() time.Time { return now }})
+	r, err := meta.Analyze(ctx, meta.Inputs{Manifest: jaffleManifest(t), BI: staticBI{jaffleBI()}, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +180,7 @@ func TestStageAnalysisOfRealManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc, err := review.New(review.Config{StateDir: state, Repo: user}, review.NewSQLStore(db), nil)
+	svc, err := review.New(review.Config{StateDir: state, Repo: user, MaxDeleteFraction: 1}, review.NewSQLStore(db), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

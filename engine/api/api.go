@@ -1,23 +1,36 @@
-package engine
+// Package api is the contract between the engine and its front ends (the
+// console, an SSH session, the CLI): the API interface, its change events,
+// the typed states and the read model the engine publishes. It is a leaf:
+// it imports only the standard library, so a front end that imports it
+// pulls in nothing of the engine's machinery (Kafka, S3, git, SQLite).
+package api
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+)
 
-	"github.com/sluice-dev/sluice/engine/snapshot"
+// Errors of the API that callers act on.
+var (
+	// ErrNotAvailable is returned by API calls whose component this engine
+	// does not run (yet).
+	ErrNotAvailable = errors.New("not available in this engine")
+	// ErrInvalidConfig: a run config that is not a JSON object.
+	ErrInvalidConfig = errors.New("run config must be a JSON object")
 )
 
 // API is what a front end (the console, an SSH session, the CLI) may ask of
 // the engine. Nothing else crosses the boundary.
 type API interface {
 	// Snapshot returns an immutable copy of everything the console shows.
-	Snapshot() *snapshot.Snapshot
+	Snapshot() *Snapshot
 	// Subscribe returns a channel of coalesced change notifications and a
 	// function that ends the subscription. Sends never block the engine: a
 	// slow reader gets one Event carrying every topic it missed.
 	Subscribe() (<-chan Event, func())
 	// ScanNow scans every DAG source and returns when the scan is done.
-	ScanNow(ctx context.Context) (snapshot.ScanResult, error)
+	ScanNow(ctx context.Context) (ScanResult, error)
 	// Trigger queues a run of a DAG with a run config (may be nil).
 	Trigger(ctx context.Context, dag string, cfg json.RawMessage) (int64, error)
 	// Cancel cancels a queued or running run.

@@ -1,15 +1,13 @@
-// Package snapshot holds the engine's read model: immutable values the engine
-// hands to the console, the CLI and the SSH sessions. It is a leaf: the parts
-// of the engine produce these values, the views render them, nobody mutates
-// them after publication.
-package snapshot
+package api
+
+// The read model: immutable values the engine hands to the console, the CLI
+// and the SSH sessions. The parts of the engine produce these values, the
+// views render them, nobody mutates them after publication.
 
 import (
 	"encoding/json"
 	"log/slog"
 	"time"
-
-	"github.com/sluice-dev/sluice/engine/dag"
 )
 
 // Snapshot is everything the console shows, as of At.
@@ -24,23 +22,15 @@ type Snapshot struct {
 	Logs    []LogRecord // oldest first, bounded
 }
 
-// DAG statuses.
-const (
-	DAGActive   = "active"
-	DAGInvalid  = "invalid"  // the file is bad; Def is the last good version, if any
-	DAGDisabled = "disabled" // file deleted or enabled: false
-	DAGConflict = "conflict" // another file holds the name
-)
-
 // DAG is one entry of the registry of loaded DAGs.
 type DAG struct {
 	Name     string
 	Source   string // source name: "local" or "s3"
 	Location string // file path or s3://bucket/key
-	Status   string
+	Status   DAGStatus
 	// Def is the active definition (the last good one when Status is
 	// invalid); nil when no version of the file ever validated.
-	Def      *dag.DAG
+	Def      *DAGDef
 	Checksum string // hex SHA-256 of the active version
 	LoadedAt time.Time
 	// Errors of the newest version of the file, when it failed.
@@ -68,23 +58,6 @@ type Source struct {
 	Files        int
 }
 
-// Run states.
-const (
-	RunQueued    = "queued"
-	RunRunning   = "running"
-	RunSuccess   = "success"
-	RunFailed    = "failed"
-	RunCancelled = "cancelled"
-)
-
-// Task states: the run states plus these.
-const (
-	TaskPending        = "pending"
-	TaskRetrying       = "retrying"
-	TaskUpstreamFailed = "upstream_failed"
-	TaskSkipped        = "skipped"
-)
-
 // Runs is the run queue as the console shows it.
 type Runs struct {
 	Queued   []Run // in the order they will start
@@ -96,7 +69,7 @@ type Runs struct {
 type Run struct {
 	ID         int64
 	DAG        string
-	State      string
+	State      RunState
 	Trigger    string // "manual", "schedule", "sensor", "recovery"
 	Priority   int
 	Config     json.RawMessage
@@ -114,7 +87,7 @@ type Run struct {
 // Task is one task of a run.
 type Task struct {
 	ID         string
-	State      string
+	State      TaskState
 	Attempt    int
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -129,7 +102,7 @@ type Sensor struct {
 	Index   int // position in the DAG's sensors list
 	Topics  []string
 	Group   string
-	Status  string // running, paused, backpressure, error
+	Status  SensorStatus
 	Paused  bool
 	Error   string
 	Ticks   []Tick // newest first, bounded
@@ -153,7 +126,7 @@ type GroupLag struct {
 	Group      string
 	State      string // group state from the broker
 	Members    int
-	Status     string // OK, WARN, STALL, STOP, ERR
+	Status     LagStatus // OK, WARN or ERR
 	TotalLag   int64
 	Partitions []PartitionLag
 	At         time.Time
@@ -167,25 +140,14 @@ type PartitionLag struct {
 	Committed int64 // -1 when the group never committed
 	Lag       int64
 	Rate      float64 // messages/s consumed over the window
-	Status    string
+	Status    LagStatus
 }
-
-// Review item states.
-const (
-	ReviewStaged   = "staged"
-	ReviewApproved = "approved"
-	ReviewPushed   = "pushed"
-	ReviewPROpen   = "pr-open"
-	ReviewArchived = "archived"
-	ReviewRejected = "rejected"
-	ReviewFailed   = "failed"
-)
 
 // Review is one proposal of the metapipeline awaiting a human.
 type Review struct {
 	ID        int64
 	Kind      string // deprecate, exposures, archive
-	State     string
+	State     ReviewState
 	Branch    string
 	Base      string
 	Title     string
@@ -213,6 +175,8 @@ type MetaReport struct {
 	ModelsPerDay []DayCount   // oldest first
 	Candidates   int
 	StaleReports int
+	// Notice says why no clean-up is proposed (no consumer known).
+	Notice string `json:",omitempty"`
 }
 
 // Centrality of one model.

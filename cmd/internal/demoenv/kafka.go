@@ -1,15 +1,17 @@
-package sensor
+package demoenv
 
 import (
 	"context"
 	"log/slog"
 	"sync"
 
+	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
-// DemoOptions describe the Kafka side of `make demo`.
-type DemoOptions struct {
+// KafkaOptions describe the demo's Kafka: an embedded broker (kfake) and a
+// producer feeding one topic.
+type KafkaOptions struct {
 	Topic      string  // default "events"
 	Partitions int32   // default 3
 	Rate       float64 // messages per second; default 300
@@ -18,18 +20,18 @@ type DemoOptions struct {
 	Logger  *slog.Logger
 }
 
-// Demo is an embedded broker with a producer feeding one topic.
-type Demo struct {
+// Kafka is an embedded broker with a producer feeding one topic.
+type Kafka struct {
 	Broker *embedded.Broker
-	Conn   ConnConfig
+	Conn   sensor.ConnConfig
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// StartDemo starts an embedded broker and a producer at opts.Rate. Point
+// StartKafka starts an embedded broker and a producer at opts.Rate. Point
 // sensors at demo.Conn. Stop ends both.
-func StartDemo(ctx context.Context, opts DemoOptions) (*Demo, error) {
+func StartKafka(ctx context.Context, opts KafkaOptions) (*Kafka, error) {
 	if opts.Topic == "" {
 		opts.Topic = "events"
 	}
@@ -44,12 +46,12 @@ func StartDemo(ctx context.Context, opts DemoOptions) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Demo{Broker: b, Conn: ConnConfig{Brokers: b.Addrs(), ClientID: "sluice-demo"}}
+	d := &Kafka{Broker: b, Conn: sensor.ConnConfig{Brokers: b.Addrs(), ClientID: "sluice-demo"}}
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		st, err := Produce(ctx, d.Conn, ProduceOptions{Topic: opts.Topic, Rate: opts.Rate, KeyMode: KeySeq})
+		st, err := sensor.Produce(ctx, d.Conn, sensor.ProduceOptions{Topic: opts.Topic, Rate: opts.Rate, KeyMode: sensor.KeySeq})
 		if err != nil {
 			opts.Logger.Warn("demo producer", "err", err)
 		}
@@ -59,7 +61,7 @@ func StartDemo(ctx context.Context, opts DemoOptions) (*Demo, error) {
 }
 
 // Stop ends the producer, then the broker.
-func (d *Demo) Stop() {
+func (d *Kafka) Stop() {
 	d.cancel()
 	d.wg.Wait()
 	d.Broker.Close()

@@ -1,0 +1,338 @@
+package review
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"gopkg.in/yaml.v3"
+)
+
+// Dangling is a reference a branch leaves without a target, or a file it
+// leaves unparseable: what would make `dbt parse` fail.
+type Dangling struct {
+	File string // repository path
+	Line int
+	What string // "ref('products') no longer resolves", ...
+}
+
+func (d Dangling) String() string { return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.What) }
+
+// The dbt calls whose targets a deletion can remove. A two-argument ref
+// names a package first; keyword arguments (v=2) are not names.
+var (
+	refCall    = regexp.MustCompile(`\bref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"])?`)
+	sourceCall = regexp.MustCompile(`\bsource\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]`)
+	snapshotOf = regexp.MustCompile(`\{%-?\s*snapshot\s+([A-Za-z0-9_]+)\s*-?%\}`)
+)
+
+// checkTree proves a branch safe for the dbt project: every ref() and
+// source() in the SQL, Python and YAML it keeps (models, snapshots, seeds'
+// configs, tests, semantic models, metrics, saved queries, exposures,
+// macros) still resolves; every YAML file it changes still parses; no
+// properties entry names a model it deleted.
+//
+// What resolves is judged against the base: a name defined on the base
+// (a model, seed or snapshot file, a source table in YAML) and no longer on
+// the branch is gone. Names the base does not define either (packages,
+// other projects) are not the branch's doing and are left alone.
+func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error) {
+	baseFiles, err := treeFiles(base, projectDir)
+	if err != nil {
+		return nil, err
+	}
+	branchFiles, err := treeFiles(branch, projectDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Dangling
+
+	// Nodes defined by a file: gone when the branch deleted the last file
+	// with that name. Only deleted and changed files are read on the base.
+	kept := map[string]bool{}
+	for p := range branchFiles {
+		if n, ok := nodeName(p); ok {
+			kept[n] = true
+		}
+	}
+	goneNodes := map[string]bool{}
+	var changedYAML []string
+	baseSources, branchSources := map[string]bool{}, map[string]bool{}
+	for p, h := range baseFiles {
+		bh, still := branchFiles[p]
+		if still && bh.Hash == h.Hash {
+			continue
+		}
+		if n, ok := nodeName(p); ok && !kept[n] {
+			goneNodes[n] = true
+		}
+		if strings.HasSuffix(p, ".sql") && !still {
+			src, err := blobText(h)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range snapshotOf.FindAllSubmatch(src, -1) {
+				goneNodes[string(m[1])] = true // unless another file defines it: see below
+			}
+		}
+		if isYAML(p) {
+			src, err := blobText(h)
+			if err != nil {
+				return nil, err
+			}
+			addSources(src, baseSources)
+			if still {
+				changedYAML = append(changedYAML, p)
+			}
+		}
+	}
+	sort.Strings(changedYAML)
+	for _, p := range changedYAML {
+		src, err := blobText(branchFiles[p])
+		if err != nil {
+			return nil, err
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(src, &doc); err != nil {
+			out = append(out, Dangling{File: p, Line: yamlErrLine(err), What: "YAML no longer parses: " + err.Error()})
+			continue
+		}
+		addSources(src, branchSources)
+	}
+	goneSources := map[string]bool{}
+	for s := range baseSources {
+		if !branchSources[s] {
+			goneSources[s] = true
+		}
+	}
+	if len(goneNodes) == 0 && len(goneSources) == 0 {
+		return out, nil
+	}
+
+	// Every kept file that can call ref() or source(), or describe a model.
+	paths := make([]string, 0, len(branchFiles))
+	for p := range branchFiles {
+		if strings.HasSuffix(p, ".sql") || strings.HasSuffix(p, ".py") || isYAML(p) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		src, err := blobText(branchFiles[p])
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(p, ".sql") {
+			// A snapshot block still defined elsewhere is not gone.
+			for _, m := range snapshotOf.FindAllSubmatch(src, -1) {
+				delete(goneNodes, string(m[1]))
+			}
+		}
+		out = append(out, danglingCalls(p, src, goneNodes, goneSources)...)
+		if isYAML(p) {
+			out = append(out, danglingEntries(p, src, goneNodes)...)
+		}
+	}
+	return out, nil
+}
+
+// treeFiles lists the regular files below the project dir (dbt's own
+// output and installed packages excluded), by repository path.
+func treeFiles(t *object.Tree, projectDir string) (map[string]*object.File, error) {
+	out := map[string]*object.File{}
+	root := t
+	prefix := ""
+	if projectDir != "" && projectDir != "." {
+		sub, err := t.Tree(projectDir)
+		if err != nil {
+			return out, nil // no project on this tree: nothing to check
+		}
+		root, prefix = sub, projectDir+"/"
+	}
+	walker := object.NewTreeWalker(root, true, nil)
+	defer walker.Close()
+	for {
+		name, entry, err := walker.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("walking the branch tree: %w", err)
+		}
+		if entry.Mode == filemode.Dir {
+			continue
+		}
+		if first, _, _ := strings.Cut(name, "/"); first == "target" || first == "dbt_packages" || first == "logs" {
+			continue
+		}
+		if entry.Mode != filemode.Regular && entry.Mode != filemode.Executable {
+			continue
+		}
+		f, err := root.TreeEntryFile(&entry)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		f.Name = prefix + name
+		out[prefix+name] = f
+	}
+}
+
+func blobText(f *object.File) ([]byte, error) {
+	r, err := f.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", f.Name, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", f.Name, err)
+	}
+	return b, nil
+}
+
+// nodeName is the dbt node a file defines by its name: a model (.sql,
+// .py) or a seed (.csv). Macros, tests and analyses define none.
+func nodeName(p string) (string, bool) {
+	ext := path.Ext(p)
+	if ext != ".sql" && ext != ".py" && ext != ".csv" {
+		return "", false
+	}
+	for _, dir := range strings.Split(path.Dir(p), "/") {
+		if dir == "macros" || dir == "tests" || dir == "analyses" || dir == "analysis" {
+			return "", false
+		}
+	}
+	return strings.TrimSuffix(path.Base(p), ext), true
+}
+
+func isYAML(p string) bool { return strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml") }
+
+// addSources adds the "source.table" pairs a YAML file declares.
+func addSources(src []byte, into map[string]bool) {
+	if !bytes.Contains(src, []byte("sources")) {
+		return
+	}
+	var f struct {
+		Sources []struct {
+			Name   string `yaml:"name"`
+			Tables []struct {
+				Name string `yaml:"name"`
+			} `yaml:"tables"`
+		} `yaml:"sources"`
+	}
+	if yaml.Unmarshal(src, &f) != nil {
+		return
+	}
+	for _, s := range f.Sources {
+		for _, t := range s.Tables {
+			into[s.Name+"."+t.Name] = true
+		}
+	}
+}
+
+// danglingCalls finds ref() and source() calls to gone targets.
+func danglingCalls(p string, src []byte, nodes, sources map[string]bool) []Dangling {
+	var out []Dangling
+	if len(nodes) > 0 && bytes.Contains(src, []byte("ref(")) {
+		for _, m := range refCall.FindAllSubmatchIndex(src, -1) {
+			name := string(src[m[2]:m[3]])
+			if m[4] >= 0 {
+				name = string(src[m[4]:m[5]])
+			}
+			if nodes[name] {
+				out = append(out, Dangling{File: p, Line: lineAt(src, m[0]), What: fmt.Sprintf("ref('%s') no longer resolves: the branch deletes %s", name, name)})
+			}
+		}
+	}
+	if len(sources) > 0 && bytes.Contains(src, []byte("source(")) {
+		for _, m := range sourceCall.FindAllSubmatchIndex(src, -1) {
+			key := string(src[m[2]:m[3]]) + "." + string(src[m[4]:m[5]])
+			if sources[key] {
+				out = append(out, Dangling{File: p, Line: lineAt(src, m[0]), What: fmt.Sprintf("source('%s', '%s') no longer resolves: the branch removes it", src[m[2]:m[3]], src[m[4]:m[5]])})
+			}
+		}
+	}
+	return out
+}
+
+// danglingEntries finds properties entries (models:, seeds:, snapshots:)
+// naming a gone node.
+func danglingEntries(p string, src []byte, nodes map[string]bool) []Dangling {
+	mentions := false
+	for n := range nodes {
+		if bytes.Contains(src, []byte(n)) {
+			mentions = true
+			break
+		}
+	}
+	if !mentions {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []Dangling
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, list := root.Content[i].Value, root.Content[i+1]
+		if (key != "models" && key != "seeds" && key != "snapshots") || list.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range list.Content {
+			if name, ok := entryName(item); ok && nodes[name] {
+				out = append(out, Dangling{File: p, Line: item.Line, What: fmt.Sprintf("%s entry %q describes a model the branch deletes", key, name)})
+			}
+		}
+	}
+	return out
+}
+
+func lineAt(src []byte, off int) int { return 1 + bytes.Count(src[:off], []byte("\n")) }
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+func yamlErrLine(err error) int {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		n := 0
+		fmt.Sscan(m[1], &n)
+		return n
+	}
+	return 1
+}
+
+// checkCommit checks a staged commit against its base.
+func (sc *scratch) checkCommit(base, commit string) ([]Dangling, error) {
+	trees := make([]*object.Tree, 2)
+	for i, h := range []string{base, commit} {
+		c, err := sc.repo.CommitObject(plumbing.NewHash(h))
+		if err != nil {
+			return nil, fmt.Errorf("reading commit %s: %w", short(h), err)
+		}
+		if trees[i], err = c.Tree(); err != nil {
+			return nil, fmt.Errorf("reading the tree of %s: %w", short(h), err)
+		}
+	}
+	return checkTree(trees[0], trees[1], sc.projectDir)
+}
+
+func danglingText(ds []Dangling) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.String()
+	}
+	return out
+}
+
+// blockedMessage explains, in the item's error, why it cannot be approved.
+func blockedMessage(blocked []string) string {
+	return fmt.Sprintf("blocked: the branch would break the dbt project (%d %s): %s",
+		len(blocked), plural(len(blocked), "problem", "problems"), strings.Join(blocked, "; "))
+}
