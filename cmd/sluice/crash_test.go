@@ -42,7 +42,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 	// The task is slow enough that runs are in flight when the engine dies
 	// and backpressure leaves offsets in Kafka; retry_on_crash re-runs an
 	// interrupted run on its batch.
-	writeDAG(t, dags, "events", `{"retry_on_crash": true,
+	enginetest.WriteDAG(t, dags, "events", `{"retry_on_crash": true,
 		"sensors": [{"type": "kafka", "topic": "events", "max_batch_size": 100, "tick_interval": "100ms", "max_tick_runtime": "300ms"}],
 		"nodes": [{"id": "count", "type": "local", "config": {"command": "sleep 0.1; wc -l < \"$SLUICE_BATCH_FILE\""}}]}`)
 	env := []string{"SLUICE_STATE_DIR=" + state, "DAGS_DIR=" + dags, "SLUICE_KAFKA_BROKERS=" + strings.Join(broker.Addrs(), ",")}

@@ -98,7 +98,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	t.Parallel()
 	bin := buildSluice(t)
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "leaky", `{"nodes": [{"id": "print", "type": "local", "config": {"command":
+	enginetest.WriteDAG(t, dags, "leaky", `{"nodes": [{"id": "print", "type": "local", "config": {"command":
 		"echo gh=$GITHUB_TOKEN aws=$AWS_SECRET_ACCESS_KEY id=$AWS_ACCESS_KEY_ID kafka=$SLUICE_KAFKA_SASL_PASSWORD mode=$MODE_TOKEN:$MODE_SECRET; cat /nonexistent/$MODE_SECRET; exit 3"}}]}`)
 	// A Starlark DAG that fails while formatting a secret puts it in the
 	// loader's error: in the log and in the tree, both must redact it.

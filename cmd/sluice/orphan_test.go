@@ -55,7 +55,7 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 	taskPid, childPid, marker := filepath.Join(work, "task.pid"), filepath.Join(work, "child.pid"), filepath.Join(work, "ran")
 	// The first run holds on; its re-run (retry_on_crash) finishes at once.
 	task := fmt.Sprintf(`[ -e %[1]s ] && exit 0; touch %[1]s; sleep 300 & echo $! > %[2]s; echo $$ > %[3]s; wait`, marker, childPid, taskPid)
-	writeDAG(t, dags, "hold", fmt.Sprintf(`{"retry_on_crash": true, "nodes": [{"id": "work", "type": "local", "config": {"command": %q}}]}`, task))
+	enginetest.WriteDAG(t, dags, "hold", fmt.Sprintf(`{"retry_on_crash": true, "nodes": [{"id": "work", "type": "local", "config": {"command": %q}}]}`, task))
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	t.Cleanup(func() {
 		if pgid := readPidFile(taskPid); pgid > 0 {

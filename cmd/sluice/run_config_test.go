@@ -18,7 +18,7 @@ import (
 func TestRunReadsConfigFileAndServesMetrics(t *testing.T) {
 	t.Parallel()
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	cfg := filepath.Join(dir, "sluice.yaml")
 	body := fmt.Sprintf("dags-dir: %s\nrun:\n  metrics: 127.0.0.1:0\n", dags)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {

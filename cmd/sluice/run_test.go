@@ -49,13 +49,6 @@ func runCmd(ctx context.Context, vars map[string]string, args ...string) (code i
 	return code, out.String(), errOut.String()
 }
 
-func writeDAG(t *testing.T, dir, name, body string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // startInProcessEngine runs `sluice run` in a goroutine until the returned
 // stop is called; stop returns its exit code.
 func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) (stderr *syncBuffer, stop func() int) {
@@ -94,8 +87,8 @@ func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) 
 func TestRunTriggerAndList(t *testing.T) {
 	t.Parallel()
 	dags, state := t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "cat \"$SLUICE_RUN_CONFIG\""}}]}`)
-	writeDAG(t, dags, "broken", `{"nodes": [{"id": "x", "type": "sluice.fail", "config": {"message": "nope"}}]}`)
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "cat \"$SLUICE_RUN_CONFIG\""}}]}`)
+	enginetest.WriteDAG(t, dags, "broken", `{"nodes": [{"id": "x", "type": "sluice.fail", "config": {"message": "nope"}}]}`)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	stderr, stop := startInProcessEngine(t, vars, "--kill-grace", "1s")
 
@@ -491,9 +484,9 @@ func writeGatedDAGs(t *testing.T, dags, work string) (gate string) {
 		return fmt.Sprintf(`{%s "nodes": [{"id": "work", "type": "local", "config": {"command": %q}},
 			{"id": "after", "type": "sluice.noop", "config": {}, "depends_on": ["work"]}]}`, extra, task)
 	}
-	writeDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
-	writeDAG(t, dags, "drop", gated(""))
-	writeDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
+	enginetest.WriteDAG(t, dags, "drop", gated(""))
+	enginetest.WriteDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	t.Cleanup(func() {
 		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
 		for _, f := range strings.Fields(string(data)) {

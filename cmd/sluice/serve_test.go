@@ -145,7 +145,7 @@ func scrape(t *testing.T, addr string) string {
 func TestServeSSHEndToEnd(t *testing.T) {
 	t.Parallel()
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "echo hello from the task"}}]}`)
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "echo hello from the task"}}]}`)
 	keys, op, vw := writeKeys(t, dir)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	s := startServe(t, vars, "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--metrics", "127.0.0.1:0", "--kill-grace", "1s")
@@ -200,7 +200,7 @@ func TestServeSSHEndToEnd(t *testing.T) {
 func TestServeWithoutSSHIsHeadless(t *testing.T) {
 	t.Parallel()
 	dags, state := t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hello", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	s := startServe(t, vars)
 	if s.ssh != "" || s.metrics != "" {
@@ -262,7 +262,7 @@ func TestServeUsage(t *testing.T) {
 func TestServeReadsTheConfigFile(t *testing.T) {
 	t.Parallel()
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	keys, op, _ := writeKeys(t, dir)
 	cfg := filepath.Join(dir, "sluice.yaml")
 	body := fmt.Sprintf("dags-dir: %s\nstate-dir: /nonexistent/overridden/by/env\nserve:\n  ssh: 127.0.0.1:0\n  authorized-keys: %s\n  host-key: %s\n",
