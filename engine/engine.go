@@ -89,7 +89,7 @@ type Engine struct {
 	events *broker
 
 	lock   *store.Lock
-	st     *store.Store
+	st     store.Interface
 	dags   dagSource
 	runner *runner.Runner
 	sched  *runner.Scheduler
@@ -98,6 +98,12 @@ type Engine struct {
 	reviews *review.Service
 	meta    *metapipeline // nil when not configured
 	off     *offlineParts // set when opened offline (Open)
+
+	// pauseMu guards the paused DAGs as last read from the store, and the
+	// DAGs whose sensors this engine paused for them.
+	pauseMu       sync.Mutex
+	paused        map[string]api.DAGPause
+	sensorsPaused map[string]bool
 
 	life      lifecycle.Lifecycle // the relays of changes into events
 	running   []service           // started parts, in start order
@@ -117,7 +123,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("engine: StateDir is required")
 	}
-	e := &Engine{cfg: cfg, ring: NewLogRing(cfg.LogRingSize), events: newBroker()}
+	e := &Engine{cfg: cfg, ring: NewLogRing(cfg.LogRingSize), events: newBroker(), sensorsPaused: map[string]bool{}}
 	base := slog.DiscardHandler
 	if cfg.Logger != nil {
 		base = cfg.Logger.Handler()
@@ -176,7 +182,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	}
 	e.sched = runner.NewScheduler(runner.SchedulerConfig{
 		Store:   e.st,
-		DAGs:    e.scheduledDAGs,
+		DAGs:    e.firingDAGs,
 		Enqueue: e.runner.Enqueue,
 		Clock:   cfg.Clock,
 		Logger:  e.log.With("component", "scheduler"),
@@ -230,7 +236,9 @@ func (e *Engine) Start(ctx context.Context) error {
 			{"dag loader", e.dags, nil},
 			{"reviews", e.reviews, nil},
 			{"runner", e.runner, nil},
-			{"kafka sensors", e.sensors, e.syncSensors},
+			// Paused DAGs stay paused across restarts: read before the
+			// schedules start.
+			{"kafka sensors", e.sensors, func() { e.syncSensors(); e.refreshPauses(ctx) }},
 			{"scheduler", e.sched, nil},
 		}
 		for _, step := range steps {
@@ -246,6 +254,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.life.Go(func() { e.relayDAGChanges(relayCtx) })
 		e.life.Go(func() { e.relayPartChanges(relayCtx) })
+		e.life.Go(func() { e.watchPauses(relayCtx) })
 		e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
 		e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
 			"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
@@ -357,6 +366,7 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		if t, ok := next[s.DAGs[i].Name]; ok && !t.IsZero() {
 			s.DAGs[i].NextFire = t
 		}
+		s.DAGs[i].Paused = e.pausedDAG(s.DAGs[i].Name)
 	}
 	return s
 }
@@ -374,6 +384,16 @@ func (e *Engine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 
 // Trigger implements API: it queues a manual run once the run is committed.
 func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
+	id, err := e.trigger(ctx, name, cfg)
+	result := ""
+	if err == nil {
+		result = fmt.Sprintf("ok: run %d", id)
+	}
+	e.audit(ctx, "trigger", "dag "+name, "", result, err)
+	return id, err
+}
+
+func (e *Engine) trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
 	if err := CheckRunConfig(cfg); err != nil {
 		return 0, fmt.Errorf("triggering %q: %w", name, err)
 	}
@@ -386,4 +406,8 @@ func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) 
 }
 
 // Cancel implements API.
-func (e *Engine) Cancel(ctx context.Context, run int64) error { return e.runner.Cancel(ctx, run) }
+func (e *Engine) Cancel(ctx context.Context, run int64) error {
+	err := e.runner.Cancel(ctx, run)
+	e.audit(ctx, "cancel", fmt.Sprintf("run %d", run), "", "", err)
+	return err
+}

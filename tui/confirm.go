@@ -48,8 +48,9 @@ func (m *Model) confirmView() string {
 	if d.yes {
 		yes, no = st.ButtonActive.Render("> Yes <"), st.Button.Render("  No  ")
 	}
-	body := lipgloss.NewStyle().Width(width).Render(d.prompt)
-	buttons := lipgloss.PlaceHorizontal(width, lipgloss.Center, yes+"    "+no)
-	hint := lipgloss.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render("y yes · n/esc no · ←/→ switch · enter choose"))
+	r := st.Renderer()
+	body := st.NewStyle().Width(width).Render(d.prompt)
+	buttons := r.PlaceHorizontal(width, lipgloss.Center, yes+"    "+no)
+	hint := r.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render("y yes · n/esc no · ←/→ switch · enter choose"))
 	return st.Dialog.Render(body + "\n\n" + buttons + "\n\n" + hint)
 }

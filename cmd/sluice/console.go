@@ -171,7 +171,7 @@ func openConsole(ctx context.Context, env *cliEnv, run consoleRun) int {
 		lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	}
 	uiCtx, cancelUI := context.WithCancel(ctx)
-	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(noColor)})
+	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(nil)})
 	p := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, runErr := p.Run()
 	cancelUI()

@@ -162,6 +162,12 @@ func checksumDir(t *testing.T, dir string) string {
 	return strings.Join(lines, "\n")
 }
 
+// movingClock reads the time the test sets in *at; it never fires After.
+type movingClock struct{ at *time.Time }
+
+func (c movingClock) Now() time.Time                     { return *c.at }
+func (movingClock) After(time.Duration) <-chan time.Time { return nil }
+
 var testNow = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 
 // setup opens a real store and a service on the repos.

@@ -15,7 +15,7 @@ import (
 
 // SchedulerConfig configures a Scheduler.
 type SchedulerConfig struct {
-	Store *store.Store
+	Store store.Interface
 	// DAGs lists the definitions that may fire: active ones (and the last
 	// good version of an invalid file), enabled.
 	DAGs func() []*dag.DAG
