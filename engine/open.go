@@ -134,6 +134,9 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	if cfg.Clock == nil {
+		cfg.Clock = e.cfg.Clock
+	}
 	// Mode's credentials are never stored in review history either.
 	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {

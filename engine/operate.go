@@ -247,7 +247,6 @@ func (e *Engine) applySensorPauses() {
 
 // watchPauses notices pauses made by another process on the state dir.
 func (e *Engine) watchPauses(ctx context.Context) {
-	defer e.relay.Done()
 	tick := time.NewTicker(pausePoll)
 	defer tick.Stop()
 	for {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/redact"
 )
 
@@ -36,9 +37,7 @@ type Service struct {
 
 	changes chan struct{}
 
-	stopMu sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	life lifecycle.Lifecycle
 }
 
 // New prepares the service. It touches neither git nor the network until an
@@ -69,43 +68,32 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 // Start loads the items and keeps rereading the store, so changes made by
 // another process (`sluice review approve`) reach the console.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.Refresh(ctx); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	s.stopMu.Lock()
-	s.cancel, s.done = cancel, done
-	s.stopMu.Unlock()
-	go func() {
-		defer close(done)
-		t := time.NewTicker(s.cfg.PollInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("rereading review items", "err", err)
-				}
+	return s.life.Start(ctx, func(ctx context.Context) error {
+		if err := s.Refresh(ctx); err != nil {
+			return err
+		}
+		s.life.Go(func() { s.poll(ctx) })
+		return nil
+	})
+}
+
+func (s *Service) poll(ctx context.Context) {
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("rereading review items", "err", err)
 			}
 		}
-	}()
-	return nil
+	}
 }
 
 // Stop ends the polling started by Start and waits for it.
-func (s *Service) Stop() {
-	s.stopMu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel, s.done = nil, nil
-	s.stopMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
+func (s *Service) Stop() { s.life.Stop(nil) }
 
 // Changes signals (coalesced, never blocking the service) that the review
 // items changed: re-read Reviews.

@@ -87,7 +87,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	r.mu.Lock()
 	for _, t := range ar.tasks {
 		if t.State == api.TaskPending && !settled[t.ID] {
-			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: time.Now()})
+			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: r.clock.Now()})
 		}
 	}
 	r.mu.Unlock()
@@ -108,7 +108,7 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
-	now := time.Now()
+	now := r.clock.Now()
 	if err := r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle); err != nil {
 		if errors.Is(err, store.ErrFenced) {
 			r.log.Warn("run settled by another instance while this one was away; its end is not recorded", "run", ar.run.ID, "state", state)
@@ -212,7 +212,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			launch = append(launch, nodeByID(ar.def, ready[0]))
 			ready = ready[1:]
 		}
-		now := time.Now()
+		now := r.clock.Now()
 		switch {
 		case len(launch) > 0:
 			rows := unsaved
@@ -273,7 +273,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			if failure == "" {
 				failure = fmt.Sprintf("task %s failed: %s", res.id, res.err)
 			}
-			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, time.Now())...)
+			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, r.clock.Now())...)
 		}
 	}
 }
@@ -360,7 +360,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			if ctx.Err() != nil {
 				return struct{}{}, backoff.Permanent(context.Cause(ctx))
 			}
-			a.StartedAt = time.Now()
+			a.StartedAt = r.clock.Now()
 			if err := r.putAttempt(ar, a); err != nil {
 				return struct{}{}, backoff.Permanent(err)
 			}
@@ -381,7 +381,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			tr.forgetProcess()
 			logFile, tail = tr.closeLog()
 		}
-		a.FinishedAt, a.LogFile, a.LogTail = time.Now(), logFile, tail
+		a.FinishedAt, a.LogFile, a.LogTail = r.clock.Now(), logFile, tail
 		switch {
 		case err == nil:
 			a.State = api.TaskSuccess
@@ -419,7 +419,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 		res.state = api.TaskCancelled
 		// Cancelled while waiting to retry: the last attempt says retrying.
 		if last.State == api.TaskRetrying && !shutdown() {
-			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", time.Now()
+			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", r.clock.Now()
 			res.final = &last
 		}
 		if shutdown() {

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -47,7 +49,9 @@ type Config struct {
 	// 200).
 	FinishedKept int
 	// Kinds runs tasks; nil: DefaultKinds(LambdaConfig{}, Logger).
-	Kinds  *Kinds
+	Kinds *Kinds
+	// Clock stamps queue, start and finish times; nil is the real clock.
+	Clock  clock.Clock
 	Logger *slog.Logger
 	// OnChange is called after every committed change of runs; it must not
 	// block.
@@ -97,12 +101,13 @@ type Runner struct {
 		queued  []api.Run
 	}
 
+	life    lifecycle.Lifecycle
+	clock   clock.Clock
 	base    context.Context
 	stop    context.CancelCauseFunc
 	wake    chan struct{}
-	done    chan struct{}
 	execs   sync.WaitGroup
-	started bool
+	started bool // dispatching: set by Start, cleared first by Stop
 
 	id       string
 	others   map[string]int // runs of other instances running, by DAG (shared stores)
@@ -163,8 +168,8 @@ func New(cfg Config) (*Runner, error) {
 		byDAG:   map[string]int{},
 		running: map[int64]*activeRun{},
 		act:     newActive(),
+		clock:   clock.Or(cfg.Clock),
 		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
 		id:      cfg.Instance,
 		others:  map[string]int{},
 	}, nil
@@ -178,6 +183,10 @@ func (r *Runner) Kinds() *Kinds { return r.kinds }
 // store, and starts dispatching. Call it once the DAGs are loaded: a queued
 // run whose DAG is unknown fails.
 func (r *Runner) Start(ctx context.Context) error {
+	return r.life.Start(ctx, r.start)
+}
+
+func (r *Runner) start(ctx context.Context) (err error) {
 	// Before a re-queued run can start its tasks again. With a shared
 	// store the groups may be another live instance's (or on another box).
 	if !r.cfg.Shared {
@@ -185,10 +194,15 @@ func (r *Runner) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	now := time.Now()
+	now := r.clock.Now()
 	if err := r.register(ctx, now); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil { // a failed start leaves no heartbeat behind
+			r.deregister(context.WithoutCancel(ctx))
+		}
+	}()
 	rec, err := r.st.ReapDead(ctx, r.id, now, r.cfg.Lease, r.retryOnCrash)
 	if err != nil {
 		return err
@@ -211,13 +225,14 @@ func (r *Runner) Start(ctx context.Context) error {
 	for _, run := range queued {
 		r.pushLocked(r.withDAGPriority(run))
 	}
+	// Runs outlive the Start context: only Stop (or a cancel) ends them.
 	r.base, r.stop = context.WithCancelCause(context.WithoutCancel(ctx))
 	r.started = true
 	r.mu.Unlock()
 	if len(queued) > 0 {
 		r.log.Info("queue loaded", "queued", len(queued))
 	}
-	go r.loop(ctx)
+	r.life.Go(func() { r.loop(ctx) })
 	r.changed()
 	return nil
 }
@@ -230,20 +245,18 @@ func (r *Runner) retryOnCrash(run store.Run) bool {
 // Stop ends dispatching, stops running tasks (SIGTERM, then SIGKILL after
 // KillGrace) and settles their runs as interrupted — re-queued when their
 // DAG says retry_on_crash — exactly as a restart after a crash would.
-func (r *Runner) Stop() {
+func (r *Runner) Stop() { r.life.Stop(r.shutdown) }
+
+// shutdown runs once the dispatch loop has ended.
+func (r *Runner) shutdown() {
 	r.mu.Lock()
-	if !r.started {
-		r.mu.Unlock()
-		return
-	}
-	r.started = false
+	r.started = false // no dispatch from a finishing run either
 	r.mu.Unlock()
 	r.stop(errors.New("engine shutting down"))
-	<-r.done
 	r.execs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec, err := r.st.ReleaseClaims(ctx, r.id, time.Now(), r.retryOnCrash)
+	rec, err := r.st.ReleaseClaims(ctx, r.id, r.clock.Now(), r.retryOnCrash)
 	if err != nil {
 		r.log.Error("settling interrupted runs at shutdown", "err", err)
 	}
@@ -256,7 +269,6 @@ func (r *Runner) Stop() {
 // loop dispatches whenever something may have freed a slot or queued a run,
 // and polls the store for runs other processes queued.
 func (r *Runner) loop(ctx context.Context) {
-	defer close(r.done)
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
 	reap := time.NewTicker(r.heartbeatEvery())
@@ -418,7 +430,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		nr.Priority = def.Priority
 	}
 	if nr.QueuedAt.IsZero() {
-		nr.QueuedAt = time.Now()
+		nr.QueuedAt = r.clock.Now()
 	}
 	nr.External = false
 	id, err := r.st.CreateRun(ctx, nr)
@@ -467,7 +479,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	r.mu.Lock()
 	if it := r.removeLocked(id); it != nil {
 		r.mu.Unlock()
-		now := time.Now()
+		now := r.clock.Now()
 		if err := r.st.CancelQueued(ctx, id, now, "cancelled while queued"); err != nil {
 			r.mu.Lock()
 			r.pushLocked(it.run)
@@ -493,7 +505,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	r.mu.Unlock()
 	// Not in memory: queued by another process and not adopted yet, or
 	// finished, or unknown.
-	err := r.st.CancelQueued(ctx, id, time.Now(), "cancelled while queued")
+	err := r.st.CancelQueued(ctx, id, r.clock.Now(), "cancelled while queued")
 	switch {
 	case err == nil:
 		r.changed()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // LagOptions tune a LagMonitor.
@@ -56,8 +57,7 @@ type LagMonitor struct {
 	groups map[string]*trackedGroup
 	wake   chan struct{}
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	life lifecycle.Lifecycle
 }
 
 type trackedGroup struct {
@@ -128,23 +128,16 @@ func (l *LagMonitor) Lag(group string) (lag api.GroupLag, history []int64, ok bo
 
 // Start polls in the background until Stop.
 func (l *LagMonitor) Start(ctx context.Context) error {
-	ctx, l.cancel = context.WithCancel(ctx)
-	l.done = make(chan struct{})
-	go l.loop(ctx)
-	return nil
+	return l.life.Start(ctx, func(ctx context.Context) error {
+		l.life.Go(func() { l.loop(ctx) })
+		return nil
+	})
 }
 
 // Stop ends polling and waits for the poller.
-func (l *LagMonitor) Stop() {
-	if l.cancel == nil {
-		return
-	}
-	l.cancel()
-	<-l.done
-}
+func (l *LagMonitor) Stop() { l.life.Stop(nil) }
 
 func (l *LagMonitor) loop(ctx context.Context) {
-	defer close(l.done)
 	var reader *OffsetReader
 	defer func() {
 		if reader != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // ErrUnknownSensor: no sensor with that DAG and index.
@@ -59,7 +60,7 @@ type Manager struct {
 	sensors map[sensorKey]*Sensor
 	broken  map[sensorKey]brokenSensor // sensors whose spec does not resolve
 	paused  map[sensorKey]bool         // survives a sensor's restart
-	started bool
+	life    lifecycle.Lifecycle
 }
 
 type sensorKey struct {
@@ -123,14 +124,12 @@ func (m *Manager) notify() {
 func (m *Manager) Start(ctx context.Context) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.started {
-		return errors.New("sensor manager already started")
-	}
-	m.ctx = ctx
-	m.started = true
-	return m.lag.Start(ctx)
+	return m.life.Start(ctx, func(ctx context.Context) error {
+		m.mu.Lock()
+		m.ctx = ctx
+		m.mu.Unlock()
+		return m.lag.Start(ctx)
+	})
 }
 
 // Stop stops every sensor (committing what they persisted) and the lag
@@ -138,12 +137,14 @@ func (m *Manager) Start(ctx context.Context) error {
 func (m *Manager) Stop() {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
-	m.mu.Lock()
-	sensors := m.sensors
-	m.sensors = map[sensorKey]*Sensor{}
-	m.mu.Unlock()
-	stopAll(sensors)
-	m.lag.Stop()
+	m.life.Stop(func() {
+		m.mu.Lock()
+		sensors := m.sensors
+		m.sensors = map[sensorKey]*Sensor{}
+		m.mu.Unlock()
+		stopAll(sensors)
+		m.lag.Stop()
+	})
 }
 
 func stopAll(sensors map[sensorKey]*Sensor) {
@@ -167,9 +168,9 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
 	m.mu.Lock()
-	if !m.started {
+	if !m.life.Running() {
 		m.mu.Unlock()
-		return errors.New("sensor manager not started")
+		return errors.New("sensor manager not running")
 	}
 	ctx := m.ctx
 	want := map[sensorKey]Spec{}

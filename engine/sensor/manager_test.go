@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -98,7 +99,7 @@ func TestManagerSyncAndPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	produce(t, conn, "p1", 10)
-	waitFor(t, 30*time.Second, "10 messages", func() bool { return sink.messages() == 10 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 10 }, "10 messages")
 
 	if err := m.Pause("pz", 0, true); err != nil {
 		t.Fatal(err)
@@ -109,10 +110,10 @@ func TestManagerSyncAndPause(t *testing.T) {
 	// A paused sensor keeps its partitions and reads nothing: the backlog
 	// shows as lag, and the lag monitor calls the partition stalled.
 	produce(t, conn, "p1", 5)
-	waitFor(t, 30*time.Second, "lag 5, stalled", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		s := m.Snapshot()
 		return len(s[0].Lag.Partitions) == 1 && s[0].Lag.TotalLag == 5 && s[0].Lag.Partitions[0].Status == api.LagStall
-	})
+	}, "lag 5, stalled")
 
 	// A change of definition restarts the sensor, still paused.
 	spec.MaxBatchSize = 3
@@ -122,16 +123,16 @@ func TestManagerSyncAndPause(t *testing.T) {
 	if s := m.Snapshot(); len(s) != 1 || !s[0].Paused {
 		t.Errorf("restarted sensor lost its pause: %+v", s)
 	}
-	waitFor(t, 30*time.Second, "the restarted, paused member in the group", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return readOffsets(t, conn, "sluice.pz", "p1").Members == 1
-	})
+	}, "the restarted, paused member in the group")
 	if n := sink.messages(); n != 10 {
 		t.Errorf("a paused sensor consumed: %d messages, want 10", n)
 	}
 	if err := m.Pause("pz", 0, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "15 messages after resume", func() bool { return sink.messages() == 15 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 15 }, "15 messages after resume")
 	for _, bt := range sink.all()[1:] {
 		if len(bt.Messages) > 3 {
 			t.Errorf("batch %s larger than the new max_batch_size 3", bt.Key())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -104,14 +105,14 @@ func TestTickHistorySurvivesRestart(t *testing.T) {
 		return m
 	}
 	m := newManager()
-	waitFor(t, 30*time.Second, "a tick with the 30 messages", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		for _, tk := range m.Snapshot()[0].Ticks {
 			if tk.Messages == 30 {
 				return true
 			}
 		}
 		return false
-	})
+	}, "a tick with the 30 messages")
 	m.Stop()
 	stored, err := st.RecentTicks(context.Background(), "hist", 0, 100)
 	if err != nil || len(stored) == 0 {

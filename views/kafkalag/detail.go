@@ -19,7 +19,7 @@ func (m *Model) tickDetails() string {
 	if s == nil {
 		return st.Muted.Render("The sensor is no longer configured.")
 	}
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	var b strings.Builder
 	field := func(label, value string) {
 		fmt.Fprintf(&b, "%s %s\n", st.Label.Render(fmt.Sprintf("%-9s", label)), value)

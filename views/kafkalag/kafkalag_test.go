@@ -22,7 +22,7 @@ import (
 func newPane(t testing.TB, snap *api.Snapshot, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})

@@ -141,7 +141,7 @@ func (m *Model) lastTick(s *api.Sensor) string {
 		return st.Muted.Render("no ticks yet")
 	}
 	t := &s.Ticks[0]
-	when := st.Muted.Render("tick " + common.Ago(m.c.Now(), t.Start) + " · ")
+	when := st.Muted.Render("tick " + common.Ago(m.c.Clock.Now(), t.Start) + " · ")
 	switch tickState(t) {
 	case tickError:
 		return when + st.Error.Render("error: "+common.OneLine(t.Error))
@@ -202,7 +202,7 @@ func (m *Model) cardHead(s *api.Sensor) []string {
 		}
 		head = st.Label.Render("group ") + group + st.Muted.Render(" · ") + state + st.Muted.Render(" · ") +
 			common.Plural(lag.Members, "member") + st.Muted.Render(" · ") + common.Badge(st, orDash(lag.Status)) +
-			st.Muted.Render(" · read "+common.Ago(m.c.Now(), lag.At))
+			st.Muted.Render(" · read "+common.Ago(m.c.Clock.Now(), lag.At))
 	}
 	lines := []string{common.PadRight(head, w)}
 
@@ -315,7 +315,7 @@ func (m *Model) tickRow(t *api.Tick, width int) string {
 	default:
 		outcome = st.State(state).Render(skipText(t))
 	}
-	ago := strings.TrimSuffix(common.Ago(m.c.Now(), t.Start), " ago")
+	ago := strings.TrimSuffix(common.Ago(m.c.Clock.Now(), t.Start), " ago")
 	widths, cells := m.tickColumns(width, common.Clock(t.Start), st.Muted.Render(ago),
 		fmt.Sprintf("%7s", common.Duration(t.Duration)), fmt.Sprintf("%7d", t.Batches), fmt.Sprintf("%8d", t.Messages), outcome)
 	return common.Columns(width, widths, cells...)

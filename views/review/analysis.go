@@ -196,7 +196,7 @@ func (m *Model) analysisView() string {
 		return common.Lines(head+"\n\n"+strings.Join(body, "\n"), m.width, m.height)
 	}
 	r := m.snap.Meta
-	head = st.Bold.Render("Analysis") + st.Muted.Render(fmt.Sprintf(" of %s (%s) · ", common.Clock(r.At), agoText(m.c.Now(), r.At))) +
+	head = st.Bold.Render("Analysis") + st.Muted.Render(fmt.Sprintf(" of %s (%s) · ", common.Clock(r.At), agoText(m.c.Clock.Now(), r.At))) +
 		fmt.Sprintf("%s · %s", common.Plural(r.Candidates, "candidate"), common.Plural(r.StaleReports, "stale report")) +
 		st.Muted.Render(" · "+m.analysisScroll.position())
 	start, end := m.analysisScroll.window()

@@ -469,7 +469,7 @@ func (m *Model) summarize() string {
 	}
 	s := strings.Join(parts, st.Muted.Render(" · "))
 	if meta := m.snap.Meta; meta != nil {
-		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Now(), meta.At)))
+		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Clock.Now(), meta.At)))
 	}
 	return s
 }

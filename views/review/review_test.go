@@ -31,7 +31,7 @@ func theme(noColor bool) *styles.Styles {
 func newPane(t testing.TB, snap *api.Snapshot, noColor bool, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(theme(noColor))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})
@@ -393,13 +393,13 @@ func TestViewFillsThePane(t *testing.T) {
 func TestPaneShowsNoEvidenceNotice(t *testing.T) {
 	t.Parallel()
 	const notice = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
-	empty := &api.Snapshot{Meta: &api.MetaReport{At: viewtest.Clock(), Notice: notice}}
+	empty := &api.Snapshot{Meta: &api.MetaReport{At: viewtest.Now, Notice: notice}}
 	screen := sgr.ReplaceAllString(newPane(t, empty, true, 120, 20).View(), "")
 	if !strings.Contains(screen, notice) || strings.Contains(screen, "no review items") {
 		t.Errorf("empty pane:\n%s", screen)
 	}
 	snap := viewtest.Reviews()
-	snap.Meta = &api.MetaReport{At: viewtest.Clock(), Notice: notice}
+	snap.Meta = &api.MetaReport{At: viewtest.Now, Notice: notice}
 	m := newPane(t, snap, true, 120, 30)
 	screen = sgr.ReplaceAllString(m.View(), "")
 	if !strings.Contains(screen, notice) || !strings.Contains(screen, snap.Reviews[0].Title) {

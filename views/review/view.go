@@ -69,7 +69,7 @@ func (m *Model) refreshBody() {
 func (m *Model) headLines(it *api.Review) []string {
 	st := m.c.Styles
 	w := max(m.width, 1)
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	var out []string
 	add := func(s string) { out = append(out, common.PadRight(s, w)) }
 	if it.Title != "" {
@@ -239,7 +239,7 @@ func (m *Model) emptyText() string {
 		return strings.Join([]string{
 			st.Warn.Render("  " + n),
 			st.Muted.Render(fmt.Sprintf("  last analysis %s: nothing is proposed for deletion until a consumer is known · i shows it",
-				agoText(m.c.Now(), m.snap.Meta.At))),
+				agoText(m.c.Clock.Now(), m.snap.Meta.At))),
 		}, "\n")
 	}
 	lines := []string{
@@ -249,7 +249,7 @@ func (m *Model) emptyText() string {
 	}
 	if meta := m.snap.Meta; meta != nil {
 		lines = append(lines, "", st.Muted.Render(fmt.Sprintf("  last analysis %s: %s, %s · i shows it",
-			agoText(m.c.Now(), meta.At), common.Plural(meta.Candidates, "candidate"), common.Plural(meta.StaleReports, "stale report"))))
+			agoText(m.c.Clock.Now(), meta.At), common.Plural(meta.Candidates, "candidate"), common.Plural(meta.StaleReports, "stale report"))))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -284,7 +284,7 @@ func (m *Model) renderRow(i, width int) string {
 	}
 	return common.Columns(width, []int{m.idWidth, 9, 10, 4, 18},
 		fmt.Sprintf("#%d", it.ID), it.Kind, common.Badge(st, it.State),
-		st.Muted.Render(age(m.c.Now().Sub(it.CreatedAt))), m.sizeCell(it), common.OneLine(title))
+		st.Muted.Render(age(m.c.Clock.Now().Sub(it.CreatedAt))), m.sizeCell(it), common.OneLine(title))
 }
 
 // sizeCell is "+12 -40 · 3 files" for a branch, "3 reports" for reports.
