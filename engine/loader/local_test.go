@@ -568,13 +568,13 @@ func TestScanNamesChangesAndDeletionDropsErrors(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := New(localConfig(dir), nil)
 	ctx := context.Background()
-	writeFile(t, dir, "a.json", dagJSON("v1", 1))
-	path := writeFile(t, dir, "b.json", dagJSON("v1", 1))
+	enginetest.WriteDAG(t, dir, "a.json", dagJSON("v1", 1))
+	path := enginetest.WriteDAG(t, dir, "b.json", dagJSON("v1", 1))
 	res, err := l.ScanNow(ctx)
 	if err != nil || !slices.Equal(res.ChangedDAGs, []string{"a", "b"}) {
 		t.Fatalf("first scan = %+v, %v", res, err)
 	}
-	writeFile(t, dir, "b.json", brokenJSON)
+	enginetest.WriteDAG(t, dir, "b.json", brokenJSON)
 	if res, err = l.ScanNow(ctx); err != nil || !slices.Equal(res.ChangedDAGs, []string{"b"}) {
 		t.Fatalf("scan after breaking b = %+v, %v", res, err)
 	}
