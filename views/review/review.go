@@ -260,10 +260,32 @@ func (m *Model) jumpFile(dir int) {
 	}
 }
 
-// actionable reports whether the engine accepts approve or reject for an
-// item in this state (approved means an approval that did not finish).
-func actionable(state api.ReviewState) bool {
+// canApprove reports whether the engine accepts approve for an item in
+// this state (approved means an approval that did not finish).
+func canApprove(state api.ReviewState) bool {
 	return state == api.ReviewStaged || state == api.ReviewFailed || state == api.ReviewApproved
+}
+
+// canReject reports whether the engine accepts reject: what it approves,
+// and a blocked item, which nobody can approve.
+func canReject(state api.ReviewState) bool {
+	return canApprove(state) || state == api.ReviewBlocked
+}
+
+// actionKeys are the approve and reject bindings an item's state allows,
+// so the footer and the help never offer a key the engine would refuse.
+func (m *Model) actionKeys(it *api.Review) []key.Binding {
+	if it == nil {
+		return nil
+	}
+	var out []key.Binding
+	if canApprove(it.State) {
+		out = append(out, m.c.Keys.Approve)
+	}
+	if canReject(it.State) {
+		out = append(out, m.c.Keys.Reject)
+	}
+	return out
 }
 
 func (m *Model) approve(it *api.Review) tea.Cmd {
@@ -275,7 +297,7 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 		// reference by file:line.
 		return common.Toast(fmt.Sprintf("review #%d cannot be approved: %s", it.ID, it.Error), true)
 	}
-	if !actionable(it.State) {
+	if !canApprove(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to approve", it.ID, it.State), true)
 	}
 	id, what := it.ID, approveWhat(it)
@@ -327,7 +349,7 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
-	if !actionable(it.State) && it.State != api.ReviewBlocked {
+	if !canReject(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
 	}
 	id := it.ID
@@ -483,9 +505,13 @@ func (m *Model) ShortHelp() []key.Binding {
 	case m.mode == modeAnalysis:
 		return []key.Binding{k.Up, k.Down, k.PageDown, m.keys.back, k.Meta}
 	case m.mode == modeItem:
-		return []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile, k.Approve, k.Reject, m.keys.back}
+		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile}
+		out = append(out, m.actionKeys(m.find(m.open))...)
+		return append(out, m.keys.back)
 	}
-	return []key.Binding{k.Up, k.Down, m.keys.open, k.Approve, k.Reject, k.Meta, k.Analysis, k.Filter}
+	out := []key.Binding{k.Up, k.Down, m.keys.open}
+	out = append(out, m.actionKeys(m.selected())...)
+	return append(out, k.Meta, k.Analysis, k.Filter)
 }
 
 // FullHelp implements help.KeyMap.
@@ -495,7 +521,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	case modeAnalysis:
 		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, {k.Meta}}
 	case modeItem:
-		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, append(m.actionKeys(m.find(m.open)), k.Meta)}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.Back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), k.Meta)}
 }

@@ -117,11 +117,27 @@ func (m *Model) headLines(it *api.Review) []string {
 		d := &m.body.diff
 		add(st.Section.Render(fmt.Sprintf("Diff · %s · ", common.Plural(len(d.files), "file"))) + sizeText(st, d.added, d.removed))
 	case it.Kind == "archive":
-		add(st.Muted.Render("no diff: approving archives these reports"))
+		add(st.Muted.Render("no diff: " + archiveWording(it.State)))
 	default:
 		add(st.Muted.Render("no diff"))
 	}
 	return out
+}
+
+// archiveWording says what approval does, did or would have done to an
+// archive item's reports, by its state.
+func archiveWording(state api.ReviewState) string {
+	switch state {
+	case api.ReviewArchived:
+		return "these reports were archived"
+	case api.ReviewRejected:
+		return "rejected: these reports stay as they are"
+	case api.ReviewApproved:
+		return "archiving these reports is under way"
+	case api.ReviewBlocked:
+		return "blocked: these reports cannot be archived"
+	}
+	return "approving archives these reports"
 }
 
 func subjectName(s api.ReviewSubject) string {
