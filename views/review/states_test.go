@@ -86,3 +86,20 @@ func TestArchiveWordingByState(t *testing.T) {
 		}
 	}
 }
+
+// Models show their centrality as a percentile; reports, which have no
+// importance, get no column of zeros.
+func TestSubjectTableImportance(t *testing.T) {
+	t.Parallel()
+	m := newPane(t, viewtest.Reviews(), true, 100, 40)
+	press(m, "enter")
+	screen := m.View()
+	if !strings.Contains(screen, "CENTRALITY") || !strings.Contains(screen, "1.2% legacy_orders") {
+		t.Errorf("the deprecation item shows no centrality percentile:\n%s", screen)
+	}
+	press(m, "esc", "j", "j", "enter") // the archive item
+	screen = m.View()
+	if !strings.Contains(screen, "Reports (3)") || strings.Contains(screen, "CENTRALITY") || strings.Contains(screen, "IMPORTANCE") || strings.Contains(screen, "0.0000") {
+		t.Errorf("the archive item shows an importance column:\n%s", screen)
+	}
+}

@@ -97,20 +97,7 @@ func (m *Model) headLines(it *api.Review) []string {
 		}
 	}
 	if len(it.Subjects) > 0 {
-		noun := "Models"
-		if it.Kind != "deprecate" {
-			noun = "Reports"
-		}
-		add(st.Section.Render(fmt.Sprintf("%s (%d)", noun, len(it.Subjects))))
-		nameW := 8
-		for _, s := range it.Subjects {
-			nameW = max(nameW, len(subjectName(s)))
-		}
-		nameW = min(nameW, max(w/3, 12))
-		add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "IMPORTANCE", "NAME", "REASON")))
-		for _, s := range it.Subjects {
-			add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%10.4f", s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
-		}
+		m.subjectLines(it, w, add)
 	}
 	switch {
 	case len(m.body.diff.lines) > 0:
@@ -122,6 +109,36 @@ func (m *Model) headLines(it *api.Review) []string {
 		add(st.Muted.Render("no diff"))
 	}
 	return out
+}
+
+// subjectLines is the table of the models or reports an item touches.
+// Only models have an importance (their centrality in the dbt graph,
+// computed by the metapipeline); reports and exposures have none, so their
+// table has no such column rather than a column of zeros.
+func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
+	st := m.c.Styles
+	models := it.Kind == "deprecate"
+	heading := fmt.Sprintf("Reports (%d)", len(it.Subjects))
+	if models {
+		heading = fmt.Sprintf("Models (%d)", len(it.Subjects)) + st.Muted.Render(" · centrality: percentile among the project's models")
+	}
+	add(st.Section.Render(heading))
+	nameW := 8
+	for _, s := range it.Subjects {
+		nameW = max(nameW, len(subjectName(s)))
+	}
+	nameW = min(nameW, max(w/3, 12))
+	if !models {
+		add(st.Muted.Render(common.Columns(w, []int{2, nameW}, "", "NAME", "REASON")))
+		for _, s := range it.Subjects {
+			add(common.Columns(w, []int{2, nameW}, "", subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+		}
+		return
+	}
+	add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "CENTRALITY", "NAME", "REASON")))
+	for _, s := range it.Subjects {
+		add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+	}
 }
 
 // archiveWording says what approval does, did or would have done to an
@@ -136,6 +153,8 @@ func archiveWording(state api.ReviewState) string {
 		return "archiving these reports is under way"
 	case api.ReviewBlocked:
 		return "blocked: these reports cannot be archived"
+	case api.ReviewFailed:
+		return "approving retries archiving the reports not yet archived"
 	}
 	return "approving archives these reports"
 }
