@@ -23,6 +23,7 @@ const (
 	modeList     mode = iota // the items, the selected one previewed below
 	modeItem                 // one item in full, its diff scrolling
 	modeAnalysis             // the latest metapipeline analysis
+	modeFiles                // the open item's files, enter jumps to one
 )
 
 // Model is the review pane.
@@ -45,6 +46,8 @@ type Model struct {
 	open   int64
 	body   itemBody // the open item, or the selected one in the list's preview
 	scroll scroller
+	side   int         // columns the diff is scrolled sideways
+	files  common.List // the file list of the open item
 
 	analysis       []string // rendered at width, once per snapshot
 	analysisScroll scroller
@@ -58,7 +61,7 @@ type Model struct {
 
 // paneKeys are the shared bindings with the help text this pane means.
 type paneKeys struct {
-	open, back key.Binding
+	open, back, files, left, right key.Binding
 }
 
 var _ common.Component = (*Model)(nil)
@@ -72,7 +75,10 @@ func New(c *common.Common) *Model {
 		sizes:  map[int64]diffSize{},
 		keys: paneKeys{
 			open: key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
-			back: key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
+			back:  key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
+			files: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")),
+			left:  key.NewBinding(key.WithKeys("h", "left"), key.WithHelp("h/l", "scroll sideways")),
+			right: key.NewBinding(key.WithKeys("l", "right"), key.WithHelp("l", "scroll right")),
 		},
 	}
 }
@@ -104,6 +110,7 @@ func (m *Model) layout() {
 	m.list.SetHeight(m.listHeight())
 	m.scroll.setHeight(m.height - 1)
 	m.analysisScroll.setHeight(m.height - 1)
+	m.files.SetHeight(max(m.height-1, 1))
 }
 
 func (m *Model) listHeight() int {
@@ -171,6 +178,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case modeItem:
 		return m.itemKey(msg)
+	case modeFiles:
+		return m.filesKey(msg)
 	}
 	return m.listKey(msg)
 }
@@ -186,10 +195,19 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Enter):
-		if it := m.selected(); it != nil {
-			m.mode, m.open = modeItem, it.ID
-			m.refreshBody()
-			m.scroll.gotoLine(0)
+		m.openSelected()
+	case key.Matches(msg, k.NextFile):
+		// n and N open the item at its first or last file.
+		if m.openSelected() {
+			m.gotoFile(0)
+		}
+	case key.Matches(msg, k.PrevFile):
+		if m.openSelected() {
+			m.gotoFile(len(m.fileRows()) - 1)
+		}
+	case key.Matches(msg, m.keys.files):
+		if m.openSelected() {
+			m.openFiles()
 		}
 	case key.Matches(msg, k.Approve):
 		return m.approve(m.selected())
@@ -197,6 +215,18 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		return m.reject(m.selected())
 	}
 	return nil
+}
+
+// openSelected shows the selected item in full, from its top.
+func (m *Model) openSelected() bool {
+	it := m.selected()
+	if it == nil {
+		return false
+	}
+	m.mode, m.open, m.side = modeItem, it.ID, 0
+	m.refreshBody()
+	m.scroll.gotoLine(0)
+	return true
 }
 
 func (m *Model) refilter() {
@@ -208,12 +238,15 @@ func (m *Model) itemKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	switch {
 	case key.Matches(msg, k.Back):
-		m.mode, m.open = modeList, 0
+		m.mode, m.open, m.side = modeList, 0, 0
 		m.refreshBody()
 	case key.Matches(msg, k.NextFile):
 		m.jumpFile(+1)
 	case key.Matches(msg, k.PrevFile):
 		m.jumpFile(-1)
+	case key.Matches(msg, m.keys.files):
+		m.openFiles()
+	case m.sideKey(msg):
 	case key.Matches(msg, k.Approve):
 		return m.approve(m.find(m.open))
 	case key.Matches(msg, k.Reject):
@@ -504,8 +537,10 @@ func (m *Model) ShortHelp() []key.Binding {
 		return m.filter.EditingHelp()
 	case m.mode == modeAnalysis:
 		return []key.Binding{k.Up, k.Down, k.PageDown, m.keys.back, k.Meta}
+	case m.mode == modeFiles:
+		return []key.Binding{k.Up, k.Down, m.keys.open, m.keys.back}
 	case m.mode == modeItem:
-		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile}
+		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile, m.keys.files}
 		out = append(out, m.actionKeys(m.find(m.open))...)
 		return append(out, m.keys.back)
 	}
@@ -520,8 +555,10 @@ func (m *Model) FullHelp() [][]key.Binding {
 	switch m.mode {
 	case modeAnalysis:
 		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, {k.Meta}}
+	case modeFiles:
+		return [][]key.Binding{k.Navigation(), {m.keys.open, m.keys.back}}
 	case modeItem:
-		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, append(m.actionKeys(m.find(m.open)), k.Meta)}
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, append(m.actionKeys(m.find(m.open)), k.Meta)}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), k.Meta)}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), k.Meta)}
 }

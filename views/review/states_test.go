@@ -103,3 +103,69 @@ func TestSubjectTableImportance(t *testing.T) {
 		t.Errorf("the archive item shows an importance column:\n%s", screen)
 	}
 }
+
+// The item lists its files; f opens the list, enter jumps to the chosen
+// file in the diff; n from the list view opens the item at its first file.
+func TestFileListJumps(t *testing.T) {
+	t.Parallel()
+	m := newPane(t, viewtest.Reviews(), true, 100, 30)
+	press(m, "enter")
+	screen := m.View()
+	for _, f := range []string{"Files (3)", "models/marts/legacy_orders.sql", "models/marts/schema.yml", "models/staging/stg_old_events.sql"} {
+		if !strings.Contains(screen, f) {
+			t.Errorf("the item shows no %q:\n%s", f, screen)
+		}
+	}
+	press(m, "f")
+	if m.mode != modeFiles {
+		t.Fatalf("f opened mode %d, not the file list", m.mode)
+	}
+	press(m, "j", "j", "enter")
+	screen = m.View()
+	first := strings.SplitN(screen, "\n", 3)
+	if m.mode != modeItem || !strings.Contains(first[0], "file 3/3") || !strings.Contains(first[1], "diff --git a/models/staging/stg_old_events.sql") {
+		t.Errorf("enter on the third file shows:\n%s", screen)
+	}
+
+	m = newPane(t, viewtest.Reviews(), true, 100, 30)
+	press(m, "n")
+	if first := strings.SplitN(m.View(), "\n", 2)[0]; m.mode != modeItem || !strings.Contains(first, "file 1/3") {
+		t.Errorf("n in the list opened %d at %q", m.mode, first)
+	}
+	if !strings.Contains(fullHelpKeys(newPane(t, viewtest.Reviews(), true, 100, 30).FullHelp()), "n N") {
+		t.Error("the list view's help does not show n/N")
+	}
+}
+
+// Long reasons wrap under their column; long diff lines scroll sideways.
+func TestLongReasonsWrapAndDiffScrollsSideways(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	it := &snap.Reviews[0]
+	it.Subjects[0].Reason = "not run for 94 days; no exposure depends on it; its only child is legacy_customers, itself unused since March"
+	it.Diff += "diff --git a/models/wide.sql b/models/wide.sql\n--- a/models/wide.sql\n+++ b/models/wide.sql\n@@ -1 +1 @@\n-select " + strings.Repeat("x, ", 40) + "END_OF_LINE\n+select 1\n"
+	m := newPane(t, snap, true, 80, 60)
+	press(m, "enter")
+	screen := m.View()
+	if !strings.Contains(screen, "since March") {
+		t.Errorf("the long reason is cut:\n%s", screen)
+	}
+	press(m, "G")
+	screen = m.View()
+	if !strings.Contains(screen, "select x, x,") || strings.Contains(screen, "END_OF_LINE") {
+		t.Fatalf("the wide line is not drawn cut:\n%s", screen)
+	}
+	for range 10 {
+		press(m, "l")
+	}
+	screen = m.View()
+	if !strings.Contains(screen, "END_OF_LINE") || !strings.Contains(screen, "col 65 (h)") {
+		t.Errorf("l does not scroll the diff sideways:\n%s", screen)
+	}
+	for range 20 {
+		press(m, "h")
+	}
+	if m.side != 0 {
+		t.Errorf("h stops at %d, not the left edge", m.side)
+	}
+}

@@ -39,7 +39,11 @@ type diffSize struct {
 
 // shown is the item the body is about: the open one, or the selection.
 func (m *Model) shown() *api.Review {
-	if m.mode == modeItem || (m.mode == modeAnalysis && m.back == modeItem) {
+	mode := m.mode
+	if mode == modeAnalysis {
+		mode = m.back
+	}
+	if mode == modeItem || mode == modeFiles {
 		return m.find(m.open)
 	}
 	return m.selected()
@@ -99,6 +103,7 @@ func (m *Model) headLines(it *api.Review) []string {
 	if len(it.Subjects) > 0 {
 		m.subjectLines(it, w, add)
 	}
+	m.fileLines(it, w, add)
 	switch {
 	case len(m.body.diff.lines) > 0:
 		d := &m.body.diff
@@ -131,13 +136,29 @@ func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
 	if !models {
 		add(st.Muted.Render(common.Columns(w, []int{2, nameW}, "", "NAME", "REASON")))
 		for _, s := range it.Subjects {
-			add(common.Columns(w, []int{2, nameW}, "", subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+			reasonLines(w, []int{2, nameW}, []string{"", subjectName(s)}, s.Reason, st.Muted.Render, add)
 		}
 		return
 	}
 	add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "CENTRALITY", "NAME", "REASON")))
 	for _, s := range it.Subjects {
-		add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+		reasonLines(w, []int{2, 10, nameW}, []string{"", fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s)}, s.Reason, st.Muted.Render, add)
+	}
+}
+
+// reasonLines adds a table row whose last cell, the reason, wraps under
+// itself instead of being cut.
+func reasonLines(w int, widths []int, cells []string, reason string, style func(...string) string, add func(string)) {
+	indent := 0
+	for _, cw := range widths {
+		indent += cw + 1
+	}
+	for i, l := range wrapCell(common.OneLine(reason), w-indent) {
+		if i == 0 {
+			add(common.Columns(w, widths, append(cells, style(l))...))
+			continue
+		}
+		add(strings.Repeat(" ", indent) + style(l))
 	}
 }
 
@@ -182,7 +203,11 @@ func (m *Model) bodyLine(i, width int) string {
 		return ""
 	}
 	st := m.c.Styles
-	line := common.Truncate(common.OneLine(strings.ReplaceAll(d.lines[j], "\t", "    ")), width)
+	line := common.OneLine(strings.ReplaceAll(d.lines[j], "\t", "    "))
+	if m.side > 0 {
+		line = ansi.Cut(line, m.side, m.side+ansi.StringWidth(line))
+	}
+	line = common.Truncate(line, width)
 	switch d.kinds[j] {
 	case lineAdded:
 		line = st.DiffAdded.Render(line)
@@ -219,6 +244,8 @@ func (m *Model) View() string {
 		return m.analysisView()
 	case modeItem:
 		return m.itemView()
+	case modeFiles:
+		return m.filesView()
 	}
 	return m.listView()
 }
@@ -363,6 +390,9 @@ func (m *Model) itemView() string {
 		if f >= 0 {
 			right = st.Muted.Render(fmt.Sprintf("file %d/%d ", f+1, len(d.files))) + d.files[f].name + st.Muted.Render(" · "+m.scroll.position())
 		}
+	}
+	if m.side > 0 {
+		right += st.Muted.Render(fmt.Sprintf(" · col %d (h)", m.side+1))
 	}
 	head := left + "  " + right
 	start, _ := m.scroll.window()
