@@ -74,7 +74,7 @@ func New(c *common.Common) *Model {
 		filter: common.NewFilter(c),
 		sizes:  map[int64]diffSize{},
 		keys: paneKeys{
-			open: key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
+			open:  key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
 			back:  key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
 			files: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")),
 			left:  key.NewBinding(key.WithKeys("h", "left"), key.WithHelp("h/l", "scroll sideways")),
