@@ -182,7 +182,7 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	}{
 		"RunMeta":     {e.RunMeta(ctx), api.ErrNotAvailable},
 		"Approve":     {e.Approve(ctx, 1), review.ErrNotFound},
-		"Reject":      {e.Reject(ctx, 1), review.ErrNotFound},
+		"Reject":      {e.Reject(ctx, 1, ""), review.ErrNotFound},
 		"PauseSensor": {e.PauseSensor(ctx, "d", 0, true), sensor.ErrUnknownSensor},
 	} {
 		if !errors.Is(c.err, c.want) {

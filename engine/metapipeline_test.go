@@ -276,7 +276,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 		t.Errorf("archived %v", archived)
 	}
 
-	if err := e.Reject(ctx, dep.ID); err != nil {
+	if err := e.Reject(ctx, dep.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := reviewsByKind(e.Snapshot())["deprecate"]; got.State != api.ReviewRejected {

@@ -1,27 +1,68 @@
 package tui
 
 import (
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
 
 // confirmDialog asks yes or no before something that cannot be undone.
 // No is selected when it opens: enter on a reflex never destroys anything.
+// It may carry an optional one-line text field (a rejection's reason),
+// focused first: enter there moves to the buttons, still on No.
 type confirmDialog struct {
 	prompt string
 	yes    bool
 	onYes  func() tea.Cmd
+
+	label   string // the text field's label; "" without one
+	input   textinput.Model
+	editing bool // the text field has the keys
 }
+
+// maxInputLen bounds the text field: a reason is one line.
+const maxInputLen = 200
 
 func newConfirm(prompt string, onYes func() tea.Cmd) *confirmDialog {
 	return &confirmDialog{prompt: prompt, onYes: onYes}
 }
 
+// withInput adds the text field, labelled, focused.
+func (d *confirmDialog) withInput(label string) {
+	ti := textinput.New()
+	ti.Prompt = "> "
+	ti.Placeholder = "optional"
+	ti.CharLimit = maxInputLen
+	// A steady cursor: a blinking one would redraw the screen (and make
+	// every golden frame a coin toss) twice a second.
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	ti.Focus()
+	d.label, d.input, d.editing = label, ti, true
+}
+
 func (m *Model) confirmKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	d := m.confirm
+	if d.editing {
+		switch msg.Type {
+		case tea.KeyEnter, tea.KeyTab:
+			d.editing = false
+			d.input.Blur()
+		case tea.KeyEsc, tea.KeyCtrlC:
+			m.confirm = nil
+		default:
+			var cmd tea.Cmd
+			d.input, cmd = d.input.Update(msg)
+			return cmd
+		}
+		return nil
+	}
 	switch {
+	case d.label != "" && msg.Type == tea.KeyUp:
+		d.editing = true
+		d.input.Focus()
 	case key.Matches(msg, k.Yes):
 		m.confirm = nil
 		return d.onYes()
@@ -49,7 +90,18 @@ func (m *Model) confirmView() string {
 		yes, no = st.ButtonActive.Render("> Yes <"), st.Button.Render("  No  ")
 	}
 	body := lipgloss.NewStyle().Width(width).Render(d.prompt)
+	if d.label != "" {
+		d.input.Width = max(width-3, 1)
+		body += "\n\n" + st.Label.Render(d.label) + "\n" + d.input.View()
+	}
 	buttons := lipgloss.PlaceHorizontal(width, lipgloss.Center, yes+"    "+no)
-	hint := lipgloss.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render("y yes · n/esc no · ←/→ switch · enter choose"))
+	hintText := "y yes · n/esc no · ←/→ switch · enter choose"
+	switch {
+	case d.editing:
+		hintText = "type · enter to the buttons · esc no"
+	case d.label != "":
+		hintText = "y yes · n/esc no · ↑ edit · enter choose"
+	}
+	hint := lipgloss.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render(hintText))
 	return st.Dialog.Render(body + "\n\n" + buttons + "\n\n" + hint)
 }

@@ -182,17 +182,28 @@ func TestReviewApproveError(t *testing.T) {
 func TestReviewReject(t *testing.T) {
 	c, r := startRecording(t, viewtest.Reviews(), 80, 24)
 	c.keys("4", "x")
-	screen := c.waitFor("Reject review #7 (deprecate)? Its local branch", "is deleted; nothing is", "> No <")
+	screen := c.waitFor("Reject review #7 (deprecate)? Its local branch", "is deleted; nothing is", "> No <", "Reason (optional")
 	requireGolden(t, screen, "dialog")
-	c.keys("n")
+	c.keys("esc")
 	c.waitGone("Reject review")
+	// The reason field has the keys first: y and n are letters of it.
 	c.keys("x")
 	c.waitFor("Reject review #7")
+	c.keys("no consumer, but finance asked to keep it")
+	c.waitFor("> no consumer, but finance asked")
+	c.keys("enter")
+	screen = c.waitFor("↑ edit")
+	requireGolden(t, screen, "reason")
 	c.keys("y")
 	c.waitFor("review #7 rejected")
 	c.final()
 	if _, approved, rejected, _ := r.recorded(); len(approved) != 0 || !slices.Equal(rejected, []int64{7}) {
 		t.Fatalf("approved %v rejected %v, want [] [7]", approved, rejected)
+	}
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if !slices.Equal(r.reasons, []string{"no consumer, but finance asked to keep it"}) {
+		t.Fatalf("reasons %q", r.reasons)
 	}
 }
 

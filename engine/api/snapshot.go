@@ -158,6 +158,18 @@ type Review struct {
 	UpdatedAt time.Time
 	URL       string // pull request URL once opened
 	Error     string
+	// RejectReason is what the person who rejected the item said, if
+	// anything.
+	RejectReason string `json:",omitempty"`
+	// History is every state the item passed through, oldest first.
+	History []ReviewEvent
+}
+
+// ReviewEvent is one entry of a review item's history.
+type ReviewEvent struct {
+	At    time.Time
+	State ReviewState
+	Note  string
 }
 
 // ReviewSubject is a model or report a review item touches.

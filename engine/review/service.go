@@ -252,6 +252,11 @@ func (it *Item) Snapshot() api.Review {
 		UpdatedAt: it.UpdatedAt,
 		URL:       it.URL,
 		Error:     it.Error,
+
+		RejectReason: it.RejectReason,
+	}
+	for _, ev := range it.History {
+		r.History = append(r.History, api.ReviewEvent{At: ev.At, State: ev.State, Note: ev.Note})
 	}
 	for _, sub := range it.Subjects {
 		reason := sub.Reason

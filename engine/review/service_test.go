@@ -51,7 +51,7 @@ func TestStartedServicePicksUpOtherProcessesChanges(t *testing.T) {
 			break
 		}
 	}
-	if _, err := cli.Reject(ctx, it.ID); err != nil {
+	if _, err := cli.Reject(ctx, it.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	for {

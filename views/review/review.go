@@ -394,8 +394,9 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 		Name:        fmt.Sprintf("rejecting review #%d", id),
 		Prompt:      fmt.Sprintf("Reject review #%d (%s)? %s.", id, it.Kind, what),
 		Destructive: true,
-		Do: func(ctx context.Context, api api.API) (string, error) {
-			if err := api.Reject(ctx, id); err != nil {
+		Input:       "Reason (optional, kept in the item's history)",
+		DoInput: func(ctx context.Context, api api.API, reason string) (string, error) {
+			if err := api.Reject(ctx, id, reason); err != nil {
 				return "", fmt.Errorf("rejecting review #%d: %w", id, err)
 			}
 			return fmt.Sprintf("review #%d rejected", id), nil

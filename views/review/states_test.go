@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -167,5 +168,39 @@ func TestLongReasonsWrapAndDiffScrollsSideways(t *testing.T) {
 	}
 	if m.side != 0 {
 		t.Errorf("h stops at %d, not the left edge", m.side)
+	}
+}
+
+// Reject asks for a reason in its dialog and hands it to the engine; a
+// rejected item shows the reason and its history.
+func TestRejectReasonAskedAndShown(t *testing.T) {
+	t.Parallel()
+	m := newPane(t, viewtest.Reviews(), true, 100, 60)
+	x := action(t, press(m, "x"))
+	if x.Input == "" || x.DoInput == nil {
+		t.Fatalf("reject asks no reason: %+v", x)
+	}
+	stub := &stubAPI{snap: viewtest.Reviews()}
+	if _, err := x.DoInput(context.Background(), stub, "kept for finance"); err != nil {
+		t.Fatal(err)
+	}
+	if len(stub.reasons) != 1 || stub.reasons[0] != "kept for finance" {
+		t.Errorf("reasons %q", stub.reasons)
+	}
+
+	snap := viewtest.Reviews()
+	it := &snap.Reviews[3] // #4, rejected
+	it.RejectReason = "kept for finance"
+	it.History = []api.ReviewEvent{
+		{At: it.CreatedAt, State: api.ReviewStaged, Note: "staged from 9c1d2e7"},
+		{At: it.UpdatedAt, State: api.ReviewRejected, Note: "rejected: kept for finance; deleted local branch sluice/deprecate-20250520-0b1d"},
+	}
+	m = newPane(t, snap, true, 100, 60)
+	press(m, "G", "enter")
+	screen := m.View()
+	for _, want := range []string{"rejected because kept for finance", "History (2)", "staged from 9c1d2e7", "rejected: kept for finance"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("no %q in\n%s", want, screen)
+		}
 	}
 }

@@ -95,6 +95,11 @@ func (m *Model) headLines(it *api.Review) []string {
 	if it.URL != "" {
 		add(st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL)))
 	}
+	if it.RejectReason != "" {
+		for _, l := range wrapCell(st.Label.Render("rejected because ")+common.OneLine(it.RejectReason), w) {
+			add(l)
+		}
+	}
 	if it.Error != "" {
 		for _, l := range strings.Split(ansi.Wrap(st.Error.Render("error: "+common.OneLine(it.Error)), w, ""), "\n") {
 			add(l)
@@ -104,6 +109,7 @@ func (m *Model) headLines(it *api.Review) []string {
 		m.subjectLines(it, w, add)
 	}
 	m.fileLines(it, w, add)
+	m.historyLines(it, w, add)
 	switch {
 	case len(m.body.diff.lines) > 0:
 		d := &m.body.diff
@@ -159,6 +165,20 @@ func reasonLines(w int, widths []int, cells []string, reason string, style func(
 			continue
 		}
 		add(strings.Repeat(" ", indent) + style(l))
+	}
+}
+
+// historyLines are the states the item passed through, oldest first, each
+// with its note (a rejection's reason, the pull request opened).
+func (m *Model) historyLines(it *api.Review, w int, add func(string)) {
+	if len(it.History) == 0 {
+		return
+	}
+	st := m.c.Styles
+	add(st.Section.Render(fmt.Sprintf("History (%d)", len(it.History))))
+	now := m.c.Now()
+	for _, ev := range it.History {
+		reasonLines(w, []int{2, 8, 10}, []string{"", agoText(now, ev.At), string(ev.State)}, ev.Note, st.Muted.Render, add)
 	}
 }
 
