@@ -1,6 +1,9 @@
 package tui
 
 import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
@@ -89,7 +92,7 @@ func (m *Model) confirmView() string {
 	if d.yes {
 		yes, no = st.ButtonActive.Render("> Yes <"), st.Button.Render("  No  ")
 	}
-	body := lipgloss.NewStyle().Width(width).Render(d.prompt)
+	body := lipgloss.NewStyle().Width(width).Render(wrapOnSpaces(d.prompt, width))
 	if d.label != "" {
 		d.input.Width = max(width-3, 1)
 		body += "\n\n" + st.Label.Render(d.label) + "\n" + d.input.View()
@@ -104,4 +107,32 @@ func (m *Model) confirmView() string {
 	}
 	hint := lipgloss.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render(hintText))
 	return st.Dialog.Render(body + "\n\n" + buttons + "\n\n" + hint)
+}
+
+// wrapOnSpaces wraps text to width at spaces only: a branch, a path or a
+// URL is never broken at a hyphen or a slash, where a reader would take the
+// break for part of the name. A word wider than the line gets a line of its
+// own, cut with "…". Newlines in text are kept.
+func wrapOnSpaces(text string, width int) string {
+	width = max(width, 1)
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			if ansi.StringWidth(word) > width {
+				word = ansi.Truncate(word, width, "…")
+			}
+			switch {
+			case line == "":
+				line = word
+			case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= width:
+				line += " " + word
+			default:
+				out = append(out, line)
+				line = word
+			}
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }

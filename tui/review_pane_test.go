@@ -122,7 +122,7 @@ func TestReviewApprove(t *testing.T) {
 	r.rmu.Unlock()
 
 	c.keys("4", "a")
-	screen := c.waitFor("Approve review #7 (deprecate)? This pushes sluice/deprecate-", "opens a pull request.", "> No <")
+	screen := c.waitFor("Approve review #7 (deprecate)? This pushes", "sluice/deprecate-20250601-3f9a and opens a pull request.", "> No <")
 	requireGolden(t, screen, "dialog")
 	for _, no := range []string{"enter", "n", "esc"} {
 		if no != "enter" {
