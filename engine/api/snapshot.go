@@ -158,6 +158,9 @@ type Review struct {
 	UpdatedAt time.Time
 	URL       string // pull request URL once opened
 	Error     string
+	// GitHubAPI is the GitHub endpoint the item remembers from staging;
+	// approving uses the current configuration's, whatever this says.
+	GitHubAPI string `json:",omitempty"`
 	// RejectReason is what the person who rejected the item said, if
 	// anything.
 	RejectReason string `json:",omitempty"`

@@ -180,7 +180,7 @@ func (s *Service) githubRepo(it *Item, pushURL string) (owner, repo string, ok b
 			return owner, repo, ok && owner != "" && repo != ""
 		}
 	}
-	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "" || it.GitHubAPI != "")
+	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "")
 }
 
 func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {

@@ -204,3 +204,15 @@ func TestRejectReasonAskedAndShown(t *testing.T) {
 		}
 	}
 }
+
+// An item that remembers a GitHub endpoint from staging shows it.
+func TestRememberedEndpointShown(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	snap.Reviews[0].GitHubAPI = "http://127.0.0.1:41234/"
+	m := newPane(t, snap, true, 120, 60)
+	press(m, "enter")
+	if screen := m.View(); !strings.Contains(screen, "staged with GitHub API http://127.0.0.1:41234/ · approving uses the current configuration") {
+		t.Errorf("the remembered endpoint is not shown:\n%s", screen)
+	}
+}

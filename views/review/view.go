@@ -95,6 +95,13 @@ func (m *Model) headLines(it *api.Review) []string {
 	if it.URL != "" {
 		add(st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL)))
 	}
+	if it.GitHubAPI != "" {
+		// Remembered from staging, shown so a stale one is noticed; the
+		// engine approves with the configured endpoint.
+		for _, l := range wrapCell(st.Label.Render("staged with GitHub API ")+common.OneLine(it.GitHubAPI)+st.Muted.Render(" · approving uses the current configuration"), w) {
+			add(l)
+		}
+	}
 	if it.RejectReason != "" {
 		for _, l := range wrapCell(st.Label.Render("rejected because ")+common.OneLine(it.RejectReason), w) {
 			add(l)
