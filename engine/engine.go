@@ -357,7 +357,7 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Logs:    e.ring.Records(),
 	}
 	if e.meta != nil {
-		s.Meta = e.meta.snapshot()
+		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {

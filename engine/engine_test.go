@@ -192,6 +192,9 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	if err := e.RunMeta(ctx); !strings.Contains(err.Error(), "--manifest") {
 		t.Errorf("RunMeta: %v, want it to name the missing setting", err)
 	}
+	if e.Snapshot().MetaEnabled {
+		t.Error("the snapshot says the metapipeline is enabled without a manifest")
+	}
 }
 
 func TestSecondEngineOnSameStateDirIsRefused(t *testing.T) {

@@ -234,7 +234,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	if run.State != api.RunSuccess || run.Total != len(meta.Steps())+1 {
 		t.Fatalf("metapipeline run: %s (%s), %d tasks: %+v", run.State, run.Error, run.Total, run.Tasks)
 	}
-	if s.Meta == nil || s.Meta.Candidates != 2 || s.Meta.StaleReports != 1 || len(s.Meta.Centrality) != 3 {
+	if !s.MetaEnabled || s.Meta == nil || s.Meta.Candidates != 2 || s.Meta.StaleReports != 1 || len(s.Meta.Centrality) != 3 {
 		t.Fatalf("analysis in the snapshot: %+v", s.Meta)
 	}
 	items := reviewsByKind(s)

@@ -22,7 +22,8 @@ func TestReviewPane(t *testing.T) {
 		keys          []string
 		want          []string
 	}{
-		{"empty", viewtest.Empty, 80, 24, nil, []string{"no review items — press m to run the metapipeline"}},
+		{"empty", viewtest.Empty, 80, 24, nil, []string{"no review items — the metapipeline is not configured", "--manifest PATH (or DBT_MANIFEST=PATH)"}},
+		{"empty_configured", func() *api.Snapshot { s := viewtest.Empty(); s.MetaEnabled = true; return s }, 80, 24, nil, []string{"no review items — press m to run the metapipeline"}},
 		{"list", viewtest.Reviews, 80, 24, nil, []string{"4 items", "#7", "[staged]", "[pr-open]", "[failed]", "[rejected]", "+0 -21 · 3 files", "3 reports", "legacy_orders"}},
 		{"failed_item", viewtest.Reviews, 80, 24, []string{"j", "j"}, []string{"#5 archive", "error: archiving 1 of 3 reports failed", "Reports (3)", "archive failed: 404"}},
 		{"grid", viewtest.Reviews, 160, 44, nil, []string{"▶ 4 Review", "#7"}},

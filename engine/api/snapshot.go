@@ -19,6 +19,9 @@ type Snapshot struct {
 	Sensors []Sensor
 	Reviews []Review
 	Meta    *MetaReport // nil until the metapipeline has run
+	// MetaEnabled: a dbt manifest is configured, so the metapipeline (the
+	// built-in DAG MetaDAG) can run.
+	MetaEnabled bool
 	Logs    []LogRecord // oldest first, bounded
 }
 
@@ -182,6 +185,10 @@ type ReviewSubject struct {
 	Reason     string
 	Importance float64
 }
+
+// MetaDAG is the name of the metapipeline's built-in DAG: its runs are the
+// metapipeline's progress.
+const MetaDAG = "metapipeline"
 
 // MetaReport is the latest metapipeline analysis, for the review pane.
 type MetaReport struct {

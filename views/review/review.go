@@ -57,6 +57,7 @@ type Model struct {
 	sizes map[int64]diffSize
 
 	keys paneKeys
+	meta metaWatch
 }
 
 // paneKeys are the shared bindings with the help text this pane means.
@@ -134,6 +135,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.SnapshotUpdatedMsg:
 		prev := m.snap
 		m.snap = msg.Snap
+		toast := m.meta.observe(m.snap)
 		if msg.Topics&(api.TopicReviews|api.TopicMeta) != 0 || prev == nil || !sameItems(prev, m.snap) {
 			m.rebuild(prev)
 		}
@@ -143,6 +145,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.Topics&(api.TopicMeta|api.TopicReviews) != 0 || prev == nil || prev.Meta != m.snap.Meta {
 			m.renderAnalysis()
 		}
+		return toast
 	case common.ClockTickedMsg:
 		m.summary = m.summarize()
 		m.refreshBody() // "created 12m ago" moves
@@ -411,7 +414,7 @@ func runMeta() tea.Cmd {
 			if err := api.RunMeta(ctx); err != nil {
 				return "", fmt.Errorf("running the metapipeline: %w", err)
 			}
-			return "metapipeline queued · new proposals appear here when it finishes", nil
+			return "metapipeline queued · its progress shows in the review pane's header", nil
 		},
 	})
 }
@@ -524,8 +527,15 @@ func (m *Model) summarize() string {
 		}
 	}
 	s := strings.Join(parts, st.Muted.Render(" · "))
-	if meta := m.snap.Meta; meta != nil {
-		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Now(), meta.At)))
+	switch p := m.meta.progress(m.c.Now()); {
+	case m.meta.inFlight != nil:
+		s += st.Muted.Render(" · ") + st.Info.Render(p)
+	case p != "" && m.meta.failed:
+		s += st.Muted.Render(" · ") + st.Error.Render(p)
+	case p != "":
+		s += st.Muted.Render(" · " + p + " (i)")
+	case m.snap.Meta != nil:
+		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Now(), m.snap.Meta.At)))
 	}
 	return s
 }

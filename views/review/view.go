@@ -318,6 +318,14 @@ func (m *Model) emptyText() string {
 				agoText(m.c.Now(), m.snap.Meta.At))),
 		}, "\n")
 	}
+	if !m.snap.MetaEnabled {
+		return strings.Join([]string{
+			st.Bold.Render("  no review items — the metapipeline is not configured"),
+			st.Muted.Render("  start sluice with --manifest PATH (or DBT_MANIFEST=PATH), the dbt"),
+			st.Muted.Render("  project's target/manifest.json, to enable it; it proposes deleting"),
+			st.Muted.Render("  unused dbt models, refreshing exposures and archiving stale reports."),
+		}, "\n")
+	}
 	lines := []string{
 		st.Bold.Render("  no review items — press m to run the metapipeline"),
 		st.Muted.Render("  it proposes deleting unused dbt models, refreshing exposures and"),
