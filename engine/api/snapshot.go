@@ -22,7 +22,7 @@ type Snapshot struct {
 	// MetaEnabled: a dbt manifest is configured, so the metapipeline (the
 	// built-in DAG MetaDAG) can run.
 	MetaEnabled bool
-	Logs    []LogRecord // oldest first, bounded
+	Logs        []LogRecord // oldest first, bounded
 }
 
 // DAG is one entry of the registry of loaded DAGs.
