@@ -101,16 +101,18 @@ type Task struct {
 
 // Sensor is one Kafka sensor of a DAG, with its recent ticks and lag.
 type Sensor struct {
-	DAG     string
-	Index   int // position in the DAG's sensors list
-	Topics  []string
-	Group   string
-	Status  SensorStatus
-	Paused  bool
-	Error   string
-	Ticks   []Tick // newest first, bounded
-	Lag     GroupLag
-	History []int64 // total lag samples, oldest first, for sparklines
+	DAG    string
+	Index  int // position in the DAG's sensors list
+	Topics []string
+	Group  string
+	Status SensorStatus
+	Paused bool
+	// PausedBy names who paused it (the session's user), "" when unknown.
+	PausedBy string
+	Error    string
+	Ticks    []Tick // newest first, bounded
+	Lag      GroupLag
+	History  []int64 // total lag samples, oldest first, for sparklines
 }
 
 // Tick is one sensor tick.
@@ -122,14 +124,27 @@ type Tick struct {
 	Messages int
 	Skipped  string // reason the tick did not pull, e.g. backpressure
 	Error    string
+	// Ranges are the batches the tick persisted, each a run.
+	Ranges []TickRange `json:",omitempty"`
+}
+
+// TickRange is one batch a tick persisted: a partition's offsets first to
+// last (inclusive), and the run that carries them.
+type TickRange struct {
+	Topic       string
+	Partition   int32
+	First, Last int64
+	Run         int64
 }
 
 // GroupLag is a consumer group's lag as the lag monitor last saw it.
 type GroupLag struct {
-	Group      string
-	State      string // group state from the broker
-	Members    int
-	Status     LagStatus // OK, WARN or ERR
+	Group   string
+	State   string // group state from the broker
+	Members int
+	Status  LagStatus // OK, WARN or ERR
+	// Reason is the Burrow rule that decided Status, with its numbers.
+	Reason     string
 	TotalLag   int64
 	Partitions []PartitionLag
 	At         time.Time
@@ -142,8 +157,12 @@ type PartitionLag struct {
 	LogEnd    int64
 	Committed int64 // -1 when the group never committed
 	Lag       int64
-	Rate      float64 // messages/s consumed over the window
-	Status    LagStatus
+	Rate      float64 // messages/s consumed (committed offsets' advance) over the window
+	// ProduceRate is the log end's advance per second over the window:
+	// what producers write, against Rate, what the group consumes.
+	ProduceRate float64
+	Status      LagStatus
+	Reason      string // the Burrow rule that decided Status
 }
 
 // Review is one proposal of the metapipeline awaiting a human.
