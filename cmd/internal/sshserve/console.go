@@ -16,7 +16,9 @@ import (
 // the session's user and role at the right of its status line.
 func DefaultConsole(ctx context.Context, api api.API, s Session) (tea.Model, func()) {
 	noColor := styles.NoColorRequested(s.Getenv)
-	m := tui.New(ctx, api, tui.Options{Styles: styles.New(noColor), Role: RoleLine(s)})
+	// The session's user is the actor of what it does (a paused sensor
+	// says who paused it).
+	m := tui.New(apiActor(ctx, s.User), api, tui.Options{Styles: styles.New(noColor), Role: RoleLine(s)})
 	return m, m.Close
 }
 
@@ -33,3 +35,7 @@ func RoleLine(s Session) string {
 	}
 	return who + " · " + string(s.Role) + " (read only)"
 }
+
+// apiActor is api.WithActor; the parameter named api shadows the package
+// in DefaultConsole.
+func apiActor(ctx context.Context, who string) context.Context { return api.WithActor(ctx, who) }
