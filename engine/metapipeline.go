@@ -233,6 +233,15 @@ func (e *Engine) stageReviews(ctx context.Context, t *runner.TaskRun) error {
 // AnalyseAndStage: the analysis' proposals become review items. Without a
 // dbt repository only the archive item (it needs no branch) is staged.
 func (e *Engine) stage(ctx context.Context, svc *review.Service, r *meta.Report, logf func(string, ...any)) ([]*review.Item, error) {
+	// The pull requests first: a merged or declined one changes what may
+	// be proposed now.
+	if followed, err := svc.FollowPullRequests(ctx); err != nil {
+		logf("following pull requests: %v", err)
+	} else {
+		for _, it := range followed {
+			logf("review #%d: pull request #%d is %s", it.ID, it.PRNumber, it.State)
+		}
+	}
 	p := metaproposal.FromReport(r)
 	if e.cfg.Review.Repo == "" {
 		p.Deprecate, p.Exposures = nil, nil

@@ -76,7 +76,7 @@ func (e *Engine) Close() {
 
 // openStore returns the store, opening it for an offline engine; without
 // create, a state dir with no database is ErrNoState and stays untouched.
-func (e *Engine) openStore(ctx context.Context, create bool) (*store.Store, error) {
+func (e *Engine) openStore(ctx context.Context, create bool) (store.Interface, error) {
 	if e.off == nil {
 		return e.st, nil
 	}
@@ -104,7 +104,14 @@ func (e *Engine) openStore(ctx context.Context, create bool) (*store.Store, erro
 // Store is the engine's store, for components that persist their own state
 // in it (sensor ticks, review items). An offline engine's is nil until an
 // operation opened it.
-func (e *Engine) Store() *store.Store { return e.st }
+//
+// It is still the SQLite type because cmd/sluice's callers take one; once
+// they take a store.Interface this returns e.st as is (and is nil for a
+// PostgreSQL store until then).
+func (e *Engine) Store() *store.Store {
+	st, _ := e.st.(*store.Store)
+	return st
+}
 
 // reviewService returns the review service, building it for an offline
 // engine on first use.
@@ -129,9 +136,11 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 // buildReviews is the one builder of the review service: on st, with the
 // Mode workspace the metapipeline reads as the archiver of its reports.
 // from says where approvals come from, for pull request descriptions.
-func (e *Engine) buildReviews(st *store.Store, from string) (*review.Service, error) {
+func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	// Mode's credentials are never stored in review history either.
+	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {
 		cfg.ApprovedFrom = from
 	}
@@ -183,6 +192,16 @@ func CheckRunConfig(cfg json.RawMessage) error {
 // picks it up. A name the engine does not know fails the run with that
 // reason when the engine picks it up.
 func (e *Engine) QueueRun(ctx context.Context, name string, cfg json.RawMessage, priority int) (store.Run, error) {
+	run, err := e.queueRun(ctx, name, cfg, priority)
+	result := ""
+	if err == nil {
+		result = fmt.Sprintf("ok: run %d", run.ID)
+	}
+	e.audit(ctx, "trigger", "dag "+name, "", result, err)
+	return run, err
+}
+
+func (e *Engine) queueRun(ctx context.Context, name string, cfg json.RawMessage, priority int) (store.Run, error) {
 	if err := CheckRunConfig(cfg); err != nil {
 		return store.Run{}, fmt.Errorf("queueing %q: %w", name, err)
 	}
@@ -241,6 +260,9 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
 	e.events.publish(api.TopicReviews)
+	if !dryRun {
+		e.audit(ctx, "approve", fmt.Sprintf("review %d", id), "", "", err)
+	}
 	return out, err
 }
 
@@ -252,5 +274,6 @@ func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*re
 	}
 	it, err := svc.Reject(ctx, id, reason)
 	e.events.publish(api.TopicReviews)
+	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
 	return it, err
 }

@@ -92,12 +92,13 @@ func (m *Model) confirmView() string {
 	if d.yes {
 		yes, no = st.ButtonActive.Render("> Yes <"), st.Button.Render("  No  ")
 	}
-	body := lipgloss.NewStyle().Width(width).Render(wrapOnSpaces(d.prompt, width))
+	r := st.Renderer()
+	body := st.NewStyle().Width(width).Render(wrapOnSpaces(d.prompt, width))
 	if d.label != "" {
 		d.input.Width = max(width-3, 1)
 		body += "\n\n" + st.Label.Render(d.label) + "\n" + d.input.View()
 	}
-	buttons := lipgloss.PlaceHorizontal(width, lipgloss.Center, yes+"    "+no)
+	buttons := r.PlaceHorizontal(width, lipgloss.Center, yes+"    "+no)
 	hintText := "y yes · n/esc no · ←/→ switch · enter choose"
 	switch {
 	case d.editing:
@@ -105,7 +106,7 @@ func (m *Model) confirmView() string {
 	case d.label != "":
 		hintText = "y yes · n/esc no · ↑ edit · enter choose"
 	}
-	hint := lipgloss.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render(hintText))
+	hint := r.PlaceHorizontal(width, lipgloss.Center, st.Muted.Render(hintText))
 	return st.Dialog.Render(body + "\n\n" + buttons + "\n\n" + hint)
 }
 

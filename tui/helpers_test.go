@@ -31,7 +31,7 @@ func newModel(t testing.TB, snap *api.Snapshot) (*Model, *fakeEngine) {
 	f := newFakeEngine(snap)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	m := New(ctx, f, Options{Styles: styles.New(false), Now: viewtest.Clock, ClockInterval: -1})
+	m := New(ctx, f, Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1})
 	t.Cleanup(m.Close)
 	return m, f
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
+	"github.com/sluice-dev/sluice/views/styles"
 )
 
 // Wide terminals show four panes in a grid with the logs in a strip below;
@@ -89,9 +90,9 @@ func (m *Model) View() string {
 	body = common.Lines(body, m.width, m.lay.body.h)
 	switch {
 	case m.confirm != nil:
-		body = overlay(body, m.confirmView(), m.width, m.lay.body.h)
+		body = overlay(m.c.Styles, body, m.confirmView(), m.width, m.lay.body.h)
 	case m.showHelp:
-		body = overlay(body, m.fullHelpView(), m.width, m.lay.body.h)
+		body = overlay(m.c.Styles, body, m.fullHelpView(), m.width, m.lay.body.h)
 	}
 	return strings.Join([]string{
 		m.headerView(),
@@ -166,10 +167,10 @@ func (m *Model) headerView() string {
 // The role is what a viewer must not lose sight of: the status text gives
 // way to it when the line is short.
 func (m *Model) statusLine() string {
-	if m.opts.Role == "" {
+	if m.opts.Who == "" {
 		return common.PadRight(m.statusView(), m.width)
 	}
-	role := m.c.Styles.Muted.Render(common.Truncate(m.opts.Role, m.width-1) + " ")
+	role := m.c.Styles.Muted.Render(common.Truncate(m.opts.Who, m.width-1) + " ")
 	left := common.PadRight(m.statusView(), max(m.width-lipgloss.Width(role)-1, 0))
 	return common.PadRight(left+" "+role, m.width)
 }
@@ -238,10 +239,10 @@ func summary(s *api.Snapshot) string {
 }
 
 // overlay draws box centred over bg, cutting bg's lines around it.
-func overlay(bg, box string, width, height int) string {
+func overlay(st *styles.Styles, bg, box string, width, height int) string {
 	bgLines := strings.Split(bg, "\n")
 	// A blank cell each side keeps cut background text off the border.
-	boxLines := strings.Split(lipgloss.NewStyle().Padding(0, 1).Render(box), "\n")
+	boxLines := strings.Split(st.NewStyle().Padding(0, 1).Render(box), "\n")
 	box = strings.Join(boxLines, "\n")
 	bw := lipgloss.Width(box)
 	x := max((width-bw)/2, 0)

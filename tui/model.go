@@ -35,7 +35,9 @@ const (
 
 // Options tune the console.
 type Options struct {
-	// Styles is the theme; nil builds one honouring NO_COLOR.
+	// Styles is the theme, built for the terminal the console draws on; nil
+	// is the process's own terminal (lipgloss's default renderer, which
+	// honours NO_COLOR).
 	Styles *styles.Styles
 	// Now is the clock; nil is time.Now. Tests pin it.
 	Now func() time.Time
@@ -44,10 +46,19 @@ type Options struct {
 	ClockInterval time.Duration
 	// ActionTimeout bounds one engine call made from a key (default 2m).
 	ActionTimeout time.Duration
-	// Role says who is looking and with what powers, e.g. "viewer" or
+	// Refused are the action keys the role of the one looking may not
+	// use, each with the reason the console gives ("viewers cannot
+	// approve reviews"): they are not offered, and pressing one is refused
+	// at once. Nil is every power (the local console). The console's API
+	// should be restricted the same way (access.Restrict).
+	Refused map[Action]string
+	// Who says who is looking and with what powers, e.g. "viewer" or
 	// "alice · viewer (read only)"; the status line shows it, as given, at
-	// its right end. Empty (the local console: every power) shows nothing.
-	Role string
+	// its right end. Empty (the local console) shows nothing.
+	Who string
+	// Remote is set for a console that is one session of a shared engine
+	// (over SSH): quitting closes only the session, the engine runs on.
+	Remote bool
 }
 
 // Model is the console's root model.
@@ -80,6 +91,8 @@ type Model struct {
 	scanning bool
 
 	quitting bool
+	// refused are the action keys the role may not use.
+	refused []refusedKey
 }
 
 // New builds the console for an engine. It subscribes to the engine's
@@ -87,7 +100,7 @@ type Model struct {
 // subscription. ctx bounds every engine call the console makes.
 func New(ctx context.Context, api api.API, opts Options) *Model {
 	if opts.Styles == nil {
-		opts.Styles = styles.New(styles.NoColorRequested(nil))
+		opts.Styles = styles.New(nil)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -101,6 +114,8 @@ func New(ctx context.Context, api api.API, opts Options) *Model {
 	c := common.NewCommon(opts.Styles)
 	c.Now = opts.Now
 	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
+	// Before the panes are built: they take their bindings from c.Keys.
+	m.refused = restrictKeys(c.Keys, opts.Refused)
 	m.events, m.unsubscribe = api.Subscribe()
 	m.panes = [paneCount]common.Component{
 		PaneDAGs:   dagtree.New(c),

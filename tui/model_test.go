@@ -11,7 +11,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
@@ -467,14 +466,18 @@ func TestRunDetailFailed(t *testing.T) {
 	requireGolden(t, screen, "failed_run")
 }
 
-// NO_COLOR: even on a colour terminal the theme emits no colour, only text
-// (and the odd bold). Not parallel: it changes lipgloss's global profile.
+// A theme built for a terminal without colour (NO_COLOR, TERM=dumb: an
+// ASCII profile) emits no colour, only text; one built for a colour terminal
+// does — whatever lipgloss's global renderer says (ASCII in these tests).
 func TestNoColorEmitsNoColour(t *testing.T) {
-	lipgloss.SetColorProfile(termenv.TrueColor)
-	defer lipgloss.SetColorProfile(termenv.Ascii)
+	t.Parallel()
 	render := func(noColor bool) string {
+		st := styles.ForProfile(termenv.TrueColor)
+		if noColor {
+			st = styles.ForProfile(termenv.Ascii)
+		}
 		f := newFakeEngine(viewtest.Loaded())
-		m := New(context.Background(), f, Options{Styles: styles.New(noColor), Now: viewtest.Clock, ClockInterval: -1})
+		m := New(context.Background(), f, Options{Styles: st, Now: viewtest.Clock, ClockInterval: -1})
 		defer m.Close()
 		m.Update(tea.WindowSizeMsg{Width: 160, Height: 44})
 		m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Loaded(), Topics: common.AllTopics})

@@ -44,7 +44,7 @@ func newRecordingModel(t testing.TB, snap *api.Snapshot) (*Model, *recordingEngi
 	r := &recordingEngine{fakeEngine: newFakeEngine(snap)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	m := New(ctx, r, Options{Styles: styles.New(false), Now: viewtest.Clock, ClockInterval: -1})
+	m := New(ctx, r, Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1})
 	t.Cleanup(m.Close)
 	return m, r
 }

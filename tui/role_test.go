@@ -4,9 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -34,7 +39,7 @@ func TestRoleOnStatusLine(t *testing.T) {
 			f := newFakeEngine(snap)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			m := New(ctx, f, Options{Styles: styles.New(false), Now: viewtest.Clock, ClockInterval: -1, Role: tt.role})
+			m := New(ctx, f, Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1, Who: tt.role})
 			defer m.Close()
 			// Sized wide first: startModel waits for the whole summary.
 			c := startModel(t, m, f, 160, 30)
@@ -54,5 +59,143 @@ func TestRoleOnStatusLine(t *testing.T) {
 				t.Errorf("summary %q shown: %v, want %v: %q", sum, got, tt.wantSummary, status)
 			}
 		})
+	}
+}
+
+// viewerRefusals is what sshserve.RefusedKeys gives a viewer (tui may not
+// import the server): every action key, with access's reason.
+func viewerRefusals() map[Action]string {
+	refused := map[Action]string{}
+	for k, a := range map[Action]access.Action{ActionTrigger: access.ActionTrigger, ActionCancel: access.ActionCancel,
+		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
+		ActionPauseSensor: access.ActionPauseSensor} {
+		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
+	}
+	return refused
+}
+
+// newViewer is a console for a viewer over an engine restricted as the SSH
+// server restricts it.
+func newViewer(t *testing.T, snap *api.Snapshot, remote bool) (*Model, *fakeEngine) {
+	t.Helper()
+	f := newFakeEngine(snap)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m := New(ctx, access.Restrict(f, access.Viewer), Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1,
+		Refused: viewerRefusals(), Who: "victor · viewer (read only)", Remote: remote})
+	t.Cleanup(m.Close)
+	return m, f
+}
+
+// A viewer is not offered what it may not do: no action key in any pane's
+// footer or help, while an operator's console offers them all.
+func TestViewerIsNotOfferedActions(t *testing.T) {
+	t.Parallel()
+	panes := []struct {
+		key     string
+		actions []string // what an operator is offered there
+	}{
+		{"1", []string{"t trigger"}},
+		{"2", []string{"c cancel run"}},
+		{"3", []string{"p pause/resume"}},
+		{"4", []string{"a approve", "x reject", "m run metapipeline"}},
+	}
+	// The footer and the help overlay themselves: the panes' text may
+	// well say "trigger".
+	render := func(m *Model, pane string, help bool) string {
+		m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+		m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Reviews(), Topics: common.AllTopics})
+		m.Update(keyMsg(pane))
+		if help {
+			return m.fullHelpView()
+		}
+		return m.shortHelp()
+	}
+	for _, p := range panes {
+		t.Run("pane "+p.key, func(t *testing.T) {
+			t.Parallel()
+			op, _ := newModel(t, viewtest.Reviews())
+			vw, _ := newViewer(t, viewtest.Reviews(), true)
+			for _, help := range []bool{false, true} {
+				opScreen, vwScreen := render(op, p.key, help), render(vw, p.key, help)
+				if help && !strings.Contains(vwScreen, "Keys ·") {
+					t.Fatalf("no help overlay:\n%s", vwScreen)
+				}
+				for _, a := range p.actions {
+					if !strings.Contains(opScreen, a) {
+						t.Fatalf("operator (help %v) is not offered %q: the check below would prove nothing:\n%s", help, a, opScreen)
+					}
+					if strings.Contains(vwScreen, a) {
+						t.Errorf("viewer (help %v) is offered %q:\n%s", help, a, vwScreen)
+					}
+				}
+				if !strings.Contains(vwScreen, "? help") && !help {
+					t.Errorf("viewer footer lost the global keys:\n%s", vwScreen)
+				}
+			}
+		})
+	}
+}
+
+// A viewer's action key is refused at once with the reason: no dialog, and
+// nothing reaches the engine.
+func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		keys []string
+		want string
+	}{
+		{"trigger", []string{"j", "j", "t"}, "viewers cannot trigger runs"},
+		{"cancel", []string{"2", "j", "j", "j", "j", "c"}, "viewers cannot cancel runs"},
+		{"approve", []string{"4", "a"}, "viewers cannot approve reviews"},
+		{"reject", []string{"4", "x"}, "viewers cannot reject reviews"},
+		{"metapipeline", []string{"4", "m"}, "viewers cannot run the metapipeline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, f := newViewer(t, viewtest.Loaded(), true)
+			c := startModel(t, m, f, 160, 45)
+			c.keys(tc.keys...)
+			screen := c.waitFor(tc.want)
+			if strings.Contains(screen, "> No <") || m.confirm != nil {
+				t.Errorf("a confirmation opened before the refusal:\n%s", screen)
+			}
+			c.final()
+			if tr, cancelled := f.calls(); len(tr) != 0 || len(cancelled) != 0 {
+				t.Errorf("a refused key reached the engine: triggered %v, cancelled %v", tr, cancelled)
+			}
+		})
+	}
+	// A key the focused pane has no use for is not "refused": the logs
+	// pane has nothing to approve, for an operator or a viewer.
+	t.Run("not in this pane", func(t *testing.T) {
+		t.Parallel()
+		m, f := newViewer(t, viewtest.Loaded(), true)
+		c := startModel(t, m, f, 160, 45)
+		c.keys("5", "a")
+		c.keys("?") // a message after the key: once help shows, "a" was handled
+		screen := c.waitFor("Keys · Logs pane")
+		if strings.Contains(screen, "cannot") {
+			t.Errorf("refused a key the pane does not use:\n%s", screen)
+		}
+	})
+}
+
+// Over SSH quitting closes only the session: the prompt must not say the
+// engine stops and cancels the runs.
+func TestRemoteQuitSaysOnlyTheSessionCloses(t *testing.T) {
+	t.Parallel()
+	m, f := newViewer(t, viewtest.Loaded(), true)
+	c := startModel(t, m, f, 160, 45)
+	c.keys("q")
+	screen := c.waitFor("2 run(s) in flight. Quit anyway?", "Only this session closes")
+	if strings.Contains(screen, "engine stops") || strings.Contains(screen, "cancels them") {
+		t.Errorf("a remote quit says the engine stops:\n%s", screen)
+	}
+	c.keys("y")
+	c.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if !m.quitting {
+		t.Fatal("y did not quit")
 	}
 }

@@ -140,6 +140,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Rescan):
 		return m.rescan()
 	default:
+		if reason, refused := m.refusal(msg); refused {
+			return m.showToast(reason, true)
+		}
 		return focused.Update(msg)
 	}
 	return nil
@@ -156,7 +159,9 @@ func (m *Model) setFocus(i int) {
 }
 
 // quit leaves at once when nothing runs; with runs in flight it asks
-// first, since quitting stops the in-process engine and cancels them.
+// first, since quitting the local console stops the in-process engine and
+// cancels them. A remote console only closes its session: it still asks,
+// so a stray q does not drop the operator's view, but says the runs go on.
 func (m *Model) quit() tea.Cmd {
 	running := 0
 	if m.snap != nil {
@@ -166,8 +171,12 @@ func (m *Model) quit() tea.Cmd {
 		m.quitting = true
 		return tea.Quit
 	}
+	prompt := fmt.Sprintf("%d run(s) in flight. Quit anyway? The engine stops cleanly and cancels them; queued runs wait for the next start.", running)
+	if m.opts.Remote {
+		prompt = fmt.Sprintf("%d run(s) in flight. Quit anyway? Only this session closes: the engine keeps running them.", running)
+	}
 	m.confirm = newConfirm(
-		fmt.Sprintf("%d run(s) in flight. Quit anyway? The engine stops cleanly and cancels them; queued runs wait for the next start.", running),
+		prompt,
 		func() tea.Cmd {
 			m.quitting = true
 			return tea.Quit

@@ -170,8 +170,8 @@ func openConsole(ctx context.Context, env *cliEnv, run consoleRun) int {
 		// could swallow keystrokes.
 		lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	}
-	uiCtx, cancelUI := context.WithCancel(api.WithActor(ctx, localUser(env.getenv)))
-	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(noColor)})
+	uiCtx, cancelUI := context.WithCancel(ctx)
+	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(nil)})
 	p := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, runErr := p.Run()
 	cancelUI()
@@ -186,15 +186,4 @@ func openConsole(ctx context.Context, env *cliEnv, run consoleRun) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// localUser is who sits at the local console, for what the engine records
-// of its actions (who paused a sensor).
-func localUser(getenv func(string) string) string {
-	for _, k := range []string{"USER", "LOGNAME", "USERNAME"} {
-		if v := getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
 }

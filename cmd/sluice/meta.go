@@ -45,6 +45,7 @@ func runMetaAnalyze(ctx context.Context, env *cliEnv, args []string) int {
 	exposuresOut := flags.String("exposures-out", "", "write the generated dbt exposures YAML to `FILE`")
 	asJSON := flags.Bool("json", false, "print the report as JSON")
 	top := flags.Int("top", 20, "centrality table: the `N` most important models (0: all)")
+	flags.StringVar(&cfg.Timeout, "timeout", "", "give up on the analysis after `DURATION` (default 60s)")
 	verbose := flags.Bool("v", false, "log progress to stderr")
 	flags.Usage = func() {
 		fmt.Fprintf(env.stderr, `Usage: sluice meta analyze --manifest PATH [--run-results DIR] [--mode-url URL --mode-workspace W] [--json] [--top N]

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
@@ -124,6 +125,7 @@ type reviewJSON struct {
 	Reports    []reviewSubjectOut `json:"reports,omitempty"`
 	Notes      []string           `json:"notes,omitempty"`
 	URL        string             `json:"url,omitempty"`
+	Checks     string             `json:"checks,omitempty"`
 	Error      string             `json:"error,omitempty"`
 	CreatedAt  time.Time          `json:"created_at"`
 	UpdatedAt  time.Time          `json:"updated_at"`
@@ -155,7 +157,7 @@ func toReviewJSON(it *review.Item, withDiff bool) reviewJSON {
 	out := reviewJSON{
 		ID: it.ID, Kind: string(it.Kind), State: string(it.State), Title: it.Title, Branch: it.Branch,
 		BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Remote: it.Remote, Notes: it.Notes,
-		URL: it.URL, Error: it.Error, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+		URL: it.URL, Checks: it.Checks, Error: it.Error, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
 	for _, f := range it.Files {
 		out.Files = append(out.Files, reviewFileJSON{Path: f.Path, Action: f.Action})
@@ -233,7 +235,7 @@ Exit status: 0 listed, 2 usage error or unreadable state.
 		if branch == "" {
 			branch = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, it.State, reviewAge(now.Sub(it.CreatedAt)), branch, it.Title)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, reviewStateText(it), reviewAge(now.Sub(it.CreatedAt)), branch, it.Title)
 	}
 	tw.Flush()
 	return exitOK
@@ -288,9 +290,22 @@ Exit status: 0 shown, 2 usage error or no such item.
 	return exitOK
 }
 
+// reviewStateText is the state with the pull request's number and checks
+// once it has one: "pr-open #42 checks:failure", "merged #42".
+func reviewStateText(it *review.Item) string {
+	st := string(it.State)
+	if it.PRNumber > 0 {
+		st += fmt.Sprintf(" #%d", it.PRNumber)
+	}
+	if it.Checks != "" && it.State == api.ReviewPROpen {
+		st += " checks:" + it.Checks
+	}
+	return st
+}
+
 func printReview(w io.Writer, it *review.Item) {
 	fmt.Fprintf(w, "Review %d: %s\n", it.ID, it.Title)
-	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, it.State)
+	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, reviewStateText(it))
 	if it.Branch != "" {
 		fmt.Fprintf(w, "Branch:  %s (on %s at %.7s)\n", it.Branch, it.BaseBranch, it.Base)
 	}
@@ -317,6 +332,9 @@ func printReview(w io.Writer, it *review.Item) {
 			line += " [" + s.Result + "]"
 		}
 		fmt.Fprintln(w, line)
+		for _, l := range review.EvidenceLines(s.Evidence) {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
 	}
 	if len(it.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
@@ -426,8 +444,11 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 	}
 	if p := out.Push; p != nil {
 		verb := "Pushed"
-		if out.DryRun {
+		switch {
+		case out.DryRun:
 			verb = "Would push"
+		case !p.Pushed:
+			verb = "Did not push"
 		}
 		fmt.Fprintf(w, "%s %s (%.7s) to %s\n", verb, p.RefSpec, p.Commit, p.Remote)
 		if p.Warning != "" {

@@ -138,6 +138,7 @@ func TestReviewCLI(t *testing.T) {
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	env["GITHUB_TOKEN"] = "tok"
+	env["SLUICE_GITHUB_HTTP_LOOPBACK"] = "true" // the fake serves plain HTTP
 	env["GITHUB_API_URL"] = srv.URL
 	env["GITHUB_REPOSITORY"] = "acme/dbt"
 

@@ -126,7 +126,7 @@ var reviewFlagEnv = map[string]string{
 	"repo": "DBT_REPO", "remote": "DBT_REMOTE", "project-dir": "DBT_PROJECT_DIR", "base": "DBT_BASE_BRANCH",
 	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
 	"ssh-key": "SLUICE_SSH_KEY", "max-delete-fraction": "SLUICE_MAX_DELETE_FRACTION",
-	"dbt-bin": "SLUICE_DBT_BIN",
+	"dbt-bin": "SLUICE_DBT_BIN", "reconsider-days": "SLUICE_RECONSIDER_DAYS",
 }
 
 // addPartFlags registers the settings of the Kafka sensors, the

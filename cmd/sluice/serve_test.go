@@ -159,8 +159,14 @@ func TestServeSSHEndToEnd(t *testing.T) {
 	olga.Screen.WaitFor(t, 0, sshWait, "hello", "olga (olga@ops) · operator")
 	victor.Screen.WaitFor(t, 0, sshWait, "hello", "victor (victor@wall) · viewer")
 
-	// The viewer types the trigger and is told no; the engine never saw it.
-	mark := triggerFromTree(t, victor, "hello")
+	// The viewer types the trigger and is told no at once, without a
+	// confirmation; the engine never saw it.
+	focusPane(t, victor, "1")
+	mark := victor.Screen.Mark()
+	victor.Type(t, "j")
+	victor.Screen.WaitFor(t, mark, sshWait, "›") // the selection moved
+	mark = victor.Screen.Mark()
+	victor.Type(t, "t")
 	victor.Screen.WaitFor(t, mark, sshWait, "viewers cannot trigger runs")
 	if rows := listRuns(t, vars); len(rows) != 0 {
 		t.Fatalf("a viewer's trigger queued runs: %+v", rows)

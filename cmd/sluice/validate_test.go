@@ -162,12 +162,17 @@ func TestValidateExitCodes(t *testing.T) {
 func TestValidateStarlarkEnv(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	f := validateWrite(t, root, "gen.star", `dag = {"nodes": [{"id": env("NODE_ID", "not valid!"), "type": "sluice.noop", "config": {}}]}`)
+	f := validateWrite(t, root, "gen.star", `dag = {"nodes": [{"id": env("SLUICE_DAG_NODE_ID", "not valid!"), "type": "sluice.noop", "config": {}}]}`)
 	if code, stdout, _ := validateRun(t, nil, f); code != exitFailed || !strings.Contains(stdout, `invalid id "not valid!"`) {
 		t.Errorf("without NODE_ID: exit %d, stdout %q", code, stdout)
 	}
-	if code, stdout, _ := validateRun(t, map[string]string{"NODE_ID": "fine"}, f); code != exitOK {
-		t.Errorf("with NODE_ID: exit %d, stdout %q", code, stdout)
+	if code, stdout, _ := validateRun(t, map[string]string{"SLUICE_DAG_NODE_ID": "fine"}, f); code != exitOK {
+		t.Errorf("with SLUICE_DAG_NODE_ID: exit %d, stdout %q", code, stdout)
+	}
+	// Outside SLUICE_DAG_*, a DAG file sees nothing: NODE_ID reads as unset.
+	g := validateWrite(t, root, "other.star", `dag = {"nodes": [{"id": env("NODE_ID", "not valid!"), "type": "sluice.noop", "config": {}}]}`)
+	if code, stdout, _ := validateRun(t, map[string]string{"NODE_ID": "fine"}, g); code != exitFailed || !strings.Contains(stdout, `invalid id "not valid!"`) {
+		t.Errorf("NODE_ID outside the allow-list: exit %d, stdout %q", code, stdout)
 	}
 }
 

@@ -43,6 +43,8 @@ type API interface {
 	Reject(ctx context.Context, review int64, reason string) error
 	// PauseSensor pauses or resumes one sensor of a DAG.
 	PauseSensor(ctx context.Context, dag string, index int, paused bool) error
+	// Operations are the operator's other actions (operate.go).
+	Operations
 }
 
 // Topic says which part of the snapshot changed.

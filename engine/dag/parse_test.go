@@ -124,7 +124,7 @@ for i in range(3):
 dag = {"description": "generated", "nodes": nodes}
 `
 	env := func(name string) (string, bool) { return "ops", name == "WHO" }
-	d, err := Parse("gen.star", []byte(src), Options{Env: env})
+	d, err := Parse("gen.star", []byte(src), Options{Env: env, EnvAllow: []string{"WHO"}})
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}

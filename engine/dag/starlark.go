@@ -52,7 +52,7 @@ func evalStarlark(file string, data []byte, opts Options) (v val, err error) {
 		return val{}, starlarkErrors(file, nil, "", *serr)
 	}
 	predeclared := guards()
-	predeclared["env"] = envBuiltin(opts.Env)
+	predeclared["env"] = envBuiltin(opts.Env, opts.EnvAllow)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return val{}, starlarkErrors(file, nil, "", err)
@@ -87,14 +87,16 @@ func evalStarlark(file string, data []byte, opts Options) (v val, err error) {
 	return t.root(), nil
 }
 
-func envBuiltin(lookup func(string) (string, bool)) *starlark.Builtin {
+// envBuiltin answers env(name, default): the default for a variable the
+// file may not see, exactly as for an unset one, so probing learns nothing.
+func envBuiltin(lookup func(string) (string, bool), allow []string) *starlark.Builtin {
 	return starlark.NewBuiltin("env", func(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var name string
 		var def starlark.Value = starlark.None
 		if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "name", &name, "default?", &def); err != nil {
 			return nil, err
 		}
-		if lookup != nil {
+		if lookup != nil && EnvVisible(name, allow) {
 			if v, ok := lookup(name); ok {
 				return starlark.String(v), nil
 			}

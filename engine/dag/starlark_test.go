@@ -32,12 +32,16 @@ func TestStarlarkLanguage(t *testing.T) {
 		{"lambda and comprehension", "f = lambda x: x * 2\ndesc = str([f(i) for i in range(3)])", "[0, 2, 4]"},
 		{"format", `desc = "%s-%d" % ("a", 1)`, "a-1"},
 		{"env default", `desc = env("SLUICE_TEST_UNSET", "fallback")`, "fallback"},
-		{"env set", `desc = env("SLUICE_TEST_SET", "fallback")`, "from env"},
+		{"env set", `desc = env("SLUICE_DAG_SET", "fallback")`, "from env"},
+		{"env allowed by name", `desc = env("TEAM", "fallback")`, "from env"},
+		{"env outside the allow-list", `desc = env("AWS_SECRET_ACCESS_KEY", "fallback")`, "fallback"},
+		{"env bare prefix", `desc = env("SLUICE_DAG_", "fallback")`, "fallback"},
 		{"env default None", `desc = str(env("SLUICE_TEST_UNSET"))`, "None"},
 		{"print is silent", "print(\"hello\")\ndesc = \"ok\"", "ok"},
 	}
 	env := func(name string) (string, bool) {
-		if name == "SLUICE_TEST_SET" {
+		switch name {
+		case "SLUICE_DAG_SET", "TEAM", "AWS_SECRET_ACCESS_KEY", "SLUICE_DAG_":
 			return "from env", true
 		}
 		return "", false
@@ -46,7 +50,7 @@ func TestStarlarkLanguage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			src := tt.script + "\ndag = {\"description\": desc, \"nodes\": [{\"id\": \"a\", \"type\": \"sluice.noop\", \"config\": {}}]}\n"
-			d, err := Parse("lang.star", []byte(src), Options{Env: env})
+			d, err := Parse("lang.star", []byte(src), Options{Env: env, EnvAllow: []string{"TEAM"}})
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -85,5 +89,25 @@ func TestStarlarkGuards(t *testing.T) {
 			}
 			checkErrors(t, "guard.star", AsErrors("guard.star", err))
 		})
+	}
+}
+
+// TestStarlarkEnvLeak is the adversarial file of issue 18: a DAG file that
+// fails with an engine secret in its message must not see the secret.
+func TestStarlarkEnvLeak(t *testing.T) {
+	t.Parallel()
+	const secret = "wJalrXUtnFEMI-K7MDENG-EXAMPLEKEY"
+	env := func(name string) (string, bool) {
+		if name == "AWS_SECRET_ACCESS_KEY" {
+			return secret, true
+		}
+		return "", false
+	}
+	_, err := Parse("leak.star", []byte(`fail("leak:" + str(env("AWS_SECRET_ACCESS_KEY")))`), Options{Env: env})
+	if err == nil || !strings.Contains(err.Error(), "leak:None") {
+		t.Fatalf("err = %v, want the file's own failure with env() = None", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Fatalf("the secret reached the error: %v", err)
 	}
 }

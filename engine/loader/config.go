@@ -15,6 +15,12 @@ import (
 const (
 	DefaultDir          = "./dags"
 	DefaultScanInterval = 30 * time.Second
+	// DefaultS3RequestTimeout bounds one S3 request, body included: an
+	// endpoint that accepts and never answers fails the scan, not the engine.
+	DefaultS3RequestTimeout = 15 * time.Second
+	// DefaultScanTimeout bounds one source's whole scan (listing every page
+	// and reading what changed).
+	DefaultScanTimeout = 2 * time.Minute
 )
 
 // Config says where DAGs come from.
@@ -26,8 +32,16 @@ type Config struct {
 	S3Prefix     string
 	S3Endpoint   string // AWS_ENDPOINT_URL_S3 override, for tests and MinIO
 	S3PathStyle  *bool  // default true when S3Endpoint is set
+	// S3RequestTimeout bounds each S3 request (default 15s); ScanTimeout
+	// bounds one source's scan (default 2m). A source past either fails its
+	// scan and keeps its DAGs; other sources never wait for it.
+	S3RequestTimeout time.Duration
+	ScanTimeout      time.Duration
 	// Env answers env() in Starlark files; nil uses the process environment.
 	Env func(string) (string, bool)
+	// EnvAllow names the variables, beyond SLUICE_DAG_*, that env() in
+	// Starlark files may read; any other reads as unset.
+	EnvAllow []string
 
 	// S3ClientOptions are applied last to the S3 client's options, after the
 	// standard AWS configuration chain: tests use them for static
@@ -175,4 +189,18 @@ func (c Config) pathStyle() bool {
 		return *c.S3PathStyle
 	}
 	return c.S3Endpoint != ""
+}
+
+func (c Config) s3RequestTimeout() time.Duration {
+	if c.S3RequestTimeout > 0 {
+		return c.S3RequestTimeout
+	}
+	return DefaultS3RequestTimeout
+}
+
+func (c Config) scanTimeout() time.Duration {
+	if c.ScanTimeout > 0 {
+		return c.ScanTimeout
+	}
+	return DefaultScanTimeout
 }

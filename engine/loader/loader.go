@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"runtime"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ import (
 // ErrSourceFailed wraps the error of a source whose scan failed; ScanNow
 // returns it (joined, one per source) alongside a complete ScanResult.
 var ErrSourceFailed = errors.New("dag source failed")
+
+// ErrSourceTimeout marks a source that did not answer in time (a request
+// past its timeout, a scan past its deadline).
+var ErrSourceTimeout = errors.New("dag source timed out")
 
 // Debounce of file-system events: a scan starts once events have been quiet
 // for debounceQuiet, and at the latest debounceMax after the first one, so
@@ -46,10 +51,15 @@ type Loader struct {
 	changes chan struct{}
 	scans   chan struct{} // a periodic scan finished, changed or not
 
-	mu     sync.RWMutex // guards reg, view, scheds and every sourceState.health
-	reg    *registry
-	view   []api.DAG
-	scheds []*dag.DAG // per view entry: the definition that fires, or nil
+	mu  sync.RWMutex // guards reg, view, scheds, pending and every sourceState.health
+	reg *registry
+	// pending are the Starlark files handed to background evaluation, with
+	// the version being evaluated: a result is applied only if no scan
+	// has dealt with the file since.
+	pending   map[fileRef]string
+	evalSlots chan struct{} // bounds background evaluations
+	view      []api.DAG
+	scheds    []*dag.DAG // per view entry: the definition that fires, or nil
 
 	life    sync.Mutex // guards started, cancel
 	started bool
@@ -106,10 +116,13 @@ func NewWithSources(cfg Config, log *slog.Logger, sources ...Source) (*Loader, e
 	l := &Loader{
 		cfg:     cfg,
 		log:     log,
-		opts:    dag.Options{Env: env},
+		opts:    dag.Options{Env: env, EnvAllow: cfg.EnvAllow},
 		changes: make(chan struct{}, 1),
 		scans:   make(chan struct{}, 1),
 		reg:     newRegistry(),
+		pending: make(map[fileRef]string),
+		// Starlark evaluation is CPU-bound: one at a time per CPU.
+		evalSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	seen := make(map[string]bool)
 	for _, src := range sources {
@@ -155,7 +168,7 @@ func (l *Loader) Start(ctx context.Context) error {
 		}
 		watched = append(watched, st)
 	}
-	if _, err := l.ScanNow(runCtx); err != nil && ctx.Err() != nil {
+	if err := l.initialScan(runCtx); err != nil && ctx.Err() != nil {
 		cancel()
 		for _, st := range watched {
 			st.src.(watchable).stopWatching()
@@ -213,7 +226,7 @@ func (l *Loader) periodic(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_, _ = l.ScanNow(ctx) // failures are in the sources' health
+			_, _ = l.scan(ctx, l.sources, true) // failures are in the sources' health
 			select {
 			case l.scans <- struct{}{}:
 			default: // coalesced
@@ -244,9 +257,10 @@ func (l *Loader) debounce(ctx context.Context, st *sourceState, kicks <-chan str
 		case <-timer.C:
 			first = time.Time{}
 			st.scanMu.Lock()
-			out, err := l.prepare(ctx, st)
+			out, err := l.prepare(ctx, st, true)
 			if ctx.Err() == nil {
 				l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
+				l.evaluateLater(ctx, st, out.deferred)
 			}
 			st.scanMu.Unlock()
 		}
@@ -254,36 +268,84 @@ func (l *Loader) debounce(ctx context.Context, st *sourceState, kicks <-chan str
 }
 
 // ScanNow scans every source and returns when done. Sources are listed and
-// read in parallel and applied in configuration order. Sources that failed
-// are counted in the result and returned as ErrSourceFailed errors.
+// read in parallel and applied in configuration order, each as soon as it
+// and those before it are done: a slow source never holds back one
+// configured before it. Sources that failed are counted in the result and
+// returned as ErrSourceFailed errors.
 func (l *Loader) ScanNow(ctx context.Context) (api.ScanResult, error) {
-	start := time.Now()
-	res := api.ScanResult{Sources: len(l.sources)}
+	return l.scan(ctx, l.sources, false)
+}
+
+// initialScan is Start's scan: the local sources before Start returns, the
+// remote ones (S3) in the background, so an unreachable bucket never delays
+// startup. Starlark files are evaluated in the background either way.
+func (l *Loader) initialScan(ctx context.Context) error {
+	var local, remote []*sourceState
 	for _, st := range l.sources {
-		st.scanMu.Lock()
-		defer st.scanMu.Unlock()
+		if st.src.Name() == SourceS3 {
+			remote = append(remote, st)
+		} else {
+			local = append(local, st)
+		}
 	}
-	outs := make([]scanOutcome, len(l.sources))
-	errs := make([]error, len(l.sources))
+	if len(remote) > 0 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			_, _ = l.scan(ctx, remote, true) // failures are in the sources' health
+		}()
+	}
+	_, err := l.scan(ctx, local, true)
+	return err
+}
+
+// scan scans states (see ScanNow). With deferStar, Starlark files that
+// need evaluating are handed to the background (the scan's ctx owns them)
+// and appear when done; ScanNow evaluates them before it returns.
+func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool) (api.ScanResult, error) {
+	start := time.Now()
+	res := api.ScanResult{Sources: len(states)}
+	errs := make([]error, len(states))
+	turns := make([]chan struct{}, len(states)+1)
+	for i := range turns {
+		turns[i] = make(chan struct{})
+	}
+	close(turns[0])
+	var resMu sync.Mutex
 	var wg sync.WaitGroup
-	for i, st := range l.sources {
+	for i, st := range states {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = l.prepare(ctx, st)
+			defer close(turns[i+1])
+			st.scanMu.Lock()
+			defer st.scanMu.Unlock()
+			out, err := l.prepare(ctx, st, deferStar)
+			<-turns[i]
+			if ctx.Err() != nil {
+				return
+			}
+			changed, invalid := l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
+			if err == nil {
+				l.evaluateLater(ctx, st, out.deferred)
+			}
+			resMu.Lock()
+			res.Changed += changed
+			res.Invalid += invalid
+			errs[i] = err
+			resMu.Unlock()
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	res.Changed, res.Invalid = l.commit(l.sources, outs, errs)
 	var failed []error
 	for i, err := range errs {
 		if err != nil {
 			res.Failed++
 			failed = append(failed, fmt.Errorf("%w: %s (%s): %w", ErrSourceFailed,
-				l.sources[i].src.Name(), l.sources[i].src.Location(), err))
+				states[i].src.Name(), states[i].src.Location(), err))
 		}
 	}
 	res.Duration = time.Since(start)
@@ -291,20 +353,33 @@ func (l *Loader) ScanNow(ctx context.Context) (api.ScanResult, error) {
 }
 
 // prepare lists a source and reads and parses what changed, without touching
-// the registry. The caller holds st.scanMu.
-func (l *Loader) prepare(ctx context.Context, st *sourceState) (scanOutcome, error) {
+// the registry, within the scan deadline. With deferStar, Starlark files to
+// evaluate are listed in the outcome's deferred instead. The caller holds
+// st.scanMu.
+func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (scanOutcome, error) {
 	start := time.Now()
 	out := scanOutcome{source: st.src.Name(), start: start}
-	listing, err := st.src.List(ctx)
+	scanCtx, cancel := context.WithTimeout(ctx, l.cfg.scanTimeout())
+	defer cancel()
+	listing, err := st.src.List(scanCtx)
 	if err != nil {
 		out.duration = time.Since(start)
-		return out, err
+		return out, l.deadline(ctx, scanCtx, err)
 	}
 	out.incomplete, out.problems = listing.Incomplete, listing.Problems
 	out.results = make([]fileResult, len(listing.Objects))
 
 	l.mu.RLock()
 	known := l.reg.known(out.source)
+	var pending map[string]string
+	for ref, v := range l.pending {
+		if ref.source == out.source {
+			if pending == nil {
+				pending = make(map[string]string)
+			}
+			pending[ref.key] = v
+		}
+	}
 	l.mu.RUnlock()
 
 	var todo []int
@@ -317,13 +392,33 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState) (scanOutcome, err
 			r.retry, r.errs = true, []api.ErrorLine{{Msg: o.Err.Error()}}
 		case ok && k.version != "" && k.version == o.Version:
 			r.unchanged = true
+		case deferStar && path.Ext(o.Key) == dag.ExtStarlark:
+			r.pending = true
+			if v, ok := pending[o.Key]; !ok || v != o.Version {
+				out.deferred = append(out.deferred, o)
+			}
 		default:
 			todo = append(todo, i)
 		}
 	}
-	l.readAll(ctx, st.src, out.results, todo, known)
+	l.readAll(scanCtx, st.src, out.results, todo, known)
 	out.duration = time.Since(start)
-	return out, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	if scanCtx.Err() != nil {
+		return out, l.deadline(ctx, scanCtx, scanCtx.Err())
+	}
+	return out, nil
+}
+
+// deadline says so when a scan ran out of time, rather than the bare
+// "context deadline exceeded" of whichever request was cut.
+func (l *Loader) deadline(ctx, scanCtx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(scanCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: the scan did not finish within %s (scan deadline): %w", ErrSourceTimeout, l.cfg.scanTimeout(), err)
+	}
+	return err
 }
 
 // readAll reads, hashes and parses the files at todo with a few workers:
@@ -398,6 +493,7 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 			h.OK, h.Error = false, errs[i].Error()
 		} else {
 			h.OK, h.Error, h.Files = true, problemText(outs[i].problems), len(outs[i].results)
+			l.settlePending(outs[i])
 			ch, n := l.reg.apply(outs[i], now)
 			all = append(all, ch...)
 			changed += n

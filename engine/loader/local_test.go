@@ -105,7 +105,8 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	startLoader(t, l)
-	ds := l.DAGs()
+	// Starlark files are evaluated in the background at start.
+	ds := waitFor(t, l, "the Starlark file", hasStatus("a/b/c/deep", api.DAGActive))
 	for _, name := range []string{"production/daily_etl", "a/b/c/deep"} {
 		if d, ok := entry(ds, name, ""); !ok || d.Status != api.DAGActive {
 			t.Fatalf("%s not active after Start:\n%s", name, dump(ds))
@@ -533,21 +534,27 @@ func TestChangesCoalesceAndScanResult(t *testing.T) {
 func TestStarlarkSeesConfiguredEnv(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "gen.star", `team = env("TEAM", "nobody")
+	writeFile(t, dir, "gen.star", `team = env("TEAM", "nobody") + "/" + env("SLUICE_DAG_OWNER", "?") + "/" + str(env("AWS_SECRET_ACCESS_KEY"))
 dag = {"description": team, "nodes": [{"id": "n%d" % i, "type": "local", "config": {"command": "true"}} for i in range(3)]}`)
 	cfg := localConfig(dir)
 	cfg.Env = func(name string) (string, bool) {
-		if name == "TEAM" {
+		switch name {
+		case "TEAM":
 			return "data", true
+		case "SLUICE_DAG_OWNER":
+			return "ops", true
+		case "AWS_SECRET_ACCESS_KEY":
+			return "engine-secret", true
 		}
 		return "", false
 	}
+	cfg.EnvAllow = []string{"TEAM"}
 	l, _ := New(cfg, nil)
 	if _, err := l.ScanNow(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	d, ok := l.Lookup("gen")
-	if !ok || d.Description != "data" || len(d.Nodes) != 3 || d.Name != "gen" {
+	if !ok || d.Description != "data/ops/None" || len(d.Nodes) != 3 || d.Name != "gen" {
 		t.Errorf("Lookup = %+v, %v", d, ok)
 	}
 }

@@ -59,9 +59,12 @@ type fileResult struct {
 	// retry: errs come from listing or reading, not from the content; the
 	// version is not recorded so the next scan tries again.
 	retry bool
-	sum   string
-	def   *dag.DAG
-	errs  []api.ErrorLine
+	// pending: a Starlark file evaluated in the background; the registry
+	// keeps what it has until the evaluation is applied.
+	pending bool
+	sum     string
+	def     *dag.DAG
+	errs    []api.ErrorLine
 }
 
 // scanOutcome is one source's completed listing, ready to apply.
@@ -72,6 +75,11 @@ type scanOutcome struct {
 	problems   []string
 	start      time.Time
 	duration   time.Duration
+	// deferred are the Starlark files to evaluate in the background.
+	deferred []Object
+	// partial outcomes carry some files only (background evaluations):
+	// files they do not list are not taken as deleted.
+	partial bool
 }
 
 func (r *registry) holder(name string) *fileRec {
@@ -184,7 +192,7 @@ func (r *registry) apply(out scanOutcome, now time.Time) ([]Change, int) {
 	for _, res := range out.results {
 		listed[res.obj.Key] = true
 		rec := r.files[fileRef{out.source, res.obj.Key}]
-		if res.unchanged && rec != nil && rec.present {
+		if res.unchanged && rec != nil && rec.present || res.pending {
 			continue
 		}
 		touched = append(touched, res)
@@ -192,7 +200,7 @@ func (r *registry) apply(out scanOutcome, now time.Time) ([]Change, int) {
 	}
 	var gone []*fileRec
 	for ref, rec := range r.files {
-		if ref.source == out.source && rec.present && !listed[ref.key] && !underAny(ref.key, out.incomplete) {
+		if !out.partial && ref.source == out.source && rec.present && !listed[ref.key] && !underAny(ref.key, out.incomplete) {
 			gone = append(gone, rec)
 			affected[rec.name] = true
 		}

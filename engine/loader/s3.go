@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
@@ -56,6 +58,9 @@ func (s *s3Source) clientFor(ctx context.Context) (*s3.Client, error) {
 	sdkLog := sdkLogger(s.log)
 	awsCfg, err := config.LoadDefaultConfig(ctx,
 		config.WithLogger(sdkLog),
+		// The SDK's default client has no overall timeout: an endpoint
+		// that accepts and never answers would hold a scan forever.
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(s.cfg.s3RequestTimeout())),
 		// "when supported" validates (and warns about) checksums on every
 		// GET; S3-compatible stores often send none.
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
@@ -104,7 +109,7 @@ func (s *s3Source) List(ctx context.Context) (Listing, error) {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return Listing{}, fmt.Errorf("listing %s: %w", s.Location(), err)
+			return Listing{}, fmt.Errorf("listing %s: %w", s.Location(), s.explain(err))
 		}
 		truncated = aws.ToBool(page.IsTruncated)
 		for _, obj := range page.Contents {
@@ -155,7 +160,7 @@ func (s *s3Source) Read(ctx context.Context, o Object) ([]byte, error) {
 		Key:    aws.String(s.prefix + o.Key),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", o.Location, err)
+		return nil, fmt.Errorf("fetching %s: %w", o.Location, s.explain(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, dag.MaxFileSize+1))
@@ -163,6 +168,16 @@ func (s *s3Source) Read(ctx context.Context, o Object) ([]byte, error) {
 		return nil, fmt.Errorf("fetching %s: %w", o.Location, err)
 	}
 	return data, nil
+}
+
+// explain puts a timeout in words: the SDK's own message buries it under
+// "operation error S3: ListObjectsV2, https response error...".
+func (s *s3Source) explain(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w: no answer within %s (S3 request timeout): %w", ErrSourceTimeout, s.cfg.s3RequestTimeout(), err)
+	}
+	return err
 }
 
 // sdkLogger routes the AWS SDK's log lines to slog. The SDK's default

@@ -303,7 +303,8 @@ func TestBothSourcesWithNameCollision(t *testing.T) {
 		t.Fatal(err)
 	}
 	startLoader(t, l)
-	ds := l.DAGs()
+	// S3 is scanned in the background at start: wait for its files.
+	ds := waitFor(t, l, "the S3 files", hasStatus("only-s3", api.DAGActive))
 	s3e, _ := entry(ds, "shared/etl", "s3://dags/shared/etl.json")
 	loc, _ := entry(ds, "shared/etl", localFile)
 	if loc.Status != api.DAGActive || s3e.Status != api.DAGConflict || s3e.ConflictWith != localFile {

@@ -34,6 +34,8 @@ type Config struct {
 	LooseMatching   bool              `json:"loose_matching,omitempty"`
 	ExposuresPath   string            `json:"exposures_path,omitempty"`
 	ExposuresOwner  string            `json:"exposures_owner_email,omitempty"`
+	// Timeout bounds one analysis, a Go duration ("90s"); default 60s.
+	Timeout string `json:"timeout,omitempty"`
 }
 
 // Merge overlays the non-zero fields of a run config (JSON) on c.
@@ -73,7 +75,16 @@ func (c Config) Inputs(getenv func(string) string, logger *slog.Logger) (Inputs,
 		return Inputs{}, fmt.Errorf("metapipeline: no dbt manifest configured")
 	}
 	rules := c.Rules()
+	var timeout time.Duration
+	if c.Timeout != "" {
+		d, err := time.ParseDuration(c.Timeout)
+		if err != nil || d <= 0 {
+			return Inputs{}, fmt.Errorf("metapipeline: timeout %q: want a positive duration such as 90s", c.Timeout)
+		}
+		timeout = d
+	}
 	in := Inputs{
+		Timeout:         timeout,
 		ManifestPath:    c.Manifest,
 		RunResultsDir:   c.RunResults,
 		Stale:           &rules,

@@ -59,6 +59,11 @@ type Inputs struct {
 	// Now is the clock for stale rules and the report (time.Now if nil).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Timeout bounds Run (DefaultTimeout when zero, none when negative);
+	// past it Run fails with ErrDeadline.
+	Timeout time.Duration
+	// Progress, when set, hears each step start and finish.
+	Progress func(Progress)
 }
 
 func (in *Inputs) now() time.Time {
@@ -150,6 +155,12 @@ type Pipeline struct {
 	log   *slog.Logger
 	state State
 	marks []stepMark // by index in steps
+
+	progressMu sync.Mutex
+	started    time.Time
+	current    string // the step last started or finished
+	running    bool   // current has started and not finished
+	done       int    // steps finished
 }
 
 type stepMark struct {
@@ -191,19 +202,23 @@ func (p *Pipeline) RunStep(ctx context.Context, name string) error {
 		return err
 	}
 	start := time.Now()
+	p.report(name, false)
 	if err := steps[i].run(ctx, p); err != nil {
 		p.log.Warn("metapipeline step failed", "step", name, "err", err)
 		return fmt.Errorf("metapipeline step %s: %w", name, err)
 	}
 	m.done, m.took = true, time.Since(start)
+	p.report(name, true)
 	p.log.Info("metapipeline step done", "step", name, "took", m.took)
 	return nil
 }
 
-// Run runs every step and returns the report.
+// Run runs every step, within Inputs.Timeout, and returns the report.
 func (p *Pipeline) Run(ctx context.Context) (*Report, error) {
+	ctx, cancel := p.withDeadline(ctx)
+	defer cancel()
 	if err := p.RunStep(ctx, StepReport); err != nil {
-		return nil, err
+		return nil, p.deadlineError(ctx, err)
 	}
 	return p.state.Report, nil
 }

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/sluice-dev/sluice/engine/api"
 )
 
@@ -34,6 +36,9 @@ type PushPlan struct {
 	// push fail or do nothing (the branch exists elsewhere, the remote is
 	// unreachable); empty when the push looks fine.
 	Warning string
+	// Pushed is set once the remote accepted the push; a refused push
+	// leaves it false (the error says what the remote said).
+	Pushed bool
 }
 
 // ReportResult is the outcome of archiving one report.
@@ -90,14 +95,17 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		return nil, fmt.Errorf("approving review %d: %w", it.ID, ErrNoRemote)
 	}
 	// Proof again before anything leaves: the check is sluice's own, on
-	// the exact commit to push.
-	dangling, err := sc.checkCommit(it.Base, it.Commit)
+	// the branch's changes replayed on the base branch as it is now.
+	rc, err := sc.recheck(ctx, it)
 	if err != nil {
 		return nil, fmt.Errorf("approving review %d: %w", it.ID, err)
 	}
-	if len(dangling) > 0 {
-		it.Blocked = danglingText(dangling)
+	if len(rc.dangling) > 0 {
+		it.Blocked = danglingText(rc.dangling)
 		it.Error = blockedMessage(it.Blocked)
+		if rc.base != it.Base {
+			it.Error = fmt.Sprintf("%s (the base branch moved from %s to %s since staging)", it.Error, short(it.Base), short(rc.base))
+		}
 		if !dryRun {
 			if err := s.update(ctx, it, api.ReviewBlocked, it.Error); err != nil {
 				return nil, err
@@ -136,6 +144,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		}
 		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
 	}
+	out.Push.Pushed = true
 	it.Error = ""
 	pushed := "pushed " + it.Branch + " to " + redactURL(sc.pushURL)
 	if out.PR == nil {
@@ -301,27 +310,70 @@ func appendOnce(list []string, s string) []string {
 }
 
 // push sends the branch to the push remote without force. A remote branch
-// that is not an ancestor of ours is refused with ErrNonFastForward.
+// that is not an ancestor of ours is refused with ErrNonFastForward; any
+// refusal carries what the remote itself said (a hook's "remote:" lines).
 func (sc *scratch) push(ctx context.Context, branch string) error {
-	auth, err := sc.auth(sc.pushURL)
-	if err != nil {
-		return err
-	}
 	ref := plumbing.NewBranchReferenceName(branch)
-	err = sc.repo.PushContext(ctx, &git.PushOptions{
-		RemoteName: remoteOrigin,
-		RefSpecs:   []config.RefSpec{config.RefSpec(ref.String() + ":" + ref.String())},
-		Auth:       auth,
-		Force:      false,
+	var said remoteMessages
+	err := sc.challenged(sc.pushURL, func(auth transport.AuthMethod) error {
+		said.Reset()
+		return sc.repo.PushContext(ctx, &git.PushOptions{
+			RemoteName: remoteOrigin,
+			RefSpecs:   []config.RefSpec{config.RefSpec(ref.String() + ":" + ref.String())},
+			Auth:       auth,
+			Force:      false,
+			Progress:   &said,
+		})
 	})
+	remoteSaid := ""
+	if m := said.String(); m != "" {
+		remoteSaid = "; the remote said: " + m
+	}
 	switch {
 	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
 		return nil
 	case errors.Is(err, git.ErrForceNeeded), isNonFastForward(err):
-		return fmt.Errorf("pushing %s to %s: %w (%v)", branch, redactURL(sc.pushURL), ErrNonFastForward, err)
+		return fmt.Errorf("pushing %s to %s: %w (%v)%s", branch, redactURL(sc.pushURL), ErrNonFastForward, err, remoteSaid)
 	default:
-		return fmt.Errorf("pushing %s to %s: %w", branch, redactURL(sc.pushURL), err)
+		return fmt.Errorf("pushing %s to %s: %w%s", branch, redactURL(sc.pushURL), err, remoteSaid)
 	}
+}
+
+// remoteMessages keeps what a git server sends on its progress channel
+// during a push, without the progress meters: the hooks' own words.
+type remoteMessages struct{ bytes.Buffer }
+
+// maxRemoteMessage bounds what is kept of a chatty remote.
+const maxRemoteMessage = 4 << 10
+
+func (m *remoteMessages) Write(p []byte) (int, error) {
+	if room := maxRemoteMessage - m.Len(); room > 0 {
+		m.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// String returns the remote's lines, progress counters dropped, joined
+// with "; ".
+func (m *remoteMessages) String() string {
+	var lines []string
+	for _, l := range strings.FieldsFunc(m.Buffer.String(), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "remote:"))
+		if l == "" || isProgressLine(l) {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "; ")
+}
+
+func isProgressLine(l string) bool {
+	for _, p := range []string{"Counting objects", "Compressing objects", "Writing objects", "Resolving deltas", "Total ", "Enumerating objects"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPush looks at the remote's branches, as a dry run, and says what
@@ -331,11 +383,11 @@ func (sc *scratch) checkPush(ctx context.Context, branch, commit string) string 
 	if err != nil {
 		return "no remote: " + err.Error()
 	}
-	auth, err := sc.auth(sc.pushURL)
-	if err != nil {
-		return err.Error()
-	}
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+	var refs []*plumbing.Reference
+	err = sc.challenged(sc.pushURL, func(auth transport.AuthMethod) error {
+		refs, err = remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+		return err
+	})
 	if err != nil {
 		return "cannot reach the remote: " + err.Error()
 	}

@@ -25,8 +25,19 @@ type Config struct {
 	BaseBranch string
 
 	// Token authenticates pushes over HTTPS and the GitHub API (GITHUB_TOKEN).
-	// It is never logged nor stored.
+	// It is never logged nor stored, and goes only to GitHub's hosts
+	// (github.com, api.github.com, GitHubAPIURL's host, TokenHosts) over
+	// HTTPS; git remotes get it only after asking (401).
 	Token string
+	// TokenHosts are further host names the token may be sent to: a push
+	// remote on a host other than the API's, explicitly allowed.
+	TokenHosts []string
+	// Secrets are further values never stored in review history (the Mode
+	// token and secret): redacted, encoded forms included, like Token.
+	Secrets []string
+	// AllowHTTPLoopback lets the token travel over plain HTTP to loopback
+	// addresses: for test servers, never for a real remote.
+	AllowHTTPLoopback bool
 	// SSHKeyPath is a private key for SSH remotes; default: the SSH agent.
 	SSHKeyPath       string
 	SSHKeyPassphrase string
@@ -47,6 +58,10 @@ type Config struct {
 	// deprecation branch may delete (default DefaultMaxDeleteFraction; 1
 	// lifts the cap): a proposal above it is refused, not staged.
 	MaxDeleteFraction float64
+
+	// ReconsiderDays is how long the models of a pull request closed
+	// unmerged are not proposed again (default DefaultReconsiderDays).
+	ReconsiderDays int
 
 	// DBTBin is the dbt executable that runs `dbt parse` on every staged
 	// branch (default: dbt on PATH; none: no dbt parse).
@@ -84,6 +99,17 @@ func (c *Config) maxDeleteFraction() float64 {
 		return DefaultMaxDeleteFraction
 	}
 	return c.MaxDeleteFraction
+}
+
+// DefaultReconsiderDays is ReconsiderDays' default.
+const DefaultReconsiderDays = 30
+
+func (c *Config) reconsider() time.Duration {
+	d := c.ReconsiderDays
+	if d <= 0 {
+		d = DefaultReconsiderDays
+	}
+	return time.Duration(d) * 24 * time.Hour
 }
 
 func (c *Config) now() time.Time {

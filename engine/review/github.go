@@ -39,10 +39,13 @@ func newGitHubClient(cfg *Config) (*githubClient, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	gh := github.NewClient(hc)
-	if cfg.Token != "" {
-		gh = gh.WithAuthToken(cfg.Token)
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
 	}
+	withToken := *hc
+	withToken.Transport = &tokenTransport{cfg: cfg, base: base}
+	gh := github.NewClient(&withToken)
 	if cfg.GitHubAPIURL != "" {
 		u, err := url.Parse(strings.TrimRight(cfg.GitHubAPIURL, "/") + "/")
 		if err != nil {

@@ -16,8 +16,6 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 )
 
 // Remote names inside the scratch clone.
@@ -194,41 +192,6 @@ func (s *scratch) setRemote(name, url string) error {
 	return nil
 }
 
-// auth picks credentials for url: the token over HTTPS, the configured key
-// or the SSH agent over SSH, nothing for local paths.
-func (s *scratch) auth(url string) (transport.AuthMethod, error) {
-	ep, err := transport.NewEndpoint(url)
-	if err != nil {
-		return nil, fmt.Errorf("parsing remote URL %s: %w", redactURL(url), err)
-	}
-	switch ep.Protocol {
-	case "http", "https":
-		if s.cfg.Token == "" {
-			return nil, nil
-		}
-		return &githttp.BasicAuth{Username: "x-access-token", Password: s.cfg.Token}, nil
-	case "ssh":
-		user := ep.User
-		if user == "" {
-			user = "git"
-		}
-		if s.cfg.SSHKeyPath != "" {
-			keys, err := gitssh.NewPublicKeysFromFile(user, s.cfg.SSHKeyPath, s.cfg.SSHKeyPassphrase)
-			if err != nil {
-				return nil, fmt.Errorf("loading SSH key %s: %w", s.cfg.SSHKeyPath, err)
-			}
-			return keys, nil
-		}
-		agent, err := gitssh.NewSSHAgentAuth(user)
-		if err != nil {
-			return nil, fmt.Errorf("no SSH key configured and no SSH agent: %w", err)
-		}
-		return agent, nil
-	default:
-		return nil, nil
-	}
-}
-
 // base fetches the base branch and returns its tip. The push remote comes
 // first, so the pull request is based on what the remote has; a local
 // checkout is the fallback when the remote cannot be reached (offline
@@ -261,11 +224,13 @@ func (s *scratch) fetchBase(ctx context.Context, name string) (plumbing.Hash, st
 		return plumbing.ZeroHash, "", err
 	}
 	url := remote.Config().URLs[0]
-	auth, err := s.auth(url)
-	if err != nil {
-		return plumbing.ZeroHash, "", err
-	}
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+	var refs []*plumbing.Reference
+	var auth transport.AuthMethod
+	err = s.challenged(url, func(a transport.AuthMethod) error {
+		auth = a
+		refs, err = remote.ListContext(ctx, &git.ListOptions{Auth: a})
+		return err
+	})
 	if err != nil {
 		return plumbing.ZeroHash, "", fmt.Errorf("listing %s: %w", redactURL(url), err)
 	}

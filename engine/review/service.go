@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/redact"
 )
 
 // Service stages proposals as review items and carries out a human's
@@ -20,9 +21,10 @@ import (
 // mutex, across processes (engine and CLI on one state dir) by a lock file,
 // and in the store by item versions.
 type Service struct {
-	cfg   Config
-	store Store
-	log   *slog.Logger
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	redactor *redact.Redactor // the token and cfg.Secrets, in every encoding
 
 	mu        sync.Mutex          // held for the whole of every action
 	scratches map[string]*scratch // by repo and remote, opened on first use
@@ -60,6 +62,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 		}
 	}
 	return &Service{cfg: cfg, store: st, log: log, changes: make(chan struct{}, 1),
+		redactor:  redact.New(append([]string{cfg.Token}, cfg.Secrets...)...),
 		scratches: map[string]*scratch{}, clients: map[string]*githubClient{}}, nil
 }
 
@@ -219,6 +222,9 @@ func (s *Service) github(*Item) (*githubClient, error) {
 
 // update saves it with a history event.
 func (s *Service) update(ctx context.Context, it *Item, state State, note string) error {
+	// Errors and notes quote servers, and servers echo credentials (a 422
+	// body with the token in it): history is redacted before it is stored.
+	it.Error, note = s.redactor.String(it.Error), s.redactor.String(note)
 	it.State = state
 	it.UpdatedAt = s.cfg.now().UTC()
 	ev := Event{At: it.UpdatedAt, State: state, Note: note}
@@ -252,6 +258,7 @@ func (it *Item) Snapshot() api.Review {
 		CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt,
 		URL:       it.URL,
+		Checks:    it.Checks,
 		Error:     it.Error,
 
 		RejectReason: it.RejectReason,
@@ -265,7 +272,7 @@ func (it *Item) Snapshot() api.Review {
 		if sub.Result != "" && sub.Result != ResultArchived {
 			reason += " — archive failed: " + sub.Result
 		}
-		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance})
+		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance, Evidence: sub.Evidence})
 	}
 	return r
 }

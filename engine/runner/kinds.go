@@ -81,7 +81,7 @@ type TaskRun struct {
 	logFile *os.File
 	// procs records the attempt's process group (nil: not recorded);
 	// recorded says one is, for the runner to forget once the attempt ends.
-	procs    *store.Store
+	procs    store.Interface
 	recorded bool
 }
 

@@ -29,7 +29,7 @@ type DAGs interface {
 
 // Config configures a Runner.
 type Config struct {
-	Store *store.Store
+	Store store.Interface
 	DAGs  DAGs
 	// StateDir holds run files: StateDir/runs/<id>/ (config, batch, logs).
 	StateDir string
@@ -68,7 +68,7 @@ var errCancelled = errors.New("cancelled")
 // Runner owns the queue and the runs in flight.
 type Runner struct {
 	cfg   Config
-	st    *store.Store
+	st    store.Interface
 	log   *slog.Logger
 	kinds *Kinds
 
@@ -364,9 +364,16 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		return id, err
 	}
 	run := store.Run{ID: id, DAG: nr.DAG, State: api.RunQueued, Trigger: nr.Trigger, Priority: nr.Priority,
-		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor}
+		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor,
+		RerunOf: nr.RerunOf, Skip: nr.Skip}
 	if run.Trigger == "" {
 		run.Trigger = store.TriggerManual
+	}
+	if nr.ReuseBatch != 0 {
+		// The batch's key is in the store only.
+		if stored, err := r.st.Run(ctx, id); err == nil {
+			run.Batch, run.BatchID = stored.Batch, stored.BatchID
+		}
 	}
 	if nr.Batch != nil {
 		run.Batch = nr.Batch.Key()
@@ -516,7 +523,7 @@ func (r *Runner) queuedLocked() []api.Run {
 func queuedRun(run store.Run, def *dag.DAG) api.Run {
 	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: api.RunQueued, Trigger: run.Trigger, Priority: run.Priority,
-		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch,
+		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch, RerunOf: run.RerunOf,
 	}
 	if def != nil {
 		s.Total = len(def.Nodes)
@@ -531,6 +538,7 @@ func (ar *activeRun) snapshot() api.Run {
 		ID: ar.run.ID, DAG: ar.run.DAG, State: ar.run.State, Trigger: ar.run.Trigger, Priority: ar.run.Priority,
 		Config: ar.run.Config, QueuedAt: ar.run.QueuedAt, StartedAt: ar.run.StartedAt, FinishedAt: ar.run.FinishedAt,
 		Error: ar.run.Error, Batch: ar.run.Batch, Tasks: slices.Clone(ar.tasks), Total: len(ar.tasks),
+		RerunOf: ar.run.RerunOf,
 	}
 	for _, t := range ar.tasks {
 		if taskDone(t.State) {
@@ -563,6 +571,7 @@ func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) 
 	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: run.State, Trigger: run.Trigger, Priority: run.Priority, Config: run.Config,
 		QueuedAt: run.QueuedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Error: run.Error, Batch: run.Batch,
+		RerunOf: run.RerunOf,
 	}
 	byTask := map[string]store.Attempt{}
 	for _, a := range rows {

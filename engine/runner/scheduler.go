@@ -24,7 +24,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 // SchedulerConfig configures a Scheduler.
 type SchedulerConfig struct {
-	Store *store.Store
+	Store store.Interface
 	// DAGs lists the definitions that may fire: active ones (and the last
 	// good version of an invalid file), enabled.
 	DAGs func() []*dag.DAG

@@ -84,6 +84,7 @@ func (e *env) consumerConfig(sp Spec, member int) (*sarama.Config, error) {
 	if e.tun.sessionTimeout > 0 {
 		cfg.Consumer.Group.Session.Timeout = e.tun.sessionTimeout
 	}
+	consistentGroupTimeouts(cfg)
 	cfg.Consumer.Group.Rebalance.Retry.Backoff = 500 * time.Millisecond
 	cfg.Consumer.Retry.Backoff = 500 * time.Millisecond
 	cfg.Metadata.Retry.Backoff = 250 * time.Millisecond

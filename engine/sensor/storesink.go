@@ -8,9 +8,9 @@ import (
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
-// StoreSink adapts the SQLite store to RunSink and TickStore.
+// StoreSink adapts the engine's store to RunSink and TickStore.
 type StoreSink struct {
-	Store *store.Store
+	Store store.Interface
 	// CreateRun creates a run; nil means Store.CreateRun. The engine passes
 	// its run queue's creator here so a sensor run enters the in-memory
 	// queue the moment it is persisted. It must return store.ErrDuplicateBatch

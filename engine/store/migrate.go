@@ -23,18 +23,24 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
+// Migration is one schema file, NNNN_name.sql.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func loadMigrations() ([]Migration, error) { return LoadMigrations(migrationFiles, "migrations") }
+
+// LoadMigrations reads dir/NNNN_name.sql from fsys in version order,
+// refusing a badly named file and two files of one version. Each store
+// implementation embeds its own dialect's files.
+func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
+	var ms []Migration
 	seen := map[int]string{}
 	for _, e := range entries {
 		name := e.Name()
@@ -50,13 +56,13 @@ func loadMigrations() ([]migration, error) {
 			return nil, fmt.Errorf("migrations %s and %s share version %d", other, name, v)
 		}
 		seen[v] = name
-		data, err := migrationFiles.ReadFile("migrations/" + name)
+		data, err := fs.ReadFile(fsys, path.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: rest, sql: string(data)})
+		ms = append(ms, Migration{Version: v, Name: rest, SQL: string(data)})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
 }
 
@@ -80,36 +86,36 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	}
 	for _, m := range ms {
 		if err := applyMigration(ctx, db, m, log); err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration, log *slog.Logger) error {
+func applyMigration(ctx context.Context, db *sql.DB, m Migration, log *slog.Logger) error {
 	tx, err := db.BeginTx(ctx, nil) // _txlock=immediate
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, time.Now().UnixNano()); err != nil {
+		m.Version, m.Name, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	log.Info("store: applied migration", "version", m.version, "name", m.name)
+	log.Info("store: applied migration", "version", m.Version, "name", m.Name)
 	return nil
 }
 

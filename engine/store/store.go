@@ -1,7 +1,9 @@
-// Package store persists Sluice's state in one SQLite file (modernc.org/sqlite,
-// pure Go): runs, task attempts, the batches sensor runs carry, schedules'
-// last fire times — and, in files other engineers add to this package,
-// sensor ticks and review items.
+// Package store holds the store contract (Interface, contract.go) with its
+// shared types, and its embedded default implementation: Sluice's state in
+// one SQLite file (modernc.org/sqlite, pure Go) — runs, task attempts, the
+// batches sensor runs carry, schedules' last fire times, sensor ticks,
+// review items and task processes. engine/store/postgres is the other
+// implementation; engine/store/storeopen picks one from a URL.
 //
 // Every write goes through one writer goroutine that commits whatever writes
 // are waiting in a single transaction (group commit), each in its own

@@ -23,7 +23,7 @@ type Tick struct {
 	Messages int
 	Skipped  string
 	Error    string
-	// Ranges are the batches the tick persisted (migration 0013).
+	// Ranges are the batches the tick persisted (migration 0006).
 	Ranges []api.TickRange
 }
 
@@ -31,18 +31,39 @@ type Tick struct {
 // pruned as new ones arrive.
 const TicksKept = 1000
 
+// EncodeTickRanges is how both stores keep a tick's ranges: a JSON array,
+// "" for none. They are shown, never queried.
+func EncodeTickRanges(rs []api.TickRange) (string, error) {
+	if len(rs) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return "", fmt.Errorf("encoding tick ranges: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeTickRanges reads what EncodeTickRanges wrote.
+func DecodeTickRanges(s string) ([]api.TickRange, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var rs []api.TickRange
+	if err := json.Unmarshal([]byte(s), &rs); err != nil {
+		return nil, fmt.Errorf("decoding tick ranges: %w", err)
+	}
+	return rs, nil
+}
+
 // RecordTick appends a tick and returns its id.
 func (s *Store) RecordTick(ctx context.Context, t Tick) (int64, error) {
 	var id int64
-	ranges := ""
-	if len(t.Ranges) > 0 {
-		b, err := json.Marshal(t.Ranges)
-		if err != nil {
-			return 0, fmt.Errorf("encoding the ranges of a tick of %s sensor %d: %w", t.DAG, t.Sensor, err)
-		}
-		ranges = string(b)
+	ranges, err := EncodeTickRanges(t.Ranges)
+	if err != nil {
+		return 0, fmt.Errorf("recording tick of %s sensor %d: %w", t.DAG, t.Sensor, err)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO sensor_ticks
 			(dag, sensor, member, started_at, duration, batches, messages, skipped, error, ranges)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -84,10 +105,8 @@ func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) 
 		if err := rows.Scan(&t.ID, &t.DAG, &t.Sensor, &t.Member, &start, &dur, &t.Batches, &t.Messages, &t.Skipped, &t.Error, &ranges); err != nil {
 			return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
 		}
-		if ranges != "" {
-			if err := json.Unmarshal([]byte(ranges), &t.Ranges); err != nil {
-				return nil, fmt.Errorf("reading the ranges of tick %d of %s sensor %d: %w", t.ID, dag, sensor, err)
-			}
+		if t.Ranges, err = DecodeTickRanges(ranges); err != nil {
+			return nil, fmt.Errorf("reading tick %d of %s sensor %d: %w", t.ID, dag, sensor, err)
 		}
 		t.Start, t.Duration = time.Unix(0, start), time.Duration(dur)
 		out = append(out, t)

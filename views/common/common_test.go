@@ -6,6 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/views/keys"
 	"github.com/sluice-dev/sluice/views/styles"
@@ -79,7 +80,7 @@ func TestListKeepsCursorVisibleWhenShrinking(t *testing.T) {
 
 func TestRenderListIsExactlyTheWindow(t *testing.T) {
 	t.Parallel()
-	c := NewCommon(styles.New(true))
+	c := NewCommon(styles.ForProfile(termenv.Ascii))
 	var l List
 	l.SetHeight(4)
 	l.SetLen(10000)
@@ -179,7 +180,7 @@ func TestOneLineAndPlural(t *testing.T) {
 
 func TestFilterMatcher(t *testing.T) {
 	t.Parallel()
-	c := NewCommon(styles.New(true))
+	c := NewCommon(styles.ForProfile(termenv.Ascii))
 	f := NewFilter(c)
 	if f.Matcher() != nil {
 		t.Fatal("an empty filter should match everything (nil matcher)")

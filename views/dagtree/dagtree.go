@@ -109,8 +109,34 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return common.Toast("select a DAG to trigger", true)
 		}
 		return m.trigger(m.snap.DAGs[r.dag].Name)
+	case key.Matches(msg, k.PauseDAG):
+		r, ok := m.selected()
+		if !ok || r.kind == rowSource || r.kind == rowFolder {
+			return common.Toast("select a DAG to pause", true)
+		}
+		d := &m.snap.DAGs[r.dag]
+		return m.pause(d.Name, d.Paused == nil)
 	}
 	return nil
+}
+
+// pause asks to pause (or unpause) a DAG: its schedules and sensors stop,
+// manual triggers still run.
+func (m *Model) pause(name string, paused bool) tea.Cmd {
+	verb, prompt := "pause", fmt.Sprintf("Pause %s? Its schedules and sensors stop firing until unpaused; manual triggers still run.", name)
+	if !paused {
+		verb, prompt = "unpause", fmt.Sprintf("Unpause %s? Its schedules and sensors fire again.", name)
+	}
+	return common.RequestAction(common.Action{
+		Name:   verb + "ing " + name,
+		Prompt: prompt,
+		Do: func(ctx context.Context, api api.API) (string, error) {
+			if err := api.PauseDAG(ctx, name, paused, ""); err != nil {
+				return "", fmt.Errorf("%sing %s: %w", verb, name, err)
+			}
+			return verb + "d " + name, nil
+		},
+	})
 }
 
 func (m *Model) refilter() { m.rebuild(m.snap) }
@@ -190,5 +216,5 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back, k.Toggle}, {k.Trigger}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back, k.Toggle}, {k.Trigger, k.PauseDAG}}
 }

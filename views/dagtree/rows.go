@@ -171,7 +171,7 @@ func sameTreeShape(a, b *api.Snapshot) bool {
 	}
 	for i := range a.DAGs {
 		x, y := &a.DAGs[i], &b.DAGs[i]
-		if x.Location != y.Location || x.Name != y.Name || x.Source != y.Source || x.Status != y.Status ||
+		if x.Location != y.Location || x.Name != y.Name || x.Source != y.Source || x.Status != y.Status || (x.Paused == nil) != (y.Paused == nil) ||
 			len(x.Errors) != len(y.Errors) || (x.Def == nil) != (y.Def == nil) ||
 			(x.Def != nil && len(x.Def.Nodes) != len(y.Def.Nodes)) {
 			return false

@@ -125,6 +125,9 @@ func (m *Model) renderRow(i, width int) string {
 		if d.Status == api.DAGConflict && d.ConflictWith != "" {
 			s += "  " + st.Muted.Render("name held by "+d.ConflictWith)
 		}
+		if p := d.Paused; p != nil {
+			s += "  " + st.Warn.Render("[paused]") + st.Muted.Render(" by "+p.By+" "+common.Ago(now, p.At))
+		}
 	case rowError:
 		e := m.snap.DAGs[r.dag].Errors[r.item]
 		s = indent + st.Error.Render("✗ "+errorText(e))

@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
@@ -20,7 +21,7 @@ import (
 
 func newPane(t testing.TB, snap *api.Snapshot, width, height int) *Model {
 	t.Helper()
-	c := common.NewCommon(styles.New(true))
+	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
 	c.Now = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
@@ -189,6 +190,7 @@ func TestCursorFollowsSensor(t *testing.T) {
 }
 
 type stubAPI struct {
+	api.NoOperations
 	mu    sync.Mutex
 	calls []string
 }

@@ -40,6 +40,10 @@ type KeyMap struct {
 	Approve key.Binding
 	Reject  key.Binding
 	Pause   key.Binding
+	// Operator actions (issue 15).
+	Rerun    key.Binding
+	Clear    key.Binding
+	PauseDAG key.Binding
 
 	// Review pane: moving through a diff's files, the analysis view.
 	NextFile key.Binding
@@ -86,6 +90,10 @@ func Default() *KeyMap {
 		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
 		Reject:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
 		Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+
+		Rerun:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-run")),
+		Clear:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear from failed")),
+		PauseDAG: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause dag")),
 
 		NextFile: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next file")),
 		PrevFile: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "prev file")),

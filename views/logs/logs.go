@@ -152,7 +152,7 @@ func (m *Model) renderRow(i, width int) string {
 
 func (m *Model) recordText(r api.LogRecord) string {
 	st := m.c.Styles
-	wrap := lipgloss.NewStyle().Width(max(m.Width-2, 10))
+	wrap := st.NewStyle().Width(max(m.Width-2, 10))
 	return fmt.Sprintf("%s %s\n%s %s\n\n%s\n\n%s",
 		st.Label.Render("time "), r.Time.Format("2006-01-02 15:04:05.000"),
 		st.Label.Render("level"), levelStyle(m.c, r.Level).Render(levelText(r.Level)),

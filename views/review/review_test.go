@@ -3,7 +3,6 @@ package review
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,16 +19,18 @@ import (
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
 
-func TestMain(m *testing.M) {
-	// Colour on, so the tests can tell what is coloured; NO_COLOR is
-	// the theme's job (styles.New(true)), tested below.
-	lipgloss.SetColorProfile(termenv.TrueColor)
-	os.Exit(m.Run())
+// theme is a true-colour terminal, so the tests can tell what is coloured,
+// or a NO_COLOR one (an ASCII profile), tested below.
+func theme(noColor bool) *styles.Styles {
+	if noColor {
+		return styles.ForProfile(termenv.Ascii)
+	}
+	return styles.ForProfile(termenv.TrueColor)
 }
 
 func newPane(t testing.TB, snap *api.Snapshot, noColor bool, width, height int) *Model {
 	t.Helper()
-	c := common.NewCommon(styles.New(noColor))
+	c := common.NewCommon(theme(noColor))
 	c.Now = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
@@ -172,7 +173,7 @@ func TestScroller(t *testing.T) {
 			if tc.jump >= 0 {
 				s.gotoLine(tc.jump)
 			}
-			k := common.NewCommon(styles.New(true)).Keys
+			k := common.NewCommon(styles.ForProfile(termenv.Ascii)).Keys
 			for _, key := range tc.keys {
 				msg := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(key)}
 				if key == "pgdown" {
@@ -189,7 +190,7 @@ func TestScroller(t *testing.T) {
 
 func TestDayChart(t *testing.T) {
 	t.Parallel()
-	st := styles.New(true)
+	st := styles.ForProfile(termenv.Ascii)
 	days := []api.DayCount{{Day: "2025-05-30", Count: 0}, {Day: "2025-05-31", Count: 2}, {Day: "2025-06-01", Count: 8}, {Day: "2025-06-02", Count: 1}}
 	got := dayChart(st, days, 40, 2)
 	want := []string{
@@ -237,6 +238,7 @@ func TestApproveOutcome(t *testing.T) {
 
 // stubAPI records what an action asked of the engine.
 type stubAPI struct {
+	api.NoOperations
 	mu       sync.Mutex
 	snap     *api.Snapshot
 	approved []int64

@@ -93,7 +93,17 @@ func (m *Model) headLines(it *api.Review) []string {
 	}
 	add(strings.Join(where, st.Muted.Render(" · ")))
 	if it.URL != "" {
-		add(st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL)))
+		pr := st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL))
+		if it.Checks != "" {
+			pr += st.Muted.Render(" · ") + st.Label.Render("checks ") + checksText(st, it.Checks)
+		}
+		switch it.State {
+		case api.ReviewMerged:
+			pr += st.Muted.Render(" · merged")
+		case api.ReviewDeclined:
+			pr += st.Muted.Render(" · closed unmerged: a reviewer declined")
+		}
+		add(pr)
 	}
 	if it.GitHubAPI != "" {
 		// Remembered from staging, shown so a stale one is noticed; the
@@ -154,8 +164,12 @@ func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
 		return
 	}
 	add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "CENTRALITY", "NAME", "REASON")))
+	now := m.c.Now()
 	for _, s := range it.Subjects {
 		reasonLines(w, []int{2, 10, nameW}, []string{"", fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s)}, s.Reason, st.Muted.Render, add)
+		for _, l := range evidenceLines(s.Evidence, now, w) {
+			add(st.Muted.Render(l))
+		}
 	}
 }
 

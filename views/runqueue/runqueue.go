@@ -98,8 +98,41 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return common.Toast("select a run to cancel", true)
 		}
 		return m.cancel(r)
+	case key.Matches(msg, k.Rerun), key.Matches(msg, k.Clear):
+		r := m.selectedRun()
+		if r == nil {
+			return common.Toast("select a finished run to re-run", true)
+		}
+		return m.rerun(r, key.Matches(msg, k.Clear))
 	}
 	return nil
+}
+
+// rerun asks to re-run a finished run, or (fromFailed) to clear it from
+// its failed tasks.
+func (m *Model) rerun(r *api.Run, fromFailed bool) tea.Cmd {
+	if !r.State.Finished() {
+		return common.Toast(fmt.Sprintf("run #%d is %s: re-run it once it finished", r.ID, r.State), true)
+	}
+	id, name := r.ID, r.DAG
+	verb, prompt := "re-running", fmt.Sprintf("Re-run run #%d of %s? Every task runs again, with the same run config.", id, name)
+	if fromFailed {
+		if r.State == api.RunSuccess {
+			return common.Toast(fmt.Sprintf("run #%d succeeded: nothing failed to clear (R re-runs it)", id), true)
+		}
+		verb, prompt = "clearing", fmt.Sprintf("Clear run #%d of %s from failed? Tasks that succeeded are skipped; failed ones and everything downstream run again.", id, name)
+	}
+	return common.RequestAction(common.Action{
+		Name:   fmt.Sprintf("%s run #%d", verb, id),
+		Prompt: prompt,
+		Do: func(ctx context.Context, api api.API) (string, error) {
+			newID, err := api.Rerun(ctx, id, rerunOptions(fromFailed))
+			if err != nil {
+				return "", fmt.Errorf("%s run #%d: %w", verb, id, err)
+			}
+			return fmt.Sprintf("queued run #%d, a re-run of #%d", newID, id), nil
+		},
+	})
 }
 
 func (m *Model) refilter() { m.rebuild(m.snap) }
@@ -151,7 +184,7 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same
@@ -171,3 +204,5 @@ func sameRunShape(a, b *api.Snapshot) bool {
 	}
 	return true
 }
+
+func rerunOptions(fromFailed bool) api.RerunOptions { return api.RerunOptions{FromFailed: fromFailed} }

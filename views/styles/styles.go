@@ -2,12 +2,19 @@
 // package, so panes and the root model share one look and nobody imports in a
 // circle. Colours are AdaptiveColor (light and dark terminals); meaning is
 // never carried by colour alone — every badge and marker has text.
+//
+// A theme is built for one terminal: its lipgloss renderer carries that
+// terminal's colour profile and background. The local console uses the
+// process's own (lipgloss's default renderer); each SSH session has its own,
+// so one server paints a 256-colour client in colour and a dumb one in text.
 package styles
 
 import (
+	"io"
 	"os"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 )
 
 // Palette entries adapt to the terminal's background.
@@ -26,9 +33,13 @@ var (
 
 // Styles is the theme handed to every component through common.Common.
 type Styles struct {
-	// NoColor is set when NO_COLOR asks for plain output; components use it
-	// to prefer markers that read well without any styling.
+	// NoColor is set when the terminal shows no colour (NO_COLOR, TERM=dumb,
+	// not a terminal); components use it to prefer markers that read well
+	// without any styling.
 	NoColor bool
+
+	// r is the terminal the styles render for.
+	r *lipgloss.Renderer
 
 	App         lipgloss.Style
 	Header      lipgloss.Style
@@ -92,22 +103,26 @@ func NoColorRequested(getenv func(string) string) bool {
 	return getenv("NO_COLOR") != ""
 }
 
-// New builds the theme. With noColor, styles keep only layout (padding,
-// borders): the lipgloss colour profile is expected to be ASCII as well, but
-// the theme does not rely on it.
-func New(noColor bool) *Styles {
-	s := &Styles{NoColor: noColor}
+// New builds the theme for the terminal r renders to; nil is lipgloss's
+// default renderer (the process's own terminal). When r's colour profile is
+// ASCII (NO_COLOR, TERM=dumb) styles keep only layout (padding, borders).
+func New(r *lipgloss.Renderer) *Styles {
+	if r == nil {
+		r = lipgloss.DefaultRenderer()
+	}
+	noColor := r.ColorProfile() == termenv.Ascii
+	s := &Styles{NoColor: noColor, r: r}
 	fg := func(c lipgloss.AdaptiveColor) lipgloss.Style {
 		if noColor {
-			return lipgloss.NewStyle()
+			return r.NewStyle()
 		}
-		return lipgloss.NewStyle().Foreground(c)
+		return r.NewStyle().Foreground(c)
 	}
-	s.App = lipgloss.NewStyle()
+	s.App = r.NewStyle()
 	s.Text = fg(colorText)
 	s.Muted = fg(colorMuted)
 	s.Subtle = fg(colorSubtle)
-	s.Bold = lipgloss.NewStyle().Bold(true)
+	s.Bold = r.NewStyle().Bold(true)
 	s.Accent = fg(colorAccent).Bold(true)
 	s.Good = fg(colorGood)
 	s.Warn = fg(colorWarn)
@@ -117,7 +132,7 @@ func New(noColor bool) *Styles {
 	s.Key = fg(colorAccent)
 	s.Label = fg(colorMuted)
 
-	s.Header = lipgloss.NewStyle()
+	s.Header = r.NewStyle()
 	s.HeaderTitle = fg(colorAccent).Bold(true)
 	s.Tab = fg(colorMuted).Padding(0, 1)
 	s.TabActive = fg(colorAccent).Bold(true).Underline(!noColor).Padding(0, 1)
@@ -128,9 +143,9 @@ func New(noColor bool) *Styles {
 	s.PaneTitleFocused = fg(colorAccent).Bold(true)
 
 	if noColor {
-		s.Selected = lipgloss.NewStyle()
+		s.Selected = r.NewStyle()
 	} else {
-		s.Selected = lipgloss.NewStyle().Background(colorSelBg).Bold(true)
+		s.Selected = r.NewStyle().Background(colorSelBg).Bold(true)
 	}
 
 	s.Filter = fg(colorText)
@@ -143,7 +158,7 @@ func New(noColor bool) *Styles {
 		s.ToastError = s.ToastError.Background(colorToastBg)
 	}
 
-	s.Dialog = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(1, 2)
+	s.Dialog = r.NewStyle().Border(lipgloss.RoundedBorder()).Padding(1, 2)
 	if !noColor {
 		s.Dialog = s.Dialog.BorderForeground(colorWarn)
 	}
@@ -167,6 +182,23 @@ func New(noColor bool) *Styles {
 	s.Chart = fg(colorInfo)
 	return s
 }
+
+// ForProfile builds the theme for a terminal of colour profile p with a dark
+// background that writes nowhere: tests pin what they render this way
+// without touching lipgloss's global renderer.
+func ForProfile(p termenv.Profile) *Styles {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(p)
+	r.SetHasDarkBackground(true)
+	return New(r)
+}
+
+// Renderer is the terminal the styles render for.
+func (s *Styles) Renderer() *lipgloss.Renderer { return s.r }
+
+// NewStyle is an empty style for the same terminal, for layout (width,
+// padding) that components add on the spot.
+func (s *Styles) NewStyle() lipgloss.Style { return s.r.NewStyle() }
 
 // State returns the style for a run, task, DAG, sensor or review state. The
 // state's own text is always rendered next to it.

@@ -2,13 +2,14 @@ package config
 
 import (
 	"flag"
-	"io"
 	"sort"
 	"strings"
+
+	"github.com/sluice-dev/sluice/engine/redact"
 )
 
 // Redacted replaces a secret wherever one would have been shown.
-const Redacted = "[redacted]"
+const Redacted = redact.Redacted
 
 // SecretEnv lists the environment variables that hold secrets. They are
 // never flags and never file settings; `config check` says only whether
@@ -23,10 +24,6 @@ var SecretEnv = []string{
 	"GITHUB_TOKEN",
 }
 
-// minSecretLen keeps Redactor from replacing every "a" of the output when
-// someone sets a one-letter test password.
-const minSecretLen = 4
-
 // Secrets returns the values of the set SecretEnv variables.
 func Secrets(getenv func(string) string) []string {
 	var out []string
@@ -38,77 +35,17 @@ func Secrets(getenv func(string) string) []string {
 	return out
 }
 
-// Redactor removes known secret values from text. It is the last line of
-// defence: code keeps secrets out of messages in the first place (the
-// Kafka and Mode configurations log themselves redacted); a Redactor on
-// an output stream catches what a library or a bug let through.
-type Redactor struct {
-	r       *strings.Replacer
-	secrets []string
-}
+// Redactor removes known secret values from text, literal and encoded
+// (base64 of anything holding one, as in basic-auth headers; percent-
+// encoded). It is the last line of defence: code keeps secrets out of
+// messages in the first place (the Kafka and Mode configurations log
+// themselves redacted); a Redactor on an output stream catches what a
+// library or a bug let through.
+type Redactor = redact.Redactor
 
 // NewRedactor redacts each of secrets (shorter than four bytes are left
 // alone: they would match everywhere).
-func NewRedactor(secrets ...string) *Redactor {
-	uniq := map[string]bool{}
-	for _, s := range secrets {
-		if len(s) >= minSecretLen {
-			uniq[s] = true
-		}
-	}
-	// Longest first, so a secret containing another is replaced whole.
-	list := make([]string, 0, len(uniq))
-	for s := range uniq {
-		list = append(list, s)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		return len(list[i]) > len(list[j]) || len(list[i]) == len(list[j]) && list[i] < list[j]
-	})
-	if len(list) == 0 {
-		return &Redactor{}
-	}
-	pairs := make([]string, 0, 2*len(list))
-	for _, s := range list {
-		pairs = append(pairs, s, Redacted)
-	}
-	return &Redactor{r: strings.NewReplacer(pairs...), secrets: list}
-}
-
-// String returns s with every secret replaced, and s itself (no copy)
-// when it holds none — the common case, which a console pays for on every
-// string of every snapshot.
-func (r *Redactor) String(s string) string {
-	if r == nil || r.r == nil {
-		return s
-	}
-	for _, secret := range r.secrets {
-		if strings.Contains(s, secret) {
-			return r.r.Replace(s)
-		}
-	}
-	return s
-}
-
-// Writer wraps w so every Write is redacted. Redaction is per Write: a log
-// handler writes a record at a time, so a secret is never split.
-func (r *Redactor) Writer(w io.Writer) io.Writer {
-	if r == nil || r.r == nil {
-		return w
-	}
-	return redactingWriter{r: r, w: w}
-}
-
-type redactingWriter struct {
-	r *Redactor
-	w io.Writer
-}
-
-func (rw redactingWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(rw.w, rw.r.String(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+func NewRedactor(secrets ...string) *Redactor { return redact.New(secrets...) }
 
 // Setting is one flag's effective value, for `config check`.
 type Setting struct {

@@ -14,7 +14,7 @@ import (
 // error, then still shows nothing secret on anyone's screen. Errors keep
 // their identity for errors.Is and errors.As.
 func RedactAPI(inner api.API, r *Redactor) api.API {
-	if r == nil || r.r == nil {
+	if r.Empty() {
 		return inner
 	}
 	return &redactedAPI{api: inner, r: r}
@@ -168,4 +168,27 @@ func mapSlice[T any](in []T, fix func(*T) bool) []T {
 		return in
 	}
 	return out
+}
+
+func (a *redactedAPI) Rerun(ctx context.Context, run int64, opts api.RerunOptions) (int64, error) {
+	id, err := a.api.Rerun(ctx, run, opts)
+	return id, a.err(err)
+}
+
+func (a *redactedAPI) Mark(ctx context.Context, run int64, task string, state api.RunState, reason string) error {
+	return a.err(a.api.Mark(ctx, run, task, state, reason))
+}
+
+func (a *redactedAPI) PauseDAG(ctx context.Context, dag string, paused bool, reason string) error {
+	return a.err(a.api.PauseDAG(ctx, dag, paused, reason))
+}
+
+// AuditLog redacts the outcomes: they quote errors.
+func (a *redactedAPI) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	entries, err := a.api.AuditLog(ctx, q)
+	for i := range entries {
+		entries[i].Outcome = a.r.String(entries[i].Outcome)
+		entries[i].Reason = a.r.String(entries[i].Reason)
+	}
+	return entries, a.err(err)
 }

@@ -17,7 +17,10 @@ const secret = "ghp_0123456789abcdefSECRET"
 
 var errBoom = errors.New("boom")
 
-type stubAPI struct{ snap *api.Snapshot }
+type stubAPI struct {
+	api.NoOperations
+	snap *api.Snapshot
+}
 
 func (s stubAPI) Snapshot() *api.Snapshot               { return s.snap }
 func (s stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {} }

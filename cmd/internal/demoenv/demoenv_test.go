@@ -52,6 +52,11 @@ func TestLoaderSeesBothSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Stop()
+	// S3 is scanned in the background at start: an explicit scan waits
+	// for every source.
+	if _, err := l.ScanNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	byName := map[string]api.DAG{}
 	for _, d := range l.DAGs() {
 		byName[d.Name+"@"+d.Source] = d

@@ -56,7 +56,9 @@ func (e *Env) EngineConfig(log *slog.Logger) engine.Config {
 			GitHubRepo:   GitHubRepo,
 			GitHubAPIURL: e.GitHub.APIURL,
 			Token:        GitHubToken,
-			PollInterval: 2 * time.Second,
+			// The demo's GitHub is a loopback fake over plain HTTP.
+			AllowHTTPLoopback: true,
+			PollInterval:      2 * time.Second,
 			// The demo project is small: its 4 unused models of 10 are
 			// above the default cap, and the demo exists to show them.
 			MaxDeleteFraction: 0.5,

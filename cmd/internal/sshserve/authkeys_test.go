@@ -9,6 +9,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/tui"
 )
 
 func newKey(t testing.TB) (gossh.Signer, string) {
@@ -112,5 +113,16 @@ func TestRoleLine(t *testing.T) {
 	}
 	if got := RoleLine(Session{User: "bob", Role: access.Viewer, KeyComment: "bob"}); !strings.HasPrefix(got, "bob · viewer (read only") {
 		t.Errorf("viewer line %q", got)
+	}
+}
+
+func TestRefusedKeys(t *testing.T) {
+	t.Parallel()
+	if got := RefusedKeys(access.Operator); len(got) != 0 {
+		t.Errorf("an operator is refused %v", got)
+	}
+	got := RefusedKeys(access.Viewer)
+	if len(got) != 6 || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" {
+		t.Errorf("a viewer is refused %v", got)
 	}
 }

@@ -12,14 +12,33 @@ import (
 )
 
 // DefaultConsole is the console a session gets: the same root model as
-// `sluice console`, with NO_COLOR read from the session's environment, and
-// the session's user and role at the right of its status line.
+// `sluice console`, styled for the session's own terminal (its TERM,
+// NO_COLOR, background), offering only what the session's role may do,
+// with the session's user and role at the right of its status line.
 func DefaultConsole(ctx context.Context, api api.API, s Session) (tea.Model, func()) {
-	noColor := styles.NoColorRequested(s.Getenv)
-	// The session's user is the actor of what it does (a paused sensor
-	// says who paused it).
-	m := tui.New(apiActor(ctx, s.User), api, tui.Options{Styles: styles.New(noColor), Role: RoleLine(s)})
+	m := tui.New(ctx, api, tui.Options{Styles: styles.New(s.Renderer), Refused: RefusedKeys(s.Role), Who: RoleLine(s), Remote: true})
 	return m, m.Close
+}
+
+// RefusedKeys are the console's action keys a role may not use, with the
+// reason access gives for each: the console neither offers them nor asks
+// to confirm them.
+func RefusedKeys(role access.Role) map[tui.Action]string {
+	actions := map[tui.Action]access.Action{
+		tui.ActionTrigger:     access.ActionTrigger,
+		tui.ActionCancel:      access.ActionCancel,
+		tui.ActionRunMeta:     access.ActionRunMeta,
+		tui.ActionApprove:     access.ActionApprove,
+		tui.ActionReject:      access.ActionReject,
+		tui.ActionPauseSensor: access.ActionPauseSensor,
+	}
+	refused := map[tui.Action]string{}
+	for key, action := range actions {
+		if !role.Allows(action) {
+			refused[key] = (&access.ForbiddenError{Role: role, Action: action}).Error()
+		}
+	}
+	return refused
 }
 
 // RoleLine is what the session's status line says of who is looking:
@@ -35,7 +54,3 @@ func RoleLine(s Session) string {
 	}
 	return who + " · " + string(s.Role) + " (read only)"
 }
-
-// apiActor is api.WithActor; the parameter named api shadows the package
-// in DefaultConsole.
-func apiActor(ctx context.Context, who string) context.Context { return api.WithActor(ctx, who) }

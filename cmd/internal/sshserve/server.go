@@ -18,6 +18,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/keygen"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	gossh "golang.org/x/crypto/ssh"
@@ -58,6 +59,9 @@ type Session struct {
 	KeyComment  string
 	RemoteAddr  string
 	Environ     []string
+	// Renderer is the session's own terminal (colour profile, background):
+	// the console's styles are built from it.
+	Renderer *lipgloss.Renderer
 }
 
 // Getenv reads the session's environment (what the client sent with
@@ -86,13 +90,17 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener
 	serving  chan struct{}
-	sessions map[ssh.Session]Session
+	sessions map[ssh.Session]*liveSession
 	stopping bool
 	// sessionsWG counts session handlers, so Stop returns only when every
 	// console has ended and released its subscription. Add happens under
 	// mu and only before stopping, so it never races Stop's Wait.
 	sessionsWG sync.WaitGroup
 	stopOnce   sync.Once
+
+	// The authorized keys watch (watchKeys), stopped by Stop.
+	watchStop chan struct{}
+	watchDone chan struct{}
 }
 
 // New checks the configuration, loads the authorized keys (an invalid
@@ -120,14 +128,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NewConsole == nil {
 		cfg.NewConsole = DefaultConsole
 	}
-	keys, err := newKeyFile(cfg.AuthorizedKeysPath, cfg.DefaultRole)
+	log := cfg.Logger.With("component", "ssh")
+	keys, err := newKeyFile(cfg.AuthorizedKeysPath, cfg.DefaultRole, log)
 	if err != nil {
 		return nil, err
 	}
 	if err := ensureHostKey(cfg.HostKeyPath); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "ssh"), keys: keys, sessions: map[ssh.Session]Session{}}
+	s := &Server{cfg: cfg, log: log, keys: keys, sessions: map[ssh.Session]*liveSession{}}
 	srv, err := wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKeyPath),
 		wish.WithPublicKeyAuth(s.authorize),
@@ -144,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 		s.log.Debug("ssh connection failed", "remote", c.RemoteAddr().String(), "err", err)
 	}
 	s.srv = srv
+	keys.onChange = s.enforceKeys
 	return s, nil
 }
 
@@ -178,6 +188,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln = ln
 	s.serving = make(chan struct{})
 	s.mu.Unlock()
+	s.watchKeys()
 	go func() {
 		defer close(s.serving)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
@@ -211,35 +222,59 @@ func (s *Server) Sessions() []Session {
 	defer s.mu.Unlock()
 	out := make([]Session, 0, len(s.sessions))
 	for _, v := range s.sessions {
-		out = append(out, v)
+		out = append(out, v.info)
 	}
 	return out
 }
 
-// Stop closes the listener and every connection, and waits until every
-// session's console has ended. The engine is not touched: it is the
-// caller's.
+// stopGrace bounds how long Stop waits for consoles to restore their
+// terminals and say goodbye before it cuts the connections.
+const stopGrace = 5 * time.Second
+
+// Stop ends every session cleanly — each console quits, restoring its
+// terminal, and is told the server is stopping — then closes the listener
+// and every connection, and waits until every session's console has ended.
+// A client that does not read its output is cut after stopGrace. The
+// engine is not touched: it is the caller's.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
 		s.stopping = true
+		live := make([]*liveSession, 0, len(s.sessions))
+		for _, ls := range s.sessions {
+			live = append(live, ls)
+		}
 		s.mu.Unlock()
+		s.stopWatching()
+		for _, ls := range live {
+			ls.end("the server is stopping; this session is closed")
+		}
+		ended := make(chan struct{})
+		go func() {
+			s.sessionsWG.Wait()
+			close(ended)
+		}()
+		grace := time.NewTimer(stopGrace)
+		select {
+		case <-ended:
+		case <-grace.C:
+			s.log.Warn("ssh sessions did not end within the grace period: closing their connections", "grace", stopGrace)
+		}
+		grace.Stop()
 		// Close, not Shutdown: Shutdown waits for connections to end by
-		// themselves, which consoles never do. Close ends them; closing our
-		// own listener too covers a Stop that comes before Serve tracked it.
+		// themselves, which a client may never do. Closing our own
+		// listener too covers a Stop that comes before Serve tracked it.
 		_ = s.srv.Close()
 		s.mu.Lock()
 		if s.ln != nil {
 			_ = s.ln.Close()
 		}
-		s.mu.Unlock()
-		s.mu.Lock()
 		serving := s.serving
 		s.mu.Unlock()
 		if serving != nil {
 			<-serving
 		}
-		s.sessionsWG.Wait()
+		<-ended
 		s.log.Info("ssh server stopped")
 	})
 }

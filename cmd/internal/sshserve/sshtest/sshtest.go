@@ -52,15 +52,36 @@ type Console struct {
 	done    chan error
 }
 
+// Terminal describes the client's terminal.
+type Terminal struct {
+	// Term is the TERM sent with the pty request (default xterm-256color).
+	Term          string
+	Width, Height int
+	// Env is sent with Setenv before the shell starts (NO_COLOR, …).
+	Env map[string]string
+	// Background is the colour the terminal reports when asked (OSC 11),
+	// as "rgb:RRRR/GGGG/BBBB"; default black. Like a real terminal it
+	// answers the device attributes query (DA1) in any case.
+	Background string
+	// Limit bounds the bytes the screen keeps (0: everything).
+	Limit int
+}
+
 // Open connects as user with key and starts a shell on a width×height
-// terminal. The session is closed at the end of the test.
+// xterm-256color terminal. The session is closed at the end of the test.
 func Open(t testing.TB, addr, user string, key gossh.Signer, width, height int, env map[string]string) *Console {
+	t.Helper()
+	return OpenTerminal(t, addr, user, key, Terminal{Width: width, Height: height, Env: env})
+}
+
+// OpenTerminal is Open with the terminal described in full.
+func OpenTerminal(t testing.TB, addr, user string, key gossh.Signer, term Terminal) *Console {
 	t.Helper()
 	client, err := Dial(addr, user, key)
 	if err != nil {
 		t.Fatalf("ssh dial %s as %s: %v", addr, user, err)
 	}
-	c, err := Start(client, width, height, env, 0)
+	c, err := StartTerminal(client, term)
 	if err != nil {
 		client.Close()
 		t.Fatal(err)
@@ -69,24 +90,36 @@ func Open(t testing.TB, addr, user string, key gossh.Signer, width, height int, 
 	return c
 }
 
-// Start opens a shell session with a terminal on an existing connection.
-// limit bounds the bytes the screen keeps (0: everything).
+// Start opens a shell session with an xterm-256color terminal on an
+// existing connection. limit bounds the bytes the screen keeps (0:
+// everything).
 func Start(client *gossh.Client, width, height int, env map[string]string, limit int) (*Console, error) {
+	return StartTerminal(client, Terminal{Width: width, Height: height, Env: env, Limit: limit})
+}
+
+// StartTerminal is Start with the terminal described in full.
+func StartTerminal(client *gossh.Client, term Terminal) (*Console, error) {
+	if term.Term == "" {
+		term.Term = "xterm-256color"
+	}
+	if term.Background == "" {
+		term.Background = "rgb:0000/0000/0000"
+	}
 	sess, err := client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
-	for k, v := range env {
+	for k, v := range term.Env {
 		if err := sess.Setenv(k, v); err != nil {
 			sess.Close()
 			return nil, fmt.Errorf("setenv %s: %w", k, err)
 		}
 	}
-	if err := sess.RequestPty("xterm-256color", height, width, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+	if err := sess.RequestPty(term.Term, term.Height, term.Width, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("pty: %w", err)
 	}
-	screen := NewScreen(limit)
+	screen := NewScreen(term.Limit)
 	sess.Stdout = screen
 	sess.Stderr = screen
 	stdin, err := sess.StdinPipe()
@@ -94,12 +127,40 @@ func Start(client *gossh.Client, width, height int, env map[string]string, limit
 		sess.Close()
 		return nil, err
 	}
+	// Answer terminal queries as a terminal would, in order, off the
+	// goroutine that delivers output.
+	answers := make(chan string, 16)
+	screen.answer = func(query string) {
+		switch query {
+		case queryBackground:
+			answers <- "\x1b]11;" + term.Background + "\x1b\\"
+		case queryDeviceAttributes:
+			answers <- "\x1b[?62;22c"
+		}
+	}
+	ended := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case a := <-answers:
+				if _, err := io.WriteString(stdin, a); err != nil {
+					return
+				}
+			case <-ended:
+				return
+			}
+		}
+	}()
 	if err := sess.Shell(); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("shell: %w", err)
 	}
 	c := &Console{Client: client, Session: sess, Screen: screen, stdin: stdin, done: make(chan error, 1)}
-	go func() { c.done <- sess.Wait() }()
+	go func() {
+		err := sess.Wait()
+		close(ended)
+		c.done <- err
+	}()
 	return c, nil
 }
 
@@ -132,9 +193,17 @@ func (c *Console) Close() {
 	c.Client.Close()
 }
 
+// The queries a terminal answers.
+const (
+	queryBackground       = "\x1b]11;?\x07"
+	queryDeviceAttributes = "\x1b[c"
+)
+
 // Screen collects what the server writes and lets a test wait for text.
 type Screen struct {
 	mu      sync.Mutex
+	answer  func(query string)
+	tail    string // the end of the last write, for queries cut in two
 	buf     []byte
 	base    int // bytes dropped from the front (when limited)
 	limit   int
@@ -149,6 +218,24 @@ func (s *Screen) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	s.buf = append(s.buf, p...)
 	s.total += len(p)
+	if s.answer != nil {
+		// A query may straddle two writes: scan the end of the previous
+		// one too, counting only queries that end in this one.
+		seen := s.tail + string(p)
+		for _, q := range []string{queryBackground, queryDeviceAttributes} {
+			for i := 0; ; {
+				j := strings.Index(seen[i:], q)
+				if j < 0 {
+					break
+				}
+				if i+j+len(q) > len(s.tail) {
+					s.answer(q)
+				}
+				i += j + len(q)
+			}
+		}
+		s.tail = seen[max(len(seen)-len(queryBackground)+1, 0):]
+	}
 	if s.limit > 0 && len(s.buf) > 2*s.limit {
 		drop := len(s.buf) - s.limit
 		s.buf = append(s.buf[:0:0], s.buf[drop:]...)
@@ -174,6 +261,14 @@ func (s *Screen) Bytes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.total
+}
+
+// Raw is everything since mark as written, escape sequences included.
+func (s *Screen) Raw(mark int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := min(max(mark-s.base, 0), len(s.buf))
+	return string(s.buf[i:])
 }
 
 // Text is everything since mark with escape sequences removed.

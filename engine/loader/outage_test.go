@@ -1,0 +1,195 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluice-dev/sluice/engine/api"
+)
+
+// hungEndpoint accepts connections and never answers: the S3 outage of
+// issue 18. accepted receives once per connection.
+func hungEndpoint(t *testing.T) (url string, accepted <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := make(chan struct{}, 64)
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			select {
+			case acc <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String(), acc
+}
+
+func hungS3Config(t *testing.T, dir string) (Config, <-chan struct{}) {
+	url, accepted := hungEndpoint(t)
+	cfg := localConfig(dir)
+	cfg.S3Bucket, cfg.S3Endpoint = "dags", url
+	cfg.S3ClientOptions = []func(*s3.Options){func(o *s3.Options) {
+		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
+		})
+		o.RetryMaxAttempts = 1
+	}}
+	return cfg, accepted
+}
+
+// TestHungS3NeverDelaysLocalDAGs: with an S3 endpoint that accepts and
+// never answers, Start returns with the local DAGs loaded, and a new local
+// file is picked up while S3 scans hang.
+func TestHungS3NeverDelaysLocalDAGs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "daily.json", dagJSON("daily", 1))
+	cfg, accepted := hungS3Config(t, dir)
+	cfg.S3RequestTimeout = time.Hour // only independence can save startup
+	cfg.ScanInterval = 20 * time.Millisecond
+	l, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- l.Start(context.Background()) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Start waits for a hung S3 endpoint")
+	}
+	t.Cleanup(l.Stop)
+	if d, ok := l.Lookup("daily"); !ok || d.Description != "daily" {
+		t.Fatalf("local DAG not loaded at Start:\n%s", dump(l.DAGs()))
+	}
+	select {
+	case <-accepted:
+	case <-time.After(waitTimeout):
+		t.Fatal("the S3 source never reached the endpoint")
+	}
+	// Periodic scans now hang on S3 (each holds its request for an
+	// hour); local changes still arrive.
+	writeFile(t, dir, "late.json", dagJSON("late", 1))
+	waitFor(t, l, "the new local DAG", hasStatus("late", api.DAGActive))
+}
+
+// TestHungS3ScanGivesUp: a scan of a hung endpoint fails with a clear
+// message within its timeouts, and the local source's result stands.
+func TestHungS3ScanGivesUp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name              string
+		request, deadline time.Duration
+		want              string
+	}{
+		{"request timeout", 100 * time.Millisecond, time.Hour, "S3 request timeout"},
+		{"scan deadline", time.Hour, 100 * time.Millisecond, "scan deadline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFile(t, dir, "daily.json", dagJSON("daily", 1))
+			cfg, _ := hungS3Config(t, dir)
+			cfg.S3RequestTimeout, cfg.ScanTimeout = tc.request, tc.deadline
+			l, err := New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			res, err := l.ScanNow(ctx)
+			if ctx.Err() != nil {
+				t.Fatal("ScanNow did not give up on a hung endpoint")
+			}
+			if !errors.Is(err, ErrSourceFailed) || !errors.Is(err, ErrSourceTimeout) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ScanNow error = %v, want a %s failure", err, tc.want)
+			}
+			if res.Failed != 1 || res.Changed != 1 {
+				t.Errorf("result %+v, want S3 failed and the local DAG loaded", res)
+			}
+			for _, src := range l.Sources() {
+				if src.Name == SourceS3 && (src.OK || !strings.Contains(src.Error, tc.want)) {
+					t.Errorf("S3 health %+v", src)
+				}
+			}
+		})
+	}
+}
+
+// TestSlowStarlarkDoesNotDelayStart: a Starlark file still evaluating
+// (held inside env()) does not hold Start; it appears when done.
+func TestSlowStarlarkDoesNotDelayStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "daily.json", dagJSON("daily", 1))
+	for _, name := range []string{"slow1.star", "slow2.star", "slow3.star"} {
+		writeFile(t, dir, name, `desc = env("SLUICE_DAG_GATE", "")
+dag = {"description": desc, "nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
+	}
+	gate := make(chan struct{})
+	cfg := localConfig(dir)
+	cfg.Env = func(name string) (string, bool) {
+		<-gate
+		return "evaluated", true
+	}
+	l, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- l.Start(context.Background()) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitTimeout):
+		close(gate)
+		t.Fatal("Start waits for Starlark files")
+	}
+	t.Cleanup(l.Stop)
+	if _, ok := l.Lookup("daily"); !ok {
+		t.Fatalf("JSON DAG not loaded at Start:\n%s", dump(l.DAGs()))
+	}
+	if _, ok := l.Lookup("slow1"); ok {
+		t.Fatal("a Starlark file held at its gate is loaded already")
+	}
+	close(gate)
+	for _, name := range []string{"slow1", "slow2", "slow3"} {
+		waitFor(t, l, name, hasDescription(l, name, "evaluated"))
+	}
+}

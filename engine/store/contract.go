@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
+)
+
+// Interface is the store contract: every method the runner, the
+// scheduler, the sensors and the review service call. Two implementations
+// satisfy it — *Store (SQLite, this package: the embedded default) and
+// engine/store/postgres (several instances on one database) — and one test
+// suite (engine/store/storetest) holds both to the same behaviour.
+//
+// Users hold an Interface, never a concrete store; engine/store/storeopen
+// picks the implementation from a URL.
+type Interface interface {
+	Runs
+	Schedules
+	Ticks
+	Reviews
+	Processes
+
+	// AppliedMigrations lists the schema versions recorded, ascending.
+	AppliedMigrations(ctx context.Context) ([]int, error)
+	// Close waits for pending writes and releases the database.
+	Close() error
+}
+
+// Runs persists runs, their task attempts and the batches sensor runs
+// carry.
+type Runs interface {
+	// CreateRun stores a queued run and returns its id. With a batch
+	// already stored it returns the id of the run carrying it and
+	// ErrDuplicateBatch.
+	CreateRun(ctx context.Context, nr NewRun) (int64, error)
+	// StartRun moves a queued run to running with its first task rows;
+	// ErrNotQueued when it is not queued.
+	StartRun(ctx context.Context, id int64, at time.Time, attempts ...Attempt) error
+	// FinishRun settles a run and the task rows its end settled.
+	FinishRun(ctx context.Context, id int64, state api.RunState, errMsg string, at time.Time, settle []Attempt) error
+	// CancelQueued cancels a queued run; ErrNotQueued or ErrNotFound
+	// otherwise.
+	CancelQueued(ctx context.Context, id int64, at time.Time, reason string) error
+	PutAttempt(ctx context.Context, a Attempt) error
+	PutAttempts(ctx context.Context, as []Attempt) error
+	// Run returns one run; ErrNotFound when there is none.
+	Run(ctx context.Context, id int64) (Run, error)
+	// ListRuns returns runs, newest first.
+	ListRuns(ctx context.Context, o ListOptions) ([]Run, error)
+	// ClaimQueued adopts every queued run and returns them in id order.
+	ClaimQueued(ctx context.Context) ([]Run, error)
+	// ClaimExternal returns the runs other processes inserted since the
+	// last call, adopting them.
+	ClaimExternal(ctx context.Context) ([]Run, error)
+	// QueuedCount counts a DAG's queued runs (every DAG's when dag is "").
+	QueuedCount(ctx context.Context, dag string) (int, error)
+	// Tasks returns the latest row of each task of each run, by task name.
+	Tasks(ctx context.Context, runIDs ...int64) (map[int64][]Attempt, error)
+	// Attempts returns every attempt of one task of a run, oldest first.
+	Attempts(ctx context.Context, runID int64, task string) ([]Attempt, error)
+	BatchMessages(ctx context.Context, batchID int64) ([]byte, error)
+	// Recover settles the runs a crash left running (failed, interrupted)
+	// and re-queues those retry accepts, in one transaction.
+	Recover(ctx context.Context, at time.Time, retry func(Run) bool) ([]Interrupted, error)
+}
+
+// Schedules keeps each scheduled DAG's last fire time.
+type Schedules interface {
+	LastFires(ctx context.Context) (map[string]time.Time, error)
+	// SetLastFire records a fire time; an earlier one never replaces a
+	// later one.
+	SetLastFire(ctx context.Context, dag string, at time.Time) error
+}
+
+// Ticks keeps Kafka sensor ticks and answers how far a DAG's batches
+// reach.
+type Ticks interface {
+	RecordTick(ctx context.Context, t Tick) (int64, error)
+	// RecentTicks returns a sensor's newest ticks, newest first.
+	RecentTicks(ctx context.Context, dag string, sensor, limit int) ([]Tick, error)
+	// BatchHighWater is the highest offset of topic/partition a run of dag
+	// carries; ok=false when none does.
+	BatchHighWater(ctx context.Context, dag, topic string, partition int32) (last int64, ok bool, err error)
+}
+
+// Reviews keeps review items with an optimistic version check.
+type Reviews interface {
+	CreateReview(ctx context.Context, r *ReviewRecord) error
+	// UpdateReview saves r if the stored version is still r.Version;
+	// ErrReviewConflict when another writer got there first.
+	UpdateReview(ctx context.Context, r *ReviewRecord, ev ReviewEvent) error
+	Review(ctx context.Context, id int64) (ReviewRecord, error)
+	// Reviews returns every item, newest first.
+	Reviews(ctx context.Context) ([]ReviewRecord, error)
+}
+
+// Processes records the process groups of running local tasks, so a
+// restart after a crash can stop what the dead engine left behind.
+type Processes interface {
+	RecordProcess(ctx context.Context, p TaskProcess) error
+	ClearProcess(ctx context.Context, runID int64, task string, attempt int) error
+	// RunningProcesses lists the groups of attempts of runs still running.
+	RunningProcesses(ctx context.Context) ([]TaskProcess, error)
+	RunProcesses(ctx context.Context, runID int64) ([]TaskProcess, error)
+}
+
+var _ Interface = (*Store)(nil)
+
+// Operator is what the operator's actions (issue 15) need of a store: the
+// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf
+// and Skip. The SQLite store has it; a store without it (PostgreSQL, for
+// now) makes those actions api.ErrNotAvailable rather than half-done.
+type Operator interface {
+	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
+	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
+	Mark(ctx context.Context, runID int64, task string, state api.RunState, note string, at time.Time) (bool, error)
+	PauseDAG(ctx context.Context, dag string, p api.DAGPause) (bool, error)
+	UnpauseDAG(ctx context.Context, dag string) (bool, error)
+	PausedDAGs(ctx context.Context) (map[string]api.DAGPause, error)
+}
+
+var _ Operator = (*Store)(nil)

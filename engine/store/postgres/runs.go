@@ -1,0 +1,465 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// CreateRun stores a queued run and returns its id. With a batch already
+// stored for the DAG it returns the id of the run that carries it and
+// store.ErrDuplicateBatch.
+func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
+	if nr.DAG == "" {
+		return 0, errors.New("creating run: empty dag name")
+	}
+	if nr.Trigger == "" {
+		nr.Trigger = store.TriggerManual
+	}
+	if nr.QueuedAt.IsZero() {
+		nr.QueuedAt = time.Now()
+	}
+	var id int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		id, err = createRun(ctx, tx, nr, 0)
+		return err
+	})
+	if errors.Is(err, store.ErrDuplicateBatch) {
+		return id, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("creating run of %q: %w", nr.DAG, err)
+	}
+	return id, nil
+}
+
+// createRun inserts nr; batchID, when not 0, re-uses a stored batch (crash
+// recovery) instead of nr.Batch.
+func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (int64, error) {
+	var batch *int64
+	if batchID != 0 {
+		batch = &batchID
+	}
+	if b := nr.Batch; b != nil {
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`,
+			nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Stored already (the conflicting insert, if concurrent, has
+			// committed by now: ON CONFLICT waited for it).
+			var existing int64
+			err := tx.QueryRow(ctx, `SELECT r.id FROM runs r JOIN run_batches b ON r.batch_id = b.id
+				WHERE b.dag = $1 AND b.topic = $2 AND b.partition = $3 AND b.first_offset = $4 AND b.last_offset = $5
+				ORDER BY r.id LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return 0, err
+			}
+			return existing, fmt.Errorf("%w: %s (run %d)", store.ErrDuplicateBatch, b.Key(), existing)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("storing batch %s: %w", b.Key(), err)
+		}
+		batch = &id
+	}
+	var cfg []byte
+	if len(nr.Config) > 0 {
+		cfg = nr.Config
+	}
+	var retryOf *int64
+	if nr.RetryOf != 0 {
+		retryOf = &nr.RetryOf
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	if !nr.ScheduledFor.IsZero() {
+		if err := setLastFire(ctx, tx, nr.DAG, nr.ScheduledFor); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// StartRun moves a queued run to running and, in the same transaction,
+// stores the given task rows.
+func (s *Store) StartRun(ctx context.Context, id int64, at time.Time, attempts ...store.Attempt) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2 AND state = 'queued'", at.UnixNano(), id)
+		if err != nil {
+			return fmt.Errorf("starting run %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("starting run %d: %w", id, store.ErrNotQueued)
+		}
+		return putAttempts(ctx, tx, attempts)
+	})
+}
+
+// FinishRun settles a run and, in the same transaction, the given task rows.
+func (s *Store) FinishRun(ctx context.Context, id int64, state api.RunState, errMsg string, at time.Time, settle []store.Attempt) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if err := putAttempts(ctx, tx, settle); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE runs SET state = $1, error = $2, finished_at = $3 WHERE id = $4", state, errMsg, at.UnixNano(), id); err != nil {
+			return fmt.Errorf("finishing run %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// CancelQueued cancels a run that is still queued; store.ErrNotQueued when
+// it is not (any more), store.ErrNotFound when there is no such run.
+func (s *Store) CancelQueued(ctx context.Context, id int64, at time.Time, reason string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE runs SET state = 'cancelled', error = $1, finished_at = $2 WHERE id = $3 AND state = 'queued'",
+			reason, at.UnixNano(), id)
+		if err != nil {
+			return fmt.Errorf("cancelling run %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		var state string
+		if err := tx.QueryRow(ctx, "SELECT state FROM runs WHERE id = $1", id).Scan(&state); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("cancelling run %d: %w", id, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		return fmt.Errorf("cancelling run %d (%s): %w", id, state, store.ErrNotQueued)
+	})
+}
+
+// PutAttempt inserts or updates one task attempt.
+func (s *Store) PutAttempt(ctx context.Context, a store.Attempt) error {
+	return s.tx(ctx, func(tx pgx.Tx) error { return putAttempts(ctx, tx, []store.Attempt{a}) })
+}
+
+// PutAttempts stores several rows in one transaction.
+func (s *Store) PutAttempts(ctx context.Context, as []store.Attempt) error {
+	return s.tx(ctx, func(tx pgx.Tx) error { return putAttempts(ctx, tx, as) })
+}
+
+func putAttempts(ctx context.Context, tx pgx.Tx, as []store.Attempt) error {
+	for _, a := range as {
+		_, err := tx.Exec(ctx, `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (run_id, task, attempt) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
+				finished_at = excluded.finished_at, error = excluded.error, log_tail = excluded.log_tail, log_file = excluded.log_file`,
+			a.RunID, a.Task, a.Attempt, a.State, dbTime(a.StartedAt), dbTime(a.FinishedAt), a.Error, a.LogTail, a.LogFile)
+		if err != nil {
+			return fmt.Errorf("storing attempt %d of task %q of run %d: %w", a.Attempt, a.Task, a.RunID, err)
+		}
+	}
+	return nil
+}
+
+const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset`
+
+const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
+
+func scanRun(row pgx.Row) (store.Run, error) {
+	var (
+		r                             store.Run
+		cfg                           []byte
+		queued                        int64
+		started, finished, sched      *int64
+		batchID, retryOf, first, last *int64
+		partition                     *int32
+		topic                         *string
+	)
+	if err := row.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last); err != nil {
+		return store.Run{}, err
+	}
+	if len(cfg) > 0 {
+		r.Config = json.RawMessage(cfg)
+	}
+	r.QueuedAt = time.Unix(0, queued)
+	r.StartedAt, r.FinishedAt, r.ScheduledFor = goTime(started), goTime(finished), goTime(sched)
+	if batchID != nil {
+		r.BatchID = *batchID
+	}
+	if retryOf != nil {
+		r.RetryOf = *retryOf
+	}
+	if topic != nil {
+		r.Batch = store.Batch{Topic: *topic, Partition: *partition, FirstOffset: *first, LastOffset: *last}.Key()
+	}
+	return r, nil
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func queryRuns(ctx context.Context, q querier, where string, args ...any) ([]store.Run, error) {
+	rows, err := q.Query(ctx, "SELECT "+runColumns+runFrom+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var runs []store.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// Run returns one run; store.ErrNotFound when there is none.
+func (s *Store) Run(ctx context.Context, id int64) (store.Run, error) {
+	db, err := s.q()
+	if err != nil {
+		return store.Run{}, err
+	}
+	r, err := scanRun(db.QueryRow(ctx, "SELECT "+runColumns+runFrom+"WHERE r.id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Run{}, fmt.Errorf("run %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Run{}, fmt.Errorf("reading run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRuns returns runs, newest first.
+func (s *Store) ListRuns(ctx context.Context, o store.ListOptions) ([]store.Run, error) {
+	db, err := s.q()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		conds []string
+		args  []any
+	)
+	if o.DAG != "" {
+		args = append(args, o.DAG)
+		conds = append(conds, fmt.Sprintf("r.dag = $%d", len(args)))
+	}
+	if len(o.States) > 0 {
+		args = append(args, o.States)
+		conds = append(conds, fmt.Sprintf("r.state = ANY($%d)", len(args)))
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = "WHERE " + strings.Join(conds, " AND ")
+	}
+	where += " ORDER BY r.id DESC"
+	if o.Limit > 0 {
+		where += fmt.Sprintf(" LIMIT %d", o.Limit)
+	}
+	runs, err := queryRuns(ctx, db, where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	return runs, nil
+}
+
+// ClaimQueued marks every queued run adopted and returns them all in id
+// order: the queue an engine starts with.
+func (s *Store) ClaimQueued(ctx context.Context) ([]store.Run, error) {
+	var runs []store.Run
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "UPDATE runs SET adopted = TRUE WHERE NOT adopted"); err != nil {
+			return err
+		}
+		var err error
+		runs, err = queryRuns(ctx, tx, "WHERE r.state = 'queued' ORDER BY r.id")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading queued runs: %w", err)
+	}
+	return runs, nil
+}
+
+// ClaimExternal returns the runs other processes inserted since the last
+// call, marking them adopted, in one statement. Cheap when there are none:
+// one read of a partial index.
+func (s *Store) ClaimExternal(ctx context.Context) ([]store.Run, error) {
+	db, err := s.q()
+	if err != nil {
+		return nil, err
+	}
+	runs, err := queryRunsWith(ctx, db,
+		`WITH adopted AS (UPDATE runs SET adopted = TRUE WHERE NOT adopted RETURNING id)`,
+		`WHERE r.id IN (SELECT id FROM adopted) ORDER BY r.id`)
+	if err != nil {
+		return nil, fmt.Errorf("adopting new runs: %w", err)
+	}
+	return runs, nil
+}
+
+func queryRunsWith(ctx context.Context, q querier, with, where string, args ...any) ([]store.Run, error) {
+	return queryRuns(ctx, prefixed{q, with}, where, args...)
+}
+
+// prefixed puts a WITH clause before the queries it runs.
+type prefixed struct {
+	q    querier
+	with string
+}
+
+func (p prefixed) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return p.q.Query(ctx, p.with+" "+sql, args...)
+}
+
+// QueuedCount is the number of queued runs of a DAG (every DAG when dag is
+// empty).
+func (s *Store) QueuedCount(ctx context.Context, dag string) (int, error) {
+	db, err := s.q()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if dag == "" {
+		err = db.QueryRow(ctx, "SELECT count(*) FROM runs WHERE state = 'queued'").Scan(&n)
+	} else {
+		err = db.QueryRow(ctx, "SELECT count(*) FROM runs WHERE dag = $1 AND state = 'queued'", dag).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("counting queued runs: %w", err)
+	}
+	return n, nil
+}
+
+const attemptColumns = "run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file"
+
+func scanAttempts(rows pgx.Rows) ([]store.Attempt, error) {
+	defer rows.Close()
+	var out []store.Attempt
+	for rows.Next() {
+		var a store.Attempt
+		var started, finished *int64
+		if err := rows.Scan(&a.RunID, &a.Task, &a.Attempt, &a.State, &started, &finished, &a.Error, &a.LogTail, &a.LogFile); err != nil {
+			return nil, err
+		}
+		a.StartedAt, a.FinishedAt = goTime(started), goTime(finished)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Tasks returns, for each run, the latest row of each of its tasks, ordered
+// by task name.
+func (s *Store) Tasks(ctx context.Context, runIDs ...int64) (map[int64][]store.Attempt, error) {
+	out := make(map[int64][]store.Attempt, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	db, err := s.q()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT DISTINCT ON (run_id, task) `+attemptColumns+`
+		FROM task_attempts WHERE run_id = ANY($1) ORDER BY run_id, task, attempt DESC`, runIDs)
+	if err != nil {
+		return nil, fmt.Errorf("reading tasks: %w", err)
+	}
+	as, err := scanAttempts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("reading tasks: %w", err)
+	}
+	for _, a := range as {
+		out[a.RunID] = append(out[a.RunID], a)
+	}
+	return out, nil
+}
+
+// Attempts returns every attempt of a run's task, oldest first.
+func (s *Store) Attempts(ctx context.Context, runID int64, task string) ([]store.Attempt, error) {
+	db, err := s.q()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, "SELECT "+attemptColumns+" FROM task_attempts WHERE run_id = $1 AND task = $2 ORDER BY attempt", runID, task)
+	if err != nil {
+		return nil, fmt.Errorf("reading attempts: %w", err)
+	}
+	as, err := scanAttempts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("reading attempts: %w", err)
+	}
+	return as, nil
+}
+
+// BatchMessages returns the messages of a stored batch.
+func (s *Store) BatchMessages(ctx context.Context, batchID int64) ([]byte, error) {
+	db, err := s.q()
+	if err != nil {
+		return nil, err
+	}
+	var msgs []byte
+	if err := db.QueryRow(ctx, "SELECT messages FROM run_batches WHERE id = $1", batchID).Scan(&msgs); err != nil {
+		return nil, fmt.Errorf("reading batch %d: %w", batchID, err)
+	}
+	return msgs, nil
+}
+
+// Recover settles the runs a crash left running, in one transaction: each
+// is marked failed (interrupted) with its unfinished attempts, and
+// re-queued when retry says so. The runs' recorded task processes are
+// forgotten: stop them first (RunningProcesses).
+func (s *Store) Recover(ctx context.Context, at time.Time, retry func(store.Run) bool) ([]store.Interrupted, error) {
+	var out []store.Interrupted
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		out = out[:0]
+		// FOR UPDATE: two processes recovering at once settle each run once.
+		runs, err := queryRuns(ctx, tx, "WHERE r.state = 'running' ORDER BY r.id FOR UPDATE OF r")
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if _, err := tx.Exec(ctx, `UPDATE task_attempts SET state = 'failed', finished_at = $1, error = $2
+				WHERE run_id = $3 AND state IN ('running', 'retrying')`, at.UnixNano(), store.InterruptedError, r.ID); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, "UPDATE runs SET state = 'failed', error = $1, finished_at = $2 WHERE id = $3 AND state = 'running'",
+				store.InterruptedError, at.UnixNano(), r.ID)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				continue // settled by another process while this one waited for the lock
+			}
+			if _, err := tx.Exec(ctx, "DELETE FROM task_processes WHERE run_id = $1", r.ID); err != nil {
+				return err
+			}
+			in := store.Interrupted{Run: r}
+			if retry != nil && retry(r) {
+				in.Requeued, err = createRun(ctx, tx, store.NewRun{
+					DAG: r.DAG, Trigger: store.TriggerRecovery, Priority: r.Priority, Config: r.Config,
+					QueuedAt: at, RetryOf: r.ID,
+				}, r.BatchID)
+				if err != nil {
+					return err
+				}
+			}
+			out = append(out, in)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recovering interrupted runs: %w", err)
+	}
+	return out, nil
+}

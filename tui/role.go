@@ -1,0 +1,96 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sluice-dev/sluice/views/keys"
+)
+
+// Action is an action key of the console, for Options.Refused.
+type Action int
+
+// The console's action keys.
+const (
+	ActionTrigger Action = iota
+	ActionCancel
+	ActionRunMeta
+	ActionApprove
+	ActionReject
+	ActionPauseSensor
+)
+
+// refusedKey is an action key the console's role may not use: it is not
+// offered (disabled bindings leave the footer and the help) and pressing
+// it says why at once, instead of a confirmation that is refused after y.
+type refusedKey struct {
+	keys   []string
+	reason string
+}
+
+// restrictKeys disables the refused action keys and returns them with
+// their reasons. The engine API the console holds should be restricted
+// as well (access.Restrict): this is what the console offers, that is
+// what the engine allows.
+func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
+	bindings := map[Action]*key.Binding{
+		ActionTrigger:     &k.Trigger,
+		ActionCancel:      &k.Cancel,
+		ActionRunMeta:     &k.Meta,
+		ActionApprove:     &k.Approve,
+		ActionReject:      &k.Reject,
+		ActionPauseSensor: &k.Pause,
+	}
+	var out []refusedKey
+	for a := ActionTrigger; a <= ActionPauseSensor; a++ {
+		reason, ok := refused[a]
+		if !ok {
+			continue
+		}
+		b := bindings[a]
+		out = append(out, refusedKey{keys: b.Keys(), reason: reason})
+		b.SetEnabled(false)
+	}
+	return out
+}
+
+// refusal is the reason msg is refused in the focused pane: the key is one
+// of the role's refused action keys and the pane has that action (a viewer
+// pressing c where there is nothing to cancel gets what an operator gets).
+func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
+	pressed := msg.String()
+	for _, r := range m.refused {
+		if !contains(r.keys, pressed) {
+			continue
+		}
+		for _, group := range m.panes[m.focus].FullHelp() {
+			for _, b := range group {
+				if sameKeys(b.Keys(), r.keys) {
+					return r.reason, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sameKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
