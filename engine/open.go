@@ -163,16 +163,10 @@ func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service,
 	return svc, nil
 }
 
-// newModeClient is the one builder of the Mode client the review service
-// archives reports with.
+// newModeClient is the one builder of Mode clients: the one the review
+// service archives reports with, and each analysis' (analysisInputs).
 func newModeClient(cfg MetaConfig, log *slog.Logger) (*mode.Client, error) {
-	return mode.New(mode.Config{
-		BaseURL:   cfg.ModeURL,
-		Workspace: cfg.ModeWorkspace,
-		Token:     cfg.ModeToken,
-		Secret:    cfg.ModeSecret,
-		Logger:    log.With("component", "mode"),
-	})
+	return mode.New(cfg.Config.ModeConfig(cfg.ModeToken, cfg.ModeSecret, log.With("component", "mode")))
 }
 
 // CheckRunConfig is the one rule for a run config: empty, or a JSON object.
@@ -255,7 +249,7 @@ func (e *Engine) ReviewItem(ctx context.Context, id int64) (*review.Item, error)
 func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*review.Outcome, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("approving review %d: %w", id, err)
 	}
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
@@ -270,7 +264,7 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rejecting review %d: %w", id, err)
 	}
 	it, err := svc.Reject(ctx, id, reason)
 	e.events.publish(api.TopicReviews)

@@ -69,6 +69,9 @@ type Runs struct {
 	Queued   []Run // in the order they will start
 	Running  []Run
 	Finished []Run // newest first, bounded
+	// FinishedTotal counts every finished run the store holds, of which
+	// Finished is the latest few.
+	FinishedTotal int
 }
 
 // Run is one run of a DAG.
@@ -274,6 +277,8 @@ type ScanResult struct {
 	Sources  int
 	Duration time.Duration
 	Changed  int // files added, changed or removed
-	Invalid  int // files that failed to parse or validate
-	Failed   int // sources whose scan failed
+	// ChangedDAGs names the DAGs whose files changed, sorted, each once.
+	ChangedDAGs []string
+	Invalid     int // files that failed to parse or validate
+	Failed      int // sources whose scan failed
 }

@@ -78,8 +78,11 @@ type Runner struct {
 	running  map[int64]*activeRun
 	act      *active
 	finished []api.Run // oldest first, at most FinishedKept
-	version  uint64    // bumped on every queue or slot change
-	cache    struct {
+	// finishedTotal counts finished runs in the store: counted at start,
+	// then kept by addFinishedLocked, so a snapshot costs no query.
+	finishedTotal int
+	version       uint64 // bumped on every queue or slot change
+	cache         struct {
 		version uint64
 		queued  []api.Run
 	}
@@ -476,6 +479,7 @@ func (r *Runner) Runs() api.Runs {
 	for i, run := range r.finished {
 		out.Finished[len(r.finished)-1-i] = run
 	}
+	out.FinishedTotal = max(r.finishedTotal, len(out.Finished))
 	return out
 }
 
@@ -563,6 +567,7 @@ func (r *Runner) addFinishedLocked(run api.Run) {
 		r.finished = r.finished[:n]
 	}
 	r.finished = append(r.finished, run)
+	r.finishedTotal++
 }
 
 // finishedRun builds the snapshot of a settled run from its stored rows;
@@ -620,12 +625,17 @@ func (r *Runner) loadFinished(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	total, err := r.st.FinishedCount(ctx)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = r.finished[:0]
 	for i := len(runs) - 1; i >= 0; i-- {
 		r.addFinishedLocked(r.finishedRun(runs[i], tasks[runs[i].ID], r.defOf(runs[i].DAG)))
 	}
+	r.finishedTotal = total
 	return nil
 }
 

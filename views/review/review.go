@@ -345,7 +345,7 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 			err := api.Approve(ctx, id)
 			after := findIn(api.Snapshot(), id)
 			if err != nil {
-				return "", fmt.Errorf("approving review #%d: %w", id, err)
+				return "", err // it names the review (api.API)
 			}
 			return approveOutcome(id, after)
 		},
@@ -400,7 +400,7 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 		Input:       "Reason (optional, kept in the item's history)",
 		DoInput: func(ctx context.Context, api api.API, reason string) (string, error) {
 			if err := api.Reject(ctx, id, reason); err != nil {
-				return "", fmt.Errorf("rejecting review #%d: %w", id, err)
+				return "", err // it names the review (api.API)
 			}
 			return fmt.Sprintf("review #%d rejected", id), nil
 		},
@@ -551,9 +551,11 @@ func (m *Model) ShortHelp() []key.Binding {
 	case m.mode == modeFiles:
 		return []key.Binding{k.Up, k.Down, m.keys.open, m.keys.back}
 	case m.mode == modeItem:
-		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile, m.keys.files}
+		// Approve and reject before the file list: a narrow footer drops
+		// keys from the end.
+		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile}
 		out = append(out, m.actionKeys(m.find(m.open))...)
-		return append(out, m.keys.back)
+		return append(out, m.keys.files, m.keys.back)
 	}
 	out := []key.Binding{k.Up, k.Down, m.keys.open}
 	out = append(out, m.actionKeys(m.selected())...)

@@ -95,3 +95,15 @@ func TestRedactAPI(t *testing.T) {
 		t.Error("an empty redactor wrapped the API")
 	}
 }
+
+func TestIsSecretFlag(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"kafka-sasl-password": true, "mode-token": true, "github-secret": true,
+		"kafka-sasl-password-file": false, "github-token-hosts": false, "state-dir": false, "repo": false,
+	} {
+		if got := config.IsSecretFlag(name); got != want {
+			t.Errorf("IsSecretFlag(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
