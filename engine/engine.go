@@ -382,7 +382,7 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Instances: e.runner.LiveInstances(),
 	}
 	if e.meta != nil {
-		s.Meta = e.meta.snapshot()
+		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {

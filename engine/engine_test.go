@@ -176,7 +176,7 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	}{
 		"RunMeta":     {e.RunMeta(ctx), api.ErrNotAvailable},
 		"Approve":     {e.Approve(ctx, 1), review.ErrNotFound},
-		"Reject":      {e.Reject(ctx, 1), review.ErrNotFound},
+		"Reject":      {e.Reject(ctx, 1, ""), review.ErrNotFound},
 		"PauseSensor": {e.PauseSensor(ctx, "d", 0, true), sensor.ErrUnknownSensor},
 	} {
 		if !errors.Is(c.err, c.want) {
@@ -185,6 +185,9 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	}
 	if err := e.RunMeta(ctx); !strings.Contains(err.Error(), "--manifest") {
 		t.Errorf("RunMeta: %v, want it to name the missing setting", err)
+	}
+	if e.Snapshot().MetaEnabled {
+		t.Error("the snapshot says the metapipeline is enabled without a manifest")
 	}
 }
 

@@ -272,12 +272,12 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 }
 
 // RejectReview sets a review item aside; nothing is pushed.
-func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, error) {
+func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("rejecting review %d: %w", id, err)
 	}
-	it, err := svc.Reject(ctx, id)
+	it, err := svc.Reject(ctx, id, reason)
 	e.events.publish(api.TopicReviews)
 	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
 	return it, err

@@ -237,8 +237,12 @@ func (e *Engine) applySensorPauses() {
 		if paused == was && !paused {
 			continue
 		}
+		who := ""
+		if p := e.pausedDAG(d.Name); p != nil {
+			who = p.By + " (the DAG is paused)"
+		}
 		for i := range d.Sensors {
-			if err := e.sensors.Pause(d.Name, i, paused); err != nil {
+			if err := e.sensors.Pause(d.Name, i, paused, who); err != nil {
 				e.log.Debug("pausing a sensor of a paused dag", "dag", d.Name, "sensor", i, "err", err)
 			}
 		}

@@ -20,6 +20,7 @@ type recordingEngine struct {
 	paused   []pauseCall
 	approved []int64
 	rejected []int64
+	reasons  []string
 	metaRuns int
 
 	// approveGate, when set, holds Approve until closed (the spinner
@@ -83,10 +84,11 @@ func (r *recordingEngine) Approve(ctx context.Context, id int64) error {
 	return err
 }
 
-func (r *recordingEngine) Reject(_ context.Context, id int64) error {
+func (r *recordingEngine) Reject(_ context.Context, id int64, reason string) error {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
 	r.rejected = append(r.rejected, id)
+	r.reasons = append(r.reasons, reason)
 	return nil
 }
 

@@ -490,7 +490,7 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 }
 
 func runReviewReject(ctx context.Context, env *cliEnv, args []string) int {
-	f := newReviewFlags("review reject", `Usage: sluice review reject ID
+	f := newReviewFlags("review reject", `Usage: sluice review reject ID [--reason TEXT]
 
 Rejects a review item: its branch is deleted from sluice's scratch clone
 (never from your checkout), and a later metapipeline run will not stage the
@@ -498,6 +498,7 @@ same proposal again.
 
 Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 `, env, false)
+	reason := f.fs.String("reason", "", "why, kept with the item and in its history")
 	id, code, ok := f.parse(env, args, true)
 	if !ok {
 		return code
@@ -508,7 +509,7 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 		return exitUsage
 	}
 	defer eng.Close()
-	it, err := eng.RejectReview(ctx, id)
+	it, err := eng.RejectReview(ctx, id, *reason)
 	if err != nil {
 		f.failed(env, err)
 		return exitUsage

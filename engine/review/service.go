@@ -187,13 +187,14 @@ func (s *Service) itemScratch(it *Item) (*scratch, error) {
 	return s.scratchFor(it.Repo, it.Remote)
 }
 
-// github returns the API client for an item: the configured API, else the
-// one the item was staged with.
-func (s *Service) github(it *Item) (*githubClient, error) {
+// github returns the API client for an item: always the configured API
+// (GitHub's own when none is), never the one the item remembers from
+// staging. A state dir outlives the process that staged it (the demo's
+// GitHub stand-in is gone when `serve` reopens it), and the configuration
+// given now is what the operator means. The item's endpoint is shown, not
+// used.
+func (s *Service) github(*Item) (*githubClient, error) {
 	api := s.cfg.GitHubAPIURL
-	if api == "" {
-		api = it.GitHubAPI
-	}
 	if c, ok := s.clients[api]; ok {
 		return c, nil
 	}
@@ -247,6 +248,12 @@ func (it *Item) Snapshot() api.Review {
 		URL:       it.URL,
 		Checks:    it.Checks,
 		Error:     it.Error,
+
+		RejectReason: it.RejectReason,
+		GitHubAPI:    it.GitHubAPI,
+	}
+	for _, ev := range it.History {
+		r.History = append(r.History, api.ReviewEvent{At: ev.At, State: ev.State, Note: ev.Note})
 	}
 	for _, sub := range it.Subjects {
 		reason := sub.Reason

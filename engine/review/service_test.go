@@ -45,7 +45,7 @@ func TestStartedServicePicksUpOtherProcessesChanges(t *testing.T) {
 		r := engineSvc.Reviews()
 		return len(r) == 1 && r[0].ID == it.ID && r[0].State == "staged"
 	}, "the started service to see the new item")
-	if _, err := cli.Reject(ctx, it.ID); err != nil {
+	if _, err := cli.Reject(ctx, it.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	enginetest.EventuallyOn(t, engineSvc.Changes(), 10*time.Second, func() bool {

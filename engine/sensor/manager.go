@@ -59,7 +59,7 @@ type Manager struct {
 	ctx     context.Context
 	sensors map[sensorKey]*Sensor
 	broken  map[sensorKey]brokenSensor // sensors whose spec does not resolve
-	paused  map[sensorKey]bool         // survives a sensor's restart
+	paused  map[sensorKey]string       // who paused it; survives a sensor's restart
 	life    lifecycle.Lifecycle
 }
 
@@ -89,7 +89,7 @@ func NewManager(opts Options) (*Manager, error) {
 		changes: make(chan struct{}, 1),
 		sensors: map[sensorKey]*Sensor{},
 		broken:  map[sensorKey]brokenSensor{},
-		paused:  map[sensorKey]bool{},
+		paused:  map[sensorKey]string{},
 	}
 	m.env = &env{
 		conn:        opts.Conn,
@@ -222,7 +222,8 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 		if _, ok := m.sensors[k]; ok {
 			continue
 		}
-		s := newSensor(sp, m.env, m.paused[k])
+		_, paused := m.paused[k]
+		s := newSensor(sp, m.env, paused)
 		m.sensors[k] = s
 		start = append(start, s)
 	}
@@ -237,8 +238,9 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 	return nil
 }
 
-// Pause pauses (paused=true) or resumes a sensor.
-func (m *Manager) Pause(dagName string, index int, paused bool) error {
+// Pause pauses (paused=true) or resumes a sensor; who paused it is shown
+// with the sensor ("" when unknown).
+func (m *Manager) Pause(dagName string, index int, paused bool, who string) error {
 	k := sensorKey{dagName, index}
 	m.mu.Lock()
 	s := m.sensors[k]
@@ -247,7 +249,7 @@ func (m *Manager) Pause(dagName string, index int, paused bool) error {
 		return fmt.Errorf("%w: %s sensor %d", ErrUnknownSensor, dagName, index)
 	}
 	if paused {
-		m.paused[k] = true
+		m.paused[k] = who
 	} else {
 		delete(m.paused, k)
 	}
@@ -261,8 +263,10 @@ func (m *Manager) Pause(dagName string, index int, paused bool) error {
 func (m *Manager) Snapshot() []api.Sensor {
 	m.mu.Lock()
 	sensors := make([]*Sensor, 0, len(m.sensors))
-	for _, s := range m.sensors {
+	pausedBy := map[*Sensor]string{}
+	for k, s := range m.sensors {
 		sensors = append(sensors, s)
+		pausedBy[s] = m.paused[k]
 	}
 	var out []api.Sensor
 	for k, b := range m.broken {
@@ -280,6 +284,9 @@ func (m *Manager) Snapshot() []api.Sensor {
 	m.mu.Unlock()
 	for _, s := range sensors {
 		ss := s.snapshot()
+		if ss.Paused {
+			ss.PausedBy = pausedBy[s]
+		}
 		if lag, hist, ok := m.lag.Lag(ss.Group); ok {
 			ss.Lag, ss.History = lag, hist
 		}

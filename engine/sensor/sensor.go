@@ -275,7 +275,7 @@ func (s *Sensor) recordTick(rec TickRecord) {
 
 func tickOf(r TickRecord) api.Tick {
 	return api.Tick{ID: r.ID, Start: r.Start, Duration: r.Duration, Batches: r.Batches,
-		Messages: r.Messages, Skipped: r.Skipped, Error: r.Error}
+		Messages: r.Messages, Skipped: r.Skipped, Error: r.Error, Ranges: r.Ranges}
 }
 
 // snapshot returns the sensor's part of the read model, without lag.

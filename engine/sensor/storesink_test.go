@@ -129,6 +129,29 @@ func TestTickHistorySurvivesRestart(t *testing.T) {
 			t.Errorf("tick without its store id: %+v", tk)
 		}
 	}
+	// Each tick keeps what it persisted: the offsets of every batch and
+	// the run that carries it, also across the restart.
+	var covered int64
+	for _, tk := range ticks {
+		n := 0
+		for _, r := range tk.Ranges {
+			if r.Topic != "hist" || r.Partition != 0 || r.Last < r.First || r.Run == 0 {
+				t.Errorf("tick %d range %+v", tk.ID, r)
+			}
+			run, err := st.Run(context.Background(), r.Run)
+			if err != nil || run.Batch != BatchKey(r.Topic, r.Partition, r.First, r.Last) {
+				t.Errorf("tick %d names run %d: %+v %v", tk.ID, r.Run, run, err)
+			}
+			n += int(r.Last - r.First + 1)
+			covered += r.Last - r.First + 1
+		}
+		if n != tk.Messages {
+			t.Errorf("tick %d: %d messages, its ranges hold %d", tk.ID, tk.Messages, n)
+		}
+	}
+	if covered != 30 {
+		t.Errorf("the ticks' ranges cover %d offsets, want the 30 produced", covered)
+	}
 }
 
 // The engine's run queue can stand in for the store's run creation and

@@ -64,7 +64,7 @@ func (m *Model) candidates() map[string]bool {
 	out := map[string]bool{}
 	for i := range m.snap.Reviews {
 		it := &m.snap.Reviews[i]
-		if it.Kind != "deprecate" || !actionable(it.State) {
+		if it.Kind != "deprecate" || !canApprove(it.State) {
 			continue
 		}
 		for _, s := range it.Subjects {

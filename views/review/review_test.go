@@ -243,6 +243,7 @@ type stubAPI struct {
 	snap     *api.Snapshot
 	approved []int64
 	rejected []int64
+	reasons  []string
 	meta     int
 }
 
@@ -265,10 +266,11 @@ func (s *stubAPI) Approve(_ context.Context, id int64) error {
 	s.approved = append(s.approved, id)
 	return nil
 }
-func (s *stubAPI) Reject(_ context.Context, id int64) error {
+func (s *stubAPI) Reject(_ context.Context, id int64, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rejected = append(s.rejected, id)
+	s.reasons = append(s.reasons, reason)
 	return nil
 }
 func (s *stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
@@ -302,7 +304,7 @@ func TestKeysRequestConfirmedActions(t *testing.T) {
 	if x.Prompt == "" || !x.Destructive {
 		t.Errorf("reject must confirm: %+v", x)
 	}
-	if _, err := x.Do(context.Background(), api); err != nil {
+	if _, err := x.DoInput(context.Background(), api, ""); err != nil {
 		t.Fatal(err)
 	}
 	meta := action(t, press(m, "m"))

@@ -118,7 +118,8 @@ func Loaded() *api.Snapshot {
 		node("extract", kindLocal, `{"command":"./extract"}`),
 		node("load", kindLocal, `{"command":"./load"}`, "extract"))
 	s := &api.Snapshot{
-		At: Now,
+		At:          Now,
+		MetaEnabled: true,
 		Sources: []api.Source{
 			{Name: "local", Location: "/srv/sluice/dags", OK: true, LastScan: ago(3 * time.Second), ScanDuration: 14 * time.Millisecond, Files: 5},
 			{Name: "s3", Location: "s3://sluice-demo/dags/", OK: true, LastScan: ago(4 * time.Second), ScanDuration: 38 * time.Millisecond, Files: 3},

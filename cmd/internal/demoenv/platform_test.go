@@ -113,7 +113,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 		t.Errorf("archived in Mode: %v", archived)
 	}
 
-	if err := eng.Reject(ctx, dep.ID); err != nil {
+	if err := eng.Reject(ctx, dep.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if it := reviewByID(eng.Snapshot(), dep.ID); it.State != api.ReviewRejected {

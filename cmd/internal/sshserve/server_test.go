@@ -113,7 +113,7 @@ func (f *fakeEngine) Approve(_ context.Context, id int64) error {
 	f.approved = append(f.approved, id)
 	return nil
 }
-func (f *fakeEngine) Reject(_ context.Context, id int64) error {
+func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rejected = append(f.rejected, id)
