@@ -161,6 +161,9 @@ type Review struct {
 	// success, failure, pending, or "" (none, or no pull request).
 	Checks string `json:",omitempty"`
 	Error  string
+	// Follows is the first-phase item (a merged deprecation, an archive)
+	// a second-phase deletion follows; 0 for others.
+	Follows int64 `json:",omitempty"`
 }
 
 // ReviewSubject is a model or report a review item touches.
@@ -171,6 +174,9 @@ type ReviewSubject struct {
 	Importance float64
 	// Evidence backs a deprecation candidate; nil for other subjects.
 	Evidence *ReviewEvidence `json:",omitempty"`
+	// Excluded says a reviewer took the model out of the branch: "kept:
+	// REASON" (for good) or "left out this time"; "" while it is in.
+	Excluded string `json:",omitempty"`
 }
 
 // ReviewEvidence is why a model is proposed for deprecation, as the pane

@@ -259,6 +259,7 @@ func (it *Item) Snapshot() api.Review {
 		URL:       it.URL,
 		Checks:    it.Checks,
 		Error:     it.Error,
+		Follows:   it.Follows,
 	}
 	for _, sub := range it.Subjects {
 		reason := sub.Reason
@@ -266,6 +267,21 @@ func (it *Item) Snapshot() api.Review {
 			reason += " — archive failed: " + sub.Result
 		}
 		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance, Evidence: sub.Evidence})
+	}
+	// Models a reviewer took out stay listed, marked, so the pane can put
+	// them back.
+	for _, x := range it.Excluded {
+		out := "left out this time"
+		if x.Keep {
+			out = "kept: " + x.Reason
+		}
+		sub := api.ReviewSubject{ID: x.ID, Name: x.Name, Excluded: out}
+		for _, c := range it.Candidates {
+			if c.UniqueID == x.ID {
+				sub.Reason, sub.Importance, sub.Evidence = c.Reason, c.Importance, c.Evidence
+			}
+		}
+		r.Subjects = append(r.Subjects, sub)
 	}
 	return r
 }
