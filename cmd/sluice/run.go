@@ -127,6 +127,7 @@ var reviewFlagEnv = map[string]string{
 	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
 	"ssh-key": "SLUICE_SSH_KEY", "max-delete-fraction": "SLUICE_MAX_DELETE_FRACTION",
 	"dbt-bin": "SLUICE_DBT_BIN", "reconsider-days": "SLUICE_RECONSIDER_DAYS",
+	"deprecate-mode": "SLUICE_DEPRECATE_MODE", "quiet-days": "SLUICE_QUIET_DAYS",
 }
 
 // addPartFlags registers the settings of the Kafka sensors, the

@@ -41,6 +41,10 @@ func (r *recorder) Cancel(context.Context, int64) error  { r.record("Cancel"); r
 func (r *recorder) RunMeta(context.Context) error        { r.record("RunMeta"); return nil }
 func (r *recorder) Approve(context.Context, int64) error { r.record("Approve"); return nil }
 func (r *recorder) Reject(context.Context, int64) error  { r.record("Reject"); return nil }
+func (r *recorder) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	r.record("ExcludeFromReview")
+	return nil
+}
 func (r *recorder) PauseSensor(context.Context, string, int, bool) error {
 	r.record("PauseSensor")
 	return nil
@@ -62,6 +66,9 @@ var calls = []call{
 	{"RunMeta", func(a api.API) error { return a.RunMeta(context.Background()) }, "viewers cannot run the metapipeline"},
 	{"Approve", func(a api.API) error { return a.Approve(context.Background(), 1) }, "viewers cannot approve reviews"},
 	{"Reject", func(a api.API) error { return a.Reject(context.Background(), 1) }, "viewers cannot reject reviews"},
+	{"ExcludeFromReview", func(a api.API) error {
+		return a.ExcludeFromReview(context.Background(), 1, "orders", api.Exclusion{Keep: true, Reason: "finance"})
+	}, "viewers cannot change what a review proposes"},
 	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, true) }, "viewers cannot pause sensors"},
 	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, false) }, "viewers cannot resume sensors"},
 }

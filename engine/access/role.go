@@ -50,6 +50,7 @@ const (
 	ActionReject
 	ActionPauseSensor
 	ActionResumeSensor
+	ActionExclude
 )
 
 // phrase is the action as it reads after "cannot".
@@ -61,6 +62,7 @@ var phrase = map[Action]string{
 	ActionReject:       "reject reviews",
 	ActionPauseSensor:  "pause sensors",
 	ActionResumeSensor: "resume sensors",
+	ActionExclude:      "change what a review proposes",
 }
 
 // String implements fmt.Stringer.

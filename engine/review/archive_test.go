@@ -139,7 +139,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 func TestArchiveWithoutClient(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, })
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete})
 	it, err := svc.StageArchive(ctx, []StaleReport{{Token: "t1", Name: "x", Reason: "old"}})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestArchiveWithoutClient(t *testing.T) {
 func TestConcurrentUpdateIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, })
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete})
 	it, err := svc.StageArchive(ctx, []StaleReport{{Token: "t1", Name: "x", Reason: "old"}})
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ var (
 	ErrNonFastForward = errors.New("push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
 	ErrNoRemote       = errors.New("no remote to push to: the dbt repository has no origin and no remote is configured")
 	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
+	ErrNoDeleter      = errors.New("no BI client configured that deletes reports")
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
 	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
 	ErrBlocked        = errors.New("the branch would break the dbt project")
@@ -152,8 +153,11 @@ type Subject struct {
 // pane needs no mapping.
 type Evidence = api.ReviewEvidence
 
-// Subject results of archive items.
-const ResultArchived = "archived"
+// Subject results of archive and delete-reports items.
+const (
+	ResultArchived = "archived"
+	ResultDeleted  = "deleted"
+)
 
 // Event is one entry of an item's history.
 type Event struct {

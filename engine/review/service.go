@@ -53,6 +53,9 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !ValidDeprecateMode(cfg.DeprecateMode) {
+		return nil, fmt.Errorf("review: deprecate mode %q: want disable, folder or delete", cfg.DeprecateMode)
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
 	}
@@ -263,7 +266,7 @@ func (it *Item) Snapshot() api.Review {
 	}
 	for _, sub := range it.Subjects {
 		reason := sub.Reason
-		if sub.Result != "" && sub.Result != ResultArchived {
+		if sub.Result != "" && sub.Result != ResultArchived && sub.Result != ResultDeleted {
 			reason += " — archive failed: " + sub.Result
 		}
 		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance, Evidence: sub.Evidence})

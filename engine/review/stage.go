@@ -42,6 +42,16 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 	if p.Stale != nil {
 		add(s.StageArchive(ctx, p.Stale))
 	}
+	// Second phases are judged by the same analysis: without consumer
+	// evidence, or for a part it did not cover (no dbt repository, no BI
+	// workspace), no deletion is proposed.
+	if p.Consumers != nil && (p.Deprecate != nil || p.Stale != nil) {
+		follow, err := s.StageFollowUps(ctx, p.Consumers, p.Deprecate != nil, p.Stale != nil)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		out = append(out, follow...)
+	}
 	return out, errors.Join(errs...)
 }
 
