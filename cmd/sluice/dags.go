@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
+	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
@@ -30,10 +32,10 @@ over the environment.
 // dagsFlags builds a command's flag set: the loader's flags with the
 // environment as defaults, plus --json and -v.
 func dagsFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *loader.Config, *bool, *bool, error) {
-	cfg, err := loader.ConfigFromEnv(env.getenv)
+	cfg, err := flags.LoaderFromEnv(env.getenv)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	loader.RegisterFlags(fs, &cfg)
+	flags.RegisterLoader(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	verbose := fs.Bool("v", false, "log the loader's activity to stderr")
 	fs.Usage = func() {
@@ -120,17 +122,18 @@ could not be read or usage error.
 	if code, ok := parseDagsFlags(fs, envErr, env, args); !ok {
 		return code
 	}
-	l, err := loader.New(*cfg, dagsLogger(env, *verbose))
+	eng, err := openDAGs(ctx, *cfg, dagsLogger(env, *verbose))
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
 		return exitUsage
 	}
-	res, err := l.ScanNow(ctx)
+	defer eng.Close()
+	listing, err := eng.ListDAGs(ctx)
 	if err != nil && !errors.Is(err, loader.ErrSourceFailed) {
 		fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
 		return exitUsage
 	}
-	dags := l.DAGs()
+	dags := listing.DAGs
 
 	code := exitOK
 	for _, d := range dags {
@@ -138,7 +141,7 @@ could not be read or usage error.
 			code = exitFailed
 		}
 	}
-	for _, s := range l.Sources() {
+	for _, s := range listing.Sources {
 		switch {
 		case !s.OK:
 			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, s.Error)
@@ -146,7 +149,7 @@ could not be read or usage error.
 			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, s.Error)
 		}
 	}
-	if res.Failed > 0 {
+	if listing.Scan.Failed > 0 {
 		code = exitUsage
 	}
 
@@ -220,26 +223,21 @@ status, source, location and error. Source failures go to stderr.
 	if code, ok := parseDagsFlags(fs, envErr, env, args); !ok {
 		return code
 	}
-	l, err := loader.New(*cfg, dagsLogger(env, *verbose))
+	eng, err := openDAGs(ctx, *cfg, dagsLogger(env, *verbose))
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
-		return exitUsage
-	}
-	if err := l.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return exitOK
 		}
 		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
 		return exitUsage
 	}
-	defer l.Stop()
+	defer eng.Close()
 
 	enc := json.NewEncoder(env.stdout)
 	var dags []api.DAG
 	health := map[string]string{}
-	for {
+	err = eng.WatchDAGs(ctx, func(cur []api.DAG, sources []api.Source) {
 		now := time.Now()
-		cur := l.DAGs()
 		for _, c := range loader.Diff(dags, cur) {
 			if *asJSON {
 				enc.Encode(watchEvent{Time: now, Name: c.Name, Change: c.Kind, Status: c.Status,
@@ -253,7 +251,7 @@ status, source, location and error. Source failures go to stderr.
 			fmt.Fprintln(env.stdout, line)
 		}
 		dags = cur
-		for _, s := range l.Sources() {
+		for _, s := range sources {
 			state := s.Error
 			if s.OK {
 				state = "ok " + s.Error
@@ -272,10 +270,15 @@ status, source, location and error. Source failures go to stderr.
 				fmt.Fprintf(env.stderr, "%s source %s (%s) ok\n", now.Format("15:04:05.000"), s.Name, s.Location)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return exitOK
-		case <-l.Changes():
-		}
+	})
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
+		return exitUsage
 	}
+	return exitOK
+}
+
+// openDAGs opens the engine offline for the dags commands: loading only.
+func openDAGs(ctx context.Context, cfg loader.Config, log *slog.Logger) (*engine.Engine, error) {
+	return engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{Loader: cfg, Logger: log}})
 }

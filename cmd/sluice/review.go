@@ -13,12 +13,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
-	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -40,7 +40,7 @@ type reviewFlags struct {
 func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags {
 	f := &reviewFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(env.stderr)
-	f.fs.StringVar(&f.stateDir, "state-dir", store.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	f.fs.StringVar(&f.stateDir, "state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
 	f.fs.BoolVar(&f.verbose, "v", false, "log to stderr")
 	if withJSON {
 		f.fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
@@ -370,9 +370,9 @@ MODE_TOKEN and MODE_SECRET from the environment.
 Exit status: 0 done, 1 the push, pull request or an archive failed, 2 usage
 error or no such item.
 
-`+review.EnvHelp, env, true)
-	cfg, envErr := review.ConfigFromEnv(env.getenv)
-	review.RegisterFlags(f.fs, &cfg)
+`+flags.ReviewEnvHelp, env, true)
+	cfg, envErr := flags.ReviewFromEnv(env.getenv)
+	flags.RegisterReview(f.fs, &cfg)
 	dryRun := f.fs.Bool("dry-run", false, "show what would be pushed and posted; change nothing")
 	modeURL := f.fs.String("mode-url", env.getenv("MODE_URL"), "Mode API root (default "+mode.DefaultBaseURL+")")
 	modeWorkspace := f.fs.String("mode-workspace", env.getenv("MODE_WORKSPACE"), "Mode workspace whose reports are archived")
@@ -501,7 +501,7 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 	if !ok {
 		return code
 	}
-	cfg, _ := review.ConfigFromEnv(env.getenv)
+	cfg, _ := flags.ReviewFromEnv(env.getenv)
 	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
 	if !ok {
 		return exitUsage
@@ -552,7 +552,7 @@ not a staged deprecation.
 		fmt.Fprintln(env.stderr, "sluice review exclude: --keep needs --reason: say why the model stays")
 		return exitUsage
 	}
-	cfg, _ := review.ConfigFromEnv(env.getenv)
+	cfg, _ := flags.ReviewFromEnv(env.getenv)
 	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
 	if !ok {
 		return exitUsage

@@ -50,6 +50,10 @@ const (
 	ActionReject
 	ActionPauseSensor
 	ActionResumeSensor
+	ActionRerun
+	ActionMark
+	ActionPauseDAG
+	ActionUnpauseDAG
 	ActionExclude
 )
 
@@ -62,6 +66,10 @@ var phrase = map[Action]string{
 	ActionReject:       "reject reviews",
 	ActionPauseSensor:  "pause sensors",
 	ActionResumeSensor: "resume sensors",
+	ActionRerun:        "re-run runs",
+	ActionMark:         "mark runs",
+	ActionPauseDAG:     "pause dags",
+	ActionUnpauseDAG:   "unpause dags",
 	ActionExclude:      "change what a review proposes",
 }
 

@@ -38,6 +38,9 @@ type DAG struct {
 	// ConflictWith names the location that holds the name, for conflicts.
 	ConflictWith string
 	NextFire     time.Time // zero when unscheduled
+	// Paused is set while an operator has paused the DAG: its schedules
+	// and sensors do not fire.
+	Paused *DAGPause
 }
 
 // ErrorLine is one validation problem, ready to render.
@@ -63,6 +66,9 @@ type Runs struct {
 	Queued   []Run // in the order they will start
 	Running  []Run
 	Finished []Run // newest first, bounded
+	// FinishedTotal counts every finished run the store holds, of which
+	// Finished is the latest few.
+	FinishedTotal int
 }
 
 // Run is one run of a DAG.
@@ -79,6 +85,7 @@ type Run struct {
 	WaitReason string // why a queued run waits
 	Error      string
 	Batch      string // "topic/partition/first-last" for sensor runs
+	RerunOf    int64  // the run this one re-runs (R, C), 0 for none
 	Tasks      []Task // in topological order
 	Done       int    // tasks finished
 	Total      int
@@ -235,6 +242,8 @@ type ScanResult struct {
 	Sources  int
 	Duration time.Duration
 	Changed  int // files added, changed or removed
-	Invalid  int // files that failed to parse or validate
-	Failed   int // sources whose scan failed
+	// ChangedDAGs names the DAGs whose files changed, sorted, each once.
+	ChangedDAGs []string
+	Invalid     int // files that failed to parse or validate
+	Failed      int // sources whose scan failed
 }
