@@ -54,6 +54,12 @@ type Model struct {
 	sizes map[int64]diffSize
 
 	keys paneKeys
+
+	// Picking models in an open deprecation (exclude.go).
+	pick   int
+	prompt *excludePrompt
+	undo   []takenOut
+	ekeys  excludeKeys
 }
 
 // paneKeys are the shared bindings with the help text this pane means.
@@ -70,6 +76,7 @@ func New(c *common.Common) *Model {
 		c:      c,
 		filter: common.NewFilter(c),
 		sizes:  map[int64]diffSize{},
+		ekeys:  newExcludeKeys(k.Toggle),
 		keys: paneKeys{
 			open: key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
 			back: key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
@@ -84,7 +91,7 @@ func (m *Model) Title() string { return "Review" }
 func (m *Model) Init() tea.Cmd { return nil }
 
 // Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() }
+func (m *Model) Capturing() bool { return m.filter.Editing() || m.prompt != nil }
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
@@ -150,6 +157,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.filter.Editing() {
 		return m.filter.EditKey(msg, m.refilter, m.layout)
 	}
+	if m.prompt != nil {
+		return m.promptKey(msg) // every key answers the question
+	}
 	switch {
 	case key.Matches(msg, k.Meta):
 		return runMeta()
@@ -187,7 +197,7 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Enter):
 		if it := m.selected(); it != nil {
-			m.mode, m.open = modeItem, it.ID
+			m.mode, m.open, m.pick = modeItem, it.ID, 0
 			m.refreshBody()
 			m.scroll.gotoLine(0)
 		}
@@ -206,9 +216,12 @@ func (m *Model) refilter() {
 
 func (m *Model) itemKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
+	if handled, cmd := m.excludeKey(msg); handled {
+		return cmd
+	}
 	switch {
 	case key.Matches(msg, k.Back):
-		m.mode, m.open = modeList, 0
+		m.mode, m.open, m.pick = modeList, 0, 0
 		m.refreshBody()
 	case key.Matches(msg, k.NextFile):
 		m.jumpFile(+1)
@@ -298,6 +311,9 @@ func approveWhat(it *api.Review) string {
 	if it.Kind == "archive" {
 		return fmt.Sprintf("archives %s in the BI tool", common.Plural(len(it.Subjects), "report"))
 	}
+	if it.Kind == "delete-reports" {
+		return fmt.Sprintf("deletes %s from the BI tool for good", common.Plural(len(it.Subjects), "archived report"))
+	}
 	branch := it.Branch
 	if branch == "" {
 		branch = "its branch"
@@ -317,6 +333,8 @@ func approveOutcome(id int64, it *api.Review) (string, error) {
 		return fmt.Sprintf("review #%d approved · pull request %s", id, it.URL), nil
 	case it.State == api.ReviewPushed:
 		return fmt.Sprintf("review #%d approved · branch %s pushed (no pull request configured)", id, it.Branch), nil
+	case it.State == api.ReviewDeleted:
+		return fmt.Sprintf("review #%d approved · %s deleted", id, common.Plural(len(it.Subjects), "report")), nil
 	case it.State == api.ReviewArchived:
 		return fmt.Sprintf("review #%d approved · %s archived", id, common.Plural(len(it.Subjects), "report")), nil
 	}
@@ -495,7 +513,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	case modeAnalysis:
 		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, {k.Meta}}
 	case modeItem:
-		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, {m.ekeys.next, m.ekeys.toggle, m.ekeys.undo}, {k.Approve, k.Reject, k.Meta}}
 	}
 	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.Back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
 }

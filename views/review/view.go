@@ -108,18 +108,45 @@ func (m *Model) headLines(it *api.Review) []string {
 	}
 	if len(it.Subjects) > 0 {
 		noun := "Models"
-		if it.Kind != "deprecate" {
+		if it.Kind != "deprecate" && it.Kind != "delete" {
 			noun = "Reports"
 		}
-		add(st.Section.Render(fmt.Sprintf("%s (%d)", noun, len(it.Subjects))))
+		in := 0
+		for _, s := range it.Subjects {
+			if s.Excluded == "" {
+				in++
+			}
+		}
+		count := fmt.Sprintf("%s (%d)", noun, in)
+		if out := len(it.Subjects) - in; out > 0 {
+			count = fmt.Sprintf("%s (%d, %d taken out)", noun, in, out)
+		}
+		if it.Follows != 0 {
+			count += fmt.Sprintf(" · second phase of review #%d", it.Follows)
+		}
+		picking := m.mode == modeItem && it.ID == m.open && choosable(it)
+		if picking {
+			count = st.Section.Render(count) + st.Muted.Render(" · ]/[ pick · space take out/put back · u undo")
+		} else {
+			count = st.Section.Render(count)
+		}
+		add(count)
 		nameW := 8
 		for _, s := range it.Subjects {
 			nameW = max(nameW, len(subjectName(s)))
 		}
 		nameW = min(nameW, max(w/3, 12))
 		add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "IMPORTANCE", "NAME", "REASON")))
-		for _, s := range it.Subjects {
-			add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%10.4f", s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+		for i, s := range it.Subjects {
+			mark := ""
+			if picking && i == m.pick {
+				mark = "▸"
+			}
+			reason := st.Muted.Render(common.OneLine(s.Reason))
+			if s.Excluded != "" {
+				reason = st.Warn.Render("out: " + common.OneLine(s.Excluded))
+			}
+			add(common.Columns(w, []int{2, 10, nameW}, mark, fmt.Sprintf("%10.4f", s.Importance), subjectName(s), reason))
 			for _, l := range evidenceLines(s.Evidence, now, w) {
 				add(st.Muted.Render(l))
 			}
@@ -343,6 +370,9 @@ func (m *Model) itemView() string {
 		}
 	}
 	head := left + "  " + right
+	if m.prompt != nil {
+		head = m.promptLine()
+	}
 	start, _ := m.scroll.window()
 	return common.Lines(common.PadRight(head, m.width)+"\n"+m.renderBody(start, max(m.height-1, 0)), m.width, m.height)
 }
