@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 // Config is everything the engine needs; cmd/sluice builds it from flags,
@@ -38,6 +39,16 @@ type Config struct {
 	Lambda runner.LambdaConfig
 	// Synchronous is the store's durability (store.SyncFull by default).
 	Synchronous string
+	// Store is the store's URL: empty for the SQLite file in StateDir,
+	// postgres://… for a database several instances share (then no
+	// state-dir lock is taken: the instances coordinate in the database).
+	Store string
+	// Lease is how old another instance's heartbeat may get before this
+	// one counts it dead and takes over its runs (default 30s).
+	Lease time.Duration
+	// PollInterval is how often the store is read for runs other processes
+	// queued (default 250ms).
+	PollInterval time.Duration
 
 	// Logger receives every engine log record; the engine also keeps the
 	// newest LogRingSize records (Info and above) for the logs pane.
@@ -130,16 +141,23 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	e.log = slog.New(NewTeeHandler(base, e.ring, slog.LevelInfo))
 	e.ring.onAppend = func() { e.events.publish(api.TopicLogs) }
 
-	lock, err := store.AcquireLock(cfg.StateDir)
-	if err != nil {
+	shared := storeopen.Shared(cfg.Store)
+	if _, err := storeopen.Kind(cfg.Store); err != nil {
 		return nil, err
 	}
-	e.lock = lock
+	if !shared {
+		lock, err := store.AcquireLock(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		e.lock = lock
+	}
 	fail := func(err error) (*Engine, error) {
 		e.close()
 		return nil, err
 	}
-	e.st, err = store.OpenDir(context.Background(), cfg.StateDir, store.Options{Synchronous: cfg.Synchronous, Logger: e.log})
+	var err error
+	e.st, err = storeopen.Open(context.Background(), cfg.Store, cfg.StateDir, storeopen.Options{Synchronous: cfg.Synchronous, Logger: e.log})
 	if err != nil {
 		return fail(err)
 	}
@@ -174,6 +192,9 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		Kinds:           kinds,
 		Logger:          e.log.With("component", "runner"),
 		OnChange:        func() { e.events.publish(api.TopicRuns) },
+		Shared:          shared,
+		Lease:           cfg.Lease,
+		PollInterval:    cfg.PollInterval,
 	})
 	if err != nil {
 		return fail(err)
@@ -365,6 +386,8 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Sensors: e.sensors.Snapshot(),
 		Reviews: e.reviews.Reviews(),
 		Logs:    e.ring.Records(),
+
+		Instances: e.runner.LiveInstances(),
 	}
 	if e.meta != nil {
 		s.Meta = e.meta.snapshot()

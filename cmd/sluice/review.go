@@ -33,6 +33,7 @@ func init() {
 type reviewFlags struct {
 	fs       *flag.FlagSet
 	stateDir string
+	store    string
 	asJSON   bool
 	verbose  bool
 }
@@ -41,6 +42,7 @@ func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags
 	f := &reviewFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(env.stderr)
 	f.fs.StringVar(&f.stateDir, "state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	addStoreFlag(f.fs, env, &f.store)
 	f.fs.BoolVar(&f.verbose, "v", false, "log to stderr")
 	if withJSON {
 		f.fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
@@ -92,7 +94,7 @@ func (f *reviewFlags) logger(env *cliEnv) *slog.Logger {
 
 // openReviews opens the state dir offline with the review settings cfg.
 func (f *reviewFlags) open(ctx context.Context, env *cliEnv, cfg engine.Config) (*engine.Engine, bool) {
-	cfg.StateDir, cfg.Logger = f.stateDir, f.logger(env)
+	cfg.StateDir, cfg.Store, cfg.Logger = f.stateDir, f.store, f.logger(env)
 	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: cfg})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)

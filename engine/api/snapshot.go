@@ -20,6 +20,9 @@ type Snapshot struct {
 	Reviews []Review
 	Meta    *MetaReport // nil until the metapipeline has run
 	Logs    []LogRecord // oldest first, bounded
+	// Instances counts the live instances sharing the store (this one
+	// included; 1 on SQLite), as of the last heartbeat.
+	Instances int
 }
 
 // DAG is one entry of the registry of loaded DAGs.

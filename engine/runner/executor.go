@@ -64,7 +64,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 		// What settled before the shutdown is kept; the rest is settled as
 		// interrupted by Stop.
 		if len(unsaved) > 0 {
-			if err := r.st.PutAttempts(persistCtx, unsaved); err != nil {
+			if err := r.st.PutClaimedAttempts(persistCtx, ar.claim, unsaved); err != nil {
 				log.Error("recording tasks at shutdown", "err", err)
 			}
 		}
@@ -109,8 +109,12 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
 	now := time.Now()
-	if err := r.st.FinishRun(persistCtx, ar.run.ID, state, msg, now, settle); err != nil {
-		r.log.Error("finishing run", "run", ar.run.ID, "err", err)
+	if err := r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle); err != nil {
+		if errors.Is(err, store.ErrFenced) {
+			r.log.Warn("run settled by another instance while this one was away; its end is not recorded", "run", ar.run.ID, "state", state)
+		} else {
+			r.log.Error("finishing run", "run", ar.run.ID, "err", err)
+		}
 		r.release(ar, nil)
 		return
 	}
@@ -130,7 +134,7 @@ func (r *Runner) release(ar *activeRun, settled *activeRun) {
 	r.mu.Lock()
 	delete(r.running, ar.run.ID)
 	if ar.counted {
-		r.act.add(ar.cand, -1)
+		r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, -1)
 		ar.counted = false
 	}
 	if settled != nil {
@@ -215,11 +219,9 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			for _, n := range launch {
 				rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: n.ID, Attempt: 1, State: api.TaskRunning, StartedAt: now})
 			}
-			if !started {
-				err = r.st.StartRun(persistCtx, ar.run.ID, now, rows...)
-			} else {
-				err = r.st.PutAttempts(persistCtx, rows)
-			}
+			// The claim moved the run to running; every write of it is
+			// fenced by the claim.
+			err = r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
 			if err != nil {
 				if !started {
 					return "", nil, err
@@ -242,7 +244,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			}
 		case len(unsaved) > 0 && inFlight > 0:
 			// Other tasks still run: show what settled now, not at the end.
-			if err := r.st.PutAttempts(persistCtx, unsaved); err != nil {
+			if err := r.st.PutClaimedAttempts(persistCtx, ar.claim, unsaved); err != nil {
 				r.log.Error("recording settled tasks", "run", ar.run.ID, "err", err)
 			} else {
 				r.showRows(ar, unsaved, false, now)
@@ -456,7 +458,7 @@ func (r *Runner) runAttempt(ctx context.Context, fn KindFunc, tr *TaskRun, timeo
 
 // putAttempt commits a task's attempt row, then shows it.
 func (r *Runner) putAttempt(ar *activeRun, a store.Attempt) error {
-	if err := r.st.PutAttempt(persistCtx, a); err != nil {
+	if err := r.st.PutClaimedAttempts(persistCtx, ar.claim, []store.Attempt{a}); err != nil {
 		r.log.Error("recording task attempt", "run", a.RunID, "task", a.Task, "err", err)
 		return err
 	}

@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
@@ -52,6 +52,16 @@ type Config struct {
 	// OnChange is called after every committed change of runs; it must not
 	// block.
 	OnChange func()
+	// Instance is this process's id in the store: the runs it claims
+	// record it. Default: host-pid-random.
+	Instance string
+	// Shared says other instances use the store at once (PostgreSQL): dead
+	// ones are reaped after Lease, the queue shown is re-read from the
+	// store, and process groups are left to their own instance.
+	Shared bool
+	// Lease is how old an instance's heartbeat may get before it counts
+	// as dead (default 30s); heartbeats come every Lease/6.
+	Lease time.Duration
 }
 
 // Sentinels callers act on.
@@ -93,6 +103,12 @@ type Runner struct {
 	done    chan struct{}
 	execs   sync.WaitGroup
 	started bool
+
+	id       string
+	others   map[string]int // runs of other instances running, by DAG (shared stores)
+	beatStop context.CancelFunc
+	beatDone chan struct{}
+	live     atomic.Int64
 }
 
 // activeRun is a run that left the queue: starting, running or settling.
@@ -101,6 +117,7 @@ type activeRun struct {
 	def     *dag.DAG
 	cand    candidate
 	counted bool // holds a slot in act
+	claim   store.ClaimRef
 	cancel  context.CancelCauseFunc
 	started bool // its start is committed
 	tasks   []api.Task
@@ -131,6 +148,12 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Kinds == nil {
 		cfg.Kinds = DefaultKinds(LambdaConfig{}, cfg.Logger)
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = NewInstanceID()
+	}
 	return &Runner{
 		cfg:     cfg,
 		st:      cfg.Store,
@@ -142,6 +165,8 @@ func New(cfg Config) (*Runner, error) {
 		act:     newActive(),
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+		id:      cfg.Instance,
+		others:  map[string]int{},
 	}, nil
 }
 
@@ -153,12 +178,18 @@ func (r *Runner) Kinds() *Kinds { return r.kinds }
 // store, and starts dispatching. Call it once the DAGs are loaded: a queued
 // run whose DAG is unknown fails.
 func (r *Runner) Start(ctx context.Context) error {
-	// Before a re-queued run can start its tasks again.
-	if err := r.stopOrphans(ctx); err != nil {
-		return err
+	// Before a re-queued run can start its tasks again. With a shared
+	// store the groups may be another live instance's (or on another box).
+	if !r.cfg.Shared {
+		if err := r.stopOrphans(ctx); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
-	rec, err := r.st.Recover(ctx, now, r.retryOnCrash)
+	if err := r.register(ctx, now); err != nil {
+		return err
+	}
+	rec, err := r.st.ReapDead(ctx, r.id, now, r.cfg.Lease, r.retryOnCrash)
 	if err != nil {
 		return err
 	}
@@ -212,14 +243,14 @@ func (r *Runner) Stop() {
 	r.execs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec, err := r.st.Recover(ctx, time.Now(), r.retryOnCrash)
+	rec, err := r.st.ReleaseClaims(ctx, r.id, time.Now(), r.retryOnCrash)
 	if err != nil {
 		r.log.Error("settling interrupted runs at shutdown", "err", err)
-		return
 	}
 	for _, in := range rec {
 		r.log.Info("run interrupted by shutdown", "run", in.Run.ID, "dag", in.Run.DAG, "requeued_as", in.Requeued)
 	}
+	r.deregister(ctx)
 }
 
 // loop dispatches whenever something may have freed a slot or queued a run,
@@ -228,8 +259,10 @@ func (r *Runner) loop(ctx context.Context) {
 	defer close(r.done)
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
+	reap := time.NewTicker(r.heartbeatEvery())
+	defer reap.Stop()
 	for {
-		r.dispatch()
+		r.dispatch(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -237,7 +270,15 @@ func (r *Runner) loop(ctx context.Context) {
 			return
 		case <-r.wake:
 		case <-poll.C:
-			r.adoptExternal(ctx)
+			if r.cfg.Shared {
+				r.refreshShared(ctx)
+			} else {
+				r.adoptExternal(ctx)
+			}
+		case <-reap.C:
+			if r.cfg.Shared {
+				r.reap(ctx)
+			}
 		}
 	}
 }
@@ -266,39 +307,57 @@ func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 		if def == nil {
 			return candidate{}, false
 		}
-		return candidate{DAG: name, MaxActive: def.MaxActiveRuns, Tags: def.Tags}, true
+		return candidate{DAG: name, DAGLimit: store.DAGLimit{MaxActive: def.MaxActiveRuns, Tags: def.Tags}}, true
 	}
 }
 
-// dispatch starts every queued run the limits allow.
-func (r *Runner) dispatch() {
+// claimBatch is how many runs one claim may take.
+const claimBatch = 16
+
+// dispatch claims, through the store, every queued run the limits allow —
+// counted over every instance of the store — and starts them.
+func (r *Runner) dispatch(ctx context.Context) {
 	r.mu.Lock()
-	if r.queue.len() == 0 || !r.started {
-		r.mu.Unlock()
+	ok := r.started && (r.cfg.Shared || r.queue.len() > 0)
+	r.mu.Unlock()
+	if !ok {
 		return
 	}
 	memo := map[string]*dag.DAG{}
 	info := r.info(memo)
-	picks := r.queue.plan(r.act, r.cfg.Limits, info, nil)
-	starts := make([]*activeRun, 0, len(picks))
-	for _, it := range picks {
-		r.removeLocked(it.id)
-		ar := &activeRun{run: it.run, def: memo[it.dag]}
-		if ar.def != nil {
-			ar.cand, _ = info(it.dag)
-			ar.counted = true // plan counted it
+	lim := r.cfg.Limits.claimLimits(info)
+	for {
+		claims, _, err := r.st.ClaimRuns(ctx, r.id, time.Now(), lim, claimBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("claiming runs", "err", err)
+			}
+			return
 		}
-		ctx, cancel := context.WithCancelCause(r.base)
-		ar.cancel = cancel
-		r.running[ar.run.ID] = ar
-		starts = append(starts, ar)
-		r.execs.Add(1)
-		go r.execute(ctx, ar)
+		r.mu.Lock()
+		for _, c := range claims {
+			r.removeLocked(c.Run.ID)
+			run := r.withDAGPriority(c.Run)
+			ar := &activeRun{run: run, def: memo[run.DAG], claim: c.Ref()}
+			if ar.def != nil {
+				ar.cand, _ = info(run.DAG)
+				r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, 1)
+				ar.counted = true
+			}
+			ctx, cancel := context.WithCancelCause(r.base)
+			ar.cancel = cancel
+			r.running[run.ID] = ar
+			r.execs.Add(1)
+			go r.execute(ctx, ar)
+		}
+		if len(claims) > 0 {
+			r.version++
+		}
+		r.mu.Unlock()
+		if len(claims) < claimBatch {
+			return
+		}
 	}
-	if len(starts) > 0 {
-		r.version++
-	}
-	r.mu.Unlock()
 }
 
 func (r *Runner) pushLocked(run store.Run) {
@@ -508,8 +567,15 @@ func (r *Runner) queuedLocked() []api.Run {
 		}
 	}
 	slices.SortFunc(out, func(a, b api.Run) int { return cmpInt64(a.ID, b.ID) })
-	act := &active{total: r.act.total, byDAG: maps.Clone(r.act.byDAG), byTag: maps.Clone(r.act.byTag)}
+	// Wait reasons count the runs every instance runs, so they stay true
+	// across instances.
+	act := r.act.Clone()
 	memo := map[string]*dag.DAG{}
+	for name, n := range r.others {
+		if c, ok := r.info(memo)(name); ok {
+			act.Add(name, c.DAGLimit, n)
+		}
+	}
 	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
 		run := queuedRun(it.run, memo[it.dag])
 		if why == "" {
