@@ -12,7 +12,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"

@@ -24,7 +24,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
 // ErrSourceFailed wraps the error of a source whose scan failed; ScanNow

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/redact"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 

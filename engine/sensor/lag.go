@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
 // LagOptions tune a LagMonitor.

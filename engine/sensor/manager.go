@@ -11,7 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
 // ErrUnknownSensor: no sensor with that DAG and index.

@@ -12,7 +12,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/sluice-dev/sluice/engine/api"
-	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
 // env is what every sensor of a Manager shares.

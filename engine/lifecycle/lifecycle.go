@@ -3,6 +3,9 @@
 // once, Stop waits for every goroutine the service started, Stop of a
 // service never started is fine, and Start after Stop fails with
 // ErrStopped instead of half-running a service whose owner let it go.
+//
+// It is not internal so the services under cmd/ (the demo's Kafka
+// producer) share the shape too; it imports only the standard library.
 package lifecycle
 
 import (
