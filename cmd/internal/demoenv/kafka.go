@@ -3,8 +3,8 @@ package demoenv
 import (
 	"context"
 	"log/slog"
-	"sync"
 
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
@@ -25,8 +25,8 @@ type Kafka struct {
 	Broker *embedded.Broker
 	Conn   sensor.ConnConfig
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	opts KafkaOptions
+	life lifecycle.Lifecycle
 }
 
 // StartKafka starts an embedded broker and a producer at opts.Rate. Point
@@ -46,23 +46,25 @@ func StartKafka(ctx context.Context, opts KafkaOptions) (*Kafka, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Kafka{Broker: b, Conn: sensor.ConnConfig{Brokers: b.Addrs(), ClientID: "sluice-demo"}}
-	ctx, d.cancel = context.WithCancel(ctx)
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		st, err := sensor.Produce(ctx, d.Conn, sensor.ProduceOptions{Topic: opts.Topic, Rate: opts.Rate, KeyMode: sensor.KeySeq})
-		if err != nil {
-			opts.Logger.Warn("demo producer", "err", err)
-		}
-		opts.Logger.Info("demo producer stopped", "sent", st.Sent, "acked", st.Acked)
-	}()
+	d := &Kafka{Broker: b, Conn: sensor.ConnConfig{Brokers: b.Addrs(), ClientID: "sluice-demo"}, opts: opts}
+	if err := d.life.Start(ctx, d.start); err != nil {
+		b.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
-// Stop ends the producer, then the broker.
-func (d *Kafka) Stop() {
-	d.cancel()
-	d.wg.Wait()
-	d.Broker.Close()
+// start launches the producer; it runs until Stop or the end of ctx.
+func (d *Kafka) start(ctx context.Context) error {
+	d.life.Go(func() {
+		st, err := sensor.Produce(ctx, d.Conn, sensor.ProduceOptions{Topic: d.opts.Topic, Rate: d.opts.Rate, KeyMode: sensor.KeySeq})
+		if err != nil {
+			d.opts.Logger.Warn("demo producer", "err", err)
+		}
+		d.opts.Logger.Info("demo producer stopped", "sent", st.Sent, "acked", st.Acked)
+	})
+	return nil
 }
+
+// Stop ends the producer, then the broker. A second Stop does nothing.
+func (d *Kafka) Stop() { d.life.Stop(d.Broker.Close) }

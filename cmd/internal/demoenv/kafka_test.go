@@ -2,6 +2,7 @@ package demoenv
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -34,4 +35,21 @@ func TestStartKafka(t *testing.T) {
 		return lag >= 50
 	}
 	enginetest.Eventually(t, 20*time.Second, lagged, "messages flowing into the demo topic")
+}
+
+// Stop ends the producer and the broker, once: a second Stop (Env.Close
+// after a caller's own Stop) returns at once and the broker stays closed.
+func TestKafkaStopsOnce(t *testing.T) {
+	t.Parallel()
+	d, err := StartKafka(context.Background(), KafkaOptions{Topic: "demo", Partitions: 1, Rate: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := d.Broker.Addrs()[0]
+	d.Stop()
+	d.Stop()
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("broker at %s still accepts connections after Stop", addr)
+	}
 }
