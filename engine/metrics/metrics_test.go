@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/enginetest"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/metrics"
 )
 
@@ -166,8 +168,8 @@ func scrape(t *testing.T, url string) map[string]float64 {
 func listen(t *testing.T, api api.API) *metrics.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := metrics.Listen(ctx, "127.0.0.1:0", api, nil)
-	if err != nil {
+	srv := metrics.NewServer("127.0.0.1:0", api, nil)
+	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); srv.Stop() })
@@ -343,8 +345,8 @@ func TestStopEndsTheSubscriptionAndListener(t *testing.T) {
 	fake := newFake(baseSnapshot())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := metrics.Listen(ctx, "127.0.0.1:0", fake, nil)
-	if err != nil {
+	srv := metrics.NewServer("127.0.0.1:0", fake, nil)
+	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := fake.subscribers(); n != 1 {
@@ -365,8 +367,8 @@ func TestContextEndStopsTheServer(t *testing.T) {
 	t.Parallel()
 	fake := newFake(baseSnapshot())
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := metrics.Listen(ctx, "127.0.0.1:0", fake, nil)
-	if err != nil {
+	srv := metrics.NewServer("127.0.0.1:0", fake, nil)
+	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -398,5 +400,30 @@ func TestNilSnapshotIsHarmless(t *testing.T) {
 	got := scrape(t, "http://"+srv.Addr().String()+metrics.Path)
 	if _, ok := got["sluice_queue_depth"]; ok {
 		t.Error("gauges exported without a snapshot")
+	}
+}
+
+// The server has the shared lifecycle: Stop of a server never started is
+// fine, a second Start is refused without binding again, and a bind
+// failure leaves nothing subscribed.
+func TestServerLifecycle(t *testing.T) {
+	t.Parallel()
+	fake := newFake(baseSnapshot())
+	metrics.NewServer("127.0.0.1:0", fake, nil).Stop()
+
+	srv := listen(t, fake)
+	if err := srv.Start(context.Background()); !errors.Is(err, lifecycle.ErrStarted) {
+		t.Fatalf("second Start = %v, want %v", err, lifecycle.ErrStarted)
+	}
+	if n := fake.subscribers(); n != 1 {
+		t.Fatalf("%d subscribers after a refused second Start, want 1", n)
+	}
+
+	taken := srv.Addr().String()
+	if err := metrics.NewServer(taken, fake, nil).Start(context.Background()); err == nil {
+		t.Fatalf("Start on %s, already bound, succeeded", taken)
+	}
+	if n := fake.subscribers(); n != 1 {
+		t.Fatalf("%d subscribers after a failed Start, want 1", n)
 	}
 }
