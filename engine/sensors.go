@@ -20,6 +20,7 @@ func (e *Engine) newSensors() error {
 		Logger:            e.log,
 		MaxConcurrentRuns: e.cfg.MaxConcurrentRuns,
 		Lag:               e.cfg.SensorLag,
+		Clock:             e.cfg.Clock,
 	})
 	if err != nil {
 		return fmt.Errorf("preparing kafka sensors: %w", err)

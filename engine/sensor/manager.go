@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
@@ -36,6 +37,10 @@ type Options struct {
 	// OnTick is called after every tick is recorded, from the ticking
 	// goroutine; it must not block. The engine turns it into an event.
 	OnTick func(TickRecord)
+	// Clock stamps each tick's start (nil: the real clock). Pacing — tick
+	// interval, max_tick_runtime, poll timeouts, backoff — and a tick's
+	// duration stay on real time: the broker and its client run on it.
+	Clock clock.Clock
 
 	tun tunables
 }
@@ -99,6 +104,7 @@ func NewManager(opts Options) (*Manager, error) {
 		tickHistory: opts.TickHistory,
 		changed:     m.notify,
 		onTick:      opts.OnTick,
+		clock:       clock.Or(opts.Clock),
 		tun:         opts.tun.withDefaults(),
 	}
 	lagOpts := opts.Lag

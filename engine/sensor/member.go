@@ -277,9 +277,9 @@ const (
 // stream, backpressure, pause or an error.
 func (m *member) tick(ctx context.Context) TickRecord {
 	sp := m.s.spec
-	start := time.Now()
-	rec := TickRecord{DAG: sp.DAG, Sensor: sp.Index, Member: m.index, Start: start}
-	deadline := start.Add(sp.MaxTickRuntime)
+	began := time.Now() // the deadline and the duration: real time
+	rec := TickRecord{DAG: sp.DAG, Sensor: sp.Index, Member: m.index, Start: m.s.env.clock.Now()}
+	deadline := began.Add(sp.MaxTickRuntime)
 	var tickErr error
 	for ctx.Err() == nil {
 		if m.s.Paused() {
@@ -327,7 +327,7 @@ func (m *member) tick(ctx context.Context) TickRecord {
 	if tickErr != nil && !errors.Is(tickErr, context.Canceled) {
 		rec.Error = tickErr.Error()
 	}
-	rec.Duration = time.Since(start)
+	rec.Duration = time.Since(began)
 	return rec
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
+
+	"github.com/sluice-dev/sluice/engine/clock"
 )
 
 // fakeSession records marks; its context ends with end().
@@ -54,7 +56,7 @@ func pending(tok *claimToken, p int32, from, to int64) pendingBatch {
 }
 
 func testMember(sink RunSink) *member {
-	e := &env{sink: sink, log: slog.New(slog.DiscardHandler), changed: func() {}, tickHistory: 10}
+	e := &env{sink: sink, log: slog.New(slog.DiscardHandler), changed: func() {}, tickHistory: 10, clock: clock.Real}
 	s := newSensor(Spec{DAG: "d", MaxBatchSize: 100, MaxQueued: 100}, e, false)
 	return newMember(s, 0)
 }

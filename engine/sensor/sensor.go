@@ -12,6 +12,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
@@ -24,6 +25,7 @@ type env struct {
 	tickHistory int
 	changed     func()
 	onTick      func(TickRecord)
+	clock       clock.Clock
 	tun         tunables
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -70,6 +71,48 @@ func newRecordingManager(t *testing.T, conn ConnConfig, sink RunSink, tun tunabl
 	}
 	t.Cleanup(m.Stop)
 	return m, rec
+}
+
+// A tick's start is stamped by the injected clock (the one the engine
+// stamps runs with); its duration is measured on real time.
+func TestTickStartFromClock(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, embedded.Options{Topics: []string{"stamped"}, Partitions: 1})
+	conn := ConnConfig{Brokers: b.Addrs()}
+	produce(t, conn, "stamped", 20)
+
+	at := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	rec := &tickRecorder{}
+	m, err := NewManager(Options{Conn: conn, Sink: newMemSink(), Logger: testLogger(t), tun: fastTunables(),
+		OnTick: rec.add, Clock: clock.Fixed(at)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	d := sensorDAG("stamped", dag.Sensor{Topic: "stamped", MaxBatchSize: 100, MaxQueued: 1 << 20,
+		MaxTickRuntime: dag.Duration(time.Second), TickInterval: dag.Duration(50 * time.Millisecond)})
+	if err := m.Sync([]*dag.DAG{d}); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.Eventually(t, 30*time.Second, func() bool {
+		for _, tk := range rec.snapshot() {
+			if tk.Messages > 0 {
+				return true
+			}
+		}
+		return false
+	}, "a tick with messages")
+	for i, tk := range rec.snapshot() {
+		if !tk.Start.Equal(at) {
+			t.Errorf("tick %d started at %v, want the clock's %v", i, tk.Start, at)
+		}
+		if tk.Messages > 0 && tk.Duration <= 0 {
+			t.Errorf("tick %d with %d messages lasted %v, want a measured duration", i, tk.Messages, tk.Duration)
+		}
+	}
 }
 
 // A steady stream keeps a tick pulling until max_tick_runtime; the next tick
