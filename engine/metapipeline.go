@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/review"
@@ -49,11 +50,12 @@ var ErrMetaNotConfigured = fmt.Errorf("%w: no dbt manifest configured (--manifes
 // metapipeline binds the built-in DAG's task kinds to analyses and keeps
 // the latest analysis for the snapshot.
 type metapipeline struct {
-	cfg  MetaConfig
-	def  *dag.DAG
-	runs *meta.Runs
-	log  *slog.Logger
-	path string // where the latest analysis is kept across restarts
+	cfg   MetaConfig
+	clock clock.Clock // dates analyses
+	def   *dag.DAG
+	runs  *meta.Runs
+	log   *slog.Logger
+	path  string // where the latest analysis is kept across restarts
 
 	mu      sync.Mutex
 	latest  *api.MetaReport
@@ -82,6 +84,7 @@ func (e *Engine) newMetapipeline() (*metapipeline, error) {
 	}
 	m := &metapipeline{
 		cfg:     e.cfg.Meta,
+		clock:   e.cfg.Clock,
 		def:     d,
 		log:     e.log.With("component", "metapipeline"),
 		path:    filepath.Join(e.cfg.StateDir, "meta", "latest.json"),
@@ -97,15 +100,20 @@ func (m *metapipeline) inputs(_ context.Context, runConfig json.RawMessage) (met
 	if err != nil {
 		return meta.Inputs{}, err
 	}
-	return analysisInputs(MetaConfig{Config: c, ModeToken: m.cfg.ModeToken, ModeSecret: m.cfg.ModeSecret}, m.log)
+	return analysisInputs(MetaConfig{Config: c, ModeToken: m.cfg.ModeToken, ModeSecret: m.cfg.ModeSecret}, m.clock, m.log)
 }
 
-// analysisInputs builds an analysis' inputs, with the Mode client when a
-// workspace is configured (the one builder of Mode clients: newModeClient).
-func analysisInputs(cfg MetaConfig, log *slog.Logger) (meta.Inputs, error) {
+// analysisInputs builds an analysis' inputs, dated by clk, with the Mode
+// client when a workspace is configured (the one builder of Mode clients:
+// newModeClient).
+func analysisInputs(cfg MetaConfig, clk clock.Clock, log *slog.Logger) (meta.Inputs, error) {
 	in, err := cfg.Config.Inputs(log)
-	if err != nil || cfg.ModeWorkspace == "" {
+	if err != nil {
 		return in, err
+	}
+	in.Clock = clk
+	if cfg.ModeWorkspace == "" {
+		return in, nil
 	}
 	client, err := newModeClient(cfg, log)
 	if err != nil {
@@ -277,7 +285,7 @@ func (e *Engine) Analyse(ctx context.Context) (*meta.Report, error) {
 	if !e.cfg.Meta.Enabled() {
 		return nil, ErrMetaNotConfigured
 	}
-	in, err := analysisInputs(e.cfg.Meta, e.log)
+	in, err := analysisInputs(e.cfg.Meta, e.cfg.Clock, e.log)
 	if err != nil {
 		return nil, &MetaStepError{Step: MetaStepDBT, Err: err}
 	}

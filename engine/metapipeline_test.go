@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/review"
 )
@@ -362,5 +363,27 @@ func TestMetapipelineBuiltinDetails(t *testing.T) {
 	defer again.Stop()
 	if m := again.Snapshot().Meta; m == nil || m.Candidates != 2 || len(m.Centrality) != 3 {
 		t.Errorf("after a restart the analysis is %+v", m)
+	}
+}
+
+// An analysis is dated by the engine's clock: its report, and the stale
+// rules that judge the reports' last runs against it.
+func TestAnalyseUsesTheEngineClock(t *testing.T) {
+	t.Parallel()
+	w := newMetaWorld(t)
+	at := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Second)
+	cfg := w.config()
+	cfg.Clock = clock.Fixed(at)
+	eng, err := Open(context.Background(), Options{Offline: true, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	report, err := eng.Analyse(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !report.GeneratedAt.Equal(at) {
+		t.Fatalf("report generated at %v, want the engine clock's %v", report.GeneratedAt, at)
 	}
 }

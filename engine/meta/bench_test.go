@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/internal/synth"
@@ -41,7 +41,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: m, BI: &staticBI{g: bi}, Now: func() time.Time { return now }})
+		r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: m, BI: &staticBI{g: bi}, Clock: clock.Fixed(now)})
 		if err != nil {
 			b.Fatal(err)
 		}

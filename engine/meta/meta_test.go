@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
@@ -80,7 +81,7 @@ func jaffleInputs(t *testing.T, bi meta.BISource) meta.Inputs {
 		Manifest:      fixtures.WithoutSemanticLayer(m),
 		RunResultsDir: fixtures.Real(t, "dbt", "jaffle_shop__v11__dbt1.7.0__bigquery"),
 		BI:            bi,
-		Now:           func() time.Time { return now },
+		Clock:         clock.Fixed(now),
 	}
 }
 
@@ -170,7 +171,7 @@ func TestAnalyzeJSONAllManifests(t *testing.T) {
 	for _, name := range fixtures.Manifests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: fixtures.Manifest(t, name), Now: func() time.Time { return now }})
+			r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: fixtures.Manifest(t, name), Clock: clock.Fixed(now)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -386,7 +387,7 @@ func TestConfigInputsWithMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.BI = client
-	in.Now = func() time.Time { return now }
+	in.Clock = clock.Fixed(now)
 	r, err := meta.Analyze(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -496,7 +497,7 @@ func TestRuns(t *testing.T) {
 func TestAnalyzeWithoutConsumerEvidence(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"jaffle_shop__v11__dbt1.7.0__bigquery", "jaffle_shop__v10__dbt1.6.0__bigquery"} {
-		r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: fixtures.Manifest(t, name), Now: func() time.Time { return now }})
+		r, err := meta.Analyze(context.Background(), meta.Inputs{ManifestPath: fixtures.Manifest(t, name), Clock: clock.Fixed(now)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/meta/centrality"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/exposures"
@@ -56,8 +57,8 @@ type Inputs struct {
 	// LooseMatching lets qualified SQL references fall back to a bare-name
 	// match (sqlref.Index.Loose).
 	LooseMatching bool
-	// Now is the clock for stale rules and the report (time.Now if nil).
-	Now    func() time.Time
+	// Clock dates the stale rules and the report (nil: the real clock).
+	Clock  clock.Clock
 	Logger *slog.Logger
 	// Timeout bounds Run (DefaultTimeout when zero, none when negative);
 	// past it Run fails with ErrDeadline.
@@ -66,12 +67,7 @@ type Inputs struct {
 	Progress func(Progress)
 }
 
-func (in *Inputs) now() time.Time {
-	if in.Now != nil {
-		return in.Now()
-	}
-	return time.Now()
-}
+func (in *Inputs) now() time.Time { return clock.Or(in.Clock).Now() }
 
 // State is what the steps produce. Each step writes its own fields and reads
 // only those of the steps it needs.

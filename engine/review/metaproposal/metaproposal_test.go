@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
@@ -82,7 +83,7 @@ func jaffleBI() *mode.Graph {
 
 func TestFromReportWithoutBI(t *testing.T) {
 	t.Parallel()
-	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Now: func() time.Time { return now }})
+	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Clock: clock.Fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestFromReportWithoutBI(t *testing.T) {
 // the project's model count for the cap.
 func TestFromReportWithoutEvidence(t *testing.T) {
 	t.Parallel()
-	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t), Now: func() time.Time { return now }})
+	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t), Clock: clock.Fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestFromReportWithoutEvidence(t *testing.T) {
 func TestStageAnalysisOfRealManifest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r, err := meta.Analyze(ctx, meta.Inputs{Manifest: jaffleManifest(t), BI: staticBI{jaffleBI()}, Now: func() time.Time { return now }})
+	r, err := meta.Analyze(ctx, meta.Inputs{Manifest: jaffleManifest(t), BI: staticBI{jaffleBI()}, Clock: clock.Fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
