@@ -236,19 +236,8 @@ func disableEdits(projectDir string, baseTree *object.Tree, cands []Candidate, m
 	inYAML := map[string]bool{} // unique id -> disabled by its properties entry
 
 	if mode == DeprecateDisable {
-		byYAML := map[string][]Candidate{}
-		for _, c := range cands {
-			if c.PatchPath != "" {
-				p := repoPath(projectDir, stripPackage(c.PatchPath))
-				byYAML[p] = append(byYAML[p], c)
-			}
-		}
-		yamlPaths := make([]string, 0, len(byYAML))
-		for p := range byYAML {
-			yamlPaths = append(yamlPaths, p)
-		}
-		sort.Strings(yamlPaths)
-		for _, p := range yamlPaths {
+		for _, pf := range byPropertiesFile(projectDir, cands) {
+			p := pf.path
 			src, ok, err := fileContent(baseTree, p)
 			if err != nil {
 				return nil, nil, nil, err
@@ -257,11 +246,7 @@ func disableEdits(projectDir string, baseTree *object.Tree, cands []Candidate, m
 				notes = append(notes, fmt.Sprintf("properties file %s is not on the base branch", p))
 				continue
 			}
-			names := map[string]bool{}
-			for _, c := range byYAML[p] {
-				names[c.Name] = true
-			}
-			content, done, err := disableModels(src, names, date)
+			content, done, err := disableModels(src, pf.names, date)
 			if err != nil {
 				notes = append(notes, fmt.Sprintf("%s left unchanged: %v", p, err))
 				continue
@@ -270,7 +255,7 @@ func disableEdits(projectDir string, baseTree *object.Tree, cands []Candidate, m
 			for _, n := range done {
 				doneSet[n] = true
 			}
-			for _, c := range byYAML[p] {
+			for _, c := range pf.cands {
 				if doneSet[c.Name] {
 					inYAML[c.UniqueID] = true
 					touched[c.UniqueID] = append(touched[c.UniqueID], p)

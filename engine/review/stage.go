@@ -363,6 +363,39 @@ func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, mode 
 		dangling: dangling, candidates: be.candidates, excluded: be.excluded}, nil
 }
 
+// propertiesFile is the properties YAML declaring some candidates.
+type propertiesFile struct {
+	path  string // in the repository
+	cands []Candidate
+	names map[string]bool // the candidates' model names
+}
+
+// byPropertiesFile groups the candidates that have a properties entry by
+// the file that holds it, in path order, so a branch's edits are made in
+// the same order on every run.
+func byPropertiesFile(projectDir string, cands []Candidate) []propertiesFile {
+	byPath := map[string]*propertiesFile{}
+	for _, c := range cands {
+		if c.PatchPath == "" {
+			continue
+		}
+		p := repoPath(projectDir, stripPackage(c.PatchPath))
+		pf := byPath[p]
+		if pf == nil {
+			pf = &propertiesFile{path: p, names: map[string]bool{}}
+			byPath[p] = pf
+		}
+		pf.cands = append(pf.cands, c)
+		pf.names[c.Name] = true
+	}
+	out := make([]propertiesFile, 0, len(byPath))
+	for _, pf := range byPath {
+		out = append(out, *pf)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out
+}
+
 // deprecationEdits removes each candidate's files and properties entry.
 func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidate) (edits, []Subject, []string, error) {
 	ed := edits{}
@@ -383,20 +416,8 @@ func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidat
 			touched[c.UniqueID] = append(touched[c.UniqueID], p)
 		}
 	}
-	byYAML := map[string][]Candidate{}
-	for _, c := range cands {
-		if c.PatchPath != "" {
-			p := repoPath(projectDir, stripPackage(c.PatchPath))
-			byYAML[p] = append(byYAML[p], c)
-		}
-	}
-	yamlPaths := make([]string, 0, len(byYAML))
-	for p := range byYAML {
-		yamlPaths = append(yamlPaths, p)
-	}
-	sort.Strings(yamlPaths)
-	for _, p := range yamlPaths {
-		group := byYAML[p]
+	for _, pf := range byPropertiesFile(projectDir, cands) {
+		p, group := pf.path, pf.cands
 		src, ok, err := fileContent(baseTree, p)
 		if err != nil {
 			return nil, nil, nil, err
@@ -405,11 +426,7 @@ func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidat
 			notes = append(notes, fmt.Sprintf("properties file %s is not on the base branch", p))
 			continue
 		}
-		names := map[string]bool{}
-		for _, c := range group {
-			names[c.Name] = true
-		}
-		res, err := removeModels(src, names)
+		res, err := removeModels(src, pf.names)
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s left unchanged: %v", p, err))
 			continue
