@@ -35,16 +35,6 @@ that succeeded in the original (shown as "skipped (succeeded in #N)") and
 runs the failed ones and everything downstream of them.
 `
 
-// offlineEngine opens the engine on the state dir without running it.
-func offlineEngine(ctx context.Context, env *cliEnv, name, stateDir string) (*engine.Engine, bool) {
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir}})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice %s: %v\n", name, err)
-		return nil, false
-	}
-	return eng, true
-}
-
 // actionFailed prints an action's error with the exit code it earns: a
 // usage error when the state dir or the target does not exist.
 func actionFailed(env *cliEnv, name string, err error) int {
@@ -89,7 +79,7 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), stateDir)
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
 	if !ok {
 		return exitUsage
 	}
@@ -148,7 +138,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "sluice runs mark: --reason is required (it goes to the audit log)")
 		return exitUsage
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), stateDir)
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
 	if !ok {
 		return exitUsage
 	}
@@ -202,7 +192,7 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 		fs.Usage()
 		return exitUsage
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), stateDir)
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
 	if !ok {
 		return exitUsage
 	}
@@ -246,7 +236,7 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		q.Since = t
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), stateDir)
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
 	if !ok {
 		return exitUsage
 	}

@@ -95,12 +95,7 @@ func (f *reviewFlags) logger(env *cliEnv) *slog.Logger {
 // openReviews opens the state dir offline with the review settings cfg.
 func (f *reviewFlags) open(ctx context.Context, env *cliEnv, cfg engine.Config) (*engine.Engine, bool) {
 	cfg.StateDir, cfg.Store, cfg.Logger = f.stateDir, f.store, f.logger(env)
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: cfg})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
-		return nil, false
-	}
-	return eng, true
+	return offlineEngine(ctx, env, f.fs.Name(), cfg)
 }
 
 // failed prints err, naming a state dir with nothing in it.

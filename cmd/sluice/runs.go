@@ -99,9 +99,8 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir, Store: storeURL}})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
+	if !ok {
 		return exitUsage
 	}
 	defer eng.Close()

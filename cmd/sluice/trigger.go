@@ -57,9 +57,8 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir, Store: storeURL}})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
+	if !ok {
 		return exitUsage
 	}
 	defer eng.Close()
