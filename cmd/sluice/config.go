@@ -136,10 +136,7 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 	fs.SetOutput(stderr)
 	cfgFlag := config.Register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, configCheckUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, configCheckUsage)
 	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

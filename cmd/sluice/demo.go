@@ -72,10 +72,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 	churn := fs.Duration("churn", 30*time.Second, "how often the demo edits an S3 DAG object (0: never)")
 	scan := fs.Duration("scan-interval", 10*time.Second, "periodic rescan of both sources")
 	noColor := fs.Bool("no-color", false, "render without colour (also NO_COLOR=1)")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, demoUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, demoUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}

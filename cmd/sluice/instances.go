@@ -41,10 +41,7 @@ func runInstances(ctx context.Context, env *cliEnv, args []string) int {
 	addStoreFlag(fs, env, &storeURL)
 	lease := fs.Duration("lease", 30*time.Second, "heartbeat age past which an instance is dead (env SLUICE_LEASE)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, instancesUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, instancesUsage)
 	if v := env.getenv("SLUICE_LEASE"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
 			*lease = d

@@ -39,10 +39,7 @@ func kafkaFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *sensor.ConnCon
 	fs.SetOutput(env.stderr)
 	conn, err := flags.KafkaFromEnv(env.getenv)
 	flags.RegisterKafka(fs, &conn, "")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, usage+"\n"+kafkaConnHelp+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, usage+"\n"+kafkaConnHelp)
 	return fs, &conn, err
 }
 
@@ -253,10 +250,7 @@ func runBroker(ctx context.Context, env *cliEnv, args []string) int {
 	topics := fs.String("topics", "", "comma-separated topics to create at start")
 	dataDir := fs.String("data-dir", "", "persist the log here (default: in memory)")
 	brokers := fs.Int("brokers", 1, "number of brokers")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, brokerUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, brokerUsage)
 	if code, ok := parseKafkaFlags(fs, env, args, nil); !ok {
 		return code
 	}

@@ -63,10 +63,7 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	fromFailed := fs.Bool("from-failed", false, "skip the tasks that succeeded in the original run")
 	reason := fs.String("reason", "", "why, for the audit log")
 	asJSON := fs.Bool("json", false, "print the new run as JSON")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, rerunUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, rerunUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
 	}
@@ -113,10 +110,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 	addStateDirFlag(fs, env, &stateDir)
 	task := fs.String("task", "", "mark this task of the run instead of the run")
 	reason := fs.String("reason", "", "why (required)")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, markUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, markUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 2, nil); !ok {
 		return code
 	}
@@ -180,10 +174,7 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 	var stateDir string
 	addStateDirFlag(fs, env, &stateDir)
 	reason := fs.String("reason", "", "why, for the audit log")
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, pauseUsage+"\nFlags:\n", verb)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, fmt.Sprintf(pauseUsage, verb))
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
 	}
@@ -220,10 +211,7 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 	asJSON := fs.Bool("json", false, "print a JSON array of entries")
 	since := fs.String("since", "", "only entries since this long ago (24h) or this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "at most this many entries (0: all)")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, auditUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, auditUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}

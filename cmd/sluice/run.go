@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -283,6 +284,14 @@ func addStateDirFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
 		"the engine's state: database, run files, task logs (env SLUICE_STATE_DIR; default $XDG_STATE_HOME/sluice or ~/.local/state/sluice)")
 }
 
+// setUsage makes fs's -h print usage, then the flags, to w.
+func setUsage(fs *flag.FlagSet, w io.Writer, usage string) {
+	fs.Usage = func() {
+		fmt.Fprint(w, usage+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+}
+
 // parseCommandFlags parses args for a command taking no positional
 // arguments beyond maxArgs; ok false means return code now.
 func parseCommandFlags(fs *flag.FlagSet, env *cliEnv, args []string, maxArgs int, envErr error) (code int, ok bool) {
@@ -309,10 +318,7 @@ func parseCommandFlags(fs *flag.FlagSet, env *cliEnv, args []string, maxArgs int
 // neither the command line nor the environment set.
 func parseEngineFlags(name, usage string, fs *flag.FlagSet, env *cliEnv, args []string, cfgPath *string, envErr error) (code int, ok bool) {
 	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, usage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, usage)
 	if code, ok := parseCommandFlags(fs, env, args, 0, envErr); !ok {
 		return code, false
 	}

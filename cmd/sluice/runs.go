@@ -92,10 +92,7 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 	var states statesFlag
 	fs.Var(&states, "state", "only runs in this state (repeatable)")
 	limit := fs.Int("limit", 50, "at most this many runs (0: all)")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, runsListUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, runsListUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}

@@ -44,10 +44,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	wait := fs.Bool("wait", false, "wait for the run to finish; exit 1 unless it succeeded")
 	priority := fs.Int("priority", 0, "queue priority (higher first; 0 takes the DAG's)")
 	asJSON := fs.Bool("json", false, "print the run as JSON")
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, triggerUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, env.stderr, triggerUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
 	}
