@@ -1,7 +1,7 @@
 // Package embedded runs an in-process Kafka cluster (franz-go's kfake) for
-// `sluice broker`, `make demo` and tests, and a steady producer to feed it.
-// It speaks the real wire protocol: any Kafka client, sarama included,
-// talks to it as to a broker.
+// `sluice broker`, the demo (whose producer is in cmd/internal/demoenv)
+// and tests. It speaks the real wire protocol: any Kafka client, sarama
+// included, talks to it as to a broker.
 package embedded
 
 import (
