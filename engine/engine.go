@@ -365,7 +365,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 			s.DAGs[i].NextFire = t
 		}
 	}
-	return s
+	// Names, keys, errors and output come from files, buckets, brokers
+	// and servers nobody here controls: escape what a terminal would obey.
+	return s.Sanitized()
 }
 
 // Subscribe implements API.

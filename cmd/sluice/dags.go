@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
 
@@ -131,6 +132,10 @@ could not be read or usage error.
 		return exitUsage
 	}
 	dags := l.DAGs()
+	// What reaches the terminal is escaped (names, locations and errors come
+	// from files and buckets); --json keeps the values as they are, since
+	// JSON escapes control characters itself.
+	shown := (&api.Snapshot{DAGs: dags, Sources: l.Sources()}).Sanitized()
 
 	code := exitOK
 	for _, d := range dags {
@@ -138,12 +143,12 @@ could not be read or usage error.
 			code = exitFailed
 		}
 	}
-	for _, s := range l.Sources() {
+	for _, s := range shown.Sources {
 		switch {
 		case !s.OK:
-			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, s.Error)
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, text.Line(s.Error))
 		case s.Error != "":
-			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, s.Error)
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, text.Line(s.Error))
 		}
 	}
 	if res.Failed > 0 {
@@ -163,10 +168,11 @@ could not be read or usage error.
 		}
 		return code
 	}
-	printDAGTable(env.stdout, dags)
+	printDAGTable(env.stdout, shown.DAGs)
 	return code
 }
 
+// printDAGTable prints dags, which the caller has sanitised.
 func printDAGTable(w io.Writer, dags []api.DAG) {
 	if len(dags) == 0 {
 		fmt.Fprintln(w, "no DAGs")
@@ -246,14 +252,15 @@ status, source, location and error. Source failures go to stderr.
 					Source: c.Source, Location: c.Location, Error: c.Error})
 				continue
 			}
-			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, c.Name, c.Source, c.Location)
+			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, text.Line(c.Name), text.Line(c.Source), text.Line(c.Location))
 			if c.Kind == loader.ChangeInvalid && c.Error != "" {
-				line += ": " + strings.ReplaceAll(c.Error, "\n", "; ")
+				line += ": " + text.Line(strings.ReplaceAll(c.Error, "\n", "; "))
 			}
 			fmt.Fprintln(env.stdout, line)
 		}
 		dags = cur
-		for _, s := range l.Sources() {
+		for _, s := range (&api.Snapshot{Sources: l.Sources()}).Sanitized().Sources {
+			s.Error = text.Line(s.Error) // one line on stderr
 			state := s.Error
 			if s.OK {
 				state = "ok " + s.Error
