@@ -156,6 +156,12 @@ func (b *logBuffer) String() string {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the server's configuration adjusted by adjust.
+func setupWith(t *testing.T, adjust func(*sshserve.Config)) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	op, opLine := sshtest.NewKey(t)
 	vw, vwLine := sshtest.NewKey(t)
@@ -165,13 +171,17 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{eng: newFake(), keysPath: keys, hostKey: filepath.Join(dir, "host", "ssh_host_ed25519"), operator: op, viewer: vw, logs: &logBuffer{}}
-	srv, err := sshserve.New(sshserve.Config{
+	cfg := sshserve.Config{
 		Addr:               "127.0.0.1:0",
 		HostKeyPath:        f.hostKey,
 		AuthorizedKeysPath: keys,
 		API:                f.eng,
 		Logger:             slog.New(slog.NewTextHandler(f.logs, nil)),
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := sshserve.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
