@@ -18,8 +18,9 @@ import (
 func (s *Snapshot) Sanitized() *Snapshot {
 	out := *s
 	out.DAGs = each(s.DAGs, sanitizeDAG)
-	out.Sources = each(s.Sources, func(v *Source) bool {
-		return anyOf(line(&v.Name), line(&v.Location), block(&v.Error))
+	out.Sources = each(s.Sources, func(v Source) (Source, bool) {
+		c := anyOf(line(&v.Name), line(&v.Location), block(&v.Error))
+		return v, c
 	})
 	out.Runs.Queued = each(s.Runs.Queued, sanitizeRun)
 	out.Runs.Running = each(s.Runs.Running, sanitizeRun)
@@ -29,20 +30,23 @@ func (s *Snapshot) Sanitized() *Snapshot {
 	if s.Meta != nil {
 		m := *s.Meta
 		changed := block(&m.Notice)
-		c := each(m.Centrality, func(v *Centrality) bool { return line(&v.ID) })
+		c := each(m.Centrality, func(v Centrality) (Centrality, bool) { c := line(&v.ID); return v, c })
 		changed = changed || len(c) > 0 && &c[0] != &m.Centrality[0]
 		m.Centrality = c
 		if changed {
 			out.Meta = &m
 		}
 	}
-	out.Logs = each(s.Logs, func(v *LogRecord) bool { return anyOf(line(&v.Msg), line(&v.Attrs)) })
+	out.Logs = each(s.Logs, func(v LogRecord) (LogRecord, bool) { c := anyOf(line(&v.Msg), line(&v.Attrs)); return v, c })
 	return &out
 }
 
-func sanitizeDAG(d *DAG) bool {
+func sanitizeDAG(d DAG) (DAG, bool) {
 	changed := anyOf(line(&d.Name), line(&d.Source), line(&d.Location), line(&d.Checksum), line(&d.ConflictWith))
-	errs := each(d.Errors, func(e *ErrorLine) bool { return anyOf(line(&e.Node), line(&e.Path), block(&e.Msg)) })
+	errs := each(d.Errors, func(e ErrorLine) (ErrorLine, bool) {
+		c := anyOf(line(&e.Node), line(&e.Path), block(&e.Msg))
+		return e, c
+	})
 	if len(errs) > 0 && &errs[0] != &d.Errors[0] {
 		d.Errors, changed = errs, true
 	}
@@ -51,7 +55,7 @@ func sanitizeDAG(d *DAG) bool {
 			d.Def, changed = &def, true
 		}
 	}
-	return changed
+	return d, changed
 }
 
 func sanitizeDef(d DAGDef) (DAGDef, bool) {
@@ -66,14 +70,16 @@ func sanitizeDef(d DAGDef) (DAGDef, bool) {
 			break
 		}
 	}
-	nodes := each(d.Nodes, func(n *Node) bool {
-		return anyOf(line(&n.ID), line(&n.Kind), lines(&n.DependsOn), line(&n.Command), line(&n.Summary))
+	nodes := each(d.Nodes, func(n Node) (Node, bool) {
+		c := anyOf(line(&n.ID), line(&n.Kind), lines(&n.DependsOn), line(&n.Command), line(&n.Summary))
+		return n, c
 	})
 	if len(nodes) > 0 && &nodes[0] != &d.Nodes[0] {
 		d.Nodes, changed = nodes, true
 	}
-	specs := each(d.Sensors, func(s *SensorSpec) bool {
-		return anyOf(line(&s.Type), lines(&s.Topics), line(&s.Group), line(&s.Summary))
+	specs := each(d.Sensors, func(s SensorSpec) (SensorSpec, bool) {
+		c := anyOf(line(&s.Type), lines(&s.Topics), line(&s.Group), line(&s.Summary))
+		return s, c
 	})
 	if len(specs) > 0 && &specs[0] != &d.Sensors[0] {
 		d.Sensors, changed = specs, true
@@ -81,7 +87,7 @@ func sanitizeDef(d DAGDef) (DAGDef, bool) {
 	return d, changed
 }
 
-func sanitizeRun(r *Run) bool {
+func sanitizeRun(r Run) (Run, bool) {
 	changed := anyOf(line(&r.DAG), line(&r.Trigger), line(&r.WaitReason), block(&r.Error), line(&r.Batch))
 	if len(r.Config) > 0 {
 		// Inside valid JSON a control character is already escaped; a bidi
@@ -90,71 +96,65 @@ func sanitizeRun(r *Run) bool {
 			r.Config, changed = json.RawMessage(c), true
 		}
 	}
-	tasks := each(r.Tasks, func(t *Task) bool {
-		return anyOf(line(&t.ID), block(&t.Error), block(&t.LogTail), line(&t.LogFile))
+	tasks := each(r.Tasks, func(t Task) (Task, bool) {
+		c := anyOf(line(&t.ID), block(&t.Error), block(&t.LogTail), line(&t.LogFile))
+		return t, c
 	})
 	if len(tasks) > 0 && &tasks[0] != &r.Tasks[0] {
 		r.Tasks, changed = tasks, true
 	}
-	return changed
+	return r, changed
 }
 
-func sanitizeSensor(s *Sensor) bool {
+func sanitizeSensor(s Sensor) (Sensor, bool) {
 	changed := anyOf(line(&s.DAG), lines(&s.Topics), line(&s.Group), block(&s.Error))
-	ticks := each(s.Ticks, func(t *Tick) bool { return anyOf(line(&t.Skipped), block(&t.Error)) })
+	ticks := each(s.Ticks, func(t Tick) (Tick, bool) { c := anyOf(line(&t.Skipped), block(&t.Error)); return t, c })
 	if len(ticks) > 0 && &ticks[0] != &s.Ticks[0] {
 		s.Ticks, changed = ticks, true
 	}
 	lag := s.Lag
 	c := anyOf(line(&lag.Group), line(&lag.State))
-	parts := each(lag.Partitions, func(p *PartitionLag) bool { return line(&p.Topic) })
+	parts := each(lag.Partitions, func(p PartitionLag) (PartitionLag, bool) { c := line(&p.Topic); return p, c })
 	if len(parts) > 0 && &parts[0] != &lag.Partitions[0] {
 		lag.Partitions, c = parts, true
 	}
 	if c {
 		s.Lag, changed = lag, true
 	}
-	return changed
+	return s, changed
 }
 
-func sanitizeReview(r *Review) bool {
+func sanitizeReview(r Review) (Review, bool) {
 	changed := anyOf(line(&r.Kind), line(&r.Branch), line(&r.Base), line(&r.Title), lines(&r.Files), block(&r.Diff), line(&r.URL), block(&r.Error))
-	subjects := each(r.Subjects, func(s *ReviewSubject) bool { return anyOf(line(&s.ID), line(&s.Name), line(&s.Reason)) })
+	subjects := each(r.Subjects, func(s ReviewSubject) (ReviewSubject, bool) {
+		c := anyOf(line(&s.ID), line(&s.Name), line(&s.Reason))
+		return s, c
+	})
 	if len(subjects) > 0 && &subjects[0] != &r.Subjects[0] {
 		r.Subjects, changed = subjects, true
 	}
-	return changed
+	return r, changed
 }
 
 // each returns xs with f applied to every element, copying xs the first
-// time f reports a change (f works on a copy of the element), and xs
-// itself when nothing changed.
-func each[T any](xs []T, f func(*T) bool) []T {
+// time f reports a change, and xs itself when nothing changed. f takes and
+// returns values: a pointer to a loop variable would escape to the heap,
+// one allocation per element of every snapshot.
+func each[T any](xs []T, f func(T) (T, bool)) []T {
 	for i := range xs {
-		v := xs[i]
-		if !f(&v) {
+		v, changed := f(xs[i])
+		if !changed {
 			continue
 		}
 		out := make([]T, len(xs))
 		copy(out, xs)
 		out[i] = v
 		for j := i + 1; j < len(out); j++ {
-			f(&out[j])
+			out[j], _ = f(out[j])
 		}
 		return out
 	}
 	return xs
-}
-
-// anyOf reports whether any of its arguments is true; unlike ||, every
-// argument is evaluated, so every field is sanitised.
-func anyOf(changed ...bool) bool {
-	for _, c := range changed {
-		if c {
-			return true
-		}
-	}
-	return false
 }
 
 func line(s *string) bool { return set(s, text.Line(*s)) }
@@ -170,10 +170,21 @@ func set(s *string, v string) bool {
 }
 
 func lines(xs *[]string) bool {
-	out := each(*xs, line)
+	out := each(*xs, func(s string) (string, bool) { c := line(&s); return s, c })
 	if len(out) > 0 && &out[0] != &(*xs)[0] {
 		*xs = out
 		return true
+	}
+	return false
+}
+
+// anyOf reports whether any of its arguments is true; unlike ||, every
+// argument is evaluated, so every field is sanitised.
+func anyOf(changed ...bool) bool {
+	for _, c := range changed {
+		if c {
+			return true
+		}
 	}
 	return false
 }

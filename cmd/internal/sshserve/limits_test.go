@@ -17,7 +17,7 @@ import (
 // dialFrom opens a TCP connection to addr from the loopback address
 // source (Linux routes all of 127/8 to lo), so one test plays several
 // remote hosts.
-func dialFrom(t *testing.T, source, addr string) net.Conn {
+func dialFrom(t testing.TB, source, addr string) net.Conn {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 5 * time.Second}
 	c, err := d.Dial("tcp", addr)
@@ -29,7 +29,7 @@ func dialFrom(t *testing.T, source, addr string) net.Conn {
 }
 
 // idle opens n connections from source that never say a word.
-func idle(t *testing.T, source, addr string, n int) []net.Conn {
+func idle(t testing.TB, source, addr string, n int) []net.Conn {
 	t.Helper()
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -74,7 +74,7 @@ func waitClosed(t *testing.T, c net.Conn) {
 	}
 }
 
-func waitStats(t *testing.T, srv *sshserve.Server, ok func(sshserve.ConnStats) bool) sshserve.ConnStats {
+func waitStats(t testing.TB, srv *sshserve.Server, ok func(sshserve.ConnStats) bool) sshserve.ConnStats {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -184,7 +184,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	c.Screen.WaitFor(t, 0, wait, "still_here")
 }
 
-func dialSSHFrom(t *testing.T, source, addr, user string, key gossh.Signer) (*gossh.Client, error) {
+func dialSSHFrom(t testing.TB, source, addr, user string, key gossh.Signer) (*gossh.Client, error) {
 	t.Helper()
 	conn := dialFrom(t, source, addr)
 	cc, chans, reqs, err := gossh.NewClientConn(conn, addr, &gossh.ClientConfig{

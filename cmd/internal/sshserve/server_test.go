@@ -154,13 +154,13 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	return setupWith(t, nil)
 }
 
 // setupWith is setup with the server's configuration adjusted by adjust.
-func setupWith(t *testing.T, adjust func(*sshserve.Config)) *fixture {
+func setupWith(t testing.TB, adjust func(*sshserve.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	op, opLine := sshtest.NewKey(t)
