@@ -355,6 +355,7 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Sensors: e.sensors.Snapshot(),
 		Reviews: e.reviews.Reviews(),
 		Logs:    e.ring.Records(),
+		Store:   e.runner.StoreHealth(),
 	}
 	if e.meta != nil {
 		s.Meta = e.meta.snapshot()

@@ -37,6 +37,7 @@ func (s *Snapshot) Sanitized() *Snapshot {
 			out.Meta = &m
 		}
 	}
+	line(&out.Store.Error)
 	out.Logs = each(s.Logs, func(v LogRecord) (LogRecord, bool) { c := anyOf(line(&v.Msg), line(&v.Attrs)); return v, c })
 	return &out
 }

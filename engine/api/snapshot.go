@@ -20,6 +20,8 @@ type Snapshot struct {
 	Reviews []Review
 	Meta    *MetaReport // nil until the metapipeline has run
 	Logs    []LogRecord // oldest first, bounded
+	// Store says whether the store accepts writes (the zero value: yes).
+	Store StoreHealth
 }
 
 // DAG is one entry of the registry of loaded DAGs.

@@ -53,11 +53,23 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	}
 	r.mu.Unlock()
 
+	if needsRunFiles(ar.def) {
+		// Written before the start is committed: a run (a Kafka batch) whose
+		// files cannot be written waits in the queue instead of failing.
+		if err := ar.files.prepare(); err != nil {
+			r.requeue(ar, "writing the run's files", err)
+			return
+		}
+	}
 	failure, unsaved, err := r.runTasks(ctx, ar, order)
 	if err != nil {
-		// The run stays as the store has it; a restart picks it up again.
-		log.Error("starting run", "err", err)
-		r.release(ar, nil)
+		if permanentStoreError(err) {
+			log.Error("starting run", "err", err)
+			r.release(ar, nil)
+			return
+		}
+		// The store still has the run queued: it waits at its place.
+		r.requeue(ar, "committing the run's start", err)
 		return
 	}
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, errCancelled) {
@@ -109,8 +121,10 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
 	now := time.Now()
-	if err := r.st.FinishRun(persistCtx, ar.run.ID, state, msg, now, settle); err != nil {
-		r.log.Error("finishing run", "run", ar.run.ID, "err", err)
+	if err := r.commitFinish(ar, state, msg, now, settle); err != nil {
+		// Only a stop (or a run the store no longer has) ends the retries;
+		// recovery settles the run as interrupted.
+		r.log.Error("finishing run", "run", ar.run.ID, "state", state, "err", err)
 		r.release(ar, nil)
 		return
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	// OnChange is called after every committed change of runs; it must not
 	// block.
 	OnChange func()
+	// StoreRetryInterval is the first pause after the store refused a
+	// write (doubling up to 10s; default 250ms): before retrying a run's
+	// final commit, and before starting runs again.
+	StoreRetryInterval time.Duration
 }
 
 // Sentinels callers act on.
@@ -83,6 +87,7 @@ type Runner struct {
 		version uint64
 		queued  []api.Run
 	}
+	health storeHealth
 
 	base    context.Context
 	stop    context.CancelCauseFunc
@@ -121,6 +126,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.FinishedKept <= 0 {
 		cfg.FinishedKept = 200
+	}
+	if cfg.StoreRetryInterval <= 0 {
+		cfg.StoreRetryInterval = 250 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -270,7 +278,7 @@ func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 // dispatch starts every queued run the limits allow.
 func (r *Runner) dispatch() {
 	r.mu.Lock()
-	if r.queue.len() == 0 || !r.started {
+	if r.queue.len() == 0 || !r.started || r.holdingStartsLocked(time.Now()) {
 		r.mu.Unlock()
 		return
 	}
