@@ -96,6 +96,12 @@ type Engine struct {
 	meta    *metapipeline // nil when not configured
 	off     *offlineParts // set when opened offline (Open)
 
+	// pauseMu guards the paused DAGs as last read from the store, and the
+	// DAGs whose sensors this engine paused for them.
+	pauseMu       sync.Mutex
+	paused        map[string]api.DAGPause
+	sensorsPaused map[string]bool
+
 	mu      sync.Mutex
 	started bool
 	stopped bool
@@ -116,7 +122,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("engine: StateDir is required")
 	}
-	e := &Engine{cfg: cfg, ring: NewLogRing(cfg.LogRingSize), events: newBroker()}
+	e := &Engine{cfg: cfg, ring: NewLogRing(cfg.LogRingSize), events: newBroker(), sensorsPaused: map[string]bool{}}
 	base := slog.DiscardHandler
 	if cfg.Logger != nil {
 		base = cfg.Logger.Handler()
@@ -174,7 +180,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	}
 	e.sched = runner.NewScheduler(runner.SchedulerConfig{
 		Store:   e.st,
-		DAGs:    e.scheduledDAGs,
+		DAGs:    e.firingDAGs,
 		Enqueue: e.runner.Enqueue,
 		Clock:   cfg.Clock,
 		Logger:  e.log.With("component", "scheduler"),
@@ -230,6 +236,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		return fmt.Errorf("starting kafka sensors: %w", err)
 	}
 	e.syncSensors()
+	// Paused DAGs stay paused across restarts: read before the schedules
+	// start.
+	e.refreshPauses(ctx)
 	if err := e.reviews.Start(ctx); err != nil {
 		e.sensors.Stop()
 		e.runner.Stop()
@@ -245,9 +254,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
-	e.relay.Add(2)
+	e.relay.Add(3)
 	go e.relayDAGChanges(rctx)
 	go e.relayPartChanges(rctx)
+	go e.watchPauses(rctx)
 	e.started = true
 	e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
 	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
@@ -365,6 +375,7 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		if t, ok := next[s.DAGs[i].Name]; ok && !t.IsZero() {
 			s.DAGs[i].NextFire = t
 		}
+		s.DAGs[i].Paused = e.pausedDAG(s.DAGs[i].Name)
 	}
 	// Names, keys, errors and output come from files, buckets, brokers
 	// and servers nobody here controls: escape what a terminal would obey.
@@ -384,6 +395,16 @@ func (e *Engine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 
 // Trigger implements API: it queues a manual run once the run is committed.
 func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
+	id, err := e.trigger(ctx, name, cfg)
+	result := ""
+	if err == nil {
+		result = fmt.Sprintf("ok: run %d", id)
+	}
+	e.audit(ctx, "trigger", "dag "+name, "", result, err)
+	return id, err
+}
+
+func (e *Engine) trigger(ctx context.Context, name string, cfg json.RawMessage) (int64, error) {
 	if err := CheckRunConfig(cfg); err != nil {
 		return 0, fmt.Errorf("triggering %q: %w", name, err)
 	}
@@ -396,4 +417,8 @@ func (e *Engine) Trigger(ctx context.Context, name string, cfg json.RawMessage) 
 }
 
 // Cancel implements API.
-func (e *Engine) Cancel(ctx context.Context, run int64) error { return e.runner.Cancel(ctx, run) }
+func (e *Engine) Cancel(ctx context.Context, run int64) error {
+	err := e.runner.Cancel(ctx, run)
+	e.audit(ctx, "cancel", fmt.Sprintf("run %d", run), "", "", err)
+	return err
+}

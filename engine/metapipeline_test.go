@@ -284,6 +284,11 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	}
 	if err := e.Approve(ctx, dep.ID); !errors.Is(err, review.ErrState) {
 		t.Errorf("approving a rejected item: %v", err)
+	} else if want := fmt.Sprintf("approving review %d: it is rejected: ", dep.ID); !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "approving review") != 1 {
+		t.Errorf("the error reads %q, want one context: %q…", err, want)
+	}
+	if err := e.Reject(ctx, dep.ID); !errors.Is(err, review.ErrState) || strings.Count(err.Error(), "rejecting review") != 1 {
+		t.Errorf("rejecting a rejected item: %v", err)
 	}
 	if out := runGit(t, w.remote, "branch", "--list", dep.Branch); strings.TrimSpace(out) != "" {
 		t.Errorf("a rejected branch reached the origin: %s", out)

@@ -163,16 +163,10 @@ func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service,
 	return svc, nil
 }
 
-// newModeClient is the one builder of the Mode client the review service
-// archives reports with.
+// newModeClient is the one builder of Mode clients: the one the review
+// service archives reports with, and each analysis' (analysisInputs).
 func newModeClient(cfg MetaConfig, log *slog.Logger) (*mode.Client, error) {
-	return mode.New(mode.Config{
-		BaseURL:   cfg.ModeURL,
-		Workspace: cfg.ModeWorkspace,
-		Token:     cfg.ModeToken,
-		Secret:    cfg.ModeSecret,
-		Logger:    log.With("component", "mode"),
-	})
+	return mode.New(cfg.Config.ModeConfig(cfg.ModeToken, cfg.ModeSecret, log.With("component", "mode")))
 }
 
 // CheckRunConfig is the one rule for a run config: empty, or a JSON object.
@@ -192,6 +186,16 @@ func CheckRunConfig(cfg json.RawMessage) error {
 // picks it up. A name the engine does not know fails the run with that
 // reason when the engine picks it up.
 func (e *Engine) QueueRun(ctx context.Context, name string, cfg json.RawMessage, priority int) (store.Run, error) {
+	run, err := e.queueRun(ctx, name, cfg, priority)
+	result := ""
+	if err == nil {
+		result = fmt.Sprintf("ok: run %d", run.ID)
+	}
+	e.audit(ctx, "trigger", "dag "+name, "", result, err)
+	return run, err
+}
+
+func (e *Engine) queueRun(ctx context.Context, name string, cfg json.RawMessage, priority int) (store.Run, error) {
 	if err := CheckRunConfig(cfg); err != nil {
 		return store.Run{}, fmt.Errorf("queueing %q: %w", name, err)
 	}
@@ -245,11 +249,14 @@ func (e *Engine) ReviewItem(ctx context.Context, id int64) (*review.Item, error)
 func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*review.Outcome, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("approving review %d: %w", id, err)
 	}
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
 	e.events.publish(api.TopicReviews)
+	if !dryRun {
+		e.audit(ctx, "approve", fmt.Sprintf("review %d", id), "", "", err)
+	}
 	return out, err
 }
 
@@ -257,9 +264,10 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rejecting review %d: %w", id, err)
 	}
 	it, err := svc.Reject(ctx, id)
 	e.events.publish(api.TopicReviews)
+	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
 	return it, err
 }

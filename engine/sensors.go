@@ -35,10 +35,22 @@ func (e *Engine) syncSensors() {
 	if err := e.sensors.Sync(e.scheduledDAGs()); err != nil {
 		e.log.Warn("starting kafka sensors", "err", err)
 	}
+	// A sensor a file edit added to a paused DAG starts paused.
+	e.applySensorPauses()
 }
 
 // PauseSensor implements API.
 func (e *Engine) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {
+	err := e.pauseSensor(ctx, dag, index, paused)
+	action := "pause sensor"
+	if !paused {
+		action = "resume sensor"
+	}
+	e.audit(ctx, action, fmt.Sprintf("sensor %d of dag %s", index, dag), "", "", err)
+	return err
+}
+
+func (e *Engine) pauseSensor(ctx context.Context, dag string, index int, paused bool) error {
 	verb, done := "pausing", "sensor paused"
 	if !paused {
 		verb, done = "resuming", "sensor resumed"

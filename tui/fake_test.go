@@ -12,6 +12,7 @@ import (
 // fakeEngine serves scripted snapshots through the real api.API shape:
 // a one-slot coalescing event channel per subscriber, calls recorded.
 type fakeEngine struct {
+	api.NoOperations
 	mu   sync.Mutex
 	snap *api.Snapshot
 	subs []chan api.Event

@@ -121,12 +121,16 @@ func TestKafkaPauseConfirm(t *testing.T) {
 func TestKafkaPauseError(t *testing.T) {
 	c, r := startRecording(t, viewtest.Sensors(), 80, 24)
 	r.rmu.Lock()
-	r.pauseErr = errors.New("sensor not running")
+	// As the engine words it (api.API): the toast adds nothing.
+	r.pauseErr = errors.New(`pausing sensor 0 of "demo/events": sensor not running`)
 	r.rmu.Unlock()
 	c.keys("3", "p")
 	c.waitFor("Pause sensor")
 	c.keys("y")
-	c.waitFor("error: pausing sensor demo/events#0: sensor not running")
+	screen := c.waitFor(`error: pausing sensor 0 of "demo/events": sensor not running`)
+	if n := strings.Count(screen, "pausing sensor"); n != 1 {
+		t.Errorf("the error names the operation %d times:\n%s", n, screen)
+	}
 	c.final()
 }
 

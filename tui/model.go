@@ -82,9 +82,12 @@ type Model struct {
 
 	help     help.Model
 	showHelp bool
-	confirm  *confirmDialog
-	toast    toast
-	toastSeq int
+	// helpOffset is the first key row the `?` dialog shows when the
+	// screen is too short for all of them.
+	helpOffset int
+	confirm    *confirmDialog
+	toast      toast
+	toastSeq   int
 
 	spinner  spinner.Model
 	busy     []string // names of work in flight, oldest first

@@ -170,12 +170,16 @@ func TestReviewApproveFails(t *testing.T) {
 func TestReviewApproveError(t *testing.T) {
 	c, r := startRecording(t, viewtest.Reviews(), 80, 24)
 	r.rmu.Lock()
-	r.approveErr = errors.New("push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
+	// As the engine words it (api.API): the toast adds nothing.
+	r.approveErr = errors.New("approving review 7: push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
 	r.rmu.Unlock()
 	c.keys("4", "a")
 	c.waitFor("Approve review #7")
 	c.keys("y")
-	c.waitFor("error: approving review #7: push rejected")
+	screen := c.waitFor("error: approving review 7: push rejected")
+	if n := strings.Count(screen, "approving review"); n != 1 {
+		t.Errorf("the error names the operation %d times:\n%s", n, screen)
+	}
 	c.final()
 }
 

@@ -13,11 +13,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
-	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -38,7 +39,7 @@ type reviewFlags struct {
 func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags {
 	f := &reviewFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(env.stderr)
-	f.fs.StringVar(&f.stateDir, "state-dir", store.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	f.fs.StringVar(&f.stateDir, "state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
 	f.fs.BoolVar(&f.verbose, "v", false, "log to stderr")
 	if withJSON {
 		f.fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
@@ -124,6 +125,7 @@ type reviewJSON struct {
 	Reports    []reviewSubjectOut `json:"reports,omitempty"`
 	Notes      []string           `json:"notes,omitempty"`
 	URL        string             `json:"url,omitempty"`
+	Checks     string             `json:"checks,omitempty"`
 	Error      string             `json:"error,omitempty"`
 	CreatedAt  time.Time          `json:"created_at"`
 	UpdatedAt  time.Time          `json:"updated_at"`
@@ -155,7 +157,7 @@ func toReviewJSON(it *review.Item, withDiff bool) reviewJSON {
 	out := reviewJSON{
 		ID: it.ID, Kind: string(it.Kind), State: string(it.State), Title: it.Title, Branch: it.Branch,
 		BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Remote: it.Remote, Notes: it.Notes,
-		URL: it.URL, Error: it.Error, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+		URL: it.URL, Checks: it.Checks, Error: it.Error, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 	}
 	for _, f := range it.Files {
 		out.Files = append(out.Files, reviewFileJSON{Path: f.Path, Action: f.Action})
@@ -233,7 +235,7 @@ Exit status: 0 listed, 2 usage error or unreadable state.
 		if branch == "" {
 			branch = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, it.State, reviewAge(now.Sub(it.CreatedAt)), branch, it.Title)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, reviewStateText(it), reviewAge(now.Sub(it.CreatedAt)), branch, it.Title)
 	}
 	tw.Flush()
 	return exitOK
@@ -288,9 +290,22 @@ Exit status: 0 shown, 2 usage error or no such item.
 	return exitOK
 }
 
+// reviewStateText is the state with the pull request's number and checks
+// once it has one: "pr-open #42 checks:failure", "merged #42".
+func reviewStateText(it *review.Item) string {
+	st := string(it.State)
+	if it.PRNumber > 0 {
+		st += fmt.Sprintf(" #%d", it.PRNumber)
+	}
+	if it.Checks != "" && it.State == api.ReviewPROpen {
+		st += " checks:" + it.Checks
+	}
+	return st
+}
+
 func printReview(w io.Writer, it *review.Item) {
 	fmt.Fprintf(w, "Review %d: %s\n", it.ID, it.Title)
-	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, it.State)
+	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, reviewStateText(it))
 	if it.Branch != "" {
 		fmt.Fprintf(w, "Branch:  %s (on %s at %.7s)\n", it.Branch, it.BaseBranch, it.Base)
 	}
@@ -317,6 +332,9 @@ func printReview(w io.Writer, it *review.Item) {
 			line += " [" + s.Result + "]"
 		}
 		fmt.Fprintln(w, line)
+		for _, l := range review.EvidenceLines(s.Evidence) {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
 	}
 	if len(it.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
@@ -351,9 +369,9 @@ MODE_TOKEN and MODE_SECRET from the environment.
 Exit status: 0 done, 1 the push, pull request or an archive failed, 2 usage
 error or no such item.
 
-`+review.EnvHelp, env, true)
-	cfg, envErr := review.ConfigFromEnv(env.getenv)
-	review.RegisterFlags(f.fs, &cfg)
+`+flags.ReviewEnvHelp, env, true)
+	cfg, envErr := flags.ReviewFromEnv(env.getenv)
+	flags.RegisterReview(f.fs, &cfg)
 	dryRun := f.fs.Bool("dry-run", false, "show what would be pushed and posted; change nothing")
 	modeURL := f.fs.String("mode-url", env.getenv("MODE_URL"), "Mode API root (default "+mode.DefaultBaseURL+")")
 	modeWorkspace := f.fs.String("mode-workspace", env.getenv("MODE_WORKSPACE"), "Mode workspace whose reports are archived")
@@ -482,7 +500,7 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 	if !ok {
 		return code
 	}
-	cfg, _ := review.ConfigFromEnv(env.getenv)
+	cfg, _ := flags.ReviewFromEnv(env.getenv)
 	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
 	if !ok {
 		return exitUsage

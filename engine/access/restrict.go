@@ -119,3 +119,33 @@ func (r *restricted) PauseSensor(ctx context.Context, dag string, index int, pau
 	}
 	return r.api.PauseSensor(ctx, dag, index, paused)
 }
+
+func (r *restricted) Rerun(ctx context.Context, run int64, opts api.RerunOptions) (int64, error) {
+	if err := r.check(ActionRerun); err != nil {
+		return 0, err
+	}
+	return r.api.Rerun(ctx, run, opts)
+}
+
+func (r *restricted) Mark(ctx context.Context, run int64, task string, state api.RunState, reason string) error {
+	if err := r.check(ActionMark); err != nil {
+		return err
+	}
+	return r.api.Mark(ctx, run, task, state, reason)
+}
+
+func (r *restricted) PauseDAG(ctx context.Context, dag string, paused bool, reason string) error {
+	a := ActionUnpauseDAG
+	if paused {
+		a = ActionPauseDAG
+	}
+	if err := r.check(a); err != nil {
+		return err
+	}
+	return r.api.PauseDAG(ctx, dag, paused, reason)
+}
+
+// AuditLog is reading: every role may see who did what.
+func (r *restricted) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	return r.api.AuditLog(ctx, q)
+}

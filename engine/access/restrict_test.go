@@ -13,6 +13,7 @@ import (
 
 // recorder is an api.API that records every call that reached it.
 type recorder struct {
+	api.NoOperations
 	mu    sync.Mutex
 	calls []string
 	snap  *api.Snapshot
@@ -36,6 +37,22 @@ func (r *recorder) ScanNow(context.Context) (api.ScanResult, error) {
 func (r *recorder) Trigger(context.Context, string, json.RawMessage) (int64, error) {
 	r.record("Trigger")
 	return 7, nil
+}
+func (r *recorder) Rerun(context.Context, int64, api.RerunOptions) (int64, error) {
+	r.record("Rerun")
+	return 2, nil
+}
+func (r *recorder) Mark(context.Context, int64, string, api.RunState, string) error {
+	r.record("Mark")
+	return nil
+}
+func (r *recorder) PauseDAG(context.Context, string, bool, string) error {
+	r.record("PauseDAG")
+	return nil
+}
+func (r *recorder) AuditLog(context.Context, api.AuditQuery) ([]api.AuditEntry, error) {
+	r.record("AuditLog")
+	return nil, nil
 }
 func (r *recorder) Cancel(context.Context, int64) error  { r.record("Cancel"); return nil }
 func (r *recorder) RunMeta(context.Context) error        { r.record("RunMeta"); return nil }
@@ -64,6 +81,15 @@ var calls = []call{
 	{"Reject", func(a api.API) error { return a.Reject(context.Background(), 1) }, "viewers cannot reject reviews"},
 	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, true) }, "viewers cannot pause sensors"},
 	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, false) }, "viewers cannot resume sensors"},
+	{"Rerun", func(a api.API) error { _, err := a.Rerun(context.Background(), 1, api.RerunOptions{}); return err }, "viewers cannot re-run runs"},
+	{"Rerun", func(a api.API) error {
+		_, err := a.Rerun(context.Background(), 1, api.RerunOptions{FromFailed: true})
+		return err
+	}, "viewers cannot re-run runs"},
+	{"Mark", func(a api.API) error { return a.Mark(context.Background(), 1, "", api.RunSuccess, "why") }, "viewers cannot mark runs"},
+	{"PauseDAG", func(a api.API) error { return a.PauseDAG(context.Background(), "etl", true, "") }, "viewers cannot pause dags"},
+	{"PauseDAG", func(a api.API) error { return a.PauseDAG(context.Background(), "etl", false, "") }, "viewers cannot unpause dags"},
+	{"AuditLog", func(a api.API) error { _, err := a.AuditLog(context.Background(), api.AuditQuery{}); return err }, ""},
 }
 
 func TestRestrict(t *testing.T) {

@@ -50,6 +50,10 @@ const (
 	ActionReject
 	ActionPauseSensor
 	ActionResumeSensor
+	ActionRerun
+	ActionMark
+	ActionPauseDAG
+	ActionUnpauseDAG
 )
 
 // phrase is the action as it reads after "cannot".
@@ -61,6 +65,10 @@ var phrase = map[Action]string{
 	ActionReject:       "reject reviews",
 	ActionPauseSensor:  "pause sensors",
 	ActionResumeSensor: "resume sensors",
+	ActionRerun:        "re-run runs",
+	ActionMark:         "mark runs",
+	ActionPauseDAG:     "pause dags",
+	ActionUnpauseDAG:   "unpause dags",
 }
 
 // String implements fmt.Stringer.

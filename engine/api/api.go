@@ -22,6 +22,10 @@ var (
 
 // API is what a front end (the console, an SSH session, the CLI) may ask of
 // the engine. Nothing else crosses the boundary.
+//
+// Errors of the actions name what failed and on what, once ("cancelling
+// run 12: run already finished"): a front end shows them as they are and
+// adds no context of its own, or the operator reads it twice.
 type API interface {
 	// Snapshot returns an immutable copy of everything the console shows.
 	Snapshot() *Snapshot
@@ -42,6 +46,8 @@ type API interface {
 	Reject(ctx context.Context, review int64) error
 	// PauseSensor pauses or resumes one sensor of a DAG.
 	PauseSensor(ctx context.Context, dag string, index int, paused bool) error
+	// Operations are the operator's other actions (operate.go).
+	Operations
 }
 
 // Topic says which part of the snapshot changed.

@@ -40,6 +40,9 @@ type DAG struct {
 	// ConflictWith names the location that holds the name, for conflicts.
 	ConflictWith string
 	NextFire     time.Time // zero when unscheduled
+	// Paused is set while an operator has paused the DAG: its schedules
+	// and sensors do not fire.
+	Paused *DAGPause
 }
 
 // ErrorLine is one validation problem, ready to render.
@@ -65,6 +68,9 @@ type Runs struct {
 	Queued   []Run // in the order they will start
 	Running  []Run
 	Finished []Run // newest first, bounded
+	// FinishedTotal counts every finished run the store holds, of which
+	// Finished is the latest few.
+	FinishedTotal int
 }
 
 // Run is one run of a DAG.
@@ -81,6 +87,7 @@ type Run struct {
 	WaitReason string // why a queued run waits
 	Error      string
 	Batch      string // "topic/partition/first-last" for sensor runs
+	RerunOf    int64  // the run this one re-runs (R, C), 0 for none
 	Tasks      []Task // in topological order
 	Done       int    // tasks finished
 	Total      int
@@ -159,7 +166,10 @@ type Review struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	URL       string // pull request URL once opened
-	Error     string
+	// Checks is the pull request's checks state as last followed:
+	// success, failure, pending, or "" (none, or no pull request).
+	Checks string `json:",omitempty"`
+	Error  string
 }
 
 // ReviewSubject is a model or report a review item touches.
@@ -168,6 +178,27 @@ type ReviewSubject struct {
 	Name       string
 	Reason     string
 	Importance float64
+	// Evidence backs a deprecation candidate; nil for other subjects.
+	Evidence *ReviewEvidence `json:",omitempty"`
+}
+
+// ReviewEvidence is why a model is proposed for deprecation, as the pane
+// and the pull request show it.
+type ReviewEvidence struct {
+	// Unreached names the consumers the model reaches none of ("3
+	// exposures, 12 semantic objects, 41 live BI queries").
+	Unreached string `json:",omitempty"`
+	// The model's last execution in the dbt run history (zero: never ran
+	// in the history read).
+	LastRunAt   time.Time     `json:",omitzero"`
+	LastRuntime time.Duration `json:",omitempty"`
+	LastStatus  string        `json:",omitempty"`
+	Runs        int           `json:",omitempty"`
+	// Centrality measures and importance in the dbt graph.
+	Centrality Centrality
+	// BIQueries are the BI queries that read it, all of stale or archived
+	// reports ("Weekly KPIs / orders by day (9f3a/01b2)").
+	BIQueries []string `json:",omitempty"`
 }
 
 // MetaReport is the latest metapipeline analysis, for the review pane.
@@ -207,6 +238,8 @@ type ScanResult struct {
 	Sources  int
 	Duration time.Duration
 	Changed  int // files added, changed or removed
-	Invalid  int // files that failed to parse or validate
-	Failed   int // sources whose scan failed
+	// ChangedDAGs names the DAGs whose files changed, sorted, each once.
+	ChangedDAGs []string
+	Invalid     int // files that failed to parse or validate
+	Failed      int // sources whose scan failed
 }

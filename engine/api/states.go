@@ -89,4 +89,9 @@ const (
 	// ReviewBlocked: the branch would break the dbt project (a dangling
 	// ref(), a YAML file that no longer parses); it cannot be approved.
 	ReviewBlocked ReviewState = "blocked"
+	// ReviewMerged and ReviewDeclined follow the pull request: merged, or
+	// closed unmerged (a reviewer declined; its models are not proposed
+	// again until the reconsider period ends).
+	ReviewMerged   ReviewState = "merged"
+	ReviewDeclined ReviewState = "declined"
 )

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -150,7 +151,7 @@ func (l *Loader) Start(ctx context.Context) error {
 	}
 	l.started = true
 	if !l.cfg.Enabled {
-		l.log.Info("dag loading disabled", "env", EnvEnabled)
+		l.log.Info("dag loading disabled")
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
@@ -312,6 +313,7 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 	}
 	close(turns[0])
 	var resMu sync.Mutex
+	var changes []Change
 	var wg sync.WaitGroup
 	for i, st := range states {
 		wg.Add(1)
@@ -325,13 +327,14 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 			if ctx.Err() != nil {
 				return
 			}
-			changed, invalid := l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
+			changed, invalid, ch := l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
 			if err == nil {
 				l.evaluateLater(ctx, st, out.deferred)
 			}
 			resMu.Lock()
 			res.Changed += changed
 			res.Invalid += invalid
+			changes = append(changes, ch...)
 			errs[i] = err
 			resMu.Unlock()
 		}()
@@ -340,6 +343,7 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	res.ChangedDAGs = changedNames(changes)
 	var failed []error
 	for i, err := range errs {
 		if err != nil {
@@ -480,9 +484,8 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 // commit applies prepared scans in order, updates health, logs each change
 // and signals Changes once. It returns the files changed and the files
 // invalid in the committed sources.
-func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int) {
+func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int, all []Change) {
 	now := time.Now()
-	var all []Change
 	type healthLog struct{ prev, cur api.Source }
 	var healthLogs []healthLog
 	l.mu.Lock()
@@ -522,7 +525,17 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 	if len(all) > 0 || len(healthLogs) > 0 {
 		l.notify()
 	}
-	return changed, invalid
+	return changed, invalid, all
+}
+
+// changedNames lists the DAG names of changes, sorted, each once.
+func changedNames(changes []Change) []string {
+	var names []string
+	for _, c := range changes {
+		names = append(names, c.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 func problemText(problems []string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -556,5 +557,40 @@ dag = {"description": team, "nodes": [{"id": "n%d" % i, "type": "local", "config
 	d, ok := l.Lookup("gen")
 	if !ok || d.Description != "data/ops/None" || len(d.Nodes) != 3 || d.Name != "gen" {
 		t.Errorf("Lookup = %+v, %v", d, ok)
+	}
+}
+
+// A rescan names the DAGs it changed, and a file deleted while invalid
+// is disabled without its stale parse errors.
+func TestScanNamesChangesAndDeletionDropsErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, _ := New(localConfig(dir), nil)
+	ctx := context.Background()
+	writeFile(t, dir, "a.json", dagJSON("v1", 1))
+	path := writeFile(t, dir, "b.json", dagJSON("v1", 1))
+	res, err := l.ScanNow(ctx)
+	if err != nil || !slices.Equal(res.ChangedDAGs, []string{"a", "b"}) {
+		t.Fatalf("first scan = %+v, %v", res, err)
+	}
+	writeFile(t, dir, "b.json", brokenJSON)
+	if res, err = l.ScanNow(ctx); err != nil || !slices.Equal(res.ChangedDAGs, []string{"b"}) {
+		t.Fatalf("scan after breaking b = %+v, %v", res, err)
+	}
+	if d, _ := entry(l.DAGs(), "b", ""); d.Status != api.DAGInvalid || len(d.Errors) == 0 {
+		t.Fatalf("broken b = %+v", d)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = l.ScanNow(ctx); err != nil || !slices.Equal(res.ChangedDAGs, []string{"b"}) {
+		t.Fatalf("scan after deleting b = %+v, %v", res, err)
+	}
+	d, _ := entry(l.DAGs(), "b", "")
+	if d.Status != api.DAGDisabled || len(d.Errors) != 0 {
+		t.Errorf("deleted b shows %s with errors %v, want disabled with none", d.Status, d.Errors)
+	}
+	if res, err = l.ScanNow(ctx); err != nil || res.ChangedDAGs != nil {
+		t.Errorf("a scan with nothing changed names %v", res.ChangedDAGs)
 	}
 }

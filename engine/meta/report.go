@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta/centrality"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/exposures"
@@ -83,10 +84,12 @@ type UnmatchedRef struct {
 // unused, so none is proposed.
 const NoEvidence = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
 
-// Candidate is a deprecation candidate with the model's importance.
+// Candidate is a deprecation candidate with the model's importance and
+// the evidence a reviewer weighs.
 type Candidate struct {
 	lineage.Candidate
 	Importance float64
+	Evidence   api.ReviewEvidence
 }
 
 // StaleReport is a report proposed for archiving.
@@ -138,12 +141,14 @@ func buildReport(_ context.Context, p *Pipeline) error {
 			r.Manifest.LocalModels++
 		}
 	}
-	importance := map[string]float64{}
+	measures := map[string]centrality.Measures{}
 	for _, c := range s.Centrality {
-		importance[c.ID] = c.Importance
+		measures[c.ID] = c.Measures
 	}
+	readers := biReaders(s)
 	for _, c := range s.Candidates {
-		r.Candidates = append(r.Candidates, Candidate{Candidate: c, Importance: importance[c.UniqueID]})
+		r.Candidates = append(r.Candidates, Candidate{Candidate: c, Importance: measures[c.UniqueID].Importance,
+			Evidence: candidateEvidence(s, c.UniqueID, measures[c.UniqueID], readers[c.UniqueID])})
 	}
 	r.UnusedSources, r.Evidence = s.UnusedSources, s.Evidence
 	if !s.Evidence.Any() {

@@ -19,6 +19,7 @@ import (
 
 // fakeEngine serves scripted snapshots through the real api.API shape.
 type fakeEngine struct {
+	api.NoOperations
 	mu   sync.Mutex
 	snap *api.Snapshot
 	subs map[chan api.Event]struct{}

@@ -58,7 +58,16 @@ func approvable(st State) bool {
 // Approve carries out an item: pushes its branch and opens the pull
 // request, or archives its reports. With dryRun it only says what it would
 // push and post. A rejected push leaves the item staged with the error.
+// Every error names the item once, here; the steps below say only what failed.
 func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome, error) {
+	out, err := s.approve(ctx, id, dryRun)
+	if err != nil {
+		return out, fmt.Errorf("approving review %d: %w", id, err)
+	}
+	return out, nil
+}
+
+func (s *Service) approve(ctx context.Context, id int64, dryRun bool) (*Outcome, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -72,10 +81,10 @@ func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 		return nil, err
 	}
 	if it.State == api.ReviewBlocked {
-		return nil, fmt.Errorf("approving review %d: %w: %s", id, ErrBlocked, it.Error)
+		return nil, fmt.Errorf("%w: %s", ErrBlocked, it.Error)
 	}
 	if !approvable(it.State) {
-		return nil, fmt.Errorf("approving review %d: it is %s: %w", id, it.State, ErrState)
+		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
 	}
 	if it.Kind == KindArchive {
 		return s.approveArchive(ctx, it, dryRun)
@@ -89,26 +98,29 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		return nil, err
 	}
 	if !sc.hasBranch(it.Branch, it.Commit) {
-		return nil, fmt.Errorf("approving review %d: branch %s is missing from the scratch clone; run the metapipeline again to restage it", it.ID, it.Branch)
+		return nil, fmt.Errorf("branch %s is missing from the scratch clone; run the metapipeline again to restage it", it.Branch)
 	}
 	if sc.pushURL == "" {
-		return nil, fmt.Errorf("approving review %d: %w", it.ID, ErrNoRemote)
+		return nil, ErrNoRemote
 	}
 	// Proof again before anything leaves: the check is sluice's own, on
-	// the exact commit to push.
-	dangling, err := sc.checkCommit(it.Base, it.Commit)
+	// the branch's changes replayed on the base branch as it is now.
+	rc, err := sc.recheck(ctx, it)
 	if err != nil {
-		return nil, fmt.Errorf("approving review %d: %w", it.ID, err)
+		return nil, err
 	}
-	if len(dangling) > 0 {
-		it.Blocked = danglingText(dangling)
+	if len(rc.dangling) > 0 {
+		it.Blocked = danglingText(rc.dangling)
 		it.Error = blockedMessage(it.Blocked)
+		if rc.base != it.Base {
+			it.Error = fmt.Sprintf("%s (the base branch moved from %s to %s since staging)", it.Error, short(it.Base), short(rc.base))
+		}
 		if !dryRun {
 			if err := s.update(ctx, it, api.ReviewBlocked, it.Error); err != nil {
 				return nil, err
 			}
 		}
-		return nil, fmt.Errorf("approving review %d: %w: %s", it.ID, ErrBlocked, it.Error)
+		return nil, fmt.Errorf("%w: %s", ErrBlocked, it.Error)
 	}
 	out := &Outcome{Item: it, DryRun: dryRun, Push: &PushPlan{
 		Remote:  redactURL(sc.pushURL),
@@ -139,7 +151,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		if uerr := s.update(ctx, it, back, "push failed: "+err.Error()); uerr != nil {
 			s.log.Error("saving a failed push", "id", it.ID, "err", uerr)
 		}
-		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
+		return out, err
 	}
 	out.Push.Pushed = true
 	it.Error = ""
@@ -166,7 +178,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		if uerr := s.update(ctx, it, api.ReviewFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
 			s.log.Error("saving a failed pull request", "id", it.ID, "err", uerr)
 		}
-		return out, fmt.Errorf("approving review %d: %w", it.ID, err)
+		return out, err
 	}
 	opened := *out.Opened
 	it.URL, it.PRNumber = opened.URL, opened.Number
@@ -200,7 +212,7 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 		return out, nil
 	}
 	if s.cfg.Archiver == nil {
-		return out, fmt.Errorf("approving review %d: %w", it.ID, ErrNoArchiver)
+		return out, ErrNoArchiver
 	}
 	if it.State != api.ReviewApproved {
 		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
@@ -241,12 +253,20 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	if err := s.update(ctx, it, api.ReviewFailed, it.Error); err != nil {
 		return out, err
 	}
-	return out, fmt.Errorf("approving review %d: %s", it.ID, it.Error)
+	return out, errors.New(it.Error)
 }
 
 // Reject declines an item: its local branch goes, the item is marked.
 // A branch already pushed by a failed approval stays on the remote.
 func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
+	it, err := s.reject(ctx, id)
+	if err != nil {
+		return it, fmt.Errorf("rejecting review %d: %w", id, err)
+	}
+	return it, nil
+}
+
+func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -258,7 +278,7 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 		return nil, err
 	}
 	if !approvable(it.State) && it.State != api.ReviewBlocked {
-		return nil, fmt.Errorf("rejecting review %d: it is %s: %w", id, it.State, ErrState)
+		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
 	}
 	note := "rejected"
 	if it.Kind.IsBranch() && it.Branch != "" {

@@ -59,6 +59,10 @@ type Config struct {
 	// lifts the cap): a proposal above it is refused, not staged.
 	MaxDeleteFraction float64
 
+	// ReconsiderDays is how long the models of a pull request closed
+	// unmerged are not proposed again (default DefaultReconsiderDays).
+	ReconsiderDays int
+
 	// DBTBin is the dbt executable that runs `dbt parse` on every staged
 	// branch (default: dbt on PATH; none: no dbt parse).
 	DBTBin string
@@ -95,6 +99,17 @@ func (c *Config) maxDeleteFraction() float64 {
 		return DefaultMaxDeleteFraction
 	}
 	return c.MaxDeleteFraction
+}
+
+// DefaultReconsiderDays is ReconsiderDays' default.
+const DefaultReconsiderDays = 30
+
+func (c *Config) reconsider() time.Duration {
+	d := c.ReconsiderDays
+	if d <= 0 {
+		d = DefaultReconsiderDays
+	}
+	return time.Duration(d) * 24 * time.Hour
 }
 
 func (c *Config) now() time.Time {

@@ -3,6 +3,7 @@ package review
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // branchTitle is the item's title: the commit subject and the pull request
@@ -81,6 +82,7 @@ func prBody(it *Item, from string) string {
 		for _, s := range it.Subjects {
 			fmt.Fprintf(&b, "| `%s` | %s | %.4f | %s |\n", s.Name, mdCell(s.Reason), s.Importance, mdFiles(s.Files))
 		}
+		writeEvidence(&b, it.Subjects)
 	case KindExposures:
 		b.WriteString("Sluice's metapipeline regenerated the dbt exposures from the active BI reports.\n\n")
 		if len(it.Subjects) > 0 {
@@ -98,6 +100,61 @@ func prBody(it *Item, from string) string {
 	}
 	fmt.Fprintf(&b, "\n---\nStaged by Sluice (review %d) on `%s` at %s; approved from %s.\n", it.ID, it.BaseBranch, short(it.Base), from)
 	return b.String()
+}
+
+// writeEvidence gives, per model, what the reviewer weighs: the consumers
+// it reaches none of, its last run, its centrality and the BI queries that
+// read it.
+func writeEvidence(b *strings.Builder, subjects []Subject) {
+	any := false
+	for _, s := range subjects {
+		any = any || s.Evidence != nil
+	}
+	if !any {
+		return
+	}
+	b.WriteString("\n### Evidence\n")
+	for _, s := range subjects {
+		if s.Evidence == nil {
+			continue
+		}
+		fmt.Fprintf(b, "\n**`%s`** (`%s`)\n\n", s.Name, s.ID)
+		for _, l := range EvidenceLines(s.Evidence) {
+			fmt.Fprintf(b, "- %s\n", l)
+		}
+	}
+}
+
+// EvidenceLines renders a model's evidence, one fact a line, for the pull
+// request and the CLI.
+func EvidenceLines(ev *Evidence) []string {
+	if ev == nil {
+		return nil
+	}
+	out := []string{"Why unused: " + orDefault(ev.Unreached, "no consumer known")}
+	if ev.LastRunAt.IsZero() {
+		out = append(out, "Last run: none in the dbt run history read")
+	} else {
+		out = append(out, fmt.Sprintf("Last run: %s, %s, %s (%d %s in the history)",
+			ev.LastRunAt.UTC().Format("2006-01-02 15:04 UTC"), ev.LastRuntime.Round(10*time.Millisecond), orDefault(ev.LastStatus, "status unknown"),
+			ev.Runs, plural(ev.Runs, "run", "runs")))
+	}
+	c := ev.Centrality
+	out = append(out, fmt.Sprintf("Centrality: importance %.4f; degree %.4f (in %.4f, out %.4f); closeness %.4f; betweenness %.4f; PageRank %.4f",
+		c.Importance, c.Degree, c.InDegree, c.OutDegree, c.Closeness, c.Betweenness, c.PageRank))
+	if len(ev.BIQueries) == 0 {
+		out = append(out, "BI queries that read it: none")
+	} else {
+		out = append(out, "BI queries that read it (all stale or archived): "+strings.Join(ev.BIQueries, "; "))
+	}
+	return out
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func mdCell(s string) string {

@@ -17,6 +17,8 @@ type Candidate struct {
 	// empty when the model has none.
 	PatchPath  string
 	Importance float64
+	// Evidence is shown in the pane and the pull request; optional.
+	Evidence *Evidence
 }
 
 // Exposures is the regenerated dbt exposures YAML.

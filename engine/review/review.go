@@ -70,6 +70,7 @@ type Item struct {
 	Diff       string       `json:"-"` // unified diff; stored in its own column
 	PRNumber   int          `json:",omitempty"`
 	URL        string       `json:",omitempty"` // pull request URL once opened
+	Checks     string       `json:",omitempty"` // the pull request's checks: success, failure, pending
 
 	// Subjects are the models (deprecate), exposures (exposures) or reports
 	// (archive) the item touches.
@@ -114,11 +115,16 @@ type Subject struct {
 	ID         string // dbt unique_id, exposure name or report token
 	Name       string
 	Reason     string
-	Importance float64  `json:",omitempty"`
-	Files      []string `json:",omitempty"`
+	Importance float64   `json:",omitempty"`
+	Files      []string  `json:",omitempty"`
+	Evidence   *Evidence `json:",omitempty"` // deprecation candidates
 	// Result of acting on it (archive items): "archived", or the error.
 	Result string `json:",omitempty"`
 }
+
+// Evidence is why a model is proposed: the read model's type, so the
+// pane needs no mapping.
+type Evidence = api.ReviewEvidence
 
 // Subject results of archive items.
 const ResultArchived = "archived"

@@ -257,6 +257,7 @@ func (it *Item) Snapshot() api.Review {
 		CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt,
 		URL:       it.URL,
+		Checks:    it.Checks,
 		Error:     it.Error,
 	}
 	for _, sub := range it.Subjects {
@@ -264,7 +265,7 @@ func (it *Item) Snapshot() api.Review {
 		if sub.Result != "" && sub.Result != ResultArchived {
 			reason += " — archive failed: " + sub.Result
 		}
-		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance})
+		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance, Evidence: sub.Evidence})
 	}
 	return r
 }

@@ -28,6 +28,7 @@ type itemData struct {
 	Files      []FileChange `json:",omitempty"`
 	PRNumber   int          `json:",omitempty"`
 	URL        string       `json:",omitempty"`
+	Checks     string       `json:",omitempty"`
 	Subjects   []Subject    `json:",omitempty"`
 	Notes      []string     `json:",omitempty"`
 	Error      string       `json:",omitempty"`
@@ -38,7 +39,7 @@ type itemData struct {
 func toRecord(it *Item) (*store.ReviewRecord, error) {
 	data, err := json.Marshal(itemData{
 		Title: it.Title, Repo: it.Repo, Remote: it.Remote, GitHubRepo: it.GitHubRepo, GitHubAPI: it.GitHubAPI, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
-		PRNumber: it.PRNumber, URL: it.URL, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
+		PRNumber: it.PRNumber, URL: it.URL, Checks: it.Checks, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
 		Blocked: it.Blocked,
 	})
 	if err != nil {
@@ -63,7 +64,7 @@ func fromRecord(r store.ReviewRecord) (*Item, error) {
 		ID: r.ID, Kind: Kind(r.Kind), State: State(r.State), Title: d.Title, Branch: r.Branch,
 		Repo: d.Repo, Remote: d.Remote, GitHubRepo: d.GitHubRepo, GitHubAPI: d.GitHubAPI,
 		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Files: d.Files, Diff: r.Diff,
-		PRNumber: d.PRNumber, URL: d.URL, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
+		PRNumber: d.PRNumber, URL: d.URL, Checks: d.Checks, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
 		Error: d.Error, Withdrawn: d.Withdrawn, Blocked: d.Blocked, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 	}
 	for _, ev := range r.History {

@@ -76,6 +76,13 @@ type branchBuild struct {
 // the proposal (nil when there is nothing to propose: no candidates, or
 // none of their files exist on the base branch).
 func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Item, error) {
+	cands, held, err := s.withoutDeclined(ctx, cands)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range held {
+		s.log.Info("staging deprecate", "note", n)
+	}
 	cands = append([]Candidate(nil), cands...)
 	sort.Slice(cands, func(i, j int) bool { return cands[i].UniqueID < cands[j].UniqueID })
 	ids := make([]string, len(cands))
@@ -344,7 +351,7 @@ func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidat
 			notes = append(notes, fmt.Sprintf("%s: nothing to remove on the base branch", c.Name))
 			continue
 		}
-		subjects = append(subjects, Subject{ID: c.UniqueID, Name: c.Name, Reason: c.Reason, Importance: c.Importance, Files: files})
+		subjects = append(subjects, Subject{ID: c.UniqueID, Name: c.Name, Reason: c.Reason, Importance: c.Importance, Files: files, Evidence: c.Evidence})
 	}
 	return ed, subjects, notes, nil
 }
@@ -376,7 +383,10 @@ func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, s
 			}
 			continue
 		}
-		if it.Fingerprint == fp && settled == nil && !(it.State == api.ReviewRejected && it.Withdrawn) {
+		// A decline holds for the reconsider period only (the candidates
+		// are left out meanwhile); after it the proposal may come back.
+		expired := it.State == api.ReviewDeclined && !it.UpdatedAt.After(s.cfg.now().Add(-s.cfg.reconsider()))
+		if it.Fingerprint == fp && settled == nil && !(it.State == api.ReviewRejected && it.Withdrawn) && !expired {
 			settled = it
 		}
 	}

@@ -191,6 +191,31 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 	inFlight := 0
 	started := false
 	settled := map[string]bool{}
+	// Clear from failed: a task that succeeded in the original run is not
+	// run again when every task upstream of it is skipped too; it counts as
+	// a success for its children. Its row rides with the run's start.
+	if len(ar.run.Skip) > 0 {
+		skipped := map[string]bool{}
+		now := time.Now()
+		for _, id := range order {
+			from, ok := ar.run.Skip[id]
+			if !ok || waiting[id] != 0 {
+				continue
+			}
+			skipped[id], settled[id] = true, true
+			unsaved = append(unsaved, store.Attempt{RunID: ar.run.ID, Task: id, State: api.TaskSkipped,
+				FinishedAt: now, Error: SkippedNote(from)})
+			for _, ch := range ar.def.Children(id) {
+				waiting[ch]--
+			}
+		}
+		ready = ready[:0]
+		for _, id := range order {
+			if waiting[id] == 0 && !skipped[id] {
+				ready = append(ready, id)
+			}
+		}
+	}
 	for {
 		var launch []*dag.Node
 		for len(ready) > 0 && inFlight+len(launch) < r.cfg.TaskParallelism && ctx.Err() == nil {
@@ -457,3 +482,8 @@ func (r *Runner) putAttempt(ar *activeRun, a store.Attempt) error {
 	r.changed()
 	return nil
 }
+
+// SkippedNote is the error text of a task a clear-from-failed run skipped
+// because it succeeded in run from: the console shows the state as
+// "skipped (succeeded in #N)".
+func SkippedNote(from int64) string { return fmt.Sprintf("succeeded in #%d", from) }

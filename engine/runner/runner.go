@@ -82,8 +82,11 @@ type Runner struct {
 	running  map[int64]*activeRun
 	act      *active
 	finished []api.Run // oldest first, at most FinishedKept
-	version  uint64    // bumped on every queue or slot change
-	cache    struct {
+	// finishedTotal counts finished runs in the store: counted at start,
+	// then kept by addFinishedLocked, so a snapshot costs no query.
+	finishedTotal int
+	version       uint64 // bumped on every queue or slot change
+	cache         struct {
 		version uint64
 		queued  []api.Run
 	}
@@ -372,9 +375,16 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		return id, err
 	}
 	run := store.Run{ID: id, DAG: nr.DAG, State: api.RunQueued, Trigger: nr.Trigger, Priority: nr.Priority,
-		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor}
+		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor,
+		RerunOf: nr.RerunOf, Skip: nr.Skip}
 	if run.Trigger == "" {
 		run.Trigger = store.TriggerManual
+	}
+	if nr.ReuseBatch != 0 {
+		// The batch's key is in the store only.
+		if stored, err := r.st.Run(ctx, id); err == nil {
+			run.Batch, run.BatchID = stored.Batch, stored.BatchID
+		}
 	}
 	if nr.Batch != nil {
 		run.Batch = nr.Batch.Key()
@@ -477,6 +487,7 @@ func (r *Runner) Runs() api.Runs {
 	for i, run := range r.finished {
 		out.Finished[len(r.finished)-1-i] = run
 	}
+	out.FinishedTotal = max(r.finishedTotal, len(out.Finished))
 	return out
 }
 
@@ -524,7 +535,7 @@ func (r *Runner) queuedLocked() []api.Run {
 func queuedRun(run store.Run, def *dag.DAG) api.Run {
 	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: api.RunQueued, Trigger: run.Trigger, Priority: run.Priority,
-		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch,
+		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch, RerunOf: run.RerunOf,
 	}
 	if def != nil {
 		s.Total = len(def.Nodes)
@@ -539,6 +550,7 @@ func (ar *activeRun) snapshot() api.Run {
 		ID: ar.run.ID, DAG: ar.run.DAG, State: ar.run.State, Trigger: ar.run.Trigger, Priority: ar.run.Priority,
 		Config: ar.run.Config, QueuedAt: ar.run.QueuedAt, StartedAt: ar.run.StartedAt, FinishedAt: ar.run.FinishedAt,
 		Error: ar.run.Error, Batch: ar.run.Batch, Tasks: slices.Clone(ar.tasks), Total: len(ar.tasks),
+		RerunOf: ar.run.RerunOf,
 	}
 	for _, t := range ar.tasks {
 		if taskDone(t.State) {
@@ -563,6 +575,7 @@ func (r *Runner) addFinishedLocked(run api.Run) {
 		r.finished = r.finished[:n]
 	}
 	r.finished = append(r.finished, run)
+	r.finishedTotal++
 }
 
 // finishedRun builds the snapshot of a settled run from its stored rows;
@@ -571,6 +584,7 @@ func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) 
 	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: run.State, Trigger: run.Trigger, Priority: run.Priority, Config: run.Config,
 		QueuedAt: run.QueuedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Error: run.Error, Batch: run.Batch,
+		RerunOf: run.RerunOf,
 	}
 	byTask := map[string]store.Attempt{}
 	for _, a := range rows {
@@ -619,12 +633,17 @@ func (r *Runner) loadFinished(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	total, err := r.st.FinishedCount(ctx)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = r.finished[:0]
 	for i := len(runs) - 1; i >= 0; i-- {
 		r.addFinishedLocked(r.finishedRun(runs[i], tasks[runs[i].ID], r.defOf(runs[i].DAG)))
 	}
+	r.finishedTotal = total
 	return nil
 }
 

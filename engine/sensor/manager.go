@@ -185,7 +185,7 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 			k := sensorKey{d.Name, i}
 			sp, err := SpecOf(d, i, m.opts.MaxConcurrentRuns)
 			if err == nil && len(m.opts.Conn.Brokers) == 0 {
-				err = fmt.Errorf("%w: no kafka brokers configured (%s)", ErrConfig, EnvBrokers)
+				err = fmt.Errorf("%w: no kafka brokers configured%s", ErrConfig, hint(m.opts.Conn.Hints.Brokers))
 			}
 			if err != nil {
 				broken[k] = brokenSensor{spec: s, err: err}

@@ -47,7 +47,9 @@ func TestSpecOfDefaults(t *testing.T) {
 
 func TestManagerWithoutBrokersListsSensorsAsBroken(t *testing.T) {
 	t.Parallel()
-	m, err := NewManager(Options{Sink: newMemSink()})
+	// The command's hint says how brokers are given; the reason carries it.
+	hints := ConnHints{Brokers: "set --kafka-brokers or SLUICE_KAFKA_BROKERS"}
+	m, err := NewManager(Options{Sink: newMemSink(), Conn: ConnConfig{Hints: hints}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestManagerWithoutBrokersListsSensorsAsBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := m.Snapshot()
-	if len(s) != 1 || s[0].DAG != "d" || s[0].Status != api.SensorError || !strings.Contains(s[0].Error, EnvBrokers) ||
+	if len(s) != 1 || s[0].DAG != "d" || s[0].Status != api.SensorError || !strings.Contains(s[0].Error, "no kafka brokers configured (set --kafka-brokers or SLUICE_KAFKA_BROKERS)") ||
 		s[0].Group != "sluice.d" || len(s[0].Topics) != 1 {
 		t.Errorf("snapshot %+v", s)
 	}

@@ -56,6 +56,9 @@ type Runs interface {
 	ClaimExternal(ctx context.Context) ([]Run, error)
 	// QueuedCount counts a DAG's queued runs (every DAG's when dag is "").
 	QueuedCount(ctx context.Context, dag string) (int, error)
+	// FinishedCount counts the finished runs (succeeded, failed or
+	// cancelled), for the console's "latest 200 of 6,777".
+	FinishedCount(ctx context.Context) (int, error)
 	// Tasks returns the latest row of each task of each run, by task name.
 	Tasks(ctx context.Context, runIDs ...int64) (map[int64][]Attempt, error)
 	// Attempts returns every attempt of one task of a run, oldest first.
@@ -107,3 +110,18 @@ type Processes interface {
 }
 
 var _ Interface = (*Store)(nil)
+
+// Operator is what the operator's actions (issue 15) need of a store: the
+// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf
+// and Skip. The SQLite store has it; a store without it (PostgreSQL, for
+// now) makes those actions api.ErrNotAvailable rather than half-done.
+type Operator interface {
+	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
+	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
+	Mark(ctx context.Context, runID int64, task string, state api.RunState, note string, at time.Time) (bool, error)
+	PauseDAG(ctx context.Context, dag string, p api.DAGPause) (bool, error)
+	UnpauseDAG(ctx context.Context, dag string) (bool, error)
+	PausedDAGs(ctx context.Context) (map[string]api.DAGPause, error)
+}
+
+var _ Operator = (*Store)(nil)

@@ -18,6 +18,7 @@ const (
 	TriggerSchedule = "schedule"
 	TriggerSensor   = "sensor"
 	TriggerRecovery = "recovery"
+	TriggerRerun    = "rerun"
 )
 
 // Sentinels.
@@ -30,6 +31,9 @@ var (
 	ErrNotFound = errors.New("run not found")
 	// ErrNotQueued: the run left the queue (started, finished or cancelled).
 	ErrNotQueued = errors.New("run is not queued")
+	// ErrDuplicateRerun: a re-run of that run is already queued or
+	// running. CreateRun returns its id with it.
+	ErrDuplicateRerun = errors.New("already being re-run")
 )
 
 // Batch is the slice of a Kafka partition a sensor run processes.
@@ -65,6 +69,16 @@ type NewRun struct {
 	External bool
 	// RetryOf is the interrupted run this one re-runs.
 	RetryOf int64
+	// RerunOf is the finished run an operator re-runs. While a re-run of
+	// that run is queued or running, CreateRun refuses another with
+	// ErrDuplicateRerun (two consoles pressing R at once queue one run).
+	RerunOf int64
+	// Skip names the tasks not to run, each with the run it succeeded in
+	// (clear from failed).
+	Skip map[string]int64
+	// ReuseBatch is the id of a stored batch the run processes again (a
+	// re-run of a sensor run: nothing is read from Kafka twice).
+	ReuseBatch int64
 	// batchID re-uses a stored batch (crash recovery).
 	batchID int64
 }
@@ -85,6 +99,8 @@ type Run struct {
 	Batch        string // Batch.Key() of the batch, "" for none
 	RetryOf      int64
 	ScheduledFor time.Time
+	RerunOf      int64
+	Skip         map[string]int64 // task -> run it succeeded in
 }
 
 // Finished reports whether the run reached a final state.
@@ -124,7 +140,7 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (int64, error) {
 		id, err = s.createRun(ctx, tx, nr)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrDuplicateBatch) {
+	if err != nil && !errors.Is(err, ErrDuplicateBatch) && !errors.Is(err, ErrDuplicateRerun) {
 		return 0, fmt.Errorf("creating run of %q: %w", nr.DAG, err)
 	}
 	return id, err
@@ -134,6 +150,9 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 	var batchID any
 	if nr.batchID != 0 {
 		batchID = nr.batchID
+	}
+	if nr.ReuseBatch != 0 {
+		batchID = nr.ReuseBatch
 	}
 	if b := nr.Batch; b != nil {
 		res, err := s.exec(ctx, tx, `INSERT INTO run_batches (topic, partition, first_offset, last_offset, messages)
@@ -161,17 +180,36 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 	if len(nr.Config) > 0 {
 		cfg = []byte(nr.Config)
 	}
-	var retryOf any
+	var retryOf, rerunOf, skip any
 	if nr.RetryOf != 0 {
 		retryOf = nr.RetryOf
+	}
+	if nr.RerunOf != 0 {
+		rerunOf = nr.RerunOf
+		var existing int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM runs WHERE rerun_of = ? AND state IN ('queued', 'running') ORDER BY id LIMIT 1",
+			nr.RerunOf).Scan(&existing)
+		if err == nil {
+			return existing, fmt.Errorf("%w: run %d re-runs run %d", ErrDuplicateRerun, existing, nr.RerunOf)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+	}
+	if len(nr.Skip) > 0 {
+		b, err := json.Marshal(nr.Skip)
+		if err != nil {
+			return 0, err
+		}
+		skip = string(b)
 	}
 	adopted := 1
 	if nr.External {
 		adopted = 0
 	}
-	res, err := s.exec(ctx, tx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
-		VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batchID, retryOf, dbTime(nr.ScheduledFor), adopted)
+	res, err := s.exec(ctx, tx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks)
+		VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batchID, retryOf, dbTime(nr.ScheduledFor), adopted, rerunOf, skip)
 	if err != nil {
 		return 0, err
 	}
@@ -277,7 +315,7 @@ func (s *Store) putAttempt(ctx context.Context, tx *sql.Tx, a Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset`
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -291,11 +329,18 @@ func scanRun(sc rowScanner) (Run, error) {
 		started, finished, sched    sql.NullInt64
 		batchID, retryOf, partition sql.NullInt64
 		first, last                 sql.NullInt64
-		topic                       sql.NullString
+		topic, skip                 sql.NullString
+		rerunOf                     sql.NullInt64
 	)
 	if err := sc.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip); err != nil {
 		return Run{}, err
+	}
+	r.RerunOf = rerunOf.Int64
+	if skip.Valid && skip.String != "" {
+		if err := json.Unmarshal([]byte(skip.String), &r.Skip); err != nil {
+			return Run{}, fmt.Errorf("run %d: reading its skipped tasks: %w", r.ID, err)
+		}
 	}
 	if len(cfg) > 0 {
 		r.Config = json.RawMessage(cfg)
@@ -426,6 +471,16 @@ func (s *Store) ClaimExternal(ctx context.Context) ([]Run, error) {
 	return runs, nil
 }
 
+// FinishedCount is the number of finished runs (succeeded, failed or
+// cancelled), counted once when the run history is loaded.
+func (s *Store) FinishedCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM runs WHERE state NOT IN ('queued', 'running')").Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting finished runs: %w", err)
+	}
+	return n, nil
+}
+
 // QueuedCount is the number of queued runs of a DAG (every DAG when dag is
 // empty), for sensors' backpressure.
 func (s *Store) QueuedCount(ctx context.Context, dag string) (int, error) {
@@ -554,7 +609,7 @@ func (s *Store) Recover(ctx context.Context, at time.Time, retry func(Run) bool)
 			if retry != nil && retry(r) {
 				in.Requeued, err = s.createRun(ctx, tx, NewRun{
 					DAG: r.DAG, Trigger: TriggerRecovery, Priority: r.Priority, Config: r.Config,
-					QueuedAt: at, RetryOf: r.ID, batchID: r.BatchID,
+					QueuedAt: at, RetryOf: r.ID, batchID: r.BatchID, Skip: r.Skip,
 				})
 				if err != nil {
 					return err

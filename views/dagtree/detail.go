@@ -60,6 +60,13 @@ func (m *Model) detailText() string {
 	if d.Status == api.DAGConflict {
 		field("conflict", "name held by "+orDash(d.ConflictWith))
 	}
+	if p := d.Paused; p != nil {
+		paused := fmt.Sprintf("by %s at %s (%s)", p.By, common.Clock(p.At), common.Ago(now, p.At))
+		if p.Reason != "" {
+			paused += ": " + p.Reason
+		}
+		field("paused", paused)
+	}
 	if d.Def != nil {
 		def := d.Def
 		field("schedule", orDash(def.Schedule))

@@ -190,6 +190,7 @@ func TestCursorFollowsSensor(t *testing.T) {
 }
 
 type stubAPI struct {
+	api.NoOperations
 	mu    sync.Mutex
 	calls []string
 }

@@ -287,7 +287,7 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 			err := api.Approve(ctx, id)
 			after := findIn(api.Snapshot(), id)
 			if err != nil {
-				return "", fmt.Errorf("approving review #%d: %w", id, err)
+				return "", err // it names the review (api.API)
 			}
 			return approveOutcome(id, after)
 		},
@@ -341,7 +341,7 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 		Destructive: true,
 		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.Reject(ctx, id); err != nil {
-				return "", fmt.Errorf("rejecting review #%d: %w", id, err)
+				return "", err // it names the review (api.API)
 			}
 			return fmt.Sprintf("review #%d rejected", id), nil
 		},

@@ -238,6 +238,7 @@ func TestApproveOutcome(t *testing.T) {
 
 // stubAPI records what an action asked of the engine.
 type stubAPI struct {
+	api.NoOperations
 	mu       sync.Mutex
 	snap     *api.Snapshot
 	approved []int64

@@ -89,7 +89,17 @@ func (m *Model) headLines(it *api.Review) []string {
 	}
 	add(strings.Join(where, st.Muted.Render(" · ")))
 	if it.URL != "" {
-		add(st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL)))
+		pr := st.Label.Render("pull request ") + st.Info.Render(common.OneLine(it.URL))
+		if it.Checks != "" {
+			pr += st.Muted.Render(" · ") + st.Label.Render("checks ") + checksText(st, it.Checks)
+		}
+		switch it.State {
+		case api.ReviewMerged:
+			pr += st.Muted.Render(" · merged")
+		case api.ReviewDeclined:
+			pr += st.Muted.Render(" · closed unmerged: a reviewer declined")
+		}
+		add(pr)
 	}
 	if it.Error != "" {
 		for _, l := range strings.Split(ansi.Wrap(st.Error.Render("error: "+common.OneLine(it.Error)), w, ""), "\n") {
@@ -110,6 +120,9 @@ func (m *Model) headLines(it *api.Review) []string {
 		add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "IMPORTANCE", "NAME", "REASON")))
 		for _, s := range it.Subjects {
 			add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%10.4f", s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
+			for _, l := range evidenceLines(s.Evidence, now, w) {
+				add(st.Muted.Render(l))
+			}
 		}
 	}
 	switch {

@@ -61,6 +61,9 @@ func (m *Model) detailText() string {
 	if r.Error != "" {
 		field("error", st.Error.Render(common.OneLine(r.Error)))
 	}
+	if r.RerunOf != 0 {
+		field("re-run of", fmt.Sprintf("#%d", r.RerunOf))
+	}
 
 	b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Tasks (%d)", len(r.Tasks))) + "\n")
 	b.WriteString(st.Muted.Render(common.Columns(m.Width, []int{2, 22, 16, 7, 9, 9}, "", "TASK", "STATE", "TRY", "STARTED", "TOOK", "")) + "\n")
@@ -69,7 +72,11 @@ func (m *Model) detailText() string {
 		b.WriteString(common.Columns(m.Width, []int{2, 22, 16, 7, 9, 9}, "",
 			stateMark(t.State)+" "+t.ID, common.StateText(st, t.State), fmt.Sprint(t.Attempt),
 			clockOrDash(t.StartedAt), taskElapsed(t, now), "") + "\n")
-		if t.Error != "" {
+		switch {
+		case t.State == api.TaskSkipped && strings.HasPrefix(t.Error, "succeeded in #"):
+			// Cleared from failed: not an error, where it succeeded.
+			b.WriteString("    " + st.Muted.Render("skipped ("+t.Error+")") + "\n")
+		case t.Error != "":
 			b.WriteString("    " + st.Error.Render("error: "+common.OneLine(t.Error)) + "\n")
 		}
 	}

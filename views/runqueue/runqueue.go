@@ -24,16 +24,43 @@ type Model struct {
 	// nameWidth is the longest DAG name among the rows, for the column.
 	nameWidth int
 	idWidth   int // "#" and the longest run id
+	// shown counts each section's runs that pass the filter, for the
+	// section headers.
+	shown [secFinished + 1]int
 
 	// detail is the run whose details are open, 0 for the queue.
 	detail int64
+	// trigger is the position in triggerFilters of the list's trigger
+	// filter; 0 shows every run.
+	trigger int
+}
+
+// triggerFilters are what the by-trigger key cycles through: everything,
+// everything but the sensor runs that can flood the list, then one
+// trigger at a time.
+var triggerFilters = [...]struct{ label, only, not string }{
+	{label: "all"},
+	{label: "not sensor", not: "sensor"},
+	{label: "schedule", only: "schedule"},
+	{label: "sensor", only: "sensor"},
+	{label: "manual", only: "manual"},
+	{label: "backfill", only: "backfill"},
+}
+
+// triggerMatch reports whether a run's trigger passes the trigger filter.
+func (m *Model) triggerMatch(trigger string) bool {
+	f := triggerFilters[m.trigger]
+	return (f.only == "" || trigger == f.only) && (f.not == "" || trigger != f.not)
 }
 
 var _ common.Component = (*Model)(nil)
 
 // New returns an empty run queue.
 func New(c *common.Common) *Model {
-	return &Model{ListPane: common.NewListPane(c), c: c}
+	m := &Model{ListPane: common.NewListPane(c), c: c}
+	// Section headers have no action: the cursor passes over them.
+	m.List.SetSkip(func(i int) bool { return i < len(m.rows) && m.rows[i].kind == rowHeader })
+	return m
 }
 
 // Title implements common.Component.
@@ -92,14 +119,50 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if r := m.selectedRun(); r != nil {
 			m.openDetail(r)
 		}
+	case key.Matches(msg, k.ByTrigger):
+		m.trigger = (m.trigger + 1) % len(triggerFilters)
+		m.rebuild(m.snap)
 	case key.Matches(msg, k.Cancel):
 		r := m.selectedRun()
 		if r == nil {
 			return common.Toast("select a run to cancel", true)
 		}
 		return m.cancel(r)
+	case key.Matches(msg, k.Rerun), key.Matches(msg, k.Clear):
+		r := m.selectedRun()
+		if r == nil {
+			return common.Toast("select a finished run to re-run", true)
+		}
+		return m.rerun(r, key.Matches(msg, k.Clear))
 	}
 	return nil
+}
+
+// rerun asks to re-run a finished run, or (fromFailed) to clear it from
+// its failed tasks.
+func (m *Model) rerun(r *api.Run, fromFailed bool) tea.Cmd {
+	if !r.State.Finished() {
+		return common.Toast(fmt.Sprintf("run #%d is %s: re-run it once it finished", r.ID, r.State), true)
+	}
+	id, name := r.ID, r.DAG
+	verb, prompt := "re-running", fmt.Sprintf("Re-run run #%d of %s? Every task runs again, with the same run config.", id, name)
+	if fromFailed {
+		if r.State == api.RunSuccess {
+			return common.Toast(fmt.Sprintf("run #%d succeeded: nothing failed to clear (R re-runs it)", id), true)
+		}
+		verb, prompt = "clearing", fmt.Sprintf("Clear run #%d of %s from failed? Tasks that succeeded are skipped; failed ones and everything downstream run again.", id, name)
+	}
+	return common.RequestAction(common.Action{
+		Name:   fmt.Sprintf("%s run #%d", verb, id),
+		Prompt: prompt,
+		Do: func(ctx context.Context, api api.API) (string, error) {
+			newID, err := api.Rerun(ctx, id, rerunOptions(fromFailed))
+			if err != nil {
+				return "", fmt.Errorf("%s run #%d: %w", verb, id, err)
+			}
+			return fmt.Sprintf("queued run #%d, a re-run of #%d", newID, id), nil
+		},
+	})
 }
 
 func (m *Model) refilter() { m.rebuild(m.snap) }
@@ -128,8 +191,9 @@ func (m *Model) cancel(r *api.Run) tea.Cmd {
 		Prompt:      prompt,
 		Destructive: true,
 		Do: func(ctx context.Context, api api.API) (string, error) {
+			// The engine's error names the run (api.API).
 			if err := api.Cancel(ctx, id); err != nil {
-				return "", fmt.Errorf("cancelling run #%d: %w", id, err)
+				return "", err
 			}
 			return fmt.Sprintf("cancelled run #%d of %s", id, name), nil
 		},
@@ -145,13 +209,13 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Cancel}
+	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same
@@ -171,3 +235,5 @@ func sameRunShape(a, b *api.Snapshot) bool {
 	}
 	return true
 }
+
+func rerunOptions(fromFailed bool) api.RerunOptions { return api.RerunOptions{FromFailed: fromFailed} }

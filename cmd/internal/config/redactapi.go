@@ -169,3 +169,26 @@ func mapSlice[T any](in []T, fix func(*T) bool) []T {
 	}
 	return out
 }
+
+func (a *redactedAPI) Rerun(ctx context.Context, run int64, opts api.RerunOptions) (int64, error) {
+	id, err := a.api.Rerun(ctx, run, opts)
+	return id, a.err(err)
+}
+
+func (a *redactedAPI) Mark(ctx context.Context, run int64, task string, state api.RunState, reason string) error {
+	return a.err(a.api.Mark(ctx, run, task, state, reason))
+}
+
+func (a *redactedAPI) PauseDAG(ctx context.Context, dag string, paused bool, reason string) error {
+	return a.err(a.api.PauseDAG(ctx, dag, paused, reason))
+}
+
+// AuditLog redacts the outcomes: they quote errors.
+func (a *redactedAPI) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	entries, err := a.api.AuditLog(ctx, q)
+	for i := range entries {
+		entries[i].Outcome = a.r.String(entries[i].Outcome)
+		entries[i].Reason = a.r.String(entries[i].Reason)
+	}
+	return entries, a.err(err)
+}

@@ -17,7 +17,10 @@ const secret = "ghp_0123456789abcdefSECRET"
 
 var errBoom = errors.New("boom")
 
-type stubAPI struct{ snap *api.Snapshot }
+type stubAPI struct {
+	api.NoOperations
+	snap *api.Snapshot
+}
 
 func (s stubAPI) Snapshot() *api.Snapshot               { return s.snap }
 func (s stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {} }
@@ -90,5 +93,17 @@ func TestRedactAPI(t *testing.T) {
 	plain := stubAPI{snap: clean}
 	if got := config.RedactAPI(plain, config.NewRedactor()); !reflect.DeepEqual(got, api.API(plain)) {
 		t.Error("an empty redactor wrapped the API")
+	}
+}
+
+func TestIsSecretFlag(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"kafka-sasl-password": true, "mode-token": true, "github-secret": true,
+		"kafka-sasl-password-file": false, "github-token-hosts": false, "state-dir": false, "repo": false,
+	} {
+		if got := config.IsSecretFlag(name); got != want {
+			t.Errorf("IsSecretFlag(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

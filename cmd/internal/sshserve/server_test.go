@@ -24,6 +24,7 @@ import (
 // real coalescing subscriptions, and a record of every action that reached
 // it.
 type fakeEngine struct {
+	api.NoOperations
 	mu       sync.Mutex
 	snap     *api.Snapshot
 	subs     map[chan api.Event]struct{}

@@ -12,6 +12,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sluice-dev/sluice/engine/access"
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 type sessionKey struct{}
@@ -149,8 +150,9 @@ func (s *Server) consoleMiddleware(next ssh.Handler) ssh.Handler {
 		info.Renderer = sessionRenderer(sess, in, backgroundQueryTimeout)
 
 		// The session's context ends when the client goes: every engine
-		// call the console makes is bounded by it.
-		ctx, cancel := context.WithCancel(sess.Context())
+		// call the console makes is bounded by it, and recorded in the
+		// audit log as the SSH user's.
+		ctx, cancel := context.WithCancel(api.WithActor(sess.Context(), info.User))
 		defer cancel()
 		model, closeConsole := s.cfg.NewConsole(ctx, access.Restrict(s.cfg.API, info.Role), info)
 		defer closeConsole()

@@ -20,7 +20,9 @@ import (
 func FromReport(r *meta.Report) review.Proposal {
 	p := review.Proposal{Deprecate: []review.Candidate{}, Models: r.Manifest.LocalModels}
 	for _, c := range r.Candidates {
+		ev := c.Evidence
 		p.Deprecate = append(p.Deprecate, review.Candidate{
+			Evidence:   &ev,
 			UniqueID:   c.UniqueID,
 			Name:       c.Name,
 			Reason:     c.Reason,

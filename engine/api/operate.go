@@ -1,0 +1,103 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Operations are the operator's hands beyond trigger and cancel: re-run,
+// clear from failed, mark, pause a DAG, and the audit log that records every
+// action. Each is one method, the same for the console, the CLI and an SSH
+// session; each records who did it (ActorOf the call's context).
+type Operations interface {
+	// Rerun queues a new run of a finished run's DAG with the same run
+	// config, linked to it. With FromFailed the new run skips the tasks
+	// that succeeded in the original and runs the failed ones and
+	// everything downstream of them.
+	Rerun(ctx context.Context, run int64, opts RerunOptions) (int64, error)
+	// Mark sets a finished run's state (task empty) or one of its tasks'
+	// state to success or failed, with a reason.
+	Mark(ctx context.Context, run int64, task string, state RunState, reason string) error
+	// PauseDAG pauses (or unpauses) a DAG: its schedules and sensors stop
+	// firing; manual triggers still run. The pause is stored and outlives
+	// restarts and file edits.
+	PauseDAG(ctx context.Context, dag string, paused bool, reason string) error
+	// AuditLog lists recorded actions, newest first.
+	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// ErrConflict: the action does not apply to the target's current state
+// (re-running a run still running, marking a queued run).
+var ErrConflict = errors.New("not possible in this state")
+
+// RerunOptions tune Rerun.
+type RerunOptions struct {
+	// FromFailed skips the tasks that succeeded in the original run.
+	FromFailed bool
+	// Reason is recorded in the audit log.
+	Reason string
+}
+
+// AuditEntry is one recorded operator action.
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"` // trigger, cancel, rerun, mark, pause, …
+	Target  string    `json:"target"` // "run 12", "dag daily_etl", "review 3"
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+// Audit outcomes: "ok", or the refusal's error text.
+const AuditOK = "ok"
+
+// AuditQuery filters AuditLog.
+type AuditQuery struct {
+	Since time.Time // zero: from the start
+	Limit int       // 0: every entry
+}
+
+// DAGPause says a DAG is paused, by whom and when.
+type DAGPause struct {
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+type actorKey struct{}
+
+// WithActor tells the engine who makes the calls made with ctx: the SSH
+// user in `sluice serve`, the OS user at a local console or in the CLI.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf is the actor WithActor set; "" when none.
+func ActorOf(ctx context.Context) string {
+	s, _ := ctx.Value(actorKey{}).(string)
+	return s
+}
+
+// NoOperations implements Operations with ErrNotAvailable: front ends'
+// test doubles embed it to stand for an engine without them.
+type NoOperations struct{}
+
+// Rerun implements Operations.
+func (NoOperations) Rerun(context.Context, int64, RerunOptions) (int64, error) {
+	return 0, ErrNotAvailable
+}
+
+// Mark implements Operations.
+func (NoOperations) Mark(context.Context, int64, string, RunState, string) error {
+	return ErrNotAvailable
+}
+
+// PauseDAG implements Operations.
+func (NoOperations) PauseDAG(context.Context, string, bool, string) error { return ErrNotAvailable }
+
+// AuditLog implements Operations.
+func (NoOperations) AuditLog(context.Context, AuditQuery) ([]AuditEntry, error) {
+	return nil, ErrNotAvailable
+}

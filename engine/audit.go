@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// actorOf is who makes a call: the actor the front end set (the SSH user
+// in `sluice serve`), else the user this process runs as (a local console,
+// the CLI).
+func actorOf(ctx context.Context) string {
+	if a := api.ActorOf(ctx); a != "" {
+		return a
+	}
+	return osUser()
+}
+
+var osUser = sync.OnceValue(func() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+})
+
+// Audit outcomes besides api.AuditOK.
+const auditUnchanged = "unchanged"
+
+// audit records an action in the audit log: outcome "ok" (with what it
+// led to, if anything), "unchanged" for an action that found its work done
+// (a second console acting at once), or the error. A failure to record is
+// logged, never returned: the action itself happened.
+func (e *Engine) audit(ctx context.Context, action, target, reason, result string, err error) {
+	outcome := api.AuditOK
+	switch {
+	case err != nil:
+		outcome = "error: " + err.Error()
+	case result != "":
+		outcome = result
+	}
+	// An action that failed on a state dir without a database (nothing to
+	// act on) leaves none behind for its record.
+	st, serr := e.opsStore(ctx, false)
+	if errors.Is(serr, ErrNoState) || errors.Is(serr, api.ErrNotAvailable) {
+		return
+	}
+	if serr == nil {
+		// The action's context may be ending (a console closing): the
+		// record is written regardless.
+		_, serr = st.RecordAudit(context.WithoutCancel(ctx), api.AuditEntry{
+			At: time.Now(), Actor: actorOf(ctx), Action: action, Target: target, Outcome: outcome, Reason: reason,
+		})
+	}
+	if serr != nil {
+		e.log.Warn("recording an action in the audit log", "action", action, "target", target, "err", serr)
+	}
+}
+
+// AuditLog implements API.
+func (e *Engine) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	st, err := e.opsStore(ctx, false)
+	if errors.Is(err, ErrNoState) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st.AuditLog(ctx, q)
+}
+
+// opsStore is the store as the operator's actions need it; a store
+// without them says so.
+func (e *Engine) opsStore(ctx context.Context, create bool) (store.Operator, error) {
+	st, err := e.openStore(ctx, create)
+	if err != nil {
+		return nil, err
+	}
+	ops, ok := st.(store.Operator)
+	if !ok {
+		return nil, fmt.Errorf("operator actions on this store: %w", api.ErrNotAvailable)
+	}
+	return ops, nil
+}
