@@ -33,6 +33,9 @@ func (s *Snapshot) Sanitized() *Snapshot {
 		c := each(m.Centrality, func(v Centrality) (Centrality, bool) { c := line(&v.ID); return v, c })
 		changed = changed || len(c) > 0 && &c[0] != &m.Centrality[0]
 		m.Centrality = c
+		days := each(m.ModelsPerDay, func(v DayCount) (DayCount, bool) { c := line(&v.Day); return v, c })
+		changed = changed || len(days) > 0 && &days[0] != &m.ModelsPerDay[0]
+		m.ModelsPerDay = days
 		if changed {
 			out.Meta = &m
 		}
@@ -54,6 +57,12 @@ func sanitizeDAG(d DAG) (DAG, bool) {
 	if d.Def != nil {
 		if def, ok := sanitizeDef(*d.Def); ok {
 			d.Def, changed = &def, true
+		}
+	}
+	if d.Paused != nil {
+		p := *d.Paused
+		if anyOf(line(&p.By), line(&p.Reason)) {
+			d.Paused, changed = &p, true
 		}
 	}
 	return d, changed
@@ -126,15 +135,23 @@ func sanitizeSensor(s Sensor) (Sensor, bool) {
 }
 
 func sanitizeReview(r Review) (Review, bool) {
-	changed := anyOf(line(&r.Kind), line(&r.Branch), line(&r.Base), line(&r.Title), lines(&r.Files), block(&r.Diff), line(&r.URL), block(&r.Error))
-	subjects := each(r.Subjects, func(s ReviewSubject) (ReviewSubject, bool) {
-		c := anyOf(line(&s.ID), line(&s.Name), line(&s.Reason))
-		return s, c
-	})
+	changed := anyOf(line(&r.Kind), line(&r.Branch), line(&r.Base), line(&r.Title), lines(&r.Files), block(&r.Diff), line(&r.URL), line(&r.Checks), block(&r.Error))
+	subjects := each(r.Subjects, sanitizeSubject)
 	if len(subjects) > 0 && &subjects[0] != &r.Subjects[0] {
 		r.Subjects, changed = subjects, true
 	}
 	return r, changed
+}
+
+func sanitizeSubject(s ReviewSubject) (ReviewSubject, bool) {
+	changed := anyOf(line(&s.ID), line(&s.Name), line(&s.Reason))
+	if s.Evidence != nil {
+		ev := *s.Evidence
+		if anyOf(line(&ev.Unreached), line(&ev.LastStatus), line(&ev.Centrality.ID), lines(&ev.BIQueries)) {
+			s.Evidence, changed = &ev, true
+		}
+	}
+	return s, changed
 }
 
 // each returns xs with f applied to every element, copying xs the first

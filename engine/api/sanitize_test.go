@@ -98,3 +98,57 @@ func walkStrings(v reflect.Value, path string, f func(path, s string)) {
 		f(path, v.String())
 	}
 }
+
+// TestSanitizedCoversEveryField fills every plain string of a snapshot —
+// fields added later included — with hostile text through reflection: a
+// field the sanitiser forgets fails here.
+func TestSanitizedCoversEveryField(t *testing.T) {
+	t.Parallel()
+	var snap Snapshot
+	fill(reflect.ValueOf(&snap).Elem(), 0)
+	out := snap.Sanitized()
+	walkStrings(reflect.ValueOf(out), "snapshot", func(path, s string) {
+		if strings.ContainsAny(s, "\x1b\x07\u202e") {
+			t.Errorf("%s keeps raw control characters: %q", path, s)
+		}
+	})
+}
+
+var plainString = reflect.TypeOf("")
+
+// fill sets every settable plain string below v to hostile and gives every
+// slice, map and pointer one element. Named string types (states, kinds)
+// are the engine's own words and stay empty.
+func fill(v reflect.Value, depth int) {
+	if depth > 8 || !v.CanSet() {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if v.Type() == plainString {
+			v.SetString(hostile)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			fill(v.Field(i), depth+1)
+		}
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fill(p.Elem(), depth+1)
+		v.Set(p)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // json.RawMessage: tested on its own
+		}
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		fill(s.Index(0), depth+1)
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k, depth+1)
+		fill(e, depth+1)
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	}
+}
