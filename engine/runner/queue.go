@@ -30,6 +30,9 @@ type candidate struct {
 	DAG       string
 	MaxActive int // 0: no per-DAG limit
 	Tags      map[string]string
+	// hold, when set, keeps the run waiting whatever the limits say: its
+	// DAG's file is missing (missing.go).
+	hold string
 }
 
 // active counts the runs holding a slot.
@@ -62,6 +65,9 @@ func (a *active) add(c candidate, delta int) {
 // specific reason wins: a run held by its DAG's limit would still wait with
 // a free global slot, so saying so answers "why is my run still queued".
 func (l Limits) blocked(a *active, c candidate) string {
+	if c.hold != "" {
+		return c.hold
+	}
 	if c.MaxActive > 0 && a.byDAG[c.DAG] >= c.MaxActive {
 		return fmt.Sprintf("%d/%d runs of %s active", a.byDAG[c.DAG], c.MaxActive, c.DAG)
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	// OnChange is called after every committed change of runs; it must not
 	// block.
 	OnChange func()
+	// MissingGrace is how long a queued run waits for its DAG when the
+	// DAG's file went missing (default 5m); then it runs with the last
+	// version the runner knew.
+	MissingGrace time.Duration
 	// StoreRetryInterval is the first pause after the store refused a
 	// write (doubling up to 10s; default 250ms): before retrying a run's
 	// final commit, and before starting runs again.
@@ -91,6 +95,10 @@ type Runner struct {
 		queued  []api.Run
 	}
 	health storeHealth
+	// lastDefs and missingSince serve queued runs of DAGs whose file went
+	// missing (missing.go).
+	lastDefs     map[string]*dag.DAG
+	missingSince map[string]time.Time
 
 	base    context.Context
 	stop    context.CancelCauseFunc
@@ -130,6 +138,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.FinishedKept <= 0 {
 		cfg.FinishedKept = 200
 	}
+	if cfg.MissingGrace <= 0 {
+		cfg.MissingGrace = 5 * time.Minute
+	}
 	if cfg.StoreRetryInterval <= 0 {
 		cfg.StoreRetryInterval = 250 * time.Millisecond
 	}
@@ -140,16 +151,18 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Kinds = DefaultKinds(LambdaConfig{}, cfg.Logger)
 	}
 	return &Runner{
-		cfg:     cfg,
-		st:      cfg.Store,
-		log:     cfg.Logger,
-		kinds:   cfg.Kinds,
-		queue:   newQueue(),
-		byDAG:   map[string]int{},
-		running: map[int64]*activeRun{},
-		act:     newActive(),
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		cfg:          cfg,
+		st:           cfg.Store,
+		log:          cfg.Logger,
+		kinds:        cfg.Kinds,
+		queue:        newQueue(),
+		byDAG:        map[string]int{},
+		running:      map[int64]*activeRun{},
+		act:          newActive(),
+		lastDefs:     map[string]*dag.DAG{},
+		missingSince: map[string]time.Time{},
+		wake:         make(chan struct{}, 1),
+		done:         make(chan struct{}),
 	}, nil
 }
 
@@ -267,9 +280,13 @@ func (r *Runner) changed() {
 func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 	return func(name string) (candidate, bool) {
 		def, seen := memo[name]
-		if !seen {
-			def, _ = r.cfg.DAGs.Lookup(name)
+		if !seen || def == nil {
+			var hold string
+			def, hold = r.resolveLocked(name, time.Now())
 			memo[name] = def
+			if hold != "" {
+				return candidate{DAG: name, hold: hold}, true
+			}
 		}
 		if def == nil {
 			return candidate{}, false
@@ -392,6 +409,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		// the executor reads it then.
 	}
 	r.mu.Lock()
+	r.rememberDefLocked(nr.DAG, def)
 	r.pushLocked(run)
 	r.mu.Unlock()
 	r.wakeup()
@@ -457,10 +475,12 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 // withDAGPriority gives a run queued without a priority (sluice trigger)
 // its DAG's.
 func (r *Runner) withDAGPriority(run store.Run) store.Run {
-	if run.Priority == 0 {
-		if def := r.defOf(run.DAG); def != nil {
-			run.Priority = def.Priority
-		}
+	def := r.defOf(run.DAG)
+	if def != nil {
+		r.rememberDefLocked(run.DAG, def)
+	}
+	if run.Priority == 0 && def != nil {
+		run.Priority = def.Priority
 	}
 	return run
 }
@@ -520,11 +540,11 @@ func (r *Runner) queuedLocked() []api.Run {
 	memo := map[string]*dag.DAG{}
 	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
 		run := queuedRun(it.run, memo[it.dag])
-		if why == "" {
-			why = "starting"
-		}
-		if run.WaitReason == "" {
+		switch {
+		case why != "":
 			run.WaitReason = why
+		case run.WaitReason == "":
+			run.WaitReason = "starting"
 		}
 		out = append(out, run)
 	})
