@@ -1,7 +1,6 @@
 package sshserve_test
 
 import (
-	"fmt"
 	"os"
 	"runtime"
 	"syscall"
@@ -100,7 +99,7 @@ func raiseFDLimit(b *testing.B, need uint64) {
 		return
 	}
 	if lim.Max < need {
-		b.Skip(fmt.Sprintf("descriptor limit %d (hard %d) below the %d the flood needs", lim.Cur, lim.Max, need))
+		b.Skipf("descriptor limit %d (hard %d) below the %d the flood needs", lim.Cur, lim.Max, need)
 	}
 	lim.Cur = need
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
