@@ -15,7 +15,7 @@ func (e *Engine) Approve(ctx context.Context, id int64) error {
 
 // Reject implements API: the item is set aside and its local branch
 // deleted; nothing is pushed.
-func (e *Engine) Reject(ctx context.Context, id int64) error {
-	_, err := e.RejectReview(ctx, id)
+func (e *Engine) Reject(ctx context.Context, id int64, reason string) error {
+	_, err := e.RejectReview(ctx, id, reason)
 	return err
 }

@@ -32,6 +32,7 @@ func init() {
 type reviewFlags struct {
 	fs       *flag.FlagSet
 	stateDir string
+	store    string
 	asJSON   bool
 	verbose  bool
 }
@@ -40,6 +41,7 @@ func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags
 	f := &reviewFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(env.stderr)
 	f.fs.StringVar(&f.stateDir, "state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	addStoreFlag(f.fs, env, &f.store)
 	f.fs.BoolVar(&f.verbose, "v", false, "log to stderr")
 	if withJSON {
 		f.fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
@@ -91,7 +93,7 @@ func (f *reviewFlags) logger(env *cliEnv) *slog.Logger {
 
 // openReviews opens the state dir offline with the review settings cfg.
 func (f *reviewFlags) open(ctx context.Context, env *cliEnv, cfg engine.Config) (*engine.Engine, bool) {
-	cfg.StateDir, cfg.Logger = f.stateDir, f.logger(env)
+	cfg.StateDir, cfg.Store, cfg.Logger = f.stateDir, f.store, f.logger(env)
 	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: cfg})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
@@ -488,7 +490,7 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 }
 
 func runReviewReject(ctx context.Context, env *cliEnv, args []string) int {
-	f := newReviewFlags("review reject", `Usage: sluice review reject ID
+	f := newReviewFlags("review reject", `Usage: sluice review reject ID [--reason TEXT]
 
 Rejects a review item: its branch is deleted from sluice's scratch clone
 (never from your checkout), and a later metapipeline run will not stage the
@@ -496,6 +498,7 @@ same proposal again.
 
 Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 `, env, false)
+	reason := f.fs.String("reason", "", "why, kept with the item and in its history")
 	id, code, ok := f.parse(env, args, true)
 	if !ok {
 		return code
@@ -506,7 +509,7 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 		return exitUsage
 	}
 	defer eng.Close()
-	it, err := eng.RejectReview(ctx, id)
+	it, err := eng.RejectReview(ctx, id, *reason)
 	if err != nil {
 		f.failed(env, err)
 		return exitUsage

@@ -254,7 +254,7 @@ func TestReviewCLIReject(t *testing.T) {
 	f := newReviewFixture(t)
 	env := map[string]string{"SLUICE_STATE_DIR": f.state}
 	id := strconv.FormatInt(f.branchID, 10)
-	code, out, errOut := dagsRun(t, env, "review", "reject", id)
+	code, out, errOut := dagsRun(t, env, "review", "reject", id, "--reason", "kept for finance")
 	if code != exitOK || !strings.Contains(out, "Review "+id+" is rejected.") {
 		t.Fatalf("reject: %d %s %s", code, out, errOut)
 	}
@@ -265,7 +265,7 @@ func TestReviewCLIReject(t *testing.T) {
 	}
 	hist := it["history"].([]any)
 	last := hist[len(hist)-1].(map[string]any)
-	if it["state"] != "rejected" || !strings.Contains(last["note"].(string), "deleted local branch "+f.branch) {
+	if it["state"] != "rejected" || !strings.Contains(last["note"].(string), "deleted local branch "+f.branch) || !strings.Contains(last["note"].(string), "kept for finance") {
 		t.Errorf("after reject: %v", it)
 	}
 	if code, _, errOut := dagsRun(t, env, "review", "approve", id); code != exitUsage || !strings.Contains(errOut, "rejected") {

@@ -41,9 +41,10 @@ type API interface {
 	Cancel(ctx context.Context, run int64) error
 	// RunMeta queues a run of the metapipeline.
 	RunMeta(ctx context.Context) error
-	// Approve and Reject act on a review item.
+	// Approve and Reject act on a review item. A rejection's reason
+	// (optional, one line) is kept with the item and in its history.
 	Approve(ctx context.Context, review int64) error
-	Reject(ctx context.Context, review int64) error
+	Reject(ctx context.Context, review int64, reason string) error
 	// PauseSensor pauses or resumes one sensor of a DAG.
 	PauseSensor(ctx context.Context, dag string, index int, paused bool) error
 	// Operations are the operator's other actions (operate.go).

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // TestEmptiedFolderIsAnOutage: a folder that held many DAGs and lists none
@@ -21,7 +22,7 @@ func TestEmptiedFolderIsAnOutage(t *testing.T) {
 	t.Run("many files vanish at once", func(t *testing.T) {
 		dir := t.TempDir()
 		for _, n := range []string{"a", "b", "c", "d"} {
-			writeFile(t, dir, n+".json", dagJSON(n, 1))
+			enginetest.WriteDAG(t, dir, n+".json", dagJSON(n, 1))
 		}
 		l, err := New(localConfig(dir), nil)
 		if err != nil {
@@ -50,7 +51,7 @@ func TestEmptiedFolderIsAnOutage(t *testing.T) {
 			t.Errorf("source = %+v, want failed with the outage explained", src)
 		}
 
-		writeFile(t, dir, "a.json", dagJSON("a", 1))
+		enginetest.WriteDAG(t, dir, "a.json", dagJSON("a", 1))
 		if _, err := l.ScanNow(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -63,8 +64,8 @@ func TestEmptiedFolderIsAnOutage(t *testing.T) {
 	})
 	t.Run("a few files removed", func(t *testing.T) {
 		dir := t.TempDir()
-		writeFile(t, dir, "a.json", dagJSON("a", 1))
-		writeFile(t, dir, "b.json", dagJSON("b", 1))
+		enginetest.WriteDAG(t, dir, "a.json", dagJSON("a", 1))
+		enginetest.WriteDAG(t, dir, "b.json", dagJSON("b", 1))
 		l, err := New(localConfig(dir), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -86,8 +87,8 @@ func TestEmptiedFolderIsAnOutage(t *testing.T) {
 func TestDisabledIsNotMissing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "off.json", `{"enabled": false, "nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
-	writeFile(t, dir, "on.json", dagJSON("on", 1))
+	enginetest.WriteDAG(t, dir, "off.json", `{"enabled": false, "nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
+	enginetest.WriteDAG(t, dir, "on.json", dagJSON("on", 1))
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
 		t.Fatal(err)

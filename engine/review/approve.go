@@ -198,7 +198,7 @@ func (s *Service) githubRepo(it *Item, pushURL string) (owner, repo string, ok b
 			return owner, repo, ok && owner != "" && repo != ""
 		}
 	}
-	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "" || it.GitHubAPI != "")
+	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "")
 }
 
 func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
@@ -258,15 +258,15 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 
 // Reject declines an item: its local branch goes, the item is marked.
 // A branch already pushed by a failed approval stays on the remote.
-func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
-	it, err := s.reject(ctx, id)
+func (s *Service) Reject(ctx context.Context, id int64, reason string) (*Item, error) {
+	it, err := s.reject(ctx, id, reason)
 	if err != nil {
 		return it, fmt.Errorf("rejecting review %d: %w", id, err)
 	}
 	return it, nil
 }
 
-func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
+func (s *Service) reject(ctx context.Context, id int64, reason string) (*Item, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -280,7 +280,11 @@ func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 	if !approvable(it.State) && it.State != api.ReviewBlocked {
 		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
 	}
+	it.RejectReason = oneLine(reason)
 	note := "rejected"
+	if it.RejectReason != "" {
+		note = "rejected: " + it.RejectReason
+	}
 	if it.Kind.IsBranch() && it.Branch != "" {
 		// The decision stands even when the scratch clone cannot be
 		// opened (the checkout moved): a leftover local branch is harmless.
@@ -290,9 +294,9 @@ func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 		}
 		if err != nil {
 			s.log.Warn("rejecting: local branch not deleted", "branch", it.Branch, "err", err)
-			note = "rejected; local branch " + it.Branch + " not deleted: " + err.Error()
+			note += "; local branch " + it.Branch + " not deleted: " + err.Error()
 		} else {
-			note = "rejected; deleted local branch " + it.Branch
+			note += "; deleted local branch " + it.Branch
 		}
 		if pushedBefore(it) {
 			note += " (the pushed branch stays on the remote)"
@@ -300,6 +304,9 @@ func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 	}
 	return it, s.update(ctx, it, api.ReviewRejected, note)
 }
+
+// oneLine keeps a reason to one trimmed line: a history note is one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func pushedBefore(it *Item) bool {
 	for _, ev := range it.History {

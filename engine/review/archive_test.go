@@ -131,7 +131,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 	if strings.Join(mode.calls, ",") != "aaa111,bbb222,ccc333,bbb222" {
 		t.Errorf("Mode calls %v: a retry must only redo the failed report", mode.calls)
 	}
-	if _, err := svc.Reject(ctx, it.ID); !errors.Is(err, ErrState) {
+	if _, err := svc.Reject(ctx, it.ID, ""); !errors.Is(err, ErrState) {
 		t.Errorf("rejecting an archived item: %v, want ErrState", err)
 	}
 }

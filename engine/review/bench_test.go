@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/sluice-dev/sluice/engine/clock"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -56,7 +57,7 @@ func benchRepo(b *testing.B, dirs, perDir int) (user string) {
 func BenchmarkBuildDeprecationBranch(b *testing.B) {
 	ctx := context.Background()
 	user := benchRepo(b, 50, 100)
-	svc := &Service{cfg: Config{StateDir: b.TempDir(), Repo: user, Now: func() time.Time { return testNow }},
+	svc := &Service{cfg: Config{StateDir: b.TempDir(), Repo: user, Clock: clock.Fixed(testNow)},
 		scratches: map[string]*scratch{}, log: slog.New(slog.DiscardHandler)}
 	sc, err := svc.stagingScratch()
 	if err != nil {

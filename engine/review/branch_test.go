@@ -213,7 +213,7 @@ func TestRestageUpdatesTheStagedItem(t *testing.T) {
 		t.Fatalf("re-proposal after withdrawal = %+v, %v", back, err)
 	}
 	// A human rejection is remembered: the same proposal is not staged again.
-	if _, err := svc.Reject(ctx, back.ID); err != nil {
+	if _, err := svc.Reject(ctx, back.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("git", "-C", scratch, "rev-parse", "--verify", "-q", back.Branch).Output(); err == nil {

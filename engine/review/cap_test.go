@@ -3,9 +3,10 @@ package review
 import (
 	"context"
 	"errors"
-	"github.com/sluice-dev/sluice/engine/api"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // The safety cap: a deprecation deleting more than MaxDeleteFraction of the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/clock"
 )
 
 // Config says where branches are built and where they go.
@@ -78,8 +80,9 @@ type Config struct {
 	// <sluice@localhost>").
 	AuthorName, AuthorEmail string
 
-	// Now is the clock (default time.Now); branch names carry its date.
-	Now func() time.Time
+	// Clock stamps items and decisions; branch names carry its date. nil
+	// is the real clock.
+	Clock clock.Clock
 	// PollInterval is how often a started service rereads the store to
 	// pick up changes made by other processes (the CLI). Default 5s.
 	PollInterval time.Duration
@@ -112,9 +115,4 @@ func (c *Config) reconsider() time.Duration {
 	return time.Duration(d) * 24 * time.Hour
 }
 
-func (c *Config) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *Config) now() time.Time { return clock.Or(c.Clock).Now() }

@@ -115,7 +115,7 @@ func TestFollowPullRequests(t *testing.T) {
 	t.Cleanup(srv.Close)
 	now := testNow
 	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true,
-		ReconsiderDays: 10, Now: func() time.Time { return now }})
+		ReconsiderDays: 10, Clock: movingClock{&now}})
 
 	open := func(cands []Candidate) *Item {
 		t.Helper()

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluice-dev/sluice/engine/api"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -179,7 +180,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 	if err != nil || again.ID != it.ID || again.State != api.ReviewBlocked {
 		t.Errorf("re-stage: %v %+v", err, again)
 	}
-	if _, err := svc.Reject(ctx, it.ID); err != nil {
+	if _, err := svc.Reject(ctx, it.ID, ""); err != nil {
 		t.Errorf("reject a blocked item: %v", err)
 	}
 

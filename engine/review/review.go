@@ -86,6 +86,8 @@ type Item struct {
 	// Blocked lists, file:line, what the branch would break; set with
 	// api.ReviewBlocked.
 	Blocked []string `json:",omitempty"`
+	// RejectReason is what the person who rejected the item said.
+	RejectReason string `json:",omitempty"`
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/dag"
@@ -22,34 +24,64 @@ type disabler interface {
 	Disabled(name string) bool
 }
 
-// resolveLocked returns the definition a queued run of name starts with,
-// or the reason it waits for its DAG to come back; def nil and hold ""
-// mean the DAG is unknown or disabled. Under r.mu.
-func (r *Runner) resolveLocked(name string, now time.Time) (def *dag.DAG, hold string) {
+// missingDAGs remembers the last definition of each DAG and since when
+// the missing ones are missing. Its own lock: the claim path asks without
+// the runner's.
+type missingDAGs struct {
+	mu    sync.Mutex
+	last  map[string]*dag.DAG
+	since map[string]time.Time
+	// changed: a DAG went missing or came back since the snapshot last
+	// looked (its wait reasons are stale).
+	changed atomic.Bool
+}
+
+// remember records the definition a run was queued with.
+func (m *missingDAGs) remember(name string, def *dag.DAG) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.last == nil {
+		m.last, m.since = map[string]*dag.DAG{}, map[string]time.Time{}
+	}
+	if _, missing := m.since[name]; !missing {
+		m.last[name] = def
+	}
+}
+
+// resolve returns the definition a queued run of name starts with, or the
+// reason it waits for its DAG to come back; def nil and hold "" mean the
+// DAG is unknown or switched off.
+func (r *Runner) resolve(name string, now time.Time) (def *dag.DAG, hold string) {
+	m := &r.missing
 	if def, ok := r.cfg.DAGs.Lookup(name); ok {
-		r.lastDefs[name] = def
-		if _, was := r.missingSince[name]; was {
-			delete(r.missingSince, name)
+		m.mu.Lock()
+		_, was := m.since[name]
+		delete(m.since, name)
+		m.mu.Unlock()
+		m.remember(name, def)
+		if was {
 			r.log.Info("dag is back; its queued runs go on", "dag", name)
-			r.version++
+			m.changed.Store(true)
 		}
 		return def, ""
 	}
-	last := r.lastDefs[name]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	last := m.last[name]
 	if last == nil {
 		return nil, ""
 	}
 	if d, ok := r.cfg.DAGs.(disabler); ok && d.Disabled(name) {
-		delete(r.lastDefs, name)
-		delete(r.missingSince, name)
+		delete(m.last, name)
+		delete(m.since, name)
 		return nil, ""
 	}
-	since, was := r.missingSince[name]
+	since, was := m.since[name]
 	if !was {
 		since = now
-		r.missingSince[name] = now
+		m.since[name] = now
 		r.log.Warn("dag missing; its queued runs wait for it", "dag", name, "grace", r.cfg.MissingGrace)
-		r.version++
+		m.changed.Store(true)
 	}
 	if until := since.Add(r.cfg.MissingGrace); now.Before(until) {
 		// Fixed text: the snapshot caches wait reasons until the queue changes.
@@ -57,12 +89,4 @@ func (r *Runner) resolveLocked(name string, now time.Time) (def *dag.DAG, hold s
 			since.Format("15:04:05"), until.Format("15:04:05"))
 	}
 	return last, ""
-}
-
-// rememberDefLocked records the definition a run was queued with. Under
-// r.mu.
-func (r *Runner) rememberDefLocked(name string, def *dag.DAG) {
-	if _, missing := r.missingSince[name]; !missing {
-		r.lastDefs[name] = def
-	}
 }

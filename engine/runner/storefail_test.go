@@ -21,36 +21,43 @@ import (
 // they do on a full disk.
 type failingStore struct {
 	store.Interface
-	failStart, failFinish atomic.Bool
-	startTries            atomic.Int32
-	finishTries           atomic.Int32
+	failClaim, failFirstWrite, failFinish atomic.Bool
+	claimTries, writeTries, finishTries   atomic.Int32
 
 	mu      sync.Mutex
-	started []int64 // runs whose start was committed, in order
+	started []int64 // runs claimed, in order
 }
 
 var errDiskFull = fmt.Errorf("writing the database: %w", syscall.ENOSPC)
 
-func (f *failingStore) StartRun(ctx context.Context, id int64, at time.Time, as ...store.Attempt) error {
-	f.startTries.Add(1)
-	if f.failStart.Load() {
-		return errDiskFull
+func (f *failingStore) ClaimRuns(ctx context.Context, instance string, at time.Time, lim store.ClaimLimits, max int) ([]store.Claim, string, error) {
+	f.claimTries.Add(1)
+	if f.failClaim.Load() {
+		return nil, "", errDiskFull
 	}
-	if err := f.Interface.StartRun(ctx, id, at, as...); err != nil {
-		return err
-	}
+	claims, wait, err := f.Interface.ClaimRuns(ctx, instance, at, lim, max)
 	f.mu.Lock()
-	f.started = append(f.started, id)
+	for _, c := range claims {
+		f.started = append(f.started, c.Run.ID)
+	}
 	f.mu.Unlock()
-	return nil
+	return claims, wait, err
 }
 
-func (f *failingStore) FinishRun(ctx context.Context, id int64, state api.RunState, msg string, at time.Time, settle []store.Attempt) error {
+func (f *failingStore) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []store.Attempt) error {
+	if f.failFirstWrite.Load() {
+		f.writeTries.Add(1)
+		return errDiskFull
+	}
+	return f.Interface.PutClaimedAttempts(ctx, c, as)
+}
+
+func (f *failingStore) FinishClaimed(ctx context.Context, c store.ClaimRef, state api.RunState, msg string, at time.Time, settle []store.Attempt) error {
 	f.finishTries.Add(1)
 	if f.failFinish.Load() {
 		return errDiskFull
 	}
-	return f.Interface.FinishRun(ctx, id, state, msg, at, settle)
+	return f.Interface.FinishClaimed(ctx, c, state, msg, at, settle)
 }
 
 func (f *failingStore) starts() []int64 {
@@ -106,14 +113,14 @@ func TestFinishCommitRetriedUntilTheStoreTakesIt(t *testing.T) {
 	h.waitFor("the outage cleared", func() bool { return h.r.StoreHealth() == api.StoreHealth{} })
 }
 
-// TestFailedStartKeepsQueueOrder: runs whose start cannot be committed
-// stay queued, in order, and start in that order once the store recovers.
+// TestFailedStartKeepsQueueOrder: runs that cannot be claimed stay
+// queued, in order, and start in that order once the store recovers.
 func TestFailedStartKeepsQueueOrder(t *testing.T) {
 	t.Parallel()
 	h, fs := setupFailing(t, func(c *Config) { c.Limits = Limits{MaxConcurrentRuns: 1} })
 	h.dags.add(t, "work", `{"nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
 	ids := []int64{h.enqueue("work", ""), h.enqueue("work", ""), h.enqueue("work", "")}
-	fs.failStart.Store(true)
+	fs.failClaim.Store(true)
 	h.start()
 
 	queuedIDs := func() []int64 {
@@ -123,9 +130,9 @@ func TestFailedStartKeepsQueueOrder(t *testing.T) {
 		}
 		return out
 	}
-	h.waitFor("starts retried", func() bool { return fs.startTries.Load() >= 3 })
-	if got := queuedIDs(); !slices.Equal(got, ids) && !(len(got) == 2 && slices.Equal(got, ids[1:])) {
-		t.Fatalf("queue during the outage = %v, want %v (the first possibly starting)", got, ids)
+	h.waitFor("claims retried", func() bool { return fs.claimTries.Load() >= 3 })
+	if got := queuedIDs(); !slices.Equal(got, ids) {
+		t.Fatalf("queue during the outage = %v, want %v", got, ids)
 	}
 	if p := h.r.StoreHealth().Problem(); p != "store: disk full" {
 		t.Errorf("store health = %q, want store: disk full", p)
@@ -136,7 +143,7 @@ func TestFailedStartKeepsQueueOrder(t *testing.T) {
 		}
 	}
 
-	fs.failStart.Store(false)
+	fs.failClaim.Store(false)
 	for _, id := range ids {
 		if run, _ := h.waitRun(id); run.State != api.RunSuccess {
 			t.Errorf("run %d ended %q (%s)", id, run.State, run.Error)
@@ -148,8 +155,9 @@ func TestFailedStartKeepsQueueOrder(t *testing.T) {
 }
 
 // TestBatchWaitsWhenItsFilesCannotBeWritten: a Kafka batch run whose
-// config and batch files cannot be written stays queued (its offsets are
-// committed: failing it would lose the batch) and runs once they can.
+// config and batch files cannot be written waits, no task started (its
+// offsets are committed: failing it would lose the batch), and runs once
+// they can.
 func TestBatchWaitsWhenItsFilesCannotBeWritten(t *testing.T) {
 	t.Parallel()
 	h, _ := setupFailing(t, nil)
@@ -168,8 +176,11 @@ func TestBatchWaitsWhenItsFilesCannotBeWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor("the outage shown", func() bool { return h.r.StoreHealth().Error != "" })
-	if run, _ := h.st.Run(context.Background(), id); run.State != api.RunQueued {
-		t.Fatalf("the batch run is %q (%s) while its files cannot be written, want queued", run.State, run.Error)
+	if run, _ := h.st.Run(context.Background(), id); run.Finished() {
+		t.Fatalf("the batch run ended %q (%s) while its files cannot be written, want it waiting", run.State, run.Error)
+	}
+	if tasks, _ := h.st.Tasks(context.Background(), id); len(tasks[id]) > 0 {
+		t.Fatalf("tasks started without their files: %+v", tasks[id])
 	}
 
 	if err := os.Remove(runsDir); err != nil {
@@ -180,5 +191,30 @@ func TestBatchWaitsWhenItsFilesCannotBeWritten(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(out); string(b) != "{\"n\":1}\n{\"n\":2}\n" {
 		t.Errorf("the task read %q", b)
+	}
+}
+
+// TestFirstWriteRetriedBeforeAnyTaskRuns: a claimed run whose first write
+// fails starts no task until the store takes it, then runs once.
+func TestFirstWriteRetriedBeforeAnyTaskRuns(t *testing.T) {
+	t.Parallel()
+	h, fs := setupFailing(t, nil)
+	marks := filepath.Join(t.TempDir(), "executions")
+	h.dags.add(t, "work", `{"nodes": [{"id": "once", "type": "local", "config": {"command": "echo ran >> `+marks+`"}}]}`)
+	fs.failFirstWrite.Store(true)
+	h.start()
+	id := h.enqueue("work", "")
+	h.waitFor("the start retried and the outage shown", func() bool {
+		return fs.writeTries.Load() >= 3 && h.r.StoreHealth().DiskFull
+	})
+	if _, err := os.Stat(marks); err == nil {
+		t.Fatal("a task ran before its start was recorded")
+	}
+	fs.failFirstWrite.Store(false)
+	if run, _ := h.waitRun(id); run.State != api.RunSuccess {
+		t.Fatalf("run ended %q (%s)", run.State, run.Error)
+	}
+	if b, _ := os.ReadFile(marks); strings.Count(string(b), "ran") != 1 {
+		t.Errorf("the task ran %d times, want once", strings.Count(string(b), "ran"))
 	}
 }

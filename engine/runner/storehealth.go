@@ -16,11 +16,13 @@ import (
 
 // A store that refuses writes (issue 18: a full disk) must not leave runs
 // stuck running nor run them twice. The runner therefore
+//   - leaves runs queued, in order, while claims fail, and claims again
+//     only after a backoff;
+//   - retries a claimed run's first write and the writing of its files
+//     (config, batch) until they succeed, before any task starts: a Kafka
+//     batch whose files cannot be written waits instead of failing;
 //   - retries a run's final commit until the store takes it: the run's
 //     work is done and must not be redone by crash recovery;
-//   - puts a run whose start could not be committed, or whose files could
-//     not be written, back in the queue at its place, and starts nothing
-//     until a backoff has passed;
 //   - reports the outage in the snapshot (api.StoreHealth) until a write
 //     succeeds.
 
@@ -90,12 +92,12 @@ func (r *Runner) StoreHealth() api.StoreHealth {
 	return api.StoreHealth{Error: r.health.err.Error(), DiskFull: r.health.diskFull, Since: r.health.since}
 }
 
-// commitFinish commits a run's end, retrying with backoff until the store
-// takes it or the runner stops. Errors that no retry can change (the run
-// is gone, the store is closed) end the retries at once.
-func (r *Runner) commitFinish(ar *activeRun, state api.RunState, msg string, at time.Time, settle []store.Attempt) error {
+// retryWrite runs write until the store takes it, with backoff, or the
+// runner stops. Errors no retry can change (the claim went to another
+// instance, the run is gone, the store is closed) end the retries at once.
+func (r *Runner) retryWrite(ar *activeRun, what string, write func() error) error {
 	_, err := backoff.Retry(r.base, func() (struct{}, error) {
-		err := r.st.FinishRun(persistCtx, ar.run.ID, state, msg, at, settle)
+		err := write()
 		if err != nil && permanentStoreError(err) {
 			return struct{}{}, backoff.Permanent(err)
 		}
@@ -105,8 +107,8 @@ func (r *Runner) commitFinish(ar *activeRun, state api.RunState, msg string, at 
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithNotify(func(err error, next time.Duration) {
 			r.storeFailed(err)
-			r.log.Error("the store refused a run's final commit; retrying (the run is not run again)",
-				"run", ar.run.ID, "dag", ar.run.DAG, "state", state, "retry_in", next.Round(time.Millisecond), "err", err)
+			r.log.Error(what+" failed; retrying (nothing runs twice)",
+				"run", ar.run.ID, "dag", ar.run.DAG, "retry_in", next.Round(time.Millisecond), "err", err)
 		}))
 	if err == nil {
 		r.storeOK()
@@ -114,25 +116,8 @@ func (r *Runner) commitFinish(ar *activeRun, state api.RunState, msg string, at 
 	return err
 }
 
-// requeue puts a run that could not start back in the queue, at its
-// place, and holds starts back for a while.
-func (r *Runner) requeue(ar *activeRun, why string, err error) {
-	r.storeFailed(err)
-	r.log.Error(why+"; the run waits in the queue", "run", ar.run.ID, "dag", ar.run.DAG, "err", err)
-	r.mu.Lock()
-	delete(r.running, ar.run.ID)
-	if ar.counted {
-		r.act.add(ar.cand, -1)
-		ar.counted = false
-	}
-	r.pushLocked(ar.run)
-	r.mu.Unlock()
-	ar.cancel(nil)
-	r.changed()
-}
-
 func permanentStoreError(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotQueued) ||
+	return errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotQueued) ||
 		errors.Is(err, store.ErrClosed) || errors.Is(err, context.Canceled)
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // A member is one consumer-group member of a sensor (one of its replicas).
@@ -300,9 +302,10 @@ func (m *member) tick(ctx context.Context) TickRecord {
 		// A full partition buffer makes a batch now; the rest keep filling
 		// unless the pull ran dry, the stream being slower than a batch.
 		batches := m.cut(room, full && time.Now().Before(deadline))
-		n, k, err := m.persistAll(ctx, batches)
+		n, k, ranges, err := m.persistAll(ctx, batches)
 		rec.Batches += k
 		rec.Messages += n
+		rec.Ranges = append(rec.Ranges, ranges...)
 		if err != nil {
 			tickErr = err
 		}
@@ -445,7 +448,7 @@ func (m *member) cut(room int, onlyFull bool) []pendingBatch {
 // claim will not deliver them again, and marking a later batch of the
 // partition would commit past them. It returns the records and batches
 // newly persisted and the first error.
-func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, persisted int, err error) {
+func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, persisted int, ranges []api.TickRange, err error) {
 	results := make([]persistResult, len(batches))
 	if len(batches) == 1 {
 		results[0] = m.persist(ctx, batches[0])
@@ -465,6 +468,7 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 		if r.n > 0 {
 			msgs += r.n
 			persisted++
+			ranges = append(ranges, r.rng)
 		}
 		if r.err != nil && err == nil {
 			err = r.err
@@ -480,7 +484,7 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 			last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")
 		}
 	}
-	return msgs, persisted, err
+	return msgs, persisted, ranges, err
 }
 
 // persistResult is what became of one pending batch: its first done records
@@ -488,6 +492,7 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 type persistResult struct {
 	done int
 	n    int
+	rng  api.TickRange // the new run's batch, when n > 0
 	err  error
 }
 
@@ -523,7 +528,7 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) persistResult {
 	msgs := pb.msgs[skip:]
 	for len(msgs) > 0 {
 		b := toBatch(msgs)
-		_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
+		run, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
 		if errors.Is(err, ErrBatchConflict) && len(msgs) > 1 {
 			// Another DAG's run holds this exact range (the store keys
 			// batches by range alone): one record shorter is another
@@ -538,6 +543,7 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) persistResult {
 		res.done += len(msgs)
 		if !dup {
 			res.n = len(msgs)
+			res.rng = api.TickRange{Topic: b.Topic, Partition: b.Partition, First: b.First, Last: b.Last, Run: run}
 		}
 		if hook := s.env.tun.afterPersist; hook != nil {
 			if err := hook(b); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -78,20 +79,20 @@ func TestMemberThatCannotJoinRejoinsFresh(t *testing.T) {
 	if err := m.Sync([]*dag.DAG{d}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the first 200 messages", func() bool { return sink.messages() >= 200 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() >= 200 }, "the first 200 messages")
 
 	// The coordinator asks for a rebalance, then refuses the rejoin.
 	c := b.Cluster()
 	refused := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.JoinGroup}, Group: group, Err: kerr.UnknownServerError,
 		When: func(req kmsg.Request) bool { return req.(*kmsg.JoinGroupRequest).MemberID != "" }})
 	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Group: group, Err: kerr.RebalanceInProgress})
-	waitFor(t, 30*time.Second, "the rejoin refused", func() bool { return refused.Hits() >= 1 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return refused.Hits() >= 1 }, "the rejoin refused")
 
-	waitFor(t, 30*time.Second, "a leave and a fresh join after the refusal", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return freshAfterRefusal(log.snapshot())
-	})
+	}, "a leave and a fresh join after the refusal")
 	produce(t, conn, "events", 200)
-	waitFor(t, 30*time.Second, "the next 200 messages", func() bool { return sink.messages() >= 400 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() >= 400 }, "the next 200 messages")
 	g := readOffsets(t, conn, group, "events")
 	checkExactlyOnce(t, sink.all(), "events", logEnds(g))
 	t.Logf("group requests: %v", log.snapshot())

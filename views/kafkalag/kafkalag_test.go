@@ -22,7 +22,7 @@ import (
 func newPane(t testing.TB, snap *api.Snapshot, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})
@@ -204,7 +204,7 @@ func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, erro
 func (s *stubAPI) Cancel(context.Context, int64) error                             { return nil }
 func (s *stubAPI) RunMeta(context.Context) error                                   { return nil }
 func (s *stubAPI) Approve(context.Context, int64) error                            { return nil }
-func (s *stubAPI) Reject(context.Context, int64) error                             { return nil }
+func (s *stubAPI) Reject(context.Context, int64, string) error                     { return nil }
 func (s *stubAPI) PauseSensor(_ context.Context, dag string, index int, paused bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

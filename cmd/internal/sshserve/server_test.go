@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
 	"github.com/sluice-dev/sluice/engine/access"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // fakeEngine is the one engine every session shares: scripted snapshots,
@@ -112,7 +113,7 @@ func (f *fakeEngine) Approve(_ context.Context, id int64) error {
 	f.approved = append(f.approved, id)
 	return nil
 }
-func (f *fakeEngine) Reject(_ context.Context, id int64) error {
+func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rejected = append(f.rejected, id)
@@ -312,9 +313,9 @@ func TestSessionsComeAndGoWithoutDisturbingTheEngine(t *testing.T) {
 			t.Fatal("q did not end the session")
 		}
 	}
-	waitUntil(t, "every console to release its subscription", func() bool {
+	enginetest.Eventually(t, wait, func() bool {
 		return f.eng.subscribers() == before && len(f.srv.Sessions()) == 0
-	})
+	}, "every console to release its subscription")
 	// The engine still serves new sessions.
 	c := sshtest.Open(t, f.addr, "olga", f.operator, 120, 40, nil)
 	c.Screen.WaitFor(t, 0, wait, "daily_etl")
@@ -479,15 +480,4 @@ func focus(t *testing.T, c *sshtest.Console, pane string) int {
 	c.Type(t, pane)
 	c.Screen.WaitFor(t, mark, wait, "▶ "+pane+" ")
 	return c.Screen.Mark()
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
 }
