@@ -117,14 +117,24 @@ func sanitizeRun(r Run) (Run, bool) {
 }
 
 func sanitizeSensor(s Sensor) (Sensor, bool) {
-	changed := anyOf(line(&s.DAG), lines(&s.Topics), line(&s.Group), block(&s.Error))
-	ticks := each(s.Ticks, func(t Tick) (Tick, bool) { c := anyOf(line(&t.Skipped), block(&t.Error)); return t, c })
+	changed := anyOf(line(&s.DAG), lines(&s.Topics), line(&s.Group), block(&s.Error), line(&s.PausedBy))
+	ticks := each(s.Ticks, func(t Tick) (Tick, bool) {
+		c := anyOf(line(&t.Skipped), block(&t.Error))
+		ranges := each(t.Ranges, func(r TickRange) (TickRange, bool) { c := line(&r.Topic); return r, c })
+		if len(ranges) > 0 && &ranges[0] != &t.Ranges[0] {
+			t.Ranges, c = ranges, true
+		}
+		return t, c
+	})
 	if len(ticks) > 0 && &ticks[0] != &s.Ticks[0] {
 		s.Ticks, changed = ticks, true
 	}
 	lag := s.Lag
-	c := anyOf(line(&lag.Group), line(&lag.State))
-	parts := each(lag.Partitions, func(p PartitionLag) (PartitionLag, bool) { c := line(&p.Topic); return p, c })
+	c := anyOf(line(&lag.Group), line(&lag.State), line(&lag.Reason))
+	parts := each(lag.Partitions, func(p PartitionLag) (PartitionLag, bool) {
+		c := anyOf(line(&p.Topic), line(&p.Reason))
+		return p, c
+	})
 	if len(parts) > 0 && &parts[0] != &lag.Partitions[0] {
 		lag.Partitions, c = parts, true
 	}
@@ -135,7 +145,12 @@ func sanitizeSensor(s Sensor) (Sensor, bool) {
 }
 
 func sanitizeReview(r Review) (Review, bool) {
-	changed := anyOf(line(&r.Kind), line(&r.Branch), line(&r.Base), line(&r.Title), lines(&r.Files), block(&r.Diff), line(&r.URL), line(&r.Checks), block(&r.Error))
+	changed := anyOf(line(&r.Kind), line(&r.Branch), line(&r.Base), line(&r.Title), lines(&r.Files), block(&r.Diff), line(&r.URL), line(&r.Checks), block(&r.Error),
+		line(&r.GitHubAPI), block(&r.RejectReason))
+	history := each(r.History, func(e ReviewEvent) (ReviewEvent, bool) { c := block(&e.Note); return e, c })
+	if len(history) > 0 && &history[0] != &r.History[0] {
+		r.History, changed = history, true
+	}
 	subjects := each(r.Subjects, sanitizeSubject)
 	if len(subjects) > 0 && &subjects[0] != &r.Subjects[0] {
 		r.Subjects, changed = subjects, true
