@@ -169,7 +169,7 @@ func (w *metaWorld) config() Config {
 			ModeToken: "tok", ModeSecret: "sec",
 		},
 		// 2 of the world's 3 models are unused: above the default cap.
-		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", MaxDeleteFraction: 1, AllowHTTPLoopback: true},
+		Review: review.Config{DeprecateMode: review.DeprecateDelete, Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", MaxDeleteFraction: 1, AllowHTTPLoopback: true},
 	}
 }
 

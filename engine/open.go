@@ -271,6 +271,26 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	return out, err
 }
 
+// ExcludeReviewModel takes a model out of a staged deprecation item (see
+// review.Service.Exclude).
+func (e *Engine) ExcludeReviewModel(ctx context.Context, id int64, model string, x api.Exclusion) (*review.Item, error) {
+	svc, err := e.reviewService(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	it, err := svc.Exclude(ctx, id, model, x)
+	e.events.publish(api.TopicReviews)
+	action := "exclude"
+	switch {
+	case x.Undo:
+		action = "include"
+	case x.Keep:
+		action = "keep"
+	}
+	e.audit(ctx, action, fmt.Sprintf("model %s of review %d", model, id), x.Reason, "", err)
+	return it, err
+}
+
 // RejectReview sets a review item aside; nothing is pushed.
 func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)

@@ -1,6 +1,10 @@
 package engine
 
-import "context"
+import (
+	"context"
+
+	"github.com/sluice-dev/sluice/engine/api"
+)
 
 // The review service always exists (built by buildReviews in Open): items
 // staged by `sluice meta run` can be approved from the console even when
@@ -10,6 +14,13 @@ import "context"
 // request, or archives its reports.
 func (e *Engine) Approve(ctx context.Context, id int64) error {
 	_, err := e.ApproveReview(ctx, id, false)
+	return err
+}
+
+// ExcludeFromReview implements API: a model goes out of (or, with Undo,
+// back into) a staged deprecation item, which is re-staged.
+func (e *Engine) ExcludeFromReview(ctx context.Context, id int64, model string, x api.Exclusion) error {
+	_, err := e.ExcludeReviewModel(ctx, id, model, x)
 	return err
 }
 

@@ -56,6 +56,10 @@ func startRecording(t *testing.T, snap *api.Snapshot, width, height int) (*conso
 	return startModel(t, m, r.fakeEngine, width, height), r
 }
 
+func (s *recordingEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
+
 func (r *recordingEngine) PauseSensor(_ context.Context, dag string, index int, paused bool) error {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()

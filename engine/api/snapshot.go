@@ -203,6 +203,9 @@ type Review struct {
 	RejectReason string `json:",omitempty"`
 	// History is every state the item passed through, oldest first.
 	History []ReviewEvent
+	// Follows is the first-phase item (a merged deprecation, an archive)
+	// a second-phase deletion follows; 0 for others.
+	Follows int64 `json:",omitempty"`
 }
 
 // ReviewEvent is one entry of a review item's history.
@@ -220,6 +223,9 @@ type ReviewSubject struct {
 	Importance float64
 	// Evidence backs a deprecation candidate; nil for other subjects.
 	Evidence *ReviewEvidence `json:",omitempty"`
+	// Excluded says a reviewer took the model out of the branch: "kept:
+	// REASON" (for good) or "left out this time"; "" while it is in.
+	Excluded string `json:",omitempty"`
 }
 
 // ReviewEvidence is why a model is proposed for deprecation, as the pane

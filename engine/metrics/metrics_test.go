@@ -78,7 +78,11 @@ func (f *fakeEngine) Cancel(context.Context, int64) error                       
 func (f *fakeEngine) RunMeta(context.Context) error                                   { return nil }
 func (f *fakeEngine) Approve(context.Context, int64) error                            { return nil }
 func (f *fakeEngine) Reject(context.Context, int64, string) error                     { return nil }
-func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error            { return nil }
+func (f *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
+
+func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error { return nil }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 

@@ -65,6 +65,17 @@ type Config struct {
 	// unmerged are not proposed again (default DefaultReconsiderDays).
 	ReconsiderDays int
 
+	// DeprecateMode is how a deprecation's first phase takes the unused
+	// models out of the project: DeprecateDisable (default: set
+	// deprecation_date and `config: enabled: false` in their properties
+	// YAML), DeprecateFolder (move their files to a deprecated/ folder,
+	// disabled in place), or DeprecateDelete (one phase: delete them now).
+	DeprecateMode string
+	// QuietDays is how long after the first phase's pull request merged (or
+	// the reports were archived), with no new consumer, the deletion is
+	// proposed (default DefaultQuietDays).
+	QuietDays int
+
 	// DBTBin is the dbt executable that runs `dbt parse` on every staged
 	// branch (default: dbt on PATH; none: no dbt parse).
 	DBTBin string
@@ -94,6 +105,12 @@ type ReportArchiver interface {
 	ArchiveReport(ctx context.Context, token string) error
 }
 
+// ReportDeleter deletes one BI report, the second phase after archiving.
+// An Archiver that also implements it (the Mode client does) is used.
+type ReportDeleter interface {
+	DeleteReport(ctx context.Context, token string) error
+}
+
 // DefaultMaxDeleteFraction is MaxDeleteFraction's default.
 const DefaultMaxDeleteFraction = 0.2
 
@@ -113,6 +130,37 @@ func (c *Config) reconsider() time.Duration {
 		d = DefaultReconsiderDays
 	}
 	return time.Duration(d) * 24 * time.Hour
+}
+
+// Deprecation modes.
+const (
+	DeprecateDisable = "disable"
+	DeprecateFolder  = "folder"
+	DeprecateDelete  = "delete"
+)
+
+// DefaultQuietDays is QuietDays' default.
+const DefaultQuietDays = 30
+
+func (c *Config) quiet() time.Duration {
+	d := c.QuietDays
+	if d <= 0 {
+		d = DefaultQuietDays
+	}
+	return time.Duration(d) * 24 * time.Hour
+}
+
+func (c *Config) deprecateMode() string {
+	if c.DeprecateMode == "" {
+		return DeprecateDisable
+	}
+	return c.DeprecateMode
+}
+
+// ValidDeprecateMode reports whether m names a deprecation mode ("" is the
+// default).
+func ValidDeprecateMode(m string) bool {
+	return m == "" || m == DeprecateDisable || m == DeprecateFolder || m == DeprecateDelete
 }
 
 func (c *Config) now() time.Time { return clock.Or(c.Clock).Now() }

@@ -114,7 +114,7 @@ func FuzzDanglingCalls(f *testing.F) {
 	f.Add([]byte("{{ ref('pkg', 'a') }} {{ ref(\"a\", v=2) }} ref( source(' "))
 	f.Add([]byte("models:\n  - name: a\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		for _, d := range danglingCalls("f.sql", src, map[string]bool{"a": true}, map[string]bool{"s.t": true}) {
+		for _, d := range danglingCalls("f.sql", src, map[string]string{"a": "deletes"}, map[string]bool{"s.t": true}) {
 			if d.Line < 1 || d.Line > 1+strings.Count(string(src), "\n") {
 				t.Fatalf("line %d outside the file: %s", d.Line, d)
 			}
@@ -142,7 +142,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	svc, _ := setup(t, Config{Repo: repos.user, DBTBin: bin})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, DBTBin: bin})
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
 		t.Fatal(err)

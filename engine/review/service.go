@@ -52,6 +52,9 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !ValidDeprecateMode(cfg.DeprecateMode) {
+		return nil, fmt.Errorf("review: deprecate mode %q: want disable, folder or delete", cfg.DeprecateMode)
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
 	}
@@ -251,16 +254,32 @@ func (it *Item) Snapshot() api.Review {
 
 		RejectReason: it.RejectReason,
 		GitHubAPI:    it.GitHubAPI,
+		Follows:      it.Follows,
 	}
 	for _, ev := range it.History {
 		r.History = append(r.History, api.ReviewEvent{At: ev.At, State: ev.State, Note: ev.Note})
 	}
 	for _, sub := range it.Subjects {
 		reason := sub.Reason
-		if sub.Result != "" && sub.Result != ResultArchived {
+		if sub.Result != "" && sub.Result != ResultArchived && sub.Result != ResultDeleted {
 			reason += " — archive failed: " + sub.Result
 		}
 		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance, Evidence: sub.Evidence})
+	}
+	// Models a reviewer took out stay listed, marked, so the pane can put
+	// them back.
+	for _, x := range it.Excluded {
+		out := "left out this time"
+		if x.Keep {
+			out = "kept: " + x.Reason
+		}
+		sub := api.ReviewSubject{ID: x.ID, Name: x.Name, Excluded: out}
+		for _, c := range it.Candidates {
+			if c.UniqueID == x.ID {
+				sub.Reason, sub.Importance, sub.Evidence = c.Reason, c.Importance, c.Evidence
+			}
+		}
+		r.Subjects = append(r.Subjects, sub)
 	}
 	return r
 }

@@ -17,7 +17,7 @@ func TestStartedServicePicksUpOtherProcessesChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	state := t.TempDir()
-	engineSvc, _ := setup(t, Config{StateDir: state, PollInterval: 10 * time.Millisecond})
+	engineSvc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, StateDir: state, PollInterval: 10 * time.Millisecond})
 	if err := engineSvc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,12 @@ type Model struct {
 
 	keys paneKeys
 	meta metaWatch
+
+	// Picking models in an open deprecation (exclude.go).
+	pick   int
+	prompt *excludePrompt
+	undo   []takenOut
+	ekeys  excludeKeys
 }
 
 // paneKeys are the shared bindings with the help text this pane means.
@@ -74,6 +80,7 @@ func New(c *common.Common) *Model {
 		c:      c,
 		filter: common.NewFilter(c),
 		sizes:  map[int64]diffSize{},
+		ekeys:  newExcludeKeys(k.Toggle),
 		keys: paneKeys{
 			open:  key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
 			back:  key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
@@ -91,7 +98,7 @@ func (m *Model) Title() string { return "Review" }
 func (m *Model) Init() tea.Cmd { return nil }
 
 // Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() }
+func (m *Model) Capturing() bool { return m.filter.Editing() || m.prompt != nil }
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
@@ -160,6 +167,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.filter.Editing() {
 		return m.filter.EditKey(msg, m.refilter, m.layout)
 	}
+	if m.prompt != nil {
+		return m.promptKey(msg) // every key answers the question
+	}
 	switch {
 	case key.Matches(msg, k.Meta):
 		return runMeta()
@@ -226,7 +236,7 @@ func (m *Model) openSelected() bool {
 	if it == nil {
 		return false
 	}
-	m.mode, m.open, m.side = modeItem, it.ID, 0
+	m.mode, m.open, m.side, m.pick = modeItem, it.ID, 0, 0
 	m.refreshBody()
 	m.scroll.gotoLine(0)
 	return true
@@ -239,9 +249,12 @@ func (m *Model) refilter() {
 
 func (m *Model) itemKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
+	if handled, cmd := m.excludeKey(msg); handled {
+		return cmd
+	}
 	switch {
 	case key.Matches(msg, k.Back):
-		m.mode, m.open, m.side = modeList, 0, 0
+		m.mode, m.open, m.side, m.pick = modeList, 0, 0, 0
 		m.refreshBody()
 	case key.Matches(msg, k.NextFile):
 		m.jumpFile(+1)
@@ -356,6 +369,9 @@ func approveWhat(it *api.Review) string {
 	if it.Kind == "archive" {
 		return fmt.Sprintf("archives %s in the BI tool", common.Plural(len(it.Subjects), "report"))
 	}
+	if it.Kind == "delete-reports" {
+		return fmt.Sprintf("deletes %s from the BI tool for good", common.Plural(len(it.Subjects), "archived report"))
+	}
 	branch := it.Branch
 	if branch == "" {
 		branch = "its branch"
@@ -375,6 +391,8 @@ func approveOutcome(id int64, it *api.Review) (string, error) {
 		return fmt.Sprintf("review #%d approved · pull request %s", id, it.URL), nil
 	case it.State == api.ReviewPushed:
 		return fmt.Sprintf("review #%d approved · branch %s pushed (no pull request configured)", id, it.Branch), nil
+	case it.State == api.ReviewDeleted:
+		return fmt.Sprintf("review #%d approved · %s deleted", id, common.Plural(len(it.Subjects), "report")), nil
 	case it.State == api.ReviewArchived:
 		return fmt.Sprintf("review #%d approved · %s archived", id, common.Plural(len(it.Subjects), "report")), nil
 	}
@@ -571,7 +589,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	case modeFiles:
 		return [][]key.Binding{k.Navigation(), {m.keys.open, m.keys.back}}
 	case modeItem:
-		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, append(m.actionKeys(m.find(m.open)), k.Meta)}
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, {m.ekeys.next, m.ekeys.toggle, m.ekeys.undo}, append(m.actionKeys(m.find(m.open)), k.Meta)}
 	}
 	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), k.Meta)}
 }

@@ -274,6 +274,9 @@ func (s *stubAPI) Reject(_ context.Context, id int64, reason string) error {
 	return nil
 }
 func (s *stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
+func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
 
 // action runs a key's command and returns the action it requests.
 func action(t *testing.T, cmd tea.Cmd) common.Action {

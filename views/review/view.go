@@ -145,12 +145,32 @@ func (m *Model) headLines(it *api.Review) []string {
 // table has no such column rather than a column of zeros.
 func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
 	st := m.c.Styles
-	models := it.Kind == "deprecate"
-	heading := fmt.Sprintf("Reports (%d)", len(it.Subjects))
+	models := it.Kind == "deprecate" || it.Kind == "delete"
+	noun := "Reports"
 	if models {
-		heading = fmt.Sprintf("Models (%d)", len(it.Subjects)) + st.Muted.Render(" · centrality: percentile among the project's models")
+		noun = "Models"
 	}
-	add(st.Section.Render(heading))
+	in := 0
+	for _, s := range it.Subjects {
+		if s.Excluded == "" {
+			in++
+		}
+	}
+	heading := st.Section.Render(fmt.Sprintf("%s (%d)", noun, in))
+	if out := len(it.Subjects) - in; out > 0 {
+		heading = st.Section.Render(fmt.Sprintf("%s (%d, %d taken out)", noun, in, out))
+	}
+	if it.Follows != 0 {
+		heading += st.Muted.Render(fmt.Sprintf(" · second phase of review #%d", it.Follows))
+	}
+	picking := m.mode == modeItem && it.ID == m.open && choosable(it)
+	switch {
+	case picking:
+		heading += st.Muted.Render(" · ]/[ pick · space take out/put back · u undo")
+	case models:
+		heading += st.Muted.Render(" · centrality: percentile among the project's models")
+	}
+	add(heading)
 	nameW := 8
 	for _, s := range it.Subjects {
 		nameW = max(nameW, len(subjectName(s)))
@@ -165,8 +185,16 @@ func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
 	}
 	add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "CENTRALITY", "NAME", "REASON")))
 	now := m.c.Clock.Now()
-	for _, s := range it.Subjects {
-		reasonLines(w, []int{2, 10, nameW}, []string{"", fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s)}, s.Reason, st.Muted.Render, add)
+	for i, s := range it.Subjects {
+		mark := ""
+		if picking && i == m.pick {
+			mark = "▸"
+		}
+		reason, style := s.Reason, st.Muted.Render
+		if s.Excluded != "" {
+			reason, style = "out: "+s.Excluded, st.Warn.Render
+		}
+		reasonLines(w, []int{2, 10, nameW}, []string{mark, fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s)}, reason, style, add)
 		for _, l := range evidenceLines(s.Evidence, now, w) {
 			add(st.Muted.Render(l))
 		}
@@ -444,6 +472,9 @@ func (m *Model) itemView() string {
 		right += st.Muted.Render(fmt.Sprintf(" · col %d (h)", m.side+1))
 	}
 	head := left + "  " + right
+	if m.prompt != nil {
+		head = m.promptLine()
+	}
 	start, _ := m.scroll.window()
 	return common.Lines(common.PadRight(head, m.width)+"\n"+m.renderBody(start, max(m.height-1, 0)), m.width, m.height)
 }

@@ -71,6 +71,10 @@ func (a *redactedAPI) Reject(ctx context.Context, review int64, reason string) e
 	return a.err(a.api.Reject(ctx, review, reason))
 }
 
+func (a *redactedAPI) ExcludeFromReview(ctx context.Context, review int64, model string, x api.Exclusion) error {
+	return a.err(a.api.ExcludeFromReview(ctx, review, model, x))
+}
+
 func (a *redactedAPI) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {
 	return a.err(a.api.PauseSensor(ctx, dag, index, paused))
 }

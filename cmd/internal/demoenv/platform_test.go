@@ -71,10 +71,14 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 			s.Meta.Candidates, s.Meta.StaleReports, len(s.Meta.ModelsPerDay), len(s.Meta.Centrality), len(dbtModels))
 	}
 	dep, exp, arch := staged["deprecate"], staged["exposures"], staged["archive"]
-	for _, f := range []string{"models/marts/legacy_orders_v1.sql", "models/scratch/tmp_customer_scores.sql", "models/marts/product_sales.sql"} {
-		if !strings.Contains(dep.Diff, f) {
-			t.Errorf("the deprecation diff does not touch %s", f)
+	// Phase one disables the models in place: nothing is deleted yet.
+	for _, m := range []string{"legacy_orders_v1", "tmp_customer_scores", "product_sales"} {
+		if !strings.Contains(dep.Diff, m) {
+			t.Errorf("the deprecation diff does not touch %s", m)
 		}
+	}
+	if !strings.Contains(dep.Diff, "enabled") || strings.Contains(dep.Diff, "deleted file") {
+		t.Errorf("phase one must disable, not delete:\n%s", dep.Diff)
 	}
 	if !strings.Contains(dep.Diff, "# Marts read by the dashboards") && !strings.Contains(dep.Diff, "models/marts/schema.yml") {
 		t.Errorf("the deprecation diff does not edit the marts properties:\n%s", dep.Diff)

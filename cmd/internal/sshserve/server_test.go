@@ -119,6 +119,10 @@ func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
 	f.rejected = append(f.rejected, id)
 	return nil
 }
+func (s *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
+
 func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error { return nil }
 
 func (f *fakeEngine) approvals() []int64 {
