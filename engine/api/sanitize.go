@@ -159,7 +159,7 @@ func sanitizeReview(r Review) (Review, bool) {
 }
 
 func sanitizeSubject(s ReviewSubject) (ReviewSubject, bool) {
-	changed := anyOf(line(&s.ID), line(&s.Name), line(&s.Reason))
+	changed := anyOf(line(&s.ID), line(&s.Name), line(&s.Reason), line(&s.Excluded))
 	if s.Evidence != nil {
 		ev := *s.Evidence
 		if anyOf(line(&ev.Unreached), line(&ev.LastStatus), line(&ev.Centrality.ID), lines(&ev.BIQueries)) {
