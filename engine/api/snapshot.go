@@ -70,11 +70,11 @@ type Source struct {
 // Commit is a git commit as the read model shows it. Author and Subject
 // come from outside: the source strips control characters from them.
 type Commit struct {
-	Hash    string // full hex SHA-1
-	Short   string // abbreviated SHA
-	Author  string
-	Subject string // first line of the message
-	When    time.Time
+	Hash    string    `json:"hash"` // full hex SHA-1
+	Short   string    `json:"short"`
+	Author  string    `json:"author"`
+	Subject string    `json:"subject"` // first line of the message
+	When    time.Time `json:"when"`
 }
 
 // String is "abc1234 Subject (Author)", the commit on one line.

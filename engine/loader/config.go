@@ -44,6 +44,9 @@ type Config struct {
 	// StateDir/git). GitCredentials authenticate fetches; never logged.
 	GitMirrorDir   string
 	GitCredentials gitauth.Credentials
+	// GitTokenForURL says the token was given for this repository
+	// (DAGS_GIT_TOKEN): it may go to GitURL's host as well.
+	GitTokenForURL bool
 	// Env answers env() in Starlark files; nil uses the process environment.
 	Env func(string) (string, bool)
 	// EnvAllow names the variables, beyond SLUICE_DAG_*, that env() in

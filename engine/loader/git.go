@@ -81,6 +81,11 @@ func NewGitSource(cfg Config, log *slog.Logger) Source {
 		creds:  cfg.GitCredentials,
 		log:    log,
 	}
+	if cfg.GitTokenForURL {
+		if ep, err := transport.NewEndpoint(cfg.GitURL); err == nil && ep.Host != "" {
+			s.creds.TokenHosts = append(append([]string(nil), s.creds.TokenHosts...), ep.Host)
+		}
+	}
 	s.base = gitauth.RedactURL(cfg.GitURL)
 	if s.ref != "" || s.folder != "" {
 		s.base += "#" + s.ref
