@@ -112,16 +112,42 @@ func (s *gitSource) open() (*git.Repository, error) {
 	}
 	repo, err := git.PlainOpen(s.mirror)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
-		if err := os.MkdirAll(filepath.Dir(s.mirror), 0o700); err != nil {
-			return nil, fmt.Errorf("creating the git mirror: %w", err)
+		if err := s.create(); err != nil {
+			return nil, err
 		}
-		repo, err = git.PlainInit(s.mirror, true)
+		repo, err = git.PlainOpen(s.mirror)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the git mirror %s: %w", s.mirror, err)
 	}
 	s.repo = repo
 	return repo, nil
+}
+
+// create makes the bare mirror in a temporary folder and renames it into
+// place, so another process sharing the state dir (sluice status beside a
+// running engine) never sees it half made; if one got there first, its
+// mirror is used.
+func (s *gitSource) create() error {
+	parent := filepath.Dir(s.mirror)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("creating the git mirror: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".new-")
+	if err != nil {
+		return fmt.Errorf("creating the git mirror: %w", err)
+	}
+	defer os.RemoveAll(tmp) // empty after a successful rename
+	if _, err := git.PlainInit(tmp, true); err != nil {
+		return fmt.Errorf("creating the git mirror: %w", err)
+	}
+	if err := os.Rename(tmp, s.mirror); err != nil {
+		if _, statErr := os.Stat(s.mirror); statErr == nil {
+			return nil // another process made it
+		}
+		return fmt.Errorf("creating the git mirror: %w", err)
+	}
+	return nil
 }
 
 func (s *gitSource) List(ctx context.Context) (Listing, error) {

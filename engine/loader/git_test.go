@@ -266,3 +266,29 @@ func TestGitAndLocalShareTheNameRules(t *testing.T) {
 		t.Fatalf("git-only DAG:\n%s", dump(ds))
 	}
 }
+
+// Two processes sharing a state dir (sluice status beside a running
+// engine) may create the mirror at once: both end up using one mirror.
+func TestGitMirrorCreatedOnceUnderRace(t *testing.T) {
+	t.Parallel()
+	g := newGitRemote(t)
+	g.commit("one", map[string]string{"a.json": dagJSON("a", 1)})
+	mirrors := t.TempDir()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			src := NewGitSource(gitConfig(g.bare, "", "", mirrors), nil)
+			_, err := src.List(context.Background())
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent first List: %v", err)
+		}
+	}
+	entries, err := os.ReadDir(mirrors)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("mirror folder holds %v (%v), want one mirror and no leftovers", entries, err)
+	}
+}
