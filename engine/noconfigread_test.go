@@ -30,6 +30,9 @@ var envReadAllowed = map[string]string{
 	// Test support (a package for tests, not the engine): whether CI
 	// demands PostgreSQL, and where its binaries are.
 	"store/pgtest/pgtest.go: os.Getenv": "test support: CI switches",
+	// Test support too: SLUICE_TEST_DUMP asks a timed-out poll for a
+	// goroutine dump.
+	"enginetest/eventually.go: os.Getenv": "test support: dump on timeout",
 }
 
 // envFuncs are the functions that read the process environment.

@@ -62,7 +62,8 @@ func TestKafkaTickDetails(t *testing.T) {
 	requireGolden(t, screen, "backpressure_tick")
 
 	c.keys("esc", "g", "enter")
-	screen = c.waitFor("tick #112 of demo/events#0", "[ok]", "800", "(2000 msg/s)", "Sensor now")
+	screen = c.waitFor("tick #112 of demo/events#0", "[ok]", "800", "(2000 msg/s consumed while the tick pulled)", "Sensor now",
+		"Runs (2)", "#500     events              0  120000–120399", "#501", "119960–120359", "because   every partition OK")
 	requireGolden(t, screen, "tick")
 
 	c.keys("esc")

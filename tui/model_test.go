@@ -486,7 +486,7 @@ func TestNoColorEmitsNoColour(t *testing.T) {
 			st = styles.ForProfile(termenv.Ascii)
 		}
 		f := newFakeEngine(viewtest.Loaded())
-		m := New(context.Background(), f, Options{Styles: st, Now: viewtest.Clock, ClockInterval: -1})
+		m := New(context.Background(), f, Options{Styles: st, Clock: viewtest.Clock, ClockInterval: -1})
 		defer m.Close()
 		m.Update(tea.WindowSizeMsg{Width: 160, Height: 44})
 		m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Loaded(), Topics: common.AllTopics})

@@ -236,6 +236,22 @@ func ScanSummary(r api.ScanResult) string {
 }
 
 func (m *Model) requestAction(a common.Action) tea.Cmd {
+	if a.DoInput != nil {
+		do := a.DoInput
+		if a.Prompt == "" || a.Input == "" {
+			a.Do = func(ctx context.Context, api api.API) (string, error) { return do(ctx, api, "") }
+		} else {
+			d := newConfirm(a.Prompt, nil)
+			d.withInput(a.Input)
+			d.onYes = func() tea.Cmd {
+				text := d.input.Value()
+				a.Do = func(ctx context.Context, api api.API) (string, error) { return do(ctx, api, text) }
+				return m.runAction(a)
+			}
+			m.confirm = d
+			return nil
+		}
+	}
 	if a.Do == nil {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -201,6 +202,10 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 		settings := config.Effective(fs, src)
 		kept := settings[:0]
 		for _, s := range settings {
+			if s.Name == "store" {
+				// A PostgreSQL URL may carry a password.
+				s.Value = store.Redact(s.Value)
+			}
 			if s.Name != "config" {
 				kept = append(kept, s)
 			}

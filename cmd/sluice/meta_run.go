@@ -44,6 +44,8 @@ func runMetaRun(ctx context.Context, env *cliEnv, args []string) int {
 	rcfg, envErr := flags.ReviewFromEnv(env.getenv)
 	flags.RegisterReview(fs, &rcfg)
 	stateDir := fs.String("state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	var storeURL string
+	addStoreFlag(fs, env, &storeURL)
 	asJSON := fs.Bool("json", false, "print the staged items as JSON")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	fs.Usage = func() {
@@ -88,6 +90,7 @@ unreadable dbt artifacts.
 	}
 	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{
 		StateDir: *stateDir,
+		Store:    storeURL,
 		Logger:   logger,
 		Meta:     engine.MetaConfig{Config: mcfg, ModeToken: env.getenv(mode.EnvToken), ModeSecret: env.getenv(mode.EnvSecret)},
 		Review:   rcfg,

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 func init() {
@@ -57,6 +58,9 @@ Known secrets are redacted from everything it prints.
 // environment over defaults.
 type runSettings struct {
 	stateDir        string
+	store           string
+	lease           time.Duration
+	pollInterval    time.Duration
 	loader          loader.Config
 	maxConcurrent   int
 	tagLimits       tagLimitsFlag
@@ -108,6 +112,9 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	}
 
 	addStateDirFlag(fs, env, &s.stateDir)
+	addStoreFlag(fs, env, &s.store)
+	fs.DurationVar(&s.lease, "lease", 30*time.Second, "with a shared --store: how old another instance's heartbeat may get before its runs are taken over (env SLUICE_LEASE)")
+	fs.DurationVar(&s.pollInterval, "poll-interval", 250*time.Millisecond, "how often the store is read for runs other processes queued (env SLUICE_POLL_INTERVAL)")
 	flags.RegisterLoader(fs, &s.loader)
 	fs.IntVar(&s.maxConcurrent, "max-concurrent-runs", s.maxConcurrent, "runs running at once, all DAGs together (env SLUICE_MAX_CONCURRENT_RUNS)")
 	fs.Var(&s.tagLimits, "tag-limit", "KEY=VALUE:LIMIT caps running runs of DAGs tagged KEY=VALUE (VALUE * caps each value); repeatable (env SLUICE_TAG_LIMITS, comma-separated)")
@@ -213,8 +220,17 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 	if err := s.partsConfig(); err != nil {
 		return engine.Config{}, err
 	}
+	if s.lease <= 0 || s.pollInterval <= 0 {
+		return engine.Config{}, errors.New("--lease and --poll-interval must be positive")
+	}
+	if _, err := storeopen.Kind(s.store); err != nil {
+		return engine.Config{}, err
+	}
 	return engine.Config{
 		StateDir:          s.stateDir,
+		Store:             s.store,
+		Lease:             s.lease,
+		PollInterval:      s.pollInterval,
 		Loader:            s.loader,
 		MaxConcurrentRuns: s.maxConcurrent,
 		TagLimits:         s.tagLimits,
@@ -252,6 +268,12 @@ func (f *tagLimitsFlag) Set(s string) error {
 	}
 	*f = append(*f, runner.TagLimit{Key: key, Value: value, Limit: n})
 	return nil
+}
+
+// addStoreFlag registers --store with its default from the environment.
+func addStoreFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
+	fs.StringVar(p, "store", env.getenv("SLUICE_STORE"),
+		"the store: empty for the SQLite file in --state-dir, or postgres://user@host:port/db?sslmode=… for a database several instances share (env SLUICE_STORE; password from the URL, PGPASSWORD or ~/.pgpass)")
 }
 
 // addStateDirFlag registers --state-dir with its default from the

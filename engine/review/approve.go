@@ -86,7 +86,7 @@ func (s *Service) approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 	if !approvable(it.State) {
 		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
 	}
-	if it.Kind == KindArchive {
+	if it.Kind == KindArchive || it.Kind == KindDeleteReports {
 		return s.approveArchive(ctx, it, dryRun)
 	}
 	return s.approveBranch(ctx, it, dryRun)
@@ -198,21 +198,48 @@ func (s *Service) githubRepo(it *Item, pushURL string) (owner, repo string, ok b
 			return owner, repo, ok && owner != "" && repo != ""
 		}
 	}
-	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "" || it.GitHubAPI != "")
+	return githubRepoFromURL(pushURL, s.cfg.GitHubAPIURL != "")
+}
+
+// reportAction is what approving a reports item does to each report.
+type reportAction struct {
+	do         func(ctx context.Context, token string) error
+	result     string // the subject's Result once done
+	state      State  // the item's state once every report is done
+	verb, noun string // "archived", "archive"
+}
+
+func (s *Service) reportAction(it *Item) (reportAction, error) {
+	if it.Kind == KindDeleteReports {
+		d, ok := s.cfg.Archiver.(ReportDeleter)
+		if !ok {
+			return reportAction{}, ErrNoDeleter
+		}
+		return reportAction{do: d.DeleteReport, result: ResultDeleted, state: api.ReviewDeleted, verb: "deleted", noun: "delete"}, nil
+	}
+	if s.cfg.Archiver == nil {
+		return reportAction{}, ErrNoArchiver
+	}
+	return reportAction{do: s.cfg.Archiver.ArchiveReport, result: ResultArchived, state: api.ReviewArchived, verb: "archived", noun: "archive"}, nil
 }
 
 func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
 	out := &Outcome{Item: it, DryRun: dryRun}
+	done := ResultArchived
+	if it.Kind == KindDeleteReports {
+		done = ResultDeleted
+	}
 	for _, sub := range it.Subjects {
-		if sub.Result != ResultArchived {
+		if sub.Result != done {
 			out.Reports = append(out.Reports, ReportResult{Token: sub.ID, Name: sub.Name})
 		}
 	}
 	if dryRun {
 		return out, nil
 	}
-	if s.cfg.Archiver == nil {
-		return out, ErrNoArchiver
+	act, err := s.reportAction(it)
+	if err != nil {
+		return out, err
 	}
 	if it.State != api.ReviewApproved {
 		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
@@ -222,22 +249,22 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	// Reports archived by an earlier attempt are not archived again: a
 	// retry only redoes what failed.
 	var failed []string
-	done := 0
+	n := 0
 	for i := range it.Subjects {
 		sub := &it.Subjects[i]
-		if sub.Result == ResultArchived {
+		if sub.Result == act.result {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		res := ReportResult{Token: sub.ID, Name: sub.Name}
-		if err := s.cfg.Archiver.ArchiveReport(ctx, sub.ID); err != nil {
+		if err := act.do(ctx, sub.ID); err != nil {
 			sub.Result, res.Err = err.Error(), err.Error()
 			failed = append(failed, fmt.Sprintf("%s (%s): %v", sub.Name, sub.ID, err))
 		} else {
-			sub.Result, res.Archived = ResultArchived, true
-			done++
+			sub.Result, res.Archived = act.result, true
+			n++
 		}
 		for j := range out.Reports {
 			if out.Reports[j].Token == res.Token {
@@ -247,9 +274,9 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	}
 	if len(failed) == 0 {
 		it.Error = ""
-		return out, s.update(ctx, it, api.ReviewArchived, fmt.Sprintf("archived %d %s", done, plural(done, "report", "reports")))
+		return out, s.update(ctx, it, act.state, fmt.Sprintf("%s %d %s", act.verb, n, plural(n, "report", "reports")))
 	}
-	it.Error = fmt.Sprintf("%d of %d reports not archived: %s", len(failed), len(it.Subjects), strings.Join(failed, "; "))
+	it.Error = fmt.Sprintf("%d of %d reports not %s: %s", len(failed), len(it.Subjects), act.verb, strings.Join(failed, "; "))
 	if err := s.update(ctx, it, api.ReviewFailed, it.Error); err != nil {
 		return out, err
 	}
@@ -258,15 +285,15 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 
 // Reject declines an item: its local branch goes, the item is marked.
 // A branch already pushed by a failed approval stays on the remote.
-func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
-	it, err := s.reject(ctx, id)
+func (s *Service) Reject(ctx context.Context, id int64, reason string) (*Item, error) {
+	it, err := s.reject(ctx, id, reason)
 	if err != nil {
 		return it, fmt.Errorf("rejecting review %d: %w", id, err)
 	}
 	return it, nil
 }
 
-func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
+func (s *Service) reject(ctx context.Context, id int64, reason string) (*Item, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -280,7 +307,11 @@ func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 	if !approvable(it.State) && it.State != api.ReviewBlocked {
 		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
 	}
+	it.RejectReason = oneLine(reason)
 	note := "rejected"
+	if it.RejectReason != "" {
+		note = "rejected: " + it.RejectReason
+	}
 	if it.Kind.IsBranch() && it.Branch != "" {
 		// The decision stands even when the scratch clone cannot be
 		// opened (the checkout moved): a leftover local branch is harmless.
@@ -290,9 +321,9 @@ func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 		}
 		if err != nil {
 			s.log.Warn("rejecting: local branch not deleted", "branch", it.Branch, "err", err)
-			note = "rejected; local branch " + it.Branch + " not deleted: " + err.Error()
+			note += "; local branch " + it.Branch + " not deleted: " + err.Error()
 		} else {
-			note = "rejected; deleted local branch " + it.Branch
+			note += "; deleted local branch " + it.Branch
 		}
 		if pushedBefore(it) {
 			note += " (the pushed branch stays on the remote)"
@@ -300,6 +331,9 @@ func (s *Service) reject(ctx context.Context, id int64) (*Item, error) {
 	}
 	return it, s.update(ctx, it, api.ReviewRejected, note)
 }
+
+// oneLine keeps a reason to one trimmed line: a history note is one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func pushedBefore(it *Item) bool {
 	for _, ev := range it.History {

@@ -17,7 +17,7 @@ import (
 func newPane(t testing.TB, snap *api.Snapshot) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(120, 200)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})

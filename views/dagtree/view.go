@@ -96,7 +96,7 @@ func (m *Model) foldMarker(key string) string {
 func (m *Model) renderRow(i, width int) string {
 	r := m.rows[i]
 	st := m.c.Styles
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	indent := strings.Repeat("  ", int(r.depth))
 	var s string
 	switch r.kind {

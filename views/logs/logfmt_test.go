@@ -110,7 +110,7 @@ func FuzzSplitLogfmt(f *testing.F) {
 func TestDetailKeepsQuotedValuesWhole(t *testing.T) {
 	t.Parallel()
 	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(120, 20)
 	snap := viewtest.Empty()

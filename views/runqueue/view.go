@@ -74,7 +74,7 @@ func stateMark[S api.RunState | api.TaskState](state S) string {
 func (m *Model) renderRow(i, width int) string {
 	r := m.rows[i]
 	st := m.c.Styles
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	switch r.kind {
 	case rowHeader:
 		n := len(section(m.snap, r.sec))

@@ -43,6 +43,12 @@ func Run(t *testing.T, b Backend) {
 		{"BatchHighWater", testBatchHighWater},
 		{"ReviewVersionCheck", testReviewVersionCheck},
 		{"ConcurrentReviewUpdatesOneWins", testConcurrentReviewUpdates},
+		{"ClaimersNeverTakeOneRunTwice", testClaimersNeverTakeOneRunTwice},
+		{"ClaimOrderIsPriorityThenAge", testClaimOrderIsPriorityThenAge},
+		{"ClaimLimitsHoldAcrossInstances", testClaimLimitsHoldAcrossInstances},
+		{"ReapFencesTheDeadInstance", testReapFencesTheDeadInstance},
+		{"ReleaseClaimsTouchesOnlyOwnRuns", testReleaseClaimsTouchesOnlyOwnRuns},
+		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
