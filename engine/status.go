@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -61,12 +62,13 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 	}
 	for _, src := range sources {
 		s.Sources = append(s.Sources, api.StatusSource{
-			Kind: src.Name, Location: src.Location, OK: src.OK, Error: src.Error, LastScan: src.LastScan,
+			Kind: src.Name, Location: text.Line(src.Location), OK: src.OK, Error: text.Line(src.Error), LastScan: src.LastScan,
 			DurationMS: src.ScanDuration.Milliseconds(), Files: src.Files, Commit: src.Commit,
 		})
 	}
-	for _, d := range dags {
+	for i, d := range dags {
 		s.DAGs[d.Status]++
+		dags[i].Name = text.Line(d.Name) // problems quote names
 	}
 	s.Problems = problems(s, dags)
 	return s, nil

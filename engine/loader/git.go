@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -24,6 +25,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/gitauth"
 )
@@ -436,21 +438,12 @@ func commitView(c *object.Commit) *api.Commit {
 	}
 }
 
-// printable drops control characters and cuts s to max runes.
-// TODO(hardening): use the shared sanitiser for outside strings once it lands.
+// printable is s made safe for a terminal (the shared sanitiser), cut to
+// max runes: a commit subject is anyone's text, and one line.
 func printable(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			continue
-		}
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
+	s = text.Line(s)
+	if utf8.RuneCountInString(s) <= max {
+		return s
 	}
-	return b.String()
+	return string([]rune(s)[:max]) + "…"
 }

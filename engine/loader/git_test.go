@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 func gitSourceHealth(t *testing.T, l *Loader) api.Source {
@@ -246,7 +247,7 @@ func TestGitAndLocalShareTheNameRules(t *testing.T) {
 	g := newGitRemote(t)
 	g.commit("add", map[string]string{"shared.json": dagJSON("from git", 1), "only.json": dagJSON("git only", 1)})
 	dir := t.TempDir()
-	writeFile(t, dir, "shared.json", dagJSON("from local", 1))
+	enginetest.WriteDAG(t, dir, "shared.json", dagJSON("from local", 1))
 	cfg := gitConfig(g.bare, "", "", t.TempDir())
 	cfg.Dir = dir
 	l, err := New(cfg, nil)
@@ -290,5 +291,16 @@ func TestGitMirrorCreatedOnceUnderRace(t *testing.T) {
 	entries, err := os.ReadDir(mirrors)
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("mirror folder holds %v (%v), want one mirror and no leftovers", entries, err)
+	}
+}
+
+func TestCommitTextIsSanitised(t *testing.T) {
+	t.Parallel()
+	got := printable("fix\x1b]0;pwned\a\x1b[2J schedule", 120)
+	if strings.ContainsAny(got, "\x1b\a") {
+		t.Fatalf("printable kept control characters: %q", got)
+	}
+	if got := printable(strings.Repeat("é", 10), 4); got != "éééé…" {
+		t.Fatalf("cut: %q", got)
 	}
 }

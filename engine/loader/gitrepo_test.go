@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // gitRemote is a real repository for the git source to fetch: a bare
@@ -60,7 +62,7 @@ func (g *gitRemote) commit(subject string, files map[string]string) string {
 			}
 			continue
 		}
-		writeFile(g.t, g.work, rel, content)
+		enginetest.WriteDAG(g.t, g.work, rel, content)
 	}
 	g.run(g.work, "add", "-A")
 	g.run(g.work, "commit", "--quiet", "--allow-empty", "-m", subject)

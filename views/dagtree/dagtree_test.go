@@ -126,7 +126,7 @@ func TestGitSourceShowsCommit(t *testing.T) {
 	snap := viewtest.Loaded()
 	commit := &api.Commit{Hash: "abc1234def", Short: "abc1234", Author: "Ada", Subject: "Add etl"}
 	snap.Sources = append(snap.Sources, api.Source{Name: "git", Location: "https://git.example.com/dags.git#main:dags",
-		OK: true, Files: 1, Commit: commit, LastScan: viewtest.Clock().Add(-5 * time.Second), ScanDuration: 20 * time.Millisecond})
+		OK: true, Files: 1, Commit: commit, LastScan: viewtest.Now.Add(-5 * time.Second), ScanDuration: 20 * time.Millisecond})
 	snap.DAGs = append(snap.DAGs, api.DAG{Name: "gitetl", Source: "git", Location: "https://git.example.com/dags.git#main:dags/gitetl.json",
 		Status: api.DAGActive, Origin: commit, Def: &api.DAGDef{Enabled: true}})
 	find := func(view, what string) string {
