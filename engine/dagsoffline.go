@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"path/filepath"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/loader"
@@ -21,7 +22,17 @@ var errNotOffline = errors.New("engine: watching DAGs is an offline operation")
 // offlineLoader builds a DAG loader of the configured sources for an
 // offline operation; the caller owns it.
 func (e *Engine) offlineLoader() (*loader.Loader, error) {
-	return loader.New(e.cfg.Loader, e.log)
+	return loader.New(e.cfg.loaderConfig(), e.log)
+}
+
+// loaderConfig is the loading configuration with the git mirrors in the
+// state dir (StateDir/git) unless set.
+func (c Config) loaderConfig() loader.Config {
+	lc := c.Loader
+	if lc.GitMirrorDir == "" && c.StateDir != "" {
+		lc.GitMirrorDir = filepath.Join(c.StateDir, "git")
+	}
+	return lc
 }
 
 // ListDAGs scans every DAG source once and lists what it found, each

@@ -163,7 +163,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		return fail(err)
 	}
 	if src == nil {
-		l, err := loader.New(cfg.Loader, e.log.With("component", "loader"))
+		l, err := loader.New(cfg.loaderConfig(), e.log.With("component", "loader"))
 		if err != nil {
 			return fail(err)
 		}

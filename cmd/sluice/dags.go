@@ -24,10 +24,12 @@ func init() {
 	register(command{name: "dags watch", summary: "run the DAG loader and print each change as it happens", run: runDagsWatch})
 }
 
-const dagsSourceHelp = `Sources: the folder DAGS_DIR (./dags) and the bucket DAGS_S3_BUCKET below
+const dagsSourceHelp = `Sources: the folder DAGS_DIR (./dags), the bucket DAGS_S3_BUCKET below
 DAGS_S3_PREFIX, with the standard AWS chain (AWS_REGION, AWS_PROFILE,
-AWS_ENDPOINT_URL_S3 for MinIO and other S3-compatible stores). Flags win
-over the environment.
+AWS_ENDPOINT_URL_S3 for MinIO and other S3-compatible stores), and the git
+repository DAGS_GIT_URL at DAGS_GIT_REF (default: the remote's HEAD) below
+DAGS_GIT_PATH (token: DAGS_GIT_TOKEN, else GITHUB_TOKEN; SSH: DAGS_GIT_SSH_KEY,
+else SLUICE_SSH_KEY, else the agent). Flags win over the environment.
 `
 
 // dagsFlags builds a command's flag set: the loader's flags with the
@@ -87,12 +89,15 @@ type dagRow struct {
 	Checksum     string          `json:"checksum,omitempty"`
 	LoadedAt     *time.Time      `json:"loaded_at,omitempty"`
 	NextFire     *time.Time      `json:"next_fire,omitempty"`
+	// Origin is the git commit the active version came from.
+	Origin *api.Commit `json:"origin,omitempty"`
 }
 
 func rowOf(d api.DAG) dagRow {
 	r := dagRow{
 		Name: d.Name, Source: d.Source, Location: d.Location, Status: d.Status,
 		Error: loader.ErrorText(d.Errors), Errors: d.Errors, ConflictWith: d.ConflictWith, Checksum: d.Checksum,
+		Origin: d.Origin,
 	}
 	if d.Def != nil {
 		r.Nodes = len(d.Def.Nodes)

@@ -31,6 +31,7 @@ var readmeLive = map[string]string{
 var readmeNeeds = map[string]string{
 	"AWS_ENDPOINT_URL_S3=": "an S3 endpoint",
 	"MODE_TOKEN=":          "Mode's API",
+	"--dags-git https://":  "a git remote",
 }
 
 // readmeExit are the README lines whose documented exit status is not 0,

@@ -19,7 +19,7 @@ func (s *Snapshot) Sanitized() *Snapshot {
 	out := *s
 	out.DAGs = each(s.DAGs, sanitizeDAG)
 	out.Sources = each(s.Sources, func(v Source) (Source, bool) {
-		c := anyOf(line(&v.Name), line(&v.Location), block(&v.Error))
+		c := anyOf(line(&v.Name), line(&v.Location), block(&v.Error), sanitizeCommit(&v.Commit))
 		return v, c
 	})
 	out.Runs.Queued = each(s.Runs.Queued, sanitizeRun)
@@ -59,6 +59,9 @@ func sanitizeDAG(d DAG) (DAG, bool) {
 			d.Def, changed = &def, true
 		}
 	}
+	if sanitizeCommit(&d.Origin) {
+		changed = true
+	}
 	if d.Paused != nil {
 		p := *d.Paused
 		if anyOf(line(&p.By), line(&p.Reason)) {
@@ -66,6 +69,20 @@ func sanitizeDAG(d DAG) (DAG, bool) {
 		}
 	}
 	return d, changed
+}
+
+// sanitizeCommit replaces *c by a sanitised copy when it needs one: a git
+// commit's author and subject are anyone's text.
+func sanitizeCommit(c **Commit) bool {
+	if *c == nil {
+		return false
+	}
+	v := **c
+	if !anyOf(line(&v.Hash), line(&v.Short), line(&v.Author), line(&v.Subject)) {
+		return false
+	}
+	*c = &v
+	return true
 }
 
 func sanitizeDef(d DAGDef) (DAGDef, bool) {

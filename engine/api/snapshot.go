@@ -33,8 +33,8 @@ type Snapshot struct {
 // DAG is one entry of the registry of loaded DAGs.
 type DAG struct {
 	Name     string
-	Source   string // source name: "local" or "s3"
-	Location string // file path or s3://bucket/key
+	Source   string // source name: "local", "s3" or "git"
+	Location string // file path, s3://bucket/key or URL#ref:path
 	Status   DAGStatus
 	// Def is the active definition (the last good one when Status is
 	// invalid); nil when no version of the file ever validated.
@@ -49,6 +49,9 @@ type DAG struct {
 	// Paused is set while an operator has paused the DAG: its schedules
 	// and sensors do not fire.
 	Paused *DAGPause
+	// Origin is, for a DAG from a git source, the commit its active
+	// version was loaded from; nil for other sources.
+	Origin *Commit
 }
 
 // ErrorLine is one validation problem, ready to render.
@@ -60,13 +63,34 @@ type ErrorLine struct {
 
 // Source is the health of one DAG source.
 type Source struct {
-	Name         string // "local", "s3"
-	Location     string // folder or s3://bucket/prefix
+	Name         string // "local", "s3" or "git"
+	Location     string // folder, s3://bucket/prefix or URL#ref:path
 	OK           bool
 	Error        string // last scan error; empty when OK
 	LastScan     time.Time
 	ScanDuration time.Duration
 	Files        int
+	// Commit is, for a git source, the commit whose DAGs are loaded (the
+	// last good one when the latest fetch failed); nil for other sources.
+	Commit *Commit
+}
+
+// Commit is a git commit as the read model shows it. Author and Subject
+// come from outside: the source strips control characters from them.
+type Commit struct {
+	Hash    string    `json:"hash"` // full hex SHA-1
+	Short   string    `json:"short"`
+	Author  string    `json:"author"`
+	Subject string    `json:"subject"` // first line of the message
+	When    time.Time `json:"when"`
+}
+
+// String is "abc1234 Subject (Author)", the commit on one line.
+func (c *Commit) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.Short + " " + c.Subject + " (" + c.Author + ")"
 }
 
 // Runs is the run queue as the console shows it.

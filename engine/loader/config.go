@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluice-dev/sluice/engine/gitauth"
 )
 
 // Defaults of the loading configuration.
@@ -32,6 +34,19 @@ type Config struct {
 	// scan and keeps its DAGs; other sources never wait for it.
 	S3RequestTimeout time.Duration
 	ScanTimeout      time.Duration
+	// GitURL is a git repository of DAG files (a URL or a path); empty: no
+	// git source. GitRef is the branch or tag to load (default: the
+	// remote's HEAD), GitPath the folder in it ("" for the root).
+	GitURL  string
+	GitRef  string
+	GitPath string
+	// GitMirrorDir holds the bare mirrors of git sources (the engine sets
+	// StateDir/git). GitCredentials authenticate fetches; never logged.
+	GitMirrorDir   string
+	GitCredentials gitauth.Credentials
+	// GitTokenForURL says the token was given for this repository
+	// (DAGS_GIT_TOKEN): it may go to GitURL's host as well.
+	GitTokenForURL bool
 	// Env answers env() in Starlark files; nil uses the process environment.
 	Env func(string) (string, bool)
 	// EnvAllow names the variables, beyond SLUICE_DAG_*, that env() in

@@ -1,4 +1,5 @@
-// Package loader finds DAG files in sources (a local folder, an S3 bucket),
+// Package loader finds DAG files in sources (a local folder, an S3 bucket,
+// a git repository),
 // detects changes without rereading, and keeps the registry of loaded DAGs.
 //
 // A scan lists a source (metadata only), reads the files whose version
@@ -94,6 +95,9 @@ func New(cfg Config, log *slog.Logger) (*Loader, error) {
 				log = slog.New(slog.NewTextHandler(io.Discard, nil))
 			}
 			sources = append(sources, NewS3Source(cfg, log.With("source", SourceS3)))
+		}
+		if cfg.GitURL != "" {
+			sources = append(sources, NewGitSource(cfg, log))
 		}
 	}
 	return NewWithSources(cfg, log, sources...)
@@ -254,12 +258,12 @@ func (l *Loader) ScanNow(ctx context.Context) (api.ScanResult, error) {
 }
 
 // initialScan is Start's scan: the local sources before Start returns, the
-// remote ones (S3) in the background, so an unreachable bucket never delays
+// remote ones (S3, git) in the background, so an unreachable remote never delays
 // startup. Starlark files are evaluated in the background either way.
 func (l *Loader) initialScan(ctx context.Context) error {
 	var local, remote []*sourceState
 	for _, st := range l.sources {
-		if st.src.Name() == SourceS3 {
+		if st.src.Name() != SourceLocal {
 			remote = append(remote, st)
 		} else {
 			local = append(local, st)
@@ -344,7 +348,7 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (
 		out.duration = time.Since(start)
 		return out, l.deadline(ctx, scanCtx, err)
 	}
-	out.incomplete, out.problems = listing.Incomplete, listing.Problems
+	out.incomplete, out.problems, out.commit = listing.Incomplete, listing.Problems, listing.Commit
 	out.results = make([]fileResult, len(listing.Objects))
 
 	l.mu.RLock()
@@ -473,6 +477,9 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 			h.OK, h.Error = false, errs[i].Error()
 		} else {
 			h.OK, h.Error, h.Files = true, problemText(outs[i].problems), len(outs[i].results)
+			if outs[i].commit != nil {
+				h.Commit = outs[i].commit
+			}
 			l.settlePending(outs[i])
 			ch, n := l.reg.apply(outs[i], now)
 			all = append(all, ch...)
@@ -483,7 +490,7 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 				}
 			}
 		}
-		if h.OK != st.health.OK || h.Error != st.health.Error || h.Files != st.health.Files {
+		if h.OK != st.health.OK || h.Error != st.health.Error || h.Files != st.health.Files || h.Commit != st.health.Commit {
 			healthLogs = append(healthLogs, healthLog{st.health, h})
 		}
 		st.health = h
@@ -527,6 +534,9 @@ func problemText(problems []string) string {
 
 func (l *Loader) logHealth(prev, h api.Source) {
 	attrs := []any{"source", h.Name, "location", h.Location, "files", h.Files}
+	if h.Commit != nil {
+		attrs = append(attrs, "commit", h.Commit.Short)
+	}
 	switch {
 	case !h.OK:
 		l.log.Error("dag source failed; its DAGs are kept as they were", append(attrs, "err", h.Error)...)
@@ -534,6 +544,8 @@ func (l *Loader) logHealth(prev, h api.Source) {
 		l.log.Warn("dag source scanned with problems", append(attrs, "problems", h.Error)...)
 	case !prev.OK && !prev.LastScan.IsZero():
 		l.log.Info("dag source recovered", attrs...)
+	case h.Commit != prev.Commit:
+		l.log.Info("dag source at a new commit", append(attrs, "subject", h.Commit.Subject, "author", h.Commit.Author)...)
 	}
 }
 

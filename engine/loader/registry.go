@@ -31,6 +31,7 @@ type fileRec struct {
 	good     *dag.DAG
 	goodView *api.DAGDef // good as the read model shows it
 	goodSum  string
+	origin   *api.Commit // the git commit good came from
 	loadedAt time.Time
 	// errs are the newest version's problems; nil when it is good.
 	errs []api.ErrorLine
@@ -73,6 +74,7 @@ type scanOutcome struct {
 	results    []fileResult
 	incomplete []string
 	problems   []string
+	commit     *api.Commit // the git commit listed
 	start      time.Time
 	duration   time.Duration
 	// deferred are the Starlark files to evaluate in the background.
@@ -130,6 +132,7 @@ func (r *registry) view(rec *fileRec) api.DAG {
 		Status:   r.status(rec),
 		Def:      rec.goodView,
 		LoadedAt: rec.loadedAt,
+		Origin:   rec.origin,
 	}
 	if rec.present {
 		// A deleted file's last parse errors are history, not a problem
@@ -244,6 +247,7 @@ func (r *registry) apply(out scanOutcome, now time.Time) ([]Change, int) {
 				rec.loadedAt = now
 			}
 			rec.good, rec.goodView, rec.goodSum, rec.errs = res.def, DefView(res.def), res.sum, nil
+			rec.origin = res.obj.Origin
 		}
 	}
 	for _, rec := range gone {

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 )
 
@@ -12,9 +13,10 @@ import (
 // fetches one file's bytes. The loader decides from Object.Version which
 // files to read, so a source never rereads on its own.
 type Source interface {
-	// Name is "local" or "s3": the Source of every DAG it yields.
+	// Name is "local", "s3" or "git": the Source of every DAG it yields.
 	Name() string
-	// Location is the folder or s3://bucket/prefix, for health reports.
+	// Location is the folder, s3://bucket/prefix or URL#ref:path, for
+	// health reports.
 	Location() string
 	// List returns every DAG file of the source. An error means the listing
 	// could not be completed: the loader then changes nothing for this
@@ -32,9 +34,12 @@ type Object struct {
 	// Location is what a human opens: a file path or s3://bucket/key.
 	Location string
 	// Version changes whenever the content may have changed: (size, mtime,
-	// inode) for files, (ETag, size) for objects.
+	// inode) for files, (ETag, size) for objects, the blob hash in git.
 	Version string
 	Size    int64
+	// Origin is the git commit this version of the file comes from; nil
+	// for other sources.
+	Origin *api.Commit
 	// Err is set when the file is listed but cannot be read (a FIFO, a
 	// dangling symlink, a symlink loop): it is reported on the DAG.
 	Err error
@@ -49,6 +54,8 @@ type Listing struct {
 	// Incomplete are key prefixes ("reports/") below which the listing is
 	// known to be partial: files there are not taken as deleted.
 	Incomplete []string
+	// Commit is the git commit listed; nil for other sources.
+	Commit *api.Commit
 }
 
 // ignoredName reports whether a file or folder name is skipped: hidden

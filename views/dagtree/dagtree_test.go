@@ -3,6 +3,7 @@ package dagtree
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
@@ -115,5 +116,41 @@ func TestFilterCountsMatches(t *testing.T) {
 	}
 	if first := strings.SplitN(m.View(), "\n", 2)[0]; !strings.Contains(first, "3 of 7 DAGs match") {
 		t.Errorf("filtered summary: %q", first)
+	}
+}
+
+// A git source shows its commit and last fetch, kept when a fetch fails;
+// its DAGs show the commit they came from.
+func TestGitSourceShowsCommit(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Loaded()
+	commit := &api.Commit{Hash: "abc1234def", Short: "abc1234", Author: "Ada", Subject: "Add etl"}
+	snap.Sources = append(snap.Sources, api.Source{Name: "git", Location: "https://git.example.com/dags.git#main:dags",
+		OK: true, Files: 1, Commit: commit, LastScan: viewtest.Now.Add(-5 * time.Second), ScanDuration: 20 * time.Millisecond})
+	snap.DAGs = append(snap.DAGs, api.DAG{Name: "gitetl", Source: "git", Location: "https://git.example.com/dags.git#main:dags/gitetl.json",
+		Status: api.DAGActive, Origin: commit, Def: &api.DAGDef{Enabled: true}})
+	find := func(view, what string) string {
+		for _, line := range strings.Split(view, "\n") {
+			if strings.Contains(line, what) {
+				return line
+			}
+		}
+		t.Fatalf("no %q line:\n%s", what, view)
+		return ""
+	}
+	view := newPane(t, snap).View()
+	if line := find(view, "dags.git#main:dags "); !strings.Contains(line, "[ok] 1 files · at abc1234 Add etl (Ada) · fetched 5s ago") {
+		t.Errorf("git source line: %q", line)
+	}
+	if line := find(view, "gitetl"); !strings.Contains(line, "@abc1234") {
+		t.Errorf("git DAG line lacks its origin: %q", line)
+	}
+
+	snap.Sources[len(snap.Sources)-1].OK, snap.Sources[len(snap.Sources)-1].Error = false, "fetching main: connection refused"
+	m := newPane(t, snap)
+	m.SetSize(160, 200)
+	view = m.View()
+	if line := find(view, "dags.git#main:dags "); !strings.Contains(line, "[error] fetching main: connection refused · keeping abc1234 · last fetch 5s ago") {
+		t.Errorf("failing git source line: %q", line)
 	}
 }

@@ -105,11 +105,19 @@ func (m *Model) renderRow(i, width int) string {
 		if r.src >= 0 {
 			src := &m.snap.Sources[r.src]
 			s += "  " + st.Muted.Render(src.Location) + "  "
+			// A git source scans by fetching; its state is the commit.
+			scanned, last, commit := "scanned", "last scan", ""
+			if c := src.Commit; c != nil {
+				scanned, last, commit = "fetched", "last fetch", " · at "+common.OneLine(c.String())
+			}
 			if src.OK {
-				s += st.Good.Render("[ok]") + st.Muted.Render(fmt.Sprintf(" %d files · scanned %s in %s",
-					src.Files, common.Ago(now, src.LastScan), common.Duration(src.ScanDuration)))
+				s += st.Good.Render("[ok]") + st.Muted.Render(fmt.Sprintf(" %d files%s · %s %s in %s",
+					src.Files, commit, scanned, common.Ago(now, src.LastScan), common.Duration(src.ScanDuration)))
 			} else {
-				s += st.Error.Render("[error] "+common.OneLine(src.Error)) + st.Muted.Render(" · last scan "+common.Ago(now, src.LastScan))
+				if commit != "" {
+					commit = " · keeping " + src.Commit.Short
+				}
+				s += st.Error.Render("[error] "+common.OneLine(src.Error)) + st.Muted.Render(commit+" · "+last+" "+common.Ago(now, src.LastScan))
 			}
 		}
 	case rowFolder:
@@ -130,6 +138,9 @@ func (m *Model) renderRow(i, width int) string {
 			if !d.NextFire.IsZero() && (d.Status == api.DAGActive || d.Status == api.DAGInvalid) {
 				s += st.Muted.Render(" · next " + common.Until(now, d.NextFire))
 			}
+		}
+		if d.Origin != nil {
+			s += "  " + st.Muted.Render("@"+d.Origin.Short)
 		}
 		if d.Status == api.DAGConflict && d.ConflictWith != "" {
 			s += "  " + st.Muted.Render("name held by "+d.ConflictWith)

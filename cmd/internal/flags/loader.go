@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/gitauth"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
 
@@ -22,6 +23,17 @@ const (
 	EnvS3Endpoint       = "AWS_ENDPOINT_URL_S3"
 	EnvS3RequestTimeout = "DAGS_S3_REQUEST_TIMEOUT"
 	EnvScanTimeout      = "DAGS_SCAN_TIMEOUT"
+	EnvGitURL           = "DAGS_GIT_URL"
+	EnvGitRef           = "DAGS_GIT_REF"
+	EnvGitPath          = "DAGS_GIT_PATH"
+	// EnvGitToken is a token for the DAG repository alone: it may go to
+	// the repository's host (over HTTPS, after a challenge). Without it,
+	// GITHUB_TOKEN is used under the review's rules (GitHub's hosts and
+	// GITHUB_TOKEN_HOSTS only).
+	EnvGitToken = "DAGS_GIT_TOKEN"
+	// EnvGitSSHKey is an SSH key for the DAG repository (default:
+	// SLUICE_SSH_KEY, else the SSH agent).
+	EnvGitSSHKey = "DAGS_GIT_SSH_KEY"
 	// EnvDAGsEnvAllow lists (comma-separated) the variables beyond
 	// SLUICE_DAG_* that env() in Starlark DAG files may read.
 	EnvDAGsEnvAllow = "SLUICE_DAGS_ENV_ALLOW"
@@ -30,8 +42,11 @@ const (
 // LoaderFromEnv reads the loading configuration from the environment:
 // DAGS_DIR (./dags), DAGS_SCAN_INTERVAL (seconds or a Go duration, 30s),
 // DAGS_ENABLED (true), DAGS_S3_BUCKET, DAGS_S3_PREFIX, DAGS_S3_PATH_STYLE,
-// AWS_ENDPOINT_URL_S3, DAGS_S3_REQUEST_TIMEOUT (15s), DAGS_SCAN_TIMEOUT (2m)
-// and SLUICE_DAGS_ENV_ALLOW. The rest of the AWS chain (AWS_REGION,
+// AWS_ENDPOINT_URL_S3, DAGS_S3_REQUEST_TIMEOUT (15s), DAGS_SCAN_TIMEOUT (2m),
+// SLUICE_DAGS_ENV_ALLOW, and for the git source DAGS_GIT_URL, DAGS_GIT_REF,
+// DAGS_GIT_PATH and its credentials (DAGS_GIT_TOKEN or GITHUB_TOKEN,
+// GITHUB_TOKEN_HOSTS, SLUICE_GITHUB_HTTP_LOOPBACK, DAGS_GIT_SSH_KEY or
+// SLUICE_SSH_KEY). The rest of the AWS chain (AWS_REGION,
 // AWS_PROFILE, credentials) is read by the SDK itself. Env is set from
 // getenv, so Starlark files see the same environment (through the
 // allow-list).
@@ -47,7 +62,15 @@ func LoaderFromEnv(getenv func(string) string) (loader.Config, error) {
 		ScanTimeout:      loader.DefaultScanTimeout,
 		EnvAllow:         DAGsEnvAllowFromEnv(getenv),
 		Env:              StarlarkEnv(getenv),
+		GitURL:           getenv(EnvGitURL),
+		GitRef:           getenv(EnvGitRef),
+		GitPath:          getenv(EnvGitPath),
 	}
+	creds, err := gitCredentialsFromEnv(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.GitCredentials, cfg.GitTokenForURL = creds, getenv(EnvGitToken) != ""
 	if v, ok := nonEmpty(getenv, EnvDAGsDir); ok {
 		cfg.Dir = v
 	}
@@ -130,7 +153,34 @@ func RegisterLoader(fs *flag.FlagSet, cfg *loader.Config) {
 	fs.Var(&optionalBool{p: &cfg.S3PathStyle}, "s3-path-style", "path-style S3 addressing; default true when an endpoint is set (env "+EnvS3PathStyle+")")
 	fs.Var(positiveDuration{&cfg.S3RequestTimeout}, "s3-request-timeout", "give up on one S3 request, body included, after this long (env "+EnvS3RequestTimeout+")")
 	fs.Var(positiveDuration{&cfg.ScanTimeout}, "scan-timeout", "give up on one source's scan (listing and reading what changed) after this long; its DAGs are kept (env "+EnvScanTimeout+")")
+	fs.StringVar(&cfg.GitURL, "dags-git", cfg.GitURL, "git repository of DAG files (URL or path), fetched on the scan interval into a mirror in the state dir; empty for none (env "+EnvGitURL+")")
+	fs.StringVar(&cfg.GitRef, "dags-git-ref", cfg.GitRef, "branch or tag of --dags-git to load (default: the remote's HEAD) (env "+EnvGitRef+")")
+	fs.StringVar(&cfg.GitPath, "dags-git-path", cfg.GitPath, "folder of --dags-git holding the DAG files (default: the root) (env "+EnvGitPath+")")
 	RegisterDAGsEnvAllow(fs, cfg)
+}
+
+// gitCredentialsFromEnv reads the git source's credentials. The token and
+// key have no flag: flags show up in process listings.
+func gitCredentialsFromEnv(getenv func(string) string) (gitauth.Credentials, error) {
+	c := gitauth.Credentials{
+		Token:      getenv(EnvGitToken),
+		TokenHosts: splitList(getenv("GITHUB_TOKEN_HOSTS")),
+		SSHKeyPath: getenv(EnvGitSSHKey),
+	}
+	if c.Token == "" {
+		c.Token = getenv("GITHUB_TOKEN")
+	}
+	if c.SSHKeyPath == "" {
+		c.SSHKeyPath = getenv("SLUICE_SSH_KEY")
+	}
+	if v := getenv("SLUICE_GITHUB_HTTP_LOOPBACK"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("SLUICE_GITHUB_HTTP_LOOPBACK=%q: want true or false", v)
+		}
+		c.AllowHTTPLoopback = b
+	}
+	return c, nil
 }
 
 // DAGsEnvAllowFromEnv is the Starlark allow-list of SLUICE_DAGS_ENV_ALLOW.

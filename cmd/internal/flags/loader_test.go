@@ -124,3 +124,54 @@ func FuzzParseInterval(f *testing.F) {
 		}
 	})
 }
+
+// The git source: URL, ref and folder from the environment and flags; the
+// credentials from the environment only, DAGS_GIT_TOKEN over GITHUB_TOKEN.
+func TestLoaderGitSettings(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                string
+		env                 map[string]string
+		args                []string
+		url, ref, path, tok string
+		forURL, loopback    bool
+		key                 string
+		wantErr             string
+	}{
+		{name: "none"},
+		{name: "env", env: map[string]string{"DAGS_GIT_URL": "https://git.example.com/dags.git", "DAGS_GIT_REF": "prod", "DAGS_GIT_PATH": "dags",
+			"DAGS_GIT_TOKEN": "t1", "GITHUB_TOKEN": "gh", "DAGS_GIT_SSH_KEY": "/k1", "SLUICE_SSH_KEY": "/k2", "SLUICE_GITHUB_HTTP_LOOPBACK": "true"},
+			url: "https://git.example.com/dags.git", ref: "prod", path: "dags", tok: "t1", forURL: true, loopback: true, key: "/k1"},
+		{name: "GitHub token fallback is not for the URL's host", env: map[string]string{"DAGS_GIT_URL": "u", "GITHUB_TOKEN": "gh", "SLUICE_SSH_KEY": "/k2"},
+			url: "u", tok: "gh", key: "/k2"},
+		{name: "flags win", env: map[string]string{"DAGS_GIT_URL": "env", "DAGS_GIT_REF": "envref"},
+			args: []string{"--dags-git", "flag", "--dags-git-ref", "v1", "--dags-git-path", "a/b"}, url: "flag", ref: "v1", path: "a/b"},
+		{name: "bad loopback", env: map[string]string{"SLUICE_GITHUB_HTTP_LOOPBACK": "perhaps"}, wantErr: "SLUICE_GITHUB_HTTP_LOOPBACK"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := LoaderFromEnv(func(k string) string { return tc.env[k] })
+			if err == nil {
+				fs := flag.NewFlagSet("test", flag.ContinueOnError)
+				fs.SetOutput(io.Discard)
+				RegisterLoader(fs, &cfg)
+				err = fs.Parse(tc.args)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cfg.GitCredentials
+			if cfg.GitURL != tc.url || cfg.GitRef != tc.ref || cfg.GitPath != tc.path || c.Token != tc.tok ||
+				cfg.GitTokenForURL != tc.forURL || c.AllowHTTPLoopback != tc.loopback || c.SSHKeyPath != tc.key {
+				t.Errorf("git settings = %q %q %q token %q forURL %v loopback %v key %q", cfg.GitURL, cfg.GitRef, cfg.GitPath,
+					c.Token, cfg.GitTokenForURL, c.AllowHTTPLoopback, c.SSHKeyPath)
+			}
+		})
+	}
+}

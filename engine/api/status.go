@@ -1,0 +1,94 @@
+package api
+
+import "time"
+
+// Status is the engine's health in one value, as `sluice status` prints
+// it: what a monitoring script checks. Problems lists why it is unhealthy;
+// none means healthy.
+type Status struct {
+	At       time.Time `json:"at"`
+	Version  string    `json:"version"`
+	StateDir string    `json:"state_dir"`
+	// Engine says whether an engine runs on the state dir. An offline
+	// status scans the sources itself and reads the store; what only a
+	// running engine knows (consumer lag) is then missing.
+	Engine        StatusEngine         `json:"engine"`
+	Sources       []StatusSource       `json:"sources"`
+	DAGs          map[DAGStatus]int    `json:"dags"`
+	Queue         StatusQueue          `json:"queue"`
+	Sensors       []StatusSensor       `json:"sensors"`
+	Notifications *StatusNotifications `json:"notifications"`
+	Store         StatusStore          `json:"store"`
+	Problems      []string             `json:"problems"`
+}
+
+// Healthy reports whether nothing is wrong.
+func (s Status) Healthy() bool { return len(s.Problems) == 0 }
+
+// StatusEngine is the engine process on the state dir.
+type StatusEngine struct {
+	Running bool `json:"running"`
+	PID     int  `json:"pid,omitempty"`
+	// Offline: this status was taken beside the engine, not by it.
+	Offline bool `json:"offline"`
+}
+
+// StatusSource is one DAG source's health.
+type StatusSource struct {
+	Kind       string    `json:"kind"` // "local", "s3", "git"
+	Location   string    `json:"location"`
+	OK         bool      `json:"ok"`
+	Error      string    `json:"error,omitempty"`
+	LastScan   time.Time `json:"last_scan"`
+	DurationMS int64     `json:"duration_ms"`
+	Files      int       `json:"files"` // files, S3 objects, files at the commit
+	Commit     *Commit   `json:"commit,omitempty"`
+}
+
+// StatusQueue is the run queue and its limits.
+type StatusQueue struct {
+	Queued            int            `json:"queued"`
+	Running           int            `json:"running"`
+	MaxConcurrentRuns int            `json:"max_concurrent_runs"`
+	TagLimits         map[string]int `json:"tag_limits,omitempty"` // "key=value": limit
+}
+
+// StatusSensor is one Kafka sensor.
+type StatusSensor struct {
+	DAG    string   `json:"dag"`
+	Index  int      `json:"index"`
+	Topics []string `json:"topics"`
+	// Status is the sensor's (running, paused, error...) when an engine
+	// reports it; offline, "error" when the last tick failed, else "".
+	Status    SensorStatus `json:"status,omitempty"`
+	LagStatus LagStatus    `json:"lag_status,omitempty"`
+	// Lag is the group's total lag; -1 when unknown (offline).
+	Lag      int64     `json:"lag"`
+	LastTick time.Time `json:"last_tick,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// StatusNotifications is the notification targets' delivery health.
+// Available is false in a build without notifications.
+type StatusNotifications struct {
+	Available bool                 `json:"available"`
+	Targets   []StatusNotifyTarget `json:"targets,omitempty"`
+}
+
+// StatusNotifyTarget is one notification target.
+type StatusNotifyTarget struct {
+	Name         string    `json:"name"`
+	LastDelivery time.Time `json:"last_delivery,omitempty"`
+	Failures     int       `json:"failures"`
+	Error        string    `json:"error,omitempty"`
+}
+
+// StatusStore is the database.
+type StatusStore struct {
+	Kind      string `json:"kind"` // "sqlite"
+	Location  string `json:"location"`
+	SizeBytes int64  `json:"size_bytes"`
+	// Exists is false when nothing ever ran in the state dir.
+	Exists bool   `json:"exists"`
+	Error  string `json:"error,omitempty"`
+}
