@@ -56,6 +56,8 @@ func startRecording(t *testing.T, snap *api.Snapshot, width, height int) (*conso
 	return startModel(t, m, r.fakeEngine, width, height), r
 }
 
+func (*recordingEngine) UndoReject(context.Context, int64) error { return nil }
+
 func (s *recordingEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	return nil
 }

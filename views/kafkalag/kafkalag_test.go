@@ -205,6 +205,8 @@ func (s *stubAPI) Cancel(context.Context, int64) error                          
 func (s *stubAPI) RunMeta(context.Context) error                                         { return nil }
 func (s *stubAPI) Approve(context.Context, int64) error                                  { return nil }
 func (s *stubAPI) Reject(context.Context, int64, string) error                           { return nil }
+func (*stubAPI) UndoReject(context.Context, int64) error { return nil }
+
 func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error { return nil }
 
 func (s *stubAPI) PauseSensor(_ context.Context, dag string, index int, paused bool) error {
