@@ -58,7 +58,7 @@ func (r *recorder) Cancel(context.Context, int64) error         { r.record("Canc
 func (r *recorder) RunMeta(context.Context) error               { r.record("RunMeta"); return nil }
 func (r *recorder) Approve(context.Context, int64) error        { r.record("Approve"); return nil }
 func (r *recorder) Reject(context.Context, int64, string) error { r.record("Reject"); return nil }
-func (r *recorder) UndoReject(context.Context, int64) error { r.record("UndoReject"); return nil }
+func (r *recorder) UndoReject(context.Context, int64) error     { r.record("UndoReject"); return nil }
 func (r *recorder) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	r.record("ExcludeFromReview")
 	return nil
