@@ -294,6 +294,28 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	if out := runGit(t, w.remote, "branch", "--list", dep.Branch); strings.TrimSpace(out) != "" {
 		t.Errorf("a rejected branch reached the origin: %s", out)
 	}
+
+	// The rejection is undone: staged again, with its branch, and audited.
+	if err := e.UndoReject(api.WithActor(ctx, "olga"), dep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := reviewsByKind(e.Snapshot())["deprecate"]; got.State != api.ReviewStaged || !strings.Contains(got.Diff, "models/legacy.sql") {
+		t.Errorf("after undo the item is %s:\n%s", got.State, got.Diff)
+	}
+	if err := e.UndoReject(ctx, dep.ID); !errors.Is(err, review.ErrState) || strings.Count(err.Error(), "undoing the rejection of review") != 1 {
+		t.Errorf("undoing a staged item's rejection: %v", err)
+	}
+	log, err := e.AuditLog(ctx, api.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, a := range log {
+		audited = append(audited, a.Actor+" "+a.Action+" "+a.Target+" → "+a.Outcome)
+	}
+	if want := fmt.Sprintf("olga unreject review %d → ok", dep.ID); !slices.Contains(audited, want) {
+		t.Errorf("audit log lacks %q: %q", want, audited)
+	}
 }
 
 // The analysis outlives the process; a queued metapipeline run is not

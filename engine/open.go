@@ -291,6 +291,19 @@ func (e *Engine) ExcludeReviewModel(ctx context.Context, id int64, model string,
 	return it, err
 }
 
+// UndoRejectReview puts back an item a person rejected (see
+// review.Service.UndoReject).
+func (e *Engine) UndoRejectReview(ctx context.Context, id int64) (*review.Item, error) {
+	svc, err := e.reviewService(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("undoing the rejection of review %d: %w", id, err)
+	}
+	it, err := svc.UndoReject(ctx, id)
+	e.events.publish(api.TopicReviews)
+	e.audit(ctx, "unreject", fmt.Sprintf("review %d", id), "", "", err)
+	return it, err
+}
+
 // RejectReview sets a review item aside; nothing is pushed.
 func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)

@@ -24,6 +24,12 @@ func (e *Engine) ExcludeFromReview(ctx context.Context, id int64, model string, 
 	return err
 }
 
+// UndoReject implements API: an item a person rejected is staged again.
+func (e *Engine) UndoReject(ctx context.Context, id int64) error {
+	_, err := e.UndoRejectReview(ctx, id)
+	return err
+}
+
 // Reject implements API: the item is set aside and its local branch
 // deleted; nothing is pushed.
 func (e *Engine) Reject(ctx context.Context, id int64, reason string) error {

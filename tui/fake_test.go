@@ -104,6 +104,8 @@ var errNotInFake = errors.New("not supported by the fake engine")
 func (f *fakeEngine) RunMeta(context.Context) error               { return errNotInFake }
 func (f *fakeEngine) Approve(context.Context, int64) error        { return errNotInFake }
 func (f *fakeEngine) Reject(context.Context, int64, string) error { return errNotInFake }
+func (*fakeEngine) UndoReject(context.Context, int64) error       { return nil }
+
 func (s *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	return nil
 }

@@ -21,7 +21,12 @@ type recordingEngine struct {
 	approved []int64
 	rejected []int64
 	reasons  []string
-	metaRuns int
+	// unrejected are UndoReject's calls; onReject and onUnreject, when
+	// set, publish the engine's outcome of each.
+	unrejected []int64
+	onReject   func(id int64)
+	onUnreject func(id int64)
+	metaRuns   int
 
 	// approveGate, when set, holds Approve until closed (the spinner
 	// shows meanwhile); onApprove runs inside Approve, after the gate, to
@@ -54,6 +59,17 @@ func startRecording(t *testing.T, snap *api.Snapshot, width, height int) (*conso
 	t.Helper()
 	m, r := newRecordingModel(t, snap)
 	return startModel(t, m, r.fakeEngine, width, height), r
+}
+
+func (r *recordingEngine) UndoReject(_ context.Context, id int64) error {
+	r.rmu.Lock()
+	r.unrejected = append(r.unrejected, id)
+	after := r.onUnreject
+	r.rmu.Unlock()
+	if after != nil {
+		after(id)
+	}
+	return nil
 }
 
 func (s *recordingEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
@@ -90,9 +106,13 @@ func (r *recordingEngine) Approve(ctx context.Context, id int64) error {
 
 func (r *recordingEngine) Reject(_ context.Context, id int64, reason string) error {
 	r.rmu.Lock()
-	defer r.rmu.Unlock()
 	r.rejected = append(r.rejected, id)
 	r.reasons = append(r.reasons, reason)
+	after := r.onReject
+	r.rmu.Unlock()
+	if after != nil {
+		after(id)
+	}
 	return nil
 }
 

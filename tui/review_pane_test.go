@@ -212,6 +212,42 @@ func TestReviewReject(t *testing.T) {
 	}
 }
 
+// u in the list undoes the session's last rejection: the engine is asked
+// for that item only, after a reject that succeeded, and the pane shows it
+// staged again. With nothing rejected in the session, u says so and asks
+// the engine nothing.
+func TestReviewUndoReject(t *testing.T) {
+	c, r := startRecording(t, viewtest.Reviews(), 100, 30)
+	withState := func(state api.ReviewState) {
+		next := viewtest.Reviews()
+		next.Reviews[0].State = state
+		r.publish(next, api.TopicReviews)
+	}
+	r.rmu.Lock()
+	r.onReject = func(int64) { withState(api.ReviewRejected) }
+	r.onUnreject = func(int64) { withState(api.ReviewStaged) }
+	r.rmu.Unlock()
+
+	c.keys("4", "u")
+	c.waitFor("nothing to undo: no review rejected in this session")
+	c.keys("x")
+	c.waitFor("Reject review #7")
+	c.keys("enter", "y")
+	c.waitFor("review #7 rejected · u undoes")
+	// The second item (#4) was rejected before this session: u passes it
+	// by and takes #7, wherever the cursor is.
+	c.keys("j", "u")
+	c.waitFor("review #7 staged again")
+	c.keys("u")
+	c.waitFor("nothing to undo: no review rejected in this session")
+	c.final()
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if !slices.Equal(r.rejected, []int64{7}) || !slices.Equal(r.unrejected, []int64{7}) {
+		t.Fatalf("rejected %v unrejected %v, want [7] [7]", r.rejected, r.unrejected)
+	}
+}
+
 // Items past review cannot be approved or rejected again: the pane says
 // so without asking the engine.
 func TestReviewRefusesFinishedItems(t *testing.T) {

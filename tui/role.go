@@ -18,6 +18,10 @@ const (
 	ActionApprove
 	ActionReject
 	ActionPauseSensor
+	// ActionTakeOut is space in an open deprecation (take a model out, put
+	// it back); ActionUndo is u (undo the last take-out, or rejection).
+	ActionTakeOut
+	ActionUndo
 )
 
 // refusedKey is an action key the console's role may not use: it is not
@@ -40,9 +44,11 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 		ActionApprove:     &k.Approve,
 		ActionReject:      &k.Reject,
 		ActionPauseSensor: &k.Pause,
+		ActionTakeOut:     &k.TakeOut,
+		ActionUndo:        &k.Undo,
 	}
 	var out []refusedKey
-	for a := ActionTrigger; a <= ActionPauseSensor; a++ {
+	for a := ActionTrigger; a <= ActionUndo; a++ {
 		reason, ok := refused[a]
 		if !ok {
 			continue

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func viewerRefusals() map[Action]string {
 	refused := map[Action]string{}
 	for k, a := range map[Action]access.Action{ActionTrigger: access.ActionTrigger, ActionCancel: access.ActionCancel,
 		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
-		ActionPauseSensor: access.ActionPauseSensor} {
+		ActionPauseSensor: access.ActionPauseSensor, ActionTakeOut: access.ActionExclude, ActionUndo: access.ActionUnreject} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
@@ -94,22 +95,32 @@ func TestViewerIsNotOfferedActions(t *testing.T) {
 	panes := []struct {
 		key     string
 		actions []string // what an operator is offered there
+		inHelp  []string // … in the help overlay only
 	}{
-		{"1", []string{"t trigger"}},
-		{"2", []string{"c cancel run"}},
-		{"3", []string{"p pause/resume"}},
-		{"4", []string{"a approve", "x reject", "m run metapipeline"}},
+		{"1", []string{"t trigger"}, nil},
+		{"2", []string{"c cancel run"}, nil},
+		{"3", []string{"p pause/resume"}, nil},
+		{"4", []string{"a approve", "x reject", "m run metapipeline"}, []string{"undo reject"}},
+		// An open staged deprecation: its header and help offer the
+		// take-out keys.
+		{"4 enter", []string{"a approve", "space take out/put back"}, []string{"undo take-out"}},
 	}
 	// The footer and the help overlay themselves: the panes' text may
 	// well say "trigger".
 	render := func(m *Model, pane string, help bool) string {
 		m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
 		m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Reviews(), Topics: common.AllTopics})
-		m.Update(keyMsg(pane))
-		if help {
-			return m.fullHelpView()
+		for _, k := range strings.Fields(pane) {
+			m.Update(keyMsg(k))
 		}
-		return m.shortHelp()
+		out := m.shortHelp()
+		if help {
+			out = m.fullHelpView()
+		}
+		if strings.Contains(pane, " ") {
+			out += m.View() // an open item's header says its keys too
+		}
+		return out
 	}
 	for _, p := range panes {
 		t.Run("pane "+p.key, func(t *testing.T) {
@@ -121,7 +132,11 @@ func TestViewerIsNotOfferedActions(t *testing.T) {
 				if help && !strings.Contains(vwScreen, "Keys ·") {
 					t.Fatalf("no help overlay:\n%s", vwScreen)
 				}
-				for _, a := range p.actions {
+				actions := p.actions
+				if help {
+					actions = append(slices.Clone(actions), p.inHelp...)
+				}
+				for _, a := range actions {
 					if !strings.Contains(opScreen, a) {
 						t.Fatalf("operator (help %v) is not offered %q: the check below would prove nothing:\n%s", help, a, opScreen)
 					}
@@ -151,6 +166,9 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"approve", []string{"4", "a"}, "viewers cannot approve reviews"},
 		{"reject", []string{"4", "x"}, "viewers cannot reject reviews"},
 		{"metapipeline", []string{"4", "m"}, "viewers cannot run the metapipeline"},
+		{"undo reject", []string{"4", "u"}, "viewers cannot undo review rejections"},
+		{"take out", []string{"4", "enter", "space"}, "viewers cannot change what a review proposes"},
+		{"undo take-out", []string{"4", "enter", "u"}, "viewers cannot undo review rejections"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -206,3 +206,19 @@ func TestConfigNewSettings(t *testing.T) {
 		t.Errorf("a negative scan timeout: exit %d\n%s", code, out)
 	}
 }
+
+// include-sources is a config key of the commands that stage reviews, and
+// the environment ranks above the file.
+func TestConfigIncludeSources(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, "include-sources: true\n")
+	code, out, errOut := runCmd(context.Background(), map[string]string{"HOME": "/home/op"}, "config", "check", "--config", file, "run")
+	if code != exitOK || !hasRow(out, []string{"include-sources", "true", "file", file + ":1"}) {
+		t.Fatalf("exit %d: %s\n%s", code, errOut, out)
+	}
+	vars := map[string]string{"HOME": "/home/op", "SLUICE_INCLUDE_SOURCES": "false"}
+	if code, out, _ := runCmd(context.Background(), vars, "config", "check", "--config", file, "run"); code != exitOK ||
+		!hasRow(out, []string{"include-sources", "false", "env", "SLUICE_INCLUDE_SOURCES"}) {
+		t.Errorf("the environment did not win: exit %d\n%s", code, out)
+	}
+}

@@ -164,7 +164,7 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	}
 
 	if len(r.UnusedSources) > 0 {
-		fmt.Fprintf(w, "\nUnused sources (%d; reported, not proposed):\n", len(r.UnusedSources))
+		fmt.Fprintf(w, "\nUnused sources (%d; staged for removal only with --include-sources):\n", len(r.UnusedSources))
 		for _, c := range r.UnusedSources {
 			fmt.Fprintf(w, "  %s  (%s)\n      %s\n", c.UniqueID, c.PatchPath, c.Reason)
 		}

@@ -26,6 +26,7 @@ func init() {
 	register(command{name: "review show", summary: "show a review item and its diff", run: runReviewShow})
 	register(command{name: "review approve", summary: "push a review item's branch and open its pull request, or archive its reports", run: runReviewApprove})
 	register(command{name: "review reject", summary: "reject a review item and delete its local branch", run: runReviewReject})
+	register(command{name: "review unreject", summary: "undo the rejection of a review item: staged again, its branch restaged", run: runReviewUnreject})
 	register(command{name: "review exclude", summary: "take a model out of a staged deprecation (only this time, or --keep for good)", run: runReviewExclude})
 }
 
@@ -506,6 +507,36 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 	}
 	defer eng.Close()
 	it, err := eng.RejectReview(ctx, id, *reason)
+	if err != nil {
+		f.failed(env, err)
+		return exitUsage
+	}
+	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	return exitOK
+}
+
+func runReviewUnreject(ctx context.Context, env *cliEnv, args []string) int {
+	f := newReviewFlags("review unreject", `Usage: sluice review unreject ID
+
+Undoes the rejection of a review item: it is staged again (blocked, if its
+branch breaks the dbt project). A deprecation whose branch the rejection
+deleted is restaged from its models on the base branch as it is now. Only
+an item a person rejected — not one a metapipeline run withdrew — and only
+while no newer item of its kind has superseded it.
+
+Exit status: 0 staged again, 2 usage error, no such item, or not undoable.
+`, env, false)
+	id, code, ok := f.parse(env, args, true)
+	if !ok {
+		return code
+	}
+	cfg, _ := flags.ReviewFromEnv(env.getenv)
+	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
+	if !ok {
+		return exitUsage
+	}
+	defer eng.Close()
+	it, err := eng.UndoRejectReview(ctx, id)
 	if err != nil {
 		f.failed(env, err)
 		return exitUsage

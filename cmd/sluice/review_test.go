@@ -274,6 +274,19 @@ func TestReviewCLIReject(t *testing.T) {
 	if out := reviewGit(t, f.remote, "branch", "--list", "sluice/*"); out != "" {
 		t.Errorf("rejecting pushed something: %q", out)
 	}
+
+	// unreject stages it again; a second unreject is refused, once.
+	code, out, errOut = dagsRun(t, env, "review", "unreject", id)
+	if code != exitOK || !strings.Contains(out, "Review "+id+" is staged.") {
+		t.Fatalf("unreject: %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = dagsRun(t, env, "review", "unreject", id)
+	if code != exitUsage || !strings.Contains(errOut, "it is staged, not rejected") || strings.Count(errOut, "undoing the rejection") != 1 {
+		t.Errorf("unreject of a staged item: %d %q", code, errOut)
+	}
+	if code, _, _ := dagsRun(t, env, "review", "unreject"); code != exitUsage {
+		t.Errorf("unreject without an ID: exit %d", code)
+	}
 }
 
 func TestReviewCLIExclude(t *testing.T) {

@@ -109,6 +109,13 @@ func (r *restricted) Reject(ctx context.Context, review int64, reason string) er
 	return r.api.Reject(ctx, review, reason)
 }
 
+func (r *restricted) UndoReject(ctx context.Context, review int64) error {
+	if err := r.check(ActionUnreject); err != nil {
+		return err
+	}
+	return r.api.UndoReject(ctx, review)
+}
+
 func (r *restricted) ExcludeFromReview(ctx context.Context, review int64, model string, x api.Exclusion) error {
 	if err := r.check(ActionExclude); err != nil {
 		return err

@@ -58,6 +58,7 @@ func (r *recorder) Cancel(context.Context, int64) error         { r.record("Canc
 func (r *recorder) RunMeta(context.Context) error               { r.record("RunMeta"); return nil }
 func (r *recorder) Approve(context.Context, int64) error        { r.record("Approve"); return nil }
 func (r *recorder) Reject(context.Context, int64, string) error { r.record("Reject"); return nil }
+func (r *recorder) UndoReject(context.Context, int64) error     { r.record("UndoReject"); return nil }
 func (r *recorder) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	r.record("ExcludeFromReview")
 	return nil
@@ -83,6 +84,7 @@ var calls = []call{
 	{"RunMeta", func(a api.API) error { return a.RunMeta(context.Background()) }, "viewers cannot run the metapipeline"},
 	{"Approve", func(a api.API) error { return a.Approve(context.Background(), 1) }, "viewers cannot approve reviews"},
 	{"Reject", func(a api.API) error { return a.Reject(context.Background(), 1, "") }, "viewers cannot reject reviews"},
+	{"UndoReject", func(a api.API) error { return a.UndoReject(context.Background(), 1) }, "viewers cannot undo review rejections"},
 	{"ExcludeFromReview", func(a api.API) error {
 		return a.ExcludeFromReview(context.Background(), 1, "orders", api.Exclusion{Keep: true, Reason: "finance"})
 	}, "viewers cannot change what a review proposes"},

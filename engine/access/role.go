@@ -55,6 +55,7 @@ const (
 	ActionPauseDAG
 	ActionUnpauseDAG
 	ActionExclude
+	ActionUnreject
 )
 
 // phrase is the action as it reads after "cannot".
@@ -71,6 +72,7 @@ var phrase = map[Action]string{
 	ActionPauseDAG:     "pause dags",
 	ActionUnpauseDAG:   "unpause dags",
 	ActionExclude:      "change what a review proposes",
+	ActionUnreject:     "undo review rejections",
 }
 
 // String implements fmt.Stringer.

@@ -45,6 +45,10 @@ type API interface {
 	// (optional, one line) is kept with the item and in its history.
 	Approve(ctx context.Context, review int64) error
 	Reject(ctx context.Context, review int64, reason string) error
+	// UndoReject puts back an item a person rejected — not one a
+	// metapipeline run withdrew — unless a newer item of its kind
+	// superseded it; a branch the rejection deleted is restaged.
+	UndoReject(ctx context.Context, review int64) error
 	// ExcludeFromReview takes one model (name or unique id) out of a staged
 	// deprecation item, which is re-staged with the rest; with Keep the
 	// model is kept for good (never proposed again) for Reason. Undo puts

@@ -80,6 +80,8 @@ func (f *fakeEngine) Cancel(context.Context, int64) error                       
 func (f *fakeEngine) RunMeta(context.Context) error                                   { return nil }
 func (f *fakeEngine) Approve(context.Context, int64) error                            { return nil }
 func (f *fakeEngine) Reject(context.Context, int64, string) error                     { return nil }
+func (*fakeEngine) UndoReject(context.Context, int64) error                           { return nil }
+
 func (f *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	return nil
 }

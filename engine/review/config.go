@@ -76,6 +76,13 @@ type Config struct {
 	// proposed (default DefaultQuietDays).
 	QuietDays int
 
+	// IncludeSources stages, with a deprecation, the removal of the source
+	// tables no one reads (their entries in the sources YAML; a source
+	// whose every table goes is removed whole). Off, they are only
+	// reported. The reference check blocks the branch if anything left
+	// still source()s them.
+	IncludeSources bool
+
 	// DBTBin is the dbt executable that runs `dbt parse` on every staged
 	// branch (default: dbt on PATH; none: no dbt parse).
 	DBTBin string

@@ -12,10 +12,25 @@ func branchTitle(kind Kind, mode string, subjects []Subject) string {
 	n := len(subjects)
 	switch kind {
 	case KindDeprecate:
-		if reversible(mode) {
-			return fmt.Sprintf("Deprecate %d unused dbt %s (disabled, deleted after a quiet period): %s", n, plural(n, "model", "models"), nameList(subjects, 3))
+		models, sources := 0, 0
+		for _, s := range subjects {
+			if isSourceID(s.ID) {
+				sources++
+			} else {
+				models++
+			}
 		}
-		return fmt.Sprintf("Remove %d unused dbt %s: %s", n, plural(n, "model", "models"), nameList(subjects, 3))
+		what := fmt.Sprintf("%d unused dbt %s", models, plural(models, "model", "models"))
+		switch {
+		case models == 0:
+			return fmt.Sprintf("Remove %d unused dbt %s: %s", sources, plural(sources, "source", "sources"), nameList(subjects, 3))
+		case sources > 0:
+			what += fmt.Sprintf(" and %d unused %s", sources, plural(sources, "source", "sources"))
+		}
+		if reversible(mode) {
+			return fmt.Sprintf("Deprecate %s (disabled, deleted after a quiet period): %s", what, nameList(subjects, 3))
+		}
+		return fmt.Sprintf("Remove %s: %s", what, nameList(subjects, 3))
 	case KindDelete:
 		return fmt.Sprintf("Delete %d deprecated dbt %s: %s", n, plural(n, "model", "models"), nameList(subjects, 3))
 	case KindExposures:
@@ -191,3 +206,7 @@ func short(hash string) string {
 	}
 	return hash
 }
+
+// isSourceID reports whether a subject is a source table (source.project.
+// source.table), not a model.
+func isSourceID(id string) bool { return strings.HasPrefix(id, "source.") }

@@ -135,7 +135,9 @@ func (s *Service) stageModelDeletion(ctx context.Context, first *Item, consumers
 	var cands []Candidate
 	var ids []string
 	for _, c := range first.Candidates {
-		if !unused[c.UniqueID] {
+		// Source tables went in the first phase already: their entries
+		// hold no data a quiet period protects.
+		if !unused[c.UniqueID] || c.IsSource() {
 			continue
 		}
 		if first.Mode == DeprecateFolder {

@@ -19,7 +19,14 @@ type Candidate struct {
 	Importance float64
 	// Evidence is shown in the pane and the pull request; optional.
 	Evidence *Evidence
+	// Source is set for a source table no one reads (Proposal.Sources):
+	// the source's name, Name being the table's. Its entry is removed from
+	// the sources YAML (PatchPath); it has no Files.
+	Source string `json:",omitempty"`
 }
+
+// IsSource reports whether the candidate is a source table, not a model.
+func (c Candidate) IsSource() bool { return c.Source != "" }
 
 // Exposures is the regenerated dbt exposures YAML.
 type Exposures struct {
@@ -42,6 +49,10 @@ type StaleReport struct {
 // propose" and withdraws a staged item of that kind.
 type Proposal struct {
 	Deprecate []Candidate
+	// Sources are the source tables no one reads (Candidate.Source set).
+	// They are reported always, and staged with the deprecation only with
+	// Config.IncludeSources.
+	Sources []Candidate
 	// Models is the number of the project's own models, against which
 	// Config.MaxDeleteFraction caps a deprecation; 0 skips the cap.
 	Models    int

@@ -30,10 +30,15 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 		}
 	}
 	if p.Deprecate != nil {
+		// The cap counts models: sources have no share of the project's.
 		if err := s.checkDeleteCap(len(p.Deprecate), p.Models); err != nil {
 			errs = append(errs, err)
 		} else {
-			add(s.StageDeprecation(ctx, p.Deprecate))
+			cands := p.Deprecate
+			if s.cfg.IncludeSources {
+				cands = append(cands[:len(cands):len(cands)], p.Sources...)
+			}
+			add(s.StageDeprecation(ctx, cands))
 		}
 	}
 	if p.Exposures != nil {
@@ -148,12 +153,30 @@ func (s *Service) deprecationBuild(projectDir string, baseTree *object.Tree, mod
 	if len(in) == 0 {
 		return b, nil
 	}
-	var err error
-	if mode == DeprecateDelete {
-		b.ed, b.subjects, b.notes, err = deprecationEdits(projectDir, baseTree, in)
-	} else {
-		b.ed, b.subjects, b.notes, err = disableEdits(projectDir, baseTree, in, mode, s.cfg.now().Add(s.cfg.quiet()).UTC().Format("2006-01-02"))
+	var models, sources []Candidate
+	for _, c := range in {
+		if c.IsSource() {
+			sources = append(sources, c)
+		} else {
+			models = append(models, c)
+		}
 	}
+	var err error
+	switch {
+	case len(models) == 0:
+		b.ed = edits{}
+	case mode == DeprecateDelete:
+		b.ed, b.subjects, b.notes, err = deprecationEdits(projectDir, baseTree, models)
+	default:
+		b.ed, b.subjects, b.notes, err = disableEdits(projectDir, baseTree, models, mode, s.cfg.now().Add(s.cfg.quiet()).UTC().Format("2006-01-02"))
+	}
+	if err != nil || len(sources) == 0 {
+		return b, err
+	}
+	// Sources are removed in every mode: a source entry has no data of
+	// its own to keep, and git keeps the entry should it be wanted back.
+	subjects, notes, err := sourceEdits(projectDir, baseTree, b.ed, sources)
+	b.subjects, b.notes = append(b.subjects, subjects...), append(b.notes, notes...)
 	return b, err
 }
 

@@ -200,11 +200,13 @@ func (s *stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {}
 func (s *stubAPI) ScanNow(context.Context) (api.ScanResult, error) {
 	return api.ScanResult{}, nil
 }
-func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error)       { return 0, nil }
-func (s *stubAPI) Cancel(context.Context, int64) error                                   { return nil }
-func (s *stubAPI) RunMeta(context.Context) error                                         { return nil }
-func (s *stubAPI) Approve(context.Context, int64) error                                  { return nil }
-func (s *stubAPI) Reject(context.Context, int64, string) error                           { return nil }
+func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 0, nil }
+func (s *stubAPI) Cancel(context.Context, int64) error                             { return nil }
+func (s *stubAPI) RunMeta(context.Context) error                                   { return nil }
+func (s *stubAPI) Approve(context.Context, int64) error                            { return nil }
+func (s *stubAPI) Reject(context.Context, int64, string) error                     { return nil }
+func (*stubAPI) UndoReject(context.Context, int64) error                           { return nil }
+
 func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error { return nil }
 
 func (s *stubAPI) PauseSensor(_ context.Context, dag string, index int, paused bool) error {

@@ -51,6 +51,13 @@ type KeyMap struct {
 	// ByTrigger cycles the run list through trigger filters.
 	ByTrigger key.Binding
 
+	// Review pane: taking a model out of a staged deprecation (space) and
+	// undoing (u: the last take-out in an open item, the last rejection in
+	// the list). Their own bindings, not Toggle's: a viewer may fold DAGs
+	// but not change a review.
+	TakeOut key.Binding
+	Undo    key.Binding
+
 	// Review pane: moving through a diff's files, the analysis view.
 	NextFile key.Binding
 	PrevFile key.Binding
@@ -104,6 +111,9 @@ func Default() *KeyMap {
 		Rerun:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-run")),
 		Clear:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear from failed")),
 		PauseDAG: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause dag")),
+
+		TakeOut: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "take out/put back")),
+		Undo:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),
 
 		NextFile: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next file")),
 		PrevFile: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "prev file")),

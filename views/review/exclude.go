@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
+	"github.com/sluice-dev/sluice/views/keys"
 )
 
 // Choosing inside an open deprecation: `[`/`]` pick a model, `space` takes
@@ -22,12 +23,17 @@ type excludeKeys struct {
 	next, prev, toggle, undo key.Binding
 }
 
-func newExcludeKeys(toggle key.Binding) excludeKeys {
+// newExcludeKeys copies the shared TakeOut and Undo bindings, so a key the
+// console's role refuses (disabled before the panes are built) stays
+// disabled here: hidden from the footer and the help, and refused at once.
+func newExcludeKeys(k *keys.KeyMap) excludeKeys {
+	undo := k.Undo
+	undo.SetHelp(k.Undo.Help().Key, "undo take-out")
 	return excludeKeys{
 		next:   key.NewBinding(key.WithKeys("]"), key.WithHelp("]/[", "pick model")),
 		prev:   key.NewBinding(key.WithKeys("[")),
-		toggle: key.NewBinding(key.WithKeys(toggle.Keys()...), key.WithHelp(toggle.Help().Key, "take out/put back")),
-		undo:   key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo take-out")),
+		toggle: k.TakeOut,
+		undo:   undo,
 	}
 }
 

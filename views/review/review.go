@@ -64,6 +64,10 @@ type Model struct {
 	prompt *excludePrompt
 	undo   []takenOut
 	ekeys  excludeKeys
+
+	// The rejections of this session, for u in the list (unreject.go).
+	rejected *rejectLog
+	unreject key.Binding
 }
 
 // paneKeys are the shared bindings with the help text this pane means.
@@ -77,10 +81,12 @@ var _ common.Component = (*Model)(nil)
 func New(c *common.Common) *Model {
 	k := c.Keys
 	return &Model{
-		c:      c,
-		filter: common.NewFilter(c),
-		sizes:  map[int64]diffSize{},
-		ekeys:  newExcludeKeys(k.Toggle),
+		c:        c,
+		filter:   common.NewFilter(c),
+		sizes:    map[int64]diffSize{},
+		ekeys:    newExcludeKeys(k),
+		unreject: unrejectKey(k),
+		rejected: &rejectLog{},
 		keys: paneKeys{
 			open:  key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
 			back:  key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
@@ -226,6 +232,8 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		return m.approve(m.selected())
 	case key.Matches(msg, k.Reject):
 		return m.reject(m.selected())
+	case key.Matches(msg, m.unreject):
+		return m.undoReject()
 	}
 	return nil
 }
@@ -406,7 +414,7 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 	if !canReject(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
 	}
-	id := it.ID
+	id, rejected := it.ID, m.rejected
 	what := "The proposal is set aside"
 	if it.Branch != "" {
 		what = "Its local branch " + it.Branch + " is deleted; nothing is pushed"
@@ -420,7 +428,8 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 			if err := api.Reject(ctx, id, reason); err != nil {
 				return "", err // it names the review (api.API)
 			}
-			return fmt.Sprintf("review #%d rejected", id), nil
+			rejected.push(id)
+			return fmt.Sprintf("review #%d rejected · u undoes", id), nil
 		},
 	})
 }
@@ -591,5 +600,5 @@ func (m *Model) FullHelp() [][]key.Binding {
 	case modeItem:
 		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, {m.ekeys.next, m.ekeys.toggle, m.ekeys.undo}, append(m.actionKeys(m.find(m.open)), k.Meta)}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), k.Meta)}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), m.unreject, k.Meta)}
 }

@@ -274,6 +274,8 @@ func (s *stubAPI) Reject(_ context.Context, id int64, reason string) error {
 	return nil
 }
 func (s *stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
+func (*stubAPI) UndoReject(context.Context, int64) error                { return nil }
+
 func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	return nil
 }

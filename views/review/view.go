@@ -166,7 +166,11 @@ func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
 	picking := m.mode == modeItem && it.ID == m.open && choosable(it)
 	switch {
 	case picking:
-		heading += st.Muted.Render(" · ]/[ pick · space take out/put back · u undo")
+		keys := " · ]/[ pick"
+		if m.ekeys.toggle.Enabled() {
+			keys += " · space take out/put back · u undo"
+		}
+		heading += st.Muted.Render(keys)
 	case models:
 		heading += st.Muted.Render(" · centrality: percentile among the project's models")
 	}

@@ -71,6 +71,10 @@ func (a *redactedAPI) Reject(ctx context.Context, review int64, reason string) e
 	return a.err(a.api.Reject(ctx, review, reason))
 }
 
+func (a *redactedAPI) UndoReject(ctx context.Context, review int64) error {
+	return a.err(a.api.UndoReject(ctx, review))
+}
+
 func (a *redactedAPI) ExcludeFromReview(ctx context.Context, review int64, model string, x api.Exclusion) error {
 	return a.err(a.api.ExcludeFromReview(ctx, review, model, x))
 }

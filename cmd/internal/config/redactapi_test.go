@@ -33,7 +33,9 @@ func (s stubAPI) RunMeta(context.Context) error                                 
 func (s stubAPI) Approve(context.Context, int64) error {
 	return fmt.Errorf("push to https://x-access-token:%s@github.com: %w", secret, errBoom)
 }
-func (s stubAPI) Reject(context.Context, int64, string) error                           { return errBoom }
+func (s stubAPI) Reject(context.Context, int64, string) error { return errBoom }
+func (stubAPI) UndoReject(context.Context, int64) error       { return nil }
+
 func (s stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error { return nil }
 
 func (s stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }

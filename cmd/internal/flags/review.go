@@ -20,7 +20,8 @@ go to), SLUICE_GITHUB_HTTP_LOOPBACK (send the token over plain HTTP to
 loopback test servers), SLUICE_PR_DRAFT, SLUICE_SSH_KEY (default: the SSH
 agent), SLUICE_MAX_DELETE_FRACTION (default 0.2), SLUICE_RECONSIDER_DAYS
 (default 30), SLUICE_DEPRECATE_MODE (disable, folder or delete; default
-disable), SLUICE_QUIET_DAYS (default 30), SLUICE_DBT_BIN.
+disable), SLUICE_QUIET_DAYS (default 30), SLUICE_INCLUDE_SOURCES (stage
+the removal of sources no one reads too; default false), SLUICE_DBT_BIN.
 Flags win over the environment.
 `
 
@@ -30,7 +31,7 @@ var reviewFlagEnv = map[string]string{
 	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
 	"ssh-key": "SLUICE_SSH_KEY", "max-delete-fraction": "SLUICE_MAX_DELETE_FRACTION",
 	"dbt-bin": "SLUICE_DBT_BIN", "github-token-hosts": "GITHUB_TOKEN_HOSTS", "reconsider-days": "SLUICE_RECONSIDER_DAYS",
-	"deprecate-mode": "SLUICE_DEPRECATE_MODE", "quiet-days": "SLUICE_QUIET_DAYS",
+	"deprecate-mode": "SLUICE_DEPRECATE_MODE", "quiet-days": "SLUICE_QUIET_DAYS", "include-sources": "SLUICE_INCLUDE_SOURCES",
 }
 
 // ReviewFromEnv reads the review settings from the environment (see
@@ -82,6 +83,13 @@ func ReviewFromEnv(getenv func(string) string) (review.Config, error) {
 		}
 		cfg.QuietDays = n
 	}
+	if v := getenv("SLUICE_INCLUDE_SOURCES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("SLUICE_INCLUDE_SOURCES=%q: want true or false", v)
+		}
+		cfg.IncludeSources = b
+	}
 	if v := getenv("SLUICE_PR_DRAFT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -108,6 +116,7 @@ func RegisterReview(fs *flag.FlagSet, cfg *review.Config) {
 	fs.IntVar(&cfg.ReconsiderDays, "reconsider-days", cfg.ReconsiderDays, "do not propose again, for this many days, the models of a pull request closed unmerged (default 30)")
 	fs.StringVar(&cfg.DeprecateMode, "deprecate-mode", cfg.DeprecateMode, "how unused models are first taken out: disable (deprecation_date + enabled: false in their YAML; default), folder (moved to a deprecated/ folder, disabled) or delete (at once, one phase)")
 	fs.IntVar(&cfg.QuietDays, "quiet-days", cfg.QuietDays, "propose deleting disabled models (and archived reports) this many days after the first phase merged, if no new consumer appeared (default 30)")
+	fs.BoolVar(&cfg.IncludeSources, "include-sources", cfg.IncludeSources, "also stage the removal of sources no one reads (their tables' entries in the sources YAML; a source left without tables goes whole); without it they are only reported")
 	fs.StringVar(&cfg.DBTBin, "dbt-bin", cfg.DBTBin, "dbt executable that runs `dbt parse` on each staged branch (default: dbt on PATH)")
 	fs.StringVar(&cfg.SSHKeyPath, "ssh-key", cfg.SSHKeyPath, "SSH private key for SSH remotes (default: the SSH agent)")
 }

@@ -47,3 +47,28 @@ func TestReviewFromEnvAndFlags(t *testing.T) {
 		}
 	}
 }
+
+// --include-sources: off by default, on from the environment, a flag wins.
+func TestIncludeSources(t *testing.T) {
+	t.Parallel()
+	cfg, err := ReviewFromEnv(func(string) string { return "" })
+	if err != nil || cfg.IncludeSources {
+		t.Fatalf("default: %v, %v", cfg.IncludeSources, err)
+	}
+	cfg, err = ReviewFromEnv(func(k string) string { return map[string]string{"SLUICE_INCLUDE_SOURCES": "true"}[k] })
+	if err != nil || !cfg.IncludeSources {
+		t.Fatalf("from env: %v, %v", cfg.IncludeSources, err)
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	RegisterReview(fs, &cfg)
+	if err := fs.Parse([]string{"--include-sources=false"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.IncludeSources {
+		t.Error("--include-sources=false did not win over the environment")
+	}
+	if _, err := ReviewFromEnv(func(k string) string { return map[string]string{"SLUICE_INCLUDE_SOURCES": "some"}[k] }); err == nil || !strings.Contains(err.Error(), "SLUICE_INCLUDE_SOURCES") {
+		t.Errorf("invalid value: %v", err)
+	}
+}

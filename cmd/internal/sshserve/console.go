@@ -24,18 +24,25 @@ func DefaultConsole(ctx context.Context, api api.API, s Session) (tea.Model, fun
 // reason access gives for each: the console neither offers them nor asks
 // to confirm them.
 func RefusedKeys(role access.Role) map[tui.Action]string {
-	actions := map[tui.Action]access.Action{
-		tui.ActionTrigger:     access.ActionTrigger,
-		tui.ActionCancel:      access.ActionCancel,
-		tui.ActionRunMeta:     access.ActionRunMeta,
-		tui.ActionApprove:     access.ActionApprove,
-		tui.ActionReject:      access.ActionReject,
-		tui.ActionPauseSensor: access.ActionPauseSensor,
+	// A key is refused when the role lacks any action it stands for: u
+	// undoes a rejection in the review list and a take-out in an item.
+	actions := map[tui.Action][]access.Action{
+		tui.ActionTrigger:     {access.ActionTrigger},
+		tui.ActionCancel:      {access.ActionCancel},
+		tui.ActionRunMeta:     {access.ActionRunMeta},
+		tui.ActionApprove:     {access.ActionApprove},
+		tui.ActionReject:      {access.ActionReject},
+		tui.ActionPauseSensor: {access.ActionPauseSensor},
+		tui.ActionTakeOut:     {access.ActionExclude},
+		tui.ActionUndo:        {access.ActionUnreject, access.ActionExclude},
 	}
 	refused := map[tui.Action]string{}
-	for key, action := range actions {
-		if !role.Allows(action) {
-			refused[key] = (&access.ForbiddenError{Role: role, Action: action}).Error()
+	for key, needs := range actions {
+		for _, action := range needs {
+			if !role.Allows(action) {
+				refused[key] = (&access.ForbiddenError{Role: role, Action: action}).Error()
+				break
+			}
 		}
 	}
 	return refused

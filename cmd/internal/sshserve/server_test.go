@@ -119,6 +119,8 @@ func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
 	f.rejected = append(f.rejected, id)
 	return nil
 }
+func (*fakeEngine) UndoReject(context.Context, int64) error { return nil }
+
 func (s *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	return nil
 }

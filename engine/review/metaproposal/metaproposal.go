@@ -32,6 +32,17 @@ func FromReport(r *meta.Report) review.Proposal {
 			Importance: c.Importance,
 		})
 	}
+	// Sources no one reads go with the proposal; the review service stages
+	// them only when asked to (review.Config.IncludeSources). Without
+	// consumer evidence there are none.
+	p.Sources = []review.Candidate{}
+	if r.Notice == "" {
+		for _, c := range r.UnusedSources {
+			p.Sources = append(p.Sources, review.Candidate{
+				UniqueID: c.UniqueID, Name: c.Name, Source: c.SourceName, Reason: c.Reason, PatchPath: c.PatchPath,
+			})
+		}
+	}
 	p.Consumers = consumers(r)
 	if r.BI == nil {
 		return p
