@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -109,7 +109,7 @@ func jaffleRepo(t *testing.T, extra map[string]string) string {
 func stageJaffle(t *testing.T, cfg review.Config, extra map[string]string) (review.Proposal, *review.Item) {
 	t.Helper()
 	ctx := context.Background()
-	r, err := meta.Analyze(ctx, meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Now: func() time.Time { return now }})
+	r, err := meta.Analyze(ctx, meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Clock: clock.Fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func stageJaffle(t *testing.T, cfg review.Config, extra map[string]string) (revi
 
 func TestUnusedSourcesFromTheRealManifest(t *testing.T) {
 	t.Parallel()
-	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Now: func() time.Time { return now }})
+	r, err := meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t, "customers", "orders"), Clock: clock.Fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestUnusedSourcesFromTheRealManifest(t *testing.T) {
 		t.Errorf("source candidate %+v", c)
 	}
 	// Without evidence no source is proposed either.
-	r, err = meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t), Now: func() time.Time { return now }})
+	r, err = meta.Analyze(context.Background(), meta.Inputs{Manifest: jaffleManifest(t), Clock: clock.Fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
