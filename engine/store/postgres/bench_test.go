@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -65,8 +66,10 @@ func BenchmarkRunThroughput(b *testing.B) {
 	b.Run("bare-copy", func(b *testing.B) {
 		s := open(b, pgtest.DurableDatabase(b), 1, current)[0].(*postgres.Store)
 		ctx := context.Background()
+		meter := newCPUMeter(ctx, s.Pool())
 		b.ResetTimer()
 		start := time.Now()
+		cli0, srv0 := meter.read()
 		const batch = 500
 		for done := 0; done < b.N; done += batch {
 			k := min(batch, b.N-done)
@@ -80,7 +83,11 @@ func BenchmarkRunThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "runs/s")
+		el := time.Since(start)
+		cli1, srv1 := meter.read()
+		b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+		b.ReportMetric(float64((cli1-cli0).Microseconds())/float64(b.N), "cli-cpu-µs/run")
+		b.ReportMetric(float64((srv1-srv0).Microseconds())/float64(b.N), "srv-cpu-µs/run")
 	})
 	b.Run("sqlite", func(b *testing.B) {
 		s, err := store.OpenDir(context.Background(), b.TempDir(), store.Options{})
@@ -108,8 +115,14 @@ const (
 
 func benchRuns(b *testing.B, sts []store.Interface) {
 	ctx := context.Background()
+	var meter cpuMeter
+	if pg, ok := sts[0].(interface{ Pool() *pgxpool.Pool }); ok {
+		meter = newCPUMeter(ctx, pg.Pool())
+	}
 	b.ResetTimer()
 	start := time.Now()
+	cli0, srv0 := meter.read()
+	var claimed, claimCalls atomic.Int64
 	var wg sync.WaitGroup
 	for p := range benchProducers {
 		wg.Go(func() {
@@ -142,6 +155,10 @@ func benchRuns(b *testing.B, sts []store.Interface) {
 				mu.Lock()
 				lat = append(lat, d)
 				mu.Unlock()
+				if len(cs) > 0 {
+					claimed.Add(int64(len(cs)))
+					claimCalls.Add(1)
+				}
 				for _, c := range cs {
 					settles.Go(func() {
 						at := time.Now()
@@ -166,7 +183,15 @@ func benchRuns(b *testing.B, sts []store.Interface) {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cli1, srv1 := meter.read()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+	b.ReportMetric(float64((cli1-cli0).Microseconds())/float64(b.N), "cli-cpu-µs/run")
+	if meter.postmaster != 0 {
+		b.ReportMetric(float64((srv1-srv0).Microseconds())/float64(b.N), "srv-cpu-µs/run")
+	}
+	if n := claimCalls.Load(); n > 0 {
+		b.ReportMetric(float64(claimed.Load())/float64(n), "runs/claim")
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if len(lat) > 0 {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "claim-p50-µs")
