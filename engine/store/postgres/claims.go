@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -306,13 +308,12 @@ func (s *Store) FinishClaimed(ctx context.Context, c store.ClaimRef, state api.R
 // the nine parameters from $first on, made only when the one-row CTE named
 // guard has its row.
 func upsertAttemptsFrom(guard string, first int) string {
-	p := make([]any, 9)
-	for i := range p {
-		p[i] = first + i
+	cols := make([]string, 9)
+	for i, typ := range []string{"bigint", "text", "int", "text", "bigint", "bigint", "text", "text", "text"} {
+		cols[i] = "$" + strconv.Itoa(first+i) + "::" + typ + "[]"
 	}
 	return `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
-		SELECT a.* FROM ` + guard + `, ` + fmt.Sprintf(`unnest($%d::bigint[], $%d::text[], $%d::int[], $%d::text[], $%d::bigint[],
-			$%d::bigint[], $%d::text[], $%d::text[], $%d::text[])`, p...) + `
+		SELECT a.* FROM ` + guard + `, unnest(` + strings.Join(cols, ", ") + `)
 			AS a (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
 		ON CONFLICT (run_id, task, attempt) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
 			finished_at = excluded.finished_at, error = excluded.error, log_tail = excluded.log_tail, log_file = excluded.log_file`
