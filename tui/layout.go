@@ -248,6 +248,11 @@ func summary(s *api.Snapshot) string {
 	} else {
 		parts = append(parts, fmt.Sprintf("%d sources ok", len(s.Sources)))
 	}
+	// Several processes share the store: how many are alive says whether
+	// a dead one's runs are being taken over.
+	if s.Instances > 1 {
+		parts = append(parts, fmt.Sprintf("%d instances", s.Instances))
+	}
 	return strings.Join(parts, " · ")
 }
 

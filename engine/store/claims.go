@@ -163,8 +163,9 @@ func (l ClaimLimits) dag(name string) (DAGLimit, bool) {
 
 // ClaimCandidate is a queued run as the claim path sees it.
 type ClaimCandidate struct {
-	ID  int64
-	DAG string
+	ID       int64
+	DAG      string
+	Priority int // where the next page starts
 }
 
 // ClaimPlan picks, for one claim, the queued runs the limits allow. Both

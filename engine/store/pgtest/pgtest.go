@@ -49,6 +49,10 @@ var (
 	shared  *Cluster
 	initErr error
 
+	durOnce    sync.Once
+	durable    *Cluster
+	durInitErr error
+
 	dbMu sync.Mutex
 	dbN  int
 )
@@ -58,8 +62,11 @@ var (
 func Run(m *testing.M) int {
 	mainRan = true
 	code := m.Run()
-	if shared != nil {
-		if err := shared.Stop(); err != nil {
+	for _, c := range []*Cluster{shared, durable} {
+		if c == nil {
+			continue
+		}
+		if err := c.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
 	}
@@ -77,7 +84,19 @@ func Required() bool {
 // installed, unless Required.
 func Database(t testing.TB) string {
 	t.Helper()
-	c := Shared(t)
+	return newDatabase(t, Shared(t))
+}
+
+// DurableDatabase is Database on a second cluster of the package that
+// keeps PostgreSQL's durable defaults (fsync, synchronous_commit,
+// full_page_writes on): for benchmarks whose figures claim durability.
+func DurableDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, sharedDurable(t))
+}
+
+func newDatabase(t testing.TB, c *Cluster) string {
+	t.Helper()
 	dbMu.Lock()
 	dbN++
 	name := fmt.Sprintf("t%d", dbN)
@@ -102,16 +121,38 @@ func Shared(t testing.TB) *Cluster {
 		}
 		shared, initErr = Start(bin)
 	})
-	if errors.Is(initErr, ErrNotInstalled) {
-		if Required() {
-			t.Fatalf("%v (required: CI=true or SLUICE_REQUIRE_POSTGRES=1)", initErr)
+	return usable(t, shared, initErr)
+}
+
+func sharedDurable(t testing.TB) *Cluster {
+	t.Helper()
+	if !mainRan {
+		t.Fatal("pgtest: call os.Exit(pgtest.Run(m)) from TestMain, so the cluster is stopped")
+	}
+	durOnce.Do(func() {
+		bin, err := FindBin()
+		if err != nil {
+			durInitErr = err
+			return
 		}
-		t.Skip(initErr)
+		durable, durInitErr = StartWith(bin, Settings{Durable: true})
+	})
+	return usable(t, durable, durInitErr)
+}
+
+// usable returns c, or skips or fails t on the error starting it.
+func usable(t testing.TB, c *Cluster, err error) *Cluster {
+	t.Helper()
+	if errors.Is(err, ErrNotInstalled) {
+		if Required() {
+			t.Fatalf("%v (required: CI=true or SLUICE_REQUIRE_POSTGRES=1)", err)
+		}
+		t.Skip(err)
 	}
-	if initErr != nil {
-		t.Fatal(initErr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return shared
+	return c
 }
 
 // ErrNotInstalled: no PostgreSQL server binaries.
@@ -153,8 +194,20 @@ type Cluster struct {
 	adMu   sync.Mutex
 }
 
-// Start initdbs a cluster in a new temp dir and starts it on a free port.
-func Start(bin string) (*Cluster, error) {
+// Settings choose how a cluster runs.
+type Settings struct {
+	// Durable keeps fsync, synchronous_commit and full_page_writes on (the
+	// server's defaults); otherwise they are off: a test cluster trades
+	// durability for speed.
+	Durable bool
+}
+
+// Start initdbs a cluster in a new temp dir and starts it on a free port,
+// without durability (Settings{}).
+func Start(bin string) (*Cluster, error) { return StartWith(bin, Settings{}) }
+
+// StartWith is Start with settings.
+func StartWith(bin string, set Settings) (*Cluster, error) {
 	dir, err := os.MkdirTemp("", "sluice-pg-")
 	if err != nil {
 		return nil, err
@@ -189,7 +242,7 @@ func Start(bin string) (*Cluster, error) {
 	}
 	// A port taken between choosing and binding fails the start: try again.
 	for try := 0; ; try++ {
-		if err = c.start(bin, data, cred); err == nil {
+		if err = c.start(bin, data, cred, set); err == nil {
 			return c, nil
 		}
 		if try == 2 {
@@ -236,7 +289,7 @@ func writeHBA(data string, cred *syscall.Credential) error {
 	return nil
 }
 
-func (c *Cluster) start(bin, data string, cred *syscall.Credential) error {
+func (c *Cluster) start(bin, data string, cred *syscall.Credential, set Settings) error {
 	port, err := freePort()
 	if err != nil {
 		return err
@@ -247,14 +300,17 @@ func (c *Cluster) start(bin, data string, cred *syscall.Credential) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
-		"-c", "port="+strconv.Itoa(port),
+	args := []string{"-D", data,
+		"-c", "port=" + strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+c.SockDir,
-		// A test cluster: speed over durability. Nothing survives it.
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "unix_socket_directories=" + c.SockDir,
 		"-c", "max_connections=300", "-c", "shared_buffers=32MB",
-	)
+	}
+	if !set.Durable {
+		// A test cluster: speed over durability. Nothing survives it.
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The server dies with this process (SIGQUIT: immediate shutdown) even
 	// when the test binary is killed. The parent-death signal follows the

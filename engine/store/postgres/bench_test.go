@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -17,39 +19,57 @@ import (
 )
 
 // BenchmarkRunThroughput is the durable path of a one-task run through the
-// store, as the runner takes it: queue (CreateRun), claim (ClaimRuns, up
-// to 16 at once), the task's start (PutClaimedAttempts) and the run's end
-// with the task's (FinishClaimed) — every step committed. It runs side by
-// side: 1, 2 and 3 instances (each its own pool, 8 claim workers) on one
-// PostgreSQL database; the same rows inserted bare with pgx (COPY); and
-// the SQLite store. Task execution is not measured. runs/s is the figure;
-// claim-p50/p99 the latency of one ClaimRuns.
+// store, as the runner takes it: queue (CreateRun), claim (ClaimRuns), the
+// task's start (PutClaimedAttempts) and the run's end with the task's
+// (FinishClaimed) — every step committed before the next. Side by side, on
+// one PostgreSQL cluster with its durable defaults (fsync and
+// synchronous_commit on; pgtest.DurableDatabase):
+//
+//   - before/instances=N: the claim path as it first landed
+//     (postgres.Baseline), 1-3 instances;
+//   - after/instances=N: the current one;
+//   - bare-copy: the same run rows inserted bare with pgx COPY, 500 a
+//     commit;
+//   - sqlite: the SQLite store (synchronous=FULL), one process;
+//   - nondefault-sync-off/instances=3: the current path with
+//     synchronous_commit=off for the database — not durable, not a
+//     default, reported apart.
+//
+// Each instance has its own pool and works like the runner: one dispatcher
+// claims (16 at a time, again at once while claims come back full, else a
+// short poll) and every claimed run is settled in its own goroutine.
+// Eight producers queue the b.N runs across the instances meanwhile. Task
+// execution is not measured. runs/s is the figure; claim-p50/p99 the
+// latency of one ClaimRuns.
 func BenchmarkRunThroughput(b *testing.B) {
-	for _, n := range []int{1, 2, 3} {
-		b.Run(fmt.Sprintf("postgres/instances=%d", n), func(b *testing.B) {
-			url := pgtest.Database(b)
-			sts := make([]store.Interface, n)
-			for i := range sts {
-				s, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 16})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				sts[i] = s
+	open := func(b *testing.B, url string, n int, wrap func(*postgres.Store) store.Interface) []store.Interface {
+		sts := make([]store.Interface, n)
+		for i := range sts {
+			s, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 16})
+			if err != nil {
+				b.Fatal(err)
 			}
-			benchRuns(b, sts)
+			b.Cleanup(func() { s.Close() })
+			sts[i] = wrap(s)
+		}
+		return sts
+	}
+	current := func(s *postgres.Store) store.Interface { return s }
+	for _, n := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("before/instances=%d", n), func(b *testing.B) {
+			benchRuns(b, open(b, pgtest.DurableDatabase(b), n, postgres.Baseline))
+		})
+		b.Run(fmt.Sprintf("after/instances=%d", n), func(b *testing.B) {
+			benchRuns(b, open(b, pgtest.DurableDatabase(b), n, current))
 		})
 	}
-	b.Run("postgres/bare-copy", func(b *testing.B) {
-		url := pgtest.Database(b)
-		s, err := postgres.Open(context.Background(), url, postgres.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+	b.Run("bare-copy", func(b *testing.B) {
+		s := open(b, pgtest.DurableDatabase(b), 1, current)[0].(*postgres.Store)
 		ctx := context.Background()
+		meter := newCPUMeter(ctx, s.Pool())
 		b.ResetTimer()
 		start := time.Now()
+		cli0, srv0 := meter.read()
 		const batch = 500
 		for done := 0; done < b.N; done += batch {
 			k := min(batch, b.N-done)
@@ -63,7 +83,11 @@ func BenchmarkRunThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "runs/s")
+		el := time.Since(start)
+		cli1, srv1 := meter.read()
+		b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+		b.ReportMetric(float64((cli1-cli0).Microseconds())/float64(b.N), "cli-cpu-µs/run")
+		b.ReportMetric(float64((srv1-srv0).Microseconds())/float64(b.N), "srv-cpu-µs/run")
 	})
 	b.Run("sqlite", func(b *testing.B) {
 		s, err := store.OpenDir(context.Background(), b.TempDir(), store.Options{})
@@ -73,17 +97,36 @@ func BenchmarkRunThroughput(b *testing.B) {
 		defer s.Close()
 		benchRuns(b, []store.Interface{s})
 	})
+	b.Run("nondefault-sync-off/instances=3", func(b *testing.B) {
+		url := pgtest.DurableDatabase(b)
+		s := open(b, url, 1, current)[0].(*postgres.Store)
+		// A database setting: sessions opened from now on take it.
+		if _, err := s.Pool().Exec(context.Background(), "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off', current_database()); END$$"); err != nil {
+			b.Fatal(err)
+		}
+		benchRuns(b, open(b, url, 3, current))
+	})
 }
+
+const (
+	benchProducers  = 8
+	benchClaimBatch = 16
+)
 
 func benchRuns(b *testing.B, sts []store.Interface) {
 	ctx := context.Background()
+	var meter cpuMeter
+	if pg, ok := sts[0].(interface{ Pool() *pgxpool.Pool }); ok {
+		meter = newCPUMeter(ctx, pg.Pool())
+	}
 	b.ResetTimer()
 	start := time.Now()
-	// Producers queue b.N runs while the instances claim and settle them.
+	cli0, srv0 := meter.read()
+	var claimed, claimCalls atomic.Int64
 	var wg sync.WaitGroup
-	for p := range 4 {
+	for p := range benchProducers {
 		wg.Go(func() {
-			for i := p; i < b.N; i += 4 {
+			for i := p; i < b.N; i += benchProducers {
 				if _, err := sts[i%len(sts)].CreateRun(ctx, store.NewRun{DAG: "d", External: true}); err != nil {
 					b.Error(err)
 					return
@@ -91,33 +134,33 @@ func benchRuns(b *testing.B, sts []store.Interface) {
 			}
 		})
 	}
-	var mu sync.Mutex
-	var lat []time.Duration
-	finished := 0
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		finished atomic.Int64
+	)
 	for i, s := range sts {
-		for w := range 8 {
-			wg.Go(func() {
-				id := fmt.Sprintf("bench-%d", i)
-				for {
-					t0 := time.Now()
-					cs, _, err := s.ClaimRuns(ctx, id, t0, store.ClaimLimits{MaxConcurrentRuns: 1000}, 16)
-					d := time.Since(t0)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					mu.Lock()
-					lat = append(lat, d)
-					if len(cs) == 0 && finished >= b.N {
-						mu.Unlock()
-						return
-					}
-					mu.Unlock()
-					if len(cs) == 0 {
-						<-time.After(2 * time.Millisecond) // the runner's poll, shortened
-						continue
-					}
-					for _, c := range cs {
+		wg.Go(func() {
+			id := fmt.Sprintf("bench-%d", i)
+			var settles sync.WaitGroup
+			defer settles.Wait()
+			for finished.Load() < int64(b.N) && !b.Failed() {
+				t0 := time.Now()
+				cs, _, err := s.ClaimRuns(ctx, id, t0, store.ClaimLimits{MaxConcurrentRuns: 1000}, benchClaimBatch)
+				d := time.Since(t0)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				if len(cs) > 0 {
+					claimed.Add(int64(len(cs)))
+					claimCalls.Add(1)
+				}
+				for _, c := range cs {
+					settles.Go(func() {
 						at := time.Now()
 						a := store.Attempt{RunID: c.Run.ID, Task: "t", Attempt: 1, State: api.TaskRunning, StartedAt: at}
 						if err := s.PutClaimedAttempts(ctx, c.Ref(), []store.Attempt{a}); err != nil {
@@ -129,18 +172,26 @@ func benchRuns(b *testing.B, sts []store.Interface) {
 							b.Error(err)
 							return
 						}
-					}
-					mu.Lock()
-					finished += len(cs)
-					mu.Unlock()
-					_ = w
+						finished.Add(1)
+					})
 				}
-			})
-		}
+				if len(cs) < benchClaimBatch {
+					<-time.After(2 * time.Millisecond) // the runner's poll, shortened
+				}
+			}
+		})
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cli1, srv1 := meter.read()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+	b.ReportMetric(float64((cli1-cli0).Microseconds())/float64(b.N), "cli-cpu-µs/run")
+	if meter.postmaster != 0 {
+		b.ReportMetric(float64((srv1-srv0).Microseconds())/float64(b.N), "srv-cpu-µs/run")
+	}
+	if n := claimCalls.Load(); n > 0 {
+		b.ReportMetric(float64(claimed.Load())/float64(n), "runs/claim")
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if len(lat) > 0 {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "claim-p50-µs")

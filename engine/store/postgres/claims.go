@@ -2,8 +2,9 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,149 +100,240 @@ const claimLock int64 = 0x736c63676c6f62
 // committed before it: global, per-DAG and tag limits hold across
 // instances. Queued rows are read FOR UPDATE SKIP LOCKED, so a claimer
 // never waits on a row another transaction holds (a cancel, a reaper) and
-// no run is taken twice. Several runs are claimed per transaction, which
-// is what keeps the lock from bounding throughput.
+// no run is taken twice.
+//
+// The lock is held until the claim's commit is flushed, so claims are
+// serial: what bounds throughput is how long one claim holds it. Hence
+// the claim is two round trips — the lock (taken only when a run is
+// queued), the counts and the first candidates pipelined in one; the
+// update returning the claimed runs and the commit in the other — and the
+// first page reads only as many candidates as may be picked.
 func (s *Store) ClaimRuns(ctx context.Context, instance string, at time.Time, lim store.ClaimLimits, max int) ([]store.Claim, string, error) {
-	var (
-		claims []store.Claim
-		wait   string
-	)
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		claims, wait = claims[:0], ""
-		// Nothing queued: no lock, no write.
-		var any bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM runs WHERE state = 'queued')").Scan(&any); err != nil {
-			return err
-		}
-		if !any {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", claimLock); err != nil {
-			return err
-		}
-		running := map[string]int{}
-		rows, err := tx.Query(ctx, "SELECT dag, count(*) FROM runs WHERE state = 'running' GROUP BY dag")
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var dag string
-			var n int
-			if err := rows.Scan(&dag, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			running[dag] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		plan := store.NewClaimPlan(lim, running, max)
-		var afterPrio int
-		var afterID int64
-		first := true
-		for {
-			rows, err := tx.Query(ctx, `SELECT id, dag, priority FROM runs WHERE state = 'queued' AND NOT (dag = ANY($1))
-				AND ($2 OR priority < $3 OR (priority = $3 AND id > $4))
-				ORDER BY priority DESC, id LIMIT $5 FOR UPDATE SKIP LOCKED`, plan.Blocked, first, afterPrio, afterID, store.ClaimPage)
-			if err != nil {
-				return err
-			}
-			var page []store.ClaimCandidate
-			for rows.Next() {
-				var c store.ClaimCandidate
-				if err := rows.Scan(&c.ID, &c.DAG, &afterPrio); err != nil {
-					rows.Close()
-					return err
-				}
-				afterID = c.ID
-				page = append(page, c)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			first = false
-			if !plan.Offer(page) || len(page) < store.ClaimPage {
-				break
-			}
-		}
-		wait = plan.Wait
-		if len(plan.Picks) == 0 {
-			return nil
-		}
-		tokens := map[int64]int64{}
-		rows, err = tx.Query(ctx, `UPDATE runs SET state = 'running', started_at = $2, instance = $3, claim = claim + 1, adopted = TRUE
-			WHERE id = ANY($1) AND state = 'queued' RETURNING id, claim`, plan.Picks, at.UnixNano(), instance)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, token int64
-			if err := rows.Scan(&id, &token); err != nil {
-				rows.Close()
-				return err
-			}
-			tokens[id] = token
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		runs, err := queryRuns(ctx, tx, "WHERE r.id = ANY($1) ORDER BY r.priority DESC, r.id", plan.Picks)
-		if err != nil {
-			return err
-		}
-		for _, r := range runs {
-			claims = append(claims, store.Claim{Run: r, Token: tokens[r.ID]})
-		}
-		return nil
-	})
+	claims, wait, err := s.claimRuns(ctx, instance, at, lim, max)
 	if err != nil {
 		return nil, "", fmt.Errorf("claiming runs for instance %s: %w", instance, err)
 	}
 	return claims, wait, nil
 }
 
-// holds checks inside tx that c is still the run's claim, and keeps it so
-// (FOR SHARE) until tx ends: a reaper settling the run waits for this
-// write, and this write never lands after the reaper's.
-func holds(ctx context.Context, tx pgx.Tx, c store.ClaimRef) error {
-	var one int
-	err := tx.QueryRow(ctx, "SELECT 1 FROM runs WHERE id = $1 AND instance = $2 AND claim = $3 AND state = 'running' FOR SHARE",
-		c.RunID, c.Instance, c.Token).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("writing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
+const claimPageSQL = `SELECT id, dag, priority FROM runs WHERE state = 'queued' AND NOT (dag = ANY($1))
+	AND ($2 OR priority < $3 OR (priority = $3 AND id > $4))
+	ORDER BY priority DESC, id LIMIT $5 FOR UPDATE SKIP LOCKED`
+
+func (s *Store) claimRuns(ctx context.Context, instance string, at time.Time, lim store.ClaimLimits, max int) ([]store.Claim, string, error) {
+	if s.closed.Load() {
+		return nil, "", store.ErrClosed
 	}
-	return err
+	if max <= 0 {
+		return nil, "", nil
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	// A connection left inside the transaction (an error below) is
+	// destroyed by Release, which rolls it back on the server.
+	defer conn.Release()
+
+	var b pgx.Batch
+	b.Queue("BEGIN")
+	// Nothing queued: no lock (the idle poll of every instance).
+	b.Queue("SELECT pg_advisory_xact_lock($1) WHERE EXISTS (SELECT 1 FROM runs WHERE state = 'queued')", claimLock)
+	// Statements after the lock take their snapshot after it: they see
+	// every claim committed before this one.
+	b.Queue("SELECT dag, count(*) FROM runs WHERE state = 'running' GROUP BY dag")
+	b.Queue(claimPageSQL, []string{}, true, 0, int64(0), max)
+	br := conn.SendBatch(ctx, &b)
+	locked, running, page, err := func() (bool, map[string]int, []store.ClaimCandidate, error) {
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return false, nil, nil, err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return false, nil, nil, err
+		}
+		locked := rows.Next()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, nil, nil, err
+		}
+		running := map[string]int{}
+		rows, err = br.Query()
+		if err != nil {
+			return false, nil, nil, err
+		}
+		for rows.Next() {
+			var dag string
+			var n int
+			if err := rows.Scan(&dag, &n); err != nil {
+				rows.Close()
+				return false, nil, nil, err
+			}
+			running[dag] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, nil, nil, err
+		}
+		page, err := scanCandidates(br.Query())
+		return locked, running, page, err
+	}()
+	if err != nil {
+		return nil, "", err
+	}
+	if !locked {
+		// Nothing was queued when the lock was asked for; any rows the
+		// page locked since are released.
+		_, err := conn.Exec(ctx, "ROLLBACK")
+		return nil, "", err
+	}
+
+	plan := store.NewClaimPlan(lim, running, max)
+	size := max
+	for plan.Offer(page) && len(page) == size {
+		last := page[len(page)-1]
+		size = store.ClaimPage
+		if page, err = scanCandidates(conn.Query(ctx, claimPageSQL, plan.Blocked, false, last.Priority, last.ID, size)); err != nil {
+			return nil, "", err
+		}
+	}
+	if len(plan.Picks) == 0 {
+		_, err := conn.Exec(ctx, "ROLLBACK")
+		return nil, plan.Wait, err
+	}
+
+	b = pgx.Batch{}
+	b.Queue(`WITH u AS (UPDATE runs SET state = 'running', started_at = $2, instance = $3, claim = claim + 1, adopted = TRUE
+		WHERE id = ANY($1) AND state = 'queued' RETURNING *)
+		SELECT `+runColumns+`, r.claim FROM u r LEFT JOIN run_batches b ON b.id = r.batch_id ORDER BY r.priority DESC, r.id`,
+		plan.Picks, at.UnixNano(), instance)
+	b.Queue("COMMIT")
+	br = conn.SendBatch(ctx, &b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, "", err
+	}
+	claims := make([]store.Claim, 0, len(plan.Picks))
+	for rows.Next() {
+		var c store.Claim
+		if c.Run, err = scanRun(rows, &c.Token); err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		claims = append(claims, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return nil, "", err
+	}
+	if tag.String() != "COMMIT" {
+		return nil, "", fmt.Errorf("claim transaction ended with %s", tag)
+	}
+	return claims, plan.Wait, nil
 }
 
-// PutClaimedAttempts stores task rows while the claim holds.
-func (s *Store) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []store.Attempt) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		if err := holds(ctx, tx, c); err != nil {
-			return err
+// scanCandidates reads the rows of claimPageSQL.
+func scanCandidates(rows pgx.Rows, err error) ([]store.ClaimCandidate, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var page []store.ClaimCandidate
+	for rows.Next() {
+		var c store.ClaimCandidate
+		if err := rows.Scan(&c.ID, &c.DAG, &c.Priority); err != nil {
+			return nil, err
 		}
-		return putAttempts(ctx, tx, as)
-	})
+		page = append(page, c)
+	}
+	return page, rows.Err()
+}
+
+// PutClaimedAttempts stores task rows while the claim holds, in one
+// statement: the run's row is read FOR SHARE with the claim's terms, so a
+// reaper settling the run waits for this write, and this write never
+// lands after the reaper's (it then finds no row, and writes nothing).
+func (s *Store) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []store.Attempt) error {
+	db, err := s.q()
+	if err != nil {
+		return err
+	}
+	var held bool
+	err = db.QueryRow(ctx, `WITH held AS (
+			SELECT id FROM runs WHERE id = $1 AND instance = $2 AND claim = $3 AND state = 'running' FOR SHARE
+		), put AS (`+upsertAttemptsFrom("held", 4)+`)
+		SELECT EXISTS (SELECT 1 FROM held)`,
+		append([]any{c.RunID, c.Instance, c.Token}, attemptArrays(as)...)...).Scan(&held)
+	if err != nil {
+		return fmt.Errorf("storing task rows of run %d: %w", c.RunID, err)
+	}
+	if !held {
+		return fmt.Errorf("writing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
+	}
+	return nil
 }
 
 // FinishClaimed settles a claimed run like FinishRun, only while the claim
 // still holds: ErrFenced when another instance has settled the run since,
-// and nothing is written.
+// and nothing is written. One statement: the run's update, and the task
+// rows only if it took.
 func (s *Store) FinishClaimed(ctx context.Context, c store.ClaimRef, state api.RunState, errMsg string, at time.Time, settle []store.Attempt) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE runs SET state = $1, error = $2, finished_at = $3
-			WHERE id = $4 AND instance = $5 AND claim = $6 AND state = 'running'`, state, errMsg, at.UnixNano(), c.RunID, c.Instance, c.Token)
-		if err != nil {
-			return fmt.Errorf("finishing run %d: %w", c.RunID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("finishing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
-		}
-		return putAttempts(ctx, tx, settle)
-	})
+	db, err := s.q()
+	if err != nil {
+		return err
+	}
+	var done bool
+	err = db.QueryRow(ctx, `WITH held AS (
+			UPDATE runs SET state = $4, error = $5, finished_at = $6
+			WHERE id = $1 AND instance = $2 AND claim = $3 AND state = 'running' RETURNING id
+		), put AS (`+upsertAttemptsFrom("held", 7)+`)
+		SELECT EXISTS (SELECT 1 FROM held)`,
+		append([]any{c.RunID, c.Instance, c.Token, state, errMsg, at.UnixNano()}, attemptArrays(settle)...)...).Scan(&done)
+	if err != nil {
+		return fmt.Errorf("finishing run %d: %w", c.RunID, err)
+	}
+	if !done {
+		return fmt.Errorf("finishing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
+	}
+	return nil
+}
+
+// upsertAttemptsFrom is an upsert of the attempts attemptArrays passes as
+// the nine parameters from $first on, made only when the one-row CTE named
+// guard has its row.
+func upsertAttemptsFrom(guard string, first int) string {
+	cols := make([]string, 9)
+	for i, typ := range []string{"bigint", "text", "int", "text", "bigint", "bigint", "text", "text", "text"} {
+		cols[i] = "$" + strconv.Itoa(first+i) + "::" + typ + "[]"
+	}
+	return `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
+		SELECT a.* FROM ` + guard + `, unnest(` + strings.Join(cols, ", ") + `)
+			AS a (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
+		ON CONFLICT (run_id, task, attempt) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
+			finished_at = excluded.finished_at, error = excluded.error, log_tail = excluded.log_tail, log_file = excluded.log_file`
+}
+
+// attemptArrays are as's columns, one array each, for upsertAttemptsFrom.
+func attemptArrays(as []store.Attempt) []any {
+	var (
+		runIDs             = make([]int64, len(as))
+		tasks, states      = make([]string, len(as)), make([]string, len(as))
+		attempts           = make([]int32, len(as))
+		started, finished  = make([]*int64, len(as)), make([]*int64, len(as))
+		errs, tails, files = make([]string, len(as)), make([]string, len(as)), make([]string, len(as))
+	)
+	for i, a := range as {
+		runIDs[i], tasks[i], attempts[i], states[i] = a.RunID, a.Task, int32(a.Attempt), string(a.State)
+		started[i], finished[i] = dbTime(a.StartedAt), dbTime(a.FinishedAt)
+		errs[i], tails[i], files[i] = a.Error, a.LogTail, a.LogFile
+	}
+	return []any{runIDs, tasks, attempts, states, started, finished, errs, tails, files}
 }
 
 // ReleaseClaims settles instance's running runs as interrupted (its clean

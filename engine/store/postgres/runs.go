@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -28,11 +29,20 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 		nr.QueuedAt = time.Now()
 	}
 	var id int64
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		id, err = createRun(ctx, tx, nr, 0)
-		return err
-	})
+	var err error
+	if nr.Batch == nil && nr.ScheduledFor.IsZero() {
+		// One row: one statement, its own transaction — one round trip.
+		var db *pgxpool.Pool
+		if db, err = s.q(); err == nil {
+			id, err = insertRun(ctx, db, nr, nil)
+		}
+	} else {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			var err error
+			id, err = createRun(ctx, tx, nr, 0)
+			return err
+		})
+	}
 	if errors.Is(err, store.ErrDuplicateBatch) {
 		return id, err
 	}
@@ -71,18 +81,7 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		}
 		batch = &id
 	}
-	var cfg []byte
-	if len(nr.Config) > 0 {
-		cfg = nr.Config
-	}
-	var retryOf *int64
-	if nr.RetryOf != 0 {
-		retryOf = &nr.RetryOf
-	}
-	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	id, err := insertRun(ctx, tx, nr, batch)
 	if err != nil {
 		return 0, err
 	}
@@ -92,6 +91,28 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		}
 	}
 	return id, nil
+}
+
+// rowQuerier is a pool, a connection or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// insertRun inserts nr's row, queued, carrying batch (nil: none).
+func insertRun(ctx context.Context, q rowQuerier, nr store.NewRun, batch *int64) (int64, error) {
+	var cfg []byte
+	if len(nr.Config) > 0 {
+		cfg = nr.Config
+	}
+	var retryOf *int64
+	if nr.RetryOf != 0 {
+		retryOf = &nr.RetryOf
+	}
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	return id, err
 }
 
 // StartRun moves a queued run to running and, in the same transaction,
@@ -173,7 +194,8 @@ const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.que
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
-func scanRun(row pgx.Row) (store.Run, error) {
+// scanRun reads a row of runColumns, then extra.
+func scanRun(row pgx.Row, extra ...any) (store.Run, error) {
 	var (
 		r                             store.Run
 		cfg                           []byte
@@ -183,8 +205,8 @@ func scanRun(row pgx.Row) (store.Run, error) {
 		partition                     *int32
 		topic                         *string
 	)
-	if err := row.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &r.Instance); err != nil {
+	if err := row.Scan(append([]any{&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &r.Instance}, extra...)...); err != nil {
 		return store.Run{}, err
 	}
 	if len(cfg) > 0 {

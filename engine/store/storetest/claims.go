@@ -304,3 +304,69 @@ func testInstancesRegisterAndHeartbeat(t *testing.T, h harness) {
 		t.Fatalf("i1 status past its lease %q", st)
 	}
 }
+
+// A claim returns each run as stored (now running under the instance,
+// with its config and a token), reads past DAGs a limit blocks, and the
+// fenced writes store every field of their task rows.
+func testClaimedRunsAndTheirTaskRows(t *testing.T, h harness) {
+	ctx := context.Background()
+	s := h.open(t)
+	enqueue(t, s, "a", 5) // the first page holds only a's runs
+	cfg := []byte(`{"k":"v"}`)
+	b, err := s.CreateRun(ctx, store.NewRun{DAG: "b", Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := store.ClaimLimits{DAG: func(n string) (store.DAGLimit, bool) {
+		return store.DAGLimit{MaxActive: map[string]int{"a": 1}[n]}, true
+	}}
+	at := time.Unix(1_700_000_000, 123)
+	cs, _, err := s.ClaimRuns(ctx, "i1", at, lim, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Run.DAG != "a" || cs[1].Run.ID != b {
+		t.Fatalf("claimed %+v; want one run of a (its bound) and run %d of b", cs, b)
+	}
+	got := cs[1]
+	if r := got.Run; r.State != api.RunRunning || r.Instance != "i1" || !r.StartedAt.Equal(at) || string(r.Config) != string(cfg) || got.Token == 0 {
+		t.Fatalf("claimed run %+v token %d", r, got.Token)
+	}
+	t0, t1 := at.Add(time.Second), at.Add(2*time.Second)
+	if err := s.PutClaimedAttempts(ctx, got.Ref(), []store.Attempt{
+		{RunID: b, Task: "x", Attempt: 1, State: api.TaskRunning, StartedAt: t0},
+		{RunID: b, Task: "y", Attempt: 1, State: api.TaskRunning, StartedAt: t0},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	settle := []store.Attempt{
+		{RunID: b, Task: "x", Attempt: 1, State: api.TaskSuccess, StartedAt: t0, FinishedAt: t1, LogTail: "done", LogFile: "x.log"},
+		{RunID: b, Task: "y", Attempt: 1, State: api.TaskFailed, StartedAt: t0, FinishedAt: t1, Error: "exit 1"},
+	}
+	if err := s.FinishClaimed(ctx, got.Ref(), api.RunFailed, "y failed", t1, settle); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Run(ctx, b)
+	if err != nil || r.State != api.RunFailed || r.Error != "y failed" || !r.FinishedAt.Equal(t1) {
+		t.Fatalf("finished run %+v err %v", r, err)
+	}
+	tasks, err := s.Tasks(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTask := map[string]store.Attempt{}
+	for _, a := range tasks[b] {
+		byTask[a.Task] = a
+	}
+	for _, want := range settle {
+		a := byTask[want.Task]
+		if a.State != want.State || !a.StartedAt.Equal(want.StartedAt) || !a.FinishedAt.Equal(want.FinishedAt) ||
+			a.Error != want.Error || a.LogTail != want.LogTail || a.LogFile != want.LogFile {
+			t.Errorf("task %s stored as %+v, want %+v", want.Task, a, want)
+		}
+	}
+	// Settled: the claim no longer holds.
+	if err := s.PutClaimedAttempts(ctx, got.Ref(), settle[:1]); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("write after the finish: %v, want ErrFenced", err)
+	}
+}

@@ -46,6 +46,7 @@ func Run(t *testing.T, b Backend) {
 		{"ClaimersNeverTakeOneRunTwice", testClaimersNeverTakeOneRunTwice},
 		{"ClaimOrderIsPriorityThenAge", testClaimOrderIsPriorityThenAge},
 		{"ClaimLimitsHoldAcrossInstances", testClaimLimitsHoldAcrossInstances},
+		{"ClaimedRunsAndTheirTaskRows", testClaimedRunsAndTheirTaskRows},
 		{"ReapFencesTheDeadInstance", testReapFencesTheDeadInstance},
 		{"ReleaseClaimsTouchesOnlyOwnRuns", testReleaseClaimsTouchesOnlyOwnRuns},
 		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
