@@ -33,7 +33,7 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 		id, err = createRun(ctx, tx, nr, 0)
 		return err
 	})
-	if errors.Is(err, store.ErrDuplicateBatch) {
+	if errors.Is(err, store.ErrDuplicateBatch) || errors.Is(err, store.ErrDuplicateFire) {
 		return id, err
 	}
 	if err != nil {
@@ -80,9 +80,21 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		retryOf = &nr.RetryOf
 	}
 	var id int64
+	// The only unique key a new run can hit is runs_fire (DAG, fire time):
+	// ON CONFLICT waits for a concurrent insert of the fire on another
+	// instance and then does nothing.
 	err := tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
 		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var existing int64
+		err := tx.QueryRow(ctx, "SELECT id FROM runs WHERE dag = $1 AND scheduled_for = $2 AND trigger = 'schedule'",
+			nr.DAG, nr.ScheduledFor.UnixNano()).Scan(&existing)
+		if err != nil {
+			return 0, fmt.Errorf("reading the run of fire %s: %w", nr.ScheduledFor.UTC().Format(time.RFC3339Nano), err)
+		}
+		return existing, fmt.Errorf("%w: %s at %s (run %d)", store.ErrDuplicateFire, nr.DAG, nr.ScheduledFor.UTC().Format(time.RFC3339Nano), existing)
+	}
 	if err != nil {
 		return 0, err
 	}
