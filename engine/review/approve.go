@@ -49,8 +49,8 @@ type ReportResult struct {
 }
 
 // approvable says whether an item may be approved: staged, a failed
-// approval to retry, or an approval a crashed process left half done (every
-// action holds the state dir's lock, so nobody else is mid-way).
+// approval to retry, or an approval a crashed process left half done (see
+// approvalInFlight for one another instance may still be carrying out).
 func approvable(st State) bool {
 	return st == api.ReviewStaged || st == api.ReviewFailed || st == api.ReviewApproved
 }
@@ -74,13 +74,16 @@ func (s *Service) Approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 	if it.State == api.ReviewBlocked {
 		return nil, fmt.Errorf("approving review %d: %w: %s", id, ErrBlocked, it.Error)
 	}
-	if !approvable(it.State) {
-		return nil, fmt.Errorf("approving review %d: it is %s: %w", id, it.State, ErrState)
+	if !approvable(it.State) || (!dryRun && s.approvalInFlight(it)) {
+		return nil, fmt.Errorf("approving review %d: it is %s%s: %w", id, it.State, claimText(it), ErrState)
 	}
+	var out *Outcome
 	if it.Kind == KindArchive {
-		return s.approveArchive(ctx, it, dryRun)
+		out, err = s.approveArchive(ctx, it, dryRun)
+	} else {
+		out, err = s.approveBranch(ctx, it, dryRun)
 	}
-	return s.approveBranch(ctx, it, dryRun)
+	return out, s.lostRace(ctx, "approving", id, err)
 }
 
 func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
@@ -126,11 +129,13 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		return out, nil
 	}
 
+	// Taking the approval is one versioned update, also when re-taking an
+	// abandoned one: of two consoles or instances approving at once, one
+	// wins here and the other pushes nothing.
 	prev := it.State
-	if prev != api.ReviewApproved {
-		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
-			return nil, err
-		}
+	s.claimApproval(it)
+	if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
+		return nil, err
 	}
 	if err := sc.push(ctx, it.Branch); err != nil {
 		// Nothing reached the remote: the item waits as it was.
@@ -205,10 +210,9 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	if s.cfg.Archiver == nil {
 		return out, fmt.Errorf("approving review %d: %w", it.ID, ErrNoArchiver)
 	}
-	if it.State != api.ReviewApproved {
-		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
-			return nil, err
-		}
+	s.claimApproval(it)
+	if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
+		return nil, err
 	}
 	// Reports archived by an earlier attempt are not archived again: a
 	// retry only redoes what failed.
@@ -260,8 +264,8 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !approvable(it.State) && it.State != api.ReviewBlocked {
-		return nil, fmt.Errorf("rejecting review %d: it is %s: %w", id, it.State, ErrState)
+	if (!approvable(it.State) && it.State != api.ReviewBlocked) || s.approvalInFlight(it) {
+		return nil, fmt.Errorf("rejecting review %d: it is %s%s: %w", id, it.State, claimText(it), ErrState)
 	}
 	note := "rejected"
 	if it.Kind.IsBranch() && it.Branch != "" {
@@ -281,7 +285,7 @@ func (s *Service) Reject(ctx context.Context, id int64) (*Item, error) {
 			note += " (the pushed branch stays on the remote)"
 		}
 	}
-	return it, s.update(ctx, it, api.ReviewRejected, note)
+	return it, s.lostRace(ctx, "rejecting", id, s.update(ctx, it, api.ReviewRejected, note))
 }
 
 func pushedBefore(it *Item) bool {

@@ -80,6 +80,13 @@ type Config struct {
 
 	// Now is the clock (default time.Now); branch names carry its date.
 	Now func() time.Time
+	// Approver names this service in approval claims (the engine's
+	// instance id); default: the host and state dir.
+	Approver string
+	// ApprovalLease is how long an approval another instance took is
+	// left to it before it counts as abandoned (default
+	// DefaultApprovalLease).
+	ApprovalLease time.Duration
 	// PollInterval is how often a started service rereads the store to
 	// pick up changes made by other processes (the CLI). Default 5s.
 	PollInterval time.Duration
