@@ -104,6 +104,8 @@ type Engine struct {
 
 	sensors *sensor.Manager
 	reviews *review.Service
+	// cluster shows the other instances' runs and ticks (shared store).
+	cluster *clusterView
 	meta    *metapipeline // nil when not configured
 	off     *offlineParts // set when opened offline (Open)
 
@@ -209,6 +211,12 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if err := e.newSensors(); err != nil {
 		return fail(err)
 	}
+	if shared {
+		e.cluster = newClusterView(cfg.PollInterval)
+		e.cluster.st, e.cluster.self, e.cluster.lookup = e.st, e.runner.Instance, src.Lookup
+		e.cluster.sensors, e.cluster.publish = e.sensors.Snapshot, e.events.publish
+		e.cluster.log = e.log.With("component", "cluster")
+	}
 	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
@@ -273,6 +281,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.dags.Stop()
 		return fmt.Errorf("starting scheduler: %w", err)
 	}
+	if e.cluster != nil {
+		e.cluster.Start(ctx)
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
 	e.relay.Add(3)
@@ -336,6 +347,9 @@ func (e *Engine) Stop() {
 	if e.started {
 		e.cancel()
 		e.relay.Wait()
+		if e.cluster != nil {
+			e.cluster.Stop()
+		}
 		e.sched.Stop()
 		e.sensors.Stop()
 		e.runner.Stop()
@@ -391,6 +405,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 	}
 	if e.meta != nil {
 		s.Meta = e.meta.snapshot()
+	}
+	if e.cluster != nil {
+		e.cluster.merge(s)
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {

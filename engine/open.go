@@ -106,7 +106,6 @@ func (e *Engine) openStore(ctx context.Context, create bool) (store.Interface, e
 // Store is the engine's store, for components that persist their own state
 // in it (sensor ticks, review items). An offline engine's is nil until an
 // operation opened it.
-//
 func (e *Engine) Store() store.Interface { return e.st }
 
 // reviewService returns the review service, building it for an offline
@@ -135,6 +134,11 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	if reviewPoll := clusterViewMax / 2; storeopen.Shared(e.cfg.Store) && (cfg.PollInterval <= 0 || cfg.PollInterval > reviewPoll) {
+		// Other instances approve too: their outcome reaches this
+		// instance's consoles within the cluster view's bound.
+		cfg.PollInterval = reviewPoll
+	}
 	// Mode's credentials are never stored in review history either.
 	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {
