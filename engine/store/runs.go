@@ -34,6 +34,11 @@ var (
 	// ErrDuplicateRerun: a re-run of that run is already queued or
 	// running. CreateRun returns its id with it.
 	ErrDuplicateRerun = errors.New("already being re-run")
+	// ErrBatchOverlap: some of the batch's offsets are in another batch of
+	// the DAG (a replica on another instance persisted them, cut at other
+	// boundaries, during a rebalance). The sensor re-reads BatchHighWater
+	// and trims; nothing is stored.
+	ErrBatchOverlap = errors.New("batch overlaps a stored batch")
 	// ErrDuplicateFire: a run already answers this cron fire of the DAG
 	// (another instance fired it first). CreateRun returns its id with it.
 	ErrDuplicateFire = errors.New("schedule fire already queued")
@@ -160,6 +165,19 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 		batchID = nr.ReuseBatch
 	}
 	if b := nr.Batch; b != nil {
+		// Writers are serialised: the look and the insert are one step.
+		// A DAG's batches never overlap, so the one starting last at or
+		// before this one's end is the only one that can (one seek).
+		var first, last int64
+		err := tx.QueryRowContext(ctx, `SELECT first_offset, last_offset FROM run_batches
+			WHERE dag = ? AND topic = ? AND partition = ? AND first_offset <= ?
+			ORDER BY first_offset DESC LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.LastOffset).Scan(&first, &last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		if err == nil && last >= b.FirstOffset && (first != b.FirstOffset || last != b.LastOffset) {
+			return 0, fmt.Errorf("%w: %s overlaps %d-%d", ErrBatchOverlap, b.Key(), first, last)
+		}
 		res, err := s.exec(ctx, tx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages)
 		if err != nil {

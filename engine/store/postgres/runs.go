@@ -50,8 +50,25 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		batch = &batchID
 	}
 	if b := nr.Batch; b != nil {
+		// One writer per (DAG, topic, partition) across instances until
+		// commit, so the overlap check and the insert are one step.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1::text || '/' || $2::text), $3::int)", nr.DAG, b.Topic, b.Partition); err != nil {
+			return 0, fmt.Errorf("locking %s/%d: %w", b.Topic, b.Partition, err)
+		}
+		// A DAG's batches never overlap, so the one starting last at or
+		// before this one's end is the only one that can (one seek).
+		var first, last int64
+		err := tx.QueryRow(ctx, `SELECT first_offset, last_offset FROM run_batches
+			WHERE dag = $1 AND topic = $2 AND partition = $3 AND first_offset <= $4
+			ORDER BY first_offset DESC LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.LastOffset).Scan(&first, &last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return 0, err
+		}
+		if err == nil && last >= b.FirstOffset && (first != b.FirstOffset || last != b.LastOffset) {
+			return 0, fmt.Errorf("%w: %s overlaps %d-%d", store.ErrBatchOverlap, b.Key(), first, last)
+		}
 		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
+		err = tx.QueryRow(ctx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`,
 			nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {

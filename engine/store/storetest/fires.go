@@ -119,3 +119,93 @@ func testBatchUniquePerDAG(t *testing.T, h harness) {
 		}
 	}
 }
+
+// A batch that shares offsets with another batch of the DAG, cut at other
+// boundaries (two instances' replicas around a rebalance), is refused;
+// the exact range is a duplicate; another DAG is unaffected.
+func testBatchOverlapRefused(t *testing.T, h harness) {
+	ctx := context.Background()
+	s := h.open(t)
+	batch := func(first, last int64) *store.Batch {
+		return &store.Batch{Topic: "t", Partition: 1, FirstOffset: first, LastOffset: last, Messages: []byte("{}\n")}
+	}
+	if _, err := s.CreateRun(ctx, store.NewRun{DAG: "d", Batch: batch(100, 199)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]int64{{150, 250}, {50, 100}, {120, 130}, {0, 500}, {199, 199}} {
+		if _, err := s.CreateRun(ctx, store.NewRun{DAG: "d", Batch: batch(r[0], r[1])}); !errors.Is(err, store.ErrBatchOverlap) {
+			t.Fatalf("batch %d-%d over 100-199: %v; want ErrBatchOverlap", r[0], r[1], err)
+		}
+	}
+	if _, err := s.CreateRun(ctx, store.NewRun{DAG: "d", Batch: batch(100, 199)}); !errors.Is(err, store.ErrDuplicateBatch) {
+		t.Fatalf("the same range again: %v; want ErrDuplicateBatch", err)
+	}
+	for _, r := range [][2]int64{{200, 299}, {0, 99}} {
+		if _, err := s.CreateRun(ctx, store.NewRun{DAG: "d", Batch: batch(r[0], r[1])}); err != nil {
+			t.Fatalf("adjacent batch %d-%d: %v", r[0], r[1], err)
+		}
+	}
+	if _, err := s.CreateRun(ctx, store.NewRun{DAG: "e", Batch: batch(150, 250)}); err != nil {
+		t.Fatalf("another DAG's batch: %v", err)
+	}
+	if hw, ok, err := s.BatchHighWater(ctx, "d", "t", 1); err != nil || !ok || hw != 299 {
+		t.Fatalf("high water %d %v %v", hw, ok, err)
+	}
+	if n, _ := s.QueuedCount(ctx, "d"); n != 3 {
+		t.Fatalf("%d runs of d, want 3", n)
+	}
+}
+
+// Two instances persist overlapping batches at once: the stored batches
+// never share an offset, and every refused one overlaps a stored one.
+func testConcurrentOverlappingBatches(t *testing.T, h harness) {
+	ctx := context.Background()
+	a, place := h.openPlace(t)
+	b := h.reopen(t, place)
+	const n = 24
+	var mu sync.Mutex
+	var stored, refused [][2]int64
+	var wg sync.WaitGroup
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		first := int64(i * 5)
+		wg.Go(func() {
+			_, err := s.CreateRun(ctx, store.NewRun{DAG: "d", Batch: &store.Batch{Topic: "t", Partition: 0,
+				FirstOffset: first, LastOffset: first + 9, Messages: []byte("{}\n")}})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				stored = append(stored, [2]int64{first, first + 9})
+			case errors.Is(err, store.ErrBatchOverlap):
+				refused = append(refused, [2]int64{first, first + 9})
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	overlaps := func(x, y [2]int64) bool { return x[0] <= y[1] && y[0] <= x[1] }
+	for i := range stored {
+		for j := i + 1; j < len(stored); j++ {
+			if overlaps(stored[i], stored[j]) {
+				t.Fatalf("stored batches %v and %v share offsets", stored[i], stored[j])
+			}
+		}
+	}
+	for _, r := range refused {
+		hit := false
+		for _, s := range stored {
+			hit = hit || overlaps(r, s)
+		}
+		if !hit {
+			t.Fatalf("batch %v was refused but overlaps nothing stored (stored %v)", r, stored)
+		}
+	}
+	if len(stored)+len(refused) != n || len(stored) == 0 {
+		t.Fatalf("%d stored, %d refused of %d", len(stored), len(refused), n)
+	}
+}

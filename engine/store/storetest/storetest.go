@@ -40,6 +40,8 @@ func Run(t *testing.T, b Backend) {
 		{"DuplicateFireReturnsExistingRun", testDuplicateFireReturnsExistingRun},
 		{"ConcurrentFiresOneRunEach", testConcurrentFiresOneRunEach},
 		{"BatchUniquePerDAG", testBatchUniquePerDAG},
+		{"BatchOverlapRefused", testBatchOverlapRefused},
+		{"ConcurrentOverlappingBatchesNeverShareAnOffset", testConcurrentOverlappingBatches},
 		{"WritesAfterCloseFail", testWritesAfterCloseFail},
 		{"TaskProcessesRecordedUntilClearedOrRecovered", testTaskProcesses},
 		{"TicksNewestFirstAndPruned", testTicks},
