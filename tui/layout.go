@@ -235,6 +235,11 @@ func summary(s *api.Snapshot) string {
 	} else {
 		parts = append(parts, fmt.Sprintf("%d sources ok", len(s.Sources)))
 	}
+	if s.Instances > 1 {
+		// Several processes share the store: the counts above are all of
+		// theirs, and a box going away shows here.
+		parts = append(parts, fmt.Sprintf("%d instances", s.Instances))
+	}
 	return strings.Join(parts, " · ")
 }
 
