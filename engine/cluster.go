@@ -67,7 +67,7 @@ func newClusterView(every time.Duration) *clusterView {
 }
 
 // Start reads once, then keeps reading every interval until Stop.
-func (c *clusterView) Start(ctx context.Context) {
+func (c *clusterView) Start(ctx context.Context) error {
 	c.refresh(ctx)
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.done = make(chan struct{})
@@ -84,6 +84,7 @@ func (c *clusterView) Start(ctx context.Context) {
 			}
 		}
 	}()
+	return nil
 }
 
 // Stop ends the polling and waits for it.

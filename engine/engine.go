@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
@@ -55,8 +57,9 @@ type Config struct {
 	Logger      *slog.Logger
 	LogRingSize int
 
-	// Clock drives schedules; nil is the real clock.
-	Clock runner.Clock
+	// Clock drives schedules and stamps runs and review items; nil is the
+	// real clock.
+	Clock clock.Clock
 	// Kinds runs tasks; nil: runner.DefaultKinds with Lambda. Components
 	// add theirs through Engine.Kinds.
 	Kinds *runner.Kinds
@@ -115,11 +118,9 @@ type Engine struct {
 	paused        map[string]api.DAGPause
 	sensorsPaused map[string]bool
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	cancel  context.CancelFunc
-	relay   sync.WaitGroup
+	life      lifecycle.Lifecycle // the relays of changes into events
+	running   []service           // started parts, in start order
+	closeOnce sync.Once
 }
 
 var _ api.API = (*Engine)(nil)
@@ -192,6 +193,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		TaskParallelism: cfg.TaskParallelism,
 		KillGrace:       cfg.KillGrace,
 		Kinds:           kinds,
+		Clock:           cfg.Clock,
 		Logger:          e.log.With("component", "runner"),
 		OnChange:        func() { e.events.publish(api.TopicRuns) },
 		Shared:          shared,
@@ -240,67 +242,73 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 	return out
 }
 
-// Start loads the DAGs (initial scan), settles runs a crash interrupted,
-// then starts the queue, the sensors (which enqueue into it), the review
-// service and the schedules.
+// service is the lifecycle every part the engine runs shares.
+type service interface {
+	Start(ctx context.Context) error
+	Stop()
+}
+
+// Start loads the DAGs (initial scan), starts the review service, settles
+// runs a crash interrupted and starts the queue, then the sensors (which
+// enqueue into it) and the schedules. If one fails, those already started
+// are stopped again. Stop stops them in the reverse order.
 func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.off != nil {
 		return ErrOffline
 	}
-	if e.started || e.stopped {
-		return errors.New("engine: already started")
+	return e.life.Start(ctx, func(relayCtx context.Context) error {
+		steps := []struct {
+			name    string
+			svc     service
+			started func()
+		}{
+			{"dag loader", e.dags, nil},
+			{"reviews", e.reviews, nil},
+			{"runner", e.runner, nil},
+			// Paused DAGs stay paused across restarts: read before the
+			// schedules start.
+			{"kafka sensors", e.sensors, func() { e.syncSensors(); e.refreshPauses(ctx) }},
+			{"scheduler", e.sched, nil},
+		}
+		if e.cluster != nil {
+			steps = append(steps, struct {
+				name    string
+				svc     service
+				started func()
+			}{"cluster view", e.cluster, nil})
+		}
+		for _, step := range steps {
+			// The parts get ctx, not relayCtx: Stop ends each in its turn.
+			if err := step.svc.Start(ctx); err != nil {
+				e.stopServices()
+				return fmt.Errorf("starting %s: %w", step.name, err)
+			}
+			e.running = append(e.running, step.svc)
+			if step.started != nil {
+				step.started()
+			}
+		}
+		e.life.Go(func() { e.relayDAGChanges(relayCtx) })
+		e.life.Go(func() { e.relayPartChanges(relayCtx) })
+		e.life.Go(func() { e.watchPauses(relayCtx) })
+		e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
+		e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
+			"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
+		return nil
+	})
+}
+
+// stopServices is the one stop cascade: the started parts, newest first.
+func (e *Engine) stopServices() {
+	for i := len(e.running) - 1; i >= 0; i-- {
+		e.running[i].Stop()
 	}
-	if err := e.dags.Start(ctx); err != nil {
-		return fmt.Errorf("starting dag loader: %w", err)
-	}
-	if err := e.runner.Start(ctx); err != nil {
-		e.dags.Stop()
-		return fmt.Errorf("starting runner: %w", err)
-	}
-	if err := e.sensors.Start(ctx); err != nil {
-		e.runner.Stop()
-		e.dags.Stop()
-		return fmt.Errorf("starting kafka sensors: %w", err)
-	}
-	e.syncSensors()
-	// Paused DAGs stay paused across restarts: read before the schedules
-	// start.
-	e.refreshPauses(ctx)
-	if err := e.reviews.Start(ctx); err != nil {
-		e.sensors.Stop()
-		e.runner.Stop()
-		e.dags.Stop()
-		return fmt.Errorf("starting reviews: %w", err)
-	}
-	if err := e.sched.Start(ctx); err != nil {
-		e.reviews.Stop()
-		e.sensors.Stop()
-		e.runner.Stop()
-		e.dags.Stop()
-		return fmt.Errorf("starting scheduler: %w", err)
-	}
-	if e.cluster != nil {
-		e.cluster.Start(ctx)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	e.cancel = cancel
-	e.relay.Add(3)
-	go e.relayDAGChanges(rctx)
-	go e.relayPartChanges(rctx)
-	go e.watchPauses(rctx)
-	e.started = true
-	e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
-	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
-		"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
-	return nil
+	e.running = nil
 }
 
 // relayDAGChanges turns loader changes into events, schedule updates and
 // sensor restarts.
 func (e *Engine) relayDAGChanges(ctx context.Context) {
-	defer e.relay.Done()
 	for {
 		select {
 		case <-ctx.Done():
@@ -320,7 +328,6 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 // signals into events. It is apart from the DAG relay because a sensor
 // sync waits for consumers to leave their groups.
 func (e *Engine) relayPartChanges(ctx context.Context) {
-	defer e.relay.Done()
 	for {
 		select {
 		case <-ctx.Done():
@@ -333,31 +340,17 @@ func (e *Engine) relayPartChanges(ctx context.Context) {
 	}
 }
 
-// Stop stops schedules, then the sensors (committing what they persisted),
-// then the queue (running tasks get SIGTERM, then SIGKILL after KillGrace;
-// their runs are settled as interrupted), then the review service and the
-// loader, and releases the state dir.
+// Stop ends the relays, then stops the schedules, the sensors (committing
+// what they persisted), the queue (running tasks get SIGTERM, then SIGKILL
+// after KillGrace; their runs are settled as interrupted), the review
+// service and the loader, and releases the state dir. Stop of an engine
+// never started only releases the state dir.
 func (e *Engine) Stop() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stopped {
-		return
-	}
-	e.stopped = true
-	if e.started {
-		e.cancel()
-		e.relay.Wait()
-		if e.cluster != nil {
-			e.cluster.Stop()
-		}
-		e.sched.Stop()
-		e.sensors.Stop()
-		e.runner.Stop()
-		e.reviews.Stop()
-		e.dags.Stop()
+	e.life.Stop(func() {
+		e.stopServices()
 		e.log.Info("engine stopped")
-	}
-	e.close()
+	})
+	e.closeOnce.Do(e.close)
 }
 
 func (e *Engine) close() {
@@ -402,9 +395,10 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Logs:    e.ring.Records(),
 
 		Instances: e.runner.LiveInstances(),
+		Store:     e.runner.StoreHealth(),
 	}
 	if e.meta != nil {
-		s.Meta = e.meta.snapshot()
+		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
 	}
 	if e.cluster != nil {
 		e.cluster.merge(s)
@@ -416,7 +410,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		}
 		s.DAGs[i].Paused = e.pausedDAG(s.DAGs[i].Name)
 	}
-	return s
+	// Names, keys, errors and output come from files, buckets, brokers
+	// and servers nobody here controls: escape what a terminal would obey.
+	return s.Sanitized()
 }
 
 // Subscribe implements API.

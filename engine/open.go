@@ -139,6 +139,9 @@ func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service,
 		// instance's consoles within the cluster view's bound.
 		cfg.PollInterval = reviewPoll
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = e.cfg.Clock
+	}
 	// Mode's credentials are never stored in review history either.
 	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {
@@ -163,16 +166,10 @@ func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service,
 	return svc, nil
 }
 
-// newModeClient is the one builder of the Mode client the review service
-// archives reports with.
+// newModeClient is the one builder of Mode clients: the one the review
+// service archives reports with, and each analysis' (analysisInputs).
 func newModeClient(cfg MetaConfig, log *slog.Logger) (*mode.Client, error) {
-	return mode.New(mode.Config{
-		BaseURL:   cfg.ModeURL,
-		Workspace: cfg.ModeWorkspace,
-		Token:     cfg.ModeToken,
-		Secret:    cfg.ModeSecret,
-		Logger:    log.With("component", "mode"),
-	})
+	return mode.New(cfg.Config.ModeConfig(cfg.ModeToken, cfg.ModeSecret, log.With("component", "mode")))
 }
 
 // CheckRunConfig is the one rule for a run config: empty, or a JSON object.
@@ -268,7 +265,7 @@ func (e *Engine) ReviewItem(ctx context.Context, id int64) (*review.Item, error)
 func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*review.Outcome, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("approving review %d: %w", id, err)
 	}
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
@@ -279,13 +276,33 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	return out, err
 }
 
-// RejectReview sets a review item aside; nothing is pushed.
-func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, error) {
+// ExcludeReviewModel takes a model out of a staged deprecation item (see
+// review.Service.Exclude).
+func (e *Engine) ExcludeReviewModel(ctx context.Context, id int64, model string, x api.Exclusion) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	it, err := svc.Reject(ctx, id)
+	it, err := svc.Exclude(ctx, id, model, x)
+	e.events.publish(api.TopicReviews)
+	action := "exclude"
+	switch {
+	case x.Undo:
+		action = "include"
+	case x.Keep:
+		action = "keep"
+	}
+	e.audit(ctx, action, fmt.Sprintf("model %s of review %d", model, id), x.Reason, "", err)
+	return it, err
+}
+
+// RejectReview sets a review item aside; nothing is pushed.
+func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*review.Item, error) {
+	svc, err := e.reviewService(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("rejecting review %d: %w", id, err)
+	}
+	it, err := svc.Reject(ctx, id, reason)
 	e.events.publish(api.TopicReviews)
 	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
 	return it, err

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 	"github.com/sluice-dev/sluice/engine/store/pgtest"
@@ -57,15 +58,15 @@ func TestKafkaSensorOnTwoInstancesSurvivesAKill(t *testing.T) {
 	}
 	t.Cleanup(broker.Close)
 	addr := broker.Addrs()[0]
-	writeDAG(t, dags, "events", `{"retry_on_crash": true,
+	enginetest.WriteDAG(t, dags, "events", `{"retry_on_crash": true,
 		"sensors": [{"type": "kafka", "topic": "events", "max_batch_size": 500, "tick_interval": "100ms"}],
 		"nodes": [{"id": "n", "type": "local", "config": {"command": "sleep 0.2"}}]}`)
 	args := []string{"--kafka-brokers", addr, "--lease", "3s", "--max-concurrent-runs", "16"}
 	victim := startInstance(t, bin, dir, "k0", url, dags, args...)
 	startInstance(t, bin, dir, "k1", url, dags, args...)
-	waitUntil(t, "both instances in the sensor's consumer group", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		return groupMembers(t, addr, sensor.DefaultGroup("events", 0)) == 2
-	})
+	}, "both instances in the sensor's consumer group")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -83,11 +84,11 @@ func TestKafkaSensorOnTwoInstancesSurvivesAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	waitUntil(t, "a fifth of the records in runs", 120*time.Second, func() bool {
+	enginetest.Eventually(t, 120*time.Second, func() bool {
 		return coveredOffsets(sensorBatches(t, st, "events")) >= total/5
-	})
+	}, "a fifth of the records in runs")
 	// The victim must hold runs when it dies for the take-over to be seen.
-	waitUntil(t, "the victim to run a batch", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		for _, bs := range sensorBatches(t, st, "events") {
 			for _, b := range bs {
 				for _, r := range b.runs {
@@ -98,7 +99,7 @@ func TestKafkaSensorOnTwoInstancesSurvivesAKill(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}, "the victim to run a batch")
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	<-victim.exited
 	atKill := coveredOffsets(sensorBatches(t, st, "events"))
@@ -106,7 +107,7 @@ func TestKafkaSensorOnTwoInstancesSurvivesAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var batches map[int32][]*sensorBatch
-	waitUntil(t, "every offset in a finished run", 240*time.Second, func() bool {
+	enginetest.Eventually(t, 240*time.Second, func() bool {
 		batches = sensorBatches(t, st, "events")
 		for _, bs := range batches {
 			for _, b := range bs {
@@ -118,7 +119,7 @@ func TestKafkaSensorOnTwoInstancesSurvivesAKill(t *testing.T) {
 			}
 		}
 		return coveredOffsets(batches) >= total
-	})
+	}, "every offset in a finished run")
 	if atKill >= total {
 		t.Fatalf("every record was in a run before the kill: not mid-stream")
 	}

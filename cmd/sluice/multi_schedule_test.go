@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 	"github.com/sluice-dev/sluice/engine/store/pgtest"
 	"github.com/sluice-dev/sluice/engine/store/postgres"
@@ -60,11 +61,11 @@ func TestScheduleOnThreeInstancesFiresOnceThroughAKill(t *testing.T) {
 		}
 		return out
 	}
-	waitUntil(t, "10 fires on three instances", 30*time.Second, func() bool { return len(fires()) >= 10 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return len(fires()) >= 10 }, "10 fires on three instances")
 	insts[0].cmd.Process.Signal(syscall.SIGKILL)
 	<-insts[0].exited
 	before := len(fires())
-	waitUntil(t, "10 more fires on the survivors", 30*time.Second, func() bool { return len(fires()) >= before+10 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return len(fires()) >= before+10 }, "10 more fires on the survivors")
 
 	got := fires()
 	times := make([]time.Time, 0, len(got))

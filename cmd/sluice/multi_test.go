@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 	"github.com/sluice-dev/sluice/engine/store/pgtest"
 	"github.com/sluice-dev/sluice/engine/store/postgres"
@@ -52,7 +53,7 @@ func startInstance(t *testing.T, bin, dir, tag, url, dags string, extra ...strin
 		cmd.Process.Kill()
 		<-p.exited
 	})
-	waitUntil(t, tag+" to start its engine", 60*time.Second, func() bool {
+	eventually(t, tag+" to start its engine", 60*time.Second, func() bool {
 		select {
 		case <-p.exited:
 			t.Fatalf("%s exited: %s", tag, readFile(t, p.stderr))
@@ -165,12 +166,12 @@ func TestThreeInstancesOneDatabaseSurviveAKill(t *testing.T) {
 	}
 
 	victim := insts[0]
-	waitUntil(t, "a third of the runs to succeed", 120*time.Second, func() bool {
+	eventually(t, "a third of the runs to succeed", 120*time.Second, func() bool {
 		return len(runsByState(t, st)[api.RunSuccess]) >= total/3
 	})
 	// The victim must hold runs when it dies for the take-over to be seen.
 	victimID := ""
-	waitUntil(t, "the victim to run something", 30*time.Second, func() bool {
+	eventually(t, "the victim to run something", 30*time.Second, func() bool {
 		for _, r := range runsByState(t, st)[api.RunRunning] {
 			if strings.Contains(r.Instance, fmt.Sprintf("-%d-", victim.cmd.Process.Pid)) {
 				victimID = r.Instance
@@ -183,7 +184,7 @@ func TestThreeInstancesOneDatabaseSurviveAKill(t *testing.T) {
 	<-victim.exited
 	killedAt := time.Now()
 
-	waitUntil(t, "every run to end", 180*time.Second, func() bool {
+	eventually(t, "every run to end", 180*time.Second, func() bool {
 		by := runsByState(t, st)
 		return len(by[api.RunQueued])+len(by[api.RunRunning]) == 0 && len(by[api.RunSuccess]) >= total
 	})
@@ -274,14 +275,14 @@ func TestPausedInstanceCannotOverwriteATakenRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "instance a to run the run", 30*time.Second, func() bool {
+	eventually(t, "instance a to run the run", 30*time.Second, func() bool {
 		return runIDsIn(t, out)[id] == 1
 	})
 	// Only now a second instance: the run is a's.
 	startInstance(t, bin, dir, "b", url, dags, "--lease", lease.String())
 	a.cmd.Process.Signal(syscall.SIGSTOP)
 	var retry store.Run
-	waitUntil(t, "b to take the run over and finish its re-run", 60*time.Second, func() bool {
+	eventually(t, "b to take the run over and finish its re-run", 60*time.Second, func() bool {
 		for _, r := range runsByState(t, st)[api.RunSuccess] {
 			if r.RetryOf == id {
 				retry = r
@@ -291,7 +292,7 @@ func TestPausedInstanceCannotOverwriteATakenRun(t *testing.T) {
 		return false
 	})
 	a.cmd.Process.Signal(syscall.SIGCONT)
-	waitUntil(t, "a to find its end of the run fenced", 30*time.Second, func() bool {
+	eventually(t, "a to find its end of the run fenced", 30*time.Second, func() bool {
 		return strings.Contains(readFile(t, a.stderr), "settled by another instance")
 	})
 	r, err := st.Run(context.Background(), id)
@@ -310,4 +311,10 @@ func TestPausedInstanceCannotOverwriteATakenRun(t *testing.T) {
 	if retry.Instance == r.Instance {
 		t.Fatalf("the re-run was claimed by the paused instance %s", r.Instance)
 	}
+}
+
+// eventually waits for cond with the shared poll, naming what it waits for.
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	enginetest.Eventually(t, timeout, cond, what)
 }

@@ -54,6 +54,7 @@ const (
 	ActionMark
 	ActionPauseDAG
 	ActionUnpauseDAG
+	ActionExclude
 )
 
 // phrase is the action as it reads after "cannot".
@@ -69,6 +70,7 @@ var phrase = map[Action]string{
 	ActionMark:         "mark runs",
 	ActionPauseDAG:     "pause dags",
 	ActionUnpauseDAG:   "unpause dags",
+	ActionExclude:      "change what a review proposes",
 }
 
 // String implements fmt.Stringer.

@@ -74,8 +74,9 @@ func (s *Service) approvalInFlight(it *Item) bool {
 }
 
 // lostRace turns a lost versioned update into what the winner did, read
-// back from the store: the caller's console then shows the outcome.
-func (s *Service) lostRace(ctx context.Context, verb string, id int64, err error) error {
+// back from the store: the caller's console then shows the outcome. (The
+// caller names the action and the item.)
+func (s *Service) lostRace(ctx context.Context, id int64, err error) error {
 	if !errors.Is(err, ErrConflict) {
 		return err
 	}
@@ -83,7 +84,7 @@ func (s *Service) lostRace(ctx context.Context, verb string, id int64, err error
 	if rerr != nil {
 		return err
 	}
-	return fmt.Errorf("%s review %d: another console or instance acted first, it is %s%s: %w", verb, id, cur.State, claimText(cur), ErrState)
+	return fmt.Errorf("another console or instance acted first, it is %s%s: %w", cur.State, claimText(cur), ErrState)
 }
 
 func claimText(it *Item) string {

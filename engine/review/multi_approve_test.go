@@ -208,7 +208,7 @@ func TestApprovingAnItemAnotherInstanceIsApprovingIsRefused(t *testing.T) {
 	if !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "being approved by instance-a") {
 		t.Fatalf("approving mid-way through another instance's approval: %v; want ErrState naming instance-a", err)
 	}
-	if _, err := x.b.Reject(ctx, x.item.ID); !errors.Is(err, ErrState) {
+	if _, err := x.b.Reject(ctx, x.item.ID, ""); !errors.Is(err, ErrState) {
 		t.Fatalf("rejecting mid-way through another instance's approval: %v", err)
 	}
 	close(gate)

@@ -18,30 +18,37 @@ func NewSQLStore(db store.Interface) Store { return sqlStore{db: db} }
 // itemData is the part of an item kept as JSON.
 type itemData struct {
 	Title      string
-	Repo       string         `json:",omitempty"`
-	Remote     string         `json:",omitempty"`
-	GitHubRepo string         `json:",omitempty"`
-	GitHubAPI  string         `json:",omitempty"`
-	BaseBranch string         `json:",omitempty"`
-	Base       string         `json:",omitempty"`
-	Commit     string         `json:",omitempty"`
-	Files      []FileChange   `json:",omitempty"`
-	PRNumber   int            `json:",omitempty"`
-	URL        string         `json:",omitempty"`
-	Checks     string         `json:",omitempty"`
-	Subjects   []Subject      `json:",omitempty"`
-	Notes      []string       `json:",omitempty"`
-	Error      string         `json:",omitempty"`
-	Withdrawn  bool           `json:",omitempty"`
-	Blocked    []string       `json:",omitempty"`
-	Approving  *ApprovalClaim `json:",omitempty"`
+	Repo       string       `json:",omitempty"`
+	Remote     string       `json:",omitempty"`
+	GitHubRepo string       `json:",omitempty"`
+	GitHubAPI  string       `json:",omitempty"`
+	BaseBranch string       `json:",omitempty"`
+	Base       string       `json:",omitempty"`
+	Commit     string       `json:",omitempty"`
+	Files      []FileChange `json:",omitempty"`
+	PRNumber   int          `json:",omitempty"`
+	URL        string       `json:",omitempty"`
+	Checks     string       `json:",omitempty"`
+	Subjects   []Subject    `json:",omitempty"`
+	Notes      []string     `json:",omitempty"`
+	Error      string       `json:",omitempty"`
+	Withdrawn  bool         `json:",omitempty"`
+	Blocked    []string     `json:",omitempty"`
+	// RejectReason is kept here, not in a column: it is shown, never queried.
+	RejectReason string         `json:",omitempty"`
+	Mode         string         `json:",omitempty"`
+	Follows      int64          `json:",omitempty"`
+	Candidates   []Candidate    `json:",omitempty"`
+	Excluded     []Exclusion    `json:",omitempty"`
+	Approving    *ApprovalClaim `json:",omitempty"`
 }
 
 func toRecord(it *Item) (*store.ReviewRecord, error) {
 	data, err := json.Marshal(itemData{
 		Title: it.Title, Repo: it.Repo, Remote: it.Remote, GitHubRepo: it.GitHubRepo, GitHubAPI: it.GitHubAPI, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
 		PRNumber: it.PRNumber, URL: it.URL, Checks: it.Checks, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
-		Blocked: it.Blocked, Approving: it.Approving,
+		Blocked: it.Blocked, RejectReason: it.RejectReason, Mode: it.Mode, Follows: it.Follows, Candidates: it.Candidates, Excluded: it.Excluded,
+		Approving: it.Approving,
 	})
 	if err != nil {
 		return nil, err
@@ -66,7 +73,8 @@ func fromRecord(r store.ReviewRecord) (*Item, error) {
 		Repo: d.Repo, Remote: d.Remote, GitHubRepo: d.GitHubRepo, GitHubAPI: d.GitHubAPI,
 		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Files: d.Files, Diff: r.Diff,
 		PRNumber: d.PRNumber, URL: d.URL, Checks: d.Checks, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
-		Error: d.Error, Withdrawn: d.Withdrawn, Blocked: d.Blocked, Approving: d.Approving, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+		Error: d.Error, Withdrawn: d.Withdrawn, Blocked: d.Blocked, RejectReason: d.RejectReason, Mode: d.Mode, Follows: d.Follows, Candidates: d.Candidates, Excluded: d.Excluded, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+		Approving: d.Approving,
 	}
 	for _, ev := range r.History {
 		it.History = append(it.History, Event{At: ev.At.UTC(), State: State(ev.State), Note: ev.Note})

@@ -53,6 +53,15 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	}
 	r.mu.Unlock()
 
+	if needsRunFiles(ar.def) {
+		// Written before any task starts: a run (a Kafka batch) whose files
+		// cannot be written yet waits for room instead of failing.
+		if err := r.retryWrite(ar, "writing the run's files", ar.files.prepare); err != nil {
+			log.Error("writing the run's files", "err", err)
+			r.release(ar, nil)
+			return
+		}
+	}
 	failure, unsaved, err := r.runTasks(ctx, ar, order)
 	if err != nil {
 		// The run stays as the store has it; a restart picks it up again.
@@ -87,7 +96,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	r.mu.Lock()
 	for _, t := range ar.tasks {
 		if t.State == api.TaskPending && !settled[t.ID] {
-			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: time.Now()})
+			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: r.clock.Now()})
 		}
 	}
 	r.mu.Unlock()
@@ -108,8 +117,13 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
-	now := time.Now()
-	if err := r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle); err != nil {
+	now := r.clock.Now()
+	err := r.retryWrite(ar, "committing the run's end", func() error {
+		return r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle)
+	})
+	if err != nil {
+		// Only a stop, a claim lost to another instance or a run the store
+		// no longer has ends the retries.
 		if errors.Is(err, store.ErrFenced) {
 			r.log.Warn("run settled by another instance while this one was away; its end is not recorded", "run", ar.run.ID, "state", state)
 		} else {
@@ -212,7 +226,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			launch = append(launch, nodeByID(ar.def, ready[0]))
 			ready = ready[1:]
 		}
-		now := time.Now()
+		now := r.clock.Now()
 		switch {
 		case len(launch) > 0:
 			rows := unsaved
@@ -221,7 +235,14 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			}
 			// The claim moved the run to running; every write of it is
 			// fenced by the claim.
-			err = r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+			if !started {
+				// Nothing has run yet: the start waits for the store.
+				err = r.retryWrite(ar, "recording the run's start", func() error {
+					return r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+				})
+			} else {
+				err = r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+			}
 			if err != nil {
 				if !started {
 					return "", nil, err
@@ -273,7 +294,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			if failure == "" {
 				failure = fmt.Sprintf("task %s failed: %s", res.id, res.err)
 			}
-			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, time.Now())...)
+			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, r.clock.Now())...)
 		}
 	}
 }
@@ -360,7 +381,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			if ctx.Err() != nil {
 				return struct{}{}, backoff.Permanent(context.Cause(ctx))
 			}
-			a.StartedAt = time.Now()
+			a.StartedAt = r.clock.Now()
 			if err := r.putAttempt(ar, a); err != nil {
 				return struct{}{}, backoff.Permanent(err)
 			}
@@ -381,7 +402,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			tr.forgetProcess()
 			logFile, tail = tr.closeLog()
 		}
-		a.FinishedAt, a.LogFile, a.LogTail = time.Now(), logFile, tail
+		a.FinishedAt, a.LogFile, a.LogTail = r.clock.Now(), logFile, tail
 		switch {
 		case err == nil:
 			a.State = api.TaskSuccess
@@ -419,7 +440,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 		res.state = api.TaskCancelled
 		// Cancelled while waiting to retry: the last attempt says retrying.
 		if last.State == api.TaskRetrying && !shutdown() {
-			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", time.Now()
+			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", r.clock.Now()
 			res.final = &last
 		}
 		if shutdown() {

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -47,7 +49,9 @@ type Config struct {
 	// 200).
 	FinishedKept int
 	// Kinds runs tasks; nil: DefaultKinds(LambdaConfig{}, Logger).
-	Kinds  *Kinds
+	Kinds *Kinds
+	// Clock stamps queue, start and finish times; nil is the real clock.
+	Clock  clock.Clock
 	Logger *slog.Logger
 	// OnChange is called after every committed change of runs; it must not
 	// block.
@@ -62,6 +66,14 @@ type Config struct {
 	// Lease is how old an instance's heartbeat may get before it counts
 	// as dead (default 30s); heartbeats come every Lease/6.
 	Lease time.Duration
+	// MissingGrace is how long a queued run waits for its DAG when the
+	// DAG's file went missing (default 5m); then it runs with the last
+	// version the runner knew.
+	MissingGrace time.Duration
+	// StoreRetryInterval is the first pause after the store refused a
+	// write (doubling up to 10s; default 250ms): before retrying a run's
+	// start or final commit, and before claiming runs again.
+	StoreRetryInterval time.Duration
 }
 
 // Sentinels callers act on.
@@ -88,18 +100,24 @@ type Runner struct {
 	running  map[int64]*activeRun
 	act      *active
 	finished []api.Run // oldest first, at most FinishedKept
-	version  uint64    // bumped on every queue or slot change
-	cache    struct {
+	// finishedTotal counts finished runs in the store: counted at start,
+	// then kept by addFinishedLocked, so a snapshot costs no query.
+	finishedTotal int
+	version       uint64 // bumped on every queue or slot change
+	cache         struct {
 		version uint64
 		queued  []api.Run
 	}
+	health  storeHealth
+	missing missingDAGs
 
+	life    lifecycle.Lifecycle
+	clock   clock.Clock
 	base    context.Context
 	stop    context.CancelCauseFunc
 	wake    chan struct{}
-	done    chan struct{}
 	execs   sync.WaitGroup
-	started bool
+	started bool // dispatching: set by Start, cleared first by Stop
 
 	id       string
 	others   map[string]int // runs of other instances running, by DAG (shared stores)
@@ -139,6 +157,12 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.FinishedKept <= 0 {
 		cfg.FinishedKept = 200
 	}
+	if cfg.MissingGrace <= 0 {
+		cfg.MissingGrace = 5 * time.Minute
+	}
+	if cfg.StoreRetryInterval <= 0 {
+		cfg.StoreRetryInterval = 250 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -160,8 +184,8 @@ func New(cfg Config) (*Runner, error) {
 		byDAG:   map[string]int{},
 		running: map[int64]*activeRun{},
 		act:     newActive(),
+		clock:   clock.Or(cfg.Clock),
 		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
 		id:      cfg.Instance,
 		others:  map[string]int{},
 	}, nil
@@ -175,6 +199,10 @@ func (r *Runner) Kinds() *Kinds { return r.kinds }
 // store, and starts dispatching. Call it once the DAGs are loaded: a queued
 // run whose DAG is unknown fails.
 func (r *Runner) Start(ctx context.Context) error {
+	return r.life.Start(ctx, r.start)
+}
+
+func (r *Runner) start(ctx context.Context) (err error) {
 	// Before a re-queued run can start its tasks again. With a shared
 	// store the groups may be another live instance's (or on another box).
 	if !r.cfg.Shared {
@@ -182,10 +210,15 @@ func (r *Runner) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	now := time.Now()
+	now := r.clock.Now()
 	if err := r.register(ctx, now); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil { // a failed start leaves no heartbeat behind
+			r.deregister(context.WithoutCancel(ctx))
+		}
+	}()
 	rec, err := r.st.ReapDead(ctx, r.id, now, r.cfg.Lease, r.retryOnCrash)
 	if err != nil {
 		return err
@@ -208,13 +241,14 @@ func (r *Runner) Start(ctx context.Context) error {
 	for _, run := range queued {
 		r.pushLocked(r.withDAGPriority(run))
 	}
+	// Runs outlive the Start context: only Stop (or a cancel) ends them.
 	r.base, r.stop = context.WithCancelCause(context.WithoutCancel(ctx))
 	r.started = true
 	r.mu.Unlock()
 	if len(queued) > 0 {
 		r.log.Info("queue loaded", "queued", len(queued))
 	}
-	go r.loop(ctx)
+	r.life.Go(func() { r.loop(ctx) })
 	r.changed()
 	return nil
 }
@@ -227,20 +261,18 @@ func (r *Runner) retryOnCrash(run store.Run) bool {
 // Stop ends dispatching, stops running tasks (SIGTERM, then SIGKILL after
 // KillGrace) and settles their runs as interrupted — re-queued when their
 // DAG says retry_on_crash — exactly as a restart after a crash would.
-func (r *Runner) Stop() {
+func (r *Runner) Stop() { r.life.Stop(r.shutdown) }
+
+// shutdown runs once the dispatch loop has ended.
+func (r *Runner) shutdown() {
 	r.mu.Lock()
-	if !r.started {
-		r.mu.Unlock()
-		return
-	}
-	r.started = false
+	r.started = false // no dispatch from a finishing run either
 	r.mu.Unlock()
 	r.stop(errors.New("engine shutting down"))
-	<-r.done
 	r.execs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec, err := r.st.ReleaseClaims(ctx, r.id, time.Now(), r.retryOnCrash)
+	rec, err := r.st.ReleaseClaims(ctx, r.id, r.clock.Now(), r.retryOnCrash)
 	if err != nil {
 		r.log.Error("settling interrupted runs at shutdown", "err", err)
 	}
@@ -253,7 +285,6 @@ func (r *Runner) Stop() {
 // loop dispatches whenever something may have freed a slot or queued a run,
 // and polls the store for runs other processes queued.
 func (r *Runner) loop(ctx context.Context) {
-	defer close(r.done)
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
 	reap := time.NewTicker(r.heartbeatEvery())
@@ -297,9 +328,13 @@ func (r *Runner) changed() {
 func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 	return func(name string) (candidate, bool) {
 		def, seen := memo[name]
-		if !seen {
-			def, _ = r.cfg.DAGs.Lookup(name)
+		if !seen || def == nil {
+			var hold string
+			def, hold = r.resolve(name, time.Now())
 			memo[name] = def
+			if hold != "" {
+				return candidate{DAG: name, DAGLimit: store.DAGLimit{Hold: hold}}, true
+			}
 		}
 		if def == nil {
 			return candidate{}, false
@@ -315,7 +350,7 @@ const claimBatch = 16
 // counted over every instance of the store — and starts them.
 func (r *Runner) dispatch(ctx context.Context) {
 	r.mu.Lock()
-	ok := r.started && (r.cfg.Shared || r.queue.len() > 0)
+	ok := r.started && (r.cfg.Shared || r.queue.len() > 0) && !r.holdingStartsLocked(time.Now())
 	r.mu.Unlock()
 	if !ok {
 		return
@@ -327,10 +362,13 @@ func (r *Runner) dispatch(ctx context.Context) {
 		claims, _, err := r.st.ClaimRuns(ctx, r.id, time.Now(), lim, claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
+				// The runs stay queued, in order; claiming waits a backoff.
 				r.log.Error("claiming runs", "err", err)
+				r.storeFailed(err)
 			}
 			return
 		}
+		r.storeOK()
 		r.mu.Lock()
 		for _, c := range claims {
 			r.removeLocked(c.Run.ID)
@@ -415,7 +453,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		nr.Priority = def.Priority
 	}
 	if nr.QueuedAt.IsZero() {
-		nr.QueuedAt = time.Now()
+		nr.QueuedAt = r.clock.Now()
 	}
 	nr.External = false
 	id, err := r.st.CreateRun(ctx, nr)
@@ -439,6 +477,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		// The batch id is needed only when a task asks for the batch file;
 		// the executor reads it then.
 	}
+	r.missing.remember(nr.DAG, def)
 	r.mu.Lock()
 	r.pushLocked(run)
 	r.mu.Unlock()
@@ -464,7 +503,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	r.mu.Lock()
 	if it := r.removeLocked(id); it != nil {
 		r.mu.Unlock()
-		now := time.Now()
+		now := r.clock.Now()
 		if err := r.st.CancelQueued(ctx, id, now, "cancelled while queued"); err != nil {
 			r.mu.Lock()
 			r.pushLocked(it.run)
@@ -490,7 +529,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	r.mu.Unlock()
 	// Not in memory: queued by another process and not adopted yet, or
 	// finished, or unknown.
-	err := r.st.CancelQueued(ctx, id, time.Now(), "cancelled while queued")
+	err := r.st.CancelQueued(ctx, id, r.clock.Now(), "cancelled while queued")
 	switch {
 	case err == nil:
 		r.changed()
@@ -505,10 +544,12 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 // withDAGPriority gives a run queued without a priority (sluice trigger)
 // its DAG's.
 func (r *Runner) withDAGPriority(run store.Run) store.Run {
-	if run.Priority == 0 {
-		if def := r.defOf(run.DAG); def != nil {
-			run.Priority = def.Priority
-		}
+	def := r.defOf(run.DAG)
+	if def != nil {
+		r.missing.remember(run.DAG, def)
+	}
+	if run.Priority == 0 && def != nil {
+		run.Priority = def.Priority
 	}
 	return run
 }
@@ -535,6 +576,7 @@ func (r *Runner) Runs() api.Runs {
 	for i, run := range r.finished {
 		out.Finished[len(r.finished)-1-i] = run
 	}
+	out.FinishedTotal = max(r.finishedTotal, len(out.Finished))
 	return out
 }
 
@@ -551,6 +593,9 @@ func cmpInt64(a, b int64) int {
 // queuedLocked builds (or reuses) the queued part of the snapshot. Runs
 // picked but whose start is not committed yet lead, "starting".
 func (r *Runner) queuedLocked() []api.Run {
+	if r.missing.changed.Swap(false) {
+		r.version++ // a DAG went missing or came back: wait reasons change
+	}
 	if r.cache.queued != nil && r.cache.version == r.version {
 		return slices.Clone(r.cache.queued)
 	}
@@ -574,11 +619,11 @@ func (r *Runner) queuedLocked() []api.Run {
 	}
 	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
 		run := queuedRun(it.run, memo[it.dag])
-		if why == "" {
-			why = "starting"
-		}
-		if run.WaitReason == "" {
+		switch {
+		case why != "":
 			run.WaitReason = why
+		case run.WaitReason == "":
+			run.WaitReason = "starting"
 		}
 		out = append(out, run)
 	})
@@ -629,6 +674,7 @@ func (r *Runner) addFinishedLocked(run api.Run) {
 		r.finished = r.finished[:n]
 	}
 	r.finished = append(r.finished, run)
+	r.finishedTotal++
 }
 
 // finishedRun builds the snapshot of a settled run from its stored rows;
@@ -686,12 +732,17 @@ func (r *Runner) loadFinished(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	total, err := r.st.FinishedCount(ctx)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = r.finished[:0]
 	for i := len(runs) - 1; i >= 0; i-- {
 		r.addFinishedLocked(r.finishedRun(runs[i], tasks[runs[i].ID], r.defOf(runs[i].DAG)))
 	}
+	r.finishedTotal = total
 	return nil
 }
 

@@ -58,6 +58,9 @@ type Runs interface {
 	ClaimExternal(ctx context.Context) ([]Run, error)
 	// QueuedCount counts a DAG's queued runs (every DAG's when dag is "").
 	QueuedCount(ctx context.Context, dag string) (int, error)
+	// FinishedCount counts the finished runs (succeeded, failed or
+	// cancelled), for the console's "latest 200 of 6,777".
+	FinishedCount(ctx context.Context) (int, error)
 	// Tasks returns the latest row of each task of each run, by task name.
 	Tasks(ctx context.Context, runIDs ...int64) (map[int64][]Attempt, error)
 	// Attempts returns every attempt of one task of a run, oldest first.

@@ -508,6 +508,16 @@ func (s *Store) ClaimExternal(ctx context.Context) ([]Run, error) {
 	return runs, nil
 }
 
+// FinishedCount is the number of finished runs (succeeded, failed or
+// cancelled), counted once when the run history is loaded.
+func (s *Store) FinishedCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM runs WHERE state NOT IN ('queued', 'running')").Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting finished runs: %w", err)
+	}
+	return n, nil
+}
+
 // QueuedCount is the number of queued runs of a DAG (every DAG when dag is
 // empty), for sensors' backpressure.
 func (s *Store) QueuedCount(ctx context.Context, dag string) (int, error) {

@@ -38,6 +38,11 @@ type Action struct {
 	Destructive bool
 	// Do performs the action and returns the text of the result toast.
 	Do func(ctx context.Context, api api.API) (string, error)
+	// Input, when set with Prompt, adds an optional one-line text field
+	// to the dialog, labelled Input; DoInput then performs the action
+	// with what was typed (maybe nothing) in place of Do.
+	Input   string
+	DoInput func(ctx context.Context, api api.API, input string) (string, error)
 }
 
 // ActionRequestedMsg asks the root model to run an action.

@@ -371,6 +371,19 @@ func (s *Store) QueuedCount(ctx context.Context, dag string) (int, error) {
 	return n, nil
 }
 
+// FinishedCount is the number of finished runs.
+func (s *Store) FinishedCount(ctx context.Context) (int, error) {
+	db, err := s.q()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM runs WHERE state NOT IN ('queued', 'running')").Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting finished runs: %w", err)
+	}
+	return n, nil
+}
+
 const attemptColumns = "run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file"
 
 func scanAttempts(rows pgx.Rows) ([]store.Attempt, error) {
