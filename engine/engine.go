@@ -107,6 +107,8 @@ type Engine struct {
 
 	sensors *sensor.Manager
 	reviews *review.Service
+	// cluster shows the other instances' runs and ticks (shared store).
+	cluster *clusterView
 	meta    *metapipeline // nil when not configured
 	off     *offlineParts // set when opened offline (Open)
 
@@ -211,6 +213,12 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if err := e.newSensors(); err != nil {
 		return fail(err)
 	}
+	if shared {
+		e.cluster = newClusterView(cfg.PollInterval)
+		e.cluster.st, e.cluster.self, e.cluster.lookup = e.st, e.runner.Instance, src.Lookup
+		e.cluster.sensors, e.cluster.publish = e.sensors.Snapshot, e.events.publish
+		e.cluster.log = e.log.With("component", "cluster")
+	}
 	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
@@ -261,6 +269,13 @@ func (e *Engine) Start(ctx context.Context) error {
 			// schedules start.
 			{"kafka sensors", e.sensors, func() { e.syncSensors(); e.refreshPauses(ctx) }},
 			{"scheduler", e.sched, nil},
+		}
+		if e.cluster != nil {
+			steps = append(steps, struct {
+				name    string
+				svc     service
+				started func()
+			}{"cluster view", e.cluster, nil})
 		}
 		for _, step := range steps {
 			// The parts get ctx, not relayCtx: Stop ends each in its turn.
@@ -384,6 +399,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 	}
 	if e.meta != nil {
 		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
+	}
+	if e.cluster != nil {
+		e.cluster.merge(s)
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {

@@ -134,6 +134,11 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	if reviewPoll := clusterViewMax / 2; storeopen.Shared(e.cfg.Store) && (cfg.PollInterval <= 0 || cfg.PollInterval > reviewPoll) {
+		// Other instances approve too: their outcome reaches this
+		// instance's consoles within the cluster view's bound.
+		cfg.PollInterval = reviewPoll
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = e.cfg.Clock
 	}

@@ -110,7 +110,7 @@ type sensorBatch struct {
 // sensorBatches reads every batch the runs of dagName carry, by partition,
 // in offset order. A recovery re-run carries its interrupted run's batch:
 // both runs are listed under the one batch.
-func sensorBatches(t *testing.T, st *store.Store, dagName string) map[int32][]*sensorBatch {
+func sensorBatches(t *testing.T, st store.Interface, dagName string) map[int32][]*sensorBatch {
 	t.Helper()
 	runs, err := st.ListRuns(context.Background(), store.ListOptions{DAG: dagName})
 	if err != nil {

@@ -49,8 +49,8 @@ type ReportResult struct {
 }
 
 // approvable says whether an item may be approved: staged, a failed
-// approval to retry, or an approval a crashed process left half done (every
-// action holds the state dir's lock, so nobody else is mid-way).
+// approval to retry, or an approval a crashed process left half done (see
+// approvalInFlight for one another instance may still be carrying out).
 func approvable(st State) bool {
 	return st == api.ReviewStaged || st == api.ReviewFailed || st == api.ReviewApproved
 }
@@ -83,13 +83,16 @@ func (s *Service) approve(ctx context.Context, id int64, dryRun bool) (*Outcome,
 	if it.State == api.ReviewBlocked {
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, it.Error)
 	}
-	if !approvable(it.State) {
-		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
+	if !approvable(it.State) || (!dryRun && s.approvalInFlight(it)) {
+		return nil, fmt.Errorf("it is %s%s: %w", it.State, claimText(it), ErrState)
 	}
+	var out *Outcome
 	if it.Kind == KindArchive || it.Kind == KindDeleteReports {
-		return s.approveArchive(ctx, it, dryRun)
+		out, err = s.approveArchive(ctx, it, dryRun)
+	} else {
+		out, err = s.approveBranch(ctx, it, dryRun)
 	}
-	return s.approveBranch(ctx, it, dryRun)
+	return out, s.lostRace(ctx, id, err)
 }
 
 func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Outcome, error) {
@@ -135,11 +138,13 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		return out, nil
 	}
 
+	// Taking the approval is one versioned update, also when re-taking an
+	// abandoned one: of two consoles or instances approving at once, one
+	// wins here and the other pushes nothing.
 	prev := it.State
-	if prev != api.ReviewApproved {
-		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
-			return nil, err
-		}
+	s.claimApproval(it)
+	if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
+		return nil, err
 	}
 	if err := sc.push(ctx, it.Branch); err != nil {
 		// Nothing reached the remote: the item waits as it was.
@@ -241,10 +246,9 @@ func (s *Service) approveArchive(ctx context.Context, it *Item, dryRun bool) (*O
 	if err != nil {
 		return out, err
 	}
-	if it.State != api.ReviewApproved {
-		if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
-			return nil, err
-		}
+	s.claimApproval(it)
+	if err := s.update(ctx, it, api.ReviewApproved, "approved"); err != nil {
+		return nil, err
 	}
 	// Reports archived by an earlier attempt are not archived again: a
 	// retry only redoes what failed.
@@ -304,8 +308,8 @@ func (s *Service) reject(ctx context.Context, id int64, reason string) (*Item, e
 	if err != nil {
 		return nil, err
 	}
-	if !approvable(it.State) && it.State != api.ReviewBlocked {
-		return nil, fmt.Errorf("it is %s: %w", it.State, ErrState)
+	if (!approvable(it.State) && it.State != api.ReviewBlocked) || s.approvalInFlight(it) {
+		return nil, fmt.Errorf("it is %s%s: %w", it.State, claimText(it), ErrState)
 	}
 	it.RejectReason = oneLine(reason)
 	note := "rejected"
@@ -329,7 +333,7 @@ func (s *Service) reject(ctx context.Context, id int64, reason string) (*Item, e
 			note += " (the pushed branch stays on the remote)"
 		}
 	}
-	return it, s.update(ctx, it, api.ReviewRejected, note)
+	return it, s.lostRace(ctx, id, s.update(ctx, it, api.ReviewRejected, note))
 }
 
 // oneLine keeps a reason to one trimmed line: a history note is one line.

@@ -101,6 +101,13 @@ type Config struct {
 	// Clock stamps items and decisions; branch names carry its date. nil
 	// is the real clock.
 	Clock clock.Clock
+	// Approver names this service in approval claims (the engine's
+	// instance id); default: the host and state dir.
+	Approver string
+	// ApprovalLease is how long an approval another instance took is
+	// left to it before it counts as abandoned (default
+	// DefaultApprovalLease).
+	ApprovalLease time.Duration
 	// PollInterval is how often a started service rereads the store to
 	// pick up changes made by other processes (the CLI). Default 5s.
 	PollInterval time.Duration

@@ -110,6 +110,8 @@ type Item struct {
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`
+	// Approving is who took the approval of an item in state approved.
+	Approving *ApprovalClaim `json:",omitempty"`
 	History   []Event
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -44,7 +44,10 @@ const maxMissedCount = 10000
 
 // Scheduler fires runs on DAGs' cron schedules. Each DAG's last fire time is
 // stored with the run it fired, in one transaction, so a restart neither
-// repeats nor forgets a fire.
+// repeats nor forgets a fire. On a shared store every instance's scheduler
+// fires every schedule, with no leader: the store keeps one run per (DAG,
+// fire time) and answers the others store.ErrDuplicateFire, so a dead
+// instance leaves no fire behind while another lives.
 type Scheduler struct {
 	cfg SchedulerConfig
 	log *slog.Logger
@@ -194,7 +197,7 @@ func (s *Scheduler) fireDue(ctx context.Context, d *dag.DAG, last, now time.Time
 		missed.DAG = d.Name
 		if d.CatchUp {
 			id, err := s.cfg.Enqueue(ctx, store.NewRun{DAG: d.Name, Trigger: store.TriggerSchedule, ScheduledFor: missed.Last})
-			if err != nil && !errors.Is(err, store.ErrDuplicateBatch) {
+			if err != nil && !errors.Is(err, store.ErrDuplicateFire) {
 				s.log.Error("queueing catch-up run", "dag", d.Name, "err", err)
 			} else {
 				missed.CaughtUp, missed.CatchUpRun = true, id
@@ -221,6 +224,11 @@ func (s *Scheduler) fireDue(ctx context.Context, d *dag.DAG, last, now time.Time
 		// Even a fire that could not be queued is past: retrying it on every
 		// tick would spin.
 		s.setLast(d.Name, onTime)
+		if errors.Is(err, store.ErrDuplicateFire) {
+			// Every instance fires every schedule; the store let one run in.
+			s.log.Debug("schedule fire queued by another instance", "dag", d.Name, "fire", onTime, "run", id)
+			return
+		}
 		if err != nil {
 			s.log.Error("schedule fired but the run could not be queued", "dag", d.Name, "fire", onTime, "err", err)
 			return

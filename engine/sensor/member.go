@@ -13,6 +13,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 // A member is one consumer-group member of a sensor (one of its replicas).
@@ -500,13 +501,30 @@ type persistResult struct {
 // carry.
 func (m *member) persist(ctx context.Context, pb pendingBatch) persistResult {
 	s := m.s
-	sp := s.spec
 	// One writer per partition: the check of what is persisted and the
 	// insert must not interleave with another replica's for the same
 	// partition during a rebalance.
 	mu := s.partitionLock(pb.tp)
 	mu.Lock()
 	defer mu.Unlock()
+	// Across instances the store is the lock: a batch cut at other
+	// boundaries by a replica elsewhere (around a rebalance) is refused
+	// with store.ErrBatchOverlap, and re-reading what is persisted trims
+	// it. A few rounds settle it; the next tick retries past that.
+	var res persistResult
+	for range 3 {
+		if res = m.persistTrimmed(ctx, pb); !errors.Is(res.err, store.ErrBatchOverlap) {
+			break
+		}
+		s.log.Info("batch overlaps one persisted by another replica; trimming again", "err", res.err)
+	}
+	return res
+}
+
+// persistTrimmed is one round of persist, under the partition's lock.
+func (m *member) persistTrimmed(ctx context.Context, pb pendingBatch) persistResult {
+	s := m.s
+	sp := s.spec
 	through, ok, err := s.env.sink.PersistedThrough(ctx, sp.DAG, pb.tp.topic, pb.tp.partition)
 	if err != nil {
 		return persistResult{err: fmt.Errorf("reading persisted offsets of %s/%d: %w", pb.tp.topic, pb.tp.partition, err)}

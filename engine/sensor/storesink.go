@@ -39,8 +39,8 @@ func (s *StoreSink) EnqueueBatch(ctx context.Context, dag string, b *Batch) (int
 			Messages: b.JSONLines()},
 	})
 	if errors.Is(err, store.ErrDuplicateBatch) {
-		// The store keys batches by range alone; only a run of this DAG
-		// makes this one a duplicate.
+		// Both stores key batches by DAG and range; the check stays for
+		// a store that would not.
 		run, rerr := s.Store.Run(ctx, id)
 		if rerr != nil {
 			return 0, false, fmt.Errorf("checking the run that holds batch %s: %w", b.Key(), rerr)

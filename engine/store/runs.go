@@ -34,6 +34,14 @@ var (
 	// ErrDuplicateRerun: a re-run of that run is already queued or
 	// running. CreateRun returns its id with it.
 	ErrDuplicateRerun = errors.New("already being re-run")
+	// ErrBatchOverlap: some of the batch's offsets are in another batch of
+	// the DAG (a replica on another instance persisted them, cut at other
+	// boundaries, during a rebalance). The sensor re-reads BatchHighWater
+	// and trims; nothing is stored.
+	ErrBatchOverlap = errors.New("batch overlaps a stored batch")
+	// ErrDuplicateFire: a run already answers this cron fire of the DAG
+	// (another instance fired it first). CreateRun returns its id with it.
+	ErrDuplicateFire = errors.New("schedule fire already queued")
 )
 
 // Batch is the slice of a Kafka partition a sensor run processes.
@@ -142,7 +150,7 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) (int64, error) {
 		id, err = s.createRun(ctx, tx, nr)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrDuplicateBatch) && !errors.Is(err, ErrDuplicateRerun) {
+	if err != nil && !errors.Is(err, ErrDuplicateBatch) && !errors.Is(err, ErrDuplicateRerun) && !errors.Is(err, ErrDuplicateFire) {
 		return 0, fmt.Errorf("creating run of %q: %w", nr.DAG, err)
 	}
 	return id, err
@@ -157,16 +165,29 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 		batchID = nr.ReuseBatch
 	}
 	if b := nr.Batch; b != nil {
-		res, err := s.exec(ctx, tx, `INSERT INTO run_batches (topic, partition, first_offset, last_offset, messages)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages)
+		// Writers are serialised: the look and the insert are one step.
+		// A DAG's batches never overlap, so the one starting last at or
+		// before this one's end is the only one that can (one seek).
+		var first, last int64
+		err := tx.QueryRowContext(ctx, `SELECT first_offset, last_offset FROM run_batches
+			WHERE dag = ? AND topic = ? AND partition = ? AND first_offset <= ?
+			ORDER BY first_offset DESC LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.LastOffset).Scan(&first, &last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		if err == nil && last >= b.FirstOffset && (first != b.FirstOffset || last != b.LastOffset) {
+			return 0, fmt.Errorf("%w: %s overlaps %d-%d", ErrBatchOverlap, b.Key(), first, last)
+		}
+		res, err := s.exec(ctx, tx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages)
 		if err != nil {
 			return 0, fmt.Errorf("storing batch %s: %w", b.Key(), err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var existing int64
 			err := tx.QueryRowContext(ctx, `SELECT r.id FROM runs r JOIN run_batches b ON r.batch_id = b.id
-				WHERE b.topic = ? AND b.partition = ? AND b.first_offset = ? AND b.last_offset = ?
-				ORDER BY r.id LIMIT 1`, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
+				WHERE b.dag = ? AND b.topic = ? AND b.partition = ? AND b.first_offset = ? AND b.last_offset = ?
+				ORDER BY r.id LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return 0, err
 			}
@@ -204,6 +225,20 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 			return 0, err
 		}
 		skip = string(b)
+	}
+	if nr.Trigger == TriggerSchedule && !nr.ScheduledFor.IsZero() {
+		// Writers are serialised (BEGIN IMMEDIATE), so nothing can insert
+		// this fire between the look and the insert; the unique index
+		// runs_fire backs the look.
+		var existing int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM runs WHERE dag = ? AND scheduled_for = ? AND trigger = 'schedule'",
+			nr.DAG, nr.ScheduledFor.UnixNano()).Scan(&existing)
+		if err == nil {
+			return existing, fmt.Errorf("%w: %s at %s (run %d)", ErrDuplicateFire, nr.DAG, nr.ScheduledFor.UTC().Format(time.RFC3339Nano), existing)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
 	}
 	adopted := 1
 	if nr.External {

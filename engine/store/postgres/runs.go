@@ -43,7 +43,7 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 			return err
 		})
 	}
-	if errors.Is(err, store.ErrDuplicateBatch) {
+	if errors.Is(err, store.ErrDuplicateBatch) || errors.Is(err, store.ErrDuplicateFire) {
 		return id, err
 	}
 	if err != nil {
@@ -60,8 +60,25 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		batch = &batchID
 	}
 	if b := nr.Batch; b != nil {
+		// One writer per (DAG, topic, partition) across instances until
+		// commit, so the overlap check and the insert are one step.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1::text || '/' || $2::text), $3::int)", nr.DAG, b.Topic, b.Partition); err != nil {
+			return 0, fmt.Errorf("locking %s/%d: %w", b.Topic, b.Partition, err)
+		}
+		// A DAG's batches never overlap, so the one starting last at or
+		// before this one's end is the only one that can (one seek).
+		var first, last int64
+		err := tx.QueryRow(ctx, `SELECT first_offset, last_offset FROM run_batches
+			WHERE dag = $1 AND topic = $2 AND partition = $3 AND first_offset <= $4
+			ORDER BY first_offset DESC LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.LastOffset).Scan(&first, &last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return 0, err
+		}
+		if err == nil && last >= b.FirstOffset && (first != b.FirstOffset || last != b.LastOffset) {
+			return 0, fmt.Errorf("%w: %s overlaps %d-%d", store.ErrBatchOverlap, b.Key(), first, last)
+		}
 		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
+		err = tx.QueryRow(ctx, `INSERT INTO run_batches (dag, topic, partition, first_offset, last_offset, messages)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`,
 			nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset, b.Messages).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -109,9 +126,21 @@ func insertRun(ctx context.Context, q rowQuerier, nr store.NewRun, batch *int64)
 		retryOf = &nr.RetryOf
 	}
 	var id int64
+	// The only unique key a new run can hit is runs_fire (DAG, fire time):
+	// ON CONFLICT waits for a concurrent insert of the fire on another
+	// instance and then does nothing.
 	err := q.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
 		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var existing int64
+		err := q.QueryRow(ctx, "SELECT id FROM runs WHERE dag = $1 AND scheduled_for = $2 AND trigger = 'schedule'",
+			nr.DAG, nr.ScheduledFor.UnixNano()).Scan(&existing)
+		if err != nil {
+			return 0, fmt.Errorf("reading the run of fire %s: %w", nr.ScheduledFor.UTC().Format(time.RFC3339Nano), err)
+		}
+		return existing, fmt.Errorf("%w: %s at %s (run %d)", store.ErrDuplicateFire, nr.DAG, nr.ScheduledFor.UTC().Format(time.RFC3339Nano), existing)
+	}
 	return id, err
 }
 
