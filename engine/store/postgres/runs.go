@@ -99,6 +99,9 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		batch = &id
 	}
 	id, err := insertRun(ctx, tx, nr, batch)
+	if errors.Is(err, store.ErrDuplicateFire) {
+		return id, err
+	}
 	if err != nil {
 		return 0, err
 	}
