@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/notify"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -76,6 +77,10 @@ type Config struct {
 	// Review says where the metapipeline's branches are built and pushed
 	// and where pull requests are opened. Its StateDir is the engine's.
 	Review review.Config
+	// Notify sends the engine's events to chat and webhooks; without
+	// targets nothing is derived or sent. Its clock and logger default
+	// to the engine's.
+	Notify notify.Config
 }
 
 // dagSource is what the engine needs of the loader.
@@ -108,6 +113,7 @@ type Engine struct {
 	sensors *sensor.Manager
 	reviews *review.Service
 	meta    *metapipeline // nil when not configured
+	notify  *notify.Service // nil without notification targets
 	off     *offlineParts // set when opened offline (Open)
 
 	// pauseMu guards the paused DAGs as last read from the store, and the
@@ -214,6 +220,18 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
+	if len(cfg.Notify.Targets) > 0 {
+		nc := cfg.Notify
+		if nc.Clock == nil {
+			nc.Clock = cfg.Clock
+		}
+		if nc.Logger == nil {
+			nc.Logger = e.log.With("component", "notify")
+		}
+		if e.notify, err = notify.New(nc, e.st, e); err != nil {
+			return fail(err)
+		}
+	}
 	return e, nil
 }
 
@@ -261,6 +279,14 @@ func (e *Engine) Start(ctx context.Context) error {
 			// schedules start.
 			{"kafka sensors", e.sensors, func() { e.syncSensors(); e.refreshPauses(ctx) }},
 			{"scheduler", e.sched, nil},
+		}
+		if e.notify != nil {
+			// Last: its baseline is the snapshot of every part started.
+			steps = append(steps, struct {
+				name    string
+				svc     service
+				started func()
+			}{"notifications", e.notify, nil})
 		}
 		for _, step := range steps {
 			// The parts get ctx, not relayCtx: Stop ends each in its turn.
@@ -383,6 +409,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 	}
 	if e.meta != nil {
 		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
+	}
+	if e.notify != nil {
+		s.Notify = e.notify.Status()
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {
