@@ -22,6 +22,7 @@ var SecretEnv = []string{
 	"MODE_TOKEN",
 	"MODE_SECRET",
 	"GITHUB_TOKEN",
+	"SLUICE_NOTIFY_SECRET",
 }
 
 // Secrets returns the values of the set SecretEnv variables.
