@@ -406,6 +406,7 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Logs:    e.ring.Records(),
 
 		Instances: e.runner.LiveInstances(),
+		Store:     e.runner.StoreHealth(),
 	}
 	if e.meta != nil {
 		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
@@ -420,7 +421,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		}
 		s.DAGs[i].Paused = e.pausedDAG(s.DAGs[i].Name)
 	}
-	return s
+	// Names, keys, errors and output come from files, buckets, brokers
+	// and servers nobody here controls: escape what a terminal would obey.
+	return s.Sanitized()
 }
 
 // Subscribe implements API.

@@ -89,3 +89,18 @@ func TestNotificationsSurviveEngineRestart(t *testing.T) {
 		t.Fatalf("received %+v, want etl's dag.invalid once", got)
 	}
 }
+
+// TestNotificationStatusOffline: the outbox as `sluice status` reads it
+// beside the engine, and nothing from a state dir never used.
+func TestNotificationStatusOffline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, err := Open(ctx, Options{Config: Config{StateDir: t.TempDir()}, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if got, err := e.NotificationStatus(ctx); err != nil || got != nil {
+		t.Fatalf("fresh state dir: %v, %v; want nothing", got, err)
+	}
+}

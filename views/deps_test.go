@@ -57,6 +57,9 @@ func TestFrontEndDependsOnlyOnTheContract(t *testing.T) {
 		if p == clock {
 			continue
 		}
+		if strings.HasPrefix(p, contract+"/") {
+			continue // the contract's own leaves (api/text)
+		}
 		if p == module+"/engine" || strings.HasPrefix(p, module+"/engine/") {
 			t.Errorf("views/tui depend on %s; they may import only %s and %s of the engine", p, contract, clock)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
 
@@ -134,6 +135,10 @@ could not be read or usage error.
 		return exitUsage
 	}
 	dags := listing.DAGs
+	// What reaches the terminal is escaped (names, locations and errors come
+	// from files and buckets); --json keeps the values as they are, since
+	// JSON escapes control characters itself.
+	shown := (&api.Snapshot{DAGs: dags, Sources: listing.Sources}).Sanitized()
 
 	code := exitOK
 	for _, d := range dags {
@@ -141,12 +146,12 @@ could not be read or usage error.
 			code = exitFailed
 		}
 	}
-	for _, s := range listing.Sources {
+	for _, s := range shown.Sources {
 		switch {
 		case !s.OK:
-			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, s.Error)
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, text.Line(s.Error))
 		case s.Error != "":
-			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, s.Error)
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, text.Line(s.Error))
 		}
 	}
 	if listing.Scan.Failed > 0 {
@@ -166,10 +171,11 @@ could not be read or usage error.
 		}
 		return code
 	}
-	printDAGTable(env.stdout, dags)
+	printDAGTable(env.stdout, shown.DAGs)
 	return code
 }
 
+// printDAGTable prints dags, which the caller has sanitised.
 func printDAGTable(w io.Writer, dags []api.DAG) {
 	if len(dags) == 0 {
 		fmt.Fprintln(w, "no DAGs")
@@ -244,14 +250,15 @@ status, source, location and error. Source failures go to stderr.
 					Source: c.Source, Location: c.Location, Error: c.Error})
 				continue
 			}
-			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, c.Name, c.Source, c.Location)
+			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, text.Line(c.Name), text.Line(c.Source), text.Line(c.Location))
 			if c.Kind == loader.ChangeInvalid && c.Error != "" {
-				line += ": " + strings.ReplaceAll(c.Error, "\n", "; ")
+				line += ": " + text.Line(strings.ReplaceAll(c.Error, "\n", "; "))
 			}
 			fmt.Fprintln(env.stdout, line)
 		}
 		dags = cur
-		for _, s := range sources {
+		for _, s := range (&api.Snapshot{Sources: sources}).Sanitized().Sources {
+			s.Error = text.Line(s.Error) // one line on stderr
 			state := s.Error
 			if s.OK {
 				state = "ok " + s.Error

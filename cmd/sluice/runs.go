@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -131,11 +132,13 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 		case !r.StartedAt.IsZero():
 			dur = time.Since(r.StartedAt).Round(time.Second).String() + "…"
 		}
-		msg := r.Error
-		if len(msg) > 60 {
-			msg = msg[:59] + "…"
+		// DAG names and errors come from outside: escaped, one line each,
+		// so no name can forge a row or drive the terminal.
+		msg := text.Line(r.Error)
+		if runes := []rune(msg); len(runes) > 60 {
+			msg = string(runes[:59]) + "…"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.DAG, r.State, r.Trigger,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, text.Line(r.DAG), r.State, text.Line(r.Trigger),
 			r.QueuedAt.Local().Format("2006-01-02 15:04:05"), dur, msg)
 	}
 	tw.Flush()

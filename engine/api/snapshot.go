@@ -26,6 +26,8 @@ type Snapshot struct {
 	// Instances counts the live instances sharing the store (this one
 	// included; 1 on SQLite), as of the last heartbeat.
 	Instances int
+	// Store says whether the store accepts writes (the zero value: yes).
+	Store StoreHealth
 	// Notify is each notification target's delivery state, in
 	// configuration order; nil without targets.
 	Notify []NotifyTarget `json:",omitempty"`

@@ -466,6 +466,9 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 	for i, st := range states {
 		h := st.health
 		h.LastScan, h.ScanDuration = outs[i].start, outs[i].duration
+		if errs[i] == nil {
+			errs[i] = l.reg.emptyOutage(outs[i])
+		}
 		if errs[i] != nil {
 			h.OK, h.Error = false, errs[i].Error()
 		} else {

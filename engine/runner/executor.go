@@ -53,6 +53,15 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	}
 	r.mu.Unlock()
 
+	if needsRunFiles(ar.def) {
+		// Written before any task starts: a run (a Kafka batch) whose files
+		// cannot be written yet waits for room instead of failing.
+		if err := r.retryWrite(ar, "writing the run's files", ar.files.prepare); err != nil {
+			log.Error("writing the run's files", "err", err)
+			r.release(ar, nil)
+			return
+		}
+	}
 	failure, unsaved, err := r.runTasks(ctx, ar, order)
 	if err != nil {
 		// The run stays as the store has it; a restart picks it up again.
@@ -109,7 +118,12 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
 	now := r.clock.Now()
-	if err := r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle); err != nil {
+	err := r.retryWrite(ar, "committing the run's end", func() error {
+		return r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle)
+	})
+	if err != nil {
+		// Only a stop, a claim lost to another instance or a run the store
+		// no longer has ends the retries.
 		if errors.Is(err, store.ErrFenced) {
 			r.log.Warn("run settled by another instance while this one was away; its end is not recorded", "run", ar.run.ID, "state", state)
 		} else {
@@ -221,7 +235,14 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			}
 			// The claim moved the run to running; every write of it is
 			// fenced by the claim.
-			err = r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+			if !started {
+				// Nothing has run yet: the start waits for the store.
+				err = r.retryWrite(ar, "recording the run's start", func() error {
+					return r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+				})
+			} else {
+				err = r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+			}
 			if err != nil {
 				if !started {
 					return "", nil, err

@@ -66,6 +66,14 @@ type Config struct {
 	// Lease is how old an instance's heartbeat may get before it counts
 	// as dead (default 30s); heartbeats come every Lease/6.
 	Lease time.Duration
+	// MissingGrace is how long a queued run waits for its DAG when the
+	// DAG's file went missing (default 5m); then it runs with the last
+	// version the runner knew.
+	MissingGrace time.Duration
+	// StoreRetryInterval is the first pause after the store refused a
+	// write (doubling up to 10s; default 250ms): before retrying a run's
+	// start or final commit, and before claiming runs again.
+	StoreRetryInterval time.Duration
 }
 
 // Sentinels callers act on.
@@ -100,6 +108,8 @@ type Runner struct {
 		version uint64
 		queued  []api.Run
 	}
+	health  storeHealth
+	missing missingDAGs
 
 	life    lifecycle.Lifecycle
 	clock   clock.Clock
@@ -146,6 +156,12 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.FinishedKept <= 0 {
 		cfg.FinishedKept = 200
+	}
+	if cfg.MissingGrace <= 0 {
+		cfg.MissingGrace = 5 * time.Minute
+	}
+	if cfg.StoreRetryInterval <= 0 {
+		cfg.StoreRetryInterval = 250 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -312,9 +328,13 @@ func (r *Runner) changed() {
 func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 	return func(name string) (candidate, bool) {
 		def, seen := memo[name]
-		if !seen {
-			def, _ = r.cfg.DAGs.Lookup(name)
+		if !seen || def == nil {
+			var hold string
+			def, hold = r.resolve(name, time.Now())
 			memo[name] = def
+			if hold != "" {
+				return candidate{DAG: name, DAGLimit: store.DAGLimit{Hold: hold}}, true
+			}
 		}
 		if def == nil {
 			return candidate{}, false
@@ -330,7 +350,7 @@ const claimBatch = 16
 // counted over every instance of the store — and starts them.
 func (r *Runner) dispatch(ctx context.Context) {
 	r.mu.Lock()
-	ok := r.started && (r.cfg.Shared || r.queue.len() > 0)
+	ok := r.started && (r.cfg.Shared || r.queue.len() > 0) && !r.holdingStartsLocked(time.Now())
 	r.mu.Unlock()
 	if !ok {
 		return
@@ -342,10 +362,13 @@ func (r *Runner) dispatch(ctx context.Context) {
 		claims, _, err := r.st.ClaimRuns(ctx, r.id, time.Now(), lim, claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
+				// The runs stay queued, in order; claiming waits a backoff.
 				r.log.Error("claiming runs", "err", err)
+				r.storeFailed(err)
 			}
 			return
 		}
+		r.storeOK()
 		r.mu.Lock()
 		for _, c := range claims {
 			r.removeLocked(c.Run.ID)
@@ -454,6 +477,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		// The batch id is needed only when a task asks for the batch file;
 		// the executor reads it then.
 	}
+	r.missing.remember(nr.DAG, def)
 	r.mu.Lock()
 	r.pushLocked(run)
 	r.mu.Unlock()
@@ -520,10 +544,12 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 // withDAGPriority gives a run queued without a priority (sluice trigger)
 // its DAG's.
 func (r *Runner) withDAGPriority(run store.Run) store.Run {
-	if run.Priority == 0 {
-		if def := r.defOf(run.DAG); def != nil {
-			run.Priority = def.Priority
-		}
+	def := r.defOf(run.DAG)
+	if def != nil {
+		r.missing.remember(run.DAG, def)
+	}
+	if run.Priority == 0 && def != nil {
+		run.Priority = def.Priority
 	}
 	return run
 }
@@ -567,6 +593,9 @@ func cmpInt64(a, b int64) int {
 // queuedLocked builds (or reuses) the queued part of the snapshot. Runs
 // picked but whose start is not committed yet lead, "starting".
 func (r *Runner) queuedLocked() []api.Run {
+	if r.missing.changed.Swap(false) {
+		r.version++ // a DAG went missing or came back: wait reasons change
+	}
 	if r.cache.queued != nil && r.cache.version == r.version {
 		return slices.Clone(r.cache.queued)
 	}
@@ -590,11 +619,11 @@ func (r *Runner) queuedLocked() []api.Run {
 	}
 	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
 		run := queuedRun(it.run, memo[it.dag])
-		if why == "" {
-			why = "starting"
-		}
-		if run.WaitReason == "" {
+		switch {
+		case why != "":
 			run.WaitReason = why
+		case run.WaitReason == "":
+			run.WaitReason = "starting"
 		}
 		out = append(out, run)
 	})

@@ -158,10 +158,6 @@ func (m *member) consume(ctx context.Context) {
 	}
 }
 
-// maxConsumeFailures is how many failed Consume calls in a row end a
-// client: after that a fresh one starts from the bootstrap brokers.
-const maxConsumeFailures = 5
-
 func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo *backoff.ExponentialBackOff) {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -180,25 +176,27 @@ func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo *ba
 		wg.Wait()
 	}()
 	h := &claimHandler{m: m}
-	failures := 0
 	for ctx.Err() == nil {
 		err := group.Consume(ctx, m.s.spec.Topics, h)
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
-			failures = 0
 			bo.Reset()
 			continue // a rebalance ended the session: join the next one
 		}
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return
 		}
+		// The member could not join (or sync, or fetch its offsets). Trying
+		// again under the same member id keeps a coordinator that waits for
+		// that id — or for members killed with -9 — in PreparingRebalance:
+		// leave the group (the deferred Close sends LeaveGroup) and join as
+		// a new member with a fresh client, from the bootstrap brokers.
 		m.setConnErr(fmt.Errorf("consuming %v: %w", m.s.spec.Topics, explainConnErr(m.s.env.conn, err)))
-		failures++
-		if !sleepCtx(ctx, bo.NextBackOff()) || failures >= maxConsumeFailures {
-			return
-		}
+		m.s.log.Info("kafka sensor member could not join its group: leaving it to rejoin with a fresh session", "member", m.index, "err", err)
+		sleepCtx(ctx, bo.NextBackOff())
+		return
 	}
 }
 

@@ -73,6 +73,9 @@ type TagLimit struct {
 type DAGLimit struct {
 	MaxActive int // 0: no per-DAG bound
 	Tags      map[string]string
+	// Hold, when set, keeps the DAG's runs queued whatever the counts say,
+	// with Hold as the reason (its file is missing: engine/runner).
+	Hold string
 }
 
 // ClaimLimits bound the runs running across every instance of the store:
@@ -130,6 +133,9 @@ func (u *Usage) Clone() *Usage {
 // would still wait with a free global slot, so saying so answers "why is
 // my run still queued".
 func (l ClaimLimits) Blocked(u *Usage, dag string, d DAGLimit) string {
+	if d.Hold != "" {
+		return d.Hold
+	}
 	if d.MaxActive > 0 && u.ByDAG[dag] >= d.MaxActive {
 		return fmt.Sprintf("%d/%d runs of %s active", u.ByDAG[dag], d.MaxActive, dag)
 	}

@@ -160,7 +160,13 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
+	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the server's configuration adjusted by adjust.
+func setupWith(t testing.TB, adjust func(*sshserve.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	op, opLine := sshtest.NewKey(t)
@@ -171,13 +177,17 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{eng: newFake(), keysPath: keys, hostKey: filepath.Join(dir, "host", "ssh_host_ed25519"), operator: op, viewer: vw, logs: &logBuffer{}}
-	srv, err := sshserve.New(sshserve.Config{
+	cfg := sshserve.Config{
 		Addr:               "127.0.0.1:0",
 		HostKeyPath:        f.hostKey,
 		AuthorizedKeysPath: keys,
 		API:                f.eng,
 		Logger:             slog.New(slog.NewTextHandler(f.logs, nil)),
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := sshserve.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
