@@ -112,9 +112,9 @@ type Engine struct {
 
 	sensors *sensor.Manager
 	reviews *review.Service
-	meta    *metapipeline // nil when not configured
+	meta    *metapipeline   // nil when not configured
 	notify  *notify.Service // nil without notification targets
-	off     *offlineParts // set when opened offline (Open)
+	off     *offlineParts   // set when opened offline (Open)
 
 	// pauseMu guards the paused DAGs as last read from the store, and the
 	// DAGs whose sensors this engine paused for them.
