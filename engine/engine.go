@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/loader"
+	"github.com/sluice-dev/sluice/engine/notify"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -76,6 +77,10 @@ type Config struct {
 	// Review says where the metapipeline's branches are built and pushed
 	// and where pull requests are opened. Its StateDir is the engine's.
 	Review review.Config
+	// Notify sends the engine's events to chat and webhooks; without
+	// targets nothing is derived or sent. Its clock and logger default
+	// to the engine's.
+	Notify notify.Config
 }
 
 // dagSource is what the engine needs of the loader.
@@ -109,8 +114,9 @@ type Engine struct {
 	reviews *review.Service
 	// cluster shows the other instances' runs and ticks (shared store).
 	cluster *clusterView
-	meta    *metapipeline // nil when not configured
-	off     *offlineParts // set when opened offline (Open)
+	meta    *metapipeline   // nil when not configured
+	notify  *notify.Service // nil without notification targets
+	off     *offlineParts   // set when opened offline (Open)
 
 	// pauseMu guards the paused DAGs as last read from the store, and the
 	// DAGs whose sensors this engine paused for them.
@@ -222,6 +228,18 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	if e.reviews, err = e.buildReviews(e.st, "the console"); err != nil {
 		return fail(err)
 	}
+	if len(cfg.Notify.Targets) > 0 {
+		nc := cfg.Notify
+		if nc.Clock == nil {
+			nc.Clock = cfg.Clock
+		}
+		if nc.Logger == nil {
+			nc.Logger = e.log.With("component", "notify")
+		}
+		if e.notify, err = notify.New(nc, e.st, e); err != nil {
+			return fail(err)
+		}
+	}
 	return e, nil
 }
 
@@ -276,6 +294,14 @@ func (e *Engine) Start(ctx context.Context) error {
 				svc     service
 				started func()
 			}{"cluster view", e.cluster, nil})
+		}
+		if e.notify != nil {
+			// Last: its baseline is the snapshot of every part started.
+			steps = append(steps, struct {
+				name    string
+				svc     service
+				started func()
+			}{"notifications", e.notify, nil})
 		}
 		for _, step := range steps {
 			// The parts get ctx, not relayCtx: Stop ends each in its turn.
@@ -402,6 +428,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 	}
 	if e.cluster != nil {
 		e.cluster.merge(s)
+	}
+	if e.notify != nil {
+		s.Notify = e.notify.Status()
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {

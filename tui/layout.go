@@ -253,6 +253,13 @@ func summary(s *api.Snapshot) string {
 	if s.Instances > 1 {
 		parts = append(parts, fmt.Sprintf("%d instances", s.Instances))
 	}
+	// A notification target that keeps failing: nobody hears about the
+	// engine's trouble, so the console says so.
+	for _, n := range s.Notify {
+		if n.Failing {
+			parts = append(parts, fmt.Sprintf("notify %s failing (%d tries, %d waiting)", n.Name, n.Failures, n.Pending))
+		}
+	}
 	return strings.Join(parts, " · ")
 }
 

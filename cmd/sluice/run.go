@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/metrics"
+	"github.com/sluice-dev/sluice/engine/notify"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -74,6 +75,7 @@ type runSettings struct {
 	kafka  sensor.ConnConfig
 	meta   engine.MetaConfig
 	review review.Config
+	notify notify.Config
 }
 
 // addRunFlags registers the engine's flags on fs with the environment's
@@ -170,6 +172,10 @@ func (s *runSettings) addPartFlags(fs *flag.FlagSet, env *cliEnv) error {
 	errs = append(errs, err)
 	s.review = rc
 	flags.RegisterReview(fs, &s.review)
+	nc, err := flags.NotifyFromEnv(env.getenv)
+	errs = append(errs, err)
+	s.notify = nc
+	flags.RegisterNotify(fs, &s.notify)
 	// Here every flag says its variable, so a config file ranks under the
 	// environment for these as for the others.
 	flags.NameReviewEnv(fs)
@@ -227,6 +233,10 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 	if _, err := storeopen.Kind(s.store); err != nil {
 		return engine.Config{}, err
 	}
+	nc, err := flags.NotifyConfig(s.notify)
+	if err != nil {
+		return engine.Config{}, err
+	}
 	return engine.Config{
 		StateDir:          s.stateDir,
 		Store:             s.store,
@@ -243,6 +253,7 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 		Kafka:             s.kafka,
 		Meta:              s.meta,
 		Review:            s.review,
+		Notify:            nc,
 	}, nil
 }
 

@@ -41,6 +41,10 @@ func (s *Snapshot) Sanitized() *Snapshot {
 		}
 	}
 	line(&out.Store.Error)
+	out.Notify = each(s.Notify, func(v NotifyTarget) (NotifyTarget, bool) {
+		c := anyOf(line(&v.Name), line(&v.Kind), line(&v.LastError))
+		return v, c
+	})
 	out.Logs = each(s.Logs, func(v LogRecord) (LogRecord, bool) { c := anyOf(line(&v.Msg), line(&v.Attrs)); return v, c })
 	return &out
 }

@@ -28,6 +28,23 @@ type Snapshot struct {
 	Instances int
 	// Store says whether the store accepts writes (the zero value: yes).
 	Store StoreHealth
+	// Notify is each notification target's delivery state, in
+	// configuration order; nil without targets.
+	Notify []NotifyTarget `json:",omitempty"`
+}
+
+// NotifyTarget is one notification target's delivery state.
+type NotifyTarget struct {
+	Name string // KIND:HOST or the configured name; never the URL
+	Kind string // slack or generic
+	// Pending counts the messages waiting (queued, or being retried).
+	Pending      int
+	LastDelivery time.Time // zero: nothing delivered yet
+	// Failures counts the failed attempts since the last delivery;
+	// Failing is set once they reach the configured threshold.
+	Failures  int
+	Failing   bool
+	LastError string
 }
 
 // DAG is one entry of the registry of loaded DAGs.

@@ -23,6 +23,7 @@ type Interface interface {
 	Processes
 	Claims
 	Instances
+	Notifications
 
 	// AppliedMigrations lists the schema versions recorded, ascending.
 	AppliedMigrations(ctx context.Context) ([]int, error)
@@ -139,6 +140,29 @@ type Reviews interface {
 	Review(ctx context.Context, id int64) (ReviewRecord, error)
 	// Reviews returns every item, newest first.
 	Reviews(ctx context.Context) ([]ReviewRecord, error)
+}
+
+// Notifications is the outbox of notifications (issue 17): events are
+// stored for each target before they are sent, sent in seq order, and
+// marked once delivered.
+type Notifications interface {
+	// AddNotifications stores the notifications whose (Target, EventID) is
+	// not stored yet, in order, and returns how many were new. One stored
+	// already, pending or sent, is left as it is.
+	AddNotifications(ctx context.Context, ns []Notification) (int, error)
+	// PendingNotifications returns up to limit of target's unsent
+	// notifications, oldest (lowest Seq) first.
+	PendingNotifications(ctx context.Context, target string, limit int) ([]Notification, error)
+	// MarkNotificationsSent records the notifications seqs as delivered.
+	MarkNotificationsSent(ctx context.Context, seqs []int64, at time.Time) error
+	// NotificationFailed counts one more failed attempt of each of seqs,
+	// remembering errMsg.
+	NotificationFailed(ctx context.Context, seqs []int64, errMsg string) error
+	// NotificationStatus sums up the outbox of each target, by name.
+	NotificationStatus(ctx context.Context) ([]NotificationTarget, error)
+	// PruneNotifications deletes the notifications sent before cutoff (the
+	// dedup of their ids ends with them) and returns how many.
+	PruneNotifications(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Processes records the process groups of running local tasks, so a

@@ -23,6 +23,7 @@ var SecretEnv = []string{
 	"MODE_SECRET",
 	"GITHUB_TOKEN",
 	"DAGS_GIT_TOKEN",
+	"SLUICE_NOTIFY_SECRET",
 }
 
 // Secrets returns the values of the set SecretEnv variables.

@@ -55,6 +55,8 @@ func Run(t *testing.T, b Backend) {
 		{"ReapFencesTheDeadInstance", testReapFencesTheDeadInstance},
 		{"ReleaseClaimsTouchesOnlyOwnRuns", testReleaseClaimsTouchesOnlyOwnRuns},
 		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
+		{"NotificationOutbox", testNotificationOutbox},
+		{"NotificationsSurviveReopen", testNotificationsSurviveReopen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
