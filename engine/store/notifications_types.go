@@ -3,7 +3,7 @@ package store
 import "time"
 
 // Notification is one event bound for one target in the outbox (table
-// notifications, migration 0008).
+// notifications, migration 0009).
 type Notification struct {
 	Seq       int64 // outbox order, assigned by AddNotifications
 	Target    string
