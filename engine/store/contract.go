@@ -21,6 +21,7 @@ type Interface interface {
 	Ticks
 	Reviews
 	Processes
+	Operator
 
 	// AppliedMigrations lists the schema versions recorded, ascending.
 	AppliedMigrations(ctx context.Context) ([]int, error)
@@ -109,16 +110,19 @@ type Processes interface {
 var _ Interface = (*Store)(nil)
 
 // Operator is what the operator's actions (issue 15) need of a store: the
-// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf
-// and Skip. The SQLite store has it; a store without it (PostgreSQL, for
-// now) makes those actions api.ErrNotAvailable rather than half-done.
+// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf,
+// Skip and ReuseBatch.
 type Operator interface {
 	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
+	// AuditLog lists entries at or after q.Since, newest first.
 	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
+	// Mark sets a finished run's state (task "") or appends a task attempt
+	// in state; it reports false when that already was the state.
+	// api.ErrConflict for a run not finished, ErrNotFound, ErrNoTask.
 	Mark(ctx context.Context, runID int64, task string, state api.RunState, note string, at time.Time) (bool, error)
+	// PauseDAG reports false when the DAG was paused already (the first
+	// pause stands).
 	PauseDAG(ctx context.Context, dag string, p api.DAGPause) (bool, error)
 	UnpauseDAG(ctx context.Context, dag string) (bool, error)
 	PausedDAGs(ctx context.Context) (map[string]api.DAGPause, error)
 }
-
-var _ Operator = (*Store)(nil)

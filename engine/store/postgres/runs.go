@@ -33,7 +33,7 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 		id, err = createRun(ctx, tx, nr, 0)
 		return err
 	})
-	if errors.Is(err, store.ErrDuplicateBatch) {
+	if errors.Is(err, store.ErrDuplicateBatch) || errors.Is(err, store.ErrDuplicateRerun) {
 		return id, err
 	}
 	if err != nil {
@@ -45,6 +45,9 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 // createRun inserts nr; batchID, when not 0, re-uses a stored batch (crash
 // recovery) instead of nr.Batch.
 func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (int64, error) {
+	if nr.ReuseBatch != 0 {
+		batchID = nr.ReuseBatch
+	}
 	var batch *int64
 	if batchID != 0 {
 		batch = &batchID
@@ -79,10 +82,24 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 	if nr.RetryOf != 0 {
 		retryOf = &nr.RetryOf
 	}
+	rerunOf, err := lockRerun(ctx, tx, nr.RerunOf)
+	if err != nil {
+		return rerunOf, err
+	}
+	var skip *string
+	if len(nr.Skip) > 0 {
+		b, err := json.Marshal(nr.Skip)
+		if err != nil {
+			return 0, err
+		}
+		s := string(b)
+		skip = &s
+	}
 	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	err = tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks)
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External,
+		nullID(nr.RerunOf), skip).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +186,7 @@ func putAttempts(ctx context.Context, tx pgx.Tx, as []store.Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset`
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -180,12 +197,21 @@ func scanRun(row pgx.Row) (store.Run, error) {
 		queued                        int64
 		started, finished, sched      *int64
 		batchID, retryOf, first, last *int64
+		rerunOf                       *int64
 		partition                     *int32
-		topic                         *string
+		topic, skip                   *string
 	)
 	if err := row.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip); err != nil {
 		return store.Run{}, err
+	}
+	if rerunOf != nil {
+		r.RerunOf = *rerunOf
+	}
+	if skip != nil && *skip != "" {
+		if err := json.Unmarshal([]byte(*skip), &r.Skip); err != nil {
+			return store.Run{}, fmt.Errorf("run %d: reading its skipped tasks: %w", r.ID, err)
+		}
 	}
 	if len(cfg) > 0 {
 		r.Config = json.RawMessage(cfg)
@@ -448,7 +474,7 @@ func (s *Store) Recover(ctx context.Context, at time.Time, retry func(store.Run)
 			if retry != nil && retry(r) {
 				in.Requeued, err = createRun(ctx, tx, store.NewRun{
 					DAG: r.DAG, Trigger: store.TriggerRecovery, Priority: r.Priority, Config: r.Config,
-					QueuedAt: at, RetryOf: r.ID,
+					QueuedAt: at, RetryOf: r.ID, Skip: r.Skip,
 				}, r.BatchID)
 				if err != nil {
 					return err

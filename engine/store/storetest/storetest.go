@@ -43,6 +43,11 @@ func Run(t *testing.T, b Backend) {
 		{"BatchHighWater", testBatchHighWater},
 		{"ReviewVersionCheck", testReviewVersionCheck},
 		{"ConcurrentReviewUpdatesOneWins", testConcurrentReviewUpdates},
+		{"AuditLogNewestFirstSinceAndLimit", testAuditLog},
+		{"MarkRunAndTask", testMarkRunAndTask},
+		{"RerunLinkSkipAndOneAtATime", testRerunLinkSkipAndOneAtATime},
+		{"RerunReusesBatch", testRerunReusesBatch},
+		{"PauseDAGOnceSurvivesRestartAndUnpause", testPauseDAG},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
