@@ -22,6 +22,7 @@ type Interface interface {
 	Reviews
 	Processes
 	Operator
+	Versions
 
 	// AppliedMigrations lists the schema versions recorded, ascending.
 	AppliedMigrations(ctx context.Context) ([]int, error)
@@ -125,4 +126,23 @@ type Operator interface {
 	PauseDAG(ctx context.Context, dag string, p api.DAGPause) (bool, error)
 	UnpauseDAG(ctx context.Context, dag string) (bool, error)
 	PausedDAGs(ctx context.Context) (map[string]api.DAGPause, error)
+}
+
+// Versions keeps each DAG's versions (the distinct contents of its file
+// that loaded) and the pins that make the engine run one of them.
+type Versions interface {
+	// RecordDAGVersion returns the version of v.DAG whose SHA-256 is
+	// v.SHA256 — stored already (its last-seen time moved to v.LastSeen) or
+	// new, numbered after the newest (created true). Beyond keep versions
+	// the least recently seen go, never the pinned one.
+	RecordDAGVersion(ctx context.Context, v api.DAGVersion, keep int) (version int, created bool, err error)
+	// DAGVersions lists a DAG's versions without content, newest first.
+	DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error)
+	// DAGVersion returns one version with its content; ErrNotFound.
+	DAGVersion(ctx context.Context, dag string, version int) (api.DAGVersion, error)
+	// PinDAG pins a stored version (ErrNotFound otherwise); it reports
+	// false when the DAG was pinned to that version already.
+	PinDAG(ctx context.Context, dag string, p api.DAGPin) (bool, error)
+	UnpinDAG(ctx context.Context, dag string) (bool, error)
+	PinnedDAGs(ctx context.Context) (map[string]api.DAGPin, error)
 }

@@ -96,10 +96,10 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		skip = &s
 	}
 	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+	err = tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version)
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External,
-		nullID(nr.RerunOf), skip).Scan(&id)
+		nullID(nr.RerunOf), skip, nullID(int64(nr.DAGVersion))).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -186,7 +186,8 @@ func putAttempts(ctx context.Context, tx pgx.Tx, as []store.Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks`
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks,
+	r.dag_version`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -198,12 +199,16 @@ func scanRun(row pgx.Row) (store.Run, error) {
 		started, finished, sched      *int64
 		batchID, retryOf, first, last *int64
 		rerunOf                       *int64
+		version                       *int32
 		partition                     *int32
 		topic, skip                   *string
 	)
 	if err := row.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &version); err != nil {
 		return store.Run{}, err
+	}
+	if version != nil {
+		r.DAGVersion = int(*version)
 	}
 	if rerunOf != nil {
 		r.RerunOf = *rerunOf
@@ -474,7 +479,7 @@ func (s *Store) Recover(ctx context.Context, at time.Time, retry func(store.Run)
 			if retry != nil && retry(r) {
 				in.Requeued, err = createRun(ctx, tx, store.NewRun{
 					DAG: r.DAG, Trigger: store.TriggerRecovery, Priority: r.Priority, Config: r.Config,
-					QueuedAt: at, RetryOf: r.ID, Skip: r.Skip,
+					QueuedAt: at, RetryOf: r.ID, Skip: r.Skip, DAGVersion: r.DAGVersion,
 				}, r.BatchID)
 				if err != nil {
 					return err

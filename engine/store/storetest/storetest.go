@@ -48,6 +48,11 @@ func Run(t *testing.T, b Backend) {
 		{"RerunLinkSkipAndOneAtATime", testRerunLinkSkipAndOneAtATime},
 		{"RerunReusesBatch", testRerunReusesBatch},
 		{"PauseDAGOnceSurvivesRestartAndUnpause", testPauseDAG},
+		{"DAGVersionsNumberedAndDeduplicated", testDAGVersionsNumberedAndDeduplicated},
+		{"DAGVersionsConcurrentRecordOneNumber", testDAGVersionsConcurrentRecordOneNumber},
+		{"DAGVersionsPrunedKeepingPinned", testDAGVersionsPrunedKeepingPinned},
+		{"DAGPins", testDAGPins},
+		{"RunRecordsDAGVersion", testRunRecordsDAGVersion},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
