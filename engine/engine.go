@@ -38,6 +38,9 @@ type Config struct {
 	Lambda runner.LambdaConfig
 	// Synchronous is the store's durability (store.SyncFull by default).
 	Synchronous string
+	// KeepVersions is how many versions of each DAG the store keeps
+	// (api.DefaultKeepVersions when 0).
+	KeepVersions int
 
 	// Logger receives every engine log record; the engine also keeps the
 	// newest LogRingSize records (Info and above) for the logs pane.
@@ -88,7 +91,10 @@ type Engine struct {
 	lock   *store.Lock
 	st     store.Interface
 	dags   dagSource
-	runner *runner.Runner
+	// versions is dags when the DAG files are versioned (the loader's
+	// are), nil otherwise.
+	versions *versionedSource
+	runner   *runner.Runner
 	sched  *runner.Scheduler
 
 	sensors *sensor.Manager
@@ -150,11 +156,16 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		}
 		src = l
 	}
+	fileSrc := src
 	if e.meta, err = e.newMetapipeline(); err != nil {
 		return fail(err)
 	}
 	if e.meta != nil {
 		src = withBuiltins(src, e.meta.def)
+	}
+	if files, ok := fileSrc.(contentSource); ok {
+		e.versions = withVersions(src, files, e.st, cfg.KeepVersions, e.log.With("component", "versions"))
+		src = e.versions
 	}
 	e.dags = src
 	kinds := cfg.Kinds
@@ -226,6 +237,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.dags.Start(ctx); err != nil {
 		return fmt.Errorf("starting dag loader: %w", err)
 	}
+	// Versions and pins before the queue: queued runs and schedules resolve
+	// through them.
+	e.syncVersions(ctx)
 	if err := e.runner.Start(ctx); err != nil {
 		e.dags.Stop()
 		return fmt.Errorf("starting runner: %w", err)
@@ -274,6 +288,9 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.dags.Changes():
+			if e.versions != nil {
+				e.versions.record(ctx)
+			}
 			e.events.publish(api.TopicDAGs)
 			e.sched.Poke()
 			e.syncSensors()
@@ -385,6 +402,10 @@ func (e *Engine) Subscribe() (<-chan api.Event, func()) { return e.events.subscr
 // ScanNow implements API.
 func (e *Engine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	res, err := e.dags.ScanNow(ctx)
+	if e.versions != nil && e.off == nil {
+		// What the scan loaded is numbered before the caller triggers it.
+		e.versions.record(ctx)
+	}
 	e.events.publish(api.TopicDAGs)
 	e.sched.Poke()
 	return res, err

@@ -51,7 +51,7 @@ func (e *Engine) rerun(ctx context.Context, id int64, opts api.RerunOptions) (in
 		return 0, fmt.Errorf("re-running run %d (%s): %w: it has not finished", id, orig.State, api.ErrConflict)
 	}
 	nr := store.NewRun{DAG: orig.DAG, Trigger: store.TriggerRerun, Priority: orig.Priority, Config: orig.Config,
-		RerunOf: id, ReuseBatch: orig.BatchID}
+		RerunOf: id, ReuseBatch: orig.BatchID, DAGVersion: orig.DAGVersion}
 	if opts.FromFailed {
 		if orig.State == api.RunSuccess {
 			return 0, fmt.Errorf("clearing run %d from failed: %w: it succeeded, nothing failed (re-run it instead)", id, api.ErrConflict)
@@ -251,6 +251,7 @@ func (e *Engine) watchPauses(ctx context.Context) {
 			return
 		case <-tick.C:
 			e.refreshPauses(ctx)
+			e.refreshPins(ctx)
 		}
 	}
 }

@@ -145,6 +145,30 @@ func (r *restricted) PauseDAG(ctx context.Context, dag string, paused bool, reas
 	return r.api.PauseDAG(ctx, dag, paused, reason)
 }
 
+func (r *restricted) PinDAG(ctx context.Context, dag string, version int) error {
+	if err := r.check(ActionPinDAG); err != nil {
+		return err
+	}
+	return r.api.PinDAG(ctx, dag, version)
+}
+
+func (r *restricted) UnpinDAG(ctx context.Context, dag string) error {
+	if err := r.check(ActionUnpinDAG); err != nil {
+		return err
+	}
+	return r.api.UnpinDAG(ctx, dag)
+}
+
+// DAGVersions is reading.
+func (r *restricted) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error) {
+	return r.api.DAGVersions(ctx, dag)
+}
+
+// DAGVersionDiff is reading.
+func (r *restricted) DAGVersionDiff(ctx context.Context, dag string, v1, v2 int) (string, error) {
+	return r.api.DAGVersionDiff(ctx, dag, v1, v2)
+}
+
 // AuditLog is reading: every role may see who did what.
 func (r *restricted) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
 	return r.api.AuditLog(ctx, q)

@@ -54,6 +54,8 @@ const (
 	ActionMark
 	ActionPauseDAG
 	ActionUnpauseDAG
+	ActionPinDAG
+	ActionUnpinDAG
 )
 
 // phrase is the action as it reads after "cannot".
@@ -69,6 +71,8 @@ var phrase = map[Action]string{
 	ActionMark:         "mark runs",
 	ActionPauseDAG:     "pause dags",
 	ActionUnpauseDAG:   "unpause dags",
+	ActionPinDAG:       "pin dag versions",
+	ActionUnpinDAG:     "unpin dags",
 }
 
 // String implements fmt.Stringer.

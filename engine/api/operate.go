@@ -25,6 +25,16 @@ type Operations interface {
 	PauseDAG(ctx context.Context, dag string, paused bool, reason string) error
 	// AuditLog lists recorded actions, newest first.
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+
+	// DAGVersions lists a DAG's stored versions, newest first, the file's
+	// and the pinned one flagged.
+	DAGVersions(ctx context.Context, dag string) ([]DAGVersion, error)
+	// DAGVersionDiff is the unified diff from version v1 to v2 of a DAG.
+	DAGVersionDiff(ctx context.Context, dag string, v1, v2 int) (string, error)
+	// PinDAG makes the engine run a stored version of a DAG whatever its
+	// file says, until UnpinDAG.
+	PinDAG(ctx context.Context, dag string, version int) error
+	UnpinDAG(ctx context.Context, dag string) error
 }
 
 // ErrConflict: the action does not apply to the target's current state
@@ -101,3 +111,19 @@ func (NoOperations) PauseDAG(context.Context, string, bool, string) error { retu
 func (NoOperations) AuditLog(context.Context, AuditQuery) ([]AuditEntry, error) {
 	return nil, ErrNotAvailable
 }
+
+// DAGVersions implements Operations.
+func (NoOperations) DAGVersions(context.Context, string) ([]DAGVersion, error) {
+	return nil, ErrNotAvailable
+}
+
+// DAGVersionDiff implements Operations.
+func (NoOperations) DAGVersionDiff(context.Context, string, int, int) (string, error) {
+	return "", ErrNotAvailable
+}
+
+// PinDAG implements Operations.
+func (NoOperations) PinDAG(context.Context, string, int) error { return ErrNotAvailable }
+
+// UnpinDAG implements Operations.
+func (NoOperations) UnpinDAG(context.Context, string) error { return ErrNotAvailable }
