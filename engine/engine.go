@@ -88,14 +88,14 @@ type Engine struct {
 	ring   *LogRing
 	events *broker
 
-	lock   *store.Lock
-	st     store.Interface
-	dags   dagSource
+	lock *store.Lock
+	st   store.Interface
+	dags dagSource
 	// versions is dags when the DAG files are versioned (the loader's
 	// are), nil otherwise.
 	versions *versionedSource
 	runner   *runner.Runner
-	sched  *runner.Scheduler
+	sched    *runner.Scheduler
 
 	sensors *sensor.Manager
 	reviews *review.Service

@@ -30,7 +30,7 @@ type versionedSource struct {
 	keep  int
 	log   *slog.Logger
 
-	mu   sync.RWMutex
+	mu sync.RWMutex
 	// live are the names a present file holds (active or invalid): a
 	// pinned one runs even when its file never validated since a restart.
 	live map[string]bool
