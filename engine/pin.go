@@ -9,6 +9,7 @@ import (
 	udiff "github.com/aymanbagabas/go-udiff"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 // DAGVersions implements API.
@@ -121,4 +122,22 @@ func (e *Engine) pin(ctx context.Context, name string, version int) (bool, error
 		e.refreshPins(ctx)
 	}
 	return changed, nil
+}
+
+// storedVersion is the version a run queued from outside the engine (the
+// CLI) will run: the pinned one, else the one the engine last loaded (0
+// when none is stored yet).
+func (e *Engine) storedVersion(ctx context.Context, st store.Interface, name string) (int, error) {
+	pins, err := st.PinnedDAGs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if p, ok := pins[name]; ok {
+		return p.Version, nil
+	}
+	vs, err := st.DAGVersions(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return e.fileVersion(ctx, name, vs), nil
 }

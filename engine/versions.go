@@ -231,6 +231,11 @@ func (v *versionedSource) refreshPins(ctx context.Context) bool {
 		next[name] = pinnedVersion{pin: p, def: def, view: loader.DefView(def)}
 		v.log.Info("dag pinned", "dag", name, "version", p.Version, "by", p.By)
 	}
+	for name, p := range had {
+		if _, ok := pins[name]; !ok {
+			v.log.Info("dag unpinned", "dag", name, "version", p.pin.Version)
+		}
+	}
 	v.mu.Lock()
 	v.pins = next
 	v.mu.Unlock()

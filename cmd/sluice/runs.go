@@ -39,6 +39,7 @@ type runRow struct {
 	Batch      string          `json:"batch,omitempty"`
 	RetryOf    int64           `json:"retry_of,omitempty"`
 	RerunOf    int64           `json:"rerun_of,omitempty"`
+	DAGVersion int             `json:"dag_version,omitempty"`
 	Config     json.RawMessage `json:"config,omitempty"`
 }
 
@@ -53,7 +54,7 @@ func timePtr(t time.Time) *time.Time {
 func runRowOf(r store.Run) runRow {
 	return runRow{ID: r.ID, DAG: r.DAG, State: r.State, Trigger: r.Trigger, Priority: r.Priority,
 		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
-		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, Config: r.Config}
+		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, DAGVersion: r.DAGVersion, Config: r.Config}
 }
 
 type statesFlag []api.RunState
