@@ -68,7 +68,8 @@ func viewerRefusals() map[Action]string {
 	refused := map[Action]string{}
 	for k, a := range map[Action]access.Action{ActionTrigger: access.ActionTrigger, ActionCancel: access.ActionCancel,
 		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
-		ActionPauseSensor: access.ActionPauseSensor} {
+		ActionPauseSensor: access.ActionPauseSensor, ActionRerun: access.ActionRerun, ActionClear: access.ActionRerun,
+		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
@@ -151,6 +152,9 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"approve", []string{"4", "a"}, "viewers cannot approve reviews"},
 		{"reject", []string{"4", "x"}, "viewers cannot reject reviews"},
 		{"metapipeline", []string{"4", "m"}, "viewers cannot run the metapipeline"},
+		{"pause dag", []string{"j", "j", "P"}, "viewers cannot pause dags"},
+		{"pin version", []string{"j", "j", "v", "p"}, "viewers cannot pin dag versions"},
+		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

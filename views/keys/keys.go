@@ -44,6 +44,9 @@ type KeyMap struct {
 	Rerun    key.Binding
 	Clear    key.Binding
 	PauseDAG key.Binding
+	Versions key.Binding
+	Pin      key.Binding
+	Unpin    key.Binding
 
 	// Review pane: moving through a diff's files, the analysis view.
 	NextFile key.Binding
@@ -94,6 +97,9 @@ func Default() *KeyMap {
 		Rerun:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-run")),
 		Clear:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear from failed")),
 		PauseDAG: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause dag")),
+		Versions: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "versions")),
+		Pin:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pin version")),
+		Unpin:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpin")),
 
 		NextFile: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next file")),
 		PrevFile: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "prev file")),

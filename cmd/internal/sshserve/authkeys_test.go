@@ -122,7 +122,7 @@ func TestRefusedKeys(t *testing.T) {
 		t.Errorf("an operator is refused %v", got)
 	}
 	got := RefusedKeys(access.Viewer)
-	if len(got) != 6 || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" {
+	if len(got) != 11 || got[tui.ActionPinDAG] != "viewers cannot pin dag versions" || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" {
 		t.Errorf("a viewer is refused %v", got)
 	}
 }

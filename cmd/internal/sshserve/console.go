@@ -31,6 +31,11 @@ func RefusedKeys(role access.Role) map[tui.Action]string {
 		tui.ActionApprove:     access.ActionApprove,
 		tui.ActionReject:      access.ActionReject,
 		tui.ActionPauseSensor: access.ActionPauseSensor,
+		tui.ActionRerun:       access.ActionRerun,
+		tui.ActionClear:       access.ActionRerun,
+		tui.ActionPauseDAG:    access.ActionPauseDAG,
+		tui.ActionPinDAG:      access.ActionPinDAG,
+		tui.ActionUnpinDAG:    access.ActionUnpinDAG,
 	}
 	refused := map[tui.Action]string{}
 	for key, action := range actions {
