@@ -158,6 +158,14 @@ func (v *versionedSource) record(ctx context.Context) {
 	v.mu.Lock()
 	v.live = live
 	v.mu.Unlock()
+	type pending struct {
+		src  *dag.DAG
+		seen bool
+	}
+	var (
+		batch []api.DAGVersion
+		defs  []pending
+	)
 	for _, d := range rows {
 		if d.Def == nil || d.Checksum == "" {
 			continue
@@ -173,22 +181,29 @@ func (v *versionedSource) record(ctx context.Context) {
 		if !ok || !found || sum != d.Checksum {
 			continue // changed again since the listing: the next change records it
 		}
-		num, created, err := v.st.RecordDAGVersion(ctx, api.DAGVersion{DAG: d.Name, SHA256: sum, Source: location,
-			Content: data, LastSeen: d.LoadedAt}, v.keep)
-		if err != nil {
-			if ctx.Err() == nil {
-				v.log.Warn("recording a dag version", "dag", d.Name, "err", err)
-			}
-			continue
+		batch = append(batch, api.DAGVersion{DAG: d.Name, SHA256: sum, Source: location, Content: data, LastSeen: d.LoadedAt})
+		defs = append(defs, pending{src: src, seen: seen})
+	}
+	if len(batch) == 0 {
+		return
+	}
+	got, err := v.st.RecordDAGVersions(ctx, batch, v.keep)
+	if err != nil {
+		if ctx.Err() == nil {
+			v.log.Warn("recording dag versions", "dags", len(batch), "err", err)
 		}
-		if created && seen {
-			v.log.Info("dag version", "dag", d.Name, "version", num, "sha256", sum[:12])
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, r := range got {
+		b := batch[i]
+		if r.Created && defs[i].seen {
+			v.log.Info("dag version", "dag", b.DAG, "version", r.Version, "sha256", b.SHA256[:12])
 		}
-		numbered := *src
-		numbered.Version = num
-		v.mu.Lock()
-		v.cur[d.Name] = currentVersion{sum: sum, version: num, src: src, def: &numbered}
-		v.mu.Unlock()
+		numbered := *defs[i].src
+		numbered.Version = r.Version
+		v.cur[b.DAG] = currentVersion{sum: b.SHA256, version: r.Version, src: defs[i].src, def: &numbered}
 	}
 }
 

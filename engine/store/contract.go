@@ -131,11 +131,13 @@ type Operator interface {
 // Versions keeps each DAG's versions (the distinct contents of its file
 // that loaded) and the pins that make the engine run one of them.
 type Versions interface {
-	// RecordDAGVersion returns the version of v.DAG whose SHA-256 is
-	// v.SHA256 — stored already (its last-seen time moved to v.LastSeen) or
-	// new, numbered after the newest (created true). Beyond keep versions
-	// the least recently seen go, never the pinned one.
-	RecordDAGVersion(ctx context.Context, v api.DAGVersion, keep int) (version int, created bool, err error)
+	// RecordDAGVersions returns, for each v, the version of v.DAG whose
+	// SHA-256 is v.SHA256 — stored already (its last-seen time moved to
+	// v.LastSeen) or new, numbered after the newest (Created). Beyond keep
+	// versions the least recently seen go, never the pinned one. One call
+	// is one transaction (or a few, for thousands): an engine starting on
+	// 10,000 DAGs records them at once.
+	RecordDAGVersions(ctx context.Context, vs []api.DAGVersion, keep int) ([]Recorded, error)
 	// DAGVersions lists a DAG's versions without content, newest first.
 	DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error)
 	// DAGVersion returns one version with its content; ErrNotFound.
@@ -145,4 +147,10 @@ type Versions interface {
 	PinDAG(ctx context.Context, dag string, p api.DAGPin) (bool, error)
 	UnpinDAG(ctx context.Context, dag string) (bool, error)
 	PinnedDAGs(ctx context.Context) (map[string]api.DAGPin, error)
+}
+
+// Recorded is what RecordDAGVersions did with one version.
+type Recorded struct {
+	Version int
+	Created bool
 }

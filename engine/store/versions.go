@@ -10,47 +10,69 @@ import (
 	"github.com/sluice-dev/sluice/engine/api"
 )
 
-// RecordDAGVersion returns the version of v.DAG with v's SHA-256, storing
-// it as the next version when it is new; see Versions.
-func (s *Store) RecordDAGVersion(ctx context.Context, v api.DAGVersion, keep int) (version int, created bool, err error) {
-	if v.LastSeen.IsZero() {
-		v.LastSeen = time.Now()
-	}
+// RecordDAGVersions records versions in one transaction; see Versions.
+func (s *Store) RecordDAGVersions(ctx context.Context, vs []api.DAGVersion, keep int) ([]Recorded, error) {
 	if keep <= 0 {
 		keep = api.DefaultKeepVersions
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		version, created = 0, false
-		err := tx.QueryRowContext(ctx, "SELECT version FROM dag_versions WHERE dag = ? AND sha256 = ?", v.DAG, v.SHA256).Scan(&version)
-		if err == nil {
-			_, err = s.exec(ctx, tx, "UPDATE dag_versions SET last_seen = max(last_seen, ?) WHERE dag = ? AND version = ?",
-				v.LastSeen.UnixNano(), v.DAG, version)
-			return err
+	out := make([]Recorded, len(vs))
+	// In chunks: the one writer is not held from the runs' writes for
+	// the second 10,000 DAGs take.
+	for lo := 0; lo < len(vs); lo += versionChunk {
+		hi := min(lo+versionChunk, len(vs))
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			for i := lo; i < hi; i++ {
+				var err error
+				if out[i], err = s.recordVersion(ctx, tx, vs[i], keep); err != nil {
+					return fmt.Errorf("recording a version of %q: %w", vs[i].DAG, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) + 1 FROM dag_versions WHERE dag = ?", v.DAG).Scan(&version); err != nil {
-			return err
-		}
-		first := v.FirstSeen
-		if first.IsZero() {
-			first = v.LastSeen
-		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, v.DAG, version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano()); err != nil {
-			return err
-		}
-		created = true
-		_, err = s.exec(ctx, tx, `DELETE FROM dag_versions WHERE dag = ?1
-			AND version NOT IN (SELECT version FROM dag_versions WHERE dag = ?1 ORDER BY last_seen DESC, version DESC LIMIT ?2)
-			AND version != coalesce((SELECT version FROM dag_pins WHERE dag = ?1), 0)`, v.DAG, keep)
-		return err
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("recording a version of %q: %w", v.DAG, err)
 	}
-	return version, created, nil
+	return out, nil
+}
+
+// versionChunk is how many versions one write transaction records.
+const versionChunk = 500
+
+func (s *Store) recordVersion(ctx context.Context, tx *sql.Tx, v api.DAGVersion, keep int) (Recorded, error) {
+	if v.LastSeen.IsZero() {
+		v.LastSeen = time.Now()
+	}
+	var r Recorded
+	find, err := s.prepared(ctx, "SELECT version FROM dag_versions WHERE dag = ? AND sha256 = ?")
+	if err != nil {
+		return r, err
+	}
+	err = tx.StmtContext(ctx, find).QueryRowContext(ctx, v.DAG, v.SHA256).Scan(&r.Version)
+	if err == nil {
+		_, err = s.exec(ctx, tx, "UPDATE dag_versions SET last_seen = max(last_seen, ?) WHERE dag = ? AND version = ?",
+			v.LastSeen.UnixNano(), v.DAG, r.Version)
+		return r, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return r, err
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) + 1 FROM dag_versions WHERE dag = ?", v.DAG).Scan(&r.Version); err != nil {
+		return r, err
+	}
+	first := v.FirstSeen
+	if first.IsZero() {
+		first = v.LastSeen
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, v.DAG, r.Version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano()); err != nil {
+		return r, err
+	}
+	r.Created = true
+	_, err = s.exec(ctx, tx, `DELETE FROM dag_versions WHERE dag = ?1
+		AND version NOT IN (SELECT version FROM dag_versions WHERE dag = ?1 ORDER BY last_seen DESC, version DESC LIMIT ?2)
+		AND version != coalesce((SELECT version FROM dag_pins WHERE dag = ?1), 0)`, v.DAG, keep)
+	return r, err
 }
 
 // DAGVersions lists a DAG's versions without content, newest first.

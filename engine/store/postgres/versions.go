@@ -12,51 +12,69 @@ import (
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
-// RecordDAGVersion returns the version of v.DAG with v's SHA-256, storing
-// it as the next version when it is new. Instances loading the same new
-// file at once take a per-DAG transaction lock, so it gets one number.
-func (s *Store) RecordDAGVersion(ctx context.Context, v api.DAGVersion, keep int) (version int, created bool, err error) {
-	if v.LastSeen.IsZero() {
-		v.LastSeen = time.Now()
-	}
+// versionChunk bounds the versions recorded in one transaction: each takes
+// an advisory lock, and those fill PostgreSQL's shared lock table.
+const versionChunk = 500
+
+// RecordDAGVersions records versions, a chunk per transaction. Instances
+// loading the same new file at once take a per-DAG transaction lock, so
+// it gets one number.
+func (s *Store) RecordDAGVersions(ctx context.Context, vs []api.DAGVersion, keep int) ([]store.Recorded, error) {
 	if keep <= 0 {
 		keep = api.DefaultKeepVersions
 	}
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		version, created = 0, false
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('dag_versions:' || $1, 0))", v.DAG); err != nil {
-			return err
+	out := make([]store.Recorded, len(vs))
+	for lo := 0; lo < len(vs); lo += versionChunk {
+		hi := min(lo+versionChunk, len(vs))
+		err := s.tx(ctx, func(tx pgx.Tx) error {
+			for i := lo; i < hi; i++ {
+				var err error
+				if out[i], err = recordVersion(ctx, tx, vs[i], keep); err != nil {
+					return fmt.Errorf("recording a version of %q: %w", vs[i].DAG, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		err := tx.QueryRow(ctx, "SELECT version FROM dag_versions WHERE dag = $1 AND sha256 = $2", v.DAG, v.SHA256).Scan(&version)
-		if err == nil {
-			_, err = tx.Exec(ctx, "UPDATE dag_versions SET last_seen = GREATEST(last_seen, $1) WHERE dag = $2 AND version = $3",
-				v.LastSeen.UnixNano(), v.DAG, version)
-			return err
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) + 1 FROM dag_versions WHERE dag = $1", v.DAG).Scan(&version); err != nil {
-			return err
-		}
-		first := v.FirstSeen
-		if first.IsZero() {
-			first = v.LastSeen
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.DAG, version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano()); err != nil {
-			return err
-		}
-		created = true
-		_, err = tx.Exec(ctx, `DELETE FROM dag_versions WHERE dag = $1
-			AND version NOT IN (SELECT version FROM dag_versions WHERE dag = $1 ORDER BY last_seen DESC, version DESC LIMIT $2)
-			AND version != coalesce((SELECT version FROM dag_pins WHERE dag = $1), 0)`, v.DAG, keep)
-		return err
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("recording a version of %q: %w", v.DAG, err)
 	}
-	return version, created, nil
+	return out, nil
+}
+
+func recordVersion(ctx context.Context, tx pgx.Tx, v api.DAGVersion, keep int) (store.Recorded, error) {
+	if v.LastSeen.IsZero() {
+		v.LastSeen = time.Now()
+	}
+	var r store.Recorded
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('dag_versions:' || $1, 0))", v.DAG); err != nil {
+		return r, err
+	}
+	err := tx.QueryRow(ctx, "SELECT version FROM dag_versions WHERE dag = $1 AND sha256 = $2", v.DAG, v.SHA256).Scan(&r.Version)
+	if err == nil {
+		_, err = tx.Exec(ctx, "UPDATE dag_versions SET last_seen = GREATEST(last_seen, $1) WHERE dag = $2 AND version = $3",
+			v.LastSeen.UnixNano(), v.DAG, r.Version)
+		return r, err
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return r, err
+	}
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) + 1 FROM dag_versions WHERE dag = $1", v.DAG).Scan(&r.Version); err != nil {
+		return r, err
+	}
+	first := v.FirstSeen
+	if first.IsZero() {
+		first = v.LastSeen
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.DAG, r.Version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano()); err != nil {
+		return r, err
+	}
+	r.Created = true
+	_, err = tx.Exec(ctx, `DELETE FROM dag_versions WHERE dag = $1
+		AND version NOT IN (SELECT version FROM dag_versions WHERE dag = $1 ORDER BY last_seen DESC, version DESC LIMIT $2)
+		AND version != coalesce((SELECT version FROM dag_pins WHERE dag = $1), 0)`, v.DAG, keep)
+	return r, err
 }
 
 // DAGVersions lists a DAG's versions without content, newest first.

@@ -51,6 +51,7 @@ func Run(t *testing.T, b Backend) {
 		{"DAGVersionsNumberedAndDeduplicated", testDAGVersionsNumberedAndDeduplicated},
 		{"DAGVersionsConcurrentRecordOneNumber", testDAGVersionsConcurrentRecordOneNumber},
 		{"DAGVersionsPrunedKeepingPinned", testDAGVersionsPrunedKeepingPinned},
+		{"DAGVersionsRecordedInABatch", testDAGVersionsRecordedInABatch},
 		{"DAGPins", testDAGPins},
 		{"RunRecordsDAGVersion", testRunRecordsDAGVersion},
 	}

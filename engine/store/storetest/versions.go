@@ -23,7 +23,7 @@ func testDAGVersionsNumberedAndDeduplicated(t *testing.T, h harness) {
 	base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	record := func(dag, content string, at time.Time) (int, bool) {
 		t.Helper()
-		v, created, err := s.RecordDAGVersion(ctx, version(dag, content, at), 0)
+		v, created, err := record1(ctx, s, version(dag, content, at), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func testDAGVersionsConcurrentRecordOneNumber(t *testing.T, h harness) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], _, errs[i] = s.RecordDAGVersion(ctx, version("etl", "same", time.Now()), 0)
+			got[i], _, errs[i] = record1(ctx, s, version("etl", "same", time.Now()), 0)
 		}()
 	}
 	wg.Wait()
@@ -88,14 +88,14 @@ func testDAGVersionsPrunedKeepingPinned(t *testing.T, h harness) {
 	s := h.open(t)
 	ctx := context.Background()
 	base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	if _, _, err := s.RecordDAGVersion(ctx, version("etl", "v1", base), 3); err != nil {
+	if _, _, err := record1(ctx, s, version("etl", "v1", base), 3); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.PinDAG(ctx, "etl", api.DAGPin{Version: 1, By: "olga", At: base}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 2; i <= 6; i++ {
-		if _, _, err := s.RecordDAGVersion(ctx, version("etl", fmt.Sprintf("v%d", i), base.Add(time.Duration(i)*time.Minute)), 3); err != nil {
+		if _, _, err := record1(ctx, s, version("etl", fmt.Sprintf("v%d", i), base.Add(time.Duration(i)*time.Minute)), 3); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +111,7 @@ func testDAGVersionsPrunedKeepingPinned(t *testing.T, h harness) {
 		t.Fatalf("kept %v, want the 3 newest and the pinned one", nums)
 	}
 	// A number is never reused after pruning.
-	if v, _, err := s.RecordDAGVersion(ctx, version("etl", "v7", base.Add(time.Hour)), 3); err != nil || v != 7 {
+	if v, _, err := record1(ctx, s, version("etl", "v7", base.Add(time.Hour)), 3); err != nil || v != 7 {
 		t.Fatalf("next = %d, %v", v, err)
 	}
 }
@@ -121,7 +121,7 @@ func testDAGPins(t *testing.T, h harness) {
 	ctx := context.Background()
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	for _, c := range []string{"a", "b"} {
-		if _, _, err := s.RecordDAGVersion(ctx, version("etl", c, at), 0); err != nil {
+		if _, _, err := record1(ctx, s, version("etl", c, at), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -180,5 +180,39 @@ func testRunRecordsDAGVersion(t *testing.T, h harness) {
 	plain, _ := s.CreateRun(ctx, store.NewRun{DAG: "etl"})
 	if r, _ := s.Run(ctx, plain); r.DAGVersion != 0 {
 		t.Fatalf("unknown version = %d", r.DAGVersion)
+	}
+}
+
+// record1 records one version.
+func record1(ctx context.Context, s store.Interface, v api.DAGVersion, keep int) (int, bool, error) {
+	r, err := s.RecordDAGVersions(ctx, []api.DAGVersion{v}, keep)
+	if err != nil {
+		return 0, false, err
+	}
+	return r[0].Version, r[0].Created, nil
+}
+
+func testDAGVersionsRecordedInABatch(t *testing.T, h harness) {
+	s := h.open(t)
+	ctx := context.Background()
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	if _, _, err := record1(ctx, s, version("a", "a1", at), 0); err != nil {
+		t.Fatal(err)
+	}
+	// More than one chunk of a store that records in chunks.
+	batch := []api.DAGVersion{version("a", "a1", at.Add(time.Hour)), version("a", "a2", at.Add(time.Hour)), version("b", "b1", at)}
+	for i := range 1200 {
+		batch = append(batch, version(fmt.Sprintf("many/%d", i), "x", at))
+	}
+	got, err := s.RecordDAGVersions(ctx, batch, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Recorded{{Version: 1}, {Version: 2, Created: true}, {Version: 1, Created: true}}
+	if len(got) != len(batch) || fmt.Sprint(got[:3]) != fmt.Sprint(want) || got[len(got)-1] != (store.Recorded{Version: 1, Created: true}) {
+		t.Fatalf("recorded %v…, want %v…", got[:3], want)
+	}
+	if vs, _ := s.DAGVersions(ctx, "many/1199"); len(vs) != 1 {
+		t.Fatalf("the last of the batch: %+v", vs)
 	}
 }
