@@ -23,6 +23,7 @@ type Interface interface {
 	Processes
 	Operator
 	Versions
+	Backfills
 
 	// AppliedMigrations lists the schema versions recorded, ascending.
 	AppliedMigrations(ctx context.Context) ([]int, error)
@@ -153,4 +154,35 @@ type Versions interface {
 type Recorded struct {
 	Version int
 	Created bool
+}
+
+// Backfills keeps backfills: a DAG's fire times in a range, queued as runs
+// as room allows, watched and cancelled as one.
+type Backfills interface {
+	// CreateBackfill stores b (its DAG, range, reprocess, max active,
+	// author) with its fire times, in order, and queues the first of them
+	// as runs in the same transaction (FeedBackfill); it returns b's id.
+	CreateBackfill(ctx context.Context, b api.Backfill, fires []time.Time) (int64, error)
+	// FeedBackfill queues the next fire times of a running backfill as
+	// runs — external runs with their scheduled_for and a run config
+	// carrying the logical time — as many as its max active leaves room
+	// for (all when 0). It reports how many.
+	FeedBackfill(ctx context.Context, id int64) (int, error)
+	// Backfill returns one backfill with its progress; ErrNotFound.
+	Backfill(ctx context.Context, id int64) (api.Backfill, error)
+	// Backfills lists backfills with their progress, newest first.
+	Backfills(ctx context.Context) ([]api.Backfill, error)
+	// CancelBackfill stops a backfill queueing and returns its runs still
+	// queued or running, for the caller to cancel.
+	CancelBackfill(ctx context.Context, id int64) ([]int64, error)
+	// ScheduledRuns returns, per fire time (Unix nanoseconds) of dag in
+	// [from, to], the run that best answers it: a succeeded one, else the
+	// newest.
+	ScheduledRuns(ctx context.Context, dag string, from, to time.Time) (map[int64]ScheduledRun, error)
+}
+
+// ScheduledRun is a run answering a fire time.
+type ScheduledRun struct {
+	ID    int64
+	State api.RunState
 }

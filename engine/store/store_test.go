@@ -51,11 +51,11 @@ func TestMigrationAppliedWhenALowerVersionArrivesLate(t *testing.T) {
 	s := setup(t)
 	// Pretend version 1 was never applied although later ones may be: the
 	// runner must apply what is missing, not only what is above the max.
-	// (0005 and 0006 alter runs: they go too.)
-	if _, err := s.db.Exec("DELETE FROM schema_migrations WHERE version IN (1, 5, 6)"); err != nil {
+	// (0005 to 0007 alter runs: they go too.)
+	if _, err := s.db.Exec("DELETE FROM schema_migrations WHERE version IN (1, 5, 6, 7)"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tbl := range []string{"task_attempts", "runs", "run_batches", "schedules", "audit_log", "dag_pauses", "dag_versions", "dag_pins"} {
+	for _, tbl := range []string{"task_attempts", "runs", "run_batches", "schedules", "audit_log", "dag_pauses", "dag_versions", "dag_pins", "backfills"} {
 		if _, err := s.db.Exec("DROP TABLE " + tbl); err != nil {
 			t.Fatal(err)
 		}

@@ -96,10 +96,10 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		skip = &s
 	}
 	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+	err = tx.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version, backfill_id)
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External,
-		nullID(nr.RerunOf), skip, nullID(int64(nr.DAGVersion))).Scan(&id)
+		nullID(nr.RerunOf), skip, nullID(int64(nr.DAGVersion)), nullID(nr.BackfillID)).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -187,7 +187,7 @@ func putAttempts(ctx context.Context, tx pgx.Tx, as []store.Attempt) error {
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
 	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks,
-	r.dag_version`
+	r.dag_version, r.backfill_id`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -198,14 +198,17 @@ func scanRun(row pgx.Row) (store.Run, error) {
 		queued                        int64
 		started, finished, sched      *int64
 		batchID, retryOf, first, last *int64
-		rerunOf                       *int64
+		rerunOf, backfill             *int64
 		version                       *int32
 		partition                     *int32
 		topic, skip                   *string
 	)
 	if err := row.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &version); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &version, &backfill); err != nil {
 		return store.Run{}, err
+	}
+	if backfill != nil {
+		r.BackfillID = *backfill
 	}
 	if version != nil {
 		r.DAGVersion = int(*version)

@@ -53,6 +53,8 @@ func Run(t *testing.T, b Backend) {
 		{"DAGVersionsPrunedKeepingPinned", testDAGVersionsPrunedKeepingPinned},
 		{"DAGVersionsRecordedInABatch", testDAGVersionsRecordedInABatch},
 		{"DAGPins", testDAGPins},
+		{"BackfillFedUnderMaxActiveAndCancelled", testBackfillFedUnderMaxActiveAndCancelled},
+		{"BackfillUnboundedQueuesAllAndIsDone", testBackfillUnboundedQueuesAllAndIsDone},
 		{"RunRecordsDAGVersion", testRunRecordsDAGVersion},
 	}
 	for _, tc := range tests {
