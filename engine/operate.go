@@ -252,6 +252,7 @@ func (e *Engine) watchPauses(ctx context.Context) {
 		case <-tick.C:
 			e.refreshPauses(ctx)
 			e.refreshPins(ctx)
+			e.feedBackfills(ctx)
 		}
 	}
 }

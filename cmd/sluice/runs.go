@@ -27,20 +27,23 @@ cancelled; repeat --state for several.
 
 // runRow is one run in `runs list --json` and `trigger --json`.
 type runRow struct {
-	ID         int64           `json:"id"`
-	DAG        string          `json:"dag"`
-	State      api.RunState    `json:"state"`
-	Trigger    string          `json:"trigger"`
-	Priority   int             `json:"priority"`
-	QueuedAt   *time.Time      `json:"queued_at"`
-	StartedAt  *time.Time      `json:"started_at"`
-	FinishedAt *time.Time      `json:"finished_at"`
-	Error      string          `json:"error"`
-	Batch      string          `json:"batch,omitempty"`
-	RetryOf    int64           `json:"retry_of,omitempty"`
-	RerunOf    int64           `json:"rerun_of,omitempty"`
-	DAGVersion int             `json:"dag_version,omitempty"`
-	Config     json.RawMessage `json:"config,omitempty"`
+	ID         int64        `json:"id"`
+	DAG        string       `json:"dag"`
+	State      api.RunState `json:"state"`
+	Trigger    string       `json:"trigger"`
+	Priority   int          `json:"priority"`
+	QueuedAt   *time.Time   `json:"queued_at"`
+	StartedAt  *time.Time   `json:"started_at"`
+	FinishedAt *time.Time   `json:"finished_at"`
+	Error      string       `json:"error"`
+	Batch      string       `json:"batch,omitempty"`
+	RetryOf    int64        `json:"retry_of,omitempty"`
+	RerunOf    int64        `json:"rerun_of,omitempty"`
+	DAGVersion int          `json:"dag_version,omitempty"`
+	// ScheduledFor is the fire time a scheduled or backfill run answers.
+	ScheduledFor *time.Time      `json:"scheduled_for,omitempty"`
+	Backfill     int64           `json:"backfill,omitempty"`
+	Config       json.RawMessage `json:"config,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -54,7 +57,8 @@ func timePtr(t time.Time) *time.Time {
 func runRowOf(r store.Run) runRow {
 	return runRow{ID: r.ID, DAG: r.DAG, State: r.State, Trigger: r.Trigger, Priority: r.Priority,
 		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
-		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, DAGVersion: r.DAGVersion, Config: r.Config}
+		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, DAGVersion: r.DAGVersion, Config: r.Config,
+		ScheduledFor: timePtr(r.ScheduledFor), Backfill: r.BackfillID}
 }
 
 type statesFlag []api.RunState

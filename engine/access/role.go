@@ -56,23 +56,27 @@ const (
 	ActionUnpauseDAG
 	ActionPinDAG
 	ActionUnpinDAG
+	ActionBackfill
+	ActionCancelBackfill
 )
 
 // phrase is the action as it reads after "cannot".
 var phrase = map[Action]string{
-	ActionTrigger:      "trigger runs",
-	ActionCancel:       "cancel runs",
-	ActionRunMeta:      "run the metapipeline",
-	ActionApprove:      "approve reviews",
-	ActionReject:       "reject reviews",
-	ActionPauseSensor:  "pause sensors",
-	ActionResumeSensor: "resume sensors",
-	ActionRerun:        "re-run runs",
-	ActionMark:         "mark runs",
-	ActionPauseDAG:     "pause dags",
-	ActionUnpauseDAG:   "unpause dags",
-	ActionPinDAG:       "pin dag versions",
-	ActionUnpinDAG:     "unpin dags",
+	ActionTrigger:        "trigger runs",
+	ActionCancel:         "cancel runs",
+	ActionRunMeta:        "run the metapipeline",
+	ActionApprove:        "approve reviews",
+	ActionReject:         "reject reviews",
+	ActionPauseSensor:    "pause sensors",
+	ActionResumeSensor:   "resume sensors",
+	ActionRerun:          "re-run runs",
+	ActionMark:           "mark runs",
+	ActionPauseDAG:       "pause dags",
+	ActionUnpauseDAG:     "unpause dags",
+	ActionPinDAG:         "pin dag versions",
+	ActionUnpinDAG:       "unpin dags",
+	ActionBackfill:       "backfill dags",
+	ActionCancelBackfill: "cancel backfills",
 }
 
 // String implements fmt.Stringer.

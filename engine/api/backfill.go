@@ -47,16 +47,18 @@ type Backfill struct {
 	To        time.Time `json:"to"`
 	Reprocess string    `json:"reprocess"`
 	MaxActive int       `json:"max_active"`
-	State     string    `json:"state"` // running, done, cancelled
-	By        string    `json:"by"`
-	CreatedAt time.Time `json:"created_at"`
-	Total     int       `json:"total"`
-	Pending   int       `json:"pending"` // not queued yet
-	Queued    int       `json:"queued"`
-	Running   int       `json:"running"`
-	Succeeded int       `json:"succeeded"`
-	Failed    int       `json:"failed"`
-	Cancelled int       `json:"cancelled"`
+	// DAGVersion is the version of the DAG its runs run (0: unknown).
+	DAGVersion int       `json:"dag_version,omitempty"`
+	State      string    `json:"state"` // running, done, cancelled
+	By         string    `json:"by"`
+	CreatedAt  time.Time `json:"created_at"`
+	Total      int       `json:"total"`
+	Pending    int       `json:"pending"` // not queued yet
+	Queued     int       `json:"queued"`
+	Running    int       `json:"running"`
+	Succeeded  int       `json:"succeeded"`
+	Failed     int       `json:"failed"`
+	Cancelled  int       `json:"cancelled"`
 }
 
 // Backfill states.

@@ -35,6 +35,16 @@ type Operations interface {
 	// file says, until UnpinDAG.
 	PinDAG(ctx context.Context, dag string, version int) error
 	UnpinDAG(ctx context.Context, dag string) error
+
+	// Backfill plans one run of a scheduled DAG per fire time in a range,
+	// less those already answered (see Reprocess), and unless DryRun
+	// queues them as one backfill.
+	Backfill(ctx context.Context, req BackfillRequest) (BackfillPlan, error)
+	// Backfills lists backfills with their progress, newest first.
+	Backfills(ctx context.Context) ([]Backfill, error)
+	// CancelBackfill stops a backfill: nothing more is queued and its
+	// queued and running runs are cancelled.
+	CancelBackfill(ctx context.Context, id int64) error
 }
 
 // ErrConflict: the action does not apply to the target's current state
@@ -127,3 +137,14 @@ func (NoOperations) PinDAG(context.Context, string, int) error { return ErrNotAv
 
 // UnpinDAG implements Operations.
 func (NoOperations) UnpinDAG(context.Context, string) error { return ErrNotAvailable }
+
+// Backfill implements Operations.
+func (NoOperations) Backfill(context.Context, BackfillRequest) (BackfillPlan, error) {
+	return BackfillPlan{}, ErrNotAvailable
+}
+
+// Backfills implements Operations.
+func (NoOperations) Backfills(context.Context) ([]Backfill, error) { return nil, ErrNotAvailable }
+
+// CancelBackfill implements Operations.
+func (NoOperations) CancelBackfill(context.Context, int64) error { return ErrNotAvailable }

@@ -22,8 +22,8 @@ func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time
 	}
 	var id int64
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO backfills (dag, from_time, to_time, reprocess, max_active, state, created_by, created_at, total, fires)
-			VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)`, b.DAG, b.From.UnixNano(), b.To.UnixNano(), b.Reprocess, b.MaxActive,
+		res, err := tx.ExecContext(ctx, `INSERT INTO backfills (dag, from_time, to_time, reprocess, max_active, dag_version, state, created_by, created_at, total, fires)
+			VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)`, b.DAG, b.From.UnixNano(), b.To.UnixNano(), b.Reprocess, b.MaxActive, b.DAGVersion,
 			b.By, b.CreatedAt.UnixNano(), len(fires), string(raw))
 		if err != nil {
 			return err
@@ -56,11 +56,11 @@ func (s *Store) FeedBackfill(ctx context.Context, id int64) (int, error) {
 
 func (s *Store) feedBackfill(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
 	var (
-		dag, state, raw       string
-		maxActive, fed, total int
+		dag, state, raw                string
+		maxActive, fed, total, version int
 	)
-	err := tx.QueryRowContext(ctx, "SELECT dag, state, max_active, fed, total, fires FROM backfills WHERE id = ?", id).
-		Scan(&dag, &state, &maxActive, &fed, &total, &raw)
+	err := tx.QueryRowContext(ctx, "SELECT dag, state, max_active, fed, total, fires, dag_version FROM backfills WHERE id = ?", id).
+		Scan(&dag, &state, &maxActive, &fed, &total, &raw, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("backfill %d: %w", id, ErrNotFound)
 	}
@@ -85,7 +85,7 @@ func (s *Store) feedBackfill(ctx context.Context, tx *sql.Tx, id int64) (int, er
 	}
 	now := time.Now()
 	for _, at := range fires[fed : fed+room] {
-		if _, err := s.createRun(ctx, tx, backfillRun(dag, id, time.Unix(0, at), now)); err != nil {
+		if _, err := s.createRun(ctx, tx, backfillRun(dag, id, version, time.Unix(0, at), now)); err != nil {
 			return 0, err
 		}
 	}
@@ -98,15 +98,16 @@ func (s *Store) feedBackfill(ctx context.Context, tx *sql.Tx, id int64) (int, er
 // backfillRun is the run a backfill queues for one fire time: external
 // (the engine on the store adopts it), with its logical time in its
 // config.
-func backfillRun(dag string, id int64, at, now time.Time) NewRun {
+func backfillRun(dag string, id int64, version int, at, now time.Time) NewRun {
 	cfg, _ := json.Marshal(map[string]string{api.LogicalTimeKey: at.UTC().Format(time.RFC3339Nano)})
-	return NewRun{DAG: dag, Trigger: TriggerBackfill, Config: cfg, QueuedAt: now, ScheduledFor: at, External: true, BackfillID: id}
+	return NewRun{DAG: dag, Trigger: TriggerBackfill, Config: cfg, QueuedAt: now, ScheduledFor: at, External: true, BackfillID: id,
+		DAGVersion: version}
 }
 
 // BackfillRun is the run a backfill queues for one fire time, for other
 // implementations of the contract.
-func BackfillRun(dag string, id int64, at, now time.Time) NewRun {
-	return backfillRun(dag, id, at, now)
+func BackfillRun(dag string, id int64, version int, at, now time.Time) NewRun {
+	return backfillRun(dag, id, version, at, now)
 }
 
 func unixNanos(ts []time.Time) []int64 {
@@ -117,7 +118,7 @@ func unixNanos(ts []time.Time) []int64 {
 	return out
 }
 
-const backfillColumns = `b.id, b.dag, b.from_time, b.to_time, b.reprocess, b.max_active, b.state, b.created_by, b.created_at, b.total, b.fed,
+const backfillColumns = `b.id, b.dag, b.from_time, b.to_time, b.reprocess, b.max_active, b.dag_version, b.state, b.created_by, b.created_at, b.total, b.fed,
 	coalesce(sum(r.state = 'queued'), 0), coalesce(sum(r.state = 'running'), 0), coalesce(sum(r.state = 'success'), 0),
 	coalesce(sum(r.state = 'failed'), 0), coalesce(sum(r.state = 'cancelled'), 0)
 	FROM backfills b LEFT JOIN runs r ON r.backfill_id = b.id`
@@ -152,7 +153,7 @@ func (s *Store) queryBackfills(ctx context.Context, where string, args ...any) (
 			from, to, created int64
 			fed               int
 		)
-		if err := rows.Scan(&b.ID, &b.DAG, &from, &to, &b.Reprocess, &b.MaxActive, &b.State, &b.By, &created, &b.Total, &fed,
+		if err := rows.Scan(&b.ID, &b.DAG, &from, &to, &b.Reprocess, &b.MaxActive, &b.DAGVersion, &b.State, &b.By, &created, &b.Total, &fed,
 			&b.Queued, &b.Running, &b.Succeeded, &b.Failed, &b.Cancelled); err != nil {
 			return nil, fmt.Errorf("reading backfills: %w", err)
 		}

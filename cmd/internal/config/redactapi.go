@@ -191,6 +191,20 @@ func (a *redactedAPI) UnpinDAG(ctx context.Context, dag string) error {
 	return a.err(a.api.UnpinDAG(ctx, dag))
 }
 
+func (a *redactedAPI) Backfill(ctx context.Context, req api.BackfillRequest) (api.BackfillPlan, error) {
+	p, err := a.api.Backfill(ctx, req)
+	return p, a.err(err)
+}
+
+func (a *redactedAPI) Backfills(ctx context.Context) ([]api.Backfill, error) {
+	bs, err := a.api.Backfills(ctx)
+	return bs, a.err(err)
+}
+
+func (a *redactedAPI) CancelBackfill(ctx context.Context, id int64) error {
+	return a.err(a.api.CancelBackfill(ctx, id))
+}
+
 func (a *redactedAPI) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error) {
 	vs, err := a.api.DAGVersions(ctx, dag)
 	return vs, a.err(err)

@@ -10,6 +10,7 @@ CREATE TABLE backfills (
     to_time    INTEGER NOT NULL,
     reprocess  TEXT    NOT NULL,
     max_active INTEGER NOT NULL DEFAULT 0,
+    dag_version INTEGER NOT NULL DEFAULT 0,     -- the version its runs run
     state      TEXT    NOT NULL,             -- running, cancelled (done is derived)
     created_by TEXT    NOT NULL,
     created_at INTEGER NOT NULL,

@@ -28,9 +28,9 @@ func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time
 	}
 	var id int64
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO backfills (dag, from_time, to_time, reprocess, max_active, state, created_by, created_at, total, fires)
-			VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9) RETURNING id`, b.DAG, b.From.UnixNano(), b.To.UnixNano(), b.Reprocess,
-			b.MaxActive, b.By, b.CreatedAt.UnixNano(), len(fires), string(raw)).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO backfills (dag, from_time, to_time, reprocess, max_active, dag_version, state, created_by, created_at, total, fires)
+			VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10) RETURNING id`, b.DAG, b.From.UnixNano(), b.To.UnixNano(), b.Reprocess,
+			b.MaxActive, b.DAGVersion, b.By, b.CreatedAt.UnixNano(), len(fires), string(raw)).Scan(&id); err != nil {
 			return err
 		}
 		_, err := feedBackfill(ctx, tx, id)
@@ -60,11 +60,11 @@ func (s *Store) FeedBackfill(ctx context.Context, id int64) (int, error) {
 
 func feedBackfill(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 	var (
-		dag, state, raw       string
-		maxActive, fed, total int
+		dag, state, raw                string
+		maxActive, fed, total, version int
 	)
-	err := tx.QueryRow(ctx, "SELECT dag, state, max_active, fed, total, fires FROM backfills WHERE id = $1 FOR UPDATE", id).
-		Scan(&dag, &state, &maxActive, &fed, &total, &raw)
+	err := tx.QueryRow(ctx, "SELECT dag, state, max_active, fed, total, fires, dag_version FROM backfills WHERE id = $1 FOR UPDATE", id).
+		Scan(&dag, &state, &maxActive, &fed, &total, &raw, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("backfill %d: %w", id, store.ErrNotFound)
 	}
@@ -89,7 +89,7 @@ func feedBackfill(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 	}
 	now := time.Now()
 	for _, at := range fires[fed : fed+room] {
-		if _, err := createRun(ctx, tx, store.BackfillRun(dag, id, time.Unix(0, at), now), 0); err != nil {
+		if _, err := createRun(ctx, tx, store.BackfillRun(dag, id, version, time.Unix(0, at), now), 0); err != nil {
 			return 0, err
 		}
 	}
@@ -99,7 +99,7 @@ func feedBackfill(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 	return room, nil
 }
 
-const backfillColumns = `b.id, b.dag, b.from_time, b.to_time, b.reprocess, b.max_active, b.state, b.created_by, b.created_at, b.total, b.fed,
+const backfillColumns = `b.id, b.dag, b.from_time, b.to_time, b.reprocess, b.max_active, b.dag_version, b.state, b.created_by, b.created_at, b.total, b.fed,
 	count(r.id) FILTER (WHERE r.state = 'queued'), count(r.id) FILTER (WHERE r.state = 'running'),
 	count(r.id) FILTER (WHERE r.state = 'success'), count(r.id) FILTER (WHERE r.state = 'failed'),
 	count(r.id) FILTER (WHERE r.state = 'cancelled')
@@ -139,7 +139,7 @@ func (s *Store) queryBackfills(ctx context.Context, where string, args ...any) (
 			from, to, created int64
 			fed               int
 		)
-		if err := rows.Scan(&b.ID, &b.DAG, &from, &to, &b.Reprocess, &b.MaxActive, &b.State, &b.By, &created, &b.Total, &fed,
+		if err := rows.Scan(&b.ID, &b.DAG, &from, &to, &b.Reprocess, &b.MaxActive, &b.DAGVersion, &b.State, &b.By, &created, &b.Total, &fed,
 			&b.Queued, &b.Running, &b.Succeeded, &b.Failed, &b.Cancelled); err != nil {
 			return nil, fmt.Errorf("reading backfills: %w", err)
 		}
