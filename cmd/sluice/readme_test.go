@@ -41,7 +41,7 @@ var readmeExit = map[string]int{
 	"review reject ID":    exitUsage,
 	"runs rerun 12":       exitUsage, // no run 12 in the test's state dir
 	"runs mark 12":        exitUsage,
-	"dags diff daily_etl": exitUsage, // no versions stored: no engine ran on the test's state dir
+	"dags diff daily_etl": exitUsage, // only v1 stored: the test's engine loaded the file once
 	"dags pin daily_etl":  exitUsage,
 }
 
