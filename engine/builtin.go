@@ -54,6 +54,16 @@ func (b *builtinSource) Lookup(name string) (*dag.DAG, bool) {
 	return b.dagSource.Lookup(name)
 }
 
+// Disabled tells the runner a DAG switched off from one whose file went
+// missing, when the wrapped source knows (the loader does).
+func (b *builtinSource) Disabled(name string) bool {
+	if _, ok := b.defs[name]; ok {
+		return false
+	}
+	d, ok := b.dagSource.(interface{ Disabled(string) bool })
+	return ok && d.Disabled(name)
+}
+
 // DAGs implements dagSource: the loader's registry with the built-ins
 // merged in by name.
 func (b *builtinSource) DAGs() []api.DAG {

@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 // Config is everything the engine needs; cmd/sluice builds it from flags,
@@ -38,6 +41,16 @@ type Config struct {
 	Lambda runner.LambdaConfig
 	// Synchronous is the store's durability (store.SyncFull by default).
 	Synchronous string
+	// Store is the store's URL: empty for the SQLite file in StateDir,
+	// postgres://… for a database several instances share (then no
+	// state-dir lock is taken: the instances coordinate in the database).
+	Store string
+	// Lease is how old another instance's heartbeat may get before this
+	// one counts it dead and takes over its runs (default 30s).
+	Lease time.Duration
+	// PollInterval is how often the store is read for runs other processes
+	// queued (default 250ms).
+	PollInterval time.Duration
 	// KeepVersions is how many versions of each DAG the store keeps
 	// (api.DefaultKeepVersions when 0).
 	KeepVersions int
@@ -47,8 +60,9 @@ type Config struct {
 	Logger      *slog.Logger
 	LogRingSize int
 
-	// Clock drives schedules; nil is the real clock.
-	Clock runner.Clock
+	// Clock drives schedules and stamps runs and review items; nil is the
+	// real clock.
+	Clock clock.Clock
 	// Kinds runs tasks; nil: runner.DefaultKinds with Lambda. Components
 	// add theirs through Engine.Kinds.
 	Kinds *runner.Kinds
@@ -108,11 +122,9 @@ type Engine struct {
 	paused        map[string]api.DAGPause
 	sensorsPaused map[string]bool
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	cancel  context.CancelFunc
-	relay   sync.WaitGroup
+	life      lifecycle.Lifecycle // the relays of changes into events
+	running   []service           // started parts, in start order
+	closeOnce sync.Once
 }
 
 var _ api.API = (*Engine)(nil)
@@ -136,16 +148,23 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 	e.log = slog.New(NewTeeHandler(base, e.ring, slog.LevelInfo))
 	e.ring.onAppend = func() { e.events.publish(api.TopicLogs) }
 
-	lock, err := store.AcquireLock(cfg.StateDir)
-	if err != nil {
+	shared := storeopen.Shared(cfg.Store)
+	if _, err := storeopen.Kind(cfg.Store); err != nil {
 		return nil, err
 	}
-	e.lock = lock
+	if !shared {
+		lock, err := store.AcquireLock(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		e.lock = lock
+	}
 	fail := func(err error) (*Engine, error) {
 		e.close()
 		return nil, err
 	}
-	e.st, err = store.OpenDir(context.Background(), cfg.StateDir, store.Options{Synchronous: cfg.Synchronous, Logger: e.log})
+	var err error
+	e.st, err = storeopen.Open(context.Background(), cfg.Store, cfg.StateDir, storeopen.Options{Synchronous: cfg.Synchronous, Logger: e.log})
 	if err != nil {
 		return fail(err)
 	}
@@ -183,8 +202,12 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		TaskParallelism: cfg.TaskParallelism,
 		KillGrace:       cfg.KillGrace,
 		Kinds:           kinds,
+		Clock:           cfg.Clock,
 		Logger:          e.log.With("component", "runner"),
 		OnChange:        func() { e.events.publish(api.TopicRuns) },
+		Shared:          shared,
+		Lease:           cfg.Lease,
+		PollInterval:    cfg.PollInterval,
 	})
 	if err != nil {
 		return fail(err)
@@ -222,67 +245,68 @@ func (e *Engine) scheduledDAGs() []*dag.DAG {
 	return out
 }
 
-// Start loads the DAGs (initial scan), settles runs a crash interrupted,
-// then starts the queue, the sensors (which enqueue into it), the review
-// service and the schedules.
+// service is the lifecycle every part the engine runs shares.
+type service interface {
+	Start(ctx context.Context) error
+	Stop()
+}
+
+// Start loads the DAGs (initial scan), starts the review service, settles
+// runs a crash interrupted and starts the queue, then the sensors (which
+// enqueue into it) and the schedules. If one fails, those already started
+// are stopped again. Stop stops them in the reverse order.
 func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.off != nil {
 		return ErrOffline
 	}
-	if e.started || e.stopped {
-		return errors.New("engine: already started")
+	return e.life.Start(ctx, func(relayCtx context.Context) error {
+		steps := []struct {
+			name    string
+			svc     service
+			started func()
+		}{
+			// Versions and pins before the queue: queued runs and
+			// schedules resolve through them.
+			{"dag loader", e.dags, func() { e.syncVersions(ctx) }},
+			{"reviews", e.reviews, nil},
+			{"runner", e.runner, nil},
+			// Paused DAGs stay paused across restarts: read before the
+			// schedules start.
+			{"kafka sensors", e.sensors, func() { e.syncSensors(); e.refreshPauses(ctx) }},
+			{"scheduler", e.sched, nil},
+		}
+		for _, step := range steps {
+			// The parts get ctx, not relayCtx: Stop ends each in its turn.
+			if err := step.svc.Start(ctx); err != nil {
+				e.stopServices()
+				return fmt.Errorf("starting %s: %w", step.name, err)
+			}
+			e.running = append(e.running, step.svc)
+			if step.started != nil {
+				step.started()
+			}
+		}
+		e.life.Go(func() { e.relayDAGChanges(relayCtx) })
+		e.life.Go(func() { e.relayPartChanges(relayCtx) })
+		e.life.Go(func() { e.watchPauses(relayCtx) })
+		e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
+		e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
+			"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
+		return nil
+	})
+}
+
+// stopServices is the one stop cascade: the started parts, newest first.
+func (e *Engine) stopServices() {
+	for i := len(e.running) - 1; i >= 0; i-- {
+		e.running[i].Stop()
 	}
-	if err := e.dags.Start(ctx); err != nil {
-		return fmt.Errorf("starting dag loader: %w", err)
-	}
-	// Versions and pins before the queue: queued runs and schedules resolve
-	// through them.
-	e.syncVersions(ctx)
-	if err := e.runner.Start(ctx); err != nil {
-		e.dags.Stop()
-		return fmt.Errorf("starting runner: %w", err)
-	}
-	if err := e.sensors.Start(ctx); err != nil {
-		e.runner.Stop()
-		e.dags.Stop()
-		return fmt.Errorf("starting kafka sensors: %w", err)
-	}
-	e.syncSensors()
-	// Paused DAGs stay paused across restarts: read before the schedules
-	// start.
-	e.refreshPauses(ctx)
-	if err := e.reviews.Start(ctx); err != nil {
-		e.sensors.Stop()
-		e.runner.Stop()
-		e.dags.Stop()
-		return fmt.Errorf("starting reviews: %w", err)
-	}
-	if err := e.sched.Start(ctx); err != nil {
-		e.reviews.Stop()
-		e.sensors.Stop()
-		e.runner.Stop()
-		e.dags.Stop()
-		return fmt.Errorf("starting scheduler: %w", err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	e.cancel = cancel
-	e.relay.Add(3)
-	go e.relayDAGChanges(rctx)
-	go e.relayPartChanges(rctx)
-	go e.watchPauses(rctx)
-	e.started = true
-	e.events.publish(api.TopicDAGs | api.TopicRuns | api.TopicSensors | api.TopicReviews | api.TopicMeta)
-	e.log.Info("engine started", "state_dir", e.cfg.StateDir, "dags", len(e.dags.DAGs()),
-		"kafka", len(e.cfg.Kafka.Brokers) > 0, "metapipeline", e.meta != nil)
-	return nil
+	e.running = nil
 }
 
 // relayDAGChanges turns loader changes into events, schedule updates and
 // sensor restarts.
 func (e *Engine) relayDAGChanges(ctx context.Context) {
-	defer e.relay.Done()
 	for {
 		select {
 		case <-ctx.Done():
@@ -305,7 +329,6 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 // signals into events. It is apart from the DAG relay because a sensor
 // sync waits for consumers to leave their groups.
 func (e *Engine) relayPartChanges(ctx context.Context) {
-	defer e.relay.Done()
 	for {
 		select {
 		case <-ctx.Done():
@@ -318,28 +341,17 @@ func (e *Engine) relayPartChanges(ctx context.Context) {
 	}
 }
 
-// Stop stops schedules, then the sensors (committing what they persisted),
-// then the queue (running tasks get SIGTERM, then SIGKILL after KillGrace;
-// their runs are settled as interrupted), then the review service and the
-// loader, and releases the state dir.
+// Stop ends the relays, then stops the schedules, the sensors (committing
+// what they persisted), the queue (running tasks get SIGTERM, then SIGKILL
+// after KillGrace; their runs are settled as interrupted), the review
+// service and the loader, and releases the state dir. Stop of an engine
+// never started only releases the state dir.
 func (e *Engine) Stop() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stopped {
-		return
-	}
-	e.stopped = true
-	if e.started {
-		e.cancel()
-		e.relay.Wait()
-		e.sched.Stop()
-		e.sensors.Stop()
-		e.runner.Stop()
-		e.reviews.Stop()
-		e.dags.Stop()
+	e.life.Stop(func() {
+		e.stopServices()
 		e.log.Info("engine stopped")
-	}
-	e.close()
+	})
+	e.closeOnce.Do(e.close)
 }
 
 func (e *Engine) close() {
@@ -382,9 +394,12 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		Sensors: e.sensors.Snapshot(),
 		Reviews: e.reviews.Reviews(),
 		Logs:    e.ring.Records(),
+
+		Instances: e.runner.LiveInstances(),
+		Store:     e.runner.StoreHealth(),
 	}
 	if e.meta != nil {
-		s.Meta = e.meta.snapshot()
+		s.Meta, s.MetaEnabled = e.meta.snapshot(), true
 	}
 	next := e.sched.NextFires()
 	for i := range s.DAGs {
@@ -393,7 +408,9 @@ func (e *Engine) Snapshot() *api.Snapshot {
 		}
 		s.DAGs[i].Paused = e.pausedDAG(s.DAGs[i].Name)
 	}
-	return s
+	// Names, keys, errors and output come from files, buckets, brokers
+	// and servers nobody here controls: escape what a terminal would obey.
+	return s.Sanitized()
 }
 
 // Subscribe implements API.

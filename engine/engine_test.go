@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -93,19 +94,12 @@ func waitSnapshot(t *testing.T, e *Engine, cond func(*api.Snapshot) bool) *api.S
 	t.Helper()
 	ch, done := e.Subscribe()
 	defer done()
-	deadline := time.After(20 * time.Second)
-	for {
-		s := e.Snapshot()
-		if cond(s) {
-			return s
-		}
-		select {
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("timed out waiting for the snapshot")
-		}
-	}
+	var s *api.Snapshot
+	enginetest.EventuallyOn(t, ch, 20*time.Second, func() bool {
+		s = e.Snapshot()
+		return cond(s)
+	}, "the snapshot")
+	return s
 }
 
 func finished(s *api.Snapshot, id int64) (api.Run, bool) {
@@ -182,7 +176,7 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	}{
 		"RunMeta":     {e.RunMeta(ctx), api.ErrNotAvailable},
 		"Approve":     {e.Approve(ctx, 1), review.ErrNotFound},
-		"Reject":      {e.Reject(ctx, 1), review.ErrNotFound},
+		"Reject":      {e.Reject(ctx, 1, ""), review.ErrNotFound},
 		"PauseSensor": {e.PauseSensor(ctx, "d", 0, true), sensor.ErrUnknownSensor},
 	} {
 		if !errors.Is(c.err, c.want) {
@@ -191,6 +185,9 @@ func TestUnconfiguredPartsSayWhy(t *testing.T) {
 	}
 	if err := e.RunMeta(ctx); !strings.Contains(err.Error(), "--manifest") {
 		t.Errorf("RunMeta: %v, want it to name the missing setting", err)
+	}
+	if e.Snapshot().MetaEnabled {
+		t.Error("the snapshot says the metapipeline is enabled without a manifest")
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/meta"
-	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/review/metaproposal"
 	"github.com/sluice-dev/sluice/engine/runner"
@@ -35,18 +34,6 @@ type MetaConfig struct {
 
 // Enabled reports whether the metapipeline can run: it needs a manifest.
 func (c MetaConfig) Enabled() bool { return c.Manifest != "" }
-
-// getenv hands the credentials to meta.Config.Inputs and the Mode client
-// without putting them in the process environment.
-func (c MetaConfig) getenv(name string) string {
-	switch name {
-	case mode.EnvToken:
-		return c.ModeToken
-	case mode.EnvSecret:
-		return c.ModeSecret
-	}
-	return ""
-}
 
 // The metapipeline's last step: staging its proposals as review items. It is
 // the engine's (not the analysis') because it joins the analysis to the
@@ -110,7 +97,22 @@ func (m *metapipeline) inputs(_ context.Context, runConfig json.RawMessage) (met
 	if err != nil {
 		return meta.Inputs{}, err
 	}
-	return c.Inputs(m.cfg.getenv, m.log)
+	return analysisInputs(MetaConfig{Config: c, ModeToken: m.cfg.ModeToken, ModeSecret: m.cfg.ModeSecret}, m.log)
+}
+
+// analysisInputs builds an analysis' inputs, with the Mode client when a
+// workspace is configured (the one builder of Mode clients: newModeClient).
+func analysisInputs(cfg MetaConfig, log *slog.Logger) (meta.Inputs, error) {
+	in, err := cfg.Config.Inputs(log)
+	if err != nil || cfg.ModeWorkspace == "" {
+		return in, err
+	}
+	client, err := newModeClient(cfg, log)
+	if err != nil {
+		return meta.Inputs{}, err
+	}
+	in.BI = client
+	return in, nil
 }
 
 // registerMetaKinds binds sluice.meta.* and the staging step.
@@ -268,26 +270,37 @@ type MetaStepError struct {
 func (e *MetaStepError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *MetaStepError) Unwrap() error { return e.Err }
 
-// AnalyseAndStage runs the metapipeline once outside the run queue: the
-// analysis, then staging its proposals, the same chain the built-in DAG
-// runs. On a staging failure the report and the items staged so far come
-// back with the error.
-func (e *Engine) AnalyseAndStage(ctx context.Context) (*meta.Report, []*review.Item, error) {
+// Analyse runs the metapipeline's analysis once, outside the run queue
+// and without staging anything: dbt first (a MetaStepError of step
+// MetaStepDBT: the input is wrong), then the rest (MetaStepAnalysis).
+func (e *Engine) Analyse(ctx context.Context) (*meta.Report, error) {
 	if !e.cfg.Meta.Enabled() {
-		return nil, nil, ErrMetaNotConfigured
+		return nil, ErrMetaNotConfigured
 	}
-	in, err := e.cfg.Meta.Config.Inputs(e.cfg.Meta.getenv, e.log)
+	in, err := analysisInputs(e.cfg.Meta, e.log)
 	if err != nil {
-		return nil, nil, &MetaStepError{Step: MetaStepDBT, Err: err}
+		return nil, &MetaStepError{Step: MetaStepDBT, Err: err}
 	}
 	p := meta.New(in)
 	// dbt first: a bad manifest is the input's fault, not the analysis'.
 	if err := p.RunStep(ctx, meta.StepReadDBT); err != nil {
-		return nil, nil, &MetaStepError{Step: MetaStepDBT, Err: err}
+		return nil, &MetaStepError{Step: MetaStepDBT, Err: err}
 	}
 	report, err := p.Run(ctx)
 	if err != nil {
-		return nil, nil, &MetaStepError{Step: MetaStepAnalysis, Err: err}
+		return nil, &MetaStepError{Step: MetaStepAnalysis, Err: err}
+	}
+	return report, nil
+}
+
+// AnalyseAndStage runs the metapipeline once outside the run queue: the
+// analysis (Analyse), then staging its proposals, the same chain the
+// built-in DAG runs. On a staging failure the report and the items staged
+// so far come back with the error.
+func (e *Engine) AnalyseAndStage(ctx context.Context) (*meta.Report, []*review.Item, error) {
+	report, err := e.Analyse(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	svc, err := e.reviewService(ctx, true)
 	if err != nil {

@@ -169,7 +169,7 @@ func (w *metaWorld) config() Config {
 			ModeToken: "tok", ModeSecret: "sec",
 		},
 		// 2 of the world's 3 models are unused: above the default cap.
-		Review: review.Config{Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", MaxDeleteFraction: 1, AllowHTTPLoopback: true},
+		Review: review.Config{DeprecateMode: review.DeprecateDelete, Repo: w.repo, GitHubRepo: "acme/dbt", GitHubAPIURL: w.github.URL, Token: "gh", MaxDeleteFraction: 1, AllowHTTPLoopback: true},
 	}
 }
 
@@ -234,7 +234,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	if run.State != api.RunSuccess || run.Total != len(meta.Steps())+1 {
 		t.Fatalf("metapipeline run: %s (%s), %d tasks: %+v", run.State, run.Error, run.Total, run.Tasks)
 	}
-	if s.Meta == nil || s.Meta.Candidates != 2 || s.Meta.StaleReports != 1 || len(s.Meta.Centrality) != 3 {
+	if !s.MetaEnabled || s.Meta == nil || s.Meta.Candidates != 2 || s.Meta.StaleReports != 1 || len(s.Meta.Centrality) != 3 {
 		t.Fatalf("analysis in the snapshot: %+v", s.Meta)
 	}
 	items := reviewsByKind(s)
@@ -276,7 +276,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 		t.Errorf("archived %v", archived)
 	}
 
-	if err := e.Reject(ctx, dep.ID); err != nil {
+	if err := e.Reject(ctx, dep.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := reviewsByKind(e.Snapshot())["deprecate"]; got.State != api.ReviewRejected {
@@ -284,6 +284,11 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	}
 	if err := e.Approve(ctx, dep.ID); !errors.Is(err, review.ErrState) {
 		t.Errorf("approving a rejected item: %v", err)
+	} else if want := fmt.Sprintf("approving review %d: it is rejected: ", dep.ID); !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "approving review") != 1 {
+		t.Errorf("the error reads %q, want one context: %q…", err, want)
+	}
+	if err := e.Reject(ctx, dep.ID, ""); !errors.Is(err, review.ErrState) || strings.Count(err.Error(), "rejecting review") != 1 {
+		t.Errorf("rejecting a rejected item: %v", err)
 	}
 	if out := runGit(t, w.remote, "branch", "--list", dep.Branch); strings.TrimSpace(out) != "" {
 		t.Errorf("a rejected branch reached the origin: %s", out)

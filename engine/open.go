@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 // Options is what Open needs: the engine's typed configuration, and how the
@@ -85,15 +86,16 @@ func (e *Engine) openStore(ctx context.Context, create bool) (store.Interface, e
 	if e.st != nil {
 		return e.st, nil
 	}
-	if e.cfg.StateDir == "" {
+	shared := storeopen.Shared(e.cfg.Store)
+	if e.cfg.StateDir == "" && !shared {
 		return nil, errors.New("engine: StateDir is required")
 	}
-	if !create {
+	if !create && !shared {
 		if _, err := os.Stat(filepath.Join(e.cfg.StateDir, store.DBFile)); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w in %s", ErrNoState, e.cfg.StateDir)
 		}
 	}
-	st, err := store.OpenDir(ctx, e.cfg.StateDir, store.Options{Synchronous: e.cfg.Synchronous, Logger: e.log})
+	st, err := storeopen.Open(ctx, e.cfg.Store, e.cfg.StateDir, storeopen.Options{Synchronous: e.cfg.Synchronous, Logger: e.log})
 	if err != nil {
 		return nil, err
 	}
@@ -104,14 +106,7 @@ func (e *Engine) openStore(ctx context.Context, create bool) (store.Interface, e
 // Store is the engine's store, for components that persist their own state
 // in it (sensor ticks, review items). An offline engine's is nil until an
 // operation opened it.
-//
-// It is still the SQLite type because cmd/sluice's callers take one; once
-// they take a store.Interface this returns e.st as is (and is nil for a
-// PostgreSQL store until then).
-func (e *Engine) Store() *store.Store {
-	st, _ := e.st.(*store.Store)
-	return st
-}
+func (e *Engine) Store() store.Interface { return e.st }
 
 // reviewService returns the review service, building it for an offline
 // engine on first use.
@@ -139,6 +134,9 @@ func (e *Engine) reviewService(ctx context.Context, create bool) (*review.Servic
 func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service, error) {
 	cfg := e.cfg.Review
 	cfg.StateDir = e.cfg.StateDir
+	if cfg.Clock == nil {
+		cfg.Clock = e.cfg.Clock
+	}
 	// Mode's credentials are never stored in review history either.
 	cfg.Secrets = append(cfg.Secrets[:len(cfg.Secrets):len(cfg.Secrets)], e.cfg.Meta.ModeToken, e.cfg.Meta.ModeSecret)
 	if cfg.ApprovedFrom == "" {
@@ -163,16 +161,10 @@ func (e *Engine) buildReviews(st store.Interface, from string) (*review.Service,
 	return svc, nil
 }
 
-// newModeClient is the one builder of the Mode client the review service
-// archives reports with.
+// newModeClient is the one builder of Mode clients: the one the review
+// service archives reports with, and each analysis' (analysisInputs).
 func newModeClient(cfg MetaConfig, log *slog.Logger) (*mode.Client, error) {
-	return mode.New(mode.Config{
-		BaseURL:   cfg.ModeURL,
-		Workspace: cfg.ModeWorkspace,
-		Token:     cfg.ModeToken,
-		Secret:    cfg.ModeSecret,
-		Logger:    log.With("component", "mode"),
-	})
+	return mode.New(cfg.Config.ModeConfig(cfg.ModeToken, cfg.ModeSecret, log.With("component", "mode")))
 }
 
 // CheckRunConfig is the one rule for a run config: empty, or a JSON object.
@@ -233,6 +225,19 @@ func (e *Engine) ListRuns(ctx context.Context, opts store.ListOptions) ([]store.
 	return st.ListRuns(ctx, opts)
 }
 
+// Instances lists the instances registered in the store; a state dir
+// without one has none.
+func (e *Engine) Instances(ctx context.Context) ([]store.Instance, error) {
+	st, err := e.openStore(ctx, false)
+	if errors.Is(err, ErrNoState) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st.Instances(ctx)
+}
+
 // ReviewItems lists the review items, newest first; a state dir without a
 // store has none.
 func (e *Engine) ReviewItems(ctx context.Context) ([]*review.Item, error) {
@@ -260,7 +265,7 @@ func (e *Engine) ReviewItem(ctx context.Context, id int64) (*review.Item, error)
 func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*review.Outcome, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("approving review %d: %w", id, err)
 	}
 	// The service logs every state the item passes through.
 	out, err := svc.Approve(ctx, id, dryRun)
@@ -271,13 +276,33 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	return out, err
 }
 
-// RejectReview sets a review item aside; nothing is pushed.
-func (e *Engine) RejectReview(ctx context.Context, id int64) (*review.Item, error) {
+// ExcludeReviewModel takes a model out of a staged deprecation item (see
+// review.Service.Exclude).
+func (e *Engine) ExcludeReviewModel(ctx context.Context, id int64, model string, x api.Exclusion) (*review.Item, error) {
 	svc, err := e.reviewService(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	it, err := svc.Reject(ctx, id)
+	it, err := svc.Exclude(ctx, id, model, x)
+	e.events.publish(api.TopicReviews)
+	action := "exclude"
+	switch {
+	case x.Undo:
+		action = "include"
+	case x.Keep:
+		action = "keep"
+	}
+	e.audit(ctx, action, fmt.Sprintf("model %s of review %d", model, id), x.Reason, "", err)
+	return it, err
+}
+
+// RejectReview sets a review item aside; nothing is pushed.
+func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*review.Item, error) {
+	svc, err := e.reviewService(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("rejecting review %d: %w", id, err)
+	}
+	it, err := svc.Reject(ctx, id, reason)
 	e.events.publish(api.TopicReviews)
 	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
 	return it, err

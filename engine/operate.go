@@ -232,8 +232,12 @@ func (e *Engine) applySensorPauses() {
 		if paused == was && !paused {
 			continue
 		}
+		who := ""
+		if p := e.pausedDAG(d.Name); p != nil {
+			who = p.By + " (the DAG is paused)"
+		}
 		for i := range d.Sensors {
-			if err := e.sensors.Pause(d.Name, i, paused); err != nil {
+			if err := e.sensors.Pause(d.Name, i, paused, who); err != nil {
 				e.log.Debug("pausing a sensor of a paused dag", "dag", d.Name, "sensor", i, "err", err)
 			}
 		}
@@ -242,7 +246,6 @@ func (e *Engine) applySensorPauses() {
 
 // watchPauses notices pauses made by another process on the state dir.
 func (e *Engine) watchPauses(ctx context.Context) {
-	defer e.relay.Done()
 	tick := time.NewTicker(pausePoll)
 	defer tick.Stop()
 	for {

@@ -1,6 +1,10 @@
 package engine
 
-import "context"
+import (
+	"context"
+
+	"github.com/sluice-dev/sluice/engine/api"
+)
 
 // The review service always exists (built by buildReviews in Open): items
 // staged by `sluice meta run` can be approved from the console even when
@@ -13,9 +17,16 @@ func (e *Engine) Approve(ctx context.Context, id int64) error {
 	return err
 }
 
+// ExcludeFromReview implements API: a model goes out of (or, with Undo,
+// back into) a staged deprecation item, which is re-staged.
+func (e *Engine) ExcludeFromReview(ctx context.Context, id int64, model string, x api.Exclusion) error {
+	_, err := e.ExcludeReviewModel(ctx, id, model, x)
+	return err
+}
+
 // Reject implements API: the item is set aside and its local branch
 // deleted; nothing is pushed.
-func (e *Engine) Reject(ctx context.Context, id int64) error {
-	_, err := e.RejectReview(ctx, id)
+func (e *Engine) Reject(ctx context.Context, id int64, reason string) error {
+	_, err := e.RejectReview(ctx, id, reason)
 	return err
 }

@@ -55,10 +55,11 @@ func (e *Engine) pauseSensor(ctx context.Context, dag string, index int, paused 
 	if !paused {
 		verb, done = "resuming", "sensor resumed"
 	}
-	if err := e.sensors.Pause(dag, index, paused); err != nil {
+	who := actorOf(ctx)
+	if err := e.sensors.Pause(dag, index, paused, who); err != nil {
 		return fmt.Errorf("%s sensor %d of %q: %w", verb, index, dag, err)
 	}
-	e.log.Info(done, "dag", dag, "sensor", index)
+	e.log.Info(done, "dag", dag, "sensor", index, "by", who)
 	e.events.publish(api.TopicSensors)
 	return nil
 }

@@ -101,12 +101,12 @@ func TestSensorsRunBatches(t *testing.T) {
 	// Paused, the sensor leaves new messages in Kafka: the lag shows them
 	// and no run carries them until it resumes.
 	ctx := context.Background()
-	if err := e.PauseSensor(ctx, "clicks", 0, true); err != nil {
+	if err := e.PauseSensor(api.WithActor(ctx, "alice"), "clicks", 0, true); err != nil {
 		t.Fatal(err)
 	}
 	waitSnapshot(t, e, func(s *api.Snapshot) bool {
 		sn, _ := sensorOf(s, "clicks")
-		return sn.Paused && sn.Status == api.SensorPaused
+		return sn.Paused && sn.Status == api.SensorPaused && sn.PausedBy == "alice"
 	})
 	if _, err := sensor.Produce(ctx, conn, sensor.ProduceOptions{Topic: "clicks", Count: 50}); err != nil {
 		t.Fatal(err)

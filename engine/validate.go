@@ -31,7 +31,7 @@ func (e *Engine) Validate(ctx context.Context, root string) (checks []FileCheck,
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := dag.Options{Env: e.cfg.Loader.Env}
+	opts := dag.Options{Env: e.cfg.Loader.Env, EnvAllow: e.cfg.Loader.EnvAllow}
 	if !info.IsDir() {
 		errs, err := checkFile(root, opts)
 		return []FileCheck{{Path: root, DAG: dag.NameFromPath(filepath.Base(root)), Errors: errs, Err: err}}, nil, nil

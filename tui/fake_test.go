@@ -102,9 +102,13 @@ func (f *fakeEngine) calls() (triggered []string, cancelled []int64) {
 
 var errNotInFake = errors.New("not supported by the fake engine")
 
-func (f *fakeEngine) RunMeta(context.Context) error        { return errNotInFake }
-func (f *fakeEngine) Approve(context.Context, int64) error { return errNotInFake }
-func (f *fakeEngine) Reject(context.Context, int64) error  { return errNotInFake }
+func (f *fakeEngine) RunMeta(context.Context) error               { return errNotInFake }
+func (f *fakeEngine) Approve(context.Context, int64) error        { return errNotInFake }
+func (f *fakeEngine) Reject(context.Context, int64, string) error { return errNotInFake }
+func (s *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
+
 func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error {
 	return errNotInFake
 }

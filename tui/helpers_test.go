@@ -15,6 +15,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -31,7 +32,7 @@ func newModel(t testing.TB, snap *api.Snapshot) (*Model, *fakeEngine) {
 	f := newFakeEngine(snap)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	m := New(ctx, f, Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1})
+	m := New(ctx, f, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1})
 	t.Cleanup(m.Close)
 	return m, f
 }
@@ -111,17 +112,14 @@ func (c *console) waitGone(text string) string {
 
 func (c *console) waitUntil(ok func(string) bool, what string) string {
 	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s := c.screen()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("waited 5s for %s; the screen shows:\n%s", what, s)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for a condition
+	var s string
+	if !enginetest.Poll(5*time.Second, func() bool {
+		s = c.screen()
+		return ok(s)
+	}) {
+		enginetest.TimedOut(c.t, 5*time.Second, what+"; the screen shows:\n"+s)
 	}
+	return s
 }
 
 func (c *console) keys(ks ...string) {

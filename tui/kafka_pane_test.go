@@ -62,7 +62,8 @@ func TestKafkaTickDetails(t *testing.T) {
 	requireGolden(t, screen, "backpressure_tick")
 
 	c.keys("esc", "g", "enter")
-	screen = c.waitFor("tick #112 of demo/events#0", "[ok]", "800", "(2000 msg/s)", "Sensor now")
+	screen = c.waitFor("tick #112 of demo/events#0", "[ok]", "800", "(2000 msg/s consumed while the tick pulled)", "Sensor now",
+		"Runs (2)", "#500     events              0  120000–120399", "#501", "119960–120359", "because   every partition OK")
 	requireGolden(t, screen, "tick")
 
 	c.keys("esc")
@@ -121,12 +122,16 @@ func TestKafkaPauseConfirm(t *testing.T) {
 func TestKafkaPauseError(t *testing.T) {
 	c, r := startRecording(t, viewtest.Sensors(), 80, 24)
 	r.rmu.Lock()
-	r.pauseErr = errors.New("sensor not running")
+	// As the engine words it (api.API): the toast adds nothing.
+	r.pauseErr = errors.New(`pausing sensor 0 of "demo/events": sensor not running`)
 	r.rmu.Unlock()
 	c.keys("3", "p")
 	c.waitFor("Pause sensor")
 	c.keys("y")
-	c.waitFor("error: pausing sensor demo/events#0: sensor not running")
+	screen := c.waitFor(`error: pausing sensor 0 of "demo/events": sensor not running`)
+	if n := strings.Count(screen, "pausing sensor"); n != 1 {
+		t.Errorf("the error names the operation %d times:\n%s", n, screen)
+	}
 	c.final()
 }
 

@@ -179,6 +179,19 @@ func (m *Model) statusLine() string {
 // is showing, else a one-line summary of the engine.
 func (m *Model) statusView() string {
 	st := m.c.Styles
+	// A store that refuses writes holds every run back: it outranks work
+	// in flight, toasts and the summary, and stays until writes succeed.
+	alarm := ""
+	if m.snap != nil {
+		if p := m.snap.Store.Problem(); p != "" {
+			alarm = st.ToastError.Render(" ✗ "+common.OneLine(p)+" — runs wait, finished runs retry their commit ") + " "
+		}
+	}
+	return alarm + m.busyOrSummary()
+}
+
+func (m *Model) busyOrSummary() string {
+	st := m.c.Styles
 	busy := ""
 	if len(m.busy) > 0 {
 		busy = " " + m.spinner.View() + " " + m.busy[len(m.busy)-1] + "…"

@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
+
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
@@ -39,8 +41,8 @@ type Options struct {
 	// is the process's own terminal (lipgloss's default renderer, which
 	// honours NO_COLOR).
 	Styles *styles.Styles
-	// Now is the clock; nil is time.Now. Tests pin it.
-	Now func() time.Time
+	// Clock is the console's clock; nil is the real one. Tests pin it.
+	Clock clock.Clock
 	// ClockInterval is how often elapsed times re-render with no engine
 	// change (default 1s; negative disables, which tests use).
 	ClockInterval time.Duration
@@ -82,9 +84,12 @@ type Model struct {
 
 	help     help.Model
 	showHelp bool
-	confirm  *confirmDialog
-	toast    toast
-	toastSeq int
+	// helpOffset is the first key row the `?` dialog shows when the
+	// screen is too short for all of them.
+	helpOffset int
+	confirm    *confirmDialog
+	toast      toast
+	toastSeq   int
 
 	spinner  spinner.Model
 	busy     []string // names of work in flight, oldest first
@@ -102,9 +107,6 @@ func New(ctx context.Context, api api.API, opts Options) *Model {
 	if opts.Styles == nil {
 		opts.Styles = styles.New(nil)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if opts.ClockInterval == 0 {
 		opts.ClockInterval = time.Second
 	}
@@ -112,7 +114,7 @@ func New(ctx context.Context, api api.API, opts Options) *Model {
 		opts.ActionTimeout = 2 * time.Minute
 	}
 	c := common.NewCommon(opts.Styles)
-	c.Now = opts.Now
+	c.Clock = clock.Or(opts.Clock)
 	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
 	// Before the panes are built: they take their bindings from c.Keys.
 	m.refused = restrictKeys(c.Keys, opts.Refused)

@@ -20,6 +20,7 @@ type recordingEngine struct {
 	paused   []pauseCall
 	approved []int64
 	rejected []int64
+	reasons  []string
 	metaRuns int
 
 	// approveGate, when set, holds Approve until closed (the spinner
@@ -43,7 +44,7 @@ func newRecordingModel(t testing.TB, snap *api.Snapshot) (*Model, *recordingEngi
 	r := &recordingEngine{fakeEngine: newFakeEngine(snap)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	m := New(ctx, r, Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1})
+	m := New(ctx, r, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1})
 	t.Cleanup(m.Close)
 	return m, r
 }
@@ -53,6 +54,10 @@ func startRecording(t *testing.T, snap *api.Snapshot, width, height int) (*conso
 	t.Helper()
 	m, r := newRecordingModel(t, snap)
 	return startModel(t, m, r.fakeEngine, width, height), r
+}
+
+func (s *recordingEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
 }
 
 func (r *recordingEngine) PauseSensor(_ context.Context, dag string, index int, paused bool) error {
@@ -83,10 +88,11 @@ func (r *recordingEngine) Approve(ctx context.Context, id int64) error {
 	return err
 }
 
-func (r *recordingEngine) Reject(_ context.Context, id int64) error {
+func (r *recordingEngine) Reject(_ context.Context, id int64, reason string) error {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
 	r.rejected = append(r.rejected, id)
+	r.reasons = append(r.reasons, reason)
 	return nil
 }
 

@@ -22,7 +22,8 @@ func TestReviewPane(t *testing.T) {
 		keys          []string
 		want          []string
 	}{
-		{"empty", viewtest.Empty, 80, 24, nil, []string{"no review items — press m to run the metapipeline"}},
+		{"empty", viewtest.Empty, 80, 24, nil, []string{"no review items — the metapipeline is not configured", "--manifest PATH (or DBT_MANIFEST=PATH)"}},
+		{"empty_configured", func() *api.Snapshot { s := viewtest.Empty(); s.MetaEnabled = true; return s }, 80, 24, nil, []string{"no review items — press m to run the metapipeline"}},
 		{"list", viewtest.Reviews, 80, 24, nil, []string{"4 items", "#7", "[staged]", "[pr-open]", "[failed]", "[rejected]", "+0 -21 · 3 files", "3 reports", "legacy_orders"}},
 		{"failed_item", viewtest.Reviews, 80, 24, []string{"j", "j"}, []string{"#5 archive", "error: archiving 1 of 3 reports failed", "Reports (3)", "archive failed: 404"}},
 		{"grid", viewtest.Reviews, 160, 44, nil, []string{"▶ 4 Review", "#7"}},
@@ -122,7 +123,7 @@ func TestReviewApprove(t *testing.T) {
 	r.rmu.Unlock()
 
 	c.keys("4", "a")
-	screen := c.waitFor("Approve review #7 (deprecate)? This pushes sluice/deprecate-", "opens a pull request.", "> No <")
+	screen := c.waitFor("Approve review #7 (deprecate)? This pushes", "sluice/deprecate-20250601-3f9a and opens a pull request.", "> No <")
 	requireGolden(t, screen, "dialog")
 	for _, no := range []string{"enter", "n", "esc"} {
 		if no != "enter" {
@@ -170,29 +171,44 @@ func TestReviewApproveFails(t *testing.T) {
 func TestReviewApproveError(t *testing.T) {
 	c, r := startRecording(t, viewtest.Reviews(), 80, 24)
 	r.rmu.Lock()
-	r.approveErr = errors.New("push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
+	// As the engine words it (api.API): the toast adds nothing.
+	r.approveErr = errors.New("approving review 7: push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
 	r.rmu.Unlock()
 	c.keys("4", "a")
 	c.waitFor("Approve review #7")
 	c.keys("y")
-	c.waitFor("error: approving review #7: push rejected")
+	screen := c.waitFor("error: approving review 7: push rejected")
+	if n := strings.Count(screen, "approving review"); n != 1 {
+		t.Errorf("the error names the operation %d times:\n%s", n, screen)
+	}
 	c.final()
 }
 
 func TestReviewReject(t *testing.T) {
 	c, r := startRecording(t, viewtest.Reviews(), 80, 24)
 	c.keys("4", "x")
-	screen := c.waitFor("Reject review #7 (deprecate)? Its local branch", "is deleted; nothing is", "> No <")
+	screen := c.waitFor("Reject review #7 (deprecate)? Its local branch", "is deleted; nothing is", "> No <", "Reason (optional")
 	requireGolden(t, screen, "dialog")
-	c.keys("n")
+	c.keys("esc")
 	c.waitGone("Reject review")
+	// The reason field has the keys first: y and n are letters of it.
 	c.keys("x")
 	c.waitFor("Reject review #7")
+	c.keys("no consumer, but finance asked to keep it")
+	c.waitFor("> no consumer, but finance asked")
+	c.keys("enter")
+	screen = c.waitFor("↑ edit")
+	requireGolden(t, screen, "reason")
 	c.keys("y")
 	c.waitFor("review #7 rejected")
 	c.final()
 	if _, approved, rejected, _ := r.recorded(); len(approved) != 0 || !slices.Equal(rejected, []int64{7}) {
 		t.Fatalf("approved %v rejected %v, want [] [7]", approved, rejected)
+	}
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if !slices.Equal(r.reasons, []string{"no consumer, but finance asked to keep it"}) {
+		t.Fatalf("reasons %q", r.reasons)
 	}
 }
 

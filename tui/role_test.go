@@ -39,7 +39,7 @@ func TestRoleOnStatusLine(t *testing.T) {
 			f := newFakeEngine(snap)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			m := New(ctx, f, Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1, Who: tt.role})
+			m := New(ctx, f, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1, Who: tt.role})
 			defer m.Close()
 			// Sized wide first: startModel waits for the whole summary.
 			c := startModel(t, m, f, 160, 30)
@@ -82,7 +82,7 @@ func newViewer(t *testing.T, snap *api.Snapshot, remote bool) (*Model, *fakeEngi
 	f := newFakeEngine(snap)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	m := New(ctx, access.Restrict(f, access.Viewer), Options{Styles: styles.New(nil), Now: viewtest.Clock, ClockInterval: -1,
+	m := New(ctx, access.Restrict(f, access.Viewer), Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1,
 		Refused: viewerRefusals(), Who: "victor · viewer (read only)", Remote: remote})
 	t.Cleanup(m.Close)
 	return m, f

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	sanitize "github.com/sluice-dev/sluice/engine/api/text"
 )
 
 // toast is a one-line message in the status bar that goes away by itself:
@@ -23,7 +25,9 @@ const (
 
 func (m *Model) showToast(text string, isErr bool) tea.Cmd {
 	m.toastSeq++
-	m.toast = toast{text: text, isErr: isErr, seq: m.toastSeq}
+	// Errors of actions quote what servers and files said: escaped, on one
+	// line, like every outside string the console shows.
+	m.toast = toast{text: sanitize.Line(text), isErr: isErr, seq: m.toastSeq}
 	ttl := toastTTL
 	if isErr {
 		ttl = toastErrorTTL

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
@@ -111,8 +112,21 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.quit()
 	}
 	if m.showHelp {
-		if key.Matches(msg, k.Help, k.Back, k.Quit) {
+		switch {
+		case key.Matches(msg, k.Help, k.Back, k.Quit):
 			m.showHelp = false
+		case key.Matches(msg, k.Up):
+			m.helpOffset--
+		case key.Matches(msg, k.Down):
+			m.helpOffset++
+		case key.Matches(msg, k.PageUp):
+			m.helpOffset -= max(m.lay.body.h-helpChrome, 1)
+		case key.Matches(msg, k.PageDown):
+			m.helpOffset += max(m.lay.body.h-helpChrome, 1)
+		case key.Matches(msg, k.Top):
+			m.helpOffset = 0
+		case key.Matches(msg, k.Bottom):
+			m.helpOffset = 1 << 20 // clamped when drawn
 		}
 		return nil
 	}
@@ -124,7 +138,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
-		m.showHelp = true
+		m.showHelp, m.helpOffset = true, 0
 	case key.Matches(msg, k.NextPane):
 		m.setFocus((m.focus + 1) % paneCount)
 	case key.Matches(msg, k.PrevPane):
@@ -203,14 +217,23 @@ func (m *Model) rescan() tea.Cmd {
 	})
 }
 
-// ScanSummary is the toast after a forced rescan:
-// "scanned 2 sources in 14 ms: 1 changed, 1 invalid".
+// ScanSummary is the toast after a forced rescan, naming a few of the DAGs
+// that changed: "scanned 2 sources in 14 ms: 1 changed (demo/fanout), 1 invalid".
 func ScanSummary(r api.ScanResult) string {
 	s := fmt.Sprintf("scanned %d source", r.Sources)
 	if r.Sources != 1 {
 		s += "s"
 	}
-	s += fmt.Sprintf(" in %d ms: %d changed, %d invalid", r.Duration.Milliseconds(), r.Changed, r.Invalid)
+	s += fmt.Sprintf(" in %d ms: %d changed", r.Duration.Milliseconds(), r.Changed)
+	if names := r.ChangedDAGs; len(names) > 0 {
+		const named = 3
+		list := strings.Join(names[:min(len(names), named)], ", ")
+		if len(names) > named {
+			list += fmt.Sprintf(" +%d more", len(names)-named)
+		}
+		s += " (" + list + ")"
+	}
+	s += fmt.Sprintf(", %d invalid", r.Invalid)
 	if r.Failed > 0 {
 		s += fmt.Sprintf(", %d failed", r.Failed)
 	}
@@ -218,6 +241,22 @@ func ScanSummary(r api.ScanResult) string {
 }
 
 func (m *Model) requestAction(a common.Action) tea.Cmd {
+	if a.DoInput != nil {
+		do := a.DoInput
+		if a.Prompt == "" || a.Input == "" {
+			a.Do = func(ctx context.Context, api api.API) (string, error) { return do(ctx, api, "") }
+		} else {
+			d := newConfirm(a.Prompt, nil)
+			d.withInput(a.Input)
+			d.onYes = func() tea.Cmd {
+				text := d.input.Value()
+				a.Do = func(ctx context.Context, api api.API) (string, error) { return do(ctx, api, text) }
+				return m.runAction(a)
+			}
+			m.confirm = d
+			return nil
+		}
+	}
 	if a.Do == nil && a.Load == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -26,7 +27,7 @@ func TestBackfillOnTheBinary(t *testing.T) {
 	t.Parallel()
 	bin := buildSluice(t)
 	dags, state, work := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hourly", `{"schedule": "0 * * * *", "nodes": [
+	enginetest.WriteDAG(t, dags, "hourly", `{"schedule": "0 * * * *", "nodes": [
 		{"id": "load", "type": "local", "config": {"command": "echo loaded >> `+filepath.Join(work, "side")+`"}}]}`)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	startEngineBinary(t, bin, vars)
@@ -73,7 +74,7 @@ func TestBackfillOnTheBinary(t *testing.T) {
 		t.Fatalf("backfill = %+v", plan.Backfill)
 	}
 	var b api.Backfill
-	waitUntil(t, "the backfill to finish", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		_, out, _ := sluiceCLI(t, bin, vars, "backfills", "list", "--json")
 		var bs []api.Backfill
 		if json.Unmarshal([]byte(out), &bs) != nil || len(bs) != 1 {
@@ -81,7 +82,7 @@ func TestBackfillOnTheBinary(t *testing.T) {
 		}
 		b = bs[0]
 		return b.State != api.BackfillRunning
-	})
+	}, "the backfill to finish")
 	if b.State != api.BackfillDone || b.Succeeded != 38 || b.Failed != 0 {
 		t.Fatalf("finished backfill = %+v", b)
 	}
@@ -112,7 +113,7 @@ func TestBackfillOnTheBinary(t *testing.T) {
 	if code, _, errOut := sluiceCLI(t, bin, vars, "backfills", "cancel", fmt.Sprint(second.Backfill.ID)); code != exitOK {
 		t.Fatalf("cancel: %d %s", code, errOut)
 	}
-	waitUntil(t, "the cancelled backfill to settle", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		_, out, _ := sluiceCLI(t, bin, vars, "backfills", "list", "--json")
 		var bs []api.Backfill
 		if json.Unmarshal([]byte(out), &bs) != nil || len(bs) != 2 {
@@ -120,7 +121,7 @@ func TestBackfillOnTheBinary(t *testing.T) {
 		}
 		b = bs[0]
 		return b.Queued+b.Running == 0
-	})
+	}, "the cancelled backfill to settle")
 	if b.State != api.BackfillCancelled || b.Pending != 0 || b.Succeeded+b.Cancelled+b.Failed > 2 {
 		t.Fatalf("cancelled backfill = %+v", b)
 	}

@@ -11,7 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
-	"github.com/sluice-dev/sluice/engine/sensor"
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -96,10 +97,10 @@ func applyConfigFile(command string, fs *flag.FlagSet, env *cliEnv, flagPath str
 // says ("(env NAME)"), plus the few whose variable is said another way.
 func flagEnv(fl *flag.Flag) []string {
 	switch fl.Name {
-	case sensor.FlagPrefix + "sasl-password-file":
+	case flags.KafkaPrefix + "sasl-password-file":
 		// The password itself comes from the environment: a file setting
 		// must not replace it.
-		return []string{"SLUICE_KAFKA_SASL_PASSWORD"}
+		return []string{flags.EnvKafkaSASLPassword}
 	case "no-color":
 		return []string{"NO_COLOR"}
 	}
@@ -201,6 +202,10 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 		settings := config.Effective(fs, src)
 		kept := settings[:0]
 		for _, s := range settings {
+			if s.Name == "store" {
+				// A PostgreSQL URL may carry a password.
+				s.Value = store.Redact(s.Value)
+			}
 			if s.Name != "config" {
 				kept = append(kept, s)
 			}

@@ -179,3 +179,30 @@ func TestEveryConfigurableFlagNamesItsEnv(t *testing.T) {
 		})
 	}
 }
+
+// The loader's timeouts and allow-list and the review's token hosts are
+// settings like any other: flag, environment, config file.
+func TestConfigNewSettings(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, "scan-timeout: 90s\ns3-request-timeout: 5s\ngithub-token-hosts: [git.example, ghe.example]\n")
+	vars := map[string]string{"SLUICE_DAGS_ENV_ALLOW": "TEAM,REGION", "HOME": "/home/op"}
+	code, out, errOut := runCmd(context.Background(), vars, "config", "check", "--config", file, "run")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range [][]string{
+		{"scan-timeout", "1m30s", "file", file + ":1"},
+		{"s3-request-timeout", "5s", "file", file + ":2"},
+		{"github-token-hosts", "git.example,ghe.example", "file", file + ":3"},
+		{"dags-env-allow", "TEAM,REGION", "env", "SLUICE_DAGS_ENV_ALLOW"},
+	} {
+		if !hasRow(out, want) {
+			t.Errorf("output lacks the row %q:\n%s", want, out)
+		}
+	}
+	bad := writeConfig(t, "scan-timeout: -1s\n")
+	if code, out, _ := runCmd(context.Background(), nil, "config", "check", "--config", bad); code != exitFailed ||
+		!strings.Contains(out, "not a valid value for --scan-timeout") {
+		t.Errorf("a negative scan timeout: exit %d\n%s", code, out)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -48,14 +49,14 @@ func startCrashServe(t *testing.T, bin, dir, tag string, env []string, args ...s
 		cmd.Process.Kill()
 		<-s.exited
 	})
-	waitUntil(t, "sluice serve ("+tag+") to start its engine", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		select {
 		case <-s.exited:
 			t.Fatalf("sluice serve (%s) exited: %s", tag, readFile(t, s.stderr))
 		default:
 		}
 		return strings.Contains(readFile(t, s.stderr), `"msg":"engine started"`)
-	})
+	}, "sluice serve ("+tag+") to start its engine")
 	return s
 }
 
@@ -69,10 +70,10 @@ func (s *crashServe) kill(t *testing.T, state string) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the killed sluice serve was not reaped within 30s")
 	}
-	waitUntil(t, "the state dir lock to be free", 10*time.Second, func() bool {
+	enginetest.Eventually(t, 10*time.Second, func() bool {
 		_, held, err := store.LockHolder(state)
 		return err == nil && !held
-	})
+	}, "the state dir lock to be free")
 }
 
 // stop sends SIGTERM and waits for a clean exit.
@@ -168,10 +169,10 @@ func coveredOffsets(batches map[int32][]*sensorBatch) int64 {
 func (s *crashServe) sshAddr(t *testing.T) string {
 	t.Helper()
 	var addr string
-	waitUntil(t, "sluice serve to listen for SSH", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		addr = logAddr(readFile(t, s.stderr), "serving the console over ssh")
 		return addr != ""
-	})
+	}, "sluice serve to listen for SSH")
 	return addr
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -41,7 +42,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 	// The task is slow enough that runs are in flight when the engine dies
 	// and backpressure leaves offsets in Kafka; retry_on_crash re-runs an
 	// interrupted run on its batch.
-	writeDAG(t, dags, "events", `{"retry_on_crash": true,
+	enginetest.WriteDAG(t, dags, "events", `{"retry_on_crash": true,
 		"sensors": [{"type": "kafka", "topic": "events", "max_batch_size": 100, "tick_interval": "100ms", "max_tick_runtime": "300ms"}],
 		"nodes": [{"id": "count", "type": "local", "config": {"command": "sleep 0.1; wc -l < \"$SLUICE_BATCH_FILE\""}}]}`)
 	env := []string{"SLUICE_STATE_DIR=" + state, "DAGS_DIR=" + dags, "SLUICE_KAFKA_BROKERS=" + strings.Join(broker.Addrs(), ",")}
@@ -62,7 +63,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 
 	st := openStore(t, state)
 	defer st.Close()
-	waitUntil(t, "sensor runs in flight", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		runs, err := st.ListRuns(ctx, store.ListOptions{DAG: "events"})
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +75,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 			}
 		}
 		return len(runs) >= 4 && running > 0
-	})
+	}, "sensor runs in flight")
 	first.kill(t, state)
 	if res, err := st.IntegrityCheck(ctx); err != nil || res != "ok" {
 		t.Fatalf("after SIGKILL: integrity %q %v", res, err)
@@ -106,7 +107,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 	}
 	const total = streamed + after
 	var batches map[int32][]*sensorBatch
-	waitUntil(t, "every offset in a finished run", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		batches = sensorBatches(t, st, "events")
 		for _, bs := range batches {
 			for _, b := range bs {
@@ -118,7 +119,7 @@ func TestCrashSensorsMidStream(t *testing.T) {
 			}
 		}
 		return coveredOffsets(batches) >= total
-	})
+	}, "every offset in a finished run")
 	second.stop(t)
 
 	if n := coveredOffsets(batches); n != total {
@@ -239,9 +240,9 @@ func TestCrashReviewMidPush(t *testing.T) {
 
 	second := startCrashServe(t, bin, dir, "second", env, args...)
 	approve(second.sshAddr(t))
-	waitUntil(t, "the item to reach pr-open", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return item().State == api.ReviewPROpen
-	})
+	}, "the item to reach pr-open")
 	second.stop(t)
 
 	it := item()

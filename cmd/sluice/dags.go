@@ -12,7 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
+	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
 
@@ -30,10 +33,10 @@ over the environment.
 // dagsFlags builds a command's flag set: the loader's flags with the
 // environment as defaults, plus --json and -v.
 func dagsFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *loader.Config, *bool, *bool, error) {
-	cfg, err := loader.ConfigFromEnv(env.getenv)
+	cfg, err := flags.LoaderFromEnv(env.getenv)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	loader.RegisterFlags(fs, &cfg)
+	flags.RegisterLoader(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	verbose := fs.Bool("v", false, "log the loader's activity to stderr")
 	fs.Usage = func() {
@@ -120,17 +123,22 @@ could not be read or usage error.
 	if code, ok := parseDagsFlags(fs, envErr, env, args); !ok {
 		return code
 	}
-	l, err := loader.New(*cfg, dagsLogger(env, *verbose))
+	eng, err := openDAGs(ctx, *cfg, dagsLogger(env, *verbose))
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
 		return exitUsage
 	}
-	res, err := l.ScanNow(ctx)
+	defer eng.Close()
+	listing, err := eng.ListDAGs(ctx)
 	if err != nil && !errors.Is(err, loader.ErrSourceFailed) {
 		fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
 		return exitUsage
 	}
-	dags := l.DAGs()
+	dags := listing.DAGs
+	// What reaches the terminal is escaped (names, locations and errors come
+	// from files and buckets); --json keeps the values as they are, since
+	// JSON escapes control characters itself.
+	shown := (&api.Snapshot{DAGs: dags, Sources: listing.Sources}).Sanitized()
 
 	code := exitOK
 	for _, d := range dags {
@@ -138,15 +146,15 @@ could not be read or usage error.
 			code = exitFailed
 		}
 	}
-	for _, s := range l.Sources() {
+	for _, s := range shown.Sources {
 		switch {
 		case !s.OK:
-			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, s.Error)
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s) could not be read: %s\n", s.Name, s.Location, text.Line(s.Error))
 		case s.Error != "":
-			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, s.Error)
+			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, text.Line(s.Error))
 		}
 	}
-	if res.Failed > 0 {
+	if listing.Scan.Failed > 0 {
 		code = exitUsage
 	}
 
@@ -163,10 +171,11 @@ could not be read or usage error.
 		}
 		return code
 	}
-	printDAGTable(env.stdout, dags)
+	printDAGTable(env.stdout, shown.DAGs)
 	return code
 }
 
+// printDAGTable prints dags, which the caller has sanitised.
 func printDAGTable(w io.Writer, dags []api.DAG) {
 	if len(dags) == 0 {
 		fmt.Fprintln(w, "no DAGs")
@@ -220,40 +229,36 @@ status, source, location and error. Source failures go to stderr.
 	if code, ok := parseDagsFlags(fs, envErr, env, args); !ok {
 		return code
 	}
-	l, err := loader.New(*cfg, dagsLogger(env, *verbose))
+	eng, err := openDAGs(ctx, *cfg, dagsLogger(env, *verbose))
 	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
-		return exitUsage
-	}
-	if err := l.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return exitOK
 		}
 		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
 		return exitUsage
 	}
-	defer l.Stop()
+	defer eng.Close()
 
 	enc := json.NewEncoder(env.stdout)
 	var dags []api.DAG
 	health := map[string]string{}
-	for {
+	err = eng.WatchDAGs(ctx, func(cur []api.DAG, sources []api.Source) {
 		now := time.Now()
-		cur := l.DAGs()
 		for _, c := range loader.Diff(dags, cur) {
 			if *asJSON {
 				enc.Encode(watchEvent{Time: now, Name: c.Name, Change: c.Kind, Status: c.Status,
 					Source: c.Source, Location: c.Location, Error: c.Error})
 				continue
 			}
-			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, c.Name, c.Source, c.Location)
+			line := fmt.Sprintf("%s %-8s %s (%s %s)", now.Format("15:04:05.000"), c.Kind, text.Line(c.Name), text.Line(c.Source), text.Line(c.Location))
 			if c.Kind == loader.ChangeInvalid && c.Error != "" {
-				line += ": " + strings.ReplaceAll(c.Error, "\n", "; ")
+				line += ": " + text.Line(strings.ReplaceAll(c.Error, "\n", "; "))
 			}
 			fmt.Fprintln(env.stdout, line)
 		}
 		dags = cur
-		for _, s := range l.Sources() {
+		for _, s := range (&api.Snapshot{Sources: sources}).Sanitized().Sources {
+			s.Error = text.Line(s.Error) // one line on stderr
 			state := s.Error
 			if s.OK {
 				state = "ok " + s.Error
@@ -272,10 +277,15 @@ status, source, location and error. Source failures go to stderr.
 				fmt.Fprintf(env.stderr, "%s source %s (%s) ok\n", now.Format("15:04:05.000"), s.Name, s.Location)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return exitOK
-		case <-l.Changes():
-		}
+	})
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(env.stderr, "sluice dags watch: %v\n", err)
+		return exitUsage
 	}
+	return exitOK
+}
+
+// openDAGs opens the engine offline for the dags commands: loading only.
+func openDAGs(ctx context.Context, cfg loader.Config, log *slog.Logger) (*engine.Engine, error) {
+	return engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{Loader: cfg, Logger: log}})
 }

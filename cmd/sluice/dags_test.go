@@ -17,6 +17,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 const dagsGoodJSON = `{"nodes": [
@@ -235,13 +236,8 @@ func (w *dagsLines) String() string {
 
 func (w *dagsLines) waitFor(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for !strings.Contains(w.String(), want) {
-		select {
-		case <-w.wrote:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %q in:\n%s", want, w.String())
-		}
+	if !enginetest.PollOn(w.wrote, 10*time.Second, func() bool { return strings.Contains(w.String(), want) }) {
+		t.Fatalf("timed out waiting for %q in:\n%s", want, w.String())
 	}
 }
 

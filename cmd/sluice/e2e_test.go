@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // tmuxSession drives the real binary in a real terminal: a private tmux
@@ -52,17 +54,14 @@ func (s *tmuxSession) send(keys ...string) {
 // with what the screen showed last.
 func (s *tmuxSession) waitFor(what string, timeout time.Duration, ok func(string) bool) string {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		scr := s.screen()
-		if ok(scr) {
-			return scr
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("waited %s for %s; the screen shows:\n%s", timeout, what, scr)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not a wait for a condition
+	var scr string
+	if !enginetest.Poll(timeout, func() bool {
+		scr = s.screen()
+		return ok(scr)
+	}) {
+		enginetest.TimedOut(s.t, timeout, what+"; the screen shows:\n"+scr)
 	}
+	return scr
 }
 
 func (s *tmuxSession) waitText(timeout time.Duration, texts ...string) string {
@@ -162,20 +161,17 @@ func TestConsoleEndToEndInTmux(t *testing.T) {
 	if strings.Contains(s.screen(), "in flight") {
 		s.send("y")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var code string
+	if !enginetest.Poll(30*time.Second, func() bool {
 		data, err := os.ReadFile(exitFile)
-		if err == nil && strings.TrimSpace(string(data)) != "" {
-			if code := strings.TrimSpace(string(data)); code != "0" {
-				stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
-				t.Fatalf("sluice demo exited with %s; stderr:\n%s", code, stderr)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sluice demo did not exit after quitting; the screen shows:\n%s", s.screen())
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
+		code = strings.TrimSpace(string(data))
+		return err == nil && code != ""
+	}) {
+		t.Fatalf("sluice demo did not exit after quitting; the screen shows:\n%s", s.screen())
+	}
+	if code != "0" {
+		stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
+		t.Fatalf("sluice demo exited with %s; stderr:\n%s", code, stderr)
 	}
 	stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
 	if !strings.Contains(string(stderr), "engine stopped") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -58,7 +59,7 @@ func startServeBinaryExited(t *testing.T, bin, dir, tag string, env []string, ar
 		<-exited
 	})
 	var addr string
-	waitUntil(t, "sluice serve ("+tag+") to listen for SSH", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, tag+".stderr"))
@@ -68,7 +69,7 @@ func startServeBinaryExited(t *testing.T, bin, dir, tag string, env []string, ar
 		log, _ := os.ReadFile(filepath.Join(dir, tag+".stderr"))
 		addr = logAddr(string(log), "serving the console over ssh")
 		return addr != ""
-	})
+	}, "sluice serve ("+tag+") to listen for SSH")
 	return cmd, addr, exited
 }
 
@@ -97,7 +98,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	t.Parallel()
 	bin := buildSluice(t)
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "leaky", `{"nodes": [{"id": "print", "type": "local", "config": {"command":
+	enginetest.WriteDAG(t, dags, "leaky", `{"nodes": [{"id": "print", "type": "local", "config": {"command":
 		"echo gh=$GITHUB_TOKEN aws=$AWS_SECRET_ACCESS_KEY id=$AWS_ACCESS_KEY_ID kafka=$SLUICE_KAFKA_SASL_PASSWORD mode=$MODE_TOKEN:$MODE_SECRET; cat /nonexistent/$MODE_SECRET; exit 3"}}]}`)
 	// A Starlark DAG that fails while formatting a secret would put it in
 	// the loader's error; env() sees only SLUICE_DAG_* and allowed names,
@@ -159,13 +160,13 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	// S3 is scanned in the background: its failure (with the planted
 	// credentials) reaches the log on its own time.
-	waitUntil(t, "the S3 source's failure in the log", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		return strings.Contains(readFile(t, filepath.Join(dir, "serve.stderr")), "sluice-secret-test")
-	})
+	}, "the S3 source's failure in the log")
 	serve.Process.Signal(syscall.SIGTERM)
-	waitUntil(t, "serve to stop", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(readFile(t, filepath.Join(dir, "serve.stderr")), `"msg":"engine stopped"`)
-	})
+	}, "serve to stop")
 	c.Close()
 
 	channels := map[string]string{
@@ -248,12 +249,12 @@ func TestServeCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	waitUntil(t, "the quick run", 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess }, "the quick run")
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick")
-	waitUntil(t, "both gated runs to run their task", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return len(strings.Fields(readFile(t, filepath.Join(dir, "pgids")))) == 2
-	})
+	}, "both gated runs to run their task")
 	watcher.Screen.WaitFor(t, 0, sshWait, "Running (2)")
 
 	first.Process.Signal(syscall.SIGKILL)
@@ -268,10 +269,10 @@ func TestServeCrashRecovery(t *testing.T) {
 		t.Fatal("the killed sluice serve was not reaped within 30s")
 	}
 	// Its tasks outlive it; they must not have inherited the lock.
-	waitUntil(t, "the state dir lock to be free", 10*time.Second, func() bool {
+	enginetest.Eventually(t, 10*time.Second, func() bool {
 		_, held, err := store.LockHolder(state)
 		return err == nil && !held
-	})
+	}, "the state dir lock to be free")
 	st, err := store.OpenDir(ctx, state, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +306,7 @@ func TestServeCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs []runRow
-	waitUntil(t, "every run to settle", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
 			if r.State == api.RunQueued || r.State == api.RunRunning {
@@ -313,7 +314,7 @@ func TestServeCrashRecovery(t *testing.T) {
 			}
 		}
 		return len(runs) == 5
-	})
+	}, "every run to settle")
 	seen := map[int64]bool{}
 	var requeued []runRow
 	for _, r := range runs {
@@ -343,9 +344,9 @@ func TestServeCrashRecovery(t *testing.T) {
 	watcher2.Screen.WaitFor(t, 0, sshWait, "Finished (5)")
 
 	second.Process.Signal(syscall.SIGTERM)
-	waitUntil(t, "serve to stop", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(readFile(t, filepath.Join(dir, "second.stderr")), `"msg":"engine stopped"`)
-	})
+	}, "serve to stop")
 	st, err = store.OpenDir(ctx, state, store.Options{})
 	if err != nil {
 		t.Fatal(err)

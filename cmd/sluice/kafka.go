@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
@@ -36,8 +37,8 @@ no flag: it would show in ps; use the variable or --sasl-password-file).
 func kafkaFlags(name, usage string, env *cliEnv) (*flag.FlagSet, *sensor.ConnConfig, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	conn, err := sensor.ConfigFromEnv(env.getenv)
-	sensor.RegisterFlags(fs, &conn)
+	conn, err := flags.KafkaFromEnv(env.getenv)
+	flags.RegisterKafka(fs, &conn, "")
 	fs.Usage = func() {
 		fmt.Fprint(env.stderr, usage+"\n"+kafkaConnHelp+"\nFlags:\n")
 		fs.PrintDefaults()

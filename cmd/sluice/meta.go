@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
@@ -28,26 +29,26 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func runMetaAnalyze(ctx context.Context, env *cliEnv, args []string) int {
-	flags := flag.NewFlagSet("meta analyze", flag.ContinueOnError)
-	flags.SetOutput(env.stderr)
+	fs := flag.NewFlagSet("meta analyze", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
 	var cfg meta.Config
-	flags.StringVar(&cfg.Manifest, "manifest", "", "dbt `PATH` to target/manifest.json (schema v10-v12) (required)")
-	flags.StringVar(&cfg.RunResults, "run-results", "", "`DIR` of archived run_results.json files, for runtimes and models per day")
-	flags.StringVar(&cfg.ModeURL, "mode-url", "", "Mode API root `URL` (default "+mode.DefaultBaseURL+")")
-	flags.StringVar(&cfg.ModeWorkspace, "mode-workspace", "", "Mode `WORKSPACE`; credentials from $"+mode.EnvToken+" and $"+mode.EnvSecret+"; without it the analysis runs on dbt alone")
-	flags.IntVar(&cfg.StaleAfterDays, "stale-days", 0, "a report not run for more than `N` days is stale (default 100)")
+	fs.StringVar(&cfg.Manifest, "manifest", "", "dbt `PATH` to target/manifest.json (schema v10-v12) (required)")
+	fs.StringVar(&cfg.RunResults, "run-results", "", "`DIR` of archived run_results.json files, for runtimes and models per day")
+	fs.StringVar(&cfg.ModeURL, "mode-url", "", "Mode API root `URL` (default "+mode.DefaultBaseURL+")")
+	fs.StringVar(&cfg.ModeWorkspace, "mode-workspace", "", "Mode `WORKSPACE`; credentials from $"+mode.EnvToken+" and $"+mode.EnvSecret+"; without it the analysis runs on dbt alone")
+	fs.IntVar(&cfg.StaleAfterDays, "stale-days", 0, "a report not run for more than `N` days is stale (default 100)")
 	keepTags, keepPaths, keepModels := &listFlag{}, &listFlag{}, &listFlag{}
-	flags.Var(keepTags, "keep-tag", "never propose models with this `TAG` (repeatable)")
-	flags.Var(keepPaths, "keep-path", "never propose models whose file matches this `GLOB`, ** spans folders (repeatable)")
-	flags.Var(keepModels, "keep-model", "never propose this `MODEL` (name or unique_id; repeatable)")
-	flags.BoolVar(&cfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
-	flags.BoolVar(&cfg.LooseMatching, "loose", false, "match schema.table references by table name when the schema differs")
-	exposuresOut := flags.String("exposures-out", "", "write the generated dbt exposures YAML to `FILE`")
-	asJSON := flags.Bool("json", false, "print the report as JSON")
-	top := flags.Int("top", 20, "centrality table: the `N` most important models (0: all)")
-	flags.StringVar(&cfg.Timeout, "timeout", "", "give up on the analysis after `DURATION` (default 60s)")
-	verbose := flags.Bool("v", false, "log progress to stderr")
-	flags.Usage = func() {
+	fs.Var(keepTags, "keep-tag", "never propose models with this `TAG` (repeatable)")
+	fs.Var(keepPaths, "keep-path", "never propose models whose file matches this `GLOB`, ** spans folders (repeatable)")
+	fs.Var(keepModels, "keep-model", "never propose this `MODEL` (name or unique_id; repeatable)")
+	fs.BoolVar(&cfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
+	fs.BoolVar(&cfg.LooseMatching, "loose", false, "match schema.table references by table name when the schema differs")
+	exposuresOut := fs.String("exposures-out", "", "write the generated dbt exposures YAML to `FILE`")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	top := fs.Int("top", 20, "centrality table: the `N` most important models (0: all)")
+	fs.StringVar(&cfg.Timeout, "timeout", "", "give up on the analysis after `DURATION` (default 60s)")
+	verbose := fs.Bool("v", false, "log progress to stderr")
+	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, `Usage: sluice meta analyze --manifest PATH [--run-results DIR] [--mode-url URL --mode-workspace W] [--json] [--top N]
 
 Runs the metapipeline's analysis once: reads the dbt manifest (and run
@@ -62,21 +63,21 @@ error or unreadable dbt artifacts.
 
 Flags:
 `, mode.EnvToken, mode.EnvSecret)
-		flags.PrintDefaults()
+		fs.PrintDefaults()
 	}
-	if err := parseArgs(env, flags, args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "sluice meta analyze: unexpected arguments %q\n", flags.Args())
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.stderr, "sluice meta analyze: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
 	if cfg.Manifest == "" {
 		fmt.Fprintln(env.stderr, "sluice meta analyze: --manifest is required")
-		flags.Usage()
+		fs.Usage()
 		return exitUsage
 	}
 	cfg.Keep.Tags, cfg.Keep.Paths, cfg.Keep.Models = *keepTags, *keepPaths, *keepModels
@@ -85,21 +86,29 @@ Flags:
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
 	}
-	in, err := cfg.Inputs(env.getenv, logger)
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{
+		Logger: logger,
+		Meta:   engine.MetaConfig{Config: cfg, ModeToken: env.getenv(mode.EnvToken), ModeSecret: env.getenv(mode.EnvSecret)},
+	}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
 		return exitUsage
 	}
-	p := meta.New(in)
-	// dbt first: a bad manifest is a usage error, not an analysis failure.
-	if err := p.RunStep(ctx, meta.StepReadDBT); err != nil {
-		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+	defer eng.Close()
+	report, err := eng.Analyse(ctx)
+	var step *engine.MetaStepError
+	switch {
+	case errors.As(err, &step) && step.Step == engine.MetaStepDBT:
+		// A bad manifest (or Mode setting) is a usage error, not an
+		// analysis failure.
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", step.Err)
 		return exitUsage
-	}
-	report, err := p.Run(ctx)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+	case errors.As(err, &step):
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", step.Err)
 		return exitFailed
+	case err != nil:
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", err)
+		return exitUsage
 	}
 	if *exposuresOut != "" {
 		if report.BI == nil {

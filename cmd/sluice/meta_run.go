@@ -10,11 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
-	"github.com/sluice-dev/sluice/engine/review"
-	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -42,9 +41,11 @@ func runMetaRun(ctx context.Context, env *cliEnv, args []string) int {
 	fs.Var(keepModels, "keep-model", "never propose this `MODEL` (repeatable)")
 	fs.BoolVar(&mcfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
 	fs.StringVar(&mcfg.ExposuresPath, "exposures-path", "", "where the generated exposures file lives in the dbt project")
-	rcfg, envErr := review.ConfigFromEnv(env.getenv)
-	review.RegisterFlags(fs, &rcfg)
-	stateDir := fs.String("state-dir", store.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	rcfg, envErr := flags.ReviewFromEnv(env.getenv)
+	flags.RegisterReview(fs, &rcfg)
+	stateDir := fs.String("state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	var storeURL string
+	addStoreFlag(fs, env, &storeURL)
 	asJSON := fs.Bool("json", false, "print the staged items as JSON")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	fs.Usage = func() {
@@ -60,7 +61,7 @@ them with 'sluice review list' or in the console.
 Exit status: 0 done, 1 the analysis or staging failed, 2 usage error or
 unreadable dbt artifacts.
 
-`+review.EnvHelp+"\nFlags:\n")
+`+flags.ReviewEnvHelp+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseArgs(env, fs, args); err != nil {
@@ -89,6 +90,7 @@ unreadable dbt artifacts.
 	}
 	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{
 		StateDir: *stateDir,
+		Store:    storeURL,
 		Logger:   logger,
 		Meta:     engine.MetaConfig{Config: mcfg, ModeToken: env.getenv(mode.EnvToken), ModeSecret: env.getenv(mode.EnvSecret)},
 		Review:   rcfg,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -52,10 +53,10 @@ func startEngineBinary(t *testing.T, bin string, vars map[string]string) (logPat
 // waitLog waits until the engine's log holds text at least n+1 times.
 func waitLog(t *testing.T, path, text string, n int) {
 	t.Helper()
-	waitUntil(t, "the engine to log "+text, 20*time.Second, func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		b, _ := os.ReadFile(path)
 		return strings.Count(string(b), text) > n
-	})
+	}, "the engine to log "+text)
 }
 
 func runByID(t *testing.T, vars map[string]string, id int64) runRow {
@@ -72,10 +73,10 @@ func runByID(t *testing.T, vars map[string]string, id int64) runRow {
 func waitFinished(t *testing.T, vars map[string]string, id int64) runRow {
 	t.Helper()
 	var r runRow
-	waitUntil(t, "the run to finish", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		r = runByID(t, vars, id)
 		return r.State.Finished()
-	})
+	}, "the run to finish")
 	return r
 }
 
@@ -99,7 +100,7 @@ func TestRerunAndClearFromFailedOnTheBinary(t *testing.T) {
 	bin := buildSluice(t)
 	dags, state, work := t.TempDir(), t.TempDir(), t.TempDir()
 	side, gate := filepath.Join(work, "side"), filepath.Join(work, "gate")
-	writeDAG(t, dags, "etl", `{"nodes": [
+	enginetest.WriteDAG(t, dags, "etl", `{"nodes": [
 		{"id": "extract", "type": "local", "config": {"command": "echo extract >> `+side+`"}},
 		{"id": "load", "type": "local", "config": {"command": "echo load >> `+side+` && test -f `+gate+`"}, "depends_on": ["extract"]},
 		{"id": "report", "type": "local", "config": {"command": "echo report >> `+side+`"}, "depends_on": ["load"]}]}`)
@@ -188,7 +189,7 @@ func TestPausedScheduleDoesNotFireOnTheBinary(t *testing.T) {
 	t.Parallel()
 	bin := buildSluice(t)
 	dags, state := t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "tick", `{"schedule": "@every 1s", "nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "tick", `{"schedule": "@every 1s", "nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	logPath := startEngineBinary(t, bin, vars)
 	scheduled := func() int {
@@ -200,7 +201,7 @@ func TestPausedScheduleDoesNotFireOnTheBinary(t *testing.T) {
 		}
 		return n
 	}
-	waitUntil(t, "the schedule to fire", 20*time.Second, func() bool { return scheduled() > 0 })
+	enginetest.Eventually(t, 20*time.Second, func() bool { return scheduled() > 0 }, "the schedule to fire")
 
 	if code, out, errOut := sluiceCLI(t, bin, vars, "dags", "pause", "tick", "--reason", "upstream down"); code != exitOK || out != "paused tick\n" {
 		t.Fatalf("pause: %d %q %s", code, out, errOut)
@@ -218,5 +219,5 @@ func TestPausedScheduleDoesNotFireOnTheBinary(t *testing.T) {
 	if code, _, errOut := sluiceCLI(t, bin, vars, "dags", "unpause", "tick"); code != exitOK {
 		t.Fatalf("unpause: %d %s", code, errOut)
 	}
-	waitUntil(t, "the schedule to fire again", 20*time.Second, func() bool { return scheduled() > before })
+	enginetest.Eventually(t, 20*time.Second, func() bool { return scheduled() > before }, "the schedule to fire again")
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -54,7 +55,7 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 	taskPid, childPid, marker := filepath.Join(work, "task.pid"), filepath.Join(work, "child.pid"), filepath.Join(work, "ran")
 	// The first run holds on; its re-run (retry_on_crash) finishes at once.
 	task := fmt.Sprintf(`[ -e %[1]s ] && exit 0; touch %[1]s; sleep 300 & echo $! > %[2]s; echo $$ > %[3]s; wait`, marker, childPid, taskPid)
-	writeDAG(t, dags, "hold", fmt.Sprintf(`{"retry_on_crash": true, "nodes": [{"id": "work", "type": "local", "config": {"command": %q}}]}`, task))
+	enginetest.WriteDAG(t, dags, "hold", fmt.Sprintf(`{"retry_on_crash": true, "nodes": [{"id": "work", "type": "local", "config": {"command": %q}}]}`, task))
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	t.Cleanup(func() {
 		if pgid := readPidFile(taskPid); pgid > 0 {
@@ -70,10 +71,10 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 		t.Fatalf("trigger: %d %q %q", code, out, errOut)
 	}
 	var pid, child int
-	waitUntil(t, "the task and its child to start", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		pid, child = readPidFile(taskPid), readPidFile(childPid)
 		return pid > 0 && child > 0
-	})
+	}, "the task and its child to start")
 
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
@@ -87,15 +88,15 @@ func TestRestartStopsOrphanedTasks(t *testing.T) {
 		second.Process.Signal(syscall.SIGTERM)
 		second.Wait()
 	}()
-	waitUntil(t, "the orphaned task and its child to be stopped", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return !processLive(pid) && !processLive(child)
-	})
+	}, "the orphaned task and its child to be stopped")
 	var runs []runRow
-	waitUntil(t, "the interrupted run and its re-run to settle", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		return len(runs) == 2 && runs[0].State != api.RunRunning && runs[0].State != api.RunQueued &&
 			runs[1].State != api.RunRunning && runs[1].State != api.RunQueued
-	})
+	}, "the interrupted run and its re-run to settle")
 	byID := map[int64]runRow{}
 	var rerun runRow
 	for _, r := range runs {

@@ -13,12 +13,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
-	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func init() {
@@ -26,12 +26,14 @@ func init() {
 	register(command{name: "review show", summary: "show a review item and its diff", run: runReviewShow})
 	register(command{name: "review approve", summary: "push a review item's branch and open its pull request, or archive its reports", run: runReviewApprove})
 	register(command{name: "review reject", summary: "reject a review item and delete its local branch", run: runReviewReject})
+	register(command{name: "review exclude", summary: "take a model out of a staged deprecation (only this time, or --keep for good)", run: runReviewExclude})
 }
 
 // reviewFlags is what every review command shares.
 type reviewFlags struct {
 	fs       *flag.FlagSet
 	stateDir string
+	store    string
 	asJSON   bool
 	verbose  bool
 }
@@ -39,7 +41,8 @@ type reviewFlags struct {
 func newReviewFlags(name, usage string, env *cliEnv, withJSON bool) *reviewFlags {
 	f := &reviewFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(env.stderr)
-	f.fs.StringVar(&f.stateDir, "state-dir", store.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	f.fs.StringVar(&f.stateDir, "state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
+	addStoreFlag(f.fs, env, &f.store)
 	f.fs.BoolVar(&f.verbose, "v", false, "log to stderr")
 	if withJSON {
 		f.fs.BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
@@ -91,7 +94,7 @@ func (f *reviewFlags) logger(env *cliEnv) *slog.Logger {
 
 // openReviews opens the state dir offline with the review settings cfg.
 func (f *reviewFlags) open(ctx context.Context, env *cliEnv, cfg engine.Config) (*engine.Engine, bool) {
-	cfg.StateDir, cfg.Logger = f.stateDir, f.logger(env)
+	cfg.StateDir, cfg.Store, cfg.Logger = f.stateDir, f.store, f.logger(env)
 	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: cfg})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice %s: %v\n", f.fs.Name(), err)
@@ -369,9 +372,9 @@ MODE_TOKEN and MODE_SECRET from the environment.
 Exit status: 0 done, 1 the push, pull request or an archive failed, 2 usage
 error or no such item.
 
-`+review.EnvHelp, env, true)
-	cfg, envErr := review.ConfigFromEnv(env.getenv)
-	review.RegisterFlags(f.fs, &cfg)
+`+flags.ReviewEnvHelp, env, true)
+	cfg, envErr := flags.ReviewFromEnv(env.getenv)
+	flags.RegisterReview(f.fs, &cfg)
 	dryRun := f.fs.Bool("dry-run", false, "show what would be pushed and posted; change nothing")
 	modeURL := f.fs.String("mode-url", env.getenv("MODE_URL"), "Mode API root (default "+mode.DefaultBaseURL+")")
 	modeWorkspace := f.fs.String("mode-workspace", env.getenv("MODE_WORKSPACE"), "Mode workspace whose reports are archived")
@@ -488,7 +491,7 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 }
 
 func runReviewReject(ctx context.Context, env *cliEnv, args []string) int {
-	f := newReviewFlags("review reject", `Usage: sluice review reject ID
+	f := newReviewFlags("review reject", `Usage: sluice review reject ID [--reason TEXT]
 
 Rejects a review item: its branch is deleted from sluice's scratch clone
 (never from your checkout), and a later metapipeline run will not stage the
@@ -496,21 +499,80 @@ same proposal again.
 
 Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 `, env, false)
+	reason := f.fs.String("reason", "", "why, kept with the item and in its history")
 	id, code, ok := f.parse(env, args, true)
 	if !ok {
 		return code
 	}
-	cfg, _ := review.ConfigFromEnv(env.getenv)
+	cfg, _ := flags.ReviewFromEnv(env.getenv)
 	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
 	if !ok {
 		return exitUsage
 	}
 	defer eng.Close()
-	it, err := eng.RejectReview(ctx, id)
+	it, err := eng.RejectReview(ctx, id, *reason)
 	if err != nil {
 		f.failed(env, err)
 		return exitUsage
 	}
 	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	return exitOK
+}
+
+func runReviewExclude(ctx context.Context, env *cliEnv, args []string) int {
+	f := newReviewFlags("review exclude", `Usage: sluice review exclude ID MODEL [--keep --reason TEXT] [--undo]
+
+Takes a model (its name or unique id) out of a staged deprecation item; the
+item is re-staged with the other models, its diff and counts updated. Only
+this time by default; with --keep for good: a keep rule, with its reason,
+that no later metapipeline run overrides. --undo puts the model back (and
+drops a keep rule this item set).
+
+Exit status: 0 done, 2 usage error, no such item or model, or the item is
+not a staged deprecation.
+`, env, false)
+	keep := f.fs.Bool("keep", false, "keep the model for good: never propose it again (needs --reason)")
+	reason := f.fs.String("reason", "", "why the model is kept")
+	undo := f.fs.Bool("undo", false, "put the model back into the branch")
+	if err := parseArgs(env, f.fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := f.fs.Args()
+	if len(rest) != 2 {
+		fmt.Fprintln(env.stderr, "sluice review exclude: want a review ID and a model")
+		f.fs.Usage()
+		return exitUsage
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)
+	if err != nil || id <= 0 {
+		fmt.Fprintf(env.stderr, "sluice review exclude: %q is not a review ID\n", rest[0])
+		return exitUsage
+	}
+	if *keep && strings.TrimSpace(*reason) == "" && !*undo {
+		fmt.Fprintln(env.stderr, "sluice review exclude: --keep needs --reason: say why the model stays")
+		return exitUsage
+	}
+	cfg, _ := flags.ReviewFromEnv(env.getenv)
+	eng, ok := f.open(ctx, env, engine.Config{Review: cfg})
+	if !ok {
+		return exitUsage
+	}
+	defer eng.Close()
+	it, err := eng.ExcludeReviewModel(ctx, id, rest[1], api.Exclusion{Keep: *keep, Reason: *reason, Undo: *undo})
+	if err != nil {
+		f.failed(env, err)
+		return exitUsage
+	}
+	fmt.Fprintf(env.stdout, "Review %d is %s: %s\n", it.ID, it.State, it.Title)
+	for _, x := range it.Excluded {
+		how := "left out this time"
+		if x.Keep {
+			how = "kept: " + x.Reason
+		}
+		fmt.Fprintf(env.stdout, "  out: %s (%s)\n", x.Name, how)
+	}
 	return exitOK
 }

@@ -62,7 +62,7 @@ func newReviewFixture(t *testing.T) reviewFixture {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc, err := review.New(review.Config{StateDir: f.state, Repo: f.user}, review.NewSQLStore(db), nil)
+	svc, err := review.New(review.Config{StateDir: f.state, Repo: f.user, DeprecateMode: review.DeprecateDelete}, review.NewSQLStore(db), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestReviewCLIReject(t *testing.T) {
 	f := newReviewFixture(t)
 	env := map[string]string{"SLUICE_STATE_DIR": f.state}
 	id := strconv.FormatInt(f.branchID, 10)
-	code, out, errOut := dagsRun(t, env, "review", "reject", id)
+	code, out, errOut := dagsRun(t, env, "review", "reject", id, "--reason", "kept for finance")
 	if code != exitOK || !strings.Contains(out, "Review "+id+" is rejected.") {
 		t.Fatalf("reject: %d %s %s", code, out, errOut)
 	}
@@ -265,7 +265,7 @@ func TestReviewCLIReject(t *testing.T) {
 	}
 	hist := it["history"].([]any)
 	last := hist[len(hist)-1].(map[string]any)
-	if it["state"] != "rejected" || !strings.Contains(last["note"].(string), "deleted local branch "+f.branch) {
+	if it["state"] != "rejected" || !strings.Contains(last["note"].(string), "deleted local branch "+f.branch) || !strings.Contains(last["note"].(string), "kept for finance") {
 		t.Errorf("after reject: %v", it)
 	}
 	if code, _, errOut := dagsRun(t, env, "review", "approve", id); code != exitUsage || !strings.Contains(errOut, "rejected") {
@@ -273,5 +273,27 @@ func TestReviewCLIReject(t *testing.T) {
 	}
 	if out := reviewGit(t, f.remote, "branch", "--list", "sluice/*"); out != "" {
 		t.Errorf("rejecting pushed something: %q", out)
+	}
+}
+
+func TestReviewCLIExclude(t *testing.T) {
+	t.Parallel()
+	f := newReviewFixture(t)
+	env := map[string]string{"SLUICE_STATE_DIR": f.state}
+	id := strconv.FormatInt(f.branchID, 10)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{id, "b", "--keep"}, "--keep needs --reason"},
+		{[]string{id}, "want a review ID and a model"},
+		{[]string{id, "nope"}, "proposes no model"},
+		{[]string{id, "b"}, "last model left in the branch; reject the item instead"},
+		{[]string{strconv.FormatInt(f.archiveID, 10), "b"}, "only a staged deprecation's models can be taken out"},
+	} {
+		code, _, errOut := dagsRun(t, env, append([]string{"review", "exclude"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("exclude %v: %d %q, want %q", tc.args, code, errOut, tc.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/meta"
@@ -20,6 +21,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 func init() {
@@ -56,6 +58,9 @@ Known secrets are redacted from everything it prints.
 // environment over defaults.
 type runSettings struct {
 	stateDir        string
+	store           string
+	lease           time.Duration
+	pollInterval    time.Duration
 	loader          loader.Config
 	maxConcurrent   int
 	tagLimits       tagLimitsFlag
@@ -75,7 +80,7 @@ type runSettings struct {
 func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	s := &runSettings{}
 	var errs []error
-	lc, err := loader.ConfigFromEnv(env.getenv)
+	lc, err := flags.LoaderFromEnv(env.getenv)
 	errs = append(errs, err)
 	s.loader = lc
 	s.maxConcurrent = envInt(env, "SLUICE_MAX_CONCURRENT_RUNS", runner.DefaultMaxConcurrentRuns, &errs)
@@ -107,7 +112,10 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	}
 
 	addStateDirFlag(fs, env, &s.stateDir)
-	loader.RegisterFlags(fs, &s.loader)
+	addStoreFlag(fs, env, &s.store)
+	fs.DurationVar(&s.lease, "lease", 30*time.Second, "with a shared --store: how old another instance's heartbeat may get before its runs are taken over (env SLUICE_LEASE)")
+	fs.DurationVar(&s.pollInterval, "poll-interval", 250*time.Millisecond, "how often the store is read for runs other processes queued (env SLUICE_POLL_INTERVAL)")
+	flags.RegisterLoader(fs, &s.loader)
 	fs.IntVar(&s.maxConcurrent, "max-concurrent-runs", s.maxConcurrent, "runs running at once, all DAGs together (env SLUICE_MAX_CONCURRENT_RUNS)")
 	fs.Var(&s.tagLimits, "tag-limit", "KEY=VALUE:LIMIT caps running runs of DAGs tagged KEY=VALUE (VALUE * caps each value); repeatable (env SLUICE_TAG_LIMITS, comma-separated)")
 	fs.IntVar(&s.taskParallelism, "task-parallelism", s.taskParallelism, "tasks of one run running at once (env SLUICE_TASK_PARALLELISM)")
@@ -119,25 +127,15 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	return s, errors.Join(errs...)
 }
 
-// reviewFlagEnv names the variable behind each of review.RegisterFlags'
-// flags, so that their usage says so and a config file ranks under the
-// environment for them as for every other flag.
-var reviewFlagEnv = map[string]string{
-	"repo": "DBT_REPO", "remote": "DBT_REMOTE", "project-dir": "DBT_PROJECT_DIR", "base": "DBT_BASE_BRANCH",
-	"github-repo": "GITHUB_REPOSITORY", "github-api-url": "GITHUB_API_URL", "draft": "SLUICE_PR_DRAFT",
-	"ssh-key": "SLUICE_SSH_KEY", "max-delete-fraction": "SLUICE_MAX_DELETE_FRACTION",
-	"dbt-bin": "SLUICE_DBT_BIN", "reconsider-days": "SLUICE_RECONSIDER_DAYS",
-}
-
 // addPartFlags registers the settings of the Kafka sensors, the
 // metapipeline and the review flow. Secrets (the SASL password, the Mode
 // credentials, the GitHub token) come from the environment only.
 func (s *runSettings) addPartFlags(fs *flag.FlagSet, env *cliEnv) error {
 	var errs []error
-	kc, err := sensor.ConfigFromEnv(env.getenv)
+	kc, err := flags.KafkaFromEnv(env.getenv)
 	errs = append(errs, err)
 	s.kafka = kc
-	sensor.RegisterFlagsPrefixed(fs, &s.kafka, sensor.FlagPrefix)
+	flags.RegisterKafka(fs, &s.kafka, flags.KafkaPrefix)
 
 	s.meta = engine.MetaConfig{
 		Config: meta.Config{
@@ -167,15 +165,13 @@ func (s *runSettings) addPartFlags(fs *flag.FlagSet, env *cliEnv) error {
 		return nil
 	})
 
-	rc, err := review.ConfigFromEnv(env.getenv)
+	rc, err := flags.ReviewFromEnv(env.getenv)
 	errs = append(errs, err)
 	s.review = rc
-	review.RegisterFlags(fs, &s.review)
-	for name, envName := range reviewFlagEnv {
-		if f := fs.Lookup(name); f != nil && !strings.Contains(f.Usage, "(env ") {
-			f.Usage += " (env " + envName + ")"
-		}
-	}
+	flags.RegisterReview(fs, &s.review)
+	// Here every flag says its variable, so a config file ranks under the
+	// environment for these as for the others.
+	flags.NameReviewEnv(fs)
 	return errors.Join(errs...)
 }
 
@@ -224,8 +220,17 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 	if err := s.partsConfig(); err != nil {
 		return engine.Config{}, err
 	}
+	if s.lease <= 0 || s.pollInterval <= 0 {
+		return engine.Config{}, errors.New("--lease and --poll-interval must be positive")
+	}
+	if _, err := storeopen.Kind(s.store); err != nil {
+		return engine.Config{}, err
+	}
 	return engine.Config{
 		StateDir:          s.stateDir,
+		Store:             s.store,
+		Lease:             s.lease,
+		PollInterval:      s.pollInterval,
 		Loader:            s.loader,
 		MaxConcurrentRuns: s.maxConcurrent,
 		TagLimits:         s.tagLimits,
@@ -265,10 +270,16 @@ func (f *tagLimitsFlag) Set(s string) error {
 	return nil
 }
 
+// addStoreFlag registers --store with its default from the environment.
+func addStoreFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
+	fs.StringVar(p, "store", env.getenv("SLUICE_STORE"),
+		"the store: empty for the SQLite file in --state-dir, or postgres://user@host:port/db?sslmode=… for a database several instances share (env SLUICE_STORE; password from the URL, PGPASSWORD or ~/.pgpass)")
+}
+
 // addStateDirFlag registers --state-dir with its default from the
 // environment.
 func addStateDirFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
-	fs.StringVar(p, "state-dir", store.DefaultStateDir(env.getenv),
+	fs.StringVar(p, "state-dir", flags.DefaultStateDir(env.getenv),
 		"the engine's state: database, run files, task logs (env SLUICE_STATE_DIR; default $XDG_STATE_HOME/sluice or ~/.local/state/sluice)")
 }
 

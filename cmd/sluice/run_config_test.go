@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // TestRunReadsConfigFileAndServesMetrics: `sluice run` takes its DAG folder
@@ -16,7 +18,7 @@ import (
 func TestRunReadsConfigFileAndServesMetrics(t *testing.T) {
 	t.Parallel()
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	cfg := filepath.Join(dir, "sluice.yaml")
 	body := fmt.Sprintf("dags-dir: %s\nrun:\n  metrics: 127.0.0.1:0\n", dags)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
@@ -25,17 +27,17 @@ func TestRunReadsConfigFileAndServesMetrics(t *testing.T) {
 	vars := map[string]string{"SLUICE_STATE_DIR": state, "SLUICE_CONFIG": cfg}
 	stderr, stop := startInProcessEngine(t, vars, "--kill-grace", "1s")
 	var addr string
-	waitUntil(t, "run to serve metrics", 20*time.Second, func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		addr = logAddr(stderr.String(), "serving metrics")
 		return addr != ""
-	})
+	}, "run to serve metrics")
 	code, out, errOut := runCmd(context.Background(), vars, "trigger", "from_file")
 	if code != exitOK {
 		t.Fatalf("trigger: %d %q %q", code, out, errOut)
 	}
-	waitUntil(t, "the metrics to count the run", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(scrape(t, addr), `sluice_runs_finished_total{dag="from_file",state="success"} 1`)
-	})
+	}, "the metrics to count the run")
 	if code := stop(); code != exitOK {
 		t.Fatalf("run exited %d: %s", code, stderr.String())
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -48,25 +49,6 @@ func runCmd(ctx context.Context, vars map[string]string, args ...string) (code i
 	return code, out.String(), errOut.String()
 }
 
-func writeDAG(t *testing.T, dir, name, body string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-}
-
 // startInProcessEngine runs `sluice run` in a goroutine until the returned
 // stop is called; stop returns its exit code.
 func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) (stderr *syncBuffer, stop func() int) {
@@ -76,7 +58,7 @@ func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) 
 	env := &cliEnv{stdout: &syncBuffer{}, stderr: stderr, stdin: strings.NewReader(""), getenv: func(k string) string { return vars[k] }}
 	done := make(chan int, 1)
 	go func() { done <- dispatch(ctx, env, append([]string{"run"}, args...)) }()
-	waitUntil(t, "the engine to take the state dir", 20*time.Second, func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		_, held, _ := store.LockHolder(vars["SLUICE_STATE_DIR"])
 		select {
 		case code := <-done:
@@ -84,7 +66,7 @@ func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) 
 		default:
 		}
 		return held && strings.Contains(stderr.String(), "engine started")
-	})
+	}, "the engine to take the state dir")
 	var once sync.Once
 	code := 0
 	stop = func() int {
@@ -105,8 +87,8 @@ func startInProcessEngine(t *testing.T, vars map[string]string, args ...string) 
 func TestRunTriggerAndList(t *testing.T) {
 	t.Parallel()
 	dags, state := t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "cat \"$SLUICE_RUN_CONFIG\""}}]}`)
-	writeDAG(t, dags, "broken", `{"nodes": [{"id": "x", "type": "sluice.fail", "config": {"message": "nope"}}]}`)
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "cat \"$SLUICE_RUN_CONFIG\""}}]}`)
+	enginetest.WriteDAG(t, dags, "broken", `{"nodes": [{"id": "x", "type": "sluice.fail", "config": {"message": "nope"}}]}`)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	stderr, stop := startInProcessEngine(t, vars, "--kill-grace", "1s")
 
@@ -350,13 +332,13 @@ func TestCrashRecovery(t *testing.T) {
 		return row.ID
 	}
 	quick := trigger("quick")
-	waitUntil(t, "the quick run", 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return runState(t, state, quick) == api.RunSuccess }, "the quick run")
 	keep, drop := trigger("keep"), trigger("drop")
 	waiting := trigger("quick") // queued behind the two slots
-	waitUntil(t, "both gated runs to run their task", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
 		return len(strings.Fields(string(data))) == 2
-	})
+	}, "both gated runs to run their task")
 	if s := runState(t, state, waiting); s != api.RunQueued {
 		t.Fatalf("third run %s, want queued behind max-concurrent-runs 2", s)
 	}
@@ -375,10 +357,10 @@ func TestCrashRecovery(t *testing.T) {
 
 	second := startBinary(t, bin, vars, filepath.Join(work, "stderr2"), "run", "--max-concurrent-runs", "2", "--kill-grace", "1s")
 	// A second engine while it runs is refused, naming it.
-	waitUntil(t, "the restarted engine to take the lock", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		pid, held, _ := store.LockHolder(state)
 		return held && pid == second.Process.Pid
-	})
+	}, "the restarted engine to take the lock")
 	if code, _, errOut := runCmd(ctx, vars, "run"); code != exitFailed || !strings.Contains(errOut, fmt.Sprintf("pid %d", second.Process.Pid)) {
 		t.Fatalf("second engine: %d %q", code, errOut)
 	}
@@ -386,7 +368,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs []runRow
-	waitUntil(t, "every run to settle", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		runs = listRuns(t, vars)
 		for _, r := range runs {
 			if r.State == api.RunQueued || r.State == api.RunRunning {
@@ -394,7 +376,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		return len(runs) == 5
-	})
+	}, "every run to settle")
 	byID := map[int64]runRow{}
 	var requeued *runRow
 	for i, r := range runs {
@@ -502,9 +484,9 @@ func writeGatedDAGs(t *testing.T, dags, work string) (gate string) {
 		return fmt.Sprintf(`{%s "nodes": [{"id": "work", "type": "local", "config": {"command": %q}},
 			{"id": "after", "type": "sluice.noop", "config": {}, "depends_on": ["work"]}]}`, extra, task)
 	}
-	writeDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
-	writeDAG(t, dags, "drop", gated(""))
-	writeDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "keep", gated(`"retry_on_crash": true,`))
+	enginetest.WriteDAG(t, dags, "drop", gated(""))
+	enginetest.WriteDAG(t, dags, "quick", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	t.Cleanup(func() {
 		data, _ := os.ReadFile(filepath.Join(work, "pgids"))
 		for _, f := range strings.Fields(string(data)) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -27,23 +28,25 @@ cancelled; repeat --state for several.
 
 // runRow is one run in `runs list --json` and `trigger --json`.
 type runRow struct {
-	ID         int64        `json:"id"`
-	DAG        string       `json:"dag"`
-	State      api.RunState `json:"state"`
-	Trigger    string       `json:"trigger"`
-	Priority   int          `json:"priority"`
-	QueuedAt   *time.Time   `json:"queued_at"`
-	StartedAt  *time.Time   `json:"started_at"`
-	FinishedAt *time.Time   `json:"finished_at"`
-	Error      string       `json:"error"`
-	Batch      string       `json:"batch,omitempty"`
-	RetryOf    int64        `json:"retry_of,omitempty"`
-	RerunOf    int64        `json:"rerun_of,omitempty"`
-	DAGVersion int          `json:"dag_version,omitempty"`
+	ID         int64           `json:"id"`
+	DAG        string          `json:"dag"`
+	State      api.RunState    `json:"state"`
+	Trigger    string          `json:"trigger"`
+	Priority   int             `json:"priority"`
+	QueuedAt   *time.Time      `json:"queued_at"`
+	StartedAt  *time.Time      `json:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+	Error      string          `json:"error"`
+	Batch      string          `json:"batch,omitempty"`
+	RetryOf    int64           `json:"retry_of,omitempty"`
+	RerunOf    int64           `json:"rerun_of,omitempty"`
+	DAGVersion int             `json:"dag_version,omitempty"`
+	Config     json.RawMessage `json:"config,omitempty"`
+	// Instance is the instance that claimed the run ("" while queued).
+	Instance string `json:"instance"`
 	// ScheduledFor is the fire time a scheduled or backfill run answers.
-	ScheduledFor *time.Time      `json:"scheduled_for,omitempty"`
-	Backfill     int64           `json:"backfill,omitempty"`
-	Config       json.RawMessage `json:"config,omitempty"`
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+	Backfill     int64      `json:"backfill,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -58,7 +61,7 @@ func runRowOf(r store.Run) runRow {
 	return runRow{ID: r.ID, DAG: r.DAG, State: r.State, Trigger: r.Trigger, Priority: r.Priority,
 		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
 		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, DAGVersion: r.DAGVersion, Config: r.Config,
-		ScheduledFor: timePtr(r.ScheduledFor), Backfill: r.BackfillID}
+		Instance: r.Instance, ScheduledFor: timePtr(r.ScheduledFor), Backfill: r.BackfillID}
 }
 
 type statesFlag []api.RunState
@@ -84,7 +87,9 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("runs list", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	var stateDir string
+	var storeURL string
 	addStateDirFlag(fs, env, &stateDir)
+	addStoreFlag(fs, env, &storeURL)
 	asJSON := fs.Bool("json", false, "print a JSON array of runs")
 	dagName := fs.String("dag", "", "only runs of this DAG")
 	var states statesFlag
@@ -97,7 +102,7 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
 		return code
 	}
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir}})
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir, Store: storeURL}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice runs list: %v\n", err)
 		return exitUsage
@@ -129,11 +134,13 @@ func runRunsList(ctx context.Context, env *cliEnv, args []string) int {
 		case !r.StartedAt.IsZero():
 			dur = time.Since(r.StartedAt).Round(time.Second).String() + "…"
 		}
-		msg := r.Error
-		if len(msg) > 60 {
-			msg = msg[:59] + "…"
+		// DAG names and errors come from outside: escaped, one line each,
+		// so no name can forge a row or drive the terminal.
+		msg := text.Line(r.Error)
+		if runes := []rune(msg); len(runes) > 60 {
+			msg = string(runes[:59]) + "…"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.DAG, r.State, r.Trigger,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, text.Line(r.DAG), r.State, text.Line(r.Trigger),
 			r.QueuedAt.Local().Format("2006-01-02 15:04:05"), dur, msg)
 	}
 	tw.Flush()

@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // served is `sluice serve` running in-process.
@@ -51,7 +52,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *served {
 	go func() { done <- dispatch(ctx, env, append([]string{"serve"}, args...)) }()
 	wantSSH := strings.Contains(strings.Join(args, " "), "--ssh")
 	wantMetrics := strings.Contains(strings.Join(args, " "), "--metrics")
-	waitUntil(t, "sluice serve to come up", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		select {
 		case code := <-done:
 			t.Fatalf("sluice serve exited %d: %s", code, s.stderr.String())
@@ -61,7 +62,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *served {
 		s.ssh = logAddr(log, "serving the console over ssh")
 		s.metrics = logAddr(log, "serving metrics")
 		return strings.Contains(log, "engine started") && (!wantSSH || s.ssh != "") && (!wantMetrics || s.metrics != "")
-	})
+	}, "sluice serve to come up")
 	var once sync.Once
 	code := -1
 	s.stop = func() int {
@@ -144,7 +145,7 @@ func scrape(t *testing.T, addr string) string {
 func TestServeSSHEndToEnd(t *testing.T) {
 	t.Parallel()
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "echo hello from the task"}}]}`)
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "say", "type": "local", "config": {"command": "echo hello from the task"}}]}`)
 	keys, op, vw := writeKeys(t, dir)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	s := startServe(t, vars, "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--metrics", "127.0.0.1:0", "--kill-grace", "1s")
@@ -180,9 +181,9 @@ func TestServeSSHEndToEnd(t *testing.T) {
 	olga.Screen.WaitFor(t, mark, sshWait, "Finished (1)")
 	victor.Screen.WaitFor(t, vmark, sshWait, "Finished (1)")
 
-	waitUntil(t, "the metrics to count the run", sshWait, func() bool {
+	enginetest.Eventually(t, sshWait, func() bool {
 		return strings.Contains(scrape(t, s.metrics), `sluice_runs_finished_total{dag="hello",state="success"} 1`)
-	})
+	}, "the metrics to count the run")
 
 	// Sessions leave; the engine carries on and serves the next one.
 	olga.Close()
@@ -205,7 +206,7 @@ func TestServeSSHEndToEnd(t *testing.T) {
 func TestServeWithoutSSHIsHeadless(t *testing.T) {
 	t.Parallel()
 	dags, state := t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "hello", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
 	s := startServe(t, vars)
 	if s.ssh != "" || s.metrics != "" {
@@ -267,7 +268,7 @@ func TestServeUsage(t *testing.T) {
 func TestServeReadsTheConfigFile(t *testing.T) {
 	t.Parallel()
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	enginetest.WriteDAG(t, dags, "from_file", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
 	keys, op, _ := writeKeys(t, dir)
 	cfg := filepath.Join(dir, "sluice.yaml")
 	body := fmt.Sprintf("dags-dir: %s\nstate-dir: /nonexistent/overridden/by/env\nserve:\n  ssh: 127.0.0.1:0\n  authorized-keys: %s\n  host-key: %s\n",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/demoenv"
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // TestSoak holds a `sluice serve` process under the demo load and
@@ -52,14 +53,14 @@ func TestSoak(t *testing.T) {
 	defer kafka.Stop()
 
 	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
-	writeDAG(t, dags, "every_2s", `{"schedule": "@every 2s", "max_active_runs": 1, "nodes": [
+	enginetest.WriteDAG(t, dags, "every_2s", `{"schedule": "@every 2s", "max_active_runs": 1, "nodes": [
 		{"id": "a", "type": "sluice.sleep", "config": {"duration": "300ms"}},
 		{"id": "b", "type": "sluice.noop", "config": {}, "depends_on": ["a"]}]}`)
-	writeDAG(t, dags, "every_3s", `{"schedule": "@every 3s", "max_active_runs": 2, "nodes": [
+	enginetest.WriteDAG(t, dags, "every_3s", `{"schedule": "@every 3s", "max_active_runs": 2, "nodes": [
 		{"id": "cmd", "type": "local", "config": {"command": "echo soak; sleep 0.5"}},
 		{"id": "fan1", "type": "sluice.noop", "config": {}, "depends_on": ["cmd"]},
 		{"id": "fan2", "type": "sluice.noop", "config": {}, "depends_on": ["cmd"]}]}`)
-	writeDAG(t, dags, "events_batches", `{"nodes": [{"id": "consume", "type": "sluice.noop", "config": {}}],
+	enginetest.WriteDAG(t, dags, "events_batches", `{"nodes": [{"id": "consume", "type": "sluice.noop", "config": {}}],
 		"sensors": [{"type": "kafka", "topic": "events", "max_batch_size": 500, "max_tick_runtime": "2s", "tick_interval": "2s", "replicas": 2}]}`)
 	keys, op, vw := writeKeys(t, dir)
 	env := []string{"DAGS_DIR=" + dags, "SLUICE_STATE_DIR=" + state,

@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 func init() {
@@ -36,8 +37,9 @@ const pollEvery = 200 * time.Millisecond
 func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("trigger", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var stateDir string
+	var stateDir, storeURL string
 	addStateDirFlag(fs, env, &stateDir)
+	addStoreFlag(fs, env, &storeURL)
 	cfgText := fs.String("config", "", "run config, a JSON object")
 	wait := fs.Bool("wait", false, "wait for the run to finish; exit 1 unless it succeeded")
 	priority := fs.Int("priority", 0, "queue priority (higher first; 0 takes the DAG's)")
@@ -55,7 +57,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir}})
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{StateDir: stateDir, Store: storeURL}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice trigger: %v\n", err)
 		return exitUsage
@@ -79,6 +81,10 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	id := run.ID
 	pid, held, _ := store.LockHolder(stateDir)
+	if storeopen.Shared(storeURL) {
+		// Several instances share the database: any of them picks it up.
+		held, pid = true, 0
+	}
 	if *asJSON && !*wait {
 		return printJSON(env, runRowOf(run))
 	}
@@ -87,7 +93,11 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if held {
 		if !*asJSON {
-			fmt.Fprintf(env.stderr, "the engine (pid %d) picks it up within a second\n", pid)
+			if pid != 0 {
+				fmt.Fprintf(env.stderr, "the engine (pid %d) picks it up within a second\n", pid)
+			} else {
+				fmt.Fprintln(env.stderr, "an instance sharing the store picks it up")
+			}
 		}
 	} else {
 		fmt.Fprintf(env.stderr, "no engine is running on %s: the run starts when `sluice run` (or the console) does\n",
@@ -124,7 +134,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 // waitForRun polls the store until a run is finished.
-func waitForRun(ctx context.Context, st *store.Store, id int64) (store.Run, error) {
+func waitForRun(ctx context.Context, st store.Interface, id int64) (store.Run, error) {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
@@ -33,40 +34,43 @@ type validateError struct {
 }
 
 func runValidate(ctx context.Context, env *cliEnv, args []string) int {
-	flags := flag.NewFlagSet("validate", flag.ContinueOnError)
-	flags.SetOutput(env.stderr)
-	asJSON := flags.Bool("json", false, "print a JSON array of results instead of one line per problem")
-	flags.Usage = func() {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	asJSON := fs.Bool("json", false, "print a JSON array of results instead of one line per problem")
+	// Starlark files read the environment as the loader lets them: the
+	// same allow-list, so validate and the engine agree about a file.
+	lcfg := loader.Config{Env: flags.StarlarkEnv(env.getenv), EnvAllow: flags.DAGsEnvAllowFromEnv(env.getenv)}
+	flags.RegisterDAGsEnvAllow(fs, &lcfg)
+	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, `Usage: sluice validate [--json] PATH...
 
 Checks DAG files: each PATH is a .json or .star file, or a folder searched
 recursively for them, skipping what the loader skips (hidden files and
 folders, editor leftovers: #x#, x~, .swp, .tmp). Prints one line
-per problem, FILE: node "ID": /path: message, then a summary.
+per problem, FILE: node "ID": /path: message, then a summary. env() in
+Starlark files reads SLUICE_DAG_* and the variables --dags-env-allow names,
+as the engine's loader does.
 
 Exit status: 0 every file is valid, 1 some file is invalid, 2 usage error or
 unreadable path.
 
 Flags:
 `)
-		flags.PrintDefaults()
+		fs.PrintDefaults()
 	}
-	if err := parseArgs(env, flags, args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	if flags.NArg() == 0 {
+	if fs.NArg() == 0 {
 		fmt.Fprintln(env.stderr, "sluice validate: no PATH given")
-		flags.Usage()
+		fs.Usage()
 		return exitUsage
 	}
 
-	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{Loader: loader.Config{Env: func(name string) (string, bool) {
-		v := env.getenv(name)
-		return v, v != ""
-	}}}})
+	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{Loader: lcfg}})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
 		return exitUsage
@@ -75,7 +79,7 @@ Flags:
 	code := exitOK
 	results := []validateResult{}
 	invalid := 0
-	for _, root := range flags.Args() {
+	for _, root := range fs.Args() {
 		checks, problems, err := eng.Validate(ctx, root)
 		for _, p := range problems {
 			fmt.Fprintf(env.stderr, "sluice validate: %s\n", p)

@@ -174,6 +174,16 @@ func TestValidateStarlarkEnv(t *testing.T) {
 	if code, stdout, _ := validateRun(t, map[string]string{"NODE_ID": "fine"}, g); code != exitFailed || !strings.Contains(stdout, `invalid id "not valid!"`) {
 		t.Errorf("NODE_ID outside the allow-list: exit %d, stdout %q", code, stdout)
 	}
+	// Named in the allow-list (the loader's: flag or environment), it is read.
+	if code, stdout, _ := validateRun(t, map[string]string{"NODE_ID": "fine"}, "--dags-env-allow", "OTHER,NODE_ID", g); code != exitOK {
+		t.Errorf("--dags-env-allow NODE_ID: exit %d, stdout %q", code, stdout)
+	}
+	if code, stdout, _ := validateRun(t, map[string]string{"NODE_ID": "fine", "SLUICE_DAGS_ENV_ALLOW": "NODE_ID"}, g); code != exitOK {
+		t.Errorf("SLUICE_DAGS_ENV_ALLOW=NODE_ID: exit %d, stdout %q", code, stdout)
+	}
+	if code, _, _ := validateRun(t, map[string]string{"NODE_ID": "fine", "SLUICE_DAGS_ENV_ALLOW": "NODE_ID"}, "--dags-env-allow=", g); code != exitFailed {
+		t.Errorf("an empty --dags-env-allow over the environment's: exit %d", code)
+	}
 }
 
 func TestValidateHugeFile(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // TestPinSurvivesEditAndRestartOnTheBinary: a DAG edited twice has three
@@ -27,7 +28,7 @@ func TestPinSurvivesEditAndRestartOnTheBinary(t *testing.T) {
 		return fmt.Sprintf(`{"nodes": [{"id": %q, "type": "local", "config": {"command": "echo %s >> %s"}}]}`, task, task, side)
 	}
 	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state}
-	writeDAG(t, dags, "etl", body("first"))
+	enginetest.WriteDAG(t, dags, "etl", body("first"))
 
 	start := func() (stop func(), logPath string) {
 		logPath = filepath.Join(t.TempDir(), "engine.log")
@@ -62,7 +63,7 @@ func TestPinSurvivesEditAndRestartOnTheBinary(t *testing.T) {
 	if got, v := trigger(); got != "first" || v != 1 {
 		t.Fatalf("v1 run: %q at v%d", got, v)
 	}
-	writeDAG(t, dags, "etl", body("second"))
+	enginetest.WriteDAG(t, dags, "etl", body("second"))
 	waitLog(t, logPath, "dag version", 0)
 	if got, v := trigger(); got != "second" || v != 2 {
 		t.Fatalf("v2 run: %q at v%d", got, v)
@@ -75,7 +76,7 @@ func TestPinSurvivesEditAndRestartOnTheBinary(t *testing.T) {
 		t.Fatalf("pinned run: %q at v%d", got, v)
 	}
 	// An edit while pinned is a new version, not what runs.
-	writeDAG(t, dags, "etl", body("third"))
+	enginetest.WriteDAG(t, dags, "etl", body("third"))
 	waitLog(t, logPath, "dag version", 1)
 	if got, v := trigger(); got != "first" || v != 1 {
 		t.Fatalf("pinned run after an edit: %q at v%d", got, v)

@@ -102,11 +102,18 @@ func (r *restricted) Approve(ctx context.Context, review int64) error {
 	return r.api.Approve(ctx, review)
 }
 
-func (r *restricted) Reject(ctx context.Context, review int64) error {
+func (r *restricted) Reject(ctx context.Context, review int64, reason string) error {
 	if err := r.check(ActionReject); err != nil {
 		return err
 	}
-	return r.api.Reject(ctx, review)
+	return r.api.Reject(ctx, review, reason)
+}
+
+func (r *restricted) ExcludeFromReview(ctx context.Context, review int64, model string, x api.Exclusion) error {
+	if err := r.check(ActionExclude); err != nil {
+		return err
+	}
+	return r.api.ExcludeFromReview(ctx, review, model, x)
 }
 
 func (r *restricted) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {

@@ -54,10 +54,14 @@ func (r *recorder) AuditLog(context.Context, api.AuditQuery) ([]api.AuditEntry, 
 	r.record("AuditLog")
 	return nil, nil
 }
-func (r *recorder) Cancel(context.Context, int64) error  { r.record("Cancel"); return nil }
-func (r *recorder) RunMeta(context.Context) error        { r.record("RunMeta"); return nil }
-func (r *recorder) Approve(context.Context, int64) error { r.record("Approve"); return nil }
-func (r *recorder) Reject(context.Context, int64) error  { r.record("Reject"); return nil }
+func (r *recorder) Cancel(context.Context, int64) error         { r.record("Cancel"); return nil }
+func (r *recorder) RunMeta(context.Context) error               { r.record("RunMeta"); return nil }
+func (r *recorder) Approve(context.Context, int64) error        { r.record("Approve"); return nil }
+func (r *recorder) Reject(context.Context, int64, string) error { r.record("Reject"); return nil }
+func (r *recorder) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	r.record("ExcludeFromReview")
+	return nil
+}
 func (r *recorder) PauseSensor(context.Context, string, int, bool) error {
 	r.record("PauseSensor")
 	return nil
@@ -78,7 +82,10 @@ var calls = []call{
 	{"Cancel", func(a api.API) error { return a.Cancel(context.Background(), 1) }, "viewers cannot cancel runs"},
 	{"RunMeta", func(a api.API) error { return a.RunMeta(context.Background()) }, "viewers cannot run the metapipeline"},
 	{"Approve", func(a api.API) error { return a.Approve(context.Background(), 1) }, "viewers cannot approve reviews"},
-	{"Reject", func(a api.API) error { return a.Reject(context.Background(), 1) }, "viewers cannot reject reviews"},
+	{"Reject", func(a api.API) error { return a.Reject(context.Background(), 1, "") }, "viewers cannot reject reviews"},
+	{"ExcludeFromReview", func(a api.API) error {
+		return a.ExcludeFromReview(context.Background(), 1, "orders", api.Exclusion{Keep: true, Reason: "finance"})
+	}, "viewers cannot change what a review proposes"},
 	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, true) }, "viewers cannot pause sensors"},
 	{"PauseSensor", func(a api.API) error { return a.PauseSensor(context.Background(), "etl", 0, false) }, "viewers cannot resume sensors"},
 	{"Rerun", func(a api.API) error { _, err := a.Rerun(context.Background(), 1, api.RerunOptions{}); return err }, "viewers cannot re-run runs"},

@@ -58,6 +58,7 @@ const (
 	ActionUnpinDAG
 	ActionBackfill
 	ActionCancelBackfill
+	ActionExclude
 )
 
 // phrase is the action as it reads after "cannot".
@@ -77,6 +78,7 @@ var phrase = map[Action]string{
 	ActionUnpinDAG:       "unpin dags",
 	ActionBackfill:       "backfill dags",
 	ActionCancelBackfill: "cancel backfills",
+	ActionExclude:        "change what a review proposes",
 }
 
 // String implements fmt.Stringer.

@@ -22,6 +22,10 @@ var (
 
 // API is what a front end (the console, an SSH session, the CLI) may ask of
 // the engine. Nothing else crosses the boundary.
+//
+// Errors of the actions name what failed and on what, once ("cancelling
+// run 12: run already finished"): a front end shows them as they are and
+// adds no context of its own, or the operator reads it twice.
 type API interface {
 	// Snapshot returns an immutable copy of everything the console shows.
 	Snapshot() *Snapshot
@@ -37,13 +41,26 @@ type API interface {
 	Cancel(ctx context.Context, run int64) error
 	// RunMeta queues a run of the metapipeline.
 	RunMeta(ctx context.Context) error
-	// Approve and Reject act on a review item.
+	// Approve and Reject act on a review item. A rejection's reason
+	// (optional, one line) is kept with the item and in its history.
 	Approve(ctx context.Context, review int64) error
-	Reject(ctx context.Context, review int64) error
+	Reject(ctx context.Context, review int64, reason string) error
+	// ExcludeFromReview takes one model (name or unique id) out of a staged
+	// deprecation item, which is re-staged with the rest; with Keep the
+	// model is kept for good (never proposed again) for Reason. Undo puts
+	// it back.
+	ExcludeFromReview(ctx context.Context, review int64, model string, x Exclusion) error
 	// PauseSensor pauses or resumes one sensor of a DAG.
 	PauseSensor(ctx context.Context, dag string, index int, paused bool) error
 	// Operations are the operator's other actions (operate.go).
 	Operations
+}
+
+// Exclusion is how a reviewer takes a model out of a deprecation item.
+type Exclusion struct {
+	Keep   bool   // for good, as a keep rule; else only for this item
+	Reason string // why it is kept (required with Keep)
+	Undo   bool   // put the model back (and drop a keep rule this item set)
 }
 
 // Topic says which part of the snapshot changed.

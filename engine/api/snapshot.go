@@ -19,7 +19,15 @@ type Snapshot struct {
 	Sensors []Sensor
 	Reviews []Review
 	Meta    *MetaReport // nil until the metapipeline has run
-	Logs    []LogRecord // oldest first, bounded
+	// MetaEnabled: a dbt manifest is configured, so the metapipeline (the
+	// built-in DAG MetaDAG) can run.
+	MetaEnabled bool
+	Logs        []LogRecord // oldest first, bounded
+	// Instances counts the live instances sharing the store (this one
+	// included; 1 on SQLite), as of the last heartbeat.
+	Instances int
+	// Store says whether the store accepts writes (the zero value: yes).
+	Store StoreHealth
 }
 
 // DAG is one entry of the registry of loaded DAGs.
@@ -72,6 +80,9 @@ type Runs struct {
 	Queued   []Run // in the order they will start
 	Running  []Run
 	Finished []Run // newest first, bounded
+	// FinishedTotal counts every finished run the store holds, of which
+	// Finished is the latest few.
+	FinishedTotal int
 }
 
 // Run is one run of a DAG.
@@ -109,16 +120,18 @@ type Task struct {
 
 // Sensor is one Kafka sensor of a DAG, with its recent ticks and lag.
 type Sensor struct {
-	DAG     string
-	Index   int // position in the DAG's sensors list
-	Topics  []string
-	Group   string
-	Status  SensorStatus
-	Paused  bool
-	Error   string
-	Ticks   []Tick // newest first, bounded
-	Lag     GroupLag
-	History []int64 // total lag samples, oldest first, for sparklines
+	DAG    string
+	Index  int // position in the DAG's sensors list
+	Topics []string
+	Group  string
+	Status SensorStatus
+	Paused bool
+	// PausedBy names who paused it (the session's user), "" when unknown.
+	PausedBy string
+	Error    string
+	Ticks    []Tick // newest first, bounded
+	Lag      GroupLag
+	History  []int64 // total lag samples, oldest first, for sparklines
 }
 
 // Tick is one sensor tick.
@@ -130,14 +143,27 @@ type Tick struct {
 	Messages int
 	Skipped  string // reason the tick did not pull, e.g. backpressure
 	Error    string
+	// Ranges are the batches the tick persisted, each a run.
+	Ranges []TickRange `json:",omitempty"`
+}
+
+// TickRange is one batch a tick persisted: a partition's offsets first to
+// last (inclusive), and the run that carries them.
+type TickRange struct {
+	Topic       string
+	Partition   int32
+	First, Last int64
+	Run         int64
 }
 
 // GroupLag is a consumer group's lag as the lag monitor last saw it.
 type GroupLag struct {
-	Group      string
-	State      string // group state from the broker
-	Members    int
-	Status     LagStatus // OK, WARN or ERR
+	Group   string
+	State   string // group state from the broker
+	Members int
+	Status  LagStatus // OK, WARN or ERR
+	// Reason is the Burrow rule that decided Status, with its numbers.
+	Reason     string
 	TotalLag   int64
 	Partitions []PartitionLag
 	At         time.Time
@@ -150,8 +176,12 @@ type PartitionLag struct {
 	LogEnd    int64
 	Committed int64 // -1 when the group never committed
 	Lag       int64
-	Rate      float64 // messages/s consumed over the window
-	Status    LagStatus
+	Rate      float64 // messages/s consumed (committed offsets' advance) over the window
+	// ProduceRate is the log end's advance per second over the window:
+	// what producers write, against Rate, what the group consumes.
+	ProduceRate float64
+	Status      LagStatus
+	Reason      string // the Burrow rule that decided Status
 }
 
 // Review is one proposal of the metapipeline awaiting a human.
@@ -172,6 +202,24 @@ type Review struct {
 	// success, failure, pending, or "" (none, or no pull request).
 	Checks string `json:",omitempty"`
 	Error  string
+	// GitHubAPI is the GitHub endpoint the item remembers from staging;
+	// approving uses the current configuration's, whatever this says.
+	GitHubAPI string `json:",omitempty"`
+	// RejectReason is what the person who rejected the item said, if
+	// anything.
+	RejectReason string `json:",omitempty"`
+	// History is every state the item passed through, oldest first.
+	History []ReviewEvent
+	// Follows is the first-phase item (a merged deprecation, an archive)
+	// a second-phase deletion follows; 0 for others.
+	Follows int64 `json:",omitempty"`
+}
+
+// ReviewEvent is one entry of a review item's history.
+type ReviewEvent struct {
+	At    time.Time
+	State ReviewState
+	Note  string
 }
 
 // ReviewSubject is a model or report a review item touches.
@@ -182,6 +230,9 @@ type ReviewSubject struct {
 	Importance float64
 	// Evidence backs a deprecation candidate; nil for other subjects.
 	Evidence *ReviewEvidence `json:",omitempty"`
+	// Excluded says a reviewer took the model out of the branch: "kept:
+	// REASON" (for good) or "left out this time"; "" while it is in.
+	Excluded string `json:",omitempty"`
 }
 
 // ReviewEvidence is why a model is proposed for deprecation, as the pane
@@ -202,6 +253,10 @@ type ReviewEvidence struct {
 	// reports ("Weekly KPIs / orders by day (9f3a/01b2)").
 	BIQueries []string `json:",omitempty"`
 }
+
+// MetaDAG is the name of the metapipeline's built-in DAG: its runs are the
+// metapipeline's progress.
+const MetaDAG = "metapipeline"
 
 // MetaReport is the latest metapipeline analysis, for the review pane.
 type MetaReport struct {
@@ -240,6 +295,8 @@ type ScanResult struct {
 	Sources  int
 	Duration time.Duration
 	Changed  int // files added, changed or removed
-	Invalid  int // files that failed to parse or validate
-	Failed   int // sources whose scan failed
+	// ChangedDAGs names the DAGs whose files changed, sorted, each once.
+	ChangedDAGs []string
+	Invalid     int // files that failed to parse or validate
+	Failed      int // sources whose scan failed
 }

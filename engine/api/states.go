@@ -94,4 +94,6 @@ const (
 	// again until the reconsider period ends).
 	ReviewMerged   ReviewState = "merged"
 	ReviewDeclined ReviewState = "declined"
+	// ReviewDeleted: every report of a second-phase item deleted.
+	ReviewDeleted ReviewState = "deleted"
 )

@@ -12,13 +12,11 @@ import (
 // unless a scan has dealt with the file since.
 
 // evaluateLater evaluates objs of st in the background, owned by ctx and
-// the loader's wait group. The caller has committed the outcome that
+// the loader's lifecycle (Stop waits for them). The caller has committed the outcome that
 // deferred them, so they are in l.pending.
 func (l *Loader) evaluateLater(ctx context.Context, st *sourceState, objs []Object) {
 	for _, o := range objs {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
+		l.life.Go(func() {
 			select {
 			case l.evalSlots <- struct{}{}:
 			case <-ctx.Done():
@@ -37,7 +35,7 @@ func (l *Loader) evaluateLater(ctx context.Context, st *sourceState, objs []Obje
 				return
 			}
 			l.applyEvaluated(st.src.Name(), r)
-		}()
+		})
 	}
 }
 

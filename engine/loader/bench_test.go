@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // Benchmark trees are generated once per process and removed by TestMain:
@@ -43,7 +44,7 @@ func benchTree(b *testing.B, key string, n int) string {
 	}
 	benchDirs[key] = dir
 	for i := range n {
-		writeFile(b, dir, benchKey(i), dagJSON(fmt.Sprint("dag ", i), 20))
+		enginetest.WriteDAG(b, dir, benchKey(i), dagJSON(fmt.Sprint("dag ", i), 20))
 	}
 	return dir
 }
@@ -127,7 +128,7 @@ func BenchmarkEditToActive(b *testing.B) {
 		desc := fmt.Sprint("edit ", i)
 		i++
 		start := time.Now()
-		writeFile(b, dir, key, dagJSON(desc, 20))
+		enginetest.WriteDAG(b, dir, key, dagJSON(desc, 20))
 		waitFor(b, l, "edit "+key, func([]api.DAG) bool {
 			d, ok := l.Lookup(key[:len(key)-len(".json")])
 			return ok && d.Description == desc

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // waitTimeout bounds every wait for the loader to notice something. Hot
@@ -42,18 +41,6 @@ func dagJSON(desc string, n int) string {
 
 // brokenJSON fails validation (an edge to a missing node), not syntax.
 const brokenJSON = `{"nodes": [{"id": "a", "type": "local", "config": {"command": "true"}, "depends_on": ["missing"]}]}`
-
-func writeFile(t testing.TB, root, rel, content string) string {
-	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // logBuffer is a slog handler target safe for concurrent writes.
 type logBuffer struct {
@@ -95,19 +82,14 @@ func startLoader(t testing.TB, l *Loader) {
 // test at the deadline with the registry as it was.
 func waitFor(t testing.TB, l *Loader, what string, cond func([]api.DAG) bool) []api.DAG {
 	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
-	for {
-		ds := l.DAGs()
-		if cond(ds) {
-			return ds
-		}
-		select {
-		case <-l.Changes():
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s; registry:\n%s", what, dump(ds))
-		}
+	var ds []api.DAG
+	if !enginetest.PollOn(l.Changes(), waitTimeout, func() bool {
+		ds = l.DAGs()
+		return cond(ds)
+	}) {
+		enginetest.TimedOut(t, waitTimeout, what+"; registry:\n"+dump(ds))
 	}
+	return ds
 }
 
 func dump(ds []api.DAG) string {

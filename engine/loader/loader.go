@@ -18,11 +18,13 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // ErrSourceFailed wraps the error of a source whose scan failed; ScanNow
@@ -61,10 +63,7 @@ type Loader struct {
 	view      []api.DAG
 	scheds    []*dag.DAG // per view entry: the definition that fires, or nil
 
-	life    sync.Mutex // guards started, cancel
-	started bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	life lifecycle.Lifecycle
 }
 
 type sourceState struct {
@@ -141,20 +140,16 @@ func NewWithSources(cfg Config, log *slog.Logger, sources ...Source) (*Loader, e
 // Start performs the initial scan of every source and begins watching: file
 // notifications for the local folder, and a periodic scan of everything.
 // Source failures are reported in Sources, not returned; Start fails only if
-// the loader was already started or ctx ends during the initial scan.
+// the loader was already started (lifecycle.ErrStarted, ErrStopped) or ctx
+// ends during the initial scan.
 func (l *Loader) Start(ctx context.Context) error {
-	l.life.Lock()
-	defer l.life.Unlock()
-	if l.started {
-		return errors.New("loader: already started")
-	}
-	l.started = true
-	if !l.cfg.Enabled {
-		l.log.Info("dag loading disabled", "env", EnvEnabled)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	l.cancel = cancel
+	return l.life.Start(ctx, l.start)
+}
 
+func (l *Loader) start(ctx context.Context) error {
+	if !l.cfg.Enabled {
+		l.log.Info("dag loading disabled")
+	}
 	var watched []*sourceState
 	for _, st := range l.sources {
 		w, ok := st.src.(watchable)
@@ -168,21 +163,18 @@ func (l *Loader) Start(ctx context.Context) error {
 		}
 		watched = append(watched, st)
 	}
-	if err := l.initialScan(runCtx); err != nil && ctx.Err() != nil {
-		cancel()
+	if err := l.initialScan(ctx); err != nil && ctx.Err() != nil {
 		for _, st := range watched {
 			st.src.(watchable).stopWatching()
 		}
-		return fmt.Errorf("loader: initial scan: %w", ctx.Err())
+		return fmt.Errorf("initial scan: %w", ctx.Err())
 	}
 
 	for _, st := range watched {
 		kicks := make(chan struct{}, 1)
 		w := st.src.(watchable)
-		l.wg.Add(2)
-		go func() {
-			defer l.wg.Done()
-			w.watch(runCtx, func() {
+		l.life.Go(func() {
+			w.watch(ctx, func() {
 				select {
 				case kicks <- struct{}{}:
 				default:
@@ -190,33 +182,18 @@ func (l *Loader) Start(ctx context.Context) error {
 			}, func(err error) {
 				l.log.Warn("file notifications", "source", st.src.Name(), "err", err)
 			})
-		}()
-		go func() {
-			defer l.wg.Done()
-			l.debounce(runCtx, st, kicks)
-		}()
+		})
+		l.life.Go(func() { l.debounce(ctx, st, kicks) })
 	}
 	if len(l.sources) > 0 {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			l.periodic(runCtx)
-		}()
+		l.life.Go(func() { l.periodic(ctx) })
 	}
 	return nil
 }
 
 // Stop ends watching and waits for the loader's goroutines. A scan in
 // progress is cancelled and changes nothing.
-func (l *Loader) Stop() {
-	l.life.Lock()
-	cancel := l.cancel
-	l.life.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	l.wg.Wait()
-}
+func (l *Loader) Stop() { l.life.Stop(nil) }
 
 func (l *Loader) periodic(ctx context.Context) {
 	t := time.NewTicker(l.cfg.ScanInterval)
@@ -289,11 +266,9 @@ func (l *Loader) initialScan(ctx context.Context) error {
 		}
 	}
 	if len(remote) > 0 {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
+		l.life.Go(func() {
 			_, _ = l.scan(ctx, remote, true) // failures are in the sources' health
-		}()
+		})
 	}
 	_, err := l.scan(ctx, local, true)
 	return err
@@ -312,6 +287,7 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 	}
 	close(turns[0])
 	var resMu sync.Mutex
+	var changes []Change
 	var wg sync.WaitGroup
 	for i, st := range states {
 		wg.Add(1)
@@ -325,13 +301,14 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 			if ctx.Err() != nil {
 				return
 			}
-			changed, invalid := l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
+			changed, invalid, ch := l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
 			if err == nil {
 				l.evaluateLater(ctx, st, out.deferred)
 			}
 			resMu.Lock()
 			res.Changed += changed
 			res.Invalid += invalid
+			changes = append(changes, ch...)
 			errs[i] = err
 			resMu.Unlock()
 		}()
@@ -340,6 +317,7 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	res.ChangedDAGs = changedNames(changes)
 	var failed []error
 	for i, err := range errs {
 		if err != nil {
@@ -480,15 +458,17 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 // commit applies prepared scans in order, updates health, logs each change
 // and signals Changes once. It returns the files changed and the files
 // invalid in the committed sources.
-func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int) {
+func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int, all []Change) {
 	now := time.Now()
-	var all []Change
 	type healthLog struct{ prev, cur api.Source }
 	var healthLogs []healthLog
 	l.mu.Lock()
 	for i, st := range states {
 		h := st.health
 		h.LastScan, h.ScanDuration = outs[i].start, outs[i].duration
+		if errs[i] == nil {
+			errs[i] = l.reg.emptyOutage(outs[i])
+		}
 		if errs[i] != nil {
 			h.OK, h.Error = false, errs[i].Error()
 		} else {
@@ -522,7 +502,17 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 	if len(all) > 0 || len(healthLogs) > 0 {
 		l.notify()
 	}
-	return changed, invalid
+	return changed, invalid, all
+}
+
+// changedNames lists the DAG names of changes, sorted, each once.
+func changedNames(changes []Change) []string {
+	var names []string
+	for _, c := range changes {
+		names = append(names, c.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 func problemText(problems []string) string {

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // TestLocalHotReload walks one file through its life with the loader
@@ -30,7 +32,7 @@ func TestLocalHotReload(t *testing.T) {
 		t.Fatalf("empty folder loaded %v", ds)
 	}
 
-	path := writeFile(t, dir, "etl.json", dagJSON("v1", 3))
+	path := enginetest.WriteDAG(t, dir, "etl.json", dagJSON("v1", 3))
 	ds := waitFor(t, l, "create", hasStatus("etl", api.DAGActive))
 	created, _ := entry(ds, "etl", "")
 	if created.Source != SourceLocal || created.Location != path || created.Def == nil || len(created.Def.Nodes) != 3 {
@@ -41,7 +43,7 @@ func TestLocalHotReload(t *testing.T) {
 	}
 
 	t.Run("edit", func(t *testing.T) {
-		writeFile(t, dir, "etl.json", dagJSON("v2", 4))
+		enginetest.WriteDAG(t, dir, "etl.json", dagJSON("v2", 4))
 		ds := waitFor(t, l, "edit", hasDescription(l, "etl", "v2"))
 		d, _ := entry(ds, "etl", "")
 		if d.Status != api.DAGActive || d.Checksum == created.Checksum || len(d.Def.Nodes) != 4 {
@@ -50,7 +52,7 @@ func TestLocalHotReload(t *testing.T) {
 	})
 
 	t.Run("break keeps the last good version", func(t *testing.T) {
-		writeFile(t, dir, "etl.json", brokenJSON)
+		enginetest.WriteDAG(t, dir, "etl.json", brokenJSON)
 		ds := waitFor(t, l, "invalid", hasStatus("etl", api.DAGInvalid))
 		d, _ := entry(ds, "etl", "")
 		if d.Def == nil || d.Def.Description != "v2" {
@@ -65,7 +67,7 @@ func TestLocalHotReload(t *testing.T) {
 	})
 
 	t.Run("fix", func(t *testing.T) {
-		writeFile(t, dir, "etl.json", dagJSON("v3", 2))
+		enginetest.WriteDAG(t, dir, "etl.json", dagJSON("v3", 2))
 		ds := waitFor(t, l, "fixed", hasDescription(l, "etl", "v3"))
 		d, _ := entry(ds, "etl", "")
 		if d.Status != api.DAGActive || len(d.Errors) != 0 {
@@ -98,8 +100,8 @@ func TestLocalHotReload(t *testing.T) {
 func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "production/daily_etl.json", dagJSON("daily", 2))
-	writeFile(t, dir, "a/b/c/deep.star", `dag = {"nodes": [{"id": "x", "type": "local", "config": {"command": "true"}}]}`)
+	enginetest.WriteDAG(t, dir, "production/daily_etl.json", dagJSON("daily", 2))
+	enginetest.WriteDAG(t, dir, "a/b/c/deep.star", `dag = {"nodes": [{"id": "x", "type": "local", "config": {"command": "true"}}]}`)
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,10 +132,10 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		// The folder and the file inside appear in quick succession: either
 		// the scan the mkdir triggers lists the file, or the watch that scan
 		// puts on the new folder reports it.
-		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh", 1))
+		enginetest.WriteDAG(t, dir, "late/inner/fresh.json", dagJSON("fresh", 1))
 		waitFor(t, l, "file in late folder", hasStatus("late/inner/fresh", api.DAGActive))
 		// An edit there is only seen through the new folder's watch.
-		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh2", 1))
+		enginetest.WriteDAG(t, dir, "late/inner/fresh.json", dagJSON("fresh2", 1))
 		waitFor(t, l, "edit in late folder", hasDescription(l, "late/inner/fresh", "fresh2"))
 	})
 
@@ -142,9 +144,9 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(dir, "late")); err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh3", 1))
+		enginetest.WriteDAG(t, dir, "late/inner/fresh.json", dagJSON("fresh3", 1))
 		waitFor(t, l, "file in replaced folder", hasDescription(l, "late/inner/fresh", "fresh3"))
-		writeFile(t, dir, "late/inner/fresh.json", dagJSON("fresh4", 1))
+		enginetest.WriteDAG(t, dir, "late/inner/fresh.json", dagJSON("fresh4", 1))
 		waitFor(t, l, "edit in replaced folder", hasDescription(l, "late/inner/fresh", "fresh4"))
 	})
 }
@@ -152,10 +154,10 @@ func TestLocalRenameNestedAndLateFolders(t *testing.T) {
 func TestLocalIgnoresHiddenAndEditorFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "real.json", dagJSON("real", 1))
+	enginetest.WriteDAG(t, dir, "real.json", dagJSON("real", 1))
 	for _, rel := range []string{".hidden.json", ".#real.json", "real.json~", ".real.json.swp", "#real.json#",
 		".git/config.json", "notes.txt", "sub/.cache/x.json", "real.json.tmp"} {
-		writeFile(t, dir, rel, brokenJSON)
+		enginetest.WriteDAG(t, dir, rel, brokenJSON)
 	}
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
@@ -173,7 +175,7 @@ func TestLocalIgnoresHiddenAndEditorFiles(t *testing.T) {
 func TestLocalSymlinkLoopsReportedNotFatal(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "sub/ok.json", dagJSON("ok", 1))
+	enginetest.WriteDAG(t, dir, "sub/ok.json", dagJSON("ok", 1))
 	// A folder link back to its parent, and two file links pointing at each
 	// other.
 	mustSymlink(t, "..", filepath.Join(dir, "sub/up"))
@@ -181,7 +183,7 @@ func TestLocalSymlinkLoopsReportedNotFatal(t *testing.T) {
 	mustSymlink(t, "a.json", filepath.Join(dir, "b.json"))
 	// A folder link elsewhere is followed.
 	other := t.TempDir()
-	writeFile(t, other, "linked.json", dagJSON("linked", 1))
+	enginetest.WriteDAG(t, other, "linked.json", dagJSON("linked", 1))
 	mustSymlink(t, other, filepath.Join(dir, "shared"))
 
 	l, err := New(localConfig(dir), nil)
@@ -224,7 +226,7 @@ func mustSymlink(t *testing.T, target, link string) {
 func TestLocalUnreadableFilesReportedNotFatal(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "good.json", dagJSON("good", 1))
+	enginetest.WriteDAG(t, dir, "good.json", dagJSON("good", 1))
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -261,12 +263,12 @@ func TestLocalUnreadableFilesReportedNotFatal(t *testing.T) {
 		if os.Geteuid() == 0 {
 			t.Skip("running as root: permission bits do not prevent reads")
 		}
-		p := writeFile(t, dir, "secret.json", dagJSON("secret", 1))
+		p := enginetest.WriteDAG(t, dir, "secret.json", dagJSON("secret", 1))
 		if err := os.Chmod(p, 0); err != nil {
 			t.Fatal(err)
 		}
 		locked := filepath.Join(dir, "locked")
-		writeFile(t, dir, "locked/inside.json", dagJSON("inside", 1))
+		enginetest.WriteDAG(t, dir, "locked/inside.json", dagJSON("inside", 1))
 		if _, err := l.ScanNow(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -292,13 +294,13 @@ func TestLocalUnreadableFilesReportedNotFatal(t *testing.T) {
 func TestLocalTwoFilesOneName(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	first := writeFile(t, dir, "etl.json", dagJSON("json", 1))
+	first := enginetest.WriteDAG(t, dir, "etl.json", dagJSON("json", 1))
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	startLoader(t, l)
-	second := writeFile(t, dir, "etl.star", `dag = {"description": "star", "nodes": [{"id": "s", "type": "local", "config": {"command": "true"}}]}`)
+	second := enginetest.WriteDAG(t, dir, "etl.star", `dag = {"description": "star", "nodes": [{"id": "s", "type": "local", "config": {"command": "true"}}]}`)
 	ds := waitFor(t, l, "conflict", func(ds []api.DAG) bool {
 		d, ok := entry(ds, "etl", ".star")
 		return ok && d.Status == api.DAGConflict
@@ -331,7 +333,7 @@ func TestLocalTwoFilesOneName(t *testing.T) {
 func TestLocalEnabledFalseDisables(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "off.json", `{"enabled": false, "nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
+	enginetest.WriteDAG(t, dir, "off.json", `{"enabled": false, "nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +355,7 @@ func TestLocalUnchangedFilesAreNotRead(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for _, name := range []string{"a", "b", "c"} {
-		writeFile(t, dir, name+".json", dagJSON(name, 2))
+		enginetest.WriteDAG(t, dir, name+".json", dagJSON(name, 2))
 	}
 	src := &countingSource{Source: NewLocalSource(dir)}
 	l, err := NewWithSources(localConfig(dir), nil, src)
@@ -418,7 +420,7 @@ func TestLocalMissingFolderReportedThenFound(t *testing.T) {
 	if !errors.Is(err, ErrSourceFailed) || res.Failed != 1 {
 		t.Fatalf("ScanNow = %+v, %v; want a failed source", res, err)
 	}
-	writeFile(t, dir, "late.json", dagJSON("late", 1))
+	enginetest.WriteDAG(t, dir, "late.json", dagJSON("late", 1))
 	waitFor(t, l, "late folder", hasStatus("late", api.DAGActive))
 	if src := l.Sources()[0]; !src.OK || src.Files != 1 {
 		t.Errorf("health after recovery = %+v", src)
@@ -429,7 +431,7 @@ func TestLocalFolderRemovedChangesNothing(t *testing.T) {
 	t.Parallel()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "dags")
-	writeFile(t, dir, "keep.json", dagJSON("keep", 1))
+	enginetest.WriteDAG(t, dir, "keep.json", dagJSON("keep", 1))
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -452,7 +454,7 @@ func TestLocalFolderRemovedChangesNothing(t *testing.T) {
 func TestLoaderLifecycle(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "a.json", dagJSON("a", 1))
+	enginetest.WriteDAG(t, dir, "a.json", dagJSON("a", 1))
 	l, err := New(localConfig(dir), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -494,7 +496,7 @@ func TestLoaderLifecycle(t *testing.T) {
 func TestDAGsReturnsCopies(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "bad.json", brokenJSON)
+	enginetest.WriteDAG(t, dir, "bad.json", brokenJSON)
 	l, _ := New(localConfig(dir), nil)
 	if _, err := l.ScanNow(context.Background()); err != nil {
 		t.Fatal(err)
@@ -515,8 +517,8 @@ func TestChangesCoalesceAndScanResult(t *testing.T) {
 	ctx := context.Background()
 	// Many changes, nobody reading: every scan returns, one signal waits.
 	for i := range 5 {
-		writeFile(t, dir, "a.json", dagJSON(fmt.Sprint("v", i), 1))
-		writeFile(t, dir, fmt.Sprintf("bad%d.json", i), brokenJSON)
+		enginetest.WriteDAG(t, dir, "a.json", dagJSON(fmt.Sprint("v", i), 1))
+		enginetest.WriteDAG(t, dir, fmt.Sprintf("bad%d.json", i), brokenJSON)
 		res, err := l.ScanNow(ctx)
 		if err != nil || res.Sources != 1 || res.Changed != 2 || res.Invalid != i+1 || res.Failed != 0 || res.Duration <= 0 {
 			t.Fatalf("scan %d = %+v, %v", i, res, err)
@@ -534,7 +536,7 @@ func TestChangesCoalesceAndScanResult(t *testing.T) {
 func TestStarlarkSeesConfiguredEnv(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "gen.star", `team = env("TEAM", "nobody") + "/" + env("SLUICE_DAG_OWNER", "?") + "/" + str(env("AWS_SECRET_ACCESS_KEY"))
+	enginetest.WriteDAG(t, dir, "gen.star", `team = env("TEAM", "nobody") + "/" + env("SLUICE_DAG_OWNER", "?") + "/" + str(env("AWS_SECRET_ACCESS_KEY"))
 dag = {"description": team, "nodes": [{"id": "n%d" % i, "type": "local", "config": {"command": "true"}} for i in range(3)]}`)
 	cfg := localConfig(dir)
 	cfg.Env = func(name string) (string, bool) {
@@ -556,5 +558,40 @@ dag = {"description": team, "nodes": [{"id": "n%d" % i, "type": "local", "config
 	d, ok := l.Lookup("gen")
 	if !ok || d.Description != "data/ops/None" || len(d.Nodes) != 3 || d.Name != "gen" {
 		t.Errorf("Lookup = %+v, %v", d, ok)
+	}
+}
+
+// A rescan names the DAGs it changed, and a file deleted while invalid
+// is disabled without its stale parse errors.
+func TestScanNamesChangesAndDeletionDropsErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, _ := New(localConfig(dir), nil)
+	ctx := context.Background()
+	enginetest.WriteDAG(t, dir, "a.json", dagJSON("v1", 1))
+	path := enginetest.WriteDAG(t, dir, "b.json", dagJSON("v1", 1))
+	res, err := l.ScanNow(ctx)
+	if err != nil || !slices.Equal(res.ChangedDAGs, []string{"a", "b"}) {
+		t.Fatalf("first scan = %+v, %v", res, err)
+	}
+	enginetest.WriteDAG(t, dir, "b.json", brokenJSON)
+	if res, err = l.ScanNow(ctx); err != nil || !slices.Equal(res.ChangedDAGs, []string{"b"}) {
+		t.Fatalf("scan after breaking b = %+v, %v", res, err)
+	}
+	if d, _ := entry(l.DAGs(), "b", ""); d.Status != api.DAGInvalid || len(d.Errors) == 0 {
+		t.Fatalf("broken b = %+v", d)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = l.ScanNow(ctx); err != nil || !slices.Equal(res.ChangedDAGs, []string{"b"}) {
+		t.Fatalf("scan after deleting b = %+v, %v", res, err)
+	}
+	d, _ := entry(l.DAGs(), "b", "")
+	if d.Status != api.DAGDisabled || len(d.Errors) != 0 {
+		t.Errorf("deleted b shows %s with errors %v, want disabled with none", d.Status, d.Errors)
+	}
+	if res, err = l.ScanNow(ctx); err != nil || res.ChangedDAGs != nil {
+		t.Errorf("a scan with nothing changed names %v", res.ChangedDAGs)
 	}
 }

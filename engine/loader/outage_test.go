@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // hungEndpoint accepts connections and never answers: the S3 outage of
@@ -74,7 +75,7 @@ func hungS3Config(t *testing.T, dir string) (Config, <-chan struct{}) {
 func TestHungS3NeverDelaysLocalDAGs(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "daily.json", dagJSON("daily", 1))
+	enginetest.WriteDAG(t, dir, "daily.json", dagJSON("daily", 1))
 	cfg, accepted := hungS3Config(t, dir)
 	cfg.S3RequestTimeout = time.Hour // only independence can save startup
 	cfg.ScanInterval = 20 * time.Millisecond
@@ -103,7 +104,7 @@ func TestHungS3NeverDelaysLocalDAGs(t *testing.T) {
 	}
 	// Periodic scans now hang on S3 (each holds its request for an
 	// hour); local changes still arrive.
-	writeFile(t, dir, "late.json", dagJSON("late", 1))
+	enginetest.WriteDAG(t, dir, "late.json", dagJSON("late", 1))
 	waitFor(t, l, "the new local DAG", hasStatus("late", api.DAGActive))
 }
 
@@ -122,7 +123,7 @@ func TestHungS3ScanGivesUp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			writeFile(t, dir, "daily.json", dagJSON("daily", 1))
+			enginetest.WriteDAG(t, dir, "daily.json", dagJSON("daily", 1))
 			cfg, _ := hungS3Config(t, dir)
 			cfg.S3RequestTimeout, cfg.ScanTimeout = tc.request, tc.deadline
 			l, err := New(cfg, nil)
@@ -155,9 +156,9 @@ func TestHungS3ScanGivesUp(t *testing.T) {
 func TestSlowStarlarkDoesNotDelayStart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "daily.json", dagJSON("daily", 1))
+	enginetest.WriteDAG(t, dir, "daily.json", dagJSON("daily", 1))
 	for _, name := range []string{"slow1.star", "slow2.star", "slow3.star"} {
-		writeFile(t, dir, name, `desc = env("SLUICE_DAG_GATE", "")
+		enginetest.WriteDAG(t, dir, name, `desc = env("SLUICE_DAG_GATE", "")
 dag = {"description": desc, "nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
 	}
 	gate := make(chan struct{})

@@ -132,10 +132,11 @@ func (r *registry) view(rec *fileRec) api.DAG {
 		Status:   r.status(rec),
 		Def:      rec.goodView,
 		LoadedAt: rec.loadedAt,
-		Errors:   rec.errs,
 	}
 	if rec.present {
-		d.Checksum = rec.goodSum
+		// A deleted file's last parse errors are history, not a problem
+		// to fix: the entry says disabled and nothing else.
+		d.Checksum, d.Errors = rec.goodSum, rec.errs
 	}
 	if d.Status == api.DAGConflict {
 		d.ConflictWith = r.holder(rec.name).location

@@ -20,6 +20,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 const testBucket = "dags"
@@ -293,8 +294,8 @@ func TestBothSourcesWithNameCollision(t *testing.T) {
 	f.put(t, "shared/etl.json", dagJSON("from-s3", 1))
 	f.put(t, "only-s3.json", dagJSON("s3", 1))
 	dir := t.TempDir()
-	localFile := writeFile(t, dir, "shared/etl.json", dagJSON("from-local", 1))
-	writeFile(t, dir, "only-local.json", dagJSON("local", 1))
+	localFile := enginetest.WriteDAG(t, dir, "shared/etl.json", dagJSON("from-local", 1))
+	enginetest.WriteDAG(t, dir, "only-local.json", dagJSON("local", 1))
 
 	cfg := f.config("")
 	cfg.Dir = dir
@@ -324,7 +325,7 @@ func TestBothSourcesWithNameCollision(t *testing.T) {
 
 	// S3 failing leaves the local folder working, and vice versa.
 	f.failList.Store(500)
-	writeFile(t, dir, "new-local.json", dagJSON("new", 1))
+	enginetest.WriteDAG(t, dir, "new-local.json", dagJSON("new", 1))
 	waitFor(t, l, "local while s3 fails", func(ds []api.DAG) bool {
 		return hasStatus("new-local", api.DAGActive)(ds)
 	})

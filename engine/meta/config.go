@@ -13,8 +13,8 @@ import (
 )
 
 // Config is the metapipeline's configuration as a file, flags or a run
-// config give it. Credentials are not part of it: they come from the
-// environment (MODE_TOKEN, MODE_SECRET) so they are never stored with it.
+// config give it. Credentials are not part of it (the command reads them
+// from the environment) so they are never stored with it.
 type Config struct {
 	Manifest   string `json:"manifest"`
 	RunResults string `json:"run_results,omitempty"`
@@ -68,9 +68,10 @@ func (c Config) Rules() stale.Rules {
 	return r
 }
 
-// Inputs builds the analysis inputs. getenv supplies MODE_TOKEN and
-// MODE_SECRET when Mode is configured.
-func (c Config) Inputs(getenv func(string) string, logger *slog.Logger) (Inputs, error) {
+// Inputs builds the analysis inputs on dbt alone: with a Mode workspace
+// configured, the caller builds the Mode client (ModeConfig) and sets BI,
+// so one path builds every Mode client.
+func (c Config) Inputs(logger *slog.Logger) (Inputs, error) {
 	if c.Manifest == "" {
 		return Inputs{}, fmt.Errorf("metapipeline: no dbt manifest configured")
 	}
@@ -83,7 +84,10 @@ func (c Config) Inputs(getenv func(string) string, logger *slog.Logger) (Inputs,
 		}
 		timeout = d
 	}
-	in := Inputs{
+	if c.ModeWorkspace == "" && c.ModeURL != "" {
+		return Inputs{}, fmt.Errorf("metapipeline: a Mode URL needs a Mode workspace")
+	}
+	return Inputs{
 		Timeout:         timeout,
 		ManifestPath:    c.Manifest,
 		RunResultsDir:   c.RunResults,
@@ -94,24 +98,18 @@ func (c Config) Inputs(getenv func(string) string, logger *slog.Logger) (Inputs,
 		ExposuresPath:   c.ExposuresPath,
 		Exposures:       exposures.Options{OwnerEmail: c.ExposuresOwner},
 		Logger:          logger,
-	}
-	if c.ModeWorkspace == "" {
-		if c.ModeURL != "" {
-			return Inputs{}, fmt.Errorf("metapipeline: a Mode URL needs a Mode workspace")
-		}
-		return in, nil
-	}
-	client, err := mode.New(mode.Config{
+	}, nil
+}
+
+// ModeConfig is the Mode client's configuration for c's workspace with the
+// given credentials.
+func (c Config) ModeConfig(token, secret string, logger *slog.Logger) mode.Config {
+	return mode.Config{
 		BaseURL:     c.ModeURL,
 		Workspace:   c.ModeWorkspace,
-		Token:       getenv(mode.EnvToken),
-		Secret:      getenv(mode.EnvSecret),
+		Token:       token,
+		Secret:      secret,
 		Concurrency: c.ModeConcurrency,
 		Logger:      logger,
-	})
-	if err != nil {
-		return Inputs{}, err
 	}
-	in.BI = client
-	return in, nil
 }

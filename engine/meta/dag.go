@@ -3,11 +3,12 @@ package meta
 import (
 	"encoding/json"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
 )
 
 // DAGName is the built-in metapipeline DAG's name.
-const DAGName = "metapipeline"
+const DAGName = api.MetaDAG
 
 // DAG returns the built-in metapipeline DAG: one node per step, of kind
 // sluice.meta.<step>, depending on the steps it needs. Reading dbt and

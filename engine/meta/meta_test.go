@@ -377,11 +377,15 @@ func TestConfigInputsWithMode(t *testing.T) {
 		ModeURL:       srv.URL + "/api",
 		ModeWorkspace: "acryl",
 	}
-	env := map[string]string{mode.EnvToken: "tok", mode.EnvSecret: "sec"}
-	in, err := cfg.Inputs(func(k string) string { return env[k] }, nil)
+	in, err := cfg.Inputs(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	client, err := mode.New(cfg.ModeConfig("tok", "sec", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.BI = client
 	in.Now = func() time.Time { return now }
 	r, err := meta.Analyze(context.Background(), in)
 	if err != nil {
@@ -395,7 +399,7 @@ func TestConfigInputsWithMode(t *testing.T) {
 		t.Errorf("stale = %+v", r.Stale)
 	}
 
-	if _, err := (meta.Config{Manifest: "m.json", ModeWorkspace: "w"}).Inputs(func(string) string { return "" }, nil); err == nil ||
+	if _, err := mode.New((meta.Config{Manifest: "m.json", ModeWorkspace: "w"}).ModeConfig("", "", nil)); err == nil ||
 		!strings.Contains(err.Error(), "MODE_TOKEN") {
 		t.Errorf("missing credentials: %v", err)
 	}
@@ -462,7 +466,7 @@ func TestRuns(t *testing.T) {
 		if err != nil {
 			return meta.Inputs{}, err
 		}
-		return c.Inputs(func(string) string { return "" }, nil)
+		return c.Inputs(nil)
 	}, func(run int64, r *meta.Report) {
 		mu.Lock()
 		reports[run] = r

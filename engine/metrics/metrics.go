@@ -19,16 +19,15 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // Namespace prefixes every metric name.
@@ -55,9 +54,7 @@ type Metrics struct {
 	min  time.Duration
 	cntr *counters
 
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	stopped chan struct{}
+	life lifecycle.Lifecycle
 }
 
 // New builds the metrics of api and registers them.
@@ -92,41 +89,25 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // ErrStarted is returned by a second Start.
-var ErrStarted = errors.New("metrics already started")
+var ErrStarted = lifecycle.ErrStarted
 
 // Start subscribes to the engine and takes the current snapshot as the
 // baseline (what finished before Start is not counted), then follows the
 // engine until ctx ends or Stop.
 func (m *Metrics) Start(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cancel != nil {
-		return ErrStarted
-	}
-	events, unsubscribe := m.api.Subscribe()
-	m.cntr.baseline(m.api.Snapshot())
-	ctx, cancel := context.WithCancel(ctx)
-	m.cancel = cancel
-	m.stopped = make(chan struct{})
-	go func() {
-		defer close(m.stopped)
-		defer unsubscribe()
-		m.watch(ctx, events)
-	}()
-	return nil
+	return m.life.Start(ctx, func(ctx context.Context) error {
+		events, unsubscribe := m.api.Subscribe()
+		m.cntr.baseline(m.api.Snapshot())
+		m.life.Go(func() {
+			defer unsubscribe()
+			m.watch(ctx, events)
+		})
+		return nil
+	})
 }
 
 // Stop ends the watcher and waits for it.
-func (m *Metrics) Stop() {
-	m.mu.Lock()
-	cancel, stopped := m.cancel, m.stopped
-	m.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
-	<-stopped
-}
+func (m *Metrics) Stop() { m.life.Stop(nil) }
 
 func (m *Metrics) watch(ctx context.Context, events <-chan api.Event) {
 	pace := time.NewTimer(m.min)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/metrics"
 )
 
@@ -76,8 +77,12 @@ func (f *fakeEngine) Trigger(context.Context, string, json.RawMessage) (int64, e
 func (f *fakeEngine) Cancel(context.Context, int64) error                             { return nil }
 func (f *fakeEngine) RunMeta(context.Context) error                                   { return nil }
 func (f *fakeEngine) Approve(context.Context, int64) error                            { return nil }
-func (f *fakeEngine) Reject(context.Context, int64) error                             { return nil }
-func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error            { return nil }
+func (f *fakeEngine) Reject(context.Context, int64, string) error                     { return nil }
+func (f *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
+
+func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error { return nil }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -230,17 +235,14 @@ func TestGaugesFollowTheSnapshot(t *testing.T) {
 // waitFor polls the exposition until cond holds or the deadline passes.
 func waitFor(t *testing.T, url string, what string, cond func(map[string]float64) bool) map[string]float64 {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := scrape(t, url)
-		if cond(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last scrape:\n%v", what, got)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the HTTP endpoint with a deadline
+	var got map[string]float64
+	if !enginetest.Poll(10*time.Second, func() bool {
+		got = scrape(t, url)
+		return cond(got)
+	}) {
+		enginetest.TimedOut(t, 10*time.Second, fmt.Sprintf("%s; last scrape:\n%v", what, got))
 	}
+	return got
 }
 
 func TestCountersCountWhatIsNewSinceStart(t *testing.T) {
@@ -332,13 +334,8 @@ func (f *fakeEngine) readsNow() int {
 // waitReads waits until the watcher (or anyone) has read n snapshots.
 func (f *fakeEngine) waitReads(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for f.readsNow() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("snapshot read %d times, want %d", f.readsNow(), n)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a counter with a deadline
-	}
+	enginetest.Eventually(t, 10*time.Second, func() bool { return f.readsNow() >= n },
+		fmt.Sprintf("%d snapshot reads", n))
 }
 
 func TestStopEndsTheSubscriptionAndListener(t *testing.T) {
@@ -373,13 +370,8 @@ func TestContextEndStopsTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	deadline := time.Now().Add(10 * time.Second)
-	for fake.subscribers() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("subscription outlived the context")
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+	enginetest.Eventually(t, 10*time.Second, func() bool { return fake.subscribers() == 0 },
+		"the subscription to end with the context")
 	srv.Stop()
 }
 

@@ -70,7 +70,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 	mode := &fakeMode{failing: map[string]bool{"bbb222": true}}
 	srv := httptest.NewServer(mode)
 	t.Cleanup(srv.Close)
-	svc, _ := setup(t, Config{Archiver: modeArchiver{url: srv.URL}})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Archiver: modeArchiver{url: srv.URL}})
 	stale := []StaleReport{
 		{Token: "ccc333", Name: "Old funnel", Reason: "not run for 240 days"},
 		{Token: "aaa111", Name: "Q1 KPIs", Reason: "not run for 143 days"},
@@ -131,7 +131,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 	if strings.Join(mode.calls, ",") != "aaa111,bbb222,ccc333,bbb222" {
 		t.Errorf("Mode calls %v: a retry must only redo the failed report", mode.calls)
 	}
-	if _, err := svc.Reject(ctx, it.ID); !errors.Is(err, ErrState) {
+	if _, err := svc.Reject(ctx, it.ID, ""); !errors.Is(err, ErrState) {
 		t.Errorf("rejecting an archived item: %v, want ErrState", err)
 	}
 }
@@ -139,7 +139,7 @@ func TestArchivePartialFailureIsRetried(t *testing.T) {
 func TestArchiveWithoutClient(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _ := setup(t, Config{})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete})
 	it, err := svc.StageArchive(ctx, []StaleReport{{Token: "t1", Name: "x", Reason: "old"}})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestArchiveWithoutClient(t *testing.T) {
 func TestConcurrentUpdateIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _ := setup(t, Config{})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete})
 	it, err := svc.StageArchive(ctx, []StaleReport{{Token: "t1", Name: "x", Reason: "old"}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/sluice-dev/sluice/engine/clock"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -56,7 +57,7 @@ func benchRepo(b *testing.B, dirs, perDir int) (user string) {
 func BenchmarkBuildDeprecationBranch(b *testing.B) {
 	ctx := context.Background()
 	user := benchRepo(b, 50, 100)
-	svc := &Service{cfg: Config{StateDir: b.TempDir(), Repo: user, Now: func() time.Time { return testNow }},
+	svc := &Service{cfg: Config{StateDir: b.TempDir(), Repo: user, Clock: clock.Fixed(testNow)},
 		scratches: map[string]*scratch{}, log: slog.New(slog.DiscardHandler)}
 	sc, err := svc.stagingScratch()
 	if err != nil {
@@ -74,12 +75,13 @@ func BenchmarkBuildDeprecationBranch(b *testing.B) {
 				Files: []string{fmt.Sprintf("models/area_%03d/%s.sql", d, name)}, PatchPath: fmt.Sprintf("p://models/area_%03d/schema.yml", d)})
 		}
 	}
-	build := func(_ *scratch, t *object.Tree) (edits, []Subject, []string, error) {
-		return deprecationEdits("", t, cands)
+	build := func(t *object.Tree) (*builtEdits, error) {
+		ed, subjects, notes, err := deprecationEdits("", t, cands)
+		return &builtEdits{ed: ed, subjects: subjects, notes: notes}, err
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		bb, err := svc.buildBranch(ctx, sc, KindDeprecate, base, branch, build)
+		bb, err := svc.buildBranch(ctx, sc, KindDeprecate, DeprecateDelete, base, branch, build)
 		if err != nil || bb == nil || len(bb.subjects) != 100 || len(bb.files) != 110 {
 			b.Fatalf("build: %v %+v", err, bb)
 		}

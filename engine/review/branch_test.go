@@ -21,7 +21,7 @@ func TestStageDeprecationBuildsBranchWithoutTouchingCheckout(t *testing.T) {
 	repos := newRepos(t, true)
 	before := checksumDir(t, repos.user)
 	remoteBefore := checksumDir(t, repos.remote)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
@@ -155,7 +155,7 @@ func TestRestageUpdatesTheStagedItem(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 
 	first, err := svc.StageDeprecation(ctx, testCandidates[:1])
 	if err != nil {
@@ -213,7 +213,7 @@ func TestRestageUpdatesTheStagedItem(t *testing.T) {
 		t.Fatalf("re-proposal after withdrawal = %+v, %v", back, err)
 	}
 	// A human rejection is remembered: the same proposal is not staged again.
-	if _, err := svc.Reject(ctx, back.ID); err != nil {
+	if _, err := svc.Reject(ctx, back.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("git", "-C", scratch, "rev-parse", "--verify", "-q", back.Branch).Output(); err == nil {
@@ -234,7 +234,7 @@ func TestApprovePushesToOriginWithoutGitHub(t *testing.T) {
 	ctx := context.Background()
 	repos := newRepos(t, true)
 	before := checksumDir(t, repos.user)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestNonFastForwardPushFailsWithoutForce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +330,7 @@ func TestNoOriginStagesFromCheckoutButCannotPush(t *testing.T) {
 	ctx := context.Background()
 	repos := newRepos(t, false)
 	before := checksumDir(t, repos.user)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 	it, err := svc.StageDeprecation(ctx, testCandidates[:1])
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +359,7 @@ func TestStageFromRemoteURL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: "file://" + repos.remote, BaseBranch: "main"})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: "file://" + repos.remote, BaseBranch: "main"})
 	it, err := svc.StageDeprecation(ctx, testCandidates[1:2])
 	if err != nil {
 		t.Fatal(err)
@@ -379,7 +379,7 @@ func TestStageExposures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 	content := []byte("version: 2\nexposures:\n  - name: revenue_dashboard\n    type: dashboard\n    owner: {name: Mode}\n    depends_on: [ref('customers')]\n")
 	ex := Exposures{Path: "models/exposures.yml", Content: content, Subjects: []Subject{{ID: "revenue_dashboard", Name: "revenue_dashboard", Reason: "active Mode report"}}}
 	it, err := svc.StageExposures(ctx, ex)
@@ -447,7 +447,7 @@ func TestProjectInsideMonorepo(t *testing.T) {
 	runGit(t, user, "commit", "-q", "-m", "mono")
 	runGit(t, user, "remote", "add", "origin", remote)
 	runGit(t, user, "push", "-q", "origin", "main")
-	svc, _ := setup(t, Config{Repo: filepath.Join(user, "analytics/dbt")})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: filepath.Join(user, "analytics/dbt")})
 	it, err := svc.StageDeprecation(ctx, []Candidate{{UniqueID: "model.a.x", Name: "x", Reason: "unused",
 		Files: []string{"models/x.sql"}, PatchPath: "a://models/schema.yml"}})
 	if err != nil {

@@ -3,9 +3,10 @@ package review
 import (
 	"context"
 	"errors"
-	"github.com/sluice-dev/sluice/engine/api"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // The safety cap: a deprecation deleting more than MaxDeleteFraction of the
@@ -15,7 +16,7 @@ func TestStageRefusesDeletionsAboveTheCap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 
 	// 3 of 6 models: 50% > the default 20%.
 	items, err := svc.Stage(ctx, Proposal{Deprecate: testCandidates, Models: 6})
@@ -36,7 +37,7 @@ func TestStageRefusesDeletionsAboveTheCap(t *testing.T) {
 		t.Fatalf("under the cap: %v %+v", err, items)
 	}
 
-	raised, _ := setup(t, Config{Repo: repos.user, MaxDeleteFraction: 0.5})
+	raised, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, MaxDeleteFraction: 0.5})
 	if items, err := raised.Stage(ctx, Proposal{Deprecate: testCandidates, Models: 6}); err != nil || len(items) != 1 {
 		t.Fatalf("at a raised cap of 0.5: %v %+v", err, items)
 	}

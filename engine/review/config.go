@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/clock"
 )
 
 // Config says where branches are built and where they go.
@@ -63,6 +65,17 @@ type Config struct {
 	// unmerged are not proposed again (default DefaultReconsiderDays).
 	ReconsiderDays int
 
+	// DeprecateMode is how a deprecation's first phase takes the unused
+	// models out of the project: DeprecateDisable (default: set
+	// deprecation_date and `config: enabled: false` in their properties
+	// YAML), DeprecateFolder (move their files to a deprecated/ folder,
+	// disabled in place), or DeprecateDelete (one phase: delete them now).
+	DeprecateMode string
+	// QuietDays is how long after the first phase's pull request merged (or
+	// the reports were archived), with no new consumer, the deletion is
+	// proposed (default DefaultQuietDays).
+	QuietDays int
+
 	// DBTBin is the dbt executable that runs `dbt parse` on every staged
 	// branch (default: dbt on PATH; none: no dbt parse).
 	DBTBin string
@@ -78,8 +91,9 @@ type Config struct {
 	// <sluice@localhost>").
 	AuthorName, AuthorEmail string
 
-	// Now is the clock (default time.Now); branch names carry its date.
-	Now func() time.Time
+	// Clock stamps items and decisions; branch names carry its date. nil
+	// is the real clock.
+	Clock clock.Clock
 	// PollInterval is how often a started service rereads the store to
 	// pick up changes made by other processes (the CLI). Default 5s.
 	PollInterval time.Duration
@@ -89,6 +103,12 @@ type Config struct {
 // satisfies it.
 type ReportArchiver interface {
 	ArchiveReport(ctx context.Context, token string) error
+}
+
+// ReportDeleter deletes one BI report, the second phase after archiving.
+// An Archiver that also implements it (the Mode client does) is used.
+type ReportDeleter interface {
+	DeleteReport(ctx context.Context, token string) error
 }
 
 // DefaultMaxDeleteFraction is MaxDeleteFraction's default.
@@ -112,9 +132,35 @@ func (c *Config) reconsider() time.Duration {
 	return time.Duration(d) * 24 * time.Hour
 }
 
-func (c *Config) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
+// Deprecation modes.
+const (
+	DeprecateDisable = "disable"
+	DeprecateFolder  = "folder"
+	DeprecateDelete  = "delete"
+)
+
+// DefaultQuietDays is QuietDays' default.
+const DefaultQuietDays = 30
+
+func (c *Config) quiet() time.Duration {
+	d := c.QuietDays
+	if d <= 0 {
+		d = DefaultQuietDays
 	}
-	return time.Now()
+	return time.Duration(d) * 24 * time.Hour
 }
+
+func (c *Config) deprecateMode() string {
+	if c.DeprecateMode == "" {
+		return DeprecateDisable
+	}
+	return c.DeprecateMode
+}
+
+// ValidDeprecateMode reports whether m names a deprecation mode ("" is the
+// default).
+func ValidDeprecateMode(m string) bool {
+	return m == "" || m == DeprecateDisable || m == DeprecateFolder || m == DeprecateDelete
+}
+
+func (c *Config) now() time.Time { return clock.Or(c.Clock).Now() }

@@ -188,7 +188,7 @@ func TestPushRejectedShowsTheRemotesMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := newGitHTTP(t, repos.remote, "127.0.0.1")
-	svc, _ := setup(t, Config{Repo: repos.user, Remote: g.url, Token: testToken,
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, Remote: g.url, Token: testToken,
 		GitHubAPIURL: "http://127.0.0.1:1/", AllowHTTPLoopback: true})
 	it, err := svc.StageDeprecation(ctx, testCandidates[:1])
 	if err != nil {
@@ -222,7 +222,7 @@ func TestReviewHistoryRedactsEchoedToken(t *testing.T) {
 			testToken, echo, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	}))
 	t.Cleanup(srv.Close)
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
 	it, err := svc.StageDeprecation(ctx, testCandidates[:1])
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ func TestEvidenceInPullRequestAndSnapshot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubRepo: "acme/dbt"})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubRepo: "acme/dbt"})
 	cands := append([]Candidate(nil), testCandidates...)
 	cands[1].Evidence = &Evidence{
 		Unreached:   "reaches none of 2 exposures, 41 live BI queries",

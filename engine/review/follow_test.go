@@ -114,8 +114,8 @@ func TestFollowPullRequests(t *testing.T) {
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	now := testNow
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true,
-		ReconsiderDays: 10, Now: func() time.Time { return now }})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true,
+		ReconsiderDays: 10, Clock: movingClock{&now}})
 
 	open := func(cands []Candidate) *Item {
 		t.Helper()

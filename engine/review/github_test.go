@@ -71,7 +71,7 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	var logs bytes.Buffer
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true, Draft: true,
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true, Draft: true,
 		ApprovedFrom: "the command line"})
 	svc.log = slogTo(&logs)
 	it, err := svc.StageDeprecation(ctx, testCandidates)
@@ -147,7 +147,7 @@ func TestApproveFindsExistingPullRequest(t *testing.T) {
 	gh := &fakeGitHub{status: http.StatusUnprocessableEntity}
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
-	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
 	it, err := svc.StageDeprecation(ctx, testCandidates[:1])
 	if err != nil {
 		t.Fatal(err)

@@ -8,11 +8,16 @@ import (
 
 // branchTitle is the item's title: the commit subject and the pull request
 // title.
-func branchTitle(kind Kind, subjects []Subject) string {
+func branchTitle(kind Kind, mode string, subjects []Subject) string {
 	n := len(subjects)
 	switch kind {
 	case KindDeprecate:
+		if reversible(mode) {
+			return fmt.Sprintf("Deprecate %d unused dbt %s (disabled, deleted after a quiet period): %s", n, plural(n, "model", "models"), nameList(subjects, 3))
+		}
 		return fmt.Sprintf("Remove %d unused dbt %s: %s", n, plural(n, "model", "models"), nameList(subjects, 3))
+	case KindDelete:
+		return fmt.Sprintf("Delete %d deprecated dbt %s: %s", n, plural(n, "model", "models"), nameList(subjects, 3))
 	case KindExposures:
 		if n == 0 {
 			return "Refresh dbt exposures"
@@ -21,6 +26,10 @@ func branchTitle(kind Kind, subjects []Subject) string {
 	}
 	return string(kind)
 }
+
+// reversible reports whether a deprecate item's mode only disables its
+// models (items staged before modes existed deleted them).
+func reversible(mode string) bool { return mode == DeprecateDisable || mode == DeprecateFolder }
 
 func nameList(subjects []Subject, max int) string {
 	var names []string
@@ -36,11 +45,13 @@ func nameList(subjects []Subject, max int) string {
 
 // commitMessage lists what the commit does and why, so the branch explains
 // itself even outside the pull request.
-func commitMessage(kind Kind, baseBranch string, subjects []Subject, notes []string) string {
+func commitMessage(kind Kind, mode string, baseBranch string, subjects []Subject, notes []string) string {
 	var b strings.Builder
-	b.WriteString(branchTitle(kind, subjects))
+	b.WriteString(branchTitle(kind, mode, subjects))
 	b.WriteString("\n\n")
 	switch kind {
+	case KindDelete:
+		b.WriteString("Proposed by Sluice's metapipeline: these models were disabled by a merged\ndeprecation and no new consumer appeared during the quiet period.\n\n")
 	case KindDeprecate:
 		b.WriteString("Proposed by Sluice's metapipeline: no exposure, active BI query or keep\nrule depends on these models.\n\n")
 	case KindExposures:
@@ -55,7 +66,7 @@ func commitMessage(kind Kind, baseBranch string, subjects []Subject, notes []str
 		if s.Reason != "" {
 			fmt.Fprintf(&b, "  reason: %s\n", s.Reason)
 		}
-		if kind == KindDeprecate {
+		if kind.HasModels() {
 			fmt.Fprintf(&b, "  importance: %.4f\n", s.Importance)
 		}
 	}
@@ -75,7 +86,12 @@ func prBody(it *Item, from string) string {
 	}
 	var b strings.Builder
 	switch it.Kind {
-	case KindDeprecate:
+	case KindDeprecate, KindDelete:
+		if it.Kind == KindDelete {
+			fmt.Fprintf(&b, "Second phase of review %d: these models were disabled by its merged pull request and no new consumer appeared during the quiet period. ", it.Follows)
+		} else if reversible(it.Mode) {
+			b.WriteString("First phase of a reversible deprecation: the models are disabled (`enabled: false`, with a `deprecation_date`), not deleted; Sluice proposes their deletion once the quiet period passes with no new consumer. ")
+		}
 		b.WriteString("Sluice's metapipeline found these dbt models unused: no exposure, active BI query or keep rule depends on them. ")
 		b.WriteString("Importance is the model's centrality rank score in the dbt graph (higher: more central).\n\n")
 		b.WriteString("| Model | Reason | Importance | Files |\n|---|---|---:|---|\n")

@@ -47,4 +47,10 @@ type Proposal struct {
 	Models    int
 	Exposures *Exposures
 	Stale     []StaleReport
+	// Consumers are, by model name, model unique id or report token, what
+	// the analysis found consuming it now. A second phase (deleting what a
+	// first phase disabled or archived) leaves such subjects alone: they
+	// found a new consumer during the quiet period. nil: the analysis had
+	// no consumer evidence, and no second phase is staged.
+	Consumers map[string][]string
 }

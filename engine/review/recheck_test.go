@@ -19,7 +19,7 @@ func TestApproveRechecksAgainstTheMovedBase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil || it.State != api.ReviewStaged {
 		t.Fatalf("stage: %v %+v", err, it)
@@ -76,7 +76,7 @@ func TestApproveOnAMovedBaseThatStillResolves(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repos := newRepos(t, true)
-	svc, _ := setup(t, Config{Repo: repos.user})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user})
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,9 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 		}
 	}
 	goneNodes := map[string]bool{}
+	// Models the branch disables are gone for every ref() to them, as dbt
+	// sees it, but their files and properties entries stay.
+	disabledBase, disabledBranch := map[string]bool{}, map[string]bool{}
 	var changedYAML []string
 	baseSources, branchSources := map[string]bool{}, map[string]bool{}
 	for p, h := range baseFiles {
@@ -73,13 +76,18 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 		if n, ok := nodeName(p); ok && !kept[n] {
 			goneNodes[n] = true
 		}
-		if strings.HasSuffix(p, ".sql") && !still {
+		if strings.HasSuffix(p, ".sql") {
 			src, err := blobText(h)
 			if err != nil {
 				return nil, err
 			}
-			for _, m := range snapshotOf.FindAllSubmatch(src, -1) {
-				goneNodes[string(m[1])] = true // unless another file defines it: see below
+			if !still {
+				for _, m := range snapshotOf.FindAllSubmatch(src, -1) {
+					goneNodes[string(m[1])] = true // unless another file defines it: see below
+				}
+			}
+			if n, ok := nodeName(p); ok && inlineDisabled.Match(src) {
+				disabledBase[n] = true
 			}
 		}
 		if isYAML(p) {
@@ -88,6 +96,7 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 				return nil, err
 			}
 			addSources(src, baseSources)
+			disabledInYAML(src, disabledBase)
 			if still {
 				changedYAML = append(changedYAML, p)
 			}
@@ -105,6 +114,33 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 			continue
 		}
 		addSources(src, branchSources)
+		disabledInYAML(src, disabledBranch)
+	}
+	// Added and changed SQL on the branch may disable their model (a
+	// config() header, or a move to a deprecated/ folder).
+	for p, f := range branchFiles {
+		if !strings.HasSuffix(p, ".sql") {
+			continue
+		}
+		if bh, ok := baseFiles[p]; ok && bh.Hash == f.Hash {
+			continue
+		}
+		src, err := blobText(f)
+		if err != nil {
+			return nil, err
+		}
+		if n, ok := nodeName(p); ok && inlineDisabled.Match(src) {
+			disabledBranch[n] = true
+		}
+	}
+	refGone := map[string]string{} // name -> what the branch does to it
+	for n := range goneNodes {
+		refGone[n] = "deletes"
+	}
+	for n := range disabledBranch {
+		if !disabledBase[n] && kept[n] {
+			refGone[n] = "disables"
+		}
 	}
 	goneSources := map[string]bool{}
 	for s := range baseSources {
@@ -112,7 +148,7 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 			goneSources[s] = true
 		}
 	}
-	if len(goneNodes) == 0 && len(goneSources) == 0 {
+	if len(refGone) == 0 && len(goneSources) == 0 {
 		return out, nil
 	}
 
@@ -133,9 +169,14 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 			// A snapshot block still defined elsewhere is not gone.
 			for _, m := range snapshotOf.FindAllSubmatch(src, -1) {
 				delete(goneNodes, string(m[1]))
+				delete(refGone, string(m[1]))
 			}
 		}
-		out = append(out, danglingCalls(p, src, goneNodes, goneSources)...)
+		// A disabled model's own refs do not count: dbt does not build it.
+		if n, ok := nodeName(p); ok && (disabledBranch[n] || (bytes.Contains(src, []byte("enabled")) && inlineDisabled.Match(src))) {
+			continue
+		}
+		out = append(out, danglingCalls(p, src, refGone, goneSources)...)
 		if isYAML(p) {
 			out = append(out, danglingEntries(p, src, goneNodes)...)
 		}
@@ -238,7 +279,7 @@ func addSources(src []byte, into map[string]bool) {
 }
 
 // danglingCalls finds ref() and source() calls to gone targets.
-func danglingCalls(p string, src []byte, nodes, sources map[string]bool) []Dangling {
+func danglingCalls(p string, src []byte, nodes map[string]string, sources map[string]bool) []Dangling {
 	var out []Dangling
 	if len(nodes) > 0 && bytes.Contains(src, []byte("ref(")) {
 		for _, m := range refCall.FindAllSubmatchIndex(src, -1) {
@@ -246,8 +287,8 @@ func danglingCalls(p string, src []byte, nodes, sources map[string]bool) []Dangl
 			if m[4] >= 0 {
 				name = string(src[m[4]:m[5]])
 			}
-			if nodes[name] {
-				out = append(out, Dangling{File: p, Line: lineAt(src, m[0]), What: fmt.Sprintf("ref('%s') no longer resolves: the branch deletes %s", name, name)})
+			if did := nodes[name]; did != "" {
+				out = append(out, Dangling{File: p, Line: lineAt(src, m[0]), What: fmt.Sprintf("ref('%s') no longer resolves: the branch %s %s", name, did, name)})
 			}
 		}
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluice-dev/sluice/engine/api"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/api"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -113,7 +114,7 @@ func FuzzDanglingCalls(f *testing.F) {
 	f.Add([]byte("{{ ref('pkg', 'a') }} {{ ref(\"a\", v=2) }} ref( source(' "))
 	f.Add([]byte("models:\n  - name: a\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		for _, d := range danglingCalls("f.sql", src, map[string]bool{"a": true}, map[string]bool{"s.t": true}) {
+		for _, d := range danglingCalls("f.sql", src, map[string]string{"a": "deletes"}, map[string]bool{"s.t": true}) {
 			if d.Line < 1 || d.Line > 1+strings.Count(string(src), "\n") {
 				t.Fatalf("line %d outside the file: %s", d.Line, d)
 			}
@@ -141,7 +142,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	svc, _ := setup(t, Config{Repo: repos.user, DBTBin: bin})
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, DBTBin: bin})
 	it, err := svc.StageDeprecation(ctx, testCandidates)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func TestStageBlocksDanglingReferences(t *testing.T) {
 	if err != nil || again.ID != it.ID || again.State != api.ReviewBlocked {
 		t.Errorf("re-stage: %v %+v", err, again)
 	}
-	if _, err := svc.Reject(ctx, it.ID); err != nil {
+	if _, err := svc.Reject(ctx, it.ID, ""); err != nil {
 		t.Errorf("reject a blocked item: %v", err)
 	}
 

@@ -24,10 +24,18 @@ const (
 	KindDeprecate Kind = "deprecate" // a branch removing unused dbt models
 	KindExposures Kind = "exposures" // a branch writing regenerated dbt exposures
 	KindArchive   Kind = "archive"   // stale BI reports to archive
+	// The second phases: after a quiet period with no new consumer, the
+	// deprecated models are deleted and the archived reports too.
+	KindDelete        Kind = "delete"         // a branch deleting models a merged deprecation disabled
+	KindDeleteReports Kind = "delete-reports" // archived BI reports to delete
 )
 
 // IsBranch reports whether items of this kind carry a git branch.
-func (k Kind) IsBranch() bool { return k == KindDeprecate || k == KindExposures }
+func (k Kind) IsBranch() bool { return k == KindDeprecate || k == KindExposures || k == KindDelete }
+
+// HasModels reports whether items of this kind propose dbt models, which a
+// reviewer may take out one by one.
+func (k Kind) HasModels() bool { return k == KindDeprecate || k == KindDelete }
 
 // State is where an item stands: the read model's review state, so the
 // read model needs no mapping.
@@ -41,6 +49,7 @@ var (
 	ErrNonFastForward = errors.New("push rejected: the remote branch is not an ancestor (non-fast-forward); nothing was forced")
 	ErrNoRemote       = errors.New("no remote to push to: the dbt repository has no origin and no remote is configured")
 	ErrNoArchiver     = errors.New("no BI client configured to archive reports")
+	ErrNoDeleter      = errors.New("no BI client configured that deletes reports")
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
 	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
 	ErrBlocked        = errors.New("the branch would break the dbt project")
@@ -86,6 +95,18 @@ type Item struct {
 	// Blocked lists, file:line, what the branch would break; set with
 	// api.ReviewBlocked.
 	Blocked []string `json:",omitempty"`
+	// RejectReason is what the person who rejected the item said.
+	RejectReason string `json:",omitempty"`
+	// Mode is how a deprecate item takes its models out (a Deprecate*
+	// mode); Follows links a second-phase item to the first.
+	Mode    string `json:",omitempty"`
+	Follows int64  `json:",omitempty"`
+	// Candidates are the models as proposed, with their files as the branch
+	// leaves them (a deprecated/ folder), for re-staging and phase two.
+	Candidates []Candidate `json:",omitempty"`
+	// Excluded are the models a reviewer took out of the branch: only this
+	// time, or kept for good (a keep rule no later run overrides).
+	Excluded []Exclusion `json:",omitempty"`
 	// Withdrawn marks a rejected item that a later run dropped (no longer
 	// proposed), as opposed to one a person declined.
 	Withdrawn bool `json:",omitempty"`
@@ -95,6 +116,14 @@ type Item struct {
 	// Version increments on every update; the store refuses an update based
 	// on an older version (ErrConflict), so two processes never both act.
 	Version int64
+}
+
+// Exclusion is a model taken out of an item by a reviewer.
+type Exclusion struct {
+	ID, Name string
+	Keep     bool   // for good: never proposed again
+	Reason   string `json:",omitempty"`
+	At       time.Time
 }
 
 // FileChange is one file a branch item changes.
@@ -126,8 +155,11 @@ type Subject struct {
 // pane needs no mapping.
 type Evidence = api.ReviewEvidence
 
-// Subject results of archive items.
-const ResultArchived = "archived"
+// Subject results of archive and delete-reports items.
+const (
+	ResultArchived = "archived"
+	ResultDeleted  = "deleted"
+)
 
 // Event is one entry of an item's history.
 type Event struct {

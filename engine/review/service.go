@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/redact"
 )
 
@@ -36,9 +37,7 @@ type Service struct {
 
 	changes chan struct{}
 
-	stopMu sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	life lifecycle.Lifecycle
 }
 
 // New prepares the service. It touches neither git nor the network until an
@@ -52,6 +51,9 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if !ValidDeprecateMode(cfg.DeprecateMode) {
+		return nil, fmt.Errorf("review: deprecate mode %q: want disable, folder or delete", cfg.DeprecateMode)
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
@@ -69,43 +71,32 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 // Start loads the items and keeps rereading the store, so changes made by
 // another process (`sluice review approve`) reach the console.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.Refresh(ctx); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	s.stopMu.Lock()
-	s.cancel, s.done = cancel, done
-	s.stopMu.Unlock()
-	go func() {
-		defer close(done)
-		t := time.NewTicker(s.cfg.PollInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("rereading review items", "err", err)
-				}
+	return s.life.Start(ctx, func(ctx context.Context) error {
+		if err := s.Refresh(ctx); err != nil {
+			return err
+		}
+		s.life.Go(func() { s.poll(ctx) })
+		return nil
+	})
+}
+
+func (s *Service) poll(ctx context.Context) {
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("rereading review items", "err", err)
 			}
 		}
-	}()
-	return nil
+	}
 }
 
 // Stop ends the polling started by Start and waits for it.
-func (s *Service) Stop() {
-	s.stopMu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel, s.done = nil, nil
-	s.stopMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-}
+func (s *Service) Stop() { s.life.Stop(nil) }
 
 // Changes signals (coalesced, never blocking the service) that the review
 // items changed: re-read Reviews.
@@ -199,13 +190,14 @@ func (s *Service) itemScratch(it *Item) (*scratch, error) {
 	return s.scratchFor(it.Repo, it.Remote)
 }
 
-// github returns the API client for an item: the configured API, else the
-// one the item was staged with.
-func (s *Service) github(it *Item) (*githubClient, error) {
+// github returns the API client for an item: always the configured API
+// (GitHub's own when none is), never the one the item remembers from
+// staging. A state dir outlives the process that staged it (the demo's
+// GitHub stand-in is gone when `serve` reopens it), and the configuration
+// given now is what the operator means. The item's endpoint is shown, not
+// used.
+func (s *Service) github(*Item) (*githubClient, error) {
 	api := s.cfg.GitHubAPIURL
-	if api == "" {
-		api = it.GitHubAPI
-	}
 	if c, ok := s.clients[api]; ok {
 		return c, nil
 	}
@@ -259,13 +251,35 @@ func (it *Item) Snapshot() api.Review {
 		URL:       it.URL,
 		Checks:    it.Checks,
 		Error:     it.Error,
+
+		RejectReason: it.RejectReason,
+		GitHubAPI:    it.GitHubAPI,
+		Follows:      it.Follows,
+	}
+	for _, ev := range it.History {
+		r.History = append(r.History, api.ReviewEvent{At: ev.At, State: ev.State, Note: ev.Note})
 	}
 	for _, sub := range it.Subjects {
 		reason := sub.Reason
-		if sub.Result != "" && sub.Result != ResultArchived {
+		if sub.Result != "" && sub.Result != ResultArchived && sub.Result != ResultDeleted {
 			reason += " — archive failed: " + sub.Result
 		}
 		r.Subjects = append(r.Subjects, api.ReviewSubject{ID: sub.ID, Name: sub.Name, Reason: reason, Importance: sub.Importance, Evidence: sub.Evidence})
+	}
+	// Models a reviewer took out stay listed, marked, so the pane can put
+	// them back.
+	for _, x := range it.Excluded {
+		out := "left out this time"
+		if x.Keep {
+			out = "kept: " + x.Reason
+		}
+		sub := api.ReviewSubject{ID: x.ID, Name: x.Name, Excluded: out}
+		for _, c := range it.Candidates {
+			if c.UniqueID == x.ID {
+				sub.Reason, sub.Importance, sub.Evidence = c.Reason, c.Importance, c.Evidence
+			}
+		}
+		r.Subjects = append(r.Subjects, sub)
 	}
 	return r
 }

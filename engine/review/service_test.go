@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -16,7 +17,7 @@ func TestStartedServicePicksUpOtherProcessesChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	state := t.TempDir()
-	engineSvc, _ := setup(t, Config{StateDir: state, PollInterval: 10 * time.Millisecond})
+	engineSvc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, StateDir: state, PollInterval: 10 * time.Millisecond})
 	if err := engineSvc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -40,30 +41,17 @@ func TestStartedServicePicksUpOtherProcessesChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case <-engineSvc.Changes():
-		case <-deadline:
-			t.Fatal("the started service never saw the new item")
-		}
-		if r := engineSvc.Reviews(); len(r) == 1 && r[0].ID == it.ID && r[0].State == "staged" {
-			break
-		}
-	}
-	if _, err := cli.Reject(ctx, it.ID); err != nil {
+	enginetest.EventuallyOn(t, engineSvc.Changes(), 10*time.Second, func() bool {
+		r := engineSvc.Reviews()
+		return len(r) == 1 && r[0].ID == it.ID && r[0].State == "staged"
+	}, "the started service to see the new item")
+	if _, err := cli.Reject(ctx, it.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		select {
-		case <-engineSvc.Changes():
-		case <-deadline:
-			t.Fatal("the started service never saw the rejection")
-		}
-		if r := engineSvc.Reviews(); len(r) == 1 && r[0].State == "rejected" {
-			break
-		}
-	}
+	enginetest.EventuallyOn(t, engineSvc.Changes(), 10*time.Second, func() bool {
+		r := engineSvc.Reviews()
+		return len(r) == 1 && r[0].State == "rejected"
+	}, "the started service to see the rejection")
 	engineSvc.Stop()
 	engineSvc.Stop() // idempotent
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
+
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -160,6 +162,12 @@ func checksumDir(t *testing.T, dir string) string {
 	return strings.Join(lines, "\n")
 }
 
+// movingClock reads the time the test sets in *at; it never fires After.
+type movingClock struct{ at *time.Time }
+
+func (c movingClock) Now() time.Time                     { return *c.at }
+func (movingClock) After(time.Duration) <-chan time.Time { return nil }
+
 var testNow = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 
 // setup opens a real store and a service on the repos.
@@ -169,8 +177,8 @@ func setup(t *testing.T, cfg Config) (*Service, *store.Store) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = t.TempDir()
 	}
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return testNow }
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Fixed(testNow)
 	}
 	db, err := store.OpenDir(ctx, cfg.StateDir, store.Options{Synchronous: store.SyncNormal})
 	if err != nil {

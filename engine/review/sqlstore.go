@@ -34,13 +34,19 @@ type itemData struct {
 	Error      string       `json:",omitempty"`
 	Withdrawn  bool         `json:",omitempty"`
 	Blocked    []string     `json:",omitempty"`
+	// RejectReason is kept here, not in a column: it is shown, never queried.
+	RejectReason string      `json:",omitempty"`
+	Mode         string      `json:",omitempty"`
+	Follows      int64       `json:",omitempty"`
+	Candidates   []Candidate `json:",omitempty"`
+	Excluded     []Exclusion `json:",omitempty"`
 }
 
 func toRecord(it *Item) (*store.ReviewRecord, error) {
 	data, err := json.Marshal(itemData{
 		Title: it.Title, Repo: it.Repo, Remote: it.Remote, GitHubRepo: it.GitHubRepo, GitHubAPI: it.GitHubAPI, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
 		PRNumber: it.PRNumber, URL: it.URL, Checks: it.Checks, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
-		Blocked: it.Blocked,
+		Blocked: it.Blocked, RejectReason: it.RejectReason, Mode: it.Mode, Follows: it.Follows, Candidates: it.Candidates, Excluded: it.Excluded,
 	})
 	if err != nil {
 		return nil, err
@@ -65,7 +71,7 @@ func fromRecord(r store.ReviewRecord) (*Item, error) {
 		Repo: d.Repo, Remote: d.Remote, GitHubRepo: d.GitHubRepo, GitHubAPI: d.GitHubAPI,
 		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Files: d.Files, Diff: r.Diff,
 		PRNumber: d.PRNumber, URL: d.URL, Checks: d.Checks, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
-		Error: d.Error, Withdrawn: d.Withdrawn, Blocked: d.Blocked, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+		Error: d.Error, Withdrawn: d.Withdrawn, Blocked: d.Blocked, RejectReason: d.RejectReason, Mode: d.Mode, Follows: d.Follows, Candidates: d.Candidates, Excluded: d.Excluded, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 	}
 	for _, ev := range r.History {
 		it.History = append(it.History, Event{At: ev.At.UTC(), State: State(ev.State), Note: ev.Note})

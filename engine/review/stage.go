@@ -42,6 +42,16 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 	if p.Stale != nil {
 		add(s.StageArchive(ctx, p.Stale))
 	}
+	// Second phases are judged by the same analysis: without consumer
+	// evidence, or for a part it did not cover (no dbt repository, no BI
+	// workspace), no deletion is proposed.
+	if p.Consumers != nil && (p.Deprecate != nil || p.Stale != nil) {
+		follow, err := s.StageFollowUps(ctx, p.Consumers, p.Deprecate != nil, p.Stale != nil)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		out = append(out, follow...)
+	}
 	return out, errors.Join(errs...)
 }
 
@@ -69,15 +79,26 @@ type branchBuild struct {
 	subjects     []Subject
 	notes        []string
 	dangling     []Dangling // what the branch would break
+	candidates   []Candidate
+	excluded     []Exclusion
 }
 
-// StageDeprecation stages a branch removing the candidates' files and
-// their entries in the properties YAML. It returns the item now standing for
-// the proposal (nil when there is nothing to propose: no candidates, or
-// none of their files exist on the base branch).
+// StageDeprecation stages the first phase of a deprecation: a branch
+// disabling the candidates (Config.DeprecateMode), or, in the delete mode,
+// removing their files and properties entries. It returns the item now
+// standing for the proposal (nil when there is nothing to propose: no
+// candidates, or none of their files exist on the base branch). Models a
+// reviewer kept are left out; models a reviewer left out of the staged item
+// stay out while it is staged.
 func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Item, error) {
 	cands, held, err := s.withoutDeclined(ctx, cands)
 	if err != nil {
+		return nil, err
+	}
+	for _, n := range held {
+		s.log.Info("staging deprecate", "note", n)
+	}
+	if cands, held, err = s.withoutKept(ctx, cands); err != nil {
 		return nil, err
 	}
 	for _, n := range held {
@@ -89,31 +110,72 @@ func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Ite
 	for i, c := range cands {
 		ids[i] = c.UniqueID
 	}
-	return s.stageBranch(ctx, KindDeprecate, fingerprint(KindDeprecate, ids...), len(cands) == 0,
-		func(sc *scratch, baseTree *object.Tree) (edits, []Subject, []string, error) {
-			return deprecationEdits(sc.projectDir, baseTree, cands)
-		})
+	mode := s.cfg.deprecateMode()
+	return s.stageBranch(ctx, branchSpec{kind: KindDeprecate, mode: mode, fp: fingerprint(KindDeprecate, append([]string{mode}, ids...)...), empty: len(cands) == 0,
+		build: func(sc *scratch, baseTree *object.Tree, staged *Item) (*builtEdits, error) {
+			return s.deprecationBuild(sc.projectDir, baseTree, mode, cands, staged)
+		}})
+}
+
+// builtEdits is what a branch's build step produced.
+type builtEdits struct {
+	ed         edits
+	subjects   []Subject
+	notes      []string
+	candidates []Candidate // deprecate and delete items: the models proposed, excluded ones too
+	excluded   []Exclusion // carried over from the staged item
+}
+
+// deprecationBuild builds the edits of a deprecate (or, with mode
+// DeprecateDelete, a delete) branch from the candidates minus the models
+// a reviewer left out of the staged item.
+func (s *Service) deprecationBuild(projectDir string, baseTree *object.Tree, mode string, cands []Candidate, staged *Item) (*builtEdits, error) {
+	var excl []Exclusion
+	out := map[string]bool{}
+	if staged != nil {
+		excl = staged.Excluded
+		for _, x := range staged.Excluded {
+			out[x.ID] = true
+		}
+	}
+	var in []Candidate
+	for _, c := range cands {
+		if !out[c.UniqueID] {
+			in = append(in, c)
+		}
+	}
+	b := &builtEdits{excluded: excl, candidates: cands}
+	if len(in) == 0 {
+		return b, nil
+	}
+	var err error
+	if mode == DeprecateDelete {
+		b.ed, b.subjects, b.notes, err = deprecationEdits(projectDir, baseTree, in)
+	} else {
+		b.ed, b.subjects, b.notes, err = disableEdits(projectDir, baseTree, in, mode, s.cfg.now().Add(s.cfg.quiet()).UTC().Format("2006-01-02"))
+	}
+	return b, err
 }
 
 // StageExposures stages a branch writing the exposures YAML, when it differs
 // from the base branch's.
 func (s *Service) StageExposures(ctx context.Context, ex Exposures) (*Item, error) {
-	return s.stageBranch(ctx, KindExposures, fingerprint(KindExposures, ex.Path, string(ex.Content)), len(ex.Content) == 0,
-		func(sc *scratch, baseTree *object.Tree) (edits, []Subject, []string, error) {
+	return s.stageBranch(ctx, branchSpec{kind: KindExposures, fp: fingerprint(KindExposures, ex.Path, string(ex.Content)), empty: len(ex.Content) == 0,
+		build: func(sc *scratch, baseTree *object.Tree, _ *Item) (*builtEdits, error) {
 			p := repoPath(sc.projectDir, ex.Path)
 			cur, ok, err := fileContent(baseTree, p)
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 			if ok && bytes.Equal(cur, ex.Content) {
-				return nil, nil, nil, nil
+				return &builtEdits{}, nil
 			}
 			subjects := append([]Subject(nil), ex.Subjects...)
 			for i := range subjects {
 				subjects[i].Files = []string{p}
 			}
-			return edits{p: ex.Content}, subjects, nil, nil
-		})
+			return &builtEdits{ed: edits{p: ex.Content}, subjects: subjects}, nil
+		}})
 }
 
 // StageArchive stages the stale reports as one archive item.
@@ -134,7 +196,7 @@ func (s *Service) StageArchive(ctx context.Context, reports []StaleReport) (*Ite
 	defer s.afterAction(ctx)
 
 	fp := fingerprint(KindArchive, tokens...)
-	staged, settled, err := s.existing(ctx, KindArchive, fp)
+	staged, settled, err := s.existing(ctx, KindArchive, 0, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +215,22 @@ func (s *Service) StageArchive(ctx context.Context, reports []StaleReport) (*Ite
 	return it, s.save(ctx, it, staged != nil)
 }
 
+// branchSpec is what stageBranch stages.
+type branchSpec struct {
+	kind    Kind
+	mode    string // deprecate items: Config.DeprecateMode
+	follows int64  // second-phase items: the first phase
+	fp      string
+	empty   bool
+	// build returns the edits on the base tree; staged is the item the
+	// proposal replaces, if any.
+	build func(sc *scratch, baseTree *object.Tree, staged *Item) (*builtEdits, error)
+}
+
 // stageBranch is the common path of branch items: find what already stands
 // for the proposal, build the commit in the scratch clone, and create or
 // update the staged item.
-func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty bool,
-	build func(*scratch, *object.Tree) (edits, []Subject, []string, error)) (*Item, error) {
+func (s *Service) stageBranch(ctx context.Context, spec branchSpec) (*Item, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -165,11 +238,11 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	defer unlock()
 	defer s.afterAction(ctx)
 
-	staged, settled, err := s.existing(ctx, kind, fp)
+	staged, settled, err := s.existing(ctx, spec.kind, spec.follows, spec.fp)
 	if err != nil {
 		return nil, err
 	}
-	if empty || settled != nil {
+	if spec.empty || settled != nil {
 		return settled, s.withdraw(ctx, staged, settled)
 	}
 	sc, err := s.stagingScratch()
@@ -180,26 +253,41 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	if err != nil {
 		return nil, err
 	}
-	if staged != nil && staged.Fingerprint == fp && staged.Base == base.String() && sc.hasBranch(staged.Branch, staged.Commit) {
+	if staged != nil && staged.Fingerprint == spec.fp && staged.Base == base.String() && sc.hasBranch(staged.Branch, staged.Commit) {
 		return staged, nil // the same proposal on the same base: nothing to redo
 	}
-	b, err := s.buildBranch(ctx, sc, kind, base, baseBranch, build)
+	it := staged
+	if it == nil {
+		it = &Item{Kind: spec.kind, Mode: spec.mode, Follows: spec.follows}
+	}
+	it.Fingerprint = spec.fp
+	return it, s.stageItem(ctx, sc, it, staged != nil, base, baseBranch, "", func(baseTree *object.Tree) (*builtEdits, error) {
+		return spec.build(sc, baseTree, staged)
+	})
+}
+
+// stageItem builds it's branch on base and saves it, staged or blocked,
+// with note in its history (default: staged, or updated by a run); an item
+// whose edits change nothing on this base is withdrawn.
+func (s *Service) stageItem(ctx context.Context, sc *scratch, it *Item, exists bool, base plumbing.Hash, baseBranch, note string,
+	build func(*object.Tree) (*builtEdits, error)) error {
+	b, err := s.buildBranch(ctx, sc, it.Kind, it.Mode, base, baseBranch, build)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if b == nil {
 		// Nothing to change on this base (the exposures are current, the
 		// files are already gone): what was staged is moot.
-		return nil, s.withdraw(ctx, staged, nil)
+		if !exists {
+			return nil
+		}
+		return s.withdraw(ctx, it, nil)
 	}
-	branch := fmt.Sprintf("sluice/%s-%s-%s", kind, s.cfg.now().UTC().Format("20060102"), b.commit.String()[:7])
+	branch := fmt.Sprintf("sluice/%s-%s-%s", it.Kind, s.cfg.now().UTC().Format("20060102"), b.commit.String()[:7])
 	if err := sc.setBranch(branch, b.commit); err != nil {
-		return nil, err
+		return err
 	}
-	it := staged
-	if it == nil {
-		it = &Item{Kind: kind}
-	} else if it.Branch != "" && it.Branch != branch {
+	if it.Branch != "" && it.Branch != branch {
 		s.dropBranch(it)
 	}
 	it.Repo, it.Remote, it.GitHubAPI = repoKey(s.cfg.Repo), withoutPassword(sc.pushURL), s.cfg.GitHubAPIURL
@@ -209,8 +297,9 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 	}
 	it.Branch, it.BaseBranch, it.Base, it.Commit = branch, b.baseBranch, b.base.String(), b.commit.String()
 	it.Files, it.Diff, it.Subjects, it.Notes = b.files, b.diff, b.subjects, b.notes
-	it.Fingerprint, it.Error, it.Blocked = fp, "", nil
-	it.Title = branchTitle(kind, b.subjects)
+	it.Candidates, it.Excluded = b.candidates, b.excluded
+	it.Error, it.Blocked = "", nil
+	it.Title = branchTitle(it.Kind, it.Mode, b.subjects)
 	if note := s.dbtParse(ctx, sc, b.commit); note != "" {
 		it.Notes = append(append([]string(nil), it.Notes...), note)
 	}
@@ -220,13 +309,13 @@ func (s *Service) stageBranch(ctx context.Context, kind Kind, fp string, empty b
 		it.Blocked = danglingText(b.dangling)
 		it.Error = blockedMessage(it.Blocked)
 	}
-	return it, s.saveAs(ctx, it, staged != nil, state)
+	return s.saveNoted(ctx, it, exists, state, note)
 }
 
 // buildBranch applies the edits to the base tree and commits them; nil when
 // they change nothing.
-func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, base plumbing.Hash, baseBranch string,
-	build func(*scratch, *object.Tree) (edits, []Subject, []string, error)) (*branchBuild, error) {
+func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, mode string, base plumbing.Hash, baseBranch string,
+	build func(*object.Tree) (*builtEdits, error)) (*branchBuild, error) {
 	st := sc.repo.Storer
 	baseCommit, err := object.GetCommit(st, base)
 	if err != nil {
@@ -236,17 +325,17 @@ func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, base 
 	if err != nil {
 		return nil, fmt.Errorf("reading base tree: %w", err)
 	}
-	ed, subjects, notes, err := build(sc, baseTree)
+	be, err := build(baseTree)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range notes {
+	for _, n := range be.notes {
 		s.log.Warn("staging "+string(kind), "note", n)
 	}
-	if len(ed) == 0 {
+	if len(be.ed) == 0 {
 		return nil, nil
 	}
-	treeHash, err := buildTree(st, baseTree, ed)
+	treeHash, err := buildTree(st, baseTree, be.ed)
 	if err != nil {
 		return nil, err
 	}
@@ -265,12 +354,13 @@ func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, base 
 	if err != nil {
 		return nil, fmt.Errorf("checking the branch's references: %w", err)
 	}
-	msg := commitMessage(kind, baseBranch, subjects, notes)
+	msg := commitMessage(kind, mode, baseBranch, be.subjects, be.notes)
 	commit, err := writeCommit(st, treeHash, base, msg, signature(&s.cfg, s.cfg.now()))
 	if err != nil {
 		return nil, err
 	}
-	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: subjects, notes: notes, dangling: dangling}, nil
+	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: be.subjects, notes: be.notes,
+		dangling: dangling, candidates: be.candidates, excluded: be.excluded}, nil
 }
 
 // deprecationEdits removes each candidate's files and properties entry.
@@ -368,13 +458,15 @@ func stripPackage(patchPath string) string {
 // this exact proposal: in flight or done (approved, pushed, pr-open,
 // archived, failed), or rejected by a human. A withdrawn item settles
 // nothing: the proposal was dropped by a run, not by a person.
-func (s *Service) existing(ctx context.Context, kind Kind, fp string) (staged, settled *Item, err error) {
+//
+// Second-phase items are matched within the first phase they follow.
+func (s *Service) existing(ctx context.Context, kind Kind, follows int64, fp string) (staged, settled *Item, err error) {
 	items, err := s.store.Reviews(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing review items: %w", err)
 	}
 	for _, it := range items {
-		if it.Kind != kind {
+		if it.Kind != kind || it.Follows != follows {
 			continue
 		}
 		if it.State == api.ReviewStaged || it.State == api.ReviewBlocked {
@@ -430,14 +522,24 @@ func (s *Service) save(ctx context.Context, it *Item, exists bool) error {
 
 // saveAs is save into a given state: staged, or blocked.
 func (s *Service) saveAs(ctx context.Context, it *Item, exists bool, state State) error {
+	return s.saveNoted(ctx, it, exists, state, "")
+}
+
+// saveNoted is saveAs with the history note of a staged update.
+func (s *Service) saveNoted(ctx context.Context, it *Item, exists bool, state State, why string) error {
 	now := s.cfg.now().UTC()
 	note := "staged"
 	if state == api.ReviewBlocked {
 		note = it.Error
 	}
 	if exists {
-		if state == api.ReviewStaged {
+		switch {
+		case state == api.ReviewStaged && why != "":
+			note = why
+		case state == api.ReviewStaged:
 			note = "updated by a new metapipeline run"
+		case why != "":
+			note = why + "; " + note
 		}
 		return s.update(ctx, it, state, note)
 	}

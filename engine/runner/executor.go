@@ -53,6 +53,15 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	}
 	r.mu.Unlock()
 
+	if needsRunFiles(ar.def) {
+		// Written before any task starts: a run (a Kafka batch) whose files
+		// cannot be written yet waits for room instead of failing.
+		if err := r.retryWrite(ar, "writing the run's files", ar.files.prepare); err != nil {
+			log.Error("writing the run's files", "err", err)
+			r.release(ar, nil)
+			return
+		}
+	}
 	failure, unsaved, err := r.runTasks(ctx, ar, order)
 	if err != nil {
 		// The run stays as the store has it; a restart picks it up again.
@@ -64,7 +73,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 		// What settled before the shutdown is kept; the rest is settled as
 		// interrupted by Stop.
 		if len(unsaved) > 0 {
-			if err := r.st.PutAttempts(persistCtx, unsaved); err != nil {
+			if err := r.st.PutClaimedAttempts(persistCtx, ar.claim, unsaved); err != nil {
 				log.Error("recording tasks at shutdown", "err", err)
 			}
 		}
@@ -87,7 +96,7 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	r.mu.Lock()
 	for _, t := range ar.tasks {
 		if t.State == api.TaskPending && !settled[t.ID] {
-			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: time.Now()})
+			unsaved = append(unsaved, store.Attempt{RunID: id, Task: t.ID, State: api.TaskSkipped, FinishedAt: r.clock.Now()})
 		}
 	}
 	r.mu.Unlock()
@@ -108,9 +117,18 @@ func (r *Runner) batchLoader(id int64) func(context.Context) ([]byte, error) {
 
 // finish commits a run's final state, then shows it.
 func (r *Runner) finish(ar *activeRun, state api.RunState, msg string, settle []store.Attempt) {
-	now := time.Now()
-	if err := r.st.FinishRun(persistCtx, ar.run.ID, state, msg, now, settle); err != nil {
-		r.log.Error("finishing run", "run", ar.run.ID, "err", err)
+	now := r.clock.Now()
+	err := r.retryWrite(ar, "committing the run's end", func() error {
+		return r.st.FinishClaimed(persistCtx, ar.claim, state, msg, now, settle)
+	})
+	if err != nil {
+		// Only a stop, a claim lost to another instance or a run the store
+		// no longer has ends the retries.
+		if errors.Is(err, store.ErrFenced) {
+			r.log.Warn("run settled by another instance while this one was away; its end is not recorded", "run", ar.run.ID, "state", state)
+		} else {
+			r.log.Error("finishing run", "run", ar.run.ID, "err", err)
+		}
 		r.release(ar, nil)
 		return
 	}
@@ -130,7 +148,7 @@ func (r *Runner) release(ar *activeRun, settled *activeRun) {
 	r.mu.Lock()
 	delete(r.running, ar.run.ID)
 	if ar.counted {
-		r.act.add(ar.cand, -1)
+		r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, -1)
 		ar.counted = false
 	}
 	if settled != nil {
@@ -208,17 +226,22 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			launch = append(launch, nodeByID(ar.def, ready[0]))
 			ready = ready[1:]
 		}
-		now := time.Now()
+		now := r.clock.Now()
 		switch {
 		case len(launch) > 0:
 			rows := unsaved
 			for _, n := range launch {
 				rows = append(rows, store.Attempt{RunID: ar.run.ID, Task: n.ID, Attempt: 1, State: api.TaskRunning, StartedAt: now})
 			}
+			// The claim moved the run to running; every write of it is
+			// fenced by the claim.
 			if !started {
-				err = r.st.StartRun(persistCtx, ar.run.ID, now, rows...)
+				// Nothing has run yet: the start waits for the store.
+				err = r.retryWrite(ar, "recording the run's start", func() error {
+					return r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
+				})
 			} else {
-				err = r.st.PutAttempts(persistCtx, rows)
+				err = r.st.PutClaimedAttempts(persistCtx, ar.claim, rows)
 			}
 			if err != nil {
 				if !started {
@@ -242,7 +265,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			}
 		case len(unsaved) > 0 && inFlight > 0:
 			// Other tasks still run: show what settled now, not at the end.
-			if err := r.st.PutAttempts(persistCtx, unsaved); err != nil {
+			if err := r.st.PutClaimedAttempts(persistCtx, ar.claim, unsaved); err != nil {
 				r.log.Error("recording settled tasks", "run", ar.run.ID, "err", err)
 			} else {
 				r.showRows(ar, unsaved, false, now)
@@ -271,7 +294,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 			if failure == "" {
 				failure = fmt.Sprintf("task %s failed: %s", res.id, res.err)
 			}
-			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, time.Now())...)
+			unsaved = append(unsaved, upstreamFailed(ar, res.id, settled, r.clock.Now())...)
 		}
 	}
 }
@@ -358,7 +381,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			if ctx.Err() != nil {
 				return struct{}{}, backoff.Permanent(context.Cause(ctx))
 			}
-			a.StartedAt = time.Now()
+			a.StartedAt = r.clock.Now()
 			if err := r.putAttempt(ar, a); err != nil {
 				return struct{}{}, backoff.Permanent(err)
 			}
@@ -379,7 +402,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			tr.forgetProcess()
 			logFile, tail = tr.closeLog()
 		}
-		a.FinishedAt, a.LogFile, a.LogTail = time.Now(), logFile, tail
+		a.FinishedAt, a.LogFile, a.LogTail = r.clock.Now(), logFile, tail
 		switch {
 		case err == nil:
 			a.State = api.TaskSuccess
@@ -417,7 +440,7 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 		res.state = api.TaskCancelled
 		// Cancelled while waiting to retry: the last attempt says retrying.
 		if last.State == api.TaskRetrying && !shutdown() {
-			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", time.Now()
+			last.State, last.Error, last.FinishedAt = api.TaskCancelled, "cancelled", r.clock.Now()
 			res.final = &last
 		}
 		if shutdown() {
@@ -456,7 +479,7 @@ func (r *Runner) runAttempt(ctx context.Context, fn KindFunc, tr *TaskRun, timeo
 
 // putAttempt commits a task's attempt row, then shows it.
 func (r *Runner) putAttempt(ar *activeRun, a store.Attempt) error {
-	if err := r.st.PutAttempt(persistCtx, a); err != nil {
+	if err := r.st.PutClaimedAttempts(persistCtx, ar.claim, []store.Attempt{a}); err != nil {
 		r.log.Error("recording task attempt", "run", a.RunID, "task", a.Task, "err", err)
 		return err
 	}

@@ -213,6 +213,8 @@ func TestCancelMidRun(t *testing.T) {
 	h.waitFor("task process to die", func() bool { return processGone(pid) })
 	if err := h.r.Cancel(context.Background(), id); !errors.Is(err, ErrRunFinished) {
 		t.Fatalf("cancelling a finished run: %v", err)
+	} else if n := strings.Count(err.Error(), "cancelling run"); n != 1 {
+		t.Fatalf("the error names the operation %d times: %v", n, err)
 	}
 	if err := h.r.Cancel(context.Background(), 9999); !errors.Is(err, ErrRunNotFound) {
 		t.Fatalf("cancelling an unknown run: %v", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -62,11 +63,7 @@ type harness struct {
 // tweak edits its config first.
 func setup(t testing.TB, tweak func(*Config)) *harness {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.OpenDir(context.Background(), dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := enginetest.Store(t)
 	h := &harness{t: t, dir: dir, st: st, dags: &dagMap{}, changes: make(chan struct{}, 1)}
 	cfg := Config{
 		Store: st, DAGs: h.dags, StateDir: dir, KillGrace: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond,
@@ -80,14 +77,12 @@ func setup(t testing.TB, tweak func(*Config)) *harness {
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	var err error
 	h.r, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		h.r.Stop()
-		st.Close()
-	})
+	t.Cleanup(h.r.Stop)
 	return h
 }
 
@@ -115,15 +110,7 @@ func (h *harness) enqueue(name string, cfg string) int64 {
 // or the deadline passes.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.After(20 * time.Second)
-	for !cond() {
-		select {
-		case <-h.changes:
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	enginetest.EventuallyOn(h.t, h.changes, 20*time.Second, cond, what)
 }
 
 // waitRun waits until a run reaches a final state in the store and returns

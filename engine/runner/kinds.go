@@ -280,6 +280,16 @@ func (f *runFiles) config() (string, error) {
 	return p, nil
 }
 
+// prepare writes the run's config and batch files now, for a run whose
+// tasks will read them.
+func (f *runFiles) prepare() error {
+	if _, err := f.config(); err != nil {
+		return err
+	}
+	_, err := f.batch()
+	return err
+}
+
 func (f *runFiles) batch() (string, error) {
 	if f.batchFn == nil {
 		return "", nil

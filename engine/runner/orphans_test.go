@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -36,17 +38,14 @@ func startGroup(t *testing.T, script string) (leader *exec.Cmd, childPidFile str
 
 func readPid(t *testing.T, path string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var pid int
+	enginetest.Eventually(t, 10*time.Second, func() bool {
 		data, err := os.ReadFile(path)
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && perr == nil && pid > 0 {
-			return pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no pid in %s", path)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		p, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+		pid = p
+		return err == nil && perr == nil && pid > 0
+	}, "a pid in "+path)
+	return pid
 }
 
 func alive(t *testing.T, pid int) bool {
@@ -60,13 +59,8 @@ func alive(t *testing.T, pid int) bool {
 
 func waitGone(t *testing.T, what string, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(t, pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s (pid %d) still alive", what, pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.Eventually(t, 10*time.Second, func() bool { return !alive(t, pid) },
+		fmt.Sprintf("%s (pid %d) to exit", what, pid))
 }
 
 func TestStopOrphan(t *testing.T) {

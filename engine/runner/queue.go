@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"sort"
 	"time"
 
@@ -10,13 +9,10 @@ import (
 
 // TagLimit caps how many runs whose DAG carries a tag may run at once.
 // Value "*" applies the limit to each value of Key separately.
-type TagLimit struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-	Limit int    `json:"limit"`
-}
+type TagLimit = store.TagLimit
 
-// Limits are the queue's concurrency rules.
+// Limits are the queue's concurrency rules, counted over every instance of
+// the store when a run is claimed.
 type Limits struct {
 	MaxConcurrentRuns int // <= 0: DefaultMaxConcurrentRuns
 	TagLimits         []TagLimit
@@ -27,57 +23,26 @@ const DefaultMaxConcurrentRuns = 5
 
 // candidate is what the limits need to know about a queued run's DAG.
 type candidate struct {
-	DAG       string
-	MaxActive int // 0: no per-DAG limit
-	Tags      map[string]string
+	DAG string
+	store.DAGLimit
 }
 
 // active counts the runs holding a slot.
-type active struct {
-	total int
-	byDAG map[string]int
-	byTag map[string]int // "key=value"
+type active = store.Usage
+
+func newActive() *active { return store.NewUsage() }
+
+func (l Limits) claimLimits(info func(string) (candidate, bool)) store.ClaimLimits {
+	return store.ClaimLimits{MaxConcurrentRuns: l.max(), TagLimits: l.TagLimits, DAG: func(name string) (store.DAGLimit, bool) {
+		c, ok := info(name)
+		return c.DAGLimit, ok
+	}}
 }
 
-func newActive() *active {
-	return &active{byDAG: map[string]int{}, byTag: map[string]int{}}
-}
-
-func (a *active) add(c candidate, delta int) {
-	a.total += delta
-	a.byDAG[c.DAG] += delta
-	if a.byDAG[c.DAG] <= 0 {
-		delete(a.byDAG, c.DAG)
-	}
-	for k, v := range c.Tags {
-		key := k + "=" + v
-		a.byTag[key] += delta
-		if a.byTag[key] <= 0 {
-			delete(a.byTag, key)
-		}
-	}
-}
-
-// blocked says why c may not start now, or "" when it may. The most
-// specific reason wins: a run held by its DAG's limit would still wait with
-// a free global slot, so saying so answers "why is my run still queued".
+// blocked says why c may not start now, or "" when it may (the store's
+// rule, the one claims apply).
 func (l Limits) blocked(a *active, c candidate) string {
-	if c.MaxActive > 0 && a.byDAG[c.DAG] >= c.MaxActive {
-		return fmt.Sprintf("%d/%d runs of %s active", a.byDAG[c.DAG], c.MaxActive, c.DAG)
-	}
-	for _, tl := range l.TagLimits {
-		v, ok := c.Tags[tl.Key]
-		if !ok || (tl.Value != "*" && tl.Value != v) {
-			continue
-		}
-		if a.byTag[tl.Key+"="+v] >= tl.Limit {
-			return fmt.Sprintf("tag %s=%s at limit %d", tl.Key, v, tl.Limit)
-		}
-	}
-	if max := l.max(); a.total >= max {
-		return fmt.Sprintf("%d/%d runs active (max_concurrent_runs)", a.total, max)
-	}
-	return ""
+	return store.ClaimLimits{MaxConcurrentRuns: l.max(), TagLimits: l.TagLimits}.Blocked(a, c.DAG, c.DAGLimit)
 }
 
 func (l Limits) max() int {
@@ -234,7 +199,7 @@ func (q *queue) plan(a *active, lim Limits, info func(dag string) (candidate, bo
 		}
 		if why == "" {
 			picks = append(picks, it)
-			a.add(c, 1)
+			a.Add(c.DAG, c.DAGLimit, 1)
 			clear(memo)
 		} else {
 			memo[it.dag] = why
@@ -242,7 +207,7 @@ func (q *queue) plan(a *active, lim Limits, info func(dag string) (candidate, bo
 		if visit != nil {
 			visit(it, why)
 		}
-		return visit != nil || a.total < max
+		return visit != nil || a.Total < max
 	})
 	return picks
 }

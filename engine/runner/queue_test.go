@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"github.com/sluice-dev/sluice/engine/store"
 	"math/rand/v2"
 	"reflect"
 	"sort"
@@ -83,9 +84,9 @@ func TestQueueRemoveKeepsOrder(t *testing.T) {
 func TestPlanLimitsAndReasons(t *testing.T) {
 	t.Parallel()
 	dags := map[string]candidate{
-		"daily_etl": {DAG: "daily_etl", MaxActive: 3, Tags: map[string]string{"team": "data"}},
-		"report":    {DAG: "report", Tags: map[string]string{"team": "data"}},
-		"ml":        {DAG: "ml", Tags: map[string]string{"team": "ml"}},
+		"daily_etl": {DAG: "daily_etl", DAGLimit: store.DAGLimit{MaxActive: 3, Tags: map[string]string{"team": "data"}}},
+		"report":    {DAG: "report", DAGLimit: store.DAGLimit{Tags: map[string]string{"team": "data"}}},
+		"ml":        {DAG: "ml", DAGLimit: store.DAGLimit{Tags: map[string]string{"team": "ml"}}},
 		"free":      {DAG: "free"},
 	}
 	type run struct {
@@ -175,7 +176,7 @@ func TestPlanLimitsAndReasons(t *testing.T) {
 				}
 				a := newActive()
 				for _, d := range c.running {
-					a.add(dags[d], 1)
+					a.Add(d, dags[d].DAGLimit, 1)
 				}
 				return q, a
 			}
@@ -216,15 +217,15 @@ func ids(qs []*queued) []int64 {
 func TestActiveAddRemove(t *testing.T) {
 	t.Parallel()
 	a := newActive()
-	c := candidate{DAG: "d", Tags: map[string]string{"k": "v"}}
-	a.add(c, 1)
-	a.add(c, 1)
-	a.add(c, -1)
-	if a.total != 1 || a.byDAG["d"] != 1 || a.byTag["k=v"] != 1 {
+	c := candidate{DAG: "d", DAGLimit: store.DAGLimit{Tags: map[string]string{"k": "v"}}}
+	a.Add(c.DAG, c.DAGLimit, 1)
+	a.Add(c.DAG, c.DAGLimit, 1)
+	a.Add(c.DAG, c.DAGLimit, -1)
+	if a.Total != 1 || a.ByDAG["d"] != 1 || a.ByTag["k=v"] != 1 {
 		t.Fatalf("active = %+v", a)
 	}
-	a.add(c, -1)
-	if a.total != 0 || len(a.byDAG) != 0 || len(a.byTag) != 0 {
+	a.Add(c.DAG, c.DAGLimit, -1)
+	if a.Total != 0 || len(a.ByDAG) != 0 || len(a.ByTag) != 0 {
 		t.Fatalf("active not emptied: %+v", a)
 	}
 }

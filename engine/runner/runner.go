@@ -10,28 +10,30 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
-
-// DAGs resolves a DAG name to its active definition (the loader does).
-type DAGs interface {
-	Lookup(name string) (*dag.DAG, bool)
-}
 
 // VersionedDAGs also resolves a stored version of a DAG: a run runs the
 // version it was queued with (a re-run its original's), not the file's
 // newest.
 type VersionedDAGs interface {
 	LookupVersion(name string, version int) (*dag.DAG, bool)
+}
+
+// DAGs resolves a DAG name to its active definition (the loader does).
+type DAGs interface {
+	Lookup(name string) (*dag.DAG, bool)
 }
 
 // Config configures a Runner.
@@ -54,11 +56,31 @@ type Config struct {
 	// 200).
 	FinishedKept int
 	// Kinds runs tasks; nil: DefaultKinds(LambdaConfig{}, Logger).
-	Kinds  *Kinds
+	Kinds *Kinds
+	// Clock stamps queue, start and finish times; nil is the real clock.
+	Clock  clock.Clock
 	Logger *slog.Logger
 	// OnChange is called after every committed change of runs; it must not
 	// block.
 	OnChange func()
+	// Instance is this process's id in the store: the runs it claims
+	// record it. Default: host-pid-random.
+	Instance string
+	// Shared says other instances use the store at once (PostgreSQL): dead
+	// ones are reaped after Lease, the queue shown is re-read from the
+	// store, and process groups are left to their own instance.
+	Shared bool
+	// Lease is how old an instance's heartbeat may get before it counts
+	// as dead (default 30s); heartbeats come every Lease/6.
+	Lease time.Duration
+	// MissingGrace is how long a queued run waits for its DAG when the
+	// DAG's file went missing (default 5m); then it runs with the last
+	// version the runner knew.
+	MissingGrace time.Duration
+	// StoreRetryInterval is the first pause after the store refused a
+	// write (doubling up to 10s; default 250ms): before retrying a run's
+	// start or final commit, and before claiming runs again.
+	StoreRetryInterval time.Duration
 }
 
 // Sentinels callers act on.
@@ -85,18 +107,30 @@ type Runner struct {
 	running  map[int64]*activeRun
 	act      *active
 	finished []api.Run // oldest first, at most FinishedKept
-	version  uint64    // bumped on every queue or slot change
-	cache    struct {
+	// finishedTotal counts finished runs in the store: counted at start,
+	// then kept by addFinishedLocked, so a snapshot costs no query.
+	finishedTotal int
+	version       uint64 // bumped on every queue or slot change
+	cache         struct {
 		version uint64
 		queued  []api.Run
 	}
+	health  storeHealth
+	missing missingDAGs
 
+	life    lifecycle.Lifecycle
+	clock   clock.Clock
 	base    context.Context
 	stop    context.CancelCauseFunc
 	wake    chan struct{}
-	done    chan struct{}
 	execs   sync.WaitGroup
-	started bool
+	started bool // dispatching: set by Start, cleared first by Stop
+
+	id       string
+	others   map[string]int // runs of other instances running, by DAG (shared stores)
+	beatStop context.CancelFunc
+	beatDone chan struct{}
+	live     atomic.Int64
 }
 
 // activeRun is a run that left the queue: starting, running or settling.
@@ -105,6 +139,7 @@ type activeRun struct {
 	def     *dag.DAG
 	cand    candidate
 	counted bool // holds a slot in act
+	claim   store.ClaimRef
 	cancel  context.CancelCauseFunc
 	started bool // its start is committed
 	tasks   []api.Task
@@ -129,11 +164,23 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.FinishedKept <= 0 {
 		cfg.FinishedKept = 200
 	}
+	if cfg.MissingGrace <= 0 {
+		cfg.MissingGrace = 5 * time.Minute
+	}
+	if cfg.StoreRetryInterval <= 0 {
+		cfg.StoreRetryInterval = 250 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Kinds == nil {
 		cfg.Kinds = DefaultKinds(LambdaConfig{}, cfg.Logger)
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = NewInstanceID()
 	}
 	return &Runner{
 		cfg:     cfg,
@@ -144,8 +191,10 @@ func New(cfg Config) (*Runner, error) {
 		byDAG:   map[string]int{},
 		running: map[int64]*activeRun{},
 		act:     newActive(),
+		clock:   clock.Or(cfg.Clock),
 		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		id:      cfg.Instance,
+		others:  map[string]int{},
 	}, nil
 }
 
@@ -157,12 +206,27 @@ func (r *Runner) Kinds() *Kinds { return r.kinds }
 // store, and starts dispatching. Call it once the DAGs are loaded: a queued
 // run whose DAG is unknown fails.
 func (r *Runner) Start(ctx context.Context) error {
-	// Before a re-queued run can start its tasks again.
-	if err := r.stopOrphans(ctx); err != nil {
+	return r.life.Start(ctx, r.start)
+}
+
+func (r *Runner) start(ctx context.Context) (err error) {
+	// Before a re-queued run can start its tasks again. With a shared
+	// store the groups may be another live instance's (or on another box).
+	if !r.cfg.Shared {
+		if err := r.stopOrphans(ctx); err != nil {
+			return err
+		}
+	}
+	now := r.clock.Now()
+	if err := r.register(ctx, now); err != nil {
 		return err
 	}
-	now := time.Now()
-	rec, err := r.st.Recover(ctx, now, r.retryOnCrash)
+	defer func() {
+		if err != nil { // a failed start leaves no heartbeat behind
+			r.deregister(context.WithoutCancel(ctx))
+		}
+	}()
+	rec, err := r.st.ReapDead(ctx, r.id, now, r.cfg.Lease, r.retryOnCrash)
 	if err != nil {
 		return err
 	}
@@ -184,13 +248,14 @@ func (r *Runner) Start(ctx context.Context) error {
 	for _, run := range queued {
 		r.pushLocked(r.withDAGPriority(run))
 	}
+	// Runs outlive the Start context: only Stop (or a cancel) ends them.
 	r.base, r.stop = context.WithCancelCause(context.WithoutCancel(ctx))
 	r.started = true
 	r.mu.Unlock()
 	if len(queued) > 0 {
 		r.log.Info("queue loaded", "queued", len(queued))
 	}
-	go r.loop(ctx)
+	r.life.Go(func() { r.loop(ctx) })
 	r.changed()
 	return nil
 }
@@ -203,37 +268,36 @@ func (r *Runner) retryOnCrash(run store.Run) bool {
 // Stop ends dispatching, stops running tasks (SIGTERM, then SIGKILL after
 // KillGrace) and settles their runs as interrupted — re-queued when their
 // DAG says retry_on_crash — exactly as a restart after a crash would.
-func (r *Runner) Stop() {
+func (r *Runner) Stop() { r.life.Stop(r.shutdown) }
+
+// shutdown runs once the dispatch loop has ended.
+func (r *Runner) shutdown() {
 	r.mu.Lock()
-	if !r.started {
-		r.mu.Unlock()
-		return
-	}
-	r.started = false
+	r.started = false // no dispatch from a finishing run either
 	r.mu.Unlock()
 	r.stop(errors.New("engine shutting down"))
-	<-r.done
 	r.execs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec, err := r.st.Recover(ctx, time.Now(), r.retryOnCrash)
+	rec, err := r.st.ReleaseClaims(ctx, r.id, r.clock.Now(), r.retryOnCrash)
 	if err != nil {
 		r.log.Error("settling interrupted runs at shutdown", "err", err)
-		return
 	}
 	for _, in := range rec {
 		r.log.Info("run interrupted by shutdown", "run", in.Run.ID, "dag", in.Run.DAG, "requeued_as", in.Requeued)
 	}
+	r.deregister(ctx)
 }
 
 // loop dispatches whenever something may have freed a slot or queued a run,
 // and polls the store for runs other processes queued.
 func (r *Runner) loop(ctx context.Context) {
-	defer close(r.done)
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
+	reap := time.NewTicker(r.heartbeatEvery())
+	defer reap.Stop()
 	for {
-		r.dispatch()
+		r.dispatch(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -241,7 +305,15 @@ func (r *Runner) loop(ctx context.Context) {
 			return
 		case <-r.wake:
 		case <-poll.C:
-			r.adoptExternal(ctx)
+			if r.cfg.Shared {
+				r.refreshShared(ctx)
+			} else {
+				r.adoptExternal(ctx)
+			}
+		case <-reap.C:
+			if r.cfg.Shared {
+				r.reap(ctx)
+			}
 		}
 	}
 }
@@ -263,46 +335,71 @@ func (r *Runner) changed() {
 func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 	return func(name string) (candidate, bool) {
 		def, seen := memo[name]
-		if !seen {
-			def, _ = r.cfg.DAGs.Lookup(name)
+		if !seen || def == nil {
+			var hold string
+			def, hold = r.resolve(name, time.Now())
 			memo[name] = def
+			if hold != "" {
+				return candidate{DAG: name, DAGLimit: store.DAGLimit{Hold: hold}}, true
+			}
 		}
 		if def == nil {
 			return candidate{}, false
 		}
-		return candidate{DAG: name, MaxActive: def.MaxActiveRuns, Tags: def.Tags}, true
+		return candidate{DAG: name, DAGLimit: store.DAGLimit{MaxActive: def.MaxActiveRuns, Tags: def.Tags}}, true
 	}
 }
 
-// dispatch starts every queued run the limits allow.
-func (r *Runner) dispatch() {
+// claimBatch is how many runs one claim may take.
+const claimBatch = 16
+
+// dispatch claims, through the store, every queued run the limits allow —
+// counted over every instance of the store — and starts them.
+func (r *Runner) dispatch(ctx context.Context) {
 	r.mu.Lock()
-	if r.queue.len() == 0 || !r.started {
-		r.mu.Unlock()
+	ok := r.started && (r.cfg.Shared || r.queue.len() > 0) && !r.holdingStartsLocked(time.Now())
+	r.mu.Unlock()
+	if !ok {
 		return
 	}
 	memo := map[string]*dag.DAG{}
 	info := r.info(memo)
-	picks := r.queue.plan(r.act, r.cfg.Limits, info, nil)
-	starts := make([]*activeRun, 0, len(picks))
-	for _, it := range picks {
-		r.removeLocked(it.id)
-		ar := &activeRun{run: it.run, def: r.versionOf(it.run, memo[it.dag])}
-		if ar.def != nil {
-			ar.cand, _ = info(it.dag)
-			ar.counted = true // plan counted it
+	lim := r.cfg.Limits.claimLimits(info)
+	for {
+		claims, _, err := r.st.ClaimRuns(ctx, r.id, time.Now(), lim, claimBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				// The runs stay queued, in order; claiming waits a backoff.
+				r.log.Error("claiming runs", "err", err)
+				r.storeFailed(err)
+			}
+			return
 		}
-		ctx, cancel := context.WithCancelCause(r.base)
-		ar.cancel = cancel
-		r.running[ar.run.ID] = ar
-		starts = append(starts, ar)
-		r.execs.Add(1)
-		go r.execute(ctx, ar)
+		r.storeOK()
+		r.mu.Lock()
+		for _, c := range claims {
+			r.removeLocked(c.Run.ID)
+			run := r.withDAGPriority(c.Run)
+			ar := &activeRun{run: run, def: r.versionOf(run, memo[run.DAG]), claim: c.Ref()}
+			if ar.def != nil {
+				ar.cand, _ = info(run.DAG)
+				r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, 1)
+				ar.counted = true
+			}
+			ctx, cancel := context.WithCancelCause(r.base)
+			ar.cancel = cancel
+			r.running[run.ID] = ar
+			r.execs.Add(1)
+			go r.execute(ctx, ar)
+		}
+		if len(claims) > 0 {
+			r.version++
+		}
+		r.mu.Unlock()
+		if len(claims) < claimBatch {
+			return
+		}
 	}
-	if len(starts) > 0 {
-		r.version++
-	}
-	r.mu.Unlock()
 }
 
 func (r *Runner) pushLocked(run store.Run) {
@@ -363,7 +460,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		nr.Priority = def.Priority
 	}
 	if nr.QueuedAt.IsZero() {
-		nr.QueuedAt = time.Now()
+		nr.QueuedAt = r.clock.Now()
 	}
 	if nr.DAGVersion == 0 {
 		nr.DAGVersion = def.Version
@@ -390,6 +487,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 		// The batch id is needed only when a task asks for the batch file;
 		// the executor reads it then.
 	}
+	r.missing.remember(nr.DAG, def)
 	r.mu.Lock()
 	r.pushLocked(run)
 	r.mu.Unlock()
@@ -415,7 +513,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	r.mu.Lock()
 	if it := r.removeLocked(id); it != nil {
 		r.mu.Unlock()
-		now := time.Now()
+		now := r.clock.Now()
 		if err := r.st.CancelQueued(ctx, id, now, "cancelled while queued"); err != nil {
 			r.mu.Lock()
 			r.pushLocked(it.run)
@@ -441,7 +539,7 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	r.mu.Unlock()
 	// Not in memory: queued by another process and not adopted yet, or
 	// finished, or unknown.
-	err := r.st.CancelQueued(ctx, id, time.Now(), "cancelled while queued")
+	err := r.st.CancelQueued(ctx, id, r.clock.Now(), "cancelled while queued")
 	switch {
 	case err == nil:
 		r.changed()
@@ -456,10 +554,12 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 // withDAGPriority gives a run queued without a priority (sluice trigger)
 // its DAG's.
 func (r *Runner) withDAGPriority(run store.Run) store.Run {
-	if run.Priority == 0 {
-		if def := r.defOf(run.DAG); def != nil {
-			run.Priority = def.Priority
-		}
+	def := r.defOf(run.DAG)
+	if def != nil {
+		r.missing.remember(run.DAG, def)
+	}
+	if run.Priority == 0 && def != nil {
+		run.Priority = def.Priority
 	}
 	return run
 }
@@ -500,6 +600,7 @@ func (r *Runner) Runs() api.Runs {
 	for i, run := range r.finished {
 		out.Finished[len(r.finished)-1-i] = run
 	}
+	out.FinishedTotal = max(r.finishedTotal, len(out.Finished))
 	return out
 }
 
@@ -516,6 +617,9 @@ func cmpInt64(a, b int64) int {
 // queuedLocked builds (or reuses) the queued part of the snapshot. Runs
 // picked but whose start is not committed yet lead, "starting".
 func (r *Runner) queuedLocked() []api.Run {
+	if r.missing.changed.Swap(false) {
+		r.version++ // a DAG went missing or came back: wait reasons change
+	}
 	if r.cache.queued != nil && r.cache.version == r.version {
 		return slices.Clone(r.cache.queued)
 	}
@@ -528,15 +632,22 @@ func (r *Runner) queuedLocked() []api.Run {
 		}
 	}
 	slices.SortFunc(out, func(a, b api.Run) int { return cmpInt64(a.ID, b.ID) })
-	act := &active{total: r.act.total, byDAG: maps.Clone(r.act.byDAG), byTag: maps.Clone(r.act.byTag)}
+	// Wait reasons count the runs every instance runs, so they stay true
+	// across instances.
+	act := r.act.Clone()
 	memo := map[string]*dag.DAG{}
+	for name, n := range r.others {
+		if c, ok := r.info(memo)(name); ok {
+			act.Add(name, c.DAGLimit, n)
+		}
+	}
 	r.queue.plan(act, r.cfg.Limits, r.info(memo), func(it *queued, why string) {
 		run := queuedRun(it.run, memo[it.dag])
-		if why == "" {
-			why = "starting"
-		}
-		if run.WaitReason == "" {
+		switch {
+		case why != "":
 			run.WaitReason = why
+		case run.WaitReason == "":
+			run.WaitReason = "starting"
 		}
 		out = append(out, run)
 	})
@@ -587,6 +698,7 @@ func (r *Runner) addFinishedLocked(run api.Run) {
 		r.finished = r.finished[:n]
 	}
 	r.finished = append(r.finished, run)
+	r.finishedTotal++
 }
 
 // finishedRun builds the snapshot of a settled run from its stored rows;
@@ -644,12 +756,17 @@ func (r *Runner) loadFinished(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	total, err := r.st.FinishedCount(ctx)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = r.finished[:0]
 	for i := len(runs) - 1; i >= 0; i-- {
 		r.addFinishedLocked(r.finishedRun(runs[i], tasks[runs[i].ID], r.defOf(runs[i].DAG)))
 	}
+	r.finishedTotal = total
 	return nil
 }
 

@@ -7,20 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
-
-// Clock is the scheduler's time source; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // SchedulerConfig configures a Scheduler.
 type SchedulerConfig struct {
@@ -30,7 +21,7 @@ type SchedulerConfig struct {
 	DAGs func() []*dag.DAG
 	// Enqueue queues a run (Runner.Enqueue).
 	Enqueue func(ctx context.Context, nr store.NewRun) (int64, error)
-	Clock   Clock // nil: the real clock
+	Clock   clock.Clock // nil: the real clock
 	Logger  *slog.Logger
 	// OnTime is how late a fire may be handled and still count as on time
 	// rather than missed (default 1 minute).
@@ -64,15 +55,12 @@ type Scheduler struct {
 	missed []Missed
 
 	poke chan struct{}
-	done chan struct{}
-	stop context.CancelFunc
+	life lifecycle.Lifecycle
 }
 
 // NewScheduler prepares a scheduler; Start begins firing.
 func NewScheduler(cfg SchedulerConfig) *Scheduler {
-	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,34 +73,28 @@ func NewScheduler(cfg SchedulerConfig) *Scheduler {
 		last: map[string]time.Time{},
 		next: map[string]time.Time{},
 		poke: make(chan struct{}, 1),
-		done: make(chan struct{}),
 	}
 }
 
 // Start loads the last fire times, handles fires missed while down, and
 // starts the loop.
 func (s *Scheduler) Start(ctx context.Context) error {
-	last, err := s.cfg.Store.LastFires(ctx)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.last = last
-	s.mu.Unlock()
-	ctx, s.stop = context.WithCancel(ctx)
-	s.Tick(ctx)
-	go s.loop(ctx)
-	return nil
+	return s.life.Start(ctx, func(ctx context.Context) error {
+		last, err := s.cfg.Store.LastFires(ctx)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.last = last
+		s.mu.Unlock()
+		s.Tick(ctx)
+		s.life.Go(func() { s.loop(ctx) })
+		return nil
+	})
 }
 
-// Stop ends the loop.
-func (s *Scheduler) Stop() {
-	if s.stop == nil {
-		return
-	}
-	s.stop()
-	<-s.done
-}
+// Stop ends the loop and waits for it.
+func (s *Scheduler) Stop() { s.life.Stop(nil) }
 
 // Poke makes the scheduler re-read the DAGs (a DAG or its schedule changed).
 func (s *Scheduler) Poke() {
@@ -123,7 +105,6 @@ func (s *Scheduler) Poke() {
 }
 
 func (s *Scheduler) loop(ctx context.Context) {
-	defer close(s.done)
 	for {
 		wait := time.Hour
 		now := s.cfg.Clock.Now()

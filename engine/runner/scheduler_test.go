@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -139,13 +140,7 @@ func TestSchedulerFiresOnSchedule(t *testing.T) {
 		t.Fatalf("next fires %v", next)
 	}
 	h.clock.Advance(3 * time.Minute)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(h.runs()) == 0 && time.Now().Before(deadline) {
-		select {
-		case <-h.clock.waiting:
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	enginetest.PollOn(h.clock.waiting, 10*time.Second, func() bool { return len(h.runs()) > 0 })
 	runs := h.runs()
 	if len(runs) != 1 || runs[0].DAG != "five" || runs[0].Trigger != store.TriggerSchedule || !runs[0].ScheduledFor.Equal(t0.Add(3*time.Minute)) {
 		t.Fatalf("runs %+v", runs)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -48,10 +49,10 @@ func TestSCRAMSHA512(t *testing.T) {
 		TickInterval: dag.Duration(50 * time.Millisecond)})}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "200 messages over SCRAM", func() bool { return sink.messages() == 200 })
-	waitFor(t, 30*time.Second, "lag 0 over SCRAM", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 200 }, "200 messages over SCRAM")
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return totalLag(readOffsets(t, conn, "sluice.secure", "secure")) == 0
-	})
+	}, "lag 0 over SCRAM")
 }
 
 // syncBuffer is a log destination shared by goroutines.
@@ -109,14 +110,14 @@ func TestWrongPasswordIsClearAndNeverPrinted(t *testing.T) {
 	if err := m.Sync([]*dag.DAG{sensorDAG("secure", dag.Sensor{Topic: "secure", TickInterval: dag.Duration(50 * time.Millisecond)})}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "a tick reporting the refused login", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		for _, tk := range rec.snapshot() {
 			if strings.Contains(tk.Error, ErrAuth.Error()) {
 				return true
 			}
 		}
 		return false
-	})
+	}, "a tick reporting the refused login")
 	snap := m.Snapshot()
 	if len(snap) != 1 || snap[0].Status != api.SensorError || !strings.Contains(snap[0].Error, ErrAuth.Error()) {
 		t.Errorf("snapshot %+v: want status error with the auth failure", snap)
@@ -209,8 +210,8 @@ func TestMutualTLS(t *testing.T) {
 		TickInterval: dag.Duration(50 * time.Millisecond)})}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "100 messages over TLS", func() bool { return sink.messages() == 100 })
-	waitFor(t, 30*time.Second, "lag 0 over TLS", func() bool { return totalLag(readOffsets(t, conn, "sluice.tls", "tls")) == 0 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 100 }, "100 messages over TLS")
+	enginetest.Eventually(t, 30*time.Second, func() bool { return totalLag(readOffsets(t, conn, "sluice.tls", "tls")) == 0 }, "lag 0 over TLS")
 
 	for name, c := range map[string]ConnConfig{
 		"no client certificate": {Brokers: b.Addrs(), TLS: TLSConfig{CAFile: ca}},

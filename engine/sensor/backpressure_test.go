@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -64,7 +65,7 @@ func TestBackpressure(t *testing.T) {
 		MaxTickRuntime: dag.Duration(300 * time.Millisecond), TickInterval: dag.Duration(50 * time.Millisecond)})}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "ticks skipped for backpressure", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		n := 0
 		for _, tk := range rec.snapshot() {
 			if strings.HasPrefix(tk.Skipped, SkipBackpressure) {
@@ -72,15 +73,15 @@ func TestBackpressure(t *testing.T) {
 			}
 		}
 		return n >= 3
-	})
-	waitFor(t, 10*time.Second, "the sensor's status to say backpressure", func() bool {
+	}, "ticks skipped for backpressure")
+	enginetest.Eventually(t, 10*time.Second, func() bool {
 		s := m.Snapshot()
 		return len(s) == 1 && s[0].Status == api.SensorBackpressure
-	})
+	}, "the sensor's status to say backpressure")
 	lag1 := totalLag(readOffsets(t, conn, "sluice.flood", "flood"))
-	waitFor(t, 30*time.Second, "lag to grow in Kafka", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return totalLag(readOffsets(t, conn, "sluice.flood", "flood")) > lag1+200
-	})
+	}, "lag to grow in Kafka")
 	sink.mu.Lock()
 	depth := sink.maxDepth
 	sink.mu.Unlock()

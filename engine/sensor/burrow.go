@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
@@ -35,20 +36,28 @@ type OffsetSample struct {
 //
 // Fewer than two samples decide nothing: OK.
 func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) api.LagStatus {
+	st, _ := ExplainPartition(window, owned, now)
+	return st
+}
+
+// ExplainPartition is EvaluatePartition with the rule that decided, in
+// words an operator can check against the numbers: a steady lag that the
+// consumer keeps draining is OK by these rules, and the console says so.
+func ExplainPartition(window []OffsetSample, owned bool, now time.Time) (api.LagStatus, string) {
 	if len(window) == 0 {
-		return api.LagOK
+		return api.LagOK, "no reading yet"
 	}
 	for _, s := range window {
 		if s.Lag <= 0 {
-			return api.LagOK
+			return api.LagOK, "lag reached 0 within the window"
 		}
 	}
 	if len(window) < 2 {
-		return api.LagOK
+		return api.LagOK, "one reading: nothing to judge yet"
 	}
 	for i := 1; i < len(window); i++ {
 		if window[i].Committed < window[i-1].Committed {
-			return api.LagErr
+			return api.LagErr, fmt.Sprintf("committed offset went back from %d to %d (rewind)", window[i-1].Committed, window[i].Committed)
 		}
 	}
 	first, last := window[0], window[len(window)-1]
@@ -60,17 +69,18 @@ func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) api.Lag
 		}
 	}
 	if now.Sub(changed) > changed.Sub(first.At) || last.Committed == first.Committed {
+		stuck := fmt.Sprintf("committed offset stuck at %d for %s with lag %d, longer than it moved before", last.Committed, now.Sub(changed).Round(time.Second), last.Lag)
 		if owned {
-			return api.LagStall
+			return api.LagStall, stuck + "; a member owns the partition (stall)"
 		}
-		return api.LagStop
+		return api.LagStop, stuck + "; no member owns the partition (stop)"
 	}
 	for i := 1; i < len(window); i++ {
 		if window[i].Lag < window[i-1].Lag {
-			return api.LagOK
+			return api.LagOK, fmt.Sprintf("offset moving and lag fell within the window (now %d): the consumer keeps up", last.Lag)
 		}
 	}
-	return api.LagWarn
+	return api.LagWarn, fmt.Sprintf("offset moving but lag never fell over %d readings (%d to %d)", len(window), first.Lag, last.Lag)
 }
 
 // EvaluateGroup folds partition statuses into the group's, as Burrow does.
@@ -85,6 +95,20 @@ func EvaluateGroup(partitions []api.LagStatus) api.LagStatus {
 		}
 	}
 	return status
+}
+
+// ProduceRate is the log end's advance per second over the window: what
+// producers write to the partition.
+func ProduceRate(window []OffsetSample) float64 {
+	if len(window) < 2 {
+		return 0
+	}
+	first, last := window[0], window[len(window)-1]
+	secs := last.At.Sub(first.At).Seconds()
+	if secs <= 0 || last.LogEnd < first.LogEnd {
+		return 0
+	}
+	return float64(last.LogEnd-first.LogEnd) / secs
 }
 
 // ConsumeRate is the committed offsets' advance per second over the window,

@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,49 @@ func TestLagStatusTransitions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each status comes with the rule that decided it, in numbers an operator
+// can check: a steady lag drained as fast as it grows is OK, and says so.
+func TestExplainPartition(t *testing.T) {
+	t.Parallel()
+	end := func(w []OffsetSample) time.Time { return w[len(w)-1].At.Add(time.Second) }
+	cases := []struct {
+		name   string
+		w      []OffsetSample
+		owned  bool
+		want   api.LagStatus
+		reason string
+	}{
+		{"steady lag, draining", window([2]int64{0, 1500}, [2]int64{600, 2000}, [2]int64{1100, 2600}, [2]int64{1500, 3000}), true, api.LagOK, "lag fell within the window (now 1500): the consumer keeps up"},
+		{"growing", window([2]int64{0, 100}, [2]int64{10, 200}, [2]int64{20, 300}), true, api.LagWarn, "lag never fell over 3 readings (100 to 280)"},
+		{"stuck, nobody", window([2]int64{10, 100}, [2]int64{10, 110}, [2]int64{10, 120}), false, api.LagStop, "stuck at 10 for 11s with lag 110, longer than it moved before; no member owns the partition (stop)"},
+		{"stuck, owned", window([2]int64{10, 100}, [2]int64{10, 110}), true, api.LagStall, "a member owns the partition (stall)"},
+		{"rewind", window([2]int64{50, 100}, [2]int64{40, 110}), true, api.LagErr, "went back from 50 to 40 (rewind)"},
+		{"caught up", window([2]int64{10, 10}, [2]int64{20, 30}), true, api.LagOK, "lag reached 0 within the window"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			st, why := ExplainPartition(c.w, c.owned, end(c.w))
+			if st != c.want || !strings.Contains(why, c.reason) {
+				t.Errorf("= %s %q, want %s with %q", st, why, c.want, c.reason)
+			}
+			if ev := EvaluatePartition(c.w, c.owned, end(c.w)); ev != st {
+				t.Errorf("EvaluatePartition says %s, ExplainPartition %s", ev, st)
+			}
+		})
+	}
+}
+
+// The produce rate is the log end's advance, the consume rate the
+// committed offset's: a stalled group consumes nothing while producers
+// keep writing.
+func TestProduceAndConsumeRates(t *testing.T) {
+	t.Parallel()
+	w := window([2]int64{10, 100}, [2]int64{10, 600}, [2]int64{10, 1100})
+	if p, c := ProduceRate(w), ConsumeRate(w); p != 100 || c != 0 {
+		t.Errorf("produce %v consume %v, want 100 and 0", p, c)
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,9 +36,26 @@ type ConnConfig struct {
 	TLS  TLSConfig
 	SASL SASLConfig
 
-	// flagPrefix is what RegisterFlagsPrefixed put before the flag names,
-	// so that errors name the flags the user actually has.
-	flagPrefix string
+	// Hints complete the errors about a missing setting with how the user
+	// sets it: the command that built this configuration knows its own
+	// flag and variable names, the engine does not.
+	Hints ConnHints
+}
+
+// ConnHints say how a setting is given, for ConnConfig's errors ("set
+// --brokers or SLUICE_KAFKA_BROKERS"); empty: the error says only what is
+// missing.
+type ConnHints struct {
+	Brokers  string // where the brokers come from
+	Password string // where the SASL password comes from
+}
+
+// hint is " (h)", or nothing without a hint.
+func hint(h string) string {
+	if h == "" {
+		return ""
+	}
+	return " (" + h + ")"
 }
 
 // TLSConfig enables TLS. Any of CA, Cert/Key or InsecureSkipVerify implies
@@ -66,124 +81,10 @@ type SASLConfig struct {
 	Password string
 }
 
-// Environment variables ConfigFromEnv reads.
 const (
-	EnvBrokers        = "SLUICE_KAFKA_BROKERS" // comma separated host:port
-	EnvClientID       = "SLUICE_KAFKA_CLIENT_ID"
-	EnvVersion        = "SLUICE_KAFKA_VERSION"
-	EnvTLS            = "SLUICE_KAFKA_TLS" // true/false
-	EnvTLSCA          = "SLUICE_KAFKA_TLS_CA"
-	EnvTLSCert        = "SLUICE_KAFKA_TLS_CERT"
-	EnvTLSKey         = "SLUICE_KAFKA_TLS_KEY"
-	EnvTLSInsecure    = "SLUICE_KAFKA_TLS_INSECURE_SKIP_VERIFY"
-	EnvTLSServerName  = "SLUICE_KAFKA_TLS_SERVER_NAME"
-	EnvSASLMechanism  = "SLUICE_KAFKA_SASL_MECHANISM"
-	EnvSASLUsername   = "SLUICE_KAFKA_SASL_USERNAME"
-	EnvSASLPassword   = "SLUICE_KAFKA_SASL_PASSWORD"
 	defaultClientID   = "sluice"
 	redactedPlacehold = "[redacted]"
 )
-
-// ConfigFromEnv reads the SLUICE_KAFKA_* variables through getenv (os.Getenv
-// in production, a map in tests). Unset variables leave zero values; only a
-// malformed boolean is an error.
-func ConfigFromEnv(getenv func(string) string) (ConnConfig, error) {
-	c := ConnConfig{
-		Brokers:  splitList(getenv(EnvBrokers)),
-		ClientID: getenv(EnvClientID),
-		Version:  getenv(EnvVersion),
-		TLS: TLSConfig{
-			CAFile:     getenv(EnvTLSCA),
-			CertFile:   getenv(EnvTLSCert),
-			KeyFile:    getenv(EnvTLSKey),
-			ServerName: getenv(EnvTLSServerName),
-		},
-		SASL: SASLConfig{
-			Mechanism: strings.ToUpper(getenv(EnvSASLMechanism)),
-			Username:  getenv(EnvSASLUsername),
-			Password:  getenv(EnvSASLPassword),
-		},
-	}
-	var err error
-	if c.TLS.Enable, err = envBool(getenv, EnvTLS); err != nil {
-		return c, err
-	}
-	if c.TLS.InsecureSkipVerify, err = envBool(getenv, EnvTLSInsecure); err != nil {
-		return c, err
-	}
-	return c, nil
-}
-
-func envBool(getenv func(string) string, name string) (bool, error) {
-	v := getenv(name)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%w: %s=%q is not a boolean", ErrConfig, name, v)
-	}
-	return b, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// RegisterFlags adds the connection flags to fs, with c's current values
-// (typically from ConfigFromEnv) as defaults, so a flag overrides the
-// environment. Parsing fs writes into c. The names are the short ones
-// (--brokers, --tls, ...) of the Kafka-only tools.
-//
-// The password has no value flag on purpose: a flag shows up in `ps` and
-// shell history. It comes from SLUICE_KAFKA_SASL_PASSWORD or a file.
-func RegisterFlags(fs *flag.FlagSet, c *ConnConfig) {
-	RegisterFlagsPrefixed(fs, c, "")
-}
-
-// FlagPrefix is the prefix of the connection flags on commands where Kafka
-// is one part among several (the engine's --kafka-brokers, --kafka-tls...),
-// so that a bare --tls is not mistaken for another part's.
-const FlagPrefix = "kafka-"
-
-// RegisterFlagsPrefixed is RegisterFlags with prefix before every flag
-// name. The version flag is --kafka-version either way. Errors of c then
-// name the prefixed flags.
-func RegisterFlagsPrefixed(fs *flag.FlagSet, c *ConnConfig, prefix string) {
-	c.flagPrefix = prefix
-	name := func(n string) string { return prefix + n }
-	version := "kafka-version"
-	if prefix != "" {
-		version = prefix + "version"
-	}
-	fs.Func(name("brokers"), "comma-separated Kafka bootstrap brokers host:port (env "+EnvBrokers+")", func(s string) error {
-		c.Brokers = splitList(s)
-		return nil
-	})
-	fs.StringVar(&c.ClientID, name("client-id"), c.ClientID, "Kafka client id (env "+EnvClientID+")")
-	fs.StringVar(&c.Version, version, c.Version, "Kafka protocol version, e.g. 3.6.0 (env "+EnvVersion+")")
-	fs.BoolVar(&c.TLS.Enable, name("tls"), c.TLS.Enable, "connect to Kafka with TLS (env "+EnvTLS+")")
-	fs.StringVar(&c.TLS.CAFile, name("tls-ca"), c.TLS.CAFile, "PEM CA bundle to verify Kafka brokers (env "+EnvTLSCA+")")
-	fs.StringVar(&c.TLS.CertFile, name("tls-cert"), c.TLS.CertFile, "PEM client certificate for Kafka (env "+EnvTLSCert+")")
-	fs.StringVar(&c.TLS.KeyFile, name("tls-key"), c.TLS.KeyFile, "PEM client key for Kafka (env "+EnvTLSKey+")")
-	fs.BoolVar(&c.TLS.InsecureSkipVerify, name("tls-insecure-skip-verify"), c.TLS.InsecureSkipVerify, "do not verify Kafka broker certificates (env "+EnvTLSInsecure+")")
-	fs.StringVar(&c.SASL.Mechanism, name("sasl-mechanism"), c.SASL.Mechanism, "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (env "+EnvSASLMechanism+"); password from "+EnvSASLPassword)
-	fs.StringVar(&c.SASL.Username, name("sasl-username"), c.SASL.Username, "Kafka SASL user name (env "+EnvSASLUsername+")")
-	fs.Func(name("sasl-password-file"), "read the Kafka SASL password from this file (else env "+EnvSASLPassword+")", func(path string) error {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("reading password file: %w", err)
-		}
-		c.SASL.Password = strings.TrimRight(string(b), "\r\n")
-		return nil
-	})
-}
 
 // LogValue keeps the password out of every log line: ConnConfig is logged
 // through slog as a group with the secret replaced.
@@ -237,7 +138,7 @@ func (c ConnConfig) Validate() error {
 // SASL. Callers then set consumer or producer specifics on it.
 func (c ConnConfig) Sarama() (*sarama.Config, error) {
 	if len(c.Brokers) == 0 {
-		return nil, fmt.Errorf("%w: no brokers (set --%sbrokers or %s)", ErrConfig, c.flagPrefix, EnvBrokers)
+		return nil, fmt.Errorf("%w: no brokers%s", ErrConfig, hint(c.Hints.Brokers))
 	}
 	cfg := sarama.NewConfig()
 	cfg.ClientID = c.clientID()
@@ -258,7 +159,7 @@ func (c ConnConfig) Sarama() (*sarama.Config, error) {
 		cfg.Net.TLS.Config = tc
 	}
 	if c.SASL.Mechanism != "" {
-		if err := c.SASL.apply(cfg, c.flagPrefix); err != nil {
+		if err := c.SASL.apply(cfg, c.Hints.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -298,12 +199,12 @@ func (t TLSConfig) build() (*tls.Config, error) {
 	return tc, nil
 }
 
-func (s SASLConfig) apply(cfg *sarama.Config, flagPrefix string) error {
+func (s SASLConfig) apply(cfg *sarama.Config, passwordHint string) error {
 	if s.Username == "" {
 		return fmt.Errorf("%w: SASL %s needs a user name", ErrConfig, s.Mechanism)
 	}
 	if s.Password == "" {
-		return fmt.Errorf("%w: SASL %s needs a password (%s or --%ssasl-password-file)", ErrConfig, s.Mechanism, EnvSASLPassword, flagPrefix)
+		return fmt.Errorf("%w: SASL %s needs a password%s", ErrConfig, s.Mechanism, hint(passwordHint))
 	}
 	cfg.Net.SASL.Enable = true
 	cfg.Net.SASL.Handshake = true

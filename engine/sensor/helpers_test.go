@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -63,34 +62,6 @@ func sensorDAG(name string, s dag.Sensor) *dag.DAG {
 	s.Type = dag.SensorKafka
 	return &dag.DAG{Name: name, Enabled: true, Sensors: []dag.Sensor{s},
 		Nodes: []dag.Node{{ID: "a", Type: dag.KindNoop}}}
-}
-
-// poll reports whether cond came to hold before timeout.
-func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			if f := os.Getenv("SLUICE_TEST_DUMP"); f != "" {
-				buf := make([]byte, 8<<20)
-				_ = os.WriteFile(f, buf[:runtime.Stack(buf, true)], 0o644)
-			}
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // memSink is an in-memory RunSink with the store's duplicate rule. Queued

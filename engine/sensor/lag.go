@@ -2,12 +2,14 @@ package sensor
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // LagOptions tune a LagMonitor.
@@ -56,8 +58,7 @@ type LagMonitor struct {
 	groups map[string]*trackedGroup
 	wake   chan struct{}
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	life lifecycle.Lifecycle
 }
 
 type trackedGroup struct {
@@ -128,23 +129,16 @@ func (l *LagMonitor) Lag(group string) (lag api.GroupLag, history []int64, ok bo
 
 // Start polls in the background until Stop.
 func (l *LagMonitor) Start(ctx context.Context) error {
-	ctx, l.cancel = context.WithCancel(ctx)
-	l.done = make(chan struct{})
-	go l.loop(ctx)
-	return nil
+	return l.life.Start(ctx, func(ctx context.Context) error {
+		l.life.Go(func() { l.loop(ctx) })
+		return nil
+	})
 }
 
 // Stop ends polling and waits for the poller.
-func (l *LagMonitor) Stop() {
-	if l.cancel == nil {
-		return
-	}
-	l.cancel()
-	<-l.done
-}
+func (l *LagMonitor) Stop() { l.life.Stop(nil) }
 
 func (l *LagMonitor) loop(ctx context.Context) {
-	defer close(l.done)
 	var reader *OffsetReader
 	defer func() {
 		if reader != nil {
@@ -220,6 +214,7 @@ func (l *LagMonitor) fail(group string, err error) {
 	}
 	g.failing = true
 	g.lag.Status = api.LagErr
+	g.lag.Reason = "offsets cannot be read: " + err.Error()
 	g.lag.At = time.Now()
 }
 
@@ -256,11 +251,12 @@ func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffset
 			w = slices.Delete(w, 0, n)
 		}
 		windows[k] = w
-		st := EvaluatePartition(w, p.Owner != "", offs.At)
+		st, why := ExplainPartition(w, p.Owner != "", offs.At)
 		statuses = append(statuses, st)
 		gl.TotalLag += p.Lag
 		gl.Partitions = append(gl.Partitions, api.PartitionLag{Topic: p.Topic, Partition: p.Partition,
-			LogEnd: p.LogEnd, Committed: p.Committed, Lag: p.Lag, Rate: ConsumeRate(w), Status: st})
+			LogEnd: p.LogEnd, Committed: p.Committed, Lag: p.Lag, Rate: ConsumeRate(w), ProduceRate: ProduceRate(w),
+			Status: st, Reason: why})
 	}
 	for k := range windows {
 		if !seen[k] {
@@ -268,5 +264,33 @@ func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffset
 		}
 	}
 	gl.Status = EvaluateGroup(statuses)
+	gl.Reason = groupReason(gl)
 	return gl
+}
+
+// groupReason says why the group has its status: the worst partition's
+// rule, named, as Burrow folds partitions into the group.
+func groupReason(gl api.GroupLag) string {
+	if len(gl.Partitions) == 0 {
+		return "no partition read yet"
+	}
+	rank := map[api.LagStatus]int{api.LagOK: 0, api.LagWarn: 1, api.LagStall: 2, api.LagStop: 2, api.LagErr: 2}
+	worst := 0
+	for i, p := range gl.Partitions {
+		if rank[p.Status] > rank[gl.Partitions[worst].Status] {
+			worst = i
+		}
+	}
+	p := gl.Partitions[worst]
+	if p.Status == api.LagOK {
+		if len(gl.Partitions) == 1 {
+			return "every partition OK: " + p.Reason
+		}
+		return fmt.Sprintf("every partition OK (%s/%d: %s)", p.Topic, p.Partition, p.Reason)
+	}
+	s := fmt.Sprintf("%s/%d %s: %s", p.Topic, p.Partition, p.Status, p.Reason)
+	if gl.Status == api.LagErr && p.Status != api.LagErr {
+		s += fmt.Sprintf("; any partition %s makes the group ERR", p.Status)
+	}
+	return s
 }

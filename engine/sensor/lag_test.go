@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -35,10 +36,10 @@ func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no change notification")
 	}
-	waitFor(t, 10*time.Second, "the group to be STOP", func() bool {
+	enginetest.Eventually(t, 10*time.Second, func() bool {
 		lag, _, _ := mon.Lag("nobody")
 		return lag.Status == api.LagErr && len(lag.Partitions) == 3 && lag.Partitions[0].Status == api.LagStop
-	})
+	}, "the group to be STOP")
 	lag, hist, ok := mon.Lag("nobody")
 	if !ok {
 		t.Fatal("group not tracked")
@@ -83,19 +84,19 @@ func TestLagMonitorBrokerDown(t *testing.T) {
 		defer mon.mu.Unlock()
 		return mon.groups["g"].failing
 	}
-	waitFor(t, 10*time.Second, "a first reading", func() bool { l, _, _ := mon.Lag("g"); return len(l.Partitions) == 1 })
+	enginetest.Eventually(t, 10*time.Second, func() bool { l, _, _ := mon.Lag("g"); return len(l.Partitions) == 1 }, "a first reading")
 	b.Close()
-	waitFor(t, 20*time.Second, "ERR while the broker is down", func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		l, _, _ := mon.Lag("g")
 		return l.Status == api.LagErr && failing()
-	})
+	}, "ERR while the broker is down")
 	if err := b.Reopen(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "readings again", func() bool {
+	enginetest.Eventually(t, 20*time.Second, func() bool {
 		l, _, _ := mon.Lag("g")
 		return !failing() && len(l.Partitions) == 1 && l.Partitions[0].LogEnd == 5
-	})
+	}, "readings again")
 }
 
 // The manager's snapshot carries the lag of each sensor's group: 0 and OK
@@ -115,7 +116,7 @@ func TestSnapshotCarriesLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sawRate bool
-	waitFor(t, 30*time.Second, "lag 0 in the snapshot", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		s := m.Snapshot()
 		if len(s) != 1 {
 			return false
@@ -125,7 +126,7 @@ func TestSnapshotCarriesLag(t *testing.T) {
 		}
 		return len(s[0].Lag.Partitions) == 2 && s[0].Lag.TotalLag == 0 && s[0].Lag.Members == 1 && len(s[0].Ticks) > 0 &&
 			sink.messages() == 500
-	})
+	}, "lag 0 in the snapshot")
 	s := m.Snapshot()[0]
 	if s.Lag.Group != "sluice.snap" || s.Group != "sluice.snap" || s.Lag.Status != api.LagOK || s.Lag.State != "Stable" {
 		t.Errorf("lag %+v", s.Lag)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // ErrUnknownSensor: no sensor with that DAG and index.
@@ -58,8 +59,8 @@ type Manager struct {
 	ctx     context.Context
 	sensors map[sensorKey]*Sensor
 	broken  map[sensorKey]brokenSensor // sensors whose spec does not resolve
-	paused  map[sensorKey]bool         // survives a sensor's restart
-	started bool
+	paused  map[sensorKey]string       // who paused it; survives a sensor's restart
+	life    lifecycle.Lifecycle
 }
 
 type sensorKey struct {
@@ -88,7 +89,7 @@ func NewManager(opts Options) (*Manager, error) {
 		changes: make(chan struct{}, 1),
 		sensors: map[sensorKey]*Sensor{},
 		broken:  map[sensorKey]brokenSensor{},
-		paused:  map[sensorKey]bool{},
+		paused:  map[sensorKey]string{},
 	}
 	m.env = &env{
 		conn:        opts.Conn,
@@ -123,14 +124,12 @@ func (m *Manager) notify() {
 func (m *Manager) Start(ctx context.Context) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.started {
-		return errors.New("sensor manager already started")
-	}
-	m.ctx = ctx
-	m.started = true
-	return m.lag.Start(ctx)
+	return m.life.Start(ctx, func(ctx context.Context) error {
+		m.mu.Lock()
+		m.ctx = ctx
+		m.mu.Unlock()
+		return m.lag.Start(ctx)
+	})
 }
 
 // Stop stops every sensor (committing what they persisted) and the lag
@@ -138,12 +137,14 @@ func (m *Manager) Start(ctx context.Context) error {
 func (m *Manager) Stop() {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
-	m.mu.Lock()
-	sensors := m.sensors
-	m.sensors = map[sensorKey]*Sensor{}
-	m.mu.Unlock()
-	stopAll(sensors)
-	m.lag.Stop()
+	m.life.Stop(func() {
+		m.mu.Lock()
+		sensors := m.sensors
+		m.sensors = map[sensorKey]*Sensor{}
+		m.mu.Unlock()
+		stopAll(sensors)
+		m.lag.Stop()
+	})
 }
 
 func stopAll(sensors map[sensorKey]*Sensor) {
@@ -167,9 +168,9 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
 	m.mu.Lock()
-	if !m.started {
+	if !m.life.Running() {
 		m.mu.Unlock()
-		return errors.New("sensor manager not started")
+		return errors.New("sensor manager not running")
 	}
 	ctx := m.ctx
 	want := map[sensorKey]Spec{}
@@ -185,7 +186,7 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 			k := sensorKey{d.Name, i}
 			sp, err := SpecOf(d, i, m.opts.MaxConcurrentRuns)
 			if err == nil && len(m.opts.Conn.Brokers) == 0 {
-				err = fmt.Errorf("%w: no kafka brokers configured (%s)", ErrConfig, EnvBrokers)
+				err = fmt.Errorf("%w: no kafka brokers configured%s", ErrConfig, hint(m.opts.Conn.Hints.Brokers))
 			}
 			if err != nil {
 				broken[k] = brokenSensor{spec: s, err: err}
@@ -221,7 +222,8 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 		if _, ok := m.sensors[k]; ok {
 			continue
 		}
-		s := newSensor(sp, m.env, m.paused[k])
+		_, paused := m.paused[k]
+		s := newSensor(sp, m.env, paused)
 		m.sensors[k] = s
 		start = append(start, s)
 	}
@@ -236,8 +238,9 @@ func (m *Manager) Sync(dags []*dag.DAG) error {
 	return nil
 }
 
-// Pause pauses (paused=true) or resumes a sensor.
-func (m *Manager) Pause(dagName string, index int, paused bool) error {
+// Pause pauses (paused=true) or resumes a sensor; who paused it is shown
+// with the sensor ("" when unknown).
+func (m *Manager) Pause(dagName string, index int, paused bool, who string) error {
 	k := sensorKey{dagName, index}
 	m.mu.Lock()
 	s := m.sensors[k]
@@ -246,7 +249,7 @@ func (m *Manager) Pause(dagName string, index int, paused bool) error {
 		return fmt.Errorf("%w: %s sensor %d", ErrUnknownSensor, dagName, index)
 	}
 	if paused {
-		m.paused[k] = true
+		m.paused[k] = who
 	} else {
 		delete(m.paused, k)
 	}
@@ -260,8 +263,10 @@ func (m *Manager) Pause(dagName string, index int, paused bool) error {
 func (m *Manager) Snapshot() []api.Sensor {
 	m.mu.Lock()
 	sensors := make([]*Sensor, 0, len(m.sensors))
-	for _, s := range m.sensors {
+	pausedBy := map[*Sensor]string{}
+	for k, s := range m.sensors {
 		sensors = append(sensors, s)
+		pausedBy[s] = m.paused[k]
 	}
 	var out []api.Sensor
 	for k, b := range m.broken {
@@ -279,6 +284,9 @@ func (m *Manager) Snapshot() []api.Sensor {
 	m.mu.Unlock()
 	for _, s := range sensors {
 		ss := s.snapshot()
+		if ss.Paused {
+			ss.PausedBy = pausedBy[s]
+		}
 		if lag, hist, ok := m.lag.Lag(ss.Group); ok {
 			ss.Lag, ss.History = lag, hist
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -47,7 +48,9 @@ func TestSpecOfDefaults(t *testing.T) {
 
 func TestManagerWithoutBrokersListsSensorsAsBroken(t *testing.T) {
 	t.Parallel()
-	m, err := NewManager(Options{Sink: newMemSink()})
+	// The command's hint says how brokers are given; the reason carries it.
+	hints := ConnHints{Brokers: "set --kafka-brokers or SLUICE_KAFKA_BROKERS"}
+	m, err := NewManager(Options{Sink: newMemSink(), Conn: ConnConfig{Hints: hints}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +67,11 @@ func TestManagerWithoutBrokersListsSensorsAsBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := m.Snapshot()
-	if len(s) != 1 || s[0].DAG != "d" || s[0].Status != api.SensorError || !strings.Contains(s[0].Error, EnvBrokers) ||
+	if len(s) != 1 || s[0].DAG != "d" || s[0].Status != api.SensorError || !strings.Contains(s[0].Error, "no kafka brokers configured (set --kafka-brokers or SLUICE_KAFKA_BROKERS)") ||
 		s[0].Group != "sluice.d" || len(s[0].Topics) != 1 {
 		t.Errorf("snapshot %+v", s)
 	}
-	if err := m.Pause("d", 0, true); !errors.Is(err, ErrUnknownSensor) {
+	if err := m.Pause("d", 0, true, ""); !errors.Is(err, ErrUnknownSensor) {
 		t.Errorf("pausing a sensor that does not run: %v", err)
 	}
 	select {
@@ -96,21 +99,25 @@ func TestManagerSyncAndPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	produce(t, conn, "p1", 10)
-	waitFor(t, 30*time.Second, "10 messages", func() bool { return sink.messages() == 10 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 10 }, "10 messages")
 
-	if err := m.Pause("pz", 0, true); err != nil {
+	if err := m.Pause("pz", 0, true, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if s := m.Snapshot(); !s[0].Paused || s[0].Status != api.SensorPaused {
+	if s := m.Snapshot(); !s[0].Paused || s[0].Status != api.SensorPaused || s[0].PausedBy != "alice" {
 		t.Errorf("after pause: %+v", s[0])
 	}
 	// A paused sensor keeps its partitions and reads nothing: the backlog
 	// shows as lag, and the lag monitor calls the partition stalled.
 	produce(t, conn, "p1", 5)
-	waitFor(t, 30*time.Second, "lag 5, stalled", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		s := m.Snapshot()
 		return len(s[0].Lag.Partitions) == 1 && s[0].Lag.TotalLag == 5 && s[0].Lag.Partitions[0].Status == api.LagStall
-	})
+	}, "lag 5, stalled")
+	// The group's status says which rule decided it.
+	if r := m.Snapshot()[0].Lag.Reason; !strings.Contains(r, "p1/0 STALL: committed offset stuck at 10") || !strings.Contains(r, "makes the group ERR") {
+		t.Errorf("the group's reason: %q", r)
+	}
 
 	// A change of definition restarts the sensor, still paused.
 	spec.MaxBatchSize = 3
@@ -120,16 +127,16 @@ func TestManagerSyncAndPause(t *testing.T) {
 	if s := m.Snapshot(); len(s) != 1 || !s[0].Paused {
 		t.Errorf("restarted sensor lost its pause: %+v", s)
 	}
-	waitFor(t, 30*time.Second, "the restarted, paused member in the group", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return readOffsets(t, conn, "sluice.pz", "p1").Members == 1
-	})
+	}, "the restarted, paused member in the group")
 	if n := sink.messages(); n != 10 {
 		t.Errorf("a paused sensor consumed: %d messages, want 10", n)
 	}
-	if err := m.Pause("pz", 0, false); err != nil {
+	if err := m.Pause("pz", 0, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "15 messages after resume", func() bool { return sink.messages() == 15 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 15 }, "15 messages after resume")
 	for _, bt := range sink.all()[1:] {
 		if len(bt.Messages) > 3 {
 			t.Errorf("batch %s larger than the new max_batch_size 3", bt.Key())
@@ -144,7 +151,7 @@ func TestManagerSyncAndPause(t *testing.T) {
 	if len(s) != 1 || s[0].DAG != "other" || s[0].Topics[0] != "p2" {
 		t.Errorf("after swapping DAGs: %+v", s)
 	}
-	if err := m.Pause("pz", 0, true); !errors.Is(err, ErrUnknownSensor) {
+	if err := m.Pause("pz", 0, true, ""); !errors.Is(err, ErrUnknownSensor) {
 		t.Errorf("pausing a removed sensor: %v", err)
 	}
 	g := readOffsets(t, conn, "sluice.pz", "p1")

@@ -11,6 +11,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // A member is one consumer-group member of a sensor (one of its replicas).
@@ -156,10 +158,6 @@ func (m *member) consume(ctx context.Context) {
 	}
 }
 
-// maxConsumeFailures is how many failed Consume calls in a row end a
-// client: after that a fresh one starts from the bootstrap brokers.
-const maxConsumeFailures = 5
-
 func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo *backoff.ExponentialBackOff) {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -178,25 +176,27 @@ func (m *member) session(ctx context.Context, group sarama.ConsumerGroup, bo *ba
 		wg.Wait()
 	}()
 	h := &claimHandler{m: m}
-	failures := 0
 	for ctx.Err() == nil {
 		err := group.Consume(ctx, m.s.spec.Topics, h)
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
-			failures = 0
 			bo.Reset()
 			continue // a rebalance ended the session: join the next one
 		}
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return
 		}
+		// The member could not join (or sync, or fetch its offsets). Trying
+		// again under the same member id keeps a coordinator that waits for
+		// that id — or for members killed with -9 — in PreparingRebalance:
+		// leave the group (the deferred Close sends LeaveGroup) and join as
+		// a new member with a fresh client, from the bootstrap brokers.
 		m.setConnErr(fmt.Errorf("consuming %v: %w", m.s.spec.Topics, explainConnErr(m.s.env.conn, err)))
-		failures++
-		if !sleepCtx(ctx, bo.NextBackOff()) || failures >= maxConsumeFailures {
-			return
-		}
+		m.s.log.Info("kafka sensor member could not join its group: leaving it to rejoin with a fresh session", "member", m.index, "err", err)
+		sleepCtx(ctx, bo.NextBackOff())
+		return
 	}
 }
 
@@ -302,9 +302,10 @@ func (m *member) tick(ctx context.Context) TickRecord {
 		// A full partition buffer makes a batch now; the rest keep filling
 		// unless the pull ran dry, the stream being slower than a batch.
 		batches := m.cut(room, full && time.Now().Before(deadline))
-		n, k, err := m.persistAll(ctx, batches)
+		n, k, ranges, err := m.persistAll(ctx, batches)
 		rec.Batches += k
 		rec.Messages += n
+		rec.Ranges = append(rec.Ranges, ranges...)
 		if err != nil {
 			tickErr = err
 		}
@@ -447,7 +448,7 @@ func (m *member) cut(room int, onlyFull bool) []pendingBatch {
 // claim will not deliver them again, and marking a later batch of the
 // partition would commit past them. It returns the records and batches
 // newly persisted and the first error.
-func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, persisted int, err error) {
+func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, persisted int, ranges []api.TickRange, err error) {
 	results := make([]persistResult, len(batches))
 	if len(batches) == 1 {
 		results[0] = m.persist(ctx, batches[0])
@@ -467,6 +468,7 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 		if r.n > 0 {
 			msgs += r.n
 			persisted++
+			ranges = append(ranges, r.rng)
 		}
 		if r.err != nil && err == nil {
 			err = r.err
@@ -482,7 +484,7 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 			last.claim.sess.MarkOffset(pb.tp.topic, pb.tp.partition, last.msg.Offset+1, "")
 		}
 	}
-	return msgs, persisted, err
+	return msgs, persisted, ranges, err
 }
 
 // persistResult is what became of one pending batch: its first done records
@@ -490,6 +492,7 @@ func (m *member) persistAll(ctx context.Context, batches []pendingBatch) (msgs, 
 type persistResult struct {
 	done int
 	n    int
+	rng  api.TickRange // the new run's batch, when n > 0
 	err  error
 }
 
@@ -525,7 +528,7 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) persistResult {
 	msgs := pb.msgs[skip:]
 	for len(msgs) > 0 {
 		b := toBatch(msgs)
-		_, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
+		run, dup, err := s.env.sink.EnqueueBatch(ctx, sp.DAG, b)
 		if errors.Is(err, ErrBatchConflict) && len(msgs) > 1 {
 			// Another DAG's run holds this exact range (the store keys
 			// batches by range alone): one record shorter is another
@@ -540,6 +543,7 @@ func (m *member) persist(ctx context.Context, pb pendingBatch) persistResult {
 		res.done += len(msgs)
 		if !dup {
 			res.n = len(msgs)
+			res.rng = api.TickRange{Topic: b.Topic, Partition: b.Partition, First: b.First, Last: b.Last, Run: run}
 		}
 		if hook := s.env.tun.afterPersist; hook != nil {
 			if err := hook(b); err != nil {

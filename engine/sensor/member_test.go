@@ -72,7 +72,7 @@ func TestPersistAll(t *testing.T) {
 		sink.batches["t/0/0-14"] = &Batch{Topic: "t", Partition: 0, First: 0, Last: 14}
 		m := testMember(sink)
 		tok, sess := newTok(100)
-		n, k, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 10, 19)})
+		n, k, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 10, 19)})
 		if err != nil || n != 5 || k != 1 {
 			t.Fatalf("persisted %d records in %d batches, %v", n, k, err)
 		}
@@ -89,7 +89,7 @@ func TestPersistAll(t *testing.T) {
 		sink.batches["t/0/0-29"] = &Batch{Topic: "t", Partition: 0, First: 0, Last: 29}
 		m := testMember(sink)
 		tok, sess := newTok(100)
-		n, k, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 10, 19)})
+		n, k, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 10, 19)})
 		if err != nil || n != 0 || k != 0 || len(sink.order) != 0 {
 			t.Fatalf("%d %d %v %v", n, k, err, sink.order)
 		}
@@ -103,7 +103,7 @@ func TestPersistAll(t *testing.T) {
 		sink.failErr = errors.New("disk full")
 		m := testMember(sink)
 		tok, sess := newTok(100)
-		_, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 0, 9), pending(tok, 1, 0, 4)})
+		_, _, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 0, 9), pending(tok, 1, 0, 4)})
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -120,7 +120,7 @@ func TestPersistAll(t *testing.T) {
 		sink.conflict = func(b *Batch) bool { return b.Key() == "t/0/0-9" }
 		m := testMember(sink)
 		tok, sess := newTok(100)
-		n, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 0, 9)})
+		n, _, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 0, 9)})
 		if err != nil || n != 9 {
 			t.Fatalf("%d %v", n, err)
 		}
@@ -140,7 +140,7 @@ func TestPersistAll(t *testing.T) {
 		sink.batches["t/0/0-499"] = &Batch{Topic: "t", Partition: 0, First: 0, Last: 499}
 		m := testMember(sink)
 		tok, _ := newTok(20) // the log now ends at 20
-		n, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 0, 19)})
+		n, _, _, err := m.persistAll(ctx, []pendingBatch{pending(tok, 0, 0, 19)})
 		if err != nil || n != 20 {
 			t.Fatalf("persisted %d of the new topic's 20 records: %v", n, err)
 		}
@@ -152,7 +152,7 @@ func TestPersistAll(t *testing.T) {
 		tok, sess := newTok(100)
 		pb := pending(tok, 0, 0, 4)
 		sess.end()
-		if n, _, err := m.persistAll(ctx, []pendingBatch{pb}); err != nil || n != 5 {
+		if n, _, _, err := m.persistAll(ctx, []pendingBatch{pb}); err != nil || n != 5 {
 			t.Fatalf("%d %v", n, err)
 		}
 		if _, ok := sess.mark(0); ok {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -92,16 +93,16 @@ func TestNoLossNoDoublesAcrossBrokerRestartAndCommitFaults(t *testing.T) {
 
 	// 1. The broker goes away mid-stream and comes back on the same ports
 	// with the same data.
-	waitFor(t, 60*time.Second, "10,000 messages in runs", func() bool { return storeMessages(t, st, "orders") >= 10_000 })
+	enginetest.Eventually(t, 60*time.Second, func() bool { return storeMessages(t, st, "orders") >= 10_000 }, "10,000 messages in runs")
 	b.Close()
-	waitFor(t, 30*time.Second, "a tick that reports the broker down", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		for _, tk := range rec.snapshot() {
 			if tk.Error != "" {
 				return true
 			}
 		}
 		return false
-	})
+	}, "a tick that reports the broker down")
 	if err := b.Reopen(); err != nil {
 		t.Fatalf("restarting broker: %v", err)
 	}
@@ -119,7 +120,7 @@ func TestNoLossNoDoublesAcrossBrokerRestartAndCommitFaults(t *testing.T) {
 	// 3. The rest, with the broker healthy.
 	produce(t, conn, "orders", 30_000)
 	var g GroupOffsets
-	if !poll(90*time.Second, func() bool {
+	if !enginetest.Poll(90*time.Second, func() bool {
 		g = readOffsets(t, conn, "sluice.orders", "orders")
 		return len(g.Partitions) == 4 && totalLag(g) == 0
 	}) {
@@ -199,10 +200,10 @@ func TestCrashBetweenPersistAndCommit(t *testing.T) {
 	if err := m2.Sync([]*dag.DAG{sensorDAG("pay", spec)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "lag 0", func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		g := readOffsets(t, conn, "sluice.pay", "pay")
 		return len(g.Partitions) == 2 && totalLag(g) == 0
-	})
+	}, "lag 0")
 	g = readOffsets(t, conn, "sluice.pay", "pay")
 	batches := storeBatches(t, st, "pay")
 	checkExactlyOnce(t, batches, "pay", logEnds(g))
@@ -230,10 +231,10 @@ func TestTwoDAGsOneTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"left", "right"} {
-		waitFor(t, 30*time.Second, name+" lag 0", func() bool {
+		enginetest.Eventually(t, 30*time.Second, func() bool {
 			g := readOffsets(t, conn, "sluice."+name, "shared")
 			return len(g.Partitions) == 2 && totalLag(g) == 0
-		})
+		}, name+" lag 0")
 		checkExactlyOnce(t, storeBatches(t, st, name), "shared", logEnds(readOffsets(t, conn, "sluice."+name, "shared")))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/internal/lifecycle"
 )
 
 // env is what every sensor of a Manager shares.
@@ -111,8 +112,7 @@ type Sensor struct {
 	lastTick map[int]TickRecord // by member: the status is the worst of them
 	members  []*member
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	life lifecycle.Lifecycle
 }
 
 func newSensor(sp Spec, e *env, paused bool) *Sensor {
@@ -129,40 +129,26 @@ func newSensor(sp Spec, e *env, paused bool) *Sensor {
 // Start joins the group with every replica and starts ticking. It returns
 // at once; connection problems show up in ticks, never here.
 func (s *Sensor) Start(ctx context.Context) error {
-	if s.env.ticks != nil {
-		s.loadTicks(ctx)
-	}
-	ctx, s.cancel = context.WithCancel(ctx)
-	for i := range s.spec.Replicas {
-		m := newMember(s, i)
-		s.members = append(s.members, m)
-		s.wg.Add(3)
-		go func() {
-			defer s.wg.Done()
-			m.consume(ctx)
-		}()
-		go func() {
-			defer s.wg.Done()
-			m.committer(ctx)
-		}()
-		go func() {
-			defer s.wg.Done()
-			m.tickLoop(ctx)
-		}()
-	}
-	s.log.Info("kafka sensor started", "topics", s.spec.Topics, "replicas", s.spec.Replicas)
-	return nil
+	return s.life.Start(ctx, func(ctx context.Context) error {
+		if s.env.ticks != nil {
+			s.loadTicks(ctx)
+		}
+		for i := range s.spec.Replicas {
+			m := newMember(s, i)
+			s.members = append(s.members, m)
+			s.life.Go(func() { m.consume(ctx) })
+			s.life.Go(func() { m.committer(ctx) })
+			s.life.Go(func() { m.tickLoop(ctx) })
+		}
+		s.log.Info("kafka sensor started", "topics", s.spec.Topics, "replicas", s.spec.Replicas)
+		return nil
+	})
 }
 
 // Stop leaves the group and waits for every goroutine. Offsets of persisted
 // batches are committed on the way out; nothing else is.
 func (s *Sensor) Stop() {
-	if s.cancel == nil {
-		return
-	}
-	s.cancel()
-	s.wg.Wait()
-	s.log.Info("kafka sensor stopped")
+	s.life.Stop(func() { s.log.Info("kafka sensor stopped") })
 }
 
 func (s *Sensor) loadTicks(ctx context.Context) {
@@ -289,7 +275,7 @@ func (s *Sensor) recordTick(rec TickRecord) {
 
 func tickOf(r TickRecord) api.Tick {
 	return api.Tick{ID: r.ID, Start: r.Start, Duration: r.Duration, Batches: r.Batches,
-		Messages: r.Messages, Skipped: r.Skipped, Error: r.Error}
+		Messages: r.Messages, Skipped: r.Skipped, Error: r.Error, Ranges: r.Ranges}
 }
 
 // snapshot returns the sensor's part of the read model, without lag.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // ErrBatchConflict: a run of another DAG already carries this exact range
@@ -42,6 +44,8 @@ type TickRecord struct {
 	Messages int
 	Skipped  string // why the tick stopped pulling (backpressure, paused)
 	Error    string
+	// Ranges are the batches the tick persisted as new runs.
+	Ranges []api.TickRange
 }
 
 // TickStore keeps the tick history. Optional: a Manager without one keeps

@@ -69,7 +69,7 @@ func (s *StoreSink) QueuedCount(ctx context.Context, dag string) (int, error) {
 // RecordTick implements TickStore.
 func (s *StoreSink) RecordTick(ctx context.Context, t TickRecord) (int64, error) {
 	return s.Store.RecordTick(ctx, store.Tick{DAG: t.DAG, Sensor: t.Sensor, Member: t.Member, Start: t.Start,
-		Duration: t.Duration, Batches: t.Batches, Messages: t.Messages, Skipped: t.Skipped, Error: t.Error})
+		Duration: t.Duration, Batches: t.Batches, Messages: t.Messages, Skipped: t.Skipped, Error: t.Error, Ranges: t.Ranges})
 }
 
 // RecentTicks implements TickStore.
@@ -81,7 +81,7 @@ func (s *StoreSink) RecentTicks(ctx context.Context, dag string, sensor, limit i
 	out := make([]TickRecord, len(ts))
 	for i, t := range ts {
 		out[i] = TickRecord{ID: t.ID, DAG: t.DAG, Sensor: t.Sensor, Member: t.Member, Start: t.Start,
-			Duration: t.Duration, Batches: t.Batches, Messages: t.Messages, Skipped: t.Skipped, Error: t.Error}
+			Duration: t.Duration, Batches: t.Batches, Messages: t.Messages, Skipped: t.Skipped, Error: t.Error, Ranges: t.Ranges}
 	}
 	return out, nil
 }

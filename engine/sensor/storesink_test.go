@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -104,14 +105,14 @@ func TestTickHistorySurvivesRestart(t *testing.T) {
 		return m
 	}
 	m := newManager()
-	waitFor(t, 30*time.Second, "a tick with the 30 messages", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		for _, tk := range m.Snapshot()[0].Ticks {
 			if tk.Messages == 30 {
 				return true
 			}
 		}
 		return false
-	})
+	}, "a tick with the 30 messages")
 	m.Stop()
 	stored, err := st.RecentTicks(context.Background(), "hist", 0, 100)
 	if err != nil || len(stored) == 0 {
@@ -127,6 +128,29 @@ func TestTickHistorySurvivesRestart(t *testing.T) {
 		if tk.ID == 0 {
 			t.Errorf("tick without its store id: %+v", tk)
 		}
+	}
+	// Each tick keeps what it persisted: the offsets of every batch and
+	// the run that carries it, also across the restart.
+	var covered int64
+	for _, tk := range ticks {
+		n := 0
+		for _, r := range tk.Ranges {
+			if r.Topic != "hist" || r.Partition != 0 || r.Last < r.First || r.Run == 0 {
+				t.Errorf("tick %d range %+v", tk.ID, r)
+			}
+			run, err := st.Run(context.Background(), r.Run)
+			if err != nil || run.Batch != BatchKey(r.Topic, r.Partition, r.First, r.Last) {
+				t.Errorf("tick %d names run %d: %+v %v", tk.ID, r.Run, run, err)
+			}
+			n += int(r.Last - r.First + 1)
+			covered += r.Last - r.First + 1
+		}
+		if n != tk.Messages {
+			t.Errorf("tick %d: %d messages, its ranges hold %d", tk.ID, tk.Messages, n)
+		}
+	}
+	if covered != 30 {
+		t.Errorf("the ticks' ranges cover %d offsets, want the 30 produced", covered)
 	}
 }
 

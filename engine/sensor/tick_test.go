@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -25,10 +26,10 @@ func TestSensorConsumesEveryMessageOnce(t *testing.T) {
 	if err := m.Sync([]*dag.DAG{d}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "1000 messages in runs", func() bool { return sink.messages() >= 1000 })
-	waitFor(t, 30*time.Second, "lag 0", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() >= 1000 }, "1000 messages in runs")
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return totalLag(readOffsets(t, conn, "sluice.basic", "events")) == 0
-	})
+	}, "lag 0")
 	g := readOffsets(t, conn, "sluice.basic", "events")
 	checkExactlyOnce(t, sink.all(), "events", logEnds(g))
 	for _, bt := range sink.all() {
@@ -96,7 +97,7 @@ func TestTickRuntimeAndInterval(t *testing.T) {
 	}
 	// Ticks with messages from the start of the stream on (the first may
 	// include the group join).
-	waitFor(t, 30*time.Second, "4 busy ticks", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		n := 0
 		for _, tk := range rec.snapshot() {
 			if tk.Messages > 0 {
@@ -104,7 +105,7 @@ func TestTickRuntimeAndInterval(t *testing.T) {
 			}
 		}
 		return n >= 4
-	})
+	}, "4 busy ticks")
 	ticks := rec.snapshot()
 	busy := 0
 	for i, tk := range ticks {
@@ -148,18 +149,18 @@ func TestReplicasSplitPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var g GroupOffsets
-	waitFor(t, 30*time.Second, "two members owning two partitions each", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		g = readOffsets(t, conn, "sluice.wide", "wide")
 		owned := map[string]int{}
 		for _, p := range g.Partitions {
 			owned[p.Owner]++
 		}
 		return g.Members == 2 && len(owned) == 2 && owned[""] == 0 && owned[g.Partitions[0].Owner] == 2
-	})
+	}, "two members owning two partitions each")
 	// Produce after the split so both members have work.
 	produce(t, conn, "wide", 400)
-	waitFor(t, 30*time.Second, "800 messages in runs", func() bool { return sink.messages() >= 800 })
-	waitFor(t, 30*time.Second, "lag 0", func() bool { return totalLag(readOffsets(t, conn, "sluice.wide", "wide")) == 0 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() >= 800 }, "800 messages in runs")
+	enginetest.Eventually(t, 30*time.Second, func() bool { return totalLag(readOffsets(t, conn, "sluice.wide", "wide")) == 0 }, "lag 0")
 	checkExactlyOnce(t, sink.all(), "wide", logEnds(readOffsets(t, conn, "sluice.wide", "wide")))
 	worked := map[int]int{}
 	for _, tk := range rec.snapshot() {
@@ -184,24 +185,24 @@ func TestStoreErrorsLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	produce(t, conn, "flaky", 200)
-	waitFor(t, 30*time.Second, "the first runs", func() bool { return sink.messages() > 0 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() > 0 }, "the first runs")
 	sink.mu.Lock()
 	sink.failErr = errors.New("disk full")
 	sink.mu.Unlock()
 	produce(t, conn, "flaky", 200)
-	waitFor(t, 30*time.Second, "a tick reporting the store error", func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		for _, tk := range rec.snapshot() {
 			if strings.Contains(tk.Error, "disk full") {
 				return true
 			}
 		}
 		return false
-	})
+	}, "a tick reporting the store error")
 	produce(t, conn, "flaky", 200)
 	sink.mu.Lock()
 	sink.failErr = nil
 	sink.mu.Unlock()
-	waitFor(t, 30*time.Second, "600 messages", func() bool { return sink.messages() == 600 })
-	waitFor(t, 30*time.Second, "lag 0", func() bool { return totalLag(readOffsets(t, conn, "sluice.flaky", "flaky")) == 0 })
+	enginetest.Eventually(t, 30*time.Second, func() bool { return sink.messages() == 600 }, "600 messages")
+	enginetest.Eventually(t, 30*time.Second, func() bool { return totalLag(readOffsets(t, conn, "sluice.flaky", "flaky")) == 0 }, "lag 0")
 	checkExactlyOnce(t, sink.all(), "flaky", logEnds(readOffsets(t, conn, "sluice.flaky", "flaky")))
 }

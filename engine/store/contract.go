@@ -21,6 +21,8 @@ type Interface interface {
 	Ticks
 	Reviews
 	Processes
+	Claims
+	Instances
 	Operator
 	Versions
 	Backfills
@@ -59,6 +61,9 @@ type Runs interface {
 	ClaimExternal(ctx context.Context) ([]Run, error)
 	// QueuedCount counts a DAG's queued runs (every DAG's when dag is "").
 	QueuedCount(ctx context.Context, dag string) (int, error)
+	// FinishedCount counts the finished runs (succeeded, failed or
+	// cancelled), for the console's "latest 200 of 6,777".
+	FinishedCount(ctx context.Context) (int, error)
 	// Tasks returns the latest row of each task of each run, by task name.
 	Tasks(ctx context.Context, runIDs ...int64) (map[int64][]Attempt, error)
 	// Attempts returns every attempt of one task of a run, oldest first.
@@ -67,6 +72,46 @@ type Runs interface {
 	// Recover settles the runs a crash left running (failed, interrupted)
 	// and re-queues those retry accepts, in one transaction.
 	Recover(ctx context.Context, at time.Time, retry func(Run) bool) ([]Interrupted, error)
+}
+
+// Claims are how instances take queued runs and settle them: one code
+// path for one process on SQLite and several on PostgreSQL.
+type Claims interface {
+	// ClaimRuns takes up to max queued runs (highest priority, then
+	// oldest) that lim allows with the runs running across every instance,
+	// moving them to running under instance with a new claim token each.
+	// With none taken, wait says why the first queued run waits ("" when
+	// nothing is queued).
+	ClaimRuns(ctx context.Context, instance string, at time.Time, lim ClaimLimits, max int) (claims []Claim, wait string, err error)
+	// PutClaimedAttempts stores task rows of a claimed run while the claim
+	// holds; ErrFenced (nothing written) once it does not.
+	PutClaimedAttempts(ctx context.Context, c ClaimRef, as []Attempt) error
+	// FinishClaimed settles a claimed run like FinishRun while the claim
+	// holds; ErrFenced (nothing written) once it does not.
+	FinishClaimed(ctx context.Context, c ClaimRef, state api.RunState, errMsg string, at time.Time, settle []Attempt) error
+	// ReleaseClaims settles instance's running runs as interrupted (its
+	// clean stop), re-queueing those retry accepts.
+	ReleaseClaims(ctx context.Context, instance string, at time.Time, retry func(Run) bool) ([]Interrupted, error)
+	// ReapDead settles as interrupted the running runs of dead instances
+	// other than self, re-queueing those retry accepts, each exactly once
+	// however many instances reap together. On PostgreSQL an instance is
+	// dead when its heartbeat is older than lease; on SQLite, where one
+	// process holds the state dir, every other instance is.
+	ReapDead(ctx context.Context, self string, at time.Time, lease time.Duration, retry func(Run) bool) ([]Interrupted, error)
+}
+
+// Instances records the processes using the store.
+type Instances interface {
+	// Register records an instance as started (again, when its id is
+	// reused).
+	Register(ctx context.Context, in Instance) error
+	// Heartbeat moves an instance's last heartbeat to at (never back) and
+	// revives it if it was reaped.
+	Heartbeat(ctx context.Context, id string, at time.Time) error
+	// Deregister marks an instance stopped (a clean shutdown).
+	Deregister(ctx context.Context, id string, at time.Time) error
+	// Instances lists every registered instance, oldest start first.
+	Instances(ctx context.Context) ([]Instance, error)
 }
 
 // Schedules keeps each scheduled DAG's last fire time.

@@ -109,6 +109,8 @@ type Run struct {
 	Skip         map[string]int64 // task -> run it succeeded in
 	DAGVersion   int
 	BackfillID   int64
+	// Instance is the instance that claimed the run ("" before a claim).
+	Instance string
 }
 
 // Finished reports whether the run reached a final state.
@@ -331,7 +333,7 @@ func (s *Store) putAttempt(ctx context.Context, tx *sql.Tx, a Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks,
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks, r.instance,
 	r.dag_version, r.backfill_id`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
@@ -350,7 +352,7 @@ func scanRun(sc rowScanner) (Run, error) {
 		rerunOf, version, backfill  sql.NullInt64
 	)
 	if err := sc.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &version, &backfill); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &r.Instance, &version, &backfill); err != nil {
 		return Run{}, err
 	}
 	r.DAGVersion, r.BackfillID = int(version.Int64), backfill.Int64
@@ -489,6 +491,16 @@ func (s *Store) ClaimExternal(ctx context.Context) ([]Run, error) {
 	return runs, nil
 }
 
+// FinishedCount is the number of finished runs (succeeded, failed or
+// cancelled), counted once when the run history is loaded.
+func (s *Store) FinishedCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM runs WHERE state NOT IN ('queued', 'running')").Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting finished runs: %w", err)
+	}
+	return n, nil
+}
+
 // QueuedCount is the number of queued runs of a DAG (every DAG when dag is
 // empty), for sensors' backpressure.
 func (s *Store) QueuedCount(ctx context.Context, dag string) (int, error) {
@@ -593,10 +605,16 @@ const InterruptedError = "interrupted: the engine stopped while the run was runn
 // so. Nothing is left running, nothing is dropped. The runs' recorded task
 // processes are forgotten: stop them first (RunningProcesses).
 func (s *Store) Recover(ctx context.Context, at time.Time, retry func(Run) bool) ([]Interrupted, error) {
+	return s.recoverWhere(ctx, at, retry, "")
+}
+
+// recoverWhere is Recover limited to running runs matching cond (an AND
+// clause on r; "" for all).
+func (s *Store) recoverWhere(ctx context.Context, at time.Time, retry func(Run) bool, cond string, args ...any) ([]Interrupted, error) {
 	var out []Interrupted
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		runs, err := queryRuns(ctx, tx, "WHERE r.state = 'running' ORDER BY r.id")
+		runs, err := queryRuns(ctx, tx, "WHERE r.state = 'running' "+cond+" ORDER BY r.id", args...)
 		if err != nil {
 			return err
 		}

@@ -51,11 +51,12 @@ func TestMigrationAppliedWhenALowerVersionArrivesLate(t *testing.T) {
 	s := setup(t)
 	// Pretend version 1 was never applied although later ones may be: the
 	// runner must apply what is missing, not only what is above the max.
-	// (0005 to 0007 alter runs: they go too.)
-	if _, err := s.db.Exec("DELETE FROM schema_migrations WHERE version IN (1, 5, 6, 7)"); err != nil {
+	// (0005, 0006, 0008 and 0009 alter runs: they go too.)
+	if _, err := s.db.Exec("DELETE FROM schema_migrations WHERE version IN (1, 5, 6, 8, 9)"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tbl := range []string{"task_attempts", "runs", "run_batches", "schedules", "audit_log", "dag_pauses", "dag_versions", "dag_pins", "backfills"} {
+	for _, tbl := range []string{"task_attempts", "runs", "run_batches", "schedules", "audit_log", "dag_pauses", "instances",
+		"dag_versions", "dag_pins", "backfills"} {
 		if _, err := s.db.Exec("DROP TABLE " + tbl); err != nil {
 			t.Fatal(err)
 		}
@@ -146,23 +147,6 @@ func TestLock(t *testing.T) {
 		t.Fatalf("relock: %v", err)
 	}
 	l2.Release()
-}
-
-func TestDefaultStateDir(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"SLUICE_STATE_DIR": "/s", "XDG_STATE_HOME": "/x", "HOME": "/h"}, "/s"},
-		{map[string]string{"XDG_STATE_HOME": "/x", "HOME": "/h"}, "/x/sluice"},
-		{map[string]string{"HOME": "/h"}, "/h/.local/state/sluice"},
-	}
-	for _, c := range cases {
-		if got := DefaultStateDir(func(k string) string { return c.env[k] }); got != c.want {
-			t.Errorf("%v: got %s, want %s", c.env, got, c.want)
-		}
-	}
 }
 
 func TestIntegrityCheck(t *testing.T) {

@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/api"
 )
 
 // Tick is one Kafka sensor tick (table sensor_ticks, migration 0002).
@@ -20,20 +23,51 @@ type Tick struct {
 	Messages int
 	Skipped  string
 	Error    string
+	// Ranges are the batches the tick persisted (migration 0007).
+	Ranges []api.TickRange
 }
 
 // TicksKept is how many ticks per sensor the store keeps; older ones are
 // pruned as new ones arrive.
 const TicksKept = 1000
 
+// EncodeTickRanges is how both stores keep a tick's ranges: a JSON array,
+// "" for none. They are shown, never queried.
+func EncodeTickRanges(rs []api.TickRange) (string, error) {
+	if len(rs) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return "", fmt.Errorf("encoding tick ranges: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeTickRanges reads what EncodeTickRanges wrote.
+func DecodeTickRanges(s string) ([]api.TickRange, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var rs []api.TickRange
+	if err := json.Unmarshal([]byte(s), &rs); err != nil {
+		return nil, fmt.Errorf("decoding tick ranges: %w", err)
+	}
+	return rs, nil
+}
+
 // RecordTick appends a tick and returns its id.
 func (s *Store) RecordTick(ctx context.Context, t Tick) (int64, error) {
 	var id int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	ranges, err := EncodeTickRanges(t.Ranges)
+	if err != nil {
+		return 0, fmt.Errorf("recording tick of %s sensor %d: %w", t.DAG, t.Sensor, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO sensor_ticks
-			(dag, sensor, member, started_at, duration, batches, messages, skipped, error)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.DAG, t.Sensor, t.Member, t.Start.UnixNano(), int64(t.Duration), t.Batches, t.Messages, t.Skipped, t.Error)
+			(dag, sensor, member, started_at, duration, batches, messages, skipped, error, ranges)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.DAG, t.Sensor, t.Member, t.Start.UnixNano(), int64(t.Duration), t.Batches, t.Messages, t.Skipped, t.Error, ranges)
 		if err != nil {
 			return err
 		}
@@ -57,7 +91,7 @@ func (s *Store) RecordTick(ctx context.Context, t Tick) (int64, error) {
 
 // RecentTicks returns the newest ticks of one sensor, newest first.
 func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) ([]Tick, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, dag, sensor, member, started_at, duration, batches, messages, skipped, error
+	rows, err := s.db.QueryContext(ctx, `SELECT id, dag, sensor, member, started_at, duration, batches, messages, skipped, error, ranges
 		FROM sensor_ticks WHERE dag = ? AND sensor = ? ORDER BY id DESC LIMIT ?`, dag, sensor, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
@@ -67,8 +101,12 @@ func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) 
 	for rows.Next() {
 		var t Tick
 		var start, dur int64
-		if err := rows.Scan(&t.ID, &t.DAG, &t.Sensor, &t.Member, &start, &dur, &t.Batches, &t.Messages, &t.Skipped, &t.Error); err != nil {
+		var ranges string
+		if err := rows.Scan(&t.ID, &t.DAG, &t.Sensor, &t.Member, &start, &dur, &t.Batches, &t.Messages, &t.Skipped, &t.Error, &ranges); err != nil {
 			return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
+		}
+		if t.Ranges, err = DecodeTickRanges(ranges); err != nil {
+			return nil, fmt.Errorf("reading tick %d of %s sensor %d: %w", t.ID, dag, sensor, err)
 		}
 		t.Start, t.Duration = time.Unix(0, start), time.Duration(dur)
 		out = append(out, t)

@@ -199,3 +199,63 @@ func TestFilterMatcher(t *testing.T) {
 		t.Errorf("esc should clear the filter: changed %v active %v editing %v", changed, f.Active(), f.Editing())
 	}
 }
+
+// Skipped rows (section headers) never hold the cursor, whichever way it
+// moves, and the first header stays in view when the cursor is at the top.
+func TestListSkipsRows(t *testing.T) {
+	t.Parallel()
+	k := keys.Default()
+	headers := map[int]bool{0: true, 3: true, 4: true, 9: true}
+	for _, tc := range []struct {
+		name   string
+		keys   []string
+		cursor int
+		start  int
+	}{
+		{"starts past the first header", nil, 1, 0},
+		{"up at the first row stays", []string{"k"}, 1, 0},
+		{"down passes two headers", []string{"j", "j"}, 5, 2},
+		{"up passes them back", []string{"j", "j", "k"}, 2, 2},
+		{"bottom on a header goes up", []string{"G"}, 8, 6},
+		{"top shows the header", []string{"G", "g"}, 1, 0},
+		{"page down lands on a row", []string{"pgdown"}, 5, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var l List
+			l.SetHeight(4)
+			l.SetLen(10)
+			l.SetSkip(func(i int) bool { return headers[i] })
+			for _, s := range tc.keys {
+				l.Update(keyPress(s), k)
+			}
+			start, _ := l.Window()
+			if l.Cursor() != tc.cursor || start != tc.start {
+				t.Errorf("cursor %d window start %d; want %d, %d", l.Cursor(), start, tc.cursor, tc.start)
+			}
+		})
+	}
+}
+
+func TestThousands(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 6777: "6,777", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// Rows that arrive before the list has its height still leave the first
+// header in view once it has one (the order of the first snapshot and
+// the first window size is not fixed).
+func TestListSkipRowsBeforeHeight(t *testing.T) {
+	t.Parallel()
+	var l List
+	l.SetSkip(func(i int) bool { return i == 0 })
+	l.SetLen(10)
+	l.SetHeight(5)
+	if start, _ := l.Window(); l.Cursor() != 1 || start != 0 {
+		t.Errorf("cursor %d window start %d; want 1, 0", l.Cursor(), start)
+	}
+}

@@ -6,7 +6,7 @@
 package common
 
 import (
-	"time"
+	"github.com/sluice-dev/sluice/engine/clock"
 
 	"github.com/charmbracelet/bubbles/help"
 	tea "github.com/charmbracelet/bubbletea"
@@ -37,11 +37,11 @@ type Component interface {
 type Common struct {
 	Styles *styles.Styles
 	Keys   *keys.KeyMap
-	// Now is the console's clock, injected so golden tests are stable.
-	Now func() time.Time
+	// Clock is the console's clock, injected so golden tests are stable.
+	Clock clock.Clock
 }
 
 // NewCommon returns a Common with the default keymap and the real clock.
 func NewCommon(st *styles.Styles) *Common {
-	return &Common{Styles: st, Keys: keys.Default(), Now: time.Now}
+	return &Common{Styles: st, Keys: keys.Default(), Clock: clock.Real}
 }

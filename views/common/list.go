@@ -18,6 +18,16 @@ type List struct {
 	cursor int
 	offset int
 	height int
+	// skip reports rows the cursor passes over (section headers); nil
+	// means every row can be selected.
+	skip func(i int) bool
+}
+
+// SetSkip sets the rows the cursor passes over, such as section headers
+// that have no action of their own. The cursor moves off such a row at once.
+func (l *List) SetSkip(skip func(i int) bool) {
+	l.skip = skip
+	l.settle(1)
 }
 
 // Len is the number of rows.
@@ -35,12 +45,16 @@ func (l *List) Cursor() int {
 func (l *List) SetLen(n int) {
 	l.n = max(n, 0)
 	l.clamp()
+	l.settle(1)
 }
 
 // SetHeight changes the number of visible rows.
 func (l *List) SetHeight(h int) {
 	l.height = max(h, 1)
 	l.clamp()
+	// A list that was too short for the header above its first row
+	// shows it once there is room, whichever came first, rows or size.
+	l.settle(1)
 }
 
 // Height is the number of visible rows.
@@ -50,6 +64,7 @@ func (l *List) Height() int { return l.height }
 func (l *List) Select(i int) {
 	l.cursor = i
 	l.clamp()
+	l.settle(1)
 }
 
 // AtBottom reports whether the cursor is on the last row (or the list is
@@ -64,18 +79,22 @@ func (l *List) Window() (start, end int) {
 // Update moves the cursor for a navigation key and reports whether the key
 // was one.
 func (l *List) Update(msg tea.KeyMsg, k *keys.KeyMap) bool {
+	dir := 1
 	switch {
 	case key.Matches(msg, k.Up):
 		l.cursor--
+		dir = -1
 	case key.Matches(msg, k.Down):
 		l.cursor++
 	case key.Matches(msg, k.Top):
 		l.cursor = 0
 	case key.Matches(msg, k.Bottom):
 		l.cursor = l.n - 1
+		dir = -1
 	case key.Matches(msg, k.PageUp):
 		l.cursor -= l.height
 		l.offset -= l.height
+		dir = -1
 	case key.Matches(msg, k.PageDown):
 		l.cursor += l.height
 		l.offset += l.height
@@ -83,7 +102,39 @@ func (l *List) Update(msg tea.KeyMsg, k *keys.KeyMap) bool {
 		return false
 	}
 	l.clamp()
+	l.settle(dir)
 	return true
+}
+
+// settle moves the cursor off a skipped row, in dir first, then the other
+// way; with nothing selectable it stays. When no selectable row lies above
+// the cursor the window shows the top, so the first header stays in view.
+func (l *List) settle(dir int) {
+	if l.skip == nil || l.n == 0 {
+		return
+	}
+	if l.skip(l.cursor) {
+		if i := l.next(l.cursor, dir); i >= 0 {
+			l.cursor = i
+		} else if i := l.next(l.cursor, -dir); i >= 0 {
+			l.cursor = i
+		}
+		l.clamp()
+	}
+	if l.next(l.cursor-1, -1) < 0 {
+		l.offset = 0
+		l.clamp()
+	}
+}
+
+// next is the first selectable row from i on in dir, or -1.
+func (l *List) next(i, dir int) int {
+	for ; i >= 0 && i < l.n; i += dir {
+		if !l.skip(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (l *List) clamp() {

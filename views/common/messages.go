@@ -41,6 +41,11 @@ type Action struct {
 	// Load, instead of Do, reads something for the pane: its message goes
 	// to the panes (no toast unless it fails).
 	Load func(ctx context.Context, api api.API) (tea.Msg, error)
+	// Input, when set with Prompt, adds an optional one-line text field
+	// to the dialog, labelled Input; DoInput then performs the action
+	// with what was typed (maybe nothing) in place of Do.
+	Input   string
+	DoInput func(ctx context.Context, api api.API, input string) (string, error)
 }
 
 // ActionRequestedMsg asks the root model to run an action.

@@ -21,7 +21,13 @@ type Model struct {
 	snap   *api.Snapshot
 	rows   []row
 	counts counts
-	folded map[string]bool
+	// folded holds source and folder keys that are folded, and DAG keys
+	// whose fold differs from dagsFolded, the default for every DAG.
+	matched    int // DAGs the filter keeps
+	folded     map[string]bool
+	dagsFolded bool
+	// sized is set once the first snapshot chose the starting fold.
+	sized bool
 
 	// detail is the location of the DAG whose details are open, "" for
 	// the tree.
@@ -31,6 +37,10 @@ type Model struct {
 }
 
 var _ common.Component = (*Model)(nil)
+
+// CollapseAbove is the number of DAGs above which the tree starts
+// collapsed to DAG level: every task of every DAG is too much to scroll.
+const CollapseAbove = 50
 
 // New returns an empty DAG tree.
 func New(c *common.Common) *Model {
@@ -47,6 +57,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		prev := m.snap
 		m.snap = msg.Snap
 		m.counts = countSnapshot(m.snap)
+		if !m.sized && m.snap != nil {
+			m.sized = true
+			m.dagsFolded = len(m.snap.DAGs) > CollapseAbove
+		}
 		// Rows index the snapshot they were built from: rebuild whenever
 		// the DAGs may differ, not only when the engine says so.
 		if msg.Topics&api.TopicDAGs != 0 || prev == nil || !sameTreeShape(prev, m.snap) {
@@ -104,6 +118,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Toggle):
 		m.toggle()
+	case key.Matches(msg, k.CollapseAll):
+		m.foldAll(true)
+	case key.Matches(msg, k.ExpandAll):
+		m.foldAll(false)
 	case key.Matches(msg, k.Enter):
 		r, ok := m.selected()
 		if !ok {
@@ -166,9 +184,10 @@ func (m *Model) trigger(name string) tea.Cmd {
 		Name:   "triggering " + name,
 		Prompt: fmt.Sprintf("Trigger a run of %s now?", name),
 		Do: func(ctx context.Context, api api.API) (string, error) {
+			// The engine's error names the DAG (api.API).
 			id, err := api.Trigger(ctx, name, nil)
 			if err != nil {
-				return "", fmt.Errorf("triggering %s: %w", name, err)
+				return "", err
 			}
 			return fmt.Sprintf("queued run #%d of %s", id, name), nil
 		},
@@ -200,6 +219,28 @@ func (m *Model) toggle() {
 	m.rebuild(m.snap)
 }
 
+// foldAll collapses the tree to DAG level (every source and folder open,
+// every DAG folded) or expands everything. The cursor's DAG keeps it;
+// a task or error row under a folding DAG gives it to its DAG.
+func (m *Model) foldAll(fold bool) {
+	if r, ok := m.selected(); ok && fold && (r.kind == rowTask || r.kind == rowError) {
+		for i := m.List.Cursor(); i >= 0; i-- {
+			if m.rows[i].kind == rowDAG && m.rows[i].dag == r.dag {
+				m.List.Select(i)
+				break
+			}
+		}
+	}
+	clear(m.folded)
+	m.dagsFolded = fold
+	m.rebuild(m.snap)
+}
+
+// dagFolded reports whether a DAG's errors and tasks are hidden.
+func (m *Model) dagFolded(location string) bool {
+	return m.dagsFolded != m.folded[dagFoldKey(location)]
+}
+
 // rebuild recomputes the rows, keeping the cursor on the same row when it
 // is still there.
 func (m *Model) rebuild(prev *api.Snapshot) {
@@ -208,7 +249,7 @@ func (m *Model) rebuild(prev *api.Snapshot) {
 	if r, ok := m.selected(); ok && prev != nil {
 		keep, had = idOf(prev, r), true
 	}
-	m.rows = build(m.snap, m.Filter.Matcher(), m.folded)
+	m.rows, m.matched = build(m.snap, m.Filter.Matcher(), m.folded, m.dagsFolded)
 	m.List.SetLen(len(m.rows))
 	if !had {
 		return
@@ -242,5 +283,5 @@ func (m *Model) FullHelp() [][]key.Binding {
 	if m.versions != nil {
 		return [][]key.Binding{k.Navigation(), m.versionsHelp()}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back, k.Toggle}, {k.Trigger, k.PauseDAG, k.Versions}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Toggle, k.CollapseAll, k.ExpandAll}, {k.Trigger, k.PauseDAG, k.Versions}}
 }

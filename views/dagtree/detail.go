@@ -45,7 +45,7 @@ func (m *Model) detailText() string {
 	if d == nil {
 		return st.Muted.Render("This DAG is no longer in the registry.")
 	}
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	var b strings.Builder
 	field := func(label, value string) {
 		fmt.Fprintf(&b, "%s %s\n", st.Label.Render(fmt.Sprintf("%-11s", label)), value)

@@ -36,13 +36,13 @@ type row struct {
 
 // build turns a snapshot into tree rows: sources in configuration order,
 // their DAGs grouped by folder, each DAG followed by its errors and tasks.
-// match filters DAGs (nil keeps all); folded hides the children of keys.
-func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) []row {
+// match filters DAGs (nil keeps all); folded hides the children of source
+// and folder keys, and flips dagsFolded, the default fold of a DAG, for
+// DAG keys.
+// matched counts the DAGs the filter keeps, folded away or not.
+func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool, dagsFolded bool) (rows []row, matched int) {
 	if snap == nil {
-		return nil
-	}
-	if snap == nil {
-		return nil
+		return nil, 0
 	}
 	bySource := map[string][]int{}
 	for i := range snap.DAGs {
@@ -51,6 +51,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) 
 			continue
 		}
 		bySource[d.Source] = append(bySource[d.Source], i)
+		matched++
 	}
 	n := len(snap.Sources) * 2
 	for i := range snap.DAGs {
@@ -59,7 +60,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) 
 			n += len(d.Nodes)
 		}
 	}
-	rows := make([]row, 0, n)
+	rows = make([]row, 0, n)
 	seen := map[string]bool{}
 	emit := func(srcIdx int, name string) {
 		seen[name] = true
@@ -71,7 +72,7 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) 
 		if folded[skey] {
 			return
 		}
-		rows = appendDAGs(rows, snap, name, bySource[name], folded)
+		rows = appendDAGs(rows, snap, name, bySource[name], folded, dagsFolded)
 	}
 	for i := range snap.Sources {
 		emit(i, snap.Sources[i].Name)
@@ -87,10 +88,10 @@ func build(snap *api.Snapshot, match func(string) bool, folded map[string]bool) 
 	for _, name := range extra {
 		emit(-1, name)
 	}
-	return rows
+	return rows, matched
 }
 
-func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded map[string]bool) []row {
+func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded map[string]bool, dagsFolded bool) []row {
 	var open []string // folder segments of the previous DAG
 	for _, i := range idx {
 		d := &snap.DAGs[i]
@@ -119,7 +120,9 @@ func appendDAGs(rows []row, snap *api.Snapshot, source string, idx []int, folded
 		}
 		depth := int16(len(dirs) + 1)
 		rows = append(rows, row{kind: rowDAG, depth: depth, dag: int32(i)})
-		if len(folded) > 0 && folded[dagFoldKey(d.Location)] {
+		// The key is looked up only when some fold is set, so an
+		// unfolded tree of 10,000 DAGs builds no keys.
+		if dagsFolded != (len(folded) > 0 && folded[dagFoldKey(d.Location)]) {
 			continue
 		}
 		for e := range d.Errors {

@@ -46,6 +46,11 @@ func (m *Model) summary() string {
 	}
 	c := &m.counts
 	parts := []string{fmt.Sprintf("%d DAGs", len(m.snap.DAGs))}
+	if m.Filter.Active() {
+		// The status counts below are the whole registry's; say first
+		// how much of it the filter shows.
+		parts[0] = fmt.Sprintf("%d of %d DAGs match", m.matched, len(m.snap.DAGs))
+	}
 	for i, s := range statusOrder {
 		if c.byStatus[i] > 0 {
 			parts = append(parts, st.State(string(s)).Render(fmt.Sprintf("%d %s", c.byStatus[i], s)))
@@ -94,7 +99,7 @@ func (m *Model) foldMarker(key string) string {
 func (m *Model) renderRow(i, width int) string {
 	r := m.rows[i]
 	st := m.c.Styles
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	indent := strings.Repeat("  ", int(r.depth))
 	var s string
 	switch r.kind {
@@ -116,12 +121,16 @@ func (m *Model) renderRow(i, width int) string {
 		d := &m.snap.DAGs[r.dag]
 		marker := "  "
 		if len(d.Errors) > 0 || d.Def != nil {
-			marker = m.foldMarker(dagFoldKey(d.Location))
+			marker = "▾ "
+			if m.dagFolded(d.Location) {
+				marker = "▸ "
+			}
 		}
 		s = indent + marker + st.Bold.Render(path.Base(d.Name)) + "  " + m.badge(d)
 		if d.Def != nil && d.Def.Schedule != "" {
 			s += "  " + st.Muted.Render(d.Def.Schedule)
-			if !d.NextFire.IsZero() && d.Status == api.DAGActive {
+			// An invalid file's last good version keeps firing: say when.
+			if !d.NextFire.IsZero() && (d.Status == api.DAGActive || d.Status == api.DAGInvalid) {
 				s += st.Muted.Render(" · next " + common.Until(now, d.NextFire))
 			}
 		}

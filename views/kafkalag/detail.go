@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -19,7 +20,7 @@ func (m *Model) tickDetails() string {
 	if s == nil {
 		return st.Muted.Render("The sensor is no longer configured.")
 	}
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	var b strings.Builder
 	field := func(label, value string) {
 		fmt.Fprintf(&b, "%s %s\n", st.Label.Render(fmt.Sprintf("%-9s", label)), value)
@@ -36,7 +37,9 @@ func (m *Model) tickDetails() string {
 		field("batches", fmt.Sprint(t.Batches))
 		msgs := fmt.Sprint(t.Messages)
 		if r := rate(t); r != "" {
-			msgs += st.Muted.Render(" (" + r + ")")
+			// Not the topic's rate: how fast this tick read the backlog
+			// while it pulled (the partitions' rates are below).
+			msgs += st.Muted.Render(" (" + r + " consumed while the tick pulled)")
 		}
 		field("messages", msgs)
 		switch state := tickState(t); state {
@@ -52,6 +55,7 @@ func (m *Model) tickDetails() string {
 				b.WriteString(st.Muted.Render("          the DAG's queue was full: nothing pulled, lag waits in Kafka") + "\n")
 			}
 		}
+		m.rangeLines(&b, t)
 		break
 	}
 	if !found {
@@ -64,6 +68,9 @@ func (m *Model) tickDetails() string {
 	}
 	b.WriteString("\n" + st.Section.Render("Sensor now") + "\n")
 	field("sensor", fmt.Sprintf("%s %s", m.open, common.Badge(st, orDash(status))))
+	if isPaused(s) {
+		field("paused", pausedText(s))
+	}
 	field("topics", strings.Join(s.Topics, ", "))
 	state := s.Lag.State
 	if state == "" {
@@ -71,10 +78,31 @@ func (m *Model) tickDetails() string {
 	}
 	field("group", fmt.Sprintf("%s · %s · %s", orDash(s.Group), state, common.Plural(s.Lag.Members, "member")))
 	field("lag", fmt.Sprintf("%d %s", s.Lag.TotalLag, common.Badge(st, orDash(s.Lag.Status))))
+	if s.Lag.Reason != "" {
+		field("because", st.Muted.Render(common.OneLine(s.Lag.Reason)))
+	}
 	if s.Error != "" {
 		field("error", st.Error.Render(common.OneLine(s.Error)))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// rangeLines lists what the tick persisted: per batch its partition, first
+// to last offset, and the run that carries it.
+func (m *Model) rangeLines(b *strings.Builder, t *api.Tick) {
+	st := m.c.Styles
+	if len(t.Ranges) == 0 {
+		if t.Batches > 0 {
+			b.WriteString(st.Muted.Render("          offsets and runs were not recorded for this tick") + "\n")
+		}
+		return
+	}
+	b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Runs (%d)", len(t.Ranges))) + st.Muted.Render(" · the batches this tick persisted, first–last offset") + "\n")
+	b.WriteString(st.Muted.Render(fmt.Sprintf("  %-8s %-16s %4s  %-15s %6s", "RUN", "TOPIC", "PART", "OFFSETS", "MSGS")) + "\n")
+	for _, r := range t.Ranges {
+		fmt.Fprintf(b, "  %-8s %-16s %4d  %-15s %6d\n", fmt.Sprintf("#%d", r.Run), common.Truncate(r.Topic, 16), r.Partition,
+			fmt.Sprintf("%d–%d", r.First, r.Last), r.Last-r.First+1)
+	}
 }
 
 // tickView is the tick's title and its details, scrolling.

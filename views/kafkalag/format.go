@@ -84,6 +84,14 @@ func rate(t *api.Tick) string {
 	return count(int64(float64(t.Messages)/t.Duration.Seconds())) + " msg/s"
 }
 
+// pausedText is "paused by alice", or "paused" when nobody is known.
+func pausedText(s *api.Sensor) string {
+	if s.PausedBy != "" {
+		return "paused by " + s.PausedBy
+	}
+	return "paused"
+}
+
 func orDash[S ~string](s S) string {
 	if s == "" {
 		return "-"

@@ -216,7 +216,7 @@ func (m *Model) pause() tea.Cmd {
 			Prompt: fmt.Sprintf("Resume sensor %s (%s)? Its next tick pulls what waited in Kafka.", k, strings.Join(s.Topics, ", ")),
 			Do: func(ctx context.Context, api api.API) (string, error) {
 				if err := api.PauseSensor(ctx, k.dag, k.index, false); err != nil {
-					return "", fmt.Errorf("resuming sensor %s: %w", k, err)
+					return "", err // it names the sensor (api.API)
 				}
 				return "resumed sensor " + k.String(), nil
 			},
@@ -228,7 +228,7 @@ func (m *Model) pause() tea.Cmd {
 		Destructive: true,
 		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.PauseSensor(ctx, k.dag, k.index, true); err != nil {
-				return "", fmt.Errorf("pausing sensor %s: %w", k, err)
+				return "", err // it names the sensor (api.API)
 			}
 			return "paused sensor " + k.String(), nil
 		},

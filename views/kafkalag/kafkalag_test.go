@@ -22,7 +22,7 @@ import (
 func newPane(t testing.TB, snap *api.Snapshot, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(styles.ForProfile(termenv.Ascii))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})
@@ -200,11 +200,13 @@ func (s *stubAPI) Subscribe() (<-chan api.Event, func()) { return nil, func() {}
 func (s *stubAPI) ScanNow(context.Context) (api.ScanResult, error) {
 	return api.ScanResult{}, nil
 }
-func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error) { return 0, nil }
-func (s *stubAPI) Cancel(context.Context, int64) error                             { return nil }
-func (s *stubAPI) RunMeta(context.Context) error                                   { return nil }
-func (s *stubAPI) Approve(context.Context, int64) error                            { return nil }
-func (s *stubAPI) Reject(context.Context, int64) error                             { return nil }
+func (s *stubAPI) Trigger(context.Context, string, json.RawMessage) (int64, error)       { return 0, nil }
+func (s *stubAPI) Cancel(context.Context, int64) error                                   { return nil }
+func (s *stubAPI) RunMeta(context.Context) error                                         { return nil }
+func (s *stubAPI) Approve(context.Context, int64) error                                  { return nil }
+func (s *stubAPI) Reject(context.Context, int64, string) error                           { return nil }
+func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error { return nil }
+
 func (s *stubAPI) PauseSensor(_ context.Context, dag string, index int, paused bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

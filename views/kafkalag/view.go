@@ -141,7 +141,7 @@ func (m *Model) lastTick(s *api.Sensor) string {
 		return st.Muted.Render("no ticks yet")
 	}
 	t := &s.Ticks[0]
-	when := st.Muted.Render("tick " + common.Ago(m.c.Now(), t.Start) + " · ")
+	when := st.Muted.Render("tick " + common.Ago(m.c.Clock.Now(), t.Start) + " · ")
 	switch tickState(t) {
 	case tickError:
 		return when + st.Error.Render("error: "+common.OneLine(t.Error))
@@ -202,9 +202,21 @@ func (m *Model) cardHead(s *api.Sensor) []string {
 		}
 		head = st.Label.Render("group ") + group + st.Muted.Render(" · ") + state + st.Muted.Render(" · ") +
 			common.Plural(lag.Members, "member") + st.Muted.Render(" · ") + common.Badge(st, orDash(lag.Status)) +
-			st.Muted.Render(" · read "+common.Ago(m.c.Now(), lag.At))
+			st.Muted.Render(" · read "+common.Ago(m.c.Clock.Now(), lag.At))
 	}
 	lines := []string{common.PadRight(head, w)}
+	// Why the status is what it is: the Burrow rule that decided, and who
+	// paused a sensor (whose group then reads as stopped).
+	var why []string
+	if isPaused(s) {
+		why = append(why, st.State("paused").Render(pausedText(s)))
+	}
+	if lag.Reason != "" {
+		why = append(why, st.Muted.Render(common.OneLine(lag.Reason)))
+	}
+	if len(why) > 0 {
+		lines = append(lines, common.PadRight(common.Truncate(st.Label.Render("why ")+strings.Join(why, st.Muted.Render(" · ")), w), w))
+	}
 
 	label := st.Label.Render("lag ") + st.Bold.Render(count(lag.TotalLag))
 	if n := len(s.History); n > 0 {
@@ -248,9 +260,13 @@ func (m *Model) partitionLines(s *api.Sensor, budget int) []string {
 		topicW = max(topicW, len(p.Topic))
 	}
 	topicW = min(topicW, max(m.width/4, 8))
-	widths := []int{topicW, 4, 10, 10, 9, 8}
+	widths := []int{topicW, 4, 10, 10, 9, 8, 8}
 	row := func(cells ...string) string { return "  " + common.Columns(m.width-2, widths, cells...) }
-	out := []string{st.Muted.Render(row("TOPIC", "PART", fmt.Sprintf("%10s", "END"), fmt.Sprintf("%10s", "COMMITTED"), fmt.Sprintf("%9s", "LAG"), fmt.Sprintf("%8s", "RATE"), "STATUS"))}
+	// IN is what producers write (the log end's advance), OUT what the
+	// group commits, both per second over the lag monitor's window: the
+	// tick's own msg/s is a burst while it pulls, neither of these.
+	out := []string{st.Muted.Render(row("TOPIC", "PART", fmt.Sprintf("%10s", "END"), fmt.Sprintf("%10s", "COMMITTED"), fmt.Sprintf("%9s", "LAG"),
+		fmt.Sprintf("%8s", "IN/s"), fmt.Sprintf("%8s", "OUT/s"), "STATUS"))}
 	shown := parts
 	hidden := 0
 	if 1+len(parts) > budget {
@@ -265,7 +281,7 @@ func (m *Model) partitionLines(s *api.Sensor, budget int) []string {
 			committed = "none"
 		}
 		out = append(out, row(p.Topic, fmt.Sprintf("%4d", p.Partition), fmt.Sprintf("%10d", p.LogEnd), fmt.Sprintf("%10s", committed),
-			fmt.Sprintf("%9d", p.Lag), fmt.Sprintf("%8s", fmt.Sprintf("%.0f/s", p.Rate)), common.Badge(st, orDash(p.Status))))
+			fmt.Sprintf("%9d", p.Lag), fmt.Sprintf("%8.0f", p.ProduceRate), fmt.Sprintf("%8.0f", p.Rate), common.Badge(st, orDash(p.Status))))
 	}
 	if hidden > 0 {
 		var lag int64
@@ -308,14 +324,14 @@ func (m *Model) tickRow(t *api.Tick, width int) string {
 	case tickOK:
 		outcome = st.Good.Render("ok")
 		if r := rate(t); r != "" {
-			outcome += st.Muted.Render(" · " + r)
+			outcome += st.Muted.Render(" · " + r + " while pulling")
 		} else {
 			outcome += st.Muted.Render(" · no messages")
 		}
 	default:
 		outcome = st.State(state).Render(skipText(t))
 	}
-	ago := strings.TrimSuffix(common.Ago(m.c.Now(), t.Start), " ago")
+	ago := strings.TrimSuffix(common.Ago(m.c.Clock.Now(), t.Start), " ago")
 	widths, cells := m.tickColumns(width, common.Clock(t.Start), st.Muted.Render(ago),
 		fmt.Sprintf("%7s", common.Duration(t.Duration)), fmt.Sprintf("%7d", t.Batches), fmt.Sprintf("%8d", t.Messages), outcome)
 	return common.Columns(width, widths, cells...)

@@ -32,6 +32,10 @@ type KeyMap struct {
 	Back     key.Binding
 	Toggle   key.Binding
 	Follow   key.Binding
+	// CollapseAll folds every DAG of a tree (sources and folders open);
+	// ExpandAll opens everything.
+	CollapseAll key.Binding
+	ExpandAll   key.Binding
 
 	// Actions on the selection.
 	Trigger key.Binding
@@ -47,6 +51,8 @@ type KeyMap struct {
 	Versions key.Binding
 	Pin      key.Binding
 	Unpin    key.Binding
+	// ByTrigger cycles the run list through trigger filters.
+	ByTrigger key.Binding
 
 	// Review pane: moving through a diff's files, the analysis view.
 	NextFile key.Binding
@@ -87,12 +93,16 @@ func Default() *KeyMap {
 		Toggle:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "fold")),
 		Follow:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
 
-		Trigger: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trigger")),
-		Cancel:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
-		Meta:    key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run metapipeline")),
-		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Reject:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
-		Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+		CollapseAll: key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "collapse all")),
+		ExpandAll:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "expand all")),
+
+		Trigger:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trigger")),
+		Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel run")),
+		ByTrigger: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "by trigger")),
+		Meta:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run metapipeline")),
+		Approve:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Reject:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
 
 		Rerun:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-run")),
 		Clear:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear from failed")),

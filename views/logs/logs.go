@@ -153,10 +153,19 @@ func (m *Model) renderRow(i, width int) string {
 func (m *Model) recordText(r api.LogRecord) string {
 	st := m.c.Styles
 	wrap := st.NewStyle().Width(max(m.Width-2, 10))
+	var attrs []string
+	for _, f := range splitLogfmt(r.Attrs) {
+		k, v := fieldLine(f)
+		if k == "" {
+			attrs = append(attrs, wrap.Render(v))
+			continue
+		}
+		attrs = append(attrs, wrap.Render(st.Label.Render(k+"=")+v))
+	}
 	return fmt.Sprintf("%s %s\n%s %s\n\n%s\n\n%s",
 		st.Label.Render("time "), r.Time.Format("2006-01-02 15:04:05.000"),
 		st.Label.Render("level"), levelStyle(m.c, r.Level).Render(levelText(r.Level)),
-		wrap.Render(r.Msg), wrap.Render(strings.ReplaceAll(r.Attrs, " ", "\n")))
+		wrap.Render(r.Msg), strings.Join(attrs, "\n"))
 }
 
 func levelText(l slog.Level) string {

@@ -64,7 +64,7 @@ func (m *Model) candidates() map[string]bool {
 	out := map[string]bool{}
 	for i := range m.snap.Reviews {
 		it := &m.snap.Reviews[i]
-		if it.Kind != "deprecate" || !actionable(it.State) {
+		if it.Kind != "deprecate" || !canApprove(it.State) {
 			continue
 		}
 		for _, s := range it.Subjects {
@@ -196,7 +196,7 @@ func (m *Model) analysisView() string {
 		return common.Lines(head+"\n\n"+strings.Join(body, "\n"), m.width, m.height)
 	}
 	r := m.snap.Meta
-	head = st.Bold.Render("Analysis") + st.Muted.Render(fmt.Sprintf(" of %s (%s) · ", common.Clock(r.At), agoText(m.c.Now(), r.At))) +
+	head = st.Bold.Render("Analysis") + st.Muted.Render(fmt.Sprintf(" of %s (%s) · ", common.Clock(r.At), agoText(m.c.Clock.Now(), r.At))) +
 		fmt.Sprintf("%s · %s", common.Plural(r.Candidates, "candidate"), common.Plural(r.StaleReports, "stale report")) +
 		st.Muted.Render(" · "+m.analysisScroll.position())
 	start, end := m.analysisScroll.window()

@@ -148,13 +148,14 @@ type parsedDiff struct {
 	kinds          []lineKind
 	files          []diffFile
 	added, removed int
+	width          int // widest line, -1 until widest computes it
 }
 
 // parseDiff reads a unified diff (git's or plain). It never fails: what it
 // cannot place is shown as context.
 func parseDiff(text string) parsedDiff {
 	text = strings.TrimSuffix(text, "\n")
-	var d parsedDiff
+	d := parsedDiff{width: -1}
 	if text == "" {
 		return d
 	}

@@ -23,6 +23,7 @@ const (
 	modeList     mode = iota // the items, the selected one previewed below
 	modeItem                 // one item in full, its diff scrolling
 	modeAnalysis             // the latest metapipeline analysis
+	modeFiles                // the open item's files, enter jumps to one
 )
 
 // Model is the review pane.
@@ -45,6 +46,8 @@ type Model struct {
 	open   int64
 	body   itemBody // the open item, or the selected one in the list's preview
 	scroll scroller
+	side   int         // columns the diff is scrolled sideways
+	files  common.List // the file list of the open item
 
 	analysis       []string // rendered at width, once per snapshot
 	analysisScroll scroller
@@ -54,11 +57,18 @@ type Model struct {
 	sizes map[int64]diffSize
 
 	keys paneKeys
+	meta metaWatch
+
+	// Picking models in an open deprecation (exclude.go).
+	pick   int
+	prompt *excludePrompt
+	undo   []takenOut
+	ekeys  excludeKeys
 }
 
 // paneKeys are the shared bindings with the help text this pane means.
 type paneKeys struct {
-	open, back key.Binding
+	open, back, files, left, right key.Binding
 }
 
 var _ common.Component = (*Model)(nil)
@@ -70,9 +80,13 @@ func New(c *common.Common) *Model {
 		c:      c,
 		filter: common.NewFilter(c),
 		sizes:  map[int64]diffSize{},
+		ekeys:  newExcludeKeys(k.Toggle),
 		keys: paneKeys{
-			open: key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
-			back: key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
+			open:  key.NewBinding(key.WithKeys(k.Enter.Keys()...), key.WithHelp(k.Enter.Help().Key, "open item")),
+			back:  key.NewBinding(key.WithKeys(k.Back.Keys()...), key.WithHelp(k.Back.Help().Key, "back")),
+			files: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "files")),
+			left:  key.NewBinding(key.WithKeys("h", "left"), key.WithHelp("h/l", "scroll sideways")),
+			right: key.NewBinding(key.WithKeys("l", "right"), key.WithHelp("l", "scroll right")),
 		},
 	}
 }
@@ -84,7 +98,7 @@ func (m *Model) Title() string { return "Review" }
 func (m *Model) Init() tea.Cmd { return nil }
 
 // Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() }
+func (m *Model) Capturing() bool { return m.filter.Editing() || m.prompt != nil }
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
@@ -104,6 +118,7 @@ func (m *Model) layout() {
 	m.list.SetHeight(m.listHeight())
 	m.scroll.setHeight(m.height - 1)
 	m.analysisScroll.setHeight(m.height - 1)
+	m.files.SetHeight(max(m.height-1, 1))
 }
 
 func (m *Model) listHeight() int {
@@ -127,6 +142,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.SnapshotUpdatedMsg:
 		prev := m.snap
 		m.snap = msg.Snap
+		toast := m.meta.observe(m.snap)
 		if msg.Topics&(api.TopicReviews|api.TopicMeta) != 0 || prev == nil || !sameItems(prev, m.snap) {
 			m.rebuild(prev)
 		}
@@ -136,6 +152,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.Topics&(api.TopicMeta|api.TopicReviews) != 0 || prev == nil || prev.Meta != m.snap.Meta {
 			m.renderAnalysis()
 		}
+		return toast
 	case common.ClockTickedMsg:
 		m.summary = m.summarize()
 		m.refreshBody() // "created 12m ago" moves
@@ -149,6 +166,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if m.filter.Editing() {
 		return m.filter.EditKey(msg, m.refilter, m.layout)
+	}
+	if m.prompt != nil {
+		return m.promptKey(msg) // every key answers the question
 	}
 	switch {
 	case key.Matches(msg, k.Meta):
@@ -171,6 +191,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case modeItem:
 		return m.itemKey(msg)
+	case modeFiles:
+		return m.filesKey(msg)
 	}
 	return m.listKey(msg)
 }
@@ -186,10 +208,19 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Enter):
-		if it := m.selected(); it != nil {
-			m.mode, m.open = modeItem, it.ID
-			m.refreshBody()
-			m.scroll.gotoLine(0)
+		m.openSelected()
+	case key.Matches(msg, k.NextFile):
+		// n and N open the item at its first or last file.
+		if m.openSelected() {
+			m.gotoFile(0)
+		}
+	case key.Matches(msg, k.PrevFile):
+		if m.openSelected() {
+			m.gotoFile(len(m.fileRows()) - 1)
+		}
+	case key.Matches(msg, m.keys.files):
+		if m.openSelected() {
+			m.openFiles()
 		}
 	case key.Matches(msg, k.Approve):
 		return m.approve(m.selected())
@@ -199,6 +230,18 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// openSelected shows the selected item in full, from its top.
+func (m *Model) openSelected() bool {
+	it := m.selected()
+	if it == nil {
+		return false
+	}
+	m.mode, m.open, m.side, m.pick = modeItem, it.ID, 0, 0
+	m.refreshBody()
+	m.scroll.gotoLine(0)
+	return true
+}
+
 func (m *Model) refilter() {
 	m.rebuild(m.snap)
 	m.refreshBody()
@@ -206,14 +249,20 @@ func (m *Model) refilter() {
 
 func (m *Model) itemKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
+	if handled, cmd := m.excludeKey(msg); handled {
+		return cmd
+	}
 	switch {
 	case key.Matches(msg, k.Back):
-		m.mode, m.open = modeList, 0
+		m.mode, m.open, m.side, m.pick = modeList, 0, 0, 0
 		m.refreshBody()
 	case key.Matches(msg, k.NextFile):
 		m.jumpFile(+1)
 	case key.Matches(msg, k.PrevFile):
 		m.jumpFile(-1)
+	case key.Matches(msg, m.keys.files):
+		m.openFiles()
+	case m.sideKey(msg):
 	case key.Matches(msg, k.Approve):
 		return m.approve(m.find(m.open))
 	case key.Matches(msg, k.Reject):
@@ -260,10 +309,32 @@ func (m *Model) jumpFile(dir int) {
 	}
 }
 
-// actionable reports whether the engine accepts approve or reject for an
-// item in this state (approved means an approval that did not finish).
-func actionable(state api.ReviewState) bool {
+// canApprove reports whether the engine accepts approve for an item in
+// this state (approved means an approval that did not finish).
+func canApprove(state api.ReviewState) bool {
 	return state == api.ReviewStaged || state == api.ReviewFailed || state == api.ReviewApproved
+}
+
+// canReject reports whether the engine accepts reject: what it approves,
+// and a blocked item, which nobody can approve.
+func canReject(state api.ReviewState) bool {
+	return canApprove(state) || state == api.ReviewBlocked
+}
+
+// actionKeys are the approve and reject bindings an item's state allows,
+// so the footer and the help never offer a key the engine would refuse.
+func (m *Model) actionKeys(it *api.Review) []key.Binding {
+	if it == nil {
+		return nil
+	}
+	var out []key.Binding
+	if canApprove(it.State) {
+		out = append(out, m.c.Keys.Approve)
+	}
+	if canReject(it.State) {
+		out = append(out, m.c.Keys.Reject)
+	}
+	return out
 }
 
 func (m *Model) approve(it *api.Review) tea.Cmd {
@@ -275,7 +346,7 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 		// reference by file:line.
 		return common.Toast(fmt.Sprintf("review #%d cannot be approved: %s", it.ID, it.Error), true)
 	}
-	if !actionable(it.State) {
+	if !canApprove(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to approve", it.ID, it.State), true)
 	}
 	id, what := it.ID, approveWhat(it)
@@ -287,7 +358,7 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 			err := api.Approve(ctx, id)
 			after := findIn(api.Snapshot(), id)
 			if err != nil {
-				return "", fmt.Errorf("approving review #%d: %w", id, err)
+				return "", err // it names the review (api.API)
 			}
 			return approveOutcome(id, after)
 		},
@@ -297,6 +368,9 @@ func (m *Model) approve(it *api.Review) tea.Cmd {
 func approveWhat(it *api.Review) string {
 	if it.Kind == "archive" {
 		return fmt.Sprintf("archives %s in the BI tool", common.Plural(len(it.Subjects), "report"))
+	}
+	if it.Kind == "delete-reports" {
+		return fmt.Sprintf("deletes %s from the BI tool for good", common.Plural(len(it.Subjects), "archived report"))
 	}
 	branch := it.Branch
 	if branch == "" {
@@ -317,6 +391,8 @@ func approveOutcome(id int64, it *api.Review) (string, error) {
 		return fmt.Sprintf("review #%d approved · pull request %s", id, it.URL), nil
 	case it.State == api.ReviewPushed:
 		return fmt.Sprintf("review #%d approved · branch %s pushed (no pull request configured)", id, it.Branch), nil
+	case it.State == api.ReviewDeleted:
+		return fmt.Sprintf("review #%d approved · %s deleted", id, common.Plural(len(it.Subjects), "report")), nil
 	case it.State == api.ReviewArchived:
 		return fmt.Sprintf("review #%d approved · %s archived", id, common.Plural(len(it.Subjects), "report")), nil
 	}
@@ -327,7 +403,7 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 	if it == nil {
 		return common.Toast("no review item selected · m runs the metapipeline", true)
 	}
-	if !actionable(it.State) && it.State != api.ReviewBlocked {
+	if !canReject(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
 	}
 	id := it.ID
@@ -339,9 +415,10 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 		Name:        fmt.Sprintf("rejecting review #%d", id),
 		Prompt:      fmt.Sprintf("Reject review #%d (%s)? %s.", id, it.Kind, what),
 		Destructive: true,
-		Do: func(ctx context.Context, api api.API) (string, error) {
-			if err := api.Reject(ctx, id); err != nil {
-				return "", fmt.Errorf("rejecting review #%d: %w", id, err)
+		Input:       "Reason (optional, kept in the item's history)",
+		DoInput: func(ctx context.Context, api api.API, reason string) (string, error) {
+			if err := api.Reject(ctx, id, reason); err != nil {
+				return "", err // it names the review (api.API)
 			}
 			return fmt.Sprintf("review #%d rejected", id), nil
 		},
@@ -355,7 +432,7 @@ func runMeta() tea.Cmd {
 			if err := api.RunMeta(ctx); err != nil {
 				return "", fmt.Errorf("running the metapipeline: %w", err)
 			}
-			return "metapipeline queued · new proposals appear here when it finishes", nil
+			return "metapipeline queued · its progress shows in the review pane's header", nil
 		},
 	})
 }
@@ -468,8 +545,15 @@ func (m *Model) summarize() string {
 		}
 	}
 	s := strings.Join(parts, st.Muted.Render(" · "))
-	if meta := m.snap.Meta; meta != nil {
-		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Now(), meta.At)))
+	switch p := m.meta.progress(m.c.Clock.Now()); {
+	case m.meta.inFlight != nil:
+		s += st.Muted.Render(" · ") + st.Info.Render(p)
+	case p != "" && m.meta.failed:
+		s += st.Muted.Render(" · ") + st.Error.Render(p)
+	case p != "":
+		s += st.Muted.Render(" · " + p + " (i)")
+	case m.snap.Meta != nil:
+		s += st.Muted.Render(fmt.Sprintf(" · analysis %s (i)", agoText(m.c.Clock.Now(), m.snap.Meta.At)))
 	}
 	return s
 }
@@ -482,10 +566,18 @@ func (m *Model) ShortHelp() []key.Binding {
 		return m.filter.EditingHelp()
 	case m.mode == modeAnalysis:
 		return []key.Binding{k.Up, k.Down, k.PageDown, m.keys.back, k.Meta}
+	case m.mode == modeFiles:
+		return []key.Binding{k.Up, k.Down, m.keys.open, m.keys.back}
 	case m.mode == modeItem:
-		return []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile, k.Approve, k.Reject, m.keys.back}
+		// Approve and reject before the file list: a narrow footer drops
+		// keys from the end.
+		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile}
+		out = append(out, m.actionKeys(m.find(m.open))...)
+		return append(out, m.keys.files, m.keys.back)
 	}
-	return []key.Binding{k.Up, k.Down, m.keys.open, k.Approve, k.Reject, k.Meta, k.Analysis, k.Filter}
+	out := []key.Binding{k.Up, k.Down, m.keys.open}
+	out = append(out, m.actionKeys(m.selected())...)
+	return append(out, k.Meta, k.Analysis, k.Filter)
 }
 
 // FullHelp implements help.KeyMap.
@@ -494,8 +586,10 @@ func (m *Model) FullHelp() [][]key.Binding {
 	switch m.mode {
 	case modeAnalysis:
 		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, {k.Meta}}
+	case modeFiles:
+		return [][]key.Binding{k.Navigation(), {m.keys.open, m.keys.back}}
 	case modeItem:
-		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, {m.ekeys.next, m.ekeys.toggle, m.ekeys.undo}, append(m.actionKeys(m.find(m.open)), k.Meta)}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.Back, k.Analysis}, {k.Approve, k.Reject, k.Meta}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), k.Meta)}
 }

@@ -31,7 +31,7 @@ func theme(noColor bool) *styles.Styles {
 func newPane(t testing.TB, snap *api.Snapshot, noColor bool, width, height int) *Model {
 	t.Helper()
 	c := common.NewCommon(theme(noColor))
-	c.Now = viewtest.Clock
+	c.Clock = viewtest.Clock
 	m := New(c)
 	m.SetSize(width, height)
 	m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: common.AllTopics})
@@ -243,6 +243,7 @@ type stubAPI struct {
 	snap     *api.Snapshot
 	approved []int64
 	rejected []int64
+	reasons  []string
 	meta     int
 }
 
@@ -265,13 +266,17 @@ func (s *stubAPI) Approve(_ context.Context, id int64) error {
 	s.approved = append(s.approved, id)
 	return nil
 }
-func (s *stubAPI) Reject(_ context.Context, id int64) error {
+func (s *stubAPI) Reject(_ context.Context, id int64, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rejected = append(s.rejected, id)
+	s.reasons = append(s.reasons, reason)
 	return nil
 }
 func (s *stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
+func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
 
 // action runs a key's command and returns the action it requests.
 func action(t *testing.T, cmd tea.Cmd) common.Action {
@@ -302,7 +307,7 @@ func TestKeysRequestConfirmedActions(t *testing.T) {
 	if x.Prompt == "" || !x.Destructive {
 		t.Errorf("reject must confirm: %+v", x)
 	}
-	if _, err := x.Do(context.Background(), api); err != nil {
+	if _, err := x.DoInput(context.Background(), api, ""); err != nil {
 		t.Fatal(err)
 	}
 	meta := action(t, press(m, "m"))
@@ -393,13 +398,13 @@ func TestViewFillsThePane(t *testing.T) {
 func TestPaneShowsNoEvidenceNotice(t *testing.T) {
 	t.Parallel()
 	const notice = "no consumers known: connect Mode or declare exposures before clean-ups are proposed"
-	empty := &api.Snapshot{Meta: &api.MetaReport{At: viewtest.Clock(), Notice: notice}}
+	empty := &api.Snapshot{Meta: &api.MetaReport{At: viewtest.Now, Notice: notice}}
 	screen := sgr.ReplaceAllString(newPane(t, empty, true, 120, 20).View(), "")
 	if !strings.Contains(screen, notice) || strings.Contains(screen, "no review items") {
 		t.Errorf("empty pane:\n%s", screen)
 	}
 	snap := viewtest.Reviews()
-	snap.Meta = &api.MetaReport{At: viewtest.Clock(), Notice: notice}
+	snap.Meta = &api.MetaReport{At: viewtest.Now, Notice: notice}
 	m := newPane(t, snap, true, 120, 30)
 	screen = sgr.ReplaceAllString(m.View(), "")
 	if !strings.Contains(screen, notice) || !strings.Contains(screen, snap.Reviews[0].Title) {

@@ -39,7 +39,11 @@ type diffSize struct {
 
 // shown is the item the body is about: the open one, or the selection.
 func (m *Model) shown() *api.Review {
-	if m.mode == modeItem || (m.mode == modeAnalysis && m.back == modeItem) {
+	mode := m.mode
+	if mode == modeAnalysis {
+		mode = m.back
+	}
+	if mode == modeItem || mode == modeFiles {
 		return m.find(m.open)
 	}
 	return m.selected()
@@ -69,7 +73,7 @@ func (m *Model) refreshBody() {
 func (m *Model) headLines(it *api.Review) []string {
 	st := m.c.Styles
 	w := max(m.width, 1)
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	var out []string
 	add := func(s string) { out = append(out, common.PadRight(s, w)) }
 	if it.Title != "" {
@@ -101,40 +105,148 @@ func (m *Model) headLines(it *api.Review) []string {
 		}
 		add(pr)
 	}
+	if it.GitHubAPI != "" {
+		// Remembered from staging, shown so a stale one is noticed; the
+		// engine approves with the configured endpoint.
+		for _, l := range wrapCell(st.Label.Render("staged with GitHub API ")+common.OneLine(it.GitHubAPI)+st.Muted.Render(" · approving uses the current configuration"), w) {
+			add(l)
+		}
+	}
+	if it.RejectReason != "" {
+		for _, l := range wrapCell(st.Label.Render("rejected because ")+common.OneLine(it.RejectReason), w) {
+			add(l)
+		}
+	}
 	if it.Error != "" {
 		for _, l := range strings.Split(ansi.Wrap(st.Error.Render("error: "+common.OneLine(it.Error)), w, ""), "\n") {
 			add(l)
 		}
 	}
 	if len(it.Subjects) > 0 {
-		noun := "Models"
-		if it.Kind != "deprecate" {
-			noun = "Reports"
-		}
-		add(st.Section.Render(fmt.Sprintf("%s (%d)", noun, len(it.Subjects))))
-		nameW := 8
-		for _, s := range it.Subjects {
-			nameW = max(nameW, len(subjectName(s)))
-		}
-		nameW = min(nameW, max(w/3, 12))
-		add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "IMPORTANCE", "NAME", "REASON")))
-		for _, s := range it.Subjects {
-			add(common.Columns(w, []int{2, 10, nameW}, "", fmt.Sprintf("%10.4f", s.Importance), subjectName(s), st.Muted.Render(common.OneLine(s.Reason))))
-			for _, l := range evidenceLines(s.Evidence, now, w) {
-				add(st.Muted.Render(l))
-			}
-		}
+		m.subjectLines(it, w, add)
 	}
+	m.fileLines(it, w, add)
+	m.historyLines(it, w, add)
 	switch {
 	case len(m.body.diff.lines) > 0:
 		d := &m.body.diff
 		add(st.Section.Render(fmt.Sprintf("Diff · %s · ", common.Plural(len(d.files), "file"))) + sizeText(st, d.added, d.removed))
 	case it.Kind == "archive":
-		add(st.Muted.Render("no diff: approving archives these reports"))
+		add(st.Muted.Render("no diff: " + archiveWording(it.State)))
 	default:
 		add(st.Muted.Render("no diff"))
 	}
 	return out
+}
+
+// subjectLines is the table of the models or reports an item touches.
+// Only models have an importance (their centrality in the dbt graph,
+// computed by the metapipeline); reports and exposures have none, so their
+// table has no such column rather than a column of zeros.
+func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
+	st := m.c.Styles
+	models := it.Kind == "deprecate" || it.Kind == "delete"
+	noun := "Reports"
+	if models {
+		noun = "Models"
+	}
+	in := 0
+	for _, s := range it.Subjects {
+		if s.Excluded == "" {
+			in++
+		}
+	}
+	heading := st.Section.Render(fmt.Sprintf("%s (%d)", noun, in))
+	if out := len(it.Subjects) - in; out > 0 {
+		heading = st.Section.Render(fmt.Sprintf("%s (%d, %d taken out)", noun, in, out))
+	}
+	if it.Follows != 0 {
+		heading += st.Muted.Render(fmt.Sprintf(" · second phase of review #%d", it.Follows))
+	}
+	picking := m.mode == modeItem && it.ID == m.open && choosable(it)
+	switch {
+	case picking:
+		heading += st.Muted.Render(" · ]/[ pick · space take out/put back · u undo")
+	case models:
+		heading += st.Muted.Render(" · centrality: percentile among the project's models")
+	}
+	add(heading)
+	nameW := 8
+	for _, s := range it.Subjects {
+		nameW = max(nameW, len(subjectName(s)))
+	}
+	nameW = min(nameW, max(w/3, 12))
+	if !models {
+		add(st.Muted.Render(common.Columns(w, []int{2, nameW}, "", "NAME", "REASON")))
+		for _, s := range it.Subjects {
+			reasonLines(w, []int{2, nameW}, []string{"", subjectName(s)}, s.Reason, st.Muted.Render, add)
+		}
+		return
+	}
+	add(st.Muted.Render(common.Columns(w, []int{2, 10, nameW}, "", "CENTRALITY", "NAME", "REASON")))
+	now := m.c.Clock.Now()
+	for i, s := range it.Subjects {
+		mark := ""
+		if picking && i == m.pick {
+			mark = "▸"
+		}
+		reason, style := s.Reason, st.Muted.Render
+		if s.Excluded != "" {
+			reason, style = "out: "+s.Excluded, st.Warn.Render
+		}
+		reasonLines(w, []int{2, 10, nameW}, []string{mark, fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s)}, reason, style, add)
+		for _, l := range evidenceLines(s.Evidence, now, w) {
+			add(st.Muted.Render(l))
+		}
+	}
+}
+
+// reasonLines adds a table row whose last cell, the reason, wraps under
+// itself instead of being cut.
+func reasonLines(w int, widths []int, cells []string, reason string, style func(...string) string, add func(string)) {
+	indent := 0
+	for _, cw := range widths {
+		indent += cw + 1
+	}
+	for i, l := range wrapCell(common.OneLine(reason), w-indent) {
+		if i == 0 {
+			add(common.Columns(w, widths, append(cells, style(l))...))
+			continue
+		}
+		add(strings.Repeat(" ", indent) + style(l))
+	}
+}
+
+// historyLines are the states the item passed through, oldest first, each
+// with its note (a rejection's reason, the pull request opened).
+func (m *Model) historyLines(it *api.Review, w int, add func(string)) {
+	if len(it.History) == 0 {
+		return
+	}
+	st := m.c.Styles
+	add(st.Section.Render(fmt.Sprintf("History (%d)", len(it.History))))
+	now := m.c.Clock.Now()
+	for _, ev := range it.History {
+		reasonLines(w, []int{2, 8, 10}, []string{"", agoText(now, ev.At), string(ev.State)}, ev.Note, st.Muted.Render, add)
+	}
+}
+
+// archiveWording says what approval does, did or would have done to an
+// archive item's reports, by its state.
+func archiveWording(state api.ReviewState) string {
+	switch state {
+	case api.ReviewArchived:
+		return "these reports were archived"
+	case api.ReviewRejected:
+		return "rejected: these reports stay as they are"
+	case api.ReviewApproved:
+		return "archiving these reports is under way"
+	case api.ReviewBlocked:
+		return "blocked: these reports cannot be archived"
+	case api.ReviewFailed:
+		return "approving retries archiving the reports not yet archived"
+	}
+	return "approving archives these reports"
 }
 
 func subjectName(s api.ReviewSubject) string {
@@ -160,7 +272,11 @@ func (m *Model) bodyLine(i, width int) string {
 		return ""
 	}
 	st := m.c.Styles
-	line := common.Truncate(common.OneLine(strings.ReplaceAll(d.lines[j], "\t", "    ")), width)
+	line := common.OneLine(strings.ReplaceAll(d.lines[j], "\t", "    "))
+	if m.side > 0 {
+		line = ansi.Cut(line, m.side, m.side+ansi.StringWidth(line))
+	}
+	line = common.Truncate(line, width)
 	switch d.kinds[j] {
 	case lineAdded:
 		line = st.DiffAdded.Render(line)
@@ -197,6 +313,8 @@ func (m *Model) View() string {
 		return m.analysisView()
 	case modeItem:
 		return m.itemView()
+	case modeFiles:
+		return m.filesView()
 	}
 	return m.listView()
 }
@@ -239,7 +357,15 @@ func (m *Model) emptyText() string {
 		return strings.Join([]string{
 			st.Warn.Render("  " + n),
 			st.Muted.Render(fmt.Sprintf("  last analysis %s: nothing is proposed for deletion until a consumer is known · i shows it",
-				agoText(m.c.Now(), m.snap.Meta.At))),
+				agoText(m.c.Clock.Now(), m.snap.Meta.At))),
+		}, "\n")
+	}
+	if !m.snap.MetaEnabled {
+		return strings.Join([]string{
+			st.Bold.Render("  no review items — the metapipeline is not configured"),
+			st.Muted.Render("  start sluice with --manifest PATH (or DBT_MANIFEST=PATH), the dbt"),
+			st.Muted.Render("  project's target/manifest.json, to enable it; it proposes deleting"),
+			st.Muted.Render("  unused dbt models, refreshing exposures and archiving stale reports."),
 		}, "\n")
 	}
 	lines := []string{
@@ -249,7 +375,7 @@ func (m *Model) emptyText() string {
 	}
 	if meta := m.snap.Meta; meta != nil {
 		lines = append(lines, "", st.Muted.Render(fmt.Sprintf("  last analysis %s: %s, %s · i shows it",
-			agoText(m.c.Now(), meta.At), common.Plural(meta.Candidates, "candidate"), common.Plural(meta.StaleReports, "stale report"))))
+			agoText(m.c.Clock.Now(), meta.At), common.Plural(meta.Candidates, "candidate"), common.Plural(meta.StaleReports, "stale report"))))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -284,7 +410,7 @@ func (m *Model) renderRow(i, width int) string {
 	}
 	return common.Columns(width, []int{m.idWidth, 9, 10, 4, 18},
 		fmt.Sprintf("#%d", it.ID), it.Kind, common.Badge(st, it.State),
-		st.Muted.Render(age(m.c.Now().Sub(it.CreatedAt))), m.sizeCell(it), common.OneLine(title))
+		st.Muted.Render(age(m.c.Clock.Now().Sub(it.CreatedAt))), m.sizeCell(it), common.OneLine(title))
 }
 
 // sizeCell is "+12 -40 · 3 files" for a branch, "3 reports" for reports.
@@ -342,7 +468,13 @@ func (m *Model) itemView() string {
 			right = st.Muted.Render(fmt.Sprintf("file %d/%d ", f+1, len(d.files))) + d.files[f].name + st.Muted.Render(" · "+m.scroll.position())
 		}
 	}
+	if m.side > 0 {
+		right += st.Muted.Render(fmt.Sprintf(" · col %d (h)", m.side+1))
+	}
 	head := left + "  " + right
+	if m.prompt != nil {
+		head = m.promptLine()
+	}
 	start, _ := m.scroll.window()
 	return common.Lines(common.PadRight(head, m.width)+"\n"+m.renderBody(start, max(m.height-1, 0)), m.width, m.height)
 }

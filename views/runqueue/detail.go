@@ -32,7 +32,7 @@ func (m *Model) detailText() string {
 	if r == nil {
 		return st.Muted.Render("The run has left the recent list.")
 	}
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	var b strings.Builder
 	field := func(label, value string) {
 		fmt.Fprintf(&b, "%s %s\n", st.Label.Render(fmt.Sprintf("%-9s", label)), value)

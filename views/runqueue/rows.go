@@ -62,7 +62,7 @@ func section(snap *api.Snapshot, sec int) []api.Run {
 
 var sectionNames = [...]string{"Queued", "Running", "Finished"}
 
-func build(snap *api.Snapshot, match func(string) bool) []row {
+func build(snap *api.Snapshot, match func(string) bool, trigger func(string) bool) []row {
 	if snap == nil {
 		return nil
 	}
@@ -76,6 +76,9 @@ func build(snap *api.Snapshot, match func(string) bool) []row {
 		rows = append(rows, row{kind: rowHeader, sec: sec})
 		for i := range runs {
 			r := &runs[i]
+			if !trigger(r.Trigger) {
+				continue
+			}
 			if match != nil && !match(fmt.Sprintf("#%d %s %s %s %s", r.ID, r.DAG, r.State, r.Trigger, r.Batch)) {
 				continue
 			}
@@ -98,11 +101,13 @@ func (m *Model) rebuild(prev *api.Snapshot) {
 	if i := m.List.Cursor(); i >= 0 && i < len(m.rows) && prev != nil {
 		keep, had = m.idOf(prev, m.rows[i]), true
 	}
-	m.rows = build(m.snap, m.Filter.Matcher())
+	m.rows = build(m.snap, m.Filter.Matcher(), m.triggerMatch)
 	m.List.SetLen(len(m.rows))
 	m.nameWidth, m.idWidth = 0, 0
+	m.shown = [len(m.shown)]int{}
 	for _, r := range m.rows {
 		if r.kind == rowRun {
+			m.shown[r.sec]++
 			run := m.runAt(r)
 			m.nameWidth = max(m.nameWidth, len(run.DAG))
 			m.idWidth = max(m.idWidth, digits(run.ID)+1)

@@ -24,16 +24,43 @@ type Model struct {
 	// nameWidth is the longest DAG name among the rows, for the column.
 	nameWidth int
 	idWidth   int // "#" and the longest run id
+	// shown counts each section's runs that pass the filter, for the
+	// section headers.
+	shown [secFinished + 1]int
 
 	// detail is the run whose details are open, 0 for the queue.
 	detail int64
+	// trigger is the position in triggerFilters of the list's trigger
+	// filter; 0 shows every run.
+	trigger int
+}
+
+// triggerFilters are what the by-trigger key cycles through: everything,
+// everything but the sensor runs that can flood the list, then one
+// trigger at a time.
+var triggerFilters = [...]struct{ label, only, not string }{
+	{label: "all"},
+	{label: "not sensor", not: "sensor"},
+	{label: "schedule", only: "schedule"},
+	{label: "sensor", only: "sensor"},
+	{label: "manual", only: "manual"},
+	{label: "backfill", only: "backfill"},
+}
+
+// triggerMatch reports whether a run's trigger passes the trigger filter.
+func (m *Model) triggerMatch(trigger string) bool {
+	f := triggerFilters[m.trigger]
+	return (f.only == "" || trigger == f.only) && (f.not == "" || trigger != f.not)
 }
 
 var _ common.Component = (*Model)(nil)
 
 // New returns an empty run queue.
 func New(c *common.Common) *Model {
-	return &Model{ListPane: common.NewListPane(c), c: c}
+	m := &Model{ListPane: common.NewListPane(c), c: c}
+	// Section headers have no action: the cursor passes over them.
+	m.List.SetSkip(func(i int) bool { return i < len(m.rows) && m.rows[i].kind == rowHeader })
+	return m
 }
 
 // Title implements common.Component.
@@ -92,6 +119,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if r := m.selectedRun(); r != nil {
 			m.openDetail(r)
 		}
+	case key.Matches(msg, k.ByTrigger):
+		m.trigger = (m.trigger + 1) % len(triggerFilters)
+		m.rebuild(m.snap)
 	case key.Matches(msg, k.Cancel):
 		r := m.selectedRun()
 		if r == nil {
@@ -161,8 +191,9 @@ func (m *Model) cancel(r *api.Run) tea.Cmd {
 		Prompt:      prompt,
 		Destructive: true,
 		Do: func(ctx context.Context, api api.API) (string, error) {
+			// The engine's error names the run (api.API).
 			if err := api.Cancel(ctx, id); err != nil {
-				return "", fmt.Errorf("cancelling run #%d: %w", id, err)
+				return "", err
 			}
 			return fmt.Sprintf("cancelled run #%d of %s", id, name), nil
 		},
@@ -178,13 +209,13 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Cancel}
+	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same

@@ -41,9 +41,12 @@ func (m *Model) summary() string {
 			failed++
 		}
 	}
-	s := fmt.Sprintf("%d queued · %d running · %d finished", len(r.Queued), len(r.Running), len(r.Finished))
+	s := fmt.Sprintf("%d queued · %d running · %s finished", len(r.Queued), len(r.Running), common.Thousands(max(r.FinishedTotal, len(r.Finished))))
 	if failed > 0 {
 		s += st.Muted.Render(" · ") + st.Error.Render(fmt.Sprintf("%d failed", failed))
+	}
+	if m.trigger != 0 {
+		s += st.Muted.Render(" · ") + st.Info.Render("trigger: "+triggerFilters[m.trigger].label)
 	}
 	return s
 }
@@ -71,13 +74,26 @@ func stateMark[S api.RunState | api.TaskState](state S) string {
 func (m *Model) renderRow(i, width int) string {
 	r := m.rows[i]
 	st := m.c.Styles
-	now := m.c.Now()
+	now := m.c.Clock.Now()
 	switch r.kind {
 	case rowHeader:
 		n := len(section(m.snap, r.sec))
-		title := st.Section.Render(fmt.Sprintf("%s (%d)", sectionNames[r.sec], n))
-		if n == 0 {
+		count := fmt.Sprintf("%s (%d)", sectionNames[r.sec], n)
+		if m.Filter.Active() || m.trigger != 0 {
+			// Counts say what the filter leaves, not what it hides.
+			count = fmt.Sprintf("%s (%d of %d)", sectionNames[r.sec], m.shown[r.sec], n)
+		}
+		title := st.Section.Render(count)
+		switch {
+		case n == 0:
 			title += st.Muted.Render("  " + emptyText[r.sec])
+		case m.shown[r.sec] == 0:
+			title += st.Muted.Render("  none match the filter")
+		}
+		// The snapshot carries the latest finished runs only: say so,
+		// and where the rest are.
+		if total := m.snap.Runs.FinishedTotal; r.sec == secFinished && total > n {
+			title += st.Muted.Render(fmt.Sprintf("  latest %s of %s — /filter or `sluice runs list`", common.Thousands(n), common.Thousands(total)))
 		}
 		return common.Truncate(title, width)
 	case rowTask:

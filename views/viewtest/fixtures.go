@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 )
 
 // Now is the pinned "current time" of every fixture.
 var Now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// Clock returns Now, for common.Common.Now and tui.Options.Now.
-func Clock() time.Time { return Now }
+// Clock is stopped at Now, for common.Common.Clock and tui.Options.Clock.
+var Clock = clock.Fixed(Now)
 
 func ago(d time.Duration) time.Time { return Now.Add(-d) }
 
@@ -117,7 +118,8 @@ func Loaded() *api.Snapshot {
 		node("extract", kindLocal, `{"command":"./extract"}`),
 		node("load", kindLocal, `{"command":"./load"}`, "extract"))
 	s := &api.Snapshot{
-		At: Now,
+		At:          Now,
+		MetaEnabled: true,
 		Sources: []api.Source{
 			{Name: "local", Location: "/srv/sluice/dags", OK: true, LastScan: ago(3 * time.Second), ScanDuration: 14 * time.Millisecond, Files: 5},
 			{Name: "s3", Location: "s3://sluice-demo/dags/", OK: true, LastScan: ago(4 * time.Second), ScanDuration: 38 * time.Millisecond, Files: 3},

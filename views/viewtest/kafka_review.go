@@ -19,15 +19,23 @@ func Sensors() *api.Snapshot {
 			DAG: "demo/events", Topics: []string{"events"}, Group: "sluice.demo/events", Status: "running",
 			Ticks: ticks(12, 5*time.Second, func(i int, t *api.Tick) {
 				t.Batches, t.Messages = 2, 800+i*10
+				// Two batches a tick, one per partition, each a run.
+				first := int64(120_000 - i*800)
+				t.Ranges = []api.TickRange{
+					{Topic: "events", Partition: 0, First: first, Last: first + 399, Run: int64(500 - 2*i)},
+					{Topic: "events", Partition: 1, First: first - 40, Last: first + 359 + int64(i*10), Run: int64(501 - 2*i)},
+				}
 				if i == 7 {
+					t.Ranges = nil
 					t.Batches, t.Messages, t.Skipped = 0, 0, "backpressure: 10 queued runs, bound 10"
 				}
 			}),
 			Lag: api.GroupLag{Group: "sluice.demo/events", State: "Stable", Members: 2, Status: "OK", TotalLag: 140, At: ago(time.Second),
+				Reason: "every partition OK (events/0: offset moving and lag fell within the window (now 60): the consumer keeps up)",
 				Partitions: []api.PartitionLag{
-					{Topic: "events", Partition: 0, LogEnd: 120_400, Committed: 120_340, Lag: 60, Rate: 251.5, Status: "OK"},
-					{Topic: "events", Partition: 1, LogEnd: 119_980, Committed: 119_930, Lag: 50, Rate: 248.0, Status: "OK"},
-					{Topic: "events", Partition: 2, LogEnd: 121_020, Committed: 120_990, Lag: 30, Rate: 250.2, Status: "OK"},
+					{Topic: "events", Partition: 0, LogEnd: 120_400, Committed: 120_340, Lag: 60, Rate: 251.5, ProduceRate: 252.1, Status: "OK"},
+					{Topic: "events", Partition: 1, LogEnd: 119_980, Committed: 119_930, Lag: 50, Rate: 248.0, ProduceRate: 249.0, Status: "OK"},
+					{Topic: "events", Partition: 2, LogEnd: 121_020, Committed: 120_990, Lag: 30, Rate: 250.2, ProduceRate: 250.0, Status: "OK"},
 				}},
 			History: series(40, func(i int) int64 { return 80 + int64(i%7)*15 }),
 		},
@@ -48,9 +56,10 @@ func Sensors() *api.Snapshot {
 			History: series(40, func(i int) int64 { return int64(i) * 1200 }),
 		},
 		{
-			DAG: "reports/clicks", Index: 1, Topics: []string{"clicks"}, Group: "sluice.reports/clicks.1", Status: "paused", Paused: true,
+			DAG: "reports/clicks", Index: 1, Topics: []string{"clicks"}, Group: "sluice.reports/clicks.1", Status: "paused", Paused: true, PausedBy: "alice",
 			Ticks: ticks(3, 30*time.Second, func(_ int, t *api.Tick) { t.Skipped = "paused" }),
 			Lag: api.GroupLag{Group: "sluice.reports/clicks.1", State: "Empty", Members: 0, Status: "STOP", TotalLag: 3_907, At: ago(time.Second),
+				Reason:     "clicks/0 STOP: committed offset stuck at 50000 for 1m30s with lag 3907, longer than it moved before; no member owns the partition (stop); any partition STOP makes the group ERR",
 				Partitions: []api.PartitionLag{{Topic: "clicks", Partition: 0, LogEnd: 53_907, Committed: 50_000, Lag: 3_907, Status: "STOP"}}},
 			History: series(20, func(i int) int64 { return int64(i) * 200 }),
 		},

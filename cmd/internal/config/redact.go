@@ -79,10 +79,11 @@ func Effective(fs *flag.FlagSet, src Sources) []Setting {
 	return out
 }
 
-// IsSecretFlag reports whether a flag's value is a secret by its name.
+// IsSecretFlag reports whether a flag's value is a secret by its name. A
+// path to a secret, or the hosts a token may go to, is none.
 func IsSecretFlag(name string) bool {
 	n := strings.ToLower(name)
-	if strings.HasSuffix(n, "-file") || strings.HasSuffix(n, "-path") || strings.HasSuffix(n, "-dir") {
+	if strings.HasSuffix(n, "-file") || strings.HasSuffix(n, "-path") || strings.HasSuffix(n, "-dir") || strings.HasSuffix(n, "-hosts") {
 		return false
 	}
 	for _, w := range []string{"password", "token", "secret"} {

@@ -67,8 +67,12 @@ func (a *redactedAPI) Approve(ctx context.Context, review int64) error {
 	return a.err(a.api.Approve(ctx, review))
 }
 
-func (a *redactedAPI) Reject(ctx context.Context, review int64) error {
-	return a.err(a.api.Reject(ctx, review))
+func (a *redactedAPI) Reject(ctx context.Context, review int64, reason string) error {
+	return a.err(a.api.Reject(ctx, review, reason))
+}
+
+func (a *redactedAPI) ExcludeFromReview(ctx context.Context, review int64, model string, x api.Exclusion) error {
+	return a.err(a.api.ExcludeFromReview(ctx, review, model, x))
 }
 
 func (a *redactedAPI) PauseSensor(ctx context.Context, dag string, index int, paused bool) error {

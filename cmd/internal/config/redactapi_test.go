@@ -33,7 +33,9 @@ func (s stubAPI) RunMeta(context.Context) error                                 
 func (s stubAPI) Approve(context.Context, int64) error {
 	return fmt.Errorf("push to https://x-access-token:%s@github.com: %w", secret, errBoom)
 }
-func (s stubAPI) Reject(context.Context, int64) error                  { return errBoom }
+func (s stubAPI) Reject(context.Context, int64, string) error                           { return errBoom }
+func (s stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error { return nil }
+
 func (s stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
 
 func TestRedactAPI(t *testing.T) {
@@ -86,12 +88,24 @@ func TestRedactAPI(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), secret) || !errors.Is(err, errBoom) {
 		t.Errorf("Approve error %v", err)
 	}
-	if err := red.Reject(context.Background(), 1); err != errBoom {
+	if err := red.Reject(context.Background(), 1, ""); err != errBoom {
 		t.Errorf("a clean error was wrapped: %#v", err)
 	}
 	// No secrets: the API itself.
 	plain := stubAPI{snap: clean}
 	if got := config.RedactAPI(plain, config.NewRedactor()); !reflect.DeepEqual(got, api.API(plain)) {
 		t.Error("an empty redactor wrapped the API")
+	}
+}
+
+func TestIsSecretFlag(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"kafka-sasl-password": true, "mode-token": true, "github-secret": true,
+		"kafka-sasl-password-file": false, "github-token-hosts": false, "state-dir": false, "repo": false,
+	} {
+		if got := config.IsSecretFlag(name); got != want {
+			t.Errorf("IsSecretFlag(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

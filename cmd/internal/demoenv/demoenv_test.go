@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
 
@@ -83,11 +84,7 @@ func TestChurnEditsTheObject(t *testing.T) {
 	env := setup(t, Options{ChurnEvery: 20 * time.Millisecond, NoKafka: true, NoMeta: true})
 	client := s3.New(s3.Options{BaseEndpoint: aws.String(env.S3.URL), UsePathStyle: true, Region: "us-east-1"}, env.S3.ClientOptions()...)
 	seen := map[bool]bool{}
-	deadline := time.Now().Add(10 * time.Second)
-	for !(seen[true] && seen[false]) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the object did not alternate: seen %v", seen)
-		}
+	if !enginetest.Poll(10*time.Second, func() bool {
 		out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(Bucket), Key: aws.String(ChurnKey)})
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +92,9 @@ func TestChurnEditsTheObject(t *testing.T) {
 		body, _ := io.ReadAll(out.Body)
 		out.Body.Close()
 		seen[strings.Contains(string(body), "two seconds")] = true
-		time.Sleep(5 * time.Millisecond) // polling interval
+		return seen[true] && seen[false]
+	}) {
+		t.Fatalf("the object did not alternate: seen %v", seen)
 	}
 }
 

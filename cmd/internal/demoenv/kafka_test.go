@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
@@ -32,10 +33,5 @@ func TestStartKafka(t *testing.T) {
 		}
 		return lag >= 50
 	}
-	for deadline := time.Now().Add(20 * time.Second); !lagged(); {
-		if time.Now().After(deadline) {
-			t.Fatal("no messages flowing into the demo topic within 20s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for the condition
-	}
+	enginetest.Eventually(t, 20*time.Second, lagged, "messages flowing into the demo topic")
 }

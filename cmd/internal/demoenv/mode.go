@@ -38,6 +38,7 @@ type Mode struct {
 	spaces   []modeSpace
 	reports  []*modeReport
 	archived []string // tokens, in the order they were archived
+	deleted  []string // tokens, in the order they were deleted
 }
 
 type modeSpace struct{ Token, Name string }
@@ -114,6 +115,7 @@ func StartMode(now time.Time, log *slog.Logger) *Mode {
 	mux.HandleFunc("GET "+api+"/spaces/{space}/reports", m.listReports)
 	mux.HandleFunc("GET "+api+"/reports/{report}/queries", m.listQueries)
 	mux.HandleFunc("PATCH "+api+"/reports/{report}/archive", m.archive)
+	mux.HandleFunc("DELETE "+api+"/reports/{report}", m.delete)
 	m.srv = httptest.NewServer(m.authorized(mux))
 	m.URL = m.srv.URL + "/api"
 	return m
@@ -247,6 +249,36 @@ func (m *Mode) archive(w http.ResponseWriter, r *http.Request) {
 	m.log.Info("mode stand-in: report archived", "token", token, "name", rep.Name)
 	writeJSON(w, http.StatusOK, map[string]any{"token": token, "name": rep.Name, "archived": true,
 		"_links": map[string]any{"self": m.link("/reports/" + token)}})
+}
+
+// delete removes a report, as Mode's DELETE /{workspace}/reports/{token}
+// does (204, no body).
+func (m *Mode) delete(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("report")
+	m.mu.Lock()
+	var name string
+	for i, rep := range m.reports {
+		if rep.Token == token {
+			name = rep.Name
+			m.reports = append(m.reports[:i:i], m.reports[i+1:]...)
+			m.deleted = append(m.deleted, token)
+			break
+		}
+	}
+	m.mu.Unlock()
+	if name == "" {
+		notFound(w)
+		return
+	}
+	m.log.Info("mode stand-in: report deleted", "token", token, "name", name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Deleted returns the tokens of the reports deleted through the API.
+func (m *Mode) Deleted() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.deleted)
 }
 
 func (m *Mode) hal(w http.ResponseWriter, self, key string, items []map[string]any) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/meta"
 )
 
@@ -42,7 +43,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 		ticked, analysed bool
 		staged           map[string]api.Review
 	)
-	waitFor(t, events, 90*time.Second, func() bool {
+	enginetest.EventuallyOn(t, events, 90*time.Second, func() bool {
 		s := eng.Snapshot()
 		for _, sn := range s.Sensors {
 			for _, tk := range sn.Ticks {
@@ -62,9 +63,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 			}
 		}
 		return ticked && analysed && len(staged) == 3
-	}, func() string {
-		return "sensor ticked with messages, metapipeline succeeded, three items staged"
-	})
+	}, "sensor ticked with messages, metapipeline succeeded, three items staged")
 
 	s := eng.Snapshot()
 	if s.Meta.Candidates != 4 || s.Meta.StaleReports != 2 || len(s.Meta.ModelsPerDay) != 14 || len(s.Meta.Centrality) != len(dbtModels) {
@@ -72,10 +71,14 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 			s.Meta.Candidates, s.Meta.StaleReports, len(s.Meta.ModelsPerDay), len(s.Meta.Centrality), len(dbtModels))
 	}
 	dep, exp, arch := staged["deprecate"], staged["exposures"], staged["archive"]
-	for _, f := range []string{"models/marts/legacy_orders_v1.sql", "models/scratch/tmp_customer_scores.sql", "models/marts/product_sales.sql"} {
-		if !strings.Contains(dep.Diff, f) {
-			t.Errorf("the deprecation diff does not touch %s", f)
+	// Phase one disables the models in place: nothing is deleted yet.
+	for _, m := range []string{"legacy_orders_v1", "tmp_customer_scores", "product_sales"} {
+		if !strings.Contains(dep.Diff, m) {
+			t.Errorf("the deprecation diff does not touch %s", m)
 		}
+	}
+	if !strings.Contains(dep.Diff, "enabled") || strings.Contains(dep.Diff, "deleted file") {
+		t.Errorf("phase one must disable, not delete:\n%s", dep.Diff)
 	}
 	if !strings.Contains(dep.Diff, "# Marts read by the dashboards") && !strings.Contains(dep.Diff, "models/marts/schema.yml") {
 		t.Errorf("the deprecation diff does not edit the marts properties:\n%s", dep.Diff)
@@ -114,7 +117,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 		t.Errorf("archived in Mode: %v", archived)
 	}
 
-	if err := eng.Reject(ctx, dep.ID); err != nil {
+	if err := eng.Reject(ctx, dep.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if it := reviewByID(eng.Snapshot(), dep.ID); it.State != api.ReviewRejected {
@@ -132,20 +135,6 @@ func reviewByID(s *api.Snapshot, id int64) api.Review {
 		}
 	}
 	return api.Review{}
-}
-
-// waitFor re-checks cond on every engine event until it holds or the
-// deadline passes.
-func waitFor(t *testing.T, events <-chan api.Event, within time.Duration, cond func() bool, what func() string) {
-	t.Helper()
-	deadline := time.After(within)
-	for !cond() {
-		select {
-		case <-events:
-		case <-deadline:
-			t.Fatalf("timed out after %s waiting for: %s", within, what())
-		}
-	}
 }
 
 // A kept state dir keeps the demo repository: a second start reuses it

@@ -116,7 +116,7 @@ func (s *Server) enforceKeys() {
 
 // demoted reports whether to may not do something from could.
 func demoted(from, to access.Role) bool {
-	for a := access.ActionTrigger; a <= access.ActionResumeSensor; a++ {
+	for a := access.ActionTrigger; a <= access.ActionExclude; a++ {
 		if from.Allows(a) && !to.Allows(a) {
 			return true
 		}

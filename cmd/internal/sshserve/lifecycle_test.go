@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // rewriteKeys rewrites the authorized keys file line by line.
@@ -45,9 +46,9 @@ func TestRemovedKeyEndsItsOpenSession(t *testing.T) {
 	if err := os.WriteFile(f.keysPath, []byte("role=root "+string(good)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the broken file to be logged", func() bool {
+	enginetest.Eventually(t, wait, func() bool {
 		return strings.Contains(f.logs.String(), "authorized keys invalid")
-	})
+	}, "the broken file to be logged")
 	if len(f.srv.Sessions()) != 2 {
 		t.Fatalf("a broken keys file ended sessions: %d left", len(f.srv.Sessions()))
 	}
@@ -76,10 +77,10 @@ func TestRemovedKeyEndsItsOpenSession(t *testing.T) {
 	if ended, _ := olga.Wait(0); ended {
 		t.Fatal("a kept key's session was ended")
 	}
-	waitUntil(t, "the server to forget victor's session", func() bool {
+	enginetest.Eventually(t, wait, func() bool {
 		ss := f.srv.Sessions()
 		return len(ss) == 1 && ss[0].User == "olga"
-	})
+	}, "the server to forget victor's session")
 	logs := f.logs.String()
 	for _, want := range []string{"authorized keys valid again", "its key was removed from the authorized keys"} {
 		if !strings.Contains(logs, want) {

@@ -47,9 +47,16 @@ type Config struct {
 	NewConsole ConsoleFunc
 	Logger     *slog.Logger
 	// IdleTimeout closes a connection with no traffic for that long
-	// (default none: a console left open on a wall display is a use).
+	// (default 1h: a console left open on a wall display redraws its
+	// clock, which is traffic; a peer that vanished is not).
 	IdleTimeout time.Duration
+	// Limits caps connections and bounds the handshake (DefaultLimits
+	// where zero).
+	Limits Limits
 }
+
+// DefaultIdleTimeout is the IdleTimeout of a Config that sets none.
+const DefaultIdleTimeout = time.Hour
 
 // Session describes an SSH session to the console it gets.
 type Session struct {
@@ -86,6 +93,7 @@ type Server struct {
 	log  *slog.Logger
 	keys *keyFile
 	srv  *ssh.Server
+	gate *gate
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -146,9 +154,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sshserve: %w", err)
 	}
-	if cfg.IdleTimeout > 0 {
-		srv.IdleTimeout = cfg.IdleTimeout
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
+	srv.IdleTimeout = cfg.IdleTimeout
+	s.gate = newGate(cfg.Limits, func(remote string, st ConnStats) {
+		log.Warn("ssh connections refused: a connection cap is reached", "remote", remote,
+			"open", st.Open, "unauthenticated", st.Unauthenticated, "refused", st.Refused)
+	})
+	srv.ConnCallback = s.gate.admit
 	srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 		s.log.Debug("ssh connection failed", "remote", c.RemoteAddr().String(), "err", err)
 	}
@@ -215,6 +229,10 @@ func (s *Server) Addr() net.Addr {
 	}
 	return s.ln.Addr()
 }
+
+// ConnStats counts the connections open now and those refused or timed
+// out since the start.
+func (s *Server) ConnStats() ConnStats { return s.gate.Stats() }
 
 // Sessions returns the sessions open now.
 func (s *Server) Sessions() []Session {

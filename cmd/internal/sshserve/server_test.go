@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
 	"github.com/sluice-dev/sluice/engine/access"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // fakeEngine is the one engine every session shares: scripted snapshots,
@@ -112,12 +113,16 @@ func (f *fakeEngine) Approve(_ context.Context, id int64) error {
 	f.approved = append(f.approved, id)
 	return nil
 }
-func (f *fakeEngine) Reject(_ context.Context, id int64) error {
+func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rejected = append(f.rejected, id)
 	return nil
 }
+func (s *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+	return nil
+}
+
 func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error { return nil }
 
 func (f *fakeEngine) approvals() []int64 {
@@ -155,7 +160,13 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
+	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the server's configuration adjusted by adjust.
+func setupWith(t testing.TB, adjust func(*sshserve.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	op, opLine := sshtest.NewKey(t)
@@ -166,13 +177,17 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{eng: newFake(), keysPath: keys, hostKey: filepath.Join(dir, "host", "ssh_host_ed25519"), operator: op, viewer: vw, logs: &logBuffer{}}
-	srv, err := sshserve.New(sshserve.Config{
+	cfg := sshserve.Config{
 		Addr:               "127.0.0.1:0",
 		HostKeyPath:        f.hostKey,
 		AuthorizedKeysPath: keys,
 		API:                f.eng,
 		Logger:             slog.New(slog.NewTextHandler(f.logs, nil)),
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := sshserve.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,9 +317,9 @@ func TestSessionsComeAndGoWithoutDisturbingTheEngine(t *testing.T) {
 			t.Fatal("q did not end the session")
 		}
 	}
-	waitUntil(t, "every console to release its subscription", func() bool {
+	enginetest.Eventually(t, wait, func() bool {
 		return f.eng.subscribers() == before && len(f.srv.Sessions()) == 0
-	})
+	}, "every console to release its subscription")
 	// The engine still serves new sessions.
 	c := sshtest.Open(t, f.addr, "olga", f.operator, 120, 40, nil)
 	c.Screen.WaitFor(t, 0, wait, "daily_etl")
@@ -469,15 +484,4 @@ func focus(t *testing.T, c *sshtest.Console, pane string) int {
 	c.Type(t, pane)
 	c.Screen.WaitFor(t, mark, wait, "▶ "+pane+" ")
 	return c.Screen.Mark()
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
 }

@@ -68,6 +68,7 @@ func (ls *liveSession) endReason() string {
 // panic in one console from taking the server — and the engine — down.
 func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		authenticatedIn(sess.Context())
 		remote := sess.RemoteAddr().String()
 		ak, ok, err := s.keys.lookup(sess.PublicKey())
 		if err != nil || !ok {

@@ -385,6 +385,20 @@ func (c *Client) ArchiveReport(ctx context.Context, token string) error {
 	return c.do(ctx, http.MethodPatch, "/reports/"+url.PathEscape(token)+"/archive", nil, nil)
 }
 
+// DeleteReport deletes a report (DELETE /{workspace}/reports/{token}), the
+// second phase after archiving. A report already gone counts as deleted:
+// a retry after a lost answer must not fail the clean-up.
+func (c *Client) DeleteReport(ctx context.Context, token string) error {
+	if token == "" {
+		return errors.New("mode: delete: empty report token")
+	}
+	err := c.do(ctx, http.MethodDelete, "/reports/"+url.PathEscape(token), nil, nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 // appendNew appends the items whose key is not in dst yet.
 func appendNew[T any](dst, items []T, key func(T) string) []T {
 	have := make(map[string]bool, len(dst))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -496,6 +497,31 @@ func TestArchiveReport(t *testing.T) {
 	}
 	if err := c.ArchiveReport(context.Background(), "gone"); !errors.Is(err, mode.ErrNotFound) {
 		t.Errorf("archiving a missing report: %v", err)
+	}
+}
+
+func TestDeleteReport(t *testing.T) {
+	t.Parallel()
+	f := newFakeMode(t)
+	f.handle("DELETE /api/acryl/reports/72f2ef8fb3a8", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	f.handle("DELETE /api/acryl/reports/locked", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"id":"forbidden","message":"You do not have permission"}`)
+	})
+	c := f.client(t)
+	if err := c.DeleteReport(context.Background(), "72f2ef8fb3a8"); err != nil {
+		t.Fatal(err)
+	}
+	if log := f.log(); len(log) != 1 || log[0] != "DELETE /api/acryl/reports/72f2ef8fb3a8" {
+		t.Errorf("requests = %q", log)
+	}
+	if err := c.DeleteReport(context.Background(), "gone"); err != nil {
+		t.Errorf("deleting a report already gone: %v", err)
+	}
+	if err := c.DeleteReport(context.Background(), "locked"); err == nil {
+		t.Error("a refused delete succeeded")
 	}
 }
 

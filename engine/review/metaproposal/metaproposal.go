@@ -4,6 +4,7 @@
 package metaproposal
 
 import (
+	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,6 +32,7 @@ func FromReport(r *meta.Report) review.Proposal {
 			Importance: c.Importance,
 		})
 	}
+	p.Consumers = consumers(r)
 	if r.BI == nil {
 		return p
 	}
@@ -55,6 +57,41 @@ func FromReport(r *meta.Report) review.Proposal {
 	}
 	p.Exposures = ex
 	return p
+}
+
+// consumers are what the analysis found consuming models and reports now,
+// for the second phase of a deprecation: a model that reaches a consumer
+// (re-enabled, and used), a relation a BI query reads that the manifest no
+// longer has (a disabled model's table, still read), an active report. nil
+// without consumer evidence: then nothing can be judged unused.
+func consumers(r *meta.Report) map[string][]string {
+	if r.Notice != "" {
+		return nil
+	}
+	out := map[string][]string{}
+	cand := map[string]bool{}
+	for _, c := range r.Candidates {
+		cand[c.UniqueID] = true
+	}
+	for _, c := range r.Centrality {
+		if !cand[c.ID] && strings.HasPrefix(c.ID, "model.") {
+			out[c.ID] = append(out[c.ID], "reaches a consumer in the dbt project")
+		}
+	}
+	if r.BI != nil {
+		for _, u := range r.BI.Unmatched {
+			ref := u.Ref
+			if i := strings.LastIndexByte(ref, '.'); i >= 0 {
+				ref = ref[i+1:]
+			}
+			name := strings.ToLower(strings.Trim(ref, "\"`[]"))
+			out[name] = append(out[name], fmt.Sprintf("BI query %s / %s reads %s", u.Report, u.Query, u.Ref))
+		}
+		for _, token := range r.Exposures.Reports {
+			out[token] = append(out[token], "active Mode report")
+		}
+	}
+	return out
 }
 
 // declaredExposures reads the generated file back, by report token, for

@@ -203,15 +203,16 @@ func TestStageAnalysisOfRealManifest(t *testing.T) {
 	for _, f := range dep.Files {
 		actions[f.Path] = f.Action
 	}
+	// Phase one disables each model in its properties YAML and leaves its
+	// SQL where it is.
 	for _, c := range p.Deprecate {
 		yml := strings.TrimPrefix(c.PatchPath, "jaffle_shop://")
-		want := review.FileDeleted
-		if c.Name == "orders" {
-			want = review.FileModified
-		}
-		if actions[c.Files[0]] != review.FileDeleted || actions[yml] != want {
+		if actions[c.Files[0]] != "" || actions[yml] != review.FileModified {
 			t.Errorf("%s: %s %s, %s %s", c.Name, c.Files[0], actions[c.Files[0]], yml, actions[yml])
 		}
+	}
+	if !strings.Contains(dep.Diff, "+    config:\n+      enabled: false") {
+		t.Errorf("diff does not disable:\n%s", dep.Diff)
 	}
 	if len(ex.Files) != 1 || ex.Files[0].Path != "models/exposures/mode_exposures.yml" || ex.Files[0].Action != review.FileAdded {
 		t.Errorf("exposures files %v", ex.Files)

@@ -186,8 +186,8 @@ func putAttempts(ctx context.Context, tx pgx.Tx, as []store.Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks,
-	r.dag_version, r.backfill_id`
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.instance,
+	r.rerun_of, r.skip_tasks, r.dag_version, r.backfill_id`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -204,7 +204,7 @@ func scanRun(row pgx.Row) (store.Run, error) {
 		topic, skip                   *string
 	)
 	if err := row.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &version, &backfill); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &r.Instance, &rerunOf, &skip, &version, &backfill); err != nil {
 		return store.Run{}, err
 	}
 	if backfill != nil {
@@ -376,6 +376,19 @@ func (s *Store) QueuedCount(ctx context.Context, dag string) (int, error) {
 	return n, nil
 }
 
+// FinishedCount is the number of finished runs.
+func (s *Store) FinishedCount(ctx context.Context) (int, error) {
+	db, err := s.q()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM runs WHERE state NOT IN ('queued', 'running')").Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting finished runs: %w", err)
+	}
+	return n, nil
+}
+
 const attemptColumns = "run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file"
 
 func scanAttempts(rows pgx.Rows) ([]store.Attempt, error) {
@@ -456,44 +469,52 @@ func (s *Store) BatchMessages(ctx context.Context, batchID int64) ([]byte, error
 func (s *Store) Recover(ctx context.Context, at time.Time, retry func(store.Run) bool) ([]store.Interrupted, error) {
 	var out []store.Interrupted
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		out = out[:0]
-		// FOR UPDATE: two processes recovering at once settle each run once.
-		runs, err := queryRuns(ctx, tx, "WHERE r.state = 'running' ORDER BY r.id FOR UPDATE OF r")
-		if err != nil {
-			return err
-		}
-		for _, r := range runs {
-			if _, err := tx.Exec(ctx, `UPDATE task_attempts SET state = 'failed', finished_at = $1, error = $2
-				WHERE run_id = $3 AND state IN ('running', 'retrying')`, at.UnixNano(), store.InterruptedError, r.ID); err != nil {
-				return err
-			}
-			tag, err := tx.Exec(ctx, "UPDATE runs SET state = 'failed', error = $1, finished_at = $2 WHERE id = $3 AND state = 'running'",
-				store.InterruptedError, at.UnixNano(), r.ID)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				continue // settled by another process while this one waited for the lock
-			}
-			if _, err := tx.Exec(ctx, "DELETE FROM task_processes WHERE run_id = $1", r.ID); err != nil {
-				return err
-			}
-			in := store.Interrupted{Run: r}
-			if retry != nil && retry(r) {
-				in.Requeued, err = createRun(ctx, tx, store.NewRun{
-					DAG: r.DAG, Trigger: store.TriggerRecovery, Priority: r.Priority, Config: r.Config,
-					QueuedAt: at, RetryOf: r.ID, Skip: r.Skip, DAGVersion: r.DAGVersion,
-				}, r.BatchID)
-				if err != nil {
-					return err
-				}
-			}
-			out = append(out, in)
-		}
-		return nil
+		var err error
+		out, err = recoverWhere(ctx, tx, at, retry, "")
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recovering interrupted runs: %w", err)
+	}
+	return out, nil
+}
+
+// recoverWhere settles the running runs matching cond (an AND clause on r,
+// "" for all) inside tx: Recover limited to some runs.
+func recoverWhere(ctx context.Context, tx pgx.Tx, at time.Time, retry func(store.Run) bool, cond string, args ...any) ([]store.Interrupted, error) {
+	var out []store.Interrupted
+	// FOR UPDATE: two processes recovering at once settle each run once.
+	runs, err := queryRuns(ctx, tx, "WHERE r.state = 'running' "+cond+" ORDER BY r.id FOR UPDATE OF r", args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if _, err := tx.Exec(ctx, `UPDATE task_attempts SET state = 'failed', finished_at = $1, error = $2
+			WHERE run_id = $3 AND state IN ('running', 'retrying')`, at.UnixNano(), store.InterruptedError, r.ID); err != nil {
+			return nil, err
+		}
+		tag, err := tx.Exec(ctx, "UPDATE runs SET state = 'failed', error = $1, finished_at = $2 WHERE id = $3 AND state = 'running'",
+			store.InterruptedError, at.UnixNano(), r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() == 0 {
+			continue // settled by another process while this one waited for the lock
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM task_processes WHERE run_id = $1", r.ID); err != nil {
+			return nil, err
+		}
+		in := store.Interrupted{Run: r}
+		if retry != nil && retry(r) {
+			in.Requeued, err = createRun(ctx, tx, store.NewRun{
+				DAG: r.DAG, Trigger: store.TriggerRecovery, Priority: r.Priority, Config: r.Config,
+				QueuedAt: at, RetryOf: r.ID, Skip: r.Skip, DAGVersion: r.DAGVersion,
+			}, r.BatchID)
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, in)
 	}
 	return out, nil
 }

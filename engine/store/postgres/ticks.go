@@ -14,11 +14,15 @@ import (
 // RecordTick appends a tick and returns its id.
 func (s *Store) RecordTick(ctx context.Context, t store.Tick) (int64, error) {
 	var id int64
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	ranges, err := store.EncodeTickRanges(t.Ranges)
+	if err != nil {
+		return 0, fmt.Errorf("recording tick of %s sensor %d: %w", t.DAG, t.Sensor, err)
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO sensor_ticks
-			(dag, sensor, member, started_at, duration, batches, messages, skipped, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			t.DAG, t.Sensor, t.Member, t.Start.UnixNano(), int64(t.Duration), t.Batches, t.Messages, t.Skipped, t.Error).Scan(&id)
+			(dag, sensor, member, started_at, duration, batches, messages, skipped, error, ranges)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			t.DAG, t.Sensor, t.Member, t.Start.UnixNano(), int64(t.Duration), t.Batches, t.Messages, t.Skipped, t.Error, ranges).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -43,7 +47,7 @@ func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT id, dag, sensor, member, started_at, duration, batches, messages, skipped, error
+	rows, err := db.Query(ctx, `SELECT id, dag, sensor, member, started_at, duration, batches, messages, skipped, error, ranges
 		FROM sensor_ticks WHERE dag = $1 AND sensor = $2 ORDER BY id DESC LIMIT $3`, dag, sensor, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
@@ -53,8 +57,12 @@ func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) 
 	for rows.Next() {
 		var t store.Tick
 		var start, dur int64
-		if err := rows.Scan(&t.ID, &t.DAG, &t.Sensor, &t.Member, &start, &dur, &t.Batches, &t.Messages, &t.Skipped, &t.Error); err != nil {
+		var ranges string
+		if err := rows.Scan(&t.ID, &t.DAG, &t.Sensor, &t.Member, &start, &dur, &t.Batches, &t.Messages, &t.Skipped, &t.Error, &ranges); err != nil {
 			return nil, fmt.Errorf("reading ticks of %s sensor %d: %w", dag, sensor, err)
+		}
+		if t.Ranges, err = store.DecodeTickRanges(ranges); err != nil {
+			return nil, fmt.Errorf("reading tick %d of %s sensor %d: %w", t.ID, dag, sensor, err)
 		}
 		t.Start, t.Duration = time.Unix(0, start), time.Duration(dur)
 		out = append(out, t)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -76,7 +78,8 @@ func testTicks(t *testing.T, h harness) {
 		}
 		last = id
 	}
-	other, err := s.RecordTick(ctx, store.Tick{DAG: "d", Sensor: 1, Start: t0, Error: "broker down"})
+	ranges := []api.TickRange{{Topic: "events", Partition: 2, First: 100, Last: 199, Run: 41}, {Topic: "events", Partition: 0, First: 7, Last: 7, Run: 42}}
+	other, err := s.RecordTick(ctx, store.Tick{DAG: "d", Sensor: 1, Start: t0, Error: "broker down", Ranges: ranges})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +98,7 @@ func testTicks(t *testing.T, h harness) {
 	if len(all) < store.TicksKept || len(all) >= store.TicksKept+150 {
 		t.Fatalf("%d ticks kept of %d, want pruning to about %d", len(all), store.TicksKept+150, store.TicksKept)
 	}
-	if o, _ := s.RecentTicks(ctx, "d", 1, 10); len(o) != 1 || o[0].ID != other || o[0].Error != "broker down" {
+	if o, _ := s.RecentTicks(ctx, "d", 1, 10); len(o) != 1 || o[0].ID != other || o[0].Error != "broker down" || !slices.Equal(o[0].Ranges, ranges) {
 		t.Fatalf("ticks of sensor 1 = %+v", o)
 	}
 }

@@ -266,6 +266,13 @@ func testCancelQueued(t *testing.T, h harness) {
 	if r.State != api.RunCancelled || r.FinishedAt.IsZero() || r.Error != "cancelled by user" {
 		t.Fatalf("run = %+v", r)
 	}
+	// A cancelled run is finished; a queued one is not.
+	if _, err := s.CreateRun(ctx, store.NewRun{DAG: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.FinishedCount(ctx); err != nil || n != 1 {
+		t.Fatalf("FinishedCount = %d, %v; want 1", n, err)
+	}
 }
 
 func testClaimExternal(t *testing.T, h harness) {

@@ -56,6 +56,12 @@ func Run(t *testing.T, b Backend) {
 		{"BackfillFedUnderMaxActiveAndCancelled", testBackfillFedUnderMaxActiveAndCancelled},
 		{"BackfillUnboundedQueuesAllAndIsDone", testBackfillUnboundedQueuesAllAndIsDone},
 		{"RunRecordsDAGVersion", testRunRecordsDAGVersion},
+		{"ClaimersNeverTakeOneRunTwice", testClaimersNeverTakeOneRunTwice},
+		{"ClaimOrderIsPriorityThenAge", testClaimOrderIsPriorityThenAge},
+		{"ClaimLimitsHoldAcrossInstances", testClaimLimitsHoldAcrossInstances},
+		{"ReapFencesTheDeadInstance", testReapFencesTheDeadInstance},
+		{"ReleaseClaimsTouchesOnlyOwnRuns", testReleaseClaimsTouchesOnlyOwnRuns},
+		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
