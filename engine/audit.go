@@ -3,14 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/user"
 	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
-	"github.com/sluice-dev/sluice/engine/store"
 )
 
 // actorOf is who makes a call: the actor the front end set (the SSH user
@@ -50,8 +48,8 @@ func (e *Engine) audit(ctx context.Context, action, target, reason, result strin
 	}
 	// An action that failed on a state dir without a database (nothing to
 	// act on) leaves none behind for its record.
-	st, serr := e.opsStore(ctx, false)
-	if errors.Is(serr, ErrNoState) || errors.Is(serr, api.ErrNotAvailable) {
+	st, serr := e.openStore(ctx, false)
+	if errors.Is(serr, ErrNoState) {
 		return
 	}
 	if serr == nil {
@@ -68,7 +66,7 @@ func (e *Engine) audit(ctx context.Context, action, target, reason, result strin
 
 // AuditLog implements API.
 func (e *Engine) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
-	st, err := e.opsStore(ctx, false)
+	st, err := e.openStore(ctx, false)
 	if errors.Is(err, ErrNoState) {
 		return nil, nil
 	}
@@ -76,18 +74,4 @@ func (e *Engine) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEnt
 		return nil, err
 	}
 	return st.AuditLog(ctx, q)
-}
-
-// opsStore is the store as the operator's actions need it; a store
-// without them says so.
-func (e *Engine) opsStore(ctx context.Context, create bool) (store.Operator, error) {
-	st, err := e.openStore(ctx, create)
-	if err != nil {
-		return nil, err
-	}
-	ops, ok := st.(store.Operator)
-	if !ok {
-		return nil, fmt.Errorf("operator actions on this store: %w", api.ErrNotAvailable)
-	}
-	return ops, nil
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// PollInterval is how often the store is read for runs other processes
 	// queued (default 250ms).
 	PollInterval time.Duration
+	// KeepVersions is how many versions of each DAG the store keeps
+	// (api.DefaultKeepVersions when 0).
+	KeepVersions int
 
 	// Logger receives every engine log record; the engine also keeps the
 	// newest LogRingSize records (Info and above) for the logs pane.
@@ -104,11 +107,14 @@ type Engine struct {
 	ring   *LogRing
 	events *broker
 
-	lock   *store.Lock
-	st     store.Interface
-	dags   dagSource
-	runner *runner.Runner
-	sched  *runner.Scheduler
+	lock *store.Lock
+	st   store.Interface
+	dags dagSource
+	// versions is dags when the DAG files are versioned (the loader's
+	// are), nil otherwise.
+	versions *versionedSource
+	runner   *runner.Runner
+	sched    *runner.Scheduler
 
 	sensors *sensor.Manager
 	reviews *review.Service
@@ -177,11 +183,16 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		}
 		src = l
 	}
+	fileSrc := src
 	if e.meta, err = e.newMetapipeline(); err != nil {
 		return fail(err)
 	}
 	if e.meta != nil {
 		src = withBuiltins(src, e.meta.def)
+	}
+	if files, ok := fileSrc.(contentSource); ok {
+		e.versions = withVersions(src, files, e.st, cfg.KeepVersions, e.log.With("component", "versions"))
+		src = e.versions
 	}
 	e.dags = src
 	kinds := cfg.Kinds
@@ -280,7 +291,9 @@ func (e *Engine) Start(ctx context.Context) error {
 			svc     service
 			started func()
 		}{
-			{"dag loader", e.dags, nil},
+			// Versions and pins before the queue: queued runs and
+			// schedules resolve through them.
+			{"dag loader", e.dags, func() { e.syncVersions(ctx) }},
 			{"reviews", e.reviews, nil},
 			{"runner", e.runner, nil},
 			// Paused DAGs stay paused across restarts: read before the
@@ -340,6 +353,9 @@ func (e *Engine) relayDAGChanges(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-e.dags.Changes():
+			if e.versions != nil {
+				e.versions.record(ctx)
+			}
 			e.events.publish(api.TopicDAGs)
 			e.sched.Poke()
 			e.syncSensors()
@@ -450,6 +466,10 @@ func (e *Engine) Subscribe() (<-chan api.Event, func()) { return e.events.subscr
 // ScanNow implements API.
 func (e *Engine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	res, err := e.dags.ScanNow(ctx)
+	if e.versions != nil && e.off == nil {
+		// What the scan loaded is numbered before the caller triggers it.
+		e.versions.record(ctx)
+	}
 	e.events.publish(api.TopicDAGs)
 	e.sched.Poke()
 	return res, err

@@ -206,7 +206,12 @@ func (e *Engine) queueRun(ctx context.Context, name string, cfg json.RawMessage,
 	if err != nil {
 		return store.Run{}, err
 	}
-	id, err := st.CreateRun(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Priority: priority, Config: cfg, External: true})
+	version, err := e.storedVersion(ctx, st, name)
+	if err != nil {
+		return store.Run{}, err
+	}
+	id, err := st.CreateRun(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Priority: priority, Config: cfg,
+		External: true, DAGVersion: version})
 	if err != nil {
 		return store.Run{}, err
 	}

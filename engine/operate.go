@@ -39,10 +39,6 @@ func (e *Engine) Rerun(ctx context.Context, id int64, opts api.RerunOptions) (in
 }
 
 func (e *Engine) rerun(ctx context.Context, id int64, opts api.RerunOptions) (int64, error) {
-	// Only a store that keeps rerun_of and the skipped tasks may re-run.
-	if _, err := e.opsStore(ctx, false); err != nil {
-		return 0, fmt.Errorf("re-running run %d: %w", id, err)
-	}
 	st, err := e.openStore(ctx, false)
 	if err != nil {
 		return 0, fmt.Errorf("re-running run %d: %w", id, err)
@@ -55,7 +51,7 @@ func (e *Engine) rerun(ctx context.Context, id int64, opts api.RerunOptions) (in
 		return 0, fmt.Errorf("re-running run %d (%s): %w: it has not finished", id, orig.State, api.ErrConflict)
 	}
 	nr := store.NewRun{DAG: orig.DAG, Trigger: store.TriggerRerun, Priority: orig.Priority, Config: orig.Config,
-		RerunOf: id, ReuseBatch: orig.BatchID}
+		RerunOf: id, ReuseBatch: orig.BatchID, DAGVersion: orig.DAGVersion}
 	if opts.FromFailed {
 		if orig.State == api.RunSuccess {
 			return 0, fmt.Errorf("clearing run %d from failed: %w: it succeeded, nothing failed (re-run it instead)", id, api.ErrConflict)
@@ -112,7 +108,7 @@ func (e *Engine) mark(ctx context.Context, id int64, task string, state api.RunS
 	if strings.TrimSpace(reason) == "" {
 		return false, fmt.Errorf("marking run %d: a reason is required", id)
 	}
-	st, err := e.opsStore(ctx, false)
+	st, err := e.openStore(ctx, false)
 	if err != nil {
 		return false, fmt.Errorf("marking run %d: %w", id, err)
 	}
@@ -149,7 +145,7 @@ func (e *Engine) pauseDAG(ctx context.Context, name string, paused bool, reason 
 	if name == "" {
 		return false, errors.New("pausing: name the DAG")
 	}
-	st, err := e.opsStore(ctx, true)
+	st, err := e.openStore(ctx, true)
 	if err != nil {
 		return false, err
 	}
@@ -172,11 +168,10 @@ func (e *Engine) pauseDAG(ctx context.Context, name string, paused bool, reason 
 // CLI's on the same state dir) and, when they changed, stops or restarts
 // their schedules and sensors.
 func (e *Engine) refreshPauses(ctx context.Context) {
-	ops, ok := e.st.(store.Operator)
-	if !ok {
+	if e.st == nil {
 		return
 	}
-	p, err := ops.PausedDAGs(ctx)
+	p, err := e.st.PausedDAGs(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("reading paused dags", "err", err)
@@ -259,6 +254,8 @@ func (e *Engine) watchPauses(ctx context.Context) {
 			return
 		case <-tick.C:
 			e.refreshPauses(ctx)
+			e.refreshPins(ctx)
+			e.feedBackfills(ctx)
 		}
 	}
 }

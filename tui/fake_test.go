@@ -26,6 +26,7 @@ type fakeEngine struct {
 	triggered []string
 	cancelled []int64
 	cancelErr error
+	pins      []string // dag@version, in PinDAG order
 }
 
 func newFakeEngine(snap *api.Snapshot) *fakeEngine { return &fakeEngine{snap: snap} }

@@ -22,13 +22,22 @@ const (
 	// it back); ActionUndo is u (undo the last take-out, or rejection).
 	ActionTakeOut
 	ActionUndo
+	ActionRerun
+	ActionClear
+	ActionPauseDAG
+	ActionPinDAG
+	ActionUnpinDAG
+	actionCount // keep last
 )
 
 // refusedKey is an action key the console's role may not use: it is not
 // offered (disabled bindings leave the footer and the help) and pressing
 // it says why at once, instead of a confirmation that is refused after y.
 type refusedKey struct {
-	keys   []string
+	keys []string
+	// help tells bindings of one key apart: p pauses a sensor in the
+	// Kafka pane and pins a version in the DAG versions.
+	help   key.Help
 	reason string
 }
 
@@ -44,17 +53,22 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 		ActionApprove:     &k.Approve,
 		ActionReject:      &k.Reject,
 		ActionPauseSensor: &k.Pause,
+		ActionRerun:       &k.Rerun,
+		ActionClear:       &k.Clear,
+		ActionPauseDAG:    &k.PauseDAG,
+		ActionPinDAG:      &k.Pin,
+		ActionUnpinDAG:    &k.Unpin,
 		ActionTakeOut:     &k.TakeOut,
 		ActionUndo:        &k.Undo,
 	}
 	var out []refusedKey
-	for a := ActionTrigger; a <= ActionUndo; a++ {
+	for a := ActionTrigger; a < actionCount; a++ {
 		reason, ok := refused[a]
 		if !ok {
 			continue
 		}
 		b := bindings[a]
-		out = append(out, refusedKey{keys: b.Keys(), reason: reason})
+		out = append(out, refusedKey{keys: b.Keys(), help: b.Help(), reason: reason})
 		b.SetEnabled(false)
 	}
 	return out
@@ -71,7 +85,7 @@ func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 		}
 		for _, group := range m.panes[m.focus].FullHelp() {
 			for _, b := range group {
-				if sameKeys(b.Keys(), r.keys) {
+				if sameKeys(b.Keys(), r.keys) && b.Help() == r.help {
 					return r.reason, true
 				}
 			}

@@ -69,7 +69,9 @@ func viewerRefusals() map[Action]string {
 	refused := map[Action]string{}
 	for k, a := range map[Action]access.Action{ActionTrigger: access.ActionTrigger, ActionCancel: access.ActionCancel,
 		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
-		ActionPauseSensor: access.ActionPauseSensor, ActionTakeOut: access.ActionExclude, ActionUndo: access.ActionUnreject} {
+		ActionTakeOut: access.ActionExclude, ActionUndo: access.ActionUnreject,
+		ActionPauseSensor: access.ActionPauseSensor, ActionRerun: access.ActionRerun, ActionClear: access.ActionRerun,
+		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
@@ -169,6 +171,9 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"undo reject", []string{"4", "u"}, "viewers cannot undo review rejections"},
 		{"take out", []string{"4", "enter", "space"}, "viewers cannot change what a review proposes"},
 		{"undo take-out", []string{"4", "enter", "u"}, "viewers cannot undo review rejections"},
+		{"pause dag", []string{"j", "j", "P"}, "viewers cannot pause dags"},
+		{"pin version", []string{"j", "j", "v", "p"}, "viewers cannot pin dag versions"},
+		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -25,6 +25,8 @@ type actionFinishedMsg struct {
 	name string
 	text string
 	err  error
+	// loaded is what a Load action read, for the panes.
+	loaded tea.Msg
 }
 
 // Update implements tea.Model.
@@ -71,6 +73,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.done(msg.name)
 		if msg.err != nil {
 			return m, m.showToast(msg.err.Error(), true)
+		}
+		if msg.loaded != nil {
+			return m, m.broadcast(msg.loaded)
 		}
 		return m, m.showToast(msg.text, false)
 	}
@@ -252,7 +257,7 @@ func (m *Model) requestAction(a common.Action) tea.Cmd {
 			return nil
 		}
 	}
-	if a.Do == nil {
+	if a.Do == nil && a.Load == nil {
 		return nil
 	}
 	if a.Prompt == "" {
@@ -267,6 +272,13 @@ func (m *Model) runAction(a common.Action) tea.Cmd {
 	return tea.Batch(m.start(a.Name), func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		if a.Load != nil {
+			loaded, err := a.Load(ctx, api)
+			if errors.Is(err, context.Canceled) && m.ctx.Err() != nil {
+				return nil
+			}
+			return actionFinishedMsg{name: a.Name, err: err, loaded: loaded}
+		}
 		text, err := a.Do(ctx, api)
 		if errors.Is(err, context.Canceled) && m.ctx.Err() != nil {
 			return nil // the console is closing

@@ -58,8 +58,9 @@ func parseRunID(env *cliEnv, fs *flag.FlagSet, s string) (int64, bool) {
 func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("runs rerun", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var stateDir string
+	var stateDir, storeURL string
 	addStateDirFlag(fs, env, &stateDir)
+	addStoreFlag(fs, env, &storeURL)
 	fromFailed := fs.Bool("from-failed", false, "skip the tasks that succeeded in the original run")
 	reason := fs.String("reason", "", "why, for the audit log")
 	asJSON := fs.Bool("json", false, "print the new run as JSON")
@@ -76,7 +77,7 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
 	if !ok {
 		return exitUsage
 	}
@@ -106,8 +107,9 @@ recording who and why. A task marked success is skipped by a later
 func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("runs mark", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var stateDir string
+	var stateDir, storeURL string
 	addStateDirFlag(fs, env, &stateDir)
+	addStoreFlag(fs, env, &storeURL)
 	task := fs.String("task", "", "mark this task of the run instead of the run")
 	reason := fs.String("reason", "", "why (required)")
 	setUsage(fs, env.stderr, markUsage)
@@ -132,7 +134,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "sluice runs mark: --reason is required (it goes to the audit log)")
 		return exitUsage
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
 	if !ok {
 		return exitUsage
 	}
@@ -171,8 +173,9 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 	}
 	fs := flag.NewFlagSet("dags "+verb, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var stateDir string
+	var stateDir, storeURL string
 	addStateDirFlag(fs, env, &stateDir)
+	addStoreFlag(fs, env, &storeURL)
 	reason := fs.String("reason", "", "why, for the audit log")
 	setUsage(fs, env.stderr, fmt.Sprintf(pauseUsage, verb))
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
@@ -183,7 +186,7 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 		fs.Usage()
 		return exitUsage
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
 	if !ok {
 		return exitUsage
 	}
@@ -206,8 +209,9 @@ what, on what, the outcome and the reason. --since takes a duration
 func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var stateDir string
+	var stateDir, storeURL string
 	addStateDirFlag(fs, env, &stateDir)
+	addStoreFlag(fs, env, &storeURL)
 	asJSON := fs.Bool("json", false, "print a JSON array of entries")
 	since := fs.String("since", "", "only entries since this long ago (24h) or this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "at most this many entries (0: all)")
@@ -224,7 +228,7 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		q.Since = t
 	}
-	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir})
+	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
 	if !ok {
 		return exitUsage
 	}

@@ -40,11 +40,13 @@ type runRow struct {
 	Batch      string          `json:"batch,omitempty"`
 	RetryOf    int64           `json:"retry_of,omitempty"`
 	RerunOf    int64           `json:"rerun_of,omitempty"`
+	DAGVersion int             `json:"dag_version,omitempty"`
 	Config     json.RawMessage `json:"config,omitempty"`
 	// Instance is the instance that claimed the run ("" while queued).
 	Instance string `json:"instance"`
-	// ScheduledFor is the cron fire time a scheduled run answers.
+	// ScheduledFor is the fire time a scheduled or backfill run answers.
 	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+	Backfill     int64      `json:"backfill,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -58,8 +60,8 @@ func timePtr(t time.Time) *time.Time {
 func runRowOf(r store.Run) runRow {
 	return runRow{ID: r.ID, DAG: r.DAG, State: r.State, Trigger: r.Trigger, Priority: r.Priority,
 		QueuedAt: timePtr(r.QueuedAt), StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
-		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, Config: r.Config,
-		Instance: r.Instance, ScheduledFor: timePtr(r.ScheduledFor)}
+		Error: r.Error, Batch: r.Batch, RetryOf: r.RetryOf, RerunOf: r.RerunOf, DAGVersion: r.DAGVersion, Config: r.Config,
+		Instance: r.Instance, ScheduledFor: timePtr(r.ScheduledFor), Backfill: r.BackfillID}
 }
 
 type statesFlag []api.RunState

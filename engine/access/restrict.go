@@ -159,6 +159,51 @@ func (r *restricted) PauseDAG(ctx context.Context, dag string, paused bool, reas
 	return r.api.PauseDAG(ctx, dag, paused, reason)
 }
 
+func (r *restricted) PinDAG(ctx context.Context, dag string, version int) error {
+	if err := r.check(ActionPinDAG); err != nil {
+		return err
+	}
+	return r.api.PinDAG(ctx, dag, version)
+}
+
+func (r *restricted) UnpinDAG(ctx context.Context, dag string) error {
+	if err := r.check(ActionUnpinDAG); err != nil {
+		return err
+	}
+	return r.api.UnpinDAG(ctx, dag)
+}
+
+// Backfill refuses a viewer even a dry run: the plan is the first step of
+// the action, and the console's form opens only for those who may act.
+func (r *restricted) Backfill(ctx context.Context, req api.BackfillRequest) (api.BackfillPlan, error) {
+	if err := r.check(ActionBackfill); err != nil {
+		return api.BackfillPlan{}, err
+	}
+	return r.api.Backfill(ctx, req)
+}
+
+func (r *restricted) CancelBackfill(ctx context.Context, id int64) error {
+	if err := r.check(ActionCancelBackfill); err != nil {
+		return err
+	}
+	return r.api.CancelBackfill(ctx, id)
+}
+
+// Backfills is reading.
+func (r *restricted) Backfills(ctx context.Context) ([]api.Backfill, error) {
+	return r.api.Backfills(ctx)
+}
+
+// DAGVersions is reading.
+func (r *restricted) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error) {
+	return r.api.DAGVersions(ctx, dag)
+}
+
+// DAGVersionDiff is reading.
+func (r *restricted) DAGVersionDiff(ctx context.Context, dag string, v1, v2 int) (string, error) {
+	return r.api.DAGVersionDiff(ctx, dag, v1, v2)
+}
+
 // AuditLog is reading: every role may see who did what.
 func (r *restricted) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
 	return r.api.AuditLog(ctx, q)

@@ -54,25 +54,33 @@ const (
 	ActionMark
 	ActionPauseDAG
 	ActionUnpauseDAG
+	ActionPinDAG
+	ActionUnpinDAG
+	ActionBackfill
+	ActionCancelBackfill
 	ActionExclude
 	ActionUnreject
 )
 
 // phrase is the action as it reads after "cannot".
 var phrase = map[Action]string{
-	ActionTrigger:      "trigger runs",
-	ActionCancel:       "cancel runs",
-	ActionRunMeta:      "run the metapipeline",
-	ActionApprove:      "approve reviews",
-	ActionReject:       "reject reviews",
-	ActionPauseSensor:  "pause sensors",
-	ActionResumeSensor: "resume sensors",
-	ActionRerun:        "re-run runs",
-	ActionMark:         "mark runs",
-	ActionPauseDAG:     "pause dags",
-	ActionUnpauseDAG:   "unpause dags",
-	ActionExclude:      "change what a review proposes",
-	ActionUnreject:     "undo review rejections",
+	ActionTrigger:        "trigger runs",
+	ActionCancel:         "cancel runs",
+	ActionRunMeta:        "run the metapipeline",
+	ActionApprove:        "approve reviews",
+	ActionReject:         "reject reviews",
+	ActionPauseSensor:    "pause sensors",
+	ActionResumeSensor:   "resume sensors",
+	ActionRerun:          "re-run runs",
+	ActionMark:           "mark runs",
+	ActionPauseDAG:       "pause dags",
+	ActionUnpauseDAG:     "unpause dags",
+	ActionPinDAG:         "pin dag versions",
+	ActionUnpinDAG:       "unpin dags",
+	ActionBackfill:       "backfill dags",
+	ActionCancelBackfill: "cancel backfills",
+	ActionExclude:        "change what a review proposes",
+	ActionUnreject:       "undo review rejections",
 }
 
 // String implements fmt.Stringer.

@@ -25,6 +25,26 @@ type Operations interface {
 	PauseDAG(ctx context.Context, dag string, paused bool, reason string) error
 	// AuditLog lists recorded actions, newest first.
 	AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+
+	// DAGVersions lists a DAG's stored versions, newest first, the file's
+	// and the pinned one flagged.
+	DAGVersions(ctx context.Context, dag string) ([]DAGVersion, error)
+	// DAGVersionDiff is the unified diff from version v1 to v2 of a DAG.
+	DAGVersionDiff(ctx context.Context, dag string, v1, v2 int) (string, error)
+	// PinDAG makes the engine run a stored version of a DAG whatever its
+	// file says, until UnpinDAG.
+	PinDAG(ctx context.Context, dag string, version int) error
+	UnpinDAG(ctx context.Context, dag string) error
+
+	// Backfill plans one run of a scheduled DAG per fire time in a range,
+	// less those already answered (see Reprocess), and unless DryRun
+	// queues them as one backfill.
+	Backfill(ctx context.Context, req BackfillRequest) (BackfillPlan, error)
+	// Backfills lists backfills with their progress, newest first.
+	Backfills(ctx context.Context) ([]Backfill, error)
+	// CancelBackfill stops a backfill: nothing more is queued and its
+	// queued and running runs are cancelled.
+	CancelBackfill(ctx context.Context, id int64) error
 }
 
 // ErrConflict: the action does not apply to the target's current state
@@ -101,3 +121,30 @@ func (NoOperations) PauseDAG(context.Context, string, bool, string) error { retu
 func (NoOperations) AuditLog(context.Context, AuditQuery) ([]AuditEntry, error) {
 	return nil, ErrNotAvailable
 }
+
+// DAGVersions implements Operations.
+func (NoOperations) DAGVersions(context.Context, string) ([]DAGVersion, error) {
+	return nil, ErrNotAvailable
+}
+
+// DAGVersionDiff implements Operations.
+func (NoOperations) DAGVersionDiff(context.Context, string, int, int) (string, error) {
+	return "", ErrNotAvailable
+}
+
+// PinDAG implements Operations.
+func (NoOperations) PinDAG(context.Context, string, int) error { return ErrNotAvailable }
+
+// UnpinDAG implements Operations.
+func (NoOperations) UnpinDAG(context.Context, string) error { return ErrNotAvailable }
+
+// Backfill implements Operations.
+func (NoOperations) Backfill(context.Context, BackfillRequest) (BackfillPlan, error) {
+	return BackfillPlan{}, ErrNotAvailable
+}
+
+// Backfills implements Operations.
+func (NoOperations) Backfills(context.Context) ([]Backfill, error) { return nil, ErrNotAvailable }
+
+// CancelBackfill implements Operations.
+func (NoOperations) CancelBackfill(context.Context, int64) error { return ErrNotAvailable }

@@ -69,6 +69,12 @@ type DAG struct {
 	// Origin is, for a DAG from a git source, the commit its active
 	// version was loaded from; nil for other sources.
 	Origin *Commit
+	// Version is the stored version of the file's active content (0 until
+	// recorded, or without a store).
+	Version int
+	// Pinned is set while the engine runs a pinned version (Def is that
+	// version's) rather than the file's.
+	Pinned *DAGPin
 }
 
 // ErrorLine is one validation problem, ready to render.
@@ -135,6 +141,7 @@ type Run struct {
 	Error      string
 	Batch      string // "topic/partition/first-last" for sensor runs
 	RerunOf    int64  // the run this one re-runs (R, C), 0 for none
+	DAGVersion int    // the version of the DAG it runs, 0 when unknown
 	Tasks      []Task // in topological order
 	Done       int    // tasks finished
 	Total      int

@@ -36,6 +36,10 @@ type DAG struct {
 	Edges   []Edge   `json:"edges,omitempty"`
 	Sensors []Sensor `json:"sensors,omitempty"`
 
+	// Version is the stored version this definition is, set by the engine
+	// (not the file); 0 when unknown.
+	Version int `json:"-"`
+
 	// Set by validation: the parsed schedule and the dependency graph, so
 	// the scheduler and executor do not redo the work.
 	schedule cron.Schedule

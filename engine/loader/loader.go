@@ -456,7 +456,7 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 		return
 	}
 	d.Name = dag.NameFromPath(r.obj.Key)
-	r.def = d
+	r.def, r.raw = d, data
 }
 
 // commit applies prepared scans in order, updates health, logs each change
@@ -608,6 +608,32 @@ func (l *Loader) Lookup(name string) (*dag.DAG, bool) {
 		return nil, false
 	}
 	return rec.good, true
+}
+
+// Content returns the bytes of a DAG's active definition (what Lookup
+// parsed), the file they came from and their SHA-256.
+func (l *Loader) Content(name string) (data []byte, location, sum string, ok bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	rec := l.reg.holder(name)
+	if rec == nil || rec.good == nil || rec.goodRaw == nil {
+		return nil, "", "", false
+	}
+	return rec.goodRaw, rec.location, rec.goodSum, true
+}
+
+// Parse parses a stored version of the DAG name (from location) as the
+// loader parses files: same Starlark environment and limits.
+func (l *Loader) Parse(name, location string, data []byte) (*dag.DAG, error) {
+	d, err := dag.Parse(location, data, l.opts)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, errors.New("parser returned no DAG")
+	}
+	d.Name = name
+	return d, nil
 }
 
 // Changes signals (coalesced, never blocking the loader) that the registry

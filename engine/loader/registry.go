@@ -32,6 +32,7 @@ type fileRec struct {
 	goodView *api.DAGDef // good as the read model shows it
 	goodSum  string
 	origin   *api.Commit // the git commit good came from
+	goodRaw  []byte      // the good version's bytes, for the version store
 	loadedAt time.Time
 	// errs are the newest version's problems; nil when it is good.
 	errs []api.ErrorLine
@@ -65,6 +66,7 @@ type fileResult struct {
 	pending bool
 	sum     string
 	def     *dag.DAG
+	raw     []byte // the bytes def was parsed from
 	errs    []api.ErrorLine
 }
 
@@ -246,7 +248,7 @@ func (r *registry) apply(out scanOutcome, now time.Time) ([]Change, int) {
 			if !wasPresent || res.sum != rec.goodSum {
 				rec.loadedAt = now
 			}
-			rec.good, rec.goodView, rec.goodSum, rec.errs = res.def, DefView(res.def), res.sum, nil
+			rec.good, rec.goodView, rec.goodSum, rec.goodRaw, rec.errs = res.def, DefView(res.def), res.sum, res.raw, nil
 			rec.origin = res.obj.Origin
 		}
 	}

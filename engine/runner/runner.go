@@ -24,6 +24,13 @@ import (
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
+// VersionedDAGs also resolves a stored version of a DAG: a run runs the
+// version it was queued with (a re-run its original's), not the file's
+// newest.
+type VersionedDAGs interface {
+	LookupVersion(name string, version int) (*dag.DAG, bool)
+}
+
 // DAGs resolves a DAG name to its active definition (the loader does).
 type DAGs interface {
 	Lookup(name string) (*dag.DAG, bool)
@@ -373,7 +380,7 @@ func (r *Runner) dispatch(ctx context.Context) {
 		for _, c := range claims {
 			r.removeLocked(c.Run.ID)
 			run := r.withDAGPriority(c.Run)
-			ar := &activeRun{run: run, def: memo[run.DAG], claim: c.Ref()}
+			ar := &activeRun{run: run, def: r.versionOf(run, memo[run.DAG]), claim: c.Ref()}
 			if ar.def != nil {
 				ar.cand, _ = info(run.DAG)
 				r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, 1)
@@ -455,6 +462,9 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 	if nr.QueuedAt.IsZero() {
 		nr.QueuedAt = r.clock.Now()
 	}
+	if nr.DAGVersion == 0 {
+		nr.DAGVersion = def.Version
+	}
 	nr.External = false
 	id, err := r.st.CreateRun(ctx, nr)
 	if err != nil {
@@ -462,7 +472,7 @@ func (r *Runner) Enqueue(ctx context.Context, nr store.NewRun) (int64, error) {
 	}
 	run := store.Run{ID: id, DAG: nr.DAG, State: api.RunQueued, Trigger: nr.Trigger, Priority: nr.Priority,
 		Config: nr.Config, QueuedAt: nr.QueuedAt, RetryOf: nr.RetryOf, ScheduledFor: nr.ScheduledFor,
-		RerunOf: nr.RerunOf, Skip: nr.Skip}
+		RerunOf: nr.RerunOf, Skip: nr.Skip, DAGVersion: nr.DAGVersion}
 	if run.Trigger == "" {
 		run.Trigger = store.TriggerManual
 	}
@@ -554,6 +564,20 @@ func (r *Runner) withDAGPriority(run store.Run) store.Run {
 	return run
 }
 
+// versionOf is the definition run runs: cur, unless the run was queued
+// with another stored version the DAGs still resolve.
+func (r *Runner) versionOf(run store.Run, cur *dag.DAG) *dag.DAG {
+	if cur == nil || run.DAGVersion == 0 || cur.Version == run.DAGVersion {
+		return cur
+	}
+	if vd, ok := r.cfg.DAGs.(VersionedDAGs); ok {
+		if def, ok := vd.LookupVersion(run.DAG, run.DAGVersion); ok {
+			return def
+		}
+	}
+	return cur
+}
+
 func (r *Runner) defOf(name string) *dag.DAG {
 	def, _ := r.cfg.DAGs.Lookup(name)
 	return def
@@ -634,7 +658,7 @@ func (r *Runner) queuedLocked() []api.Run {
 func queuedRun(run store.Run, def *dag.DAG) api.Run {
 	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: api.RunQueued, Trigger: run.Trigger, Priority: run.Priority,
-		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch, RerunOf: run.RerunOf,
+		Config: run.Config, QueuedAt: run.QueuedAt, Batch: run.Batch, RerunOf: run.RerunOf, DAGVersion: run.DAGVersion,
 	}
 	if def != nil {
 		s.Total = len(def.Nodes)
@@ -649,7 +673,7 @@ func (ar *activeRun) snapshot() api.Run {
 		ID: ar.run.ID, DAG: ar.run.DAG, State: ar.run.State, Trigger: ar.run.Trigger, Priority: ar.run.Priority,
 		Config: ar.run.Config, QueuedAt: ar.run.QueuedAt, StartedAt: ar.run.StartedAt, FinishedAt: ar.run.FinishedAt,
 		Error: ar.run.Error, Batch: ar.run.Batch, Tasks: slices.Clone(ar.tasks), Total: len(ar.tasks),
-		RerunOf: ar.run.RerunOf,
+		RerunOf: ar.run.RerunOf, DAGVersion: ar.run.DAGVersion,
 	}
 	for _, t := range ar.tasks {
 		if taskDone(t.State) {
@@ -683,7 +707,7 @@ func (r *Runner) finishedRun(run store.Run, rows []store.Attempt, def *dag.DAG) 
 	s := api.Run{
 		ID: run.ID, DAG: run.DAG, State: run.State, Trigger: run.Trigger, Priority: run.Priority, Config: run.Config,
 		QueuedAt: run.QueuedAt, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Error: run.Error, Batch: run.Batch,
-		RerunOf: run.RerunOf,
+		RerunOf: run.RerunOf, DAGVersion: run.DAGVersion,
 	}
 	byTask := map[string]store.Attempt{}
 	for _, a := range rows {

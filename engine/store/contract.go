@@ -24,6 +24,9 @@ type Interface interface {
 	Claims
 	Instances
 	Notifications
+	Operator
+	Versions
+	Backfills
 
 	// AppliedMigrations lists the schema versions recorded, ascending.
 	AppliedMigrations(ctx context.Context) ([]int, error)
@@ -178,16 +181,77 @@ type Processes interface {
 var _ Interface = (*Store)(nil)
 
 // Operator is what the operator's actions (issue 15) need of a store: the
-// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf
-// and Skip. The SQLite store has it; a store without it (PostgreSQL, for
-// now) makes those actions api.ErrNotAvailable rather than half-done.
+// audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf,
+// Skip and ReuseBatch.
 type Operator interface {
 	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
+	// AuditLog lists entries at or after q.Since, newest first.
 	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
+	// Mark sets a finished run's state (task "") or appends a task attempt
+	// in state; it reports false when that already was the state.
+	// api.ErrConflict for a run not finished, ErrNotFound, ErrNoTask.
 	Mark(ctx context.Context, runID int64, task string, state api.RunState, note string, at time.Time) (bool, error)
+	// PauseDAG reports false when the DAG was paused already (the first
+	// pause stands).
 	PauseDAG(ctx context.Context, dag string, p api.DAGPause) (bool, error)
 	UnpauseDAG(ctx context.Context, dag string) (bool, error)
 	PausedDAGs(ctx context.Context) (map[string]api.DAGPause, error)
 }
 
-var _ Operator = (*Store)(nil)
+// Versions keeps each DAG's versions (the distinct contents of its file
+// that loaded) and the pins that make the engine run one of them.
+type Versions interface {
+	// RecordDAGVersions returns, for each v, the version of v.DAG whose
+	// SHA-256 is v.SHA256 — stored already (its last-seen time moved to
+	// v.LastSeen) or new, numbered after the newest (Created). Beyond keep
+	// versions the least recently seen go, never the pinned one. One call
+	// is one transaction (or a few, for thousands): an engine starting on
+	// 10,000 DAGs records them at once.
+	RecordDAGVersions(ctx context.Context, vs []api.DAGVersion, keep int) ([]Recorded, error)
+	// DAGVersions lists a DAG's versions without content, newest first.
+	DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error)
+	// DAGVersion returns one version with its content; ErrNotFound.
+	DAGVersion(ctx context.Context, dag string, version int) (api.DAGVersion, error)
+	// PinDAG pins a stored version (ErrNotFound otherwise); it reports
+	// false when the DAG was pinned to that version already.
+	PinDAG(ctx context.Context, dag string, p api.DAGPin) (bool, error)
+	UnpinDAG(ctx context.Context, dag string) (bool, error)
+	PinnedDAGs(ctx context.Context) (map[string]api.DAGPin, error)
+}
+
+// Recorded is what RecordDAGVersions did with one version.
+type Recorded struct {
+	Version int
+	Created bool
+}
+
+// Backfills keeps backfills: a DAG's fire times in a range, queued as runs
+// as room allows, watched and cancelled as one.
+type Backfills interface {
+	// CreateBackfill stores b (its DAG, range, reprocess, max active,
+	// author) with its fire times, in order, and queues the first of them
+	// as runs in the same transaction (FeedBackfill); it returns b's id.
+	CreateBackfill(ctx context.Context, b api.Backfill, fires []time.Time) (int64, error)
+	// FeedBackfill queues the next fire times of a running backfill as
+	// runs — external runs with their scheduled_for and a run config
+	// carrying the logical time — as many as its max active leaves room
+	// for (all when 0). It reports how many.
+	FeedBackfill(ctx context.Context, id int64) (int, error)
+	// Backfill returns one backfill with its progress; ErrNotFound.
+	Backfill(ctx context.Context, id int64) (api.Backfill, error)
+	// Backfills lists backfills with their progress, newest first.
+	Backfills(ctx context.Context) ([]api.Backfill, error)
+	// CancelBackfill stops a backfill queueing and returns its runs still
+	// queued or running, for the caller to cancel.
+	CancelBackfill(ctx context.Context, id int64) ([]int64, error)
+	// ScheduledRuns returns, per fire time (Unix nanoseconds) of dag in
+	// [from, to], the run that best answers it: a succeeded one, else the
+	// newest.
+	ScheduledRuns(ctx context.Context, dag string, from, to time.Time) (map[int64]ScheduledRun, error)
+}
+
+// ScheduledRun is a run answering a fire time.
+type ScheduledRun struct {
+	ID    int64
+	State api.RunState
+}

@@ -19,6 +19,7 @@ const (
 	TriggerSensor   = "sensor"
 	TriggerRecovery = "recovery"
 	TriggerRerun    = "rerun"
+	TriggerBackfill = "backfill"
 )
 
 // Sentinels.
@@ -84,6 +85,11 @@ type NewRun struct {
 	// Skip names the tasks not to run, each with the run it succeeded in
 	// (clear from failed).
 	Skip map[string]int64
+	// DAGVersion is the stored version of the DAG the run runs (0:
+	// unknown).
+	DAGVersion int
+	// BackfillID is the backfill the run belongs to (0: none).
+	BackfillID int64
 	// ReuseBatch is the id of a stored batch the run processes again (a
 	// re-run of a sensor run: nothing is read from Kafka twice).
 	ReuseBatch int64
@@ -109,6 +115,8 @@ type Run struct {
 	ScheduledFor time.Time
 	RerunOf      int64
 	Skip         map[string]int64 // task -> run it succeeded in
+	DAGVersion   int
+	BackfillID   int64
 	// Instance is the instance that claimed the run ("" before a claim).
 	Instance string
 }
@@ -244,9 +252,17 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 	if nr.External {
 		adopted = 0
 	}
-	res, err := s.exec(ctx, tx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks)
-		VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batchID, retryOf, dbTime(nr.ScheduledFor), adopted, rerunOf, skip)
+	var version any
+	if nr.DAGVersion != 0 {
+		version = nr.DAGVersion
+	}
+	var backfill any
+	if nr.BackfillID != 0 {
+		backfill = nr.BackfillID
+	}
+	res, err := s.exec(ctx, tx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version, backfill_id)
+		VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batchID, retryOf, dbTime(nr.ScheduledFor), adopted, rerunOf, skip, version, backfill)
 	if err != nil {
 		return 0, err
 	}
@@ -352,7 +368,8 @@ func (s *Store) putAttempt(ctx context.Context, tx *sql.Tx, a Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks, r.instance`
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.rerun_of, r.skip_tasks, r.instance,
+	r.dag_version, r.backfill_id`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -367,12 +384,13 @@ func scanRun(sc rowScanner) (Run, error) {
 		batchID, retryOf, partition sql.NullInt64
 		first, last                 sql.NullInt64
 		topic, skip                 sql.NullString
-		rerunOf                     sql.NullInt64
+		rerunOf, version, backfill  sql.NullInt64
 	)
 	if err := sc.Scan(&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &r.Instance); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &rerunOf, &skip, &r.Instance, &version, &backfill); err != nil {
 		return Run{}, err
 	}
+	r.DAGVersion, r.BackfillID = int(version.Int64), backfill.Int64
 	r.RerunOf = rerunOf.Int64
 	if skip.Valid && skip.String != "" {
 		if err := json.Unmarshal([]byte(skip.String), &r.Skip); err != nil {
@@ -652,7 +670,7 @@ func (s *Store) recoverWhere(ctx context.Context, at time.Time, retry func(Run) 
 			if retry != nil && retry(r) {
 				in.Requeued, err = s.createRun(ctx, tx, NewRun{
 					DAG: r.DAG, Trigger: TriggerRecovery, Priority: r.Priority, Config: r.Config,
-					QueuedAt: at, RetryOf: r.ID, batchID: r.BatchID, Skip: r.Skip,
+					QueuedAt: at, RetryOf: r.ID, batchID: r.BatchID, Skip: r.Skip, DAGVersion: r.DAGVersion,
 				})
 				if err != nil {
 					return err

@@ -38,6 +38,9 @@ type Action struct {
 	Destructive bool
 	// Do performs the action and returns the text of the result toast.
 	Do func(ctx context.Context, api api.API) (string, error)
+	// Load, instead of Do, reads something for the pane: its message goes
+	// to the panes (no toast unless it fails).
+	Load func(ctx context.Context, api api.API) (tea.Msg, error)
 	// Input, when set with Prompt, adds an optional one-line text field
 	// to the dialog, labelled Input; DoInput then performs the action
 	// with what was typed (maybe nothing) in place of Do.

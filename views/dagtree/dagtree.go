@@ -32,6 +32,8 @@ type Model struct {
 	// detail is the location of the DAG whose details are open, "" for
 	// the tree.
 	detail string
+	// versions is open over the tree or the details (v), nil otherwise.
+	versions *versionsView
 }
 
 var _ common.Component = (*Model)(nil)
@@ -67,6 +69,11 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.detail != "" {
 			m.refreshDetail()
 		}
+		return m.versionsSnapshot()
+	case VersionsLoadedMsg:
+		m.versionsLoaded(msg)
+	case VersionDiffLoadedMsg:
+		m.diffLoaded(msg)
 	case common.ClockTickedMsg:
 		if m.detail != "" {
 			m.refreshDetail()
@@ -82,6 +89,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.Filter.Editing() {
 		return m.Filter.EditKey(msg, m.refilter, m.Relayout)
 	}
+	if m.versions != nil {
+		return m.versionsKey(msg)
+	}
 	if m.detail != "" {
 		switch {
 		case key.Matches(msg, k.Back):
@@ -89,6 +99,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, k.Trigger):
 			if d := m.findDAG(m.detail); d != nil {
 				return m.trigger(d.Name)
+			}
+		case key.Matches(msg, k.Versions):
+			if d := m.findDAG(m.detail); d != nil {
+				return m.openVersions(d.Name)
 			}
 		default:
 			m.Pager.Update(msg)
@@ -134,6 +148,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		d := &m.snap.DAGs[r.dag]
 		return m.pause(d.Name, d.Paused == nil)
+	case key.Matches(msg, k.Versions):
+		r, ok := m.selected()
+		if !ok || r.kind == rowSource || r.kind == rowFolder {
+			return common.Toast("select a DAG to list its versions", true)
+		}
+		return m.openVersions(m.snap.DAGs[r.dag].Name)
 	}
 	return nil
 }
@@ -248,8 +268,11 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.Filter.Editing() {
 		return m.Filter.EditingHelp()
 	}
+	if m.versions != nil {
+		return m.versionsHelp()
+	}
 	if m.detail != "" {
-		return []key.Binding{k.Up, k.Down, k.Trigger, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Trigger, k.Versions, k.Back}
 	}
 	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Trigger, k.Toggle}
 }
@@ -257,5 +280,8 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Toggle, k.CollapseAll, k.ExpandAll}, {k.Trigger, k.PauseDAG}}
+	if m.versions != nil {
+		return [][]key.Binding{k.Navigation(), m.versionsHelp()}
+	}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Toggle, k.CollapseAll, k.ExpandAll}, {k.Trigger, k.PauseDAG, k.Versions}}
 }

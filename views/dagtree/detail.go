@@ -60,6 +60,12 @@ func (m *Model) detailText() string {
 	if d.Status == api.DAGConflict {
 		field("conflict", "name held by "+orDash(d.ConflictWith))
 	}
+	if d.Version != 0 {
+		field("version", fmt.Sprintf("v%d", d.Version))
+	}
+	if p := d.Pinned; p != nil {
+		field("pinned", fmt.Sprintf("%s by %s at %s (%s)", pinBadge(d), p.By, common.Clock(p.At), common.Ago(now, p.At)))
+	}
 	if p := d.Paused; p != nil {
 		paused := fmt.Sprintf("by %s at %s (%s)", p.By, common.Clock(p.At), common.Ago(now, p.At))
 		if p.Reason != "" {

@@ -14,6 +14,9 @@ func (m *Model) View() string {
 	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
+	if m.versions != nil {
+		return m.versionsView()
+	}
 	if m.detail != "" {
 		return m.detailHeader() + "\n" + m.Pager.View()
 	}
@@ -148,6 +151,9 @@ func (m *Model) renderRow(i, width int) string {
 		if p := d.Paused; p != nil {
 			s += "  " + st.Warn.Render("[paused]") + st.Muted.Render(" by "+p.By+" "+common.Ago(now, p.At))
 		}
+		if p := d.Pinned; p != nil {
+			s += "  " + st.Warn.Render(pinBadge(d))
+		}
 	case rowError:
 		e := m.snap.DAGs[r.dag].Errors[r.item]
 		s = indent + st.Error.Render("✗ "+errorText(e))
@@ -184,4 +190,14 @@ func errorText(e api.ErrorLine) string {
 	}
 	b.WriteString(common.OneLine(e.Msg))
 	return b.String()
+}
+
+// pinBadge says which version runs and which the file holds:
+// "[pinned v3, file at v5]".
+func pinBadge(d *api.DAG) string {
+	file := fmt.Sprintf("file at v%d", d.Version)
+	if d.Version == 0 {
+		file = "file " + string(d.Status)
+	}
+	return fmt.Sprintf("[pinned v%d, %s]", d.Pinned.Version, file)
 }

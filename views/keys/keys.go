@@ -48,6 +48,9 @@ type KeyMap struct {
 	Rerun    key.Binding
 	Clear    key.Binding
 	PauseDAG key.Binding
+	Versions key.Binding
+	Pin      key.Binding
+	Unpin    key.Binding
 	// ByTrigger cycles the run list through trigger filters.
 	ByTrigger key.Binding
 
@@ -111,6 +114,9 @@ func Default() *KeyMap {
 		Rerun:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-run")),
 		Clear:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear from failed")),
 		PauseDAG: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause dag")),
+		Versions: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "versions")),
+		Pin:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pin version")),
+		Unpin:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpin")),
 
 		TakeOut: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "take out/put back")),
 		Undo:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),

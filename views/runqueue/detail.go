@@ -64,6 +64,9 @@ func (m *Model) detailText() string {
 	if r.RerunOf != 0 {
 		field("re-run of", fmt.Sprintf("#%d", r.RerunOf))
 	}
+	if r.DAGVersion != 0 {
+		field("dag version", fmt.Sprintf("v%d", r.DAGVersion))
+	}
 
 	b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Tasks (%d)", len(r.Tasks))) + "\n")
 	b.WriteString(st.Muted.Render(common.Columns(m.Width, []int{2, 22, 16, 7, 9, 9}, "", "TASK", "STATE", "TRY", "STARTED", "TOOK", "")) + "\n")

@@ -191,6 +191,39 @@ func (a *redactedAPI) PauseDAG(ctx context.Context, dag string, paused bool, rea
 	return a.err(a.api.PauseDAG(ctx, dag, paused, reason))
 }
 
+func (a *redactedAPI) PinDAG(ctx context.Context, dag string, version int) error {
+	return a.err(a.api.PinDAG(ctx, dag, version))
+}
+
+func (a *redactedAPI) UnpinDAG(ctx context.Context, dag string) error {
+	return a.err(a.api.UnpinDAG(ctx, dag))
+}
+
+func (a *redactedAPI) Backfill(ctx context.Context, req api.BackfillRequest) (api.BackfillPlan, error) {
+	p, err := a.api.Backfill(ctx, req)
+	return p, a.err(err)
+}
+
+func (a *redactedAPI) Backfills(ctx context.Context) ([]api.Backfill, error) {
+	bs, err := a.api.Backfills(ctx)
+	return bs, a.err(err)
+}
+
+func (a *redactedAPI) CancelBackfill(ctx context.Context, id int64) error {
+	return a.err(a.api.CancelBackfill(ctx, id))
+}
+
+func (a *redactedAPI) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error) {
+	vs, err := a.api.DAGVersions(ctx, dag)
+	return vs, a.err(err)
+}
+
+// DAGVersionDiff redacts the diff: a DAG file may hold a secret.
+func (a *redactedAPI) DAGVersionDiff(ctx context.Context, dag string, v1, v2 int) (string, error) {
+	d, err := a.api.DAGVersionDiff(ctx, dag, v1, v2)
+	return a.r.String(d), a.err(err)
+}
+
 // AuditLog redacts the outcomes: they quote errors.
 func (a *redactedAPI) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
 	entries, err := a.api.AuditLog(ctx, q)

@@ -35,6 +35,11 @@ func RefusedKeys(role access.Role) map[tui.Action]string {
 		tui.ActionPauseSensor: {access.ActionPauseSensor},
 		tui.ActionTakeOut:     {access.ActionExclude},
 		tui.ActionUndo:        {access.ActionUnreject, access.ActionExclude},
+		tui.ActionRerun:       {access.ActionRerun},
+		tui.ActionClear:       {access.ActionRerun},
+		tui.ActionPauseDAG:    {access.ActionPauseDAG},
+		tui.ActionPinDAG:      {access.ActionPinDAG},
+		tui.ActionUnpinDAG:    {access.ActionUnpinDAG},
 	}
 	refused := map[tui.Action]string{}
 	for key, needs := range actions {

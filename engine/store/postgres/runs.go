@@ -30,7 +30,7 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 	}
 	var id int64
 	var err error
-	if nr.Batch == nil && nr.ScheduledFor.IsZero() {
+	if nr.Batch == nil && nr.ScheduledFor.IsZero() && nr.RerunOf == 0 && nr.ReuseBatch == 0 {
 		// One row: one statement, its own transaction — one round trip.
 		var db *pgxpool.Pool
 		if db, err = s.q(); err == nil {
@@ -43,7 +43,7 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 			return err
 		})
 	}
-	if errors.Is(err, store.ErrDuplicateBatch) || errors.Is(err, store.ErrDuplicateFire) {
+	if errors.Is(err, store.ErrDuplicateBatch) || errors.Is(err, store.ErrDuplicateFire) || errors.Is(err, store.ErrDuplicateRerun) {
 		return id, err
 	}
 	if err != nil {
@@ -55,6 +55,9 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 // createRun inserts nr; batchID, when not 0, re-uses a stored batch (crash
 // recovery) instead of nr.Batch.
 func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (int64, error) {
+	if nr.ReuseBatch != 0 {
+		batchID = nr.ReuseBatch
+	}
 	var batch *int64
 	if batchID != 0 {
 		batch = &batchID
@@ -98,6 +101,12 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		}
 		batch = &id
 	}
+	// One re-run of a run at a time: the original's row lock orders two
+	// consoles re-running it together.
+	rerunOf, err := lockRerun(ctx, tx, nr.RerunOf)
+	if err != nil {
+		return rerunOf, err
+	}
 	id, err := insertRun(ctx, tx, nr, batch)
 	if errors.Is(err, store.ErrDuplicateFire) {
 		return id, err
@@ -128,13 +137,23 @@ func insertRun(ctx context.Context, q rowQuerier, nr store.NewRun, batch *int64)
 	if nr.RetryOf != 0 {
 		retryOf = &nr.RetryOf
 	}
+	var skip *string
+	if len(nr.Skip) > 0 {
+		b, err := json.Marshal(nr.Skip)
+		if err != nil {
+			return 0, err
+		}
+		s := string(b)
+		skip = &s
+	}
 	var id int64
 	// The only unique key a new run can hit is runs_fire (DAG, fire time):
 	// ON CONFLICT waits for a concurrent insert of the fire on another
 	// instance and then does nothing.
-	err := q.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted)
-		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
-		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External).Scan(&id)
+	err := q.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version, backfill_id)
+		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING id`,
+		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External,
+		nullID(nr.RerunOf), skip, nullID(int64(nr.DAGVersion)), nullID(nr.BackfillID)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var existing int64
 		err := q.QueryRow(ctx, "SELECT id FROM runs WHERE dag = $1 AND scheduled_for = $2 AND trigger = 'schedule'",
@@ -222,7 +241,8 @@ func putAttempts(ctx context.Context, tx pgx.Tx, as []store.Attempt) error {
 }
 
 const runColumns = `r.id, r.dag, r.state, r.trigger, r.priority, r.config, r.queued_at, r.started_at, r.finished_at, r.error,
-	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.instance`
+	r.batch_id, r.retry_of, r.scheduled_for, b.topic, b.partition, b.first_offset, b.last_offset, r.instance,
+	r.rerun_of, r.skip_tasks, r.dag_version, r.backfill_id`
 
 const runFrom = ` FROM runs r LEFT JOIN run_batches b ON b.id = r.batch_id `
 
@@ -234,12 +254,28 @@ func scanRun(row pgx.Row, extra ...any) (store.Run, error) {
 		queued                        int64
 		started, finished, sched      *int64
 		batchID, retryOf, first, last *int64
+		rerunOf, backfill             *int64
+		version                       *int32
 		partition                     *int32
-		topic                         *string
+		topic, skip                   *string
 	)
 	if err := row.Scan(append([]any{&r.ID, &r.DAG, &r.State, &r.Trigger, &r.Priority, &cfg, &queued, &started, &finished, &r.Error,
-		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &r.Instance}, extra...)...); err != nil {
+		&batchID, &retryOf, &sched, &topic, &partition, &first, &last, &r.Instance, &rerunOf, &skip, &version, &backfill}, extra...)...); err != nil {
 		return store.Run{}, err
+	}
+	if backfill != nil {
+		r.BackfillID = *backfill
+	}
+	if version != nil {
+		r.DAGVersion = int(*version)
+	}
+	if rerunOf != nil {
+		r.RerunOf = *rerunOf
+	}
+	if skip != nil && *skip != "" {
+		if err := json.Unmarshal([]byte(*skip), &r.Skip); err != nil {
+			return store.Run{}, fmt.Errorf("run %d: reading its skipped tasks: %w", r.ID, err)
+		}
 	}
 	if len(cfg) > 0 {
 		r.Config = json.RawMessage(cfg)
@@ -528,7 +564,7 @@ func recoverWhere(ctx context.Context, tx pgx.Tx, at time.Time, retry func(store
 		if retry != nil && retry(r) {
 			in.Requeued, err = createRun(ctx, tx, store.NewRun{
 				DAG: r.DAG, Trigger: store.TriggerRecovery, Priority: r.Priority, Config: r.Config,
-				QueuedAt: at, RetryOf: r.ID,
+				QueuedAt: at, RetryOf: r.ID, Skip: r.Skip, DAGVersion: r.DAGVersion,
 			}, r.BatchID)
 			if err != nil {
 				return nil, err

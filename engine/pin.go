@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	udiff "github.com/aymanbagabas/go-udiff"
+
+	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/store"
+)
+
+// DAGVersions implements API.
+func (e *Engine) DAGVersions(ctx context.Context, name string) ([]api.DAGVersion, error) {
+	st, err := e.openStore(ctx, false)
+	if errors.Is(err, ErrNoState) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	vs, err := st.DAGVersions(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	pins, err := st.PinnedDAGs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current := e.fileVersion(ctx, name, vs)
+	for i := range vs {
+		vs[i].Current = vs[i].Version == current
+		vs[i].Pinned = pins[name].Version == vs[i].Version
+	}
+	return vs, nil
+}
+
+// fileVersion is the version the DAG's file holds: what the running engine
+// loaded, or offline the most recently seen.
+func (e *Engine) fileVersion(_ context.Context, name string, vs []api.DAGVersion) int {
+	if e.off == nil {
+		for _, d := range e.dags.DAGs() {
+			if d.Name == name && d.Version != 0 {
+				return d.Version
+			}
+		}
+	}
+	best := 0
+	var seen time.Time
+	for _, v := range vs {
+		if v.LastSeen.After(seen) {
+			best, seen = v.Version, v.LastSeen
+		}
+	}
+	return best
+}
+
+// DAGVersionDiff implements API.
+func (e *Engine) DAGVersionDiff(ctx context.Context, name string, v1, v2 int) (string, error) {
+	st, err := e.openStore(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	a, err := st.DAGVersion(ctx, name, v1)
+	if err != nil {
+		return "", err
+	}
+	b, err := st.DAGVersion(ctx, name, v2)
+	if err != nil {
+		return "", err
+	}
+	return udiff.Unified(versionLabel(a), versionLabel(b), string(a.Content), string(b.Content)), nil
+}
+
+func versionLabel(v api.DAGVersion) string {
+	return v.Source + " v" + strconv.Itoa(v.Version)
+}
+
+// PinDAG implements API.
+func (e *Engine) PinDAG(ctx context.Context, name string, version int) error {
+	changed, err := e.pin(ctx, name, version)
+	result := ""
+	if err == nil && !changed {
+		result = auditUnchanged + ": already pinned to v" + strconv.Itoa(version)
+	}
+	e.audit(ctx, "pin", "dag "+name, "v"+strconv.Itoa(version), result, err)
+	return err
+}
+
+// UnpinDAG implements API.
+func (e *Engine) UnpinDAG(ctx context.Context, name string) error {
+	changed, err := e.pin(ctx, name, 0)
+	result := ""
+	if err == nil && !changed {
+		result = auditUnchanged + ": not pinned"
+	}
+	e.audit(ctx, "unpin", "dag "+name, "", result, err)
+	return err
+}
+
+// pin pins name to version, or unpins it for 0.
+func (e *Engine) pin(ctx context.Context, name string, version int) (bool, error) {
+	if name == "" {
+		return false, errors.New("pinning: name the DAG")
+	}
+	st, err := e.openStore(ctx, false)
+	if err != nil {
+		return false, err
+	}
+	var changed bool
+	if version == 0 {
+		changed, err = st.UnpinDAG(ctx, name)
+	} else {
+		changed, err = st.PinDAG(ctx, name, api.DAGPin{Version: version, By: actorOf(ctx), At: time.Now()})
+	}
+	if err != nil {
+		return false, err
+	}
+	if e.off == nil {
+		e.refreshPins(ctx)
+	}
+	return changed, nil
+}
+
+// storedVersion is the version a run queued from outside the engine (the
+// CLI) will run: the pinned one, else the one the engine last loaded (0
+// when none is stored yet).
+func (e *Engine) storedVersion(ctx context.Context, st store.Interface, name string) (int, error) {
+	pins, err := st.PinnedDAGs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if p, ok := pins[name]; ok {
+		return p.Version, nil
+	}
+	vs, err := st.DAGVersions(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return e.fileVersion(ctx, name, vs), nil
+}
