@@ -55,6 +55,10 @@ type Config struct {
 	// KeepVersions is how many versions of each DAG the store keeps
 	// (api.DefaultKeepVersions when 0).
 	KeepVersions int
+	// MissingDAGGrace is how long a queued run whose DAG file is missing,
+	// and whose version the store lacks, waits for the file (default 5m);
+	// a run whose version is stored runs it at once.
+	MissingDAGGrace time.Duration
 
 	// Logger receives every engine log record; the engine also keeps the
 	// newest LogRingSize records (Info and above) for the logs pane.
@@ -216,6 +220,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		Shared:          shared,
 		Lease:           cfg.Lease,
 		PollInterval:    cfg.PollInterval,
+		MissingGrace:    cfg.MissingDAGGrace,
 	})
 	if err != nil {
 		return fail(err)

@@ -88,28 +88,11 @@ func (v *versionedSource) Lookup(name string) (*dag.DAG, bool) {
 
 // LookupVersion implements runner.VersionedDAGs.
 func (v *versionedSource) LookupVersion(name string, version int) (*dag.DAG, bool) {
-	v.mu.RLock()
-	if p, ok := v.pins[name]; ok && p.def != nil && p.pin.Version == version {
-		v.mu.RUnlock()
-		return p.def, true
-	}
-	if c, ok := v.cur[name]; ok && c.version == version {
-		v.mu.RUnlock()
-		return c.def, true
-	}
-	if d, ok := v.old[versionKey{name, version}]; ok {
-		v.mu.RUnlock()
-		return d, true
-	}
-	v.mu.RUnlock()
-	def, err := v.parseStored(context.Background(), name, version)
+	def, err := v.StoredVersion(context.Background(), name, version)
 	if err != nil {
 		v.log.Warn("running the current version: the run's version is not available", "dag", name, "version", version, "err", err)
 		return nil, false
 	}
-	v.mu.Lock()
-	v.old[versionKey{name, version}] = def
-	v.mu.Unlock()
 	return def, true
 }
 

@@ -33,7 +33,11 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	log := r.log.With("run", id, "dag", ar.run.DAG)
 
 	if ar.def == nil {
-		r.finish(ar, api.RunFailed, fmt.Sprintf("dag %q is not loaded (unknown, disabled or deleted)", ar.run.DAG), nil)
+		why := ar.why
+		if why == "" {
+			why = fmt.Sprintf("dag %q is not loaded (unknown, disabled or deleted)", ar.run.DAG)
+		}
+		r.finish(ar, api.RunFailed, why, nil)
 		return
 	}
 	order := ar.def.TopoOrder()

@@ -74,8 +74,10 @@ type Config struct {
 	// as dead (default 30s); heartbeats come every Lease/6.
 	Lease time.Duration
 	// MissingGrace is how long a queued run waits for its DAG when the
-	// DAG's file went missing (default 5m); then it runs with the last
-	// version the runner knew.
+	// DAG's file went missing and the store lacks the version the run was
+	// queued with (default 5m); then it runs with the last version the
+	// runner knew, if that is the run's, or fails. A run whose version is
+	// stored runs it at once.
 	MissingGrace time.Duration
 	// StoreRetryInterval is the first pause after the store refused a
 	// write (doubling up to 10s; default 250ms): before retrying a run's
@@ -137,6 +139,7 @@ type Runner struct {
 type activeRun struct {
 	run     store.Run
 	def     *dag.DAG
+	why     string // why a run without def fails
 	cand    candidate
 	counted bool // holds a slot in act
 	claim   store.ClaimRef
@@ -337,7 +340,7 @@ func (r *Runner) info(memo map[string]*dag.DAG) func(string) (candidate, bool) {
 		def, seen := memo[name]
 		if !seen || def == nil {
 			var hold string
-			def, hold = r.resolve(name, time.Now())
+			def, hold = r.resolve(name, r.clock.Now())
 			memo[name] = def
 			if hold != "" {
 				return candidate{DAG: name, DAGLimit: store.DAGLimit{Hold: hold}}, true
@@ -362,6 +365,8 @@ func (r *Runner) dispatch(ctx context.Context) {
 	if !ok {
 		return
 	}
+	// The store is asked about missing DAGs here, not inside the claim.
+	r.checkMissing(ctx)
 	memo := map[string]*dag.DAG{}
 	info := r.info(memo)
 	lim := r.cfg.Limits.claimLimits(info)
@@ -380,7 +385,8 @@ func (r *Runner) dispatch(ctx context.Context) {
 		for _, c := range claims {
 			r.removeLocked(c.Run.ID)
 			run := r.withDAGPriority(c.Run)
-			ar := &activeRun{run: run, def: r.versionOf(run, memo[run.DAG]), claim: c.Ref()}
+			ar := &activeRun{run: run, claim: c.Ref()}
+			ar.def, ar.why = r.definitionOf(ctx, run, memo[run.DAG])
 			if ar.def != nil {
 				ar.cand, _ = info(run.DAG)
 				r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, 1)
@@ -562,6 +568,15 @@ func (r *Runner) withDAGPriority(run store.Run) store.Run {
 		run.Priority = def.Priority
 	}
 	return run
+}
+
+// definitionOf is the definition run starts with, or why it has none:
+// the version it was queued with, also when its DAG's file is missing.
+func (r *Runner) definitionOf(ctx context.Context, run store.Run, cur *dag.DAG) (*dag.DAG, string) {
+	if def, why, gone := r.missingVersion(ctx, run); gone {
+		return def, why
+	}
+	return r.versionOf(run, cur), ""
 }
 
 // versionOf is the definition run runs: cur, unless the run was queued
