@@ -2,6 +2,7 @@ package loader
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Disabled reports whether name is held by a present file that says
@@ -40,4 +41,36 @@ func (r *registry) emptyOutage(out scanOutcome) error {
 		return nil
 	}
 	return fmt.Errorf("the source lists no DAG file where %d were: taken as an outage (an unmounted volume?), its DAGs are kept", held)
+}
+
+// folderOutages does for each subfolder what emptyOutage does for a whole
+// source: a folder that exists, lists nothing at all and held
+// emptyOutageFrom or more DAG files is a volume that went away from its
+// mount point, so its files are not taken as deleted and the source says
+// why. A folder removed, or emptied of its DAG files only, deletes them.
+func (r *registry) folderOutages(out *scanOutcome) {
+	if len(out.emptyFolders) == 0 || out.partial {
+		return
+	}
+	empty := make(map[string]int, len(out.emptyFolders))
+	for _, dir := range out.emptyFolders {
+		empty[dir] = 0
+	}
+	for ref, rec := range r.files {
+		if ref.source != out.source || !rec.present {
+			continue
+		}
+		for i := strings.LastIndexByte(ref.key, '/'); i > 0; i = strings.LastIndexByte(ref.key[:i], '/') {
+			if n, ok := empty[ref.key[:i+1]]; ok {
+				empty[ref.key[:i+1]] = n + 1
+				break
+			}
+		}
+	}
+	for _, dir := range out.emptyFolders {
+		if held := empty[dir]; held >= emptyOutageFrom {
+			out.incomplete = append(out.incomplete, dir)
+			out.problems = append(out.problems, fmt.Sprintf("folder %s lists nothing where %d DAG files were: taken as an outage (an unmounted volume?), its DAGs are kept", dir, held))
+		}
+	}
 }

@@ -349,6 +349,7 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (
 		return out, l.deadline(ctx, scanCtx, err)
 	}
 	out.incomplete, out.problems, out.commit = listing.Incomplete, listing.Problems, listing.Commit
+	out.emptyFolders = listing.EmptyFolders
 	out.results = make([]fileResult, len(listing.Objects))
 
 	l.mu.RLock()
@@ -472,6 +473,9 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 		h.LastScan, h.ScanDuration = outs[i].start, outs[i].duration
 		if errs[i] == nil {
 			errs[i] = l.reg.emptyOutage(outs[i])
+		}
+		if errs[i] == nil {
+			l.reg.folderOutages(&outs[i])
 		}
 		if errs[i] != nil {
 			h.OK, h.Error = false, errs[i].Error()

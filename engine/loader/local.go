@@ -92,6 +92,9 @@ func (w *walk) dir(abs, rel string, ancestors []fileID) error {
 		// ReadDir may have returned the entries it read before failing;
 		// they are still listed, and nothing below is taken as deleted.
 	}
+	if len(entries) == 0 && err == nil && rel != "" {
+		w.out.EmptyFolders = append(w.out.EmptyFolders, rel+"/")
+	}
 	for _, e := range entries {
 		name := e.Name()
 		if ignoredName(name) {

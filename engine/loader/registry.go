@@ -75,7 +75,9 @@ type scanOutcome struct {
 	source     string
 	results    []fileResult
 	incomplete []string
-	problems   []string
+	// emptyFolders are subfolders listed empty (see Listing).
+	emptyFolders []string
+	problems     []string
 	commit     *api.Commit // the git commit listed
 	start      time.Time
 	duration   time.Duration

@@ -54,6 +54,9 @@ type Listing struct {
 	// Incomplete are key prefixes ("reports/") below which the listing is
 	// known to be partial: files there are not taken as deleted.
 	Incomplete []string
+	// EmptyFolders are the subfolders ("team/") that exist and hold no
+	// entry at all: where a volume may have been mounted.
+	EmptyFolders []string
 	// Commit is the git commit listed; nil for other sources.
 	Commit *api.Commit
 }

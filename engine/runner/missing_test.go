@@ -1,12 +1,19 @@
 package runner
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 func (d *dagMap) remove(name string) {
@@ -60,18 +67,106 @@ func TestQueuedRunWaitsForItsMissingDAG(t *testing.T) {
 }
 
 // TestMissingDAGRunsWithLastVersionAfterGrace: a DAG that stays missing
-// past the grace period: its queued run runs with the version it was
-// queued with.
+// past the grace period, with no stored versions: its queued run waits the
+// grace, then runs with the version it was queued with.
 func TestMissingDAGRunsWithLastVersionAfterGrace(t *testing.T) {
 	t.Parallel()
-	h := setup(t, func(c *Config) { c.MissingGrace = 300 * time.Millisecond })
+	clk := enginetest.NewClock(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC))
+	h := setup(t, func(c *Config) { c.MissingGrace = 5 * time.Minute; c.Clock = clk })
 	out := t.TempDir() + "/ran"
 	h.dags.add(t, "etl", `{"nodes": [{"id": "a", "type": "local", "config": {"command": "echo v1 > `+out+`"}}]}`)
 	id := h.enqueue("etl", "")
 	h.dags.remove("etl")
 	h.start()
+	h.waitFor("the run to wait out the grace", func() bool {
+		return strings.Contains(h.waitReason(id), "waits for it until 09:05:00, then runs with the last version known")
+	})
+	clk.Advance(5*time.Minute + time.Second)
 	if run, _ := h.waitRun(id); run.State != api.RunSuccess {
 		t.Fatalf("run ended %q (%s), want success with the last version", run.State, run.Error)
+	}
+	if b, err := os.ReadFile(out); err != nil || string(b) != "v1\n" {
+		t.Fatalf("the task wrote %q (%v), want v1", b, err)
+	}
+}
+
+// storedDAGs is a registry that also keeps parsed versions, as the
+// engine's versioned source keeps them in the store.
+type storedDAGs struct {
+	*dagMap
+	mu       sync.Mutex
+	versions map[int]*dag.DAG
+	asked    int
+}
+
+func (s *storedDAGs) StoredVersion(_ context.Context, name string, version int) (*dag.DAG, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked++
+	if d, ok := s.versions[version]; ok && name == "etl" {
+		return d, nil
+	}
+	return nil, fmt.Errorf("version %d of %q: %w", version, name, store.ErrNotFound)
+}
+
+// TestMissingDAGRunsItsStoredVersionAtOnce: a DAG file that goes missing
+// while the runner runs: its queued runs do not wait for the grace — each
+// runs, at once, the stored version it was queued with — and one whose
+// version is not stored waits.
+func TestMissingDAGRunsItsStoredVersionAtOnce(t *testing.T) {
+	t.Parallel()
+	reg := &storedDAGs{dagMap: &dagMap{}, versions: map[int]*dag.DAG{}}
+	h := setup(t, func(c *Config) { c.MissingGrace = time.Hour; c.DAGs = reg })
+	dir := t.TempDir()
+	for v := 1; v <= 2; v++ {
+		def := reg.add(t, "etl", fmt.Sprintf(`{"nodes": [{"id": "a", "type": "local", "config": {"command": "echo v%d >> %s/ran"}}]}`, v, dir))
+		def.Version = v
+		reg.versions[v] = def
+	}
+	h.start()
+	h.r.mu.Lock()
+	h.r.started = false // hold dispatch while the runs are queued and the file goes
+	h.r.mu.Unlock()
+	var ids []int64
+	for _, v := range []int{1, 2} {
+		id, err := h.r.Enqueue(t.Context(), store.NewRun{DAG: "etl", DAGVersion: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	reg.remove("etl")
+	h.r.mu.Lock()
+	h.r.started = true
+	h.r.mu.Unlock()
+	h.r.wakeup()
+	for _, id := range ids {
+		if run, _ := h.waitRun(id); run.State != api.RunSuccess {
+			t.Fatalf("run %d ended %q (%s), want success with its stored version", id, run.State, run.Error)
+		}
+	}
+	b, err := os.ReadFile(dir + "/ran")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Fields(string(b)); !slices.Equal(slices.Sorted(slices.Values(lines)), []string{"v1", "v2"}) {
+		t.Fatalf("versions run = %v, want v1 and v2", lines)
+	}
+
+	// A version the store lacks waits (the hour's grace), saying so.
+	h.st.CreateRun(t.Context(), store.NewRun{DAG: "etl", DAGVersion: 3, External: true})
+	h.waitFor("the unstored version to wait", func() bool {
+		for _, run := range h.r.Runs().Queued {
+			if run.DAGVersion == 3 && strings.Contains(run.WaitReason, "then fails: the version it was queued with is not stored") {
+				return true
+			}
+		}
+		return false
+	})
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.asked != 3 {
+		t.Errorf("the store was asked for versions %d times, want once each of 1, 2, 3", reg.asked)
 	}
 }
 
@@ -90,5 +185,20 @@ func TestSwitchedOffAndUnknownDAGsFailAtOnce(t *testing.T) {
 	h.start()
 	if run, _ := h.waitRun(id); run.State != api.RunFailed || !strings.Contains(run.Error, "not loaded") {
 		t.Fatalf("run of a switched-off DAG ended %q (%s), want failed at once", run.State, run.Error)
+	}
+}
+
+// TestUnknownDAGFailsAtOnce: a run of a DAG nobody loaded and the store
+// never recorded (`sluice trigger ghost`) has nothing to wait for.
+func TestUnknownDAGFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t, func(c *Config) { c.MissingGrace = time.Hour })
+	id, err := h.st.CreateRun(t.Context(), store.NewRun{DAG: "ghost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if run, _ := h.waitRun(id); run.State != api.RunFailed || !strings.Contains(run.Error, `dag "ghost" is not loaded`) {
+		t.Fatalf("run of an unknown DAG ended %q (%s), want failed at once", run.State, run.Error)
 	}
 }
