@@ -78,9 +78,9 @@ type scanOutcome struct {
 	// emptyFolders are subfolders listed empty (see Listing).
 	emptyFolders []string
 	problems     []string
-	commit     *api.Commit // the git commit listed
-	start      time.Time
-	duration   time.Duration
+	commit       *api.Commit // the git commit listed
+	start        time.Time
+	duration     time.Duration
 	// deferred are the Starlark files to evaluate in the background.
 	deferred []Object
 	// partial outcomes carry some files only (background evaluations):
