@@ -63,6 +63,7 @@ type runSettings struct {
 	store           string
 	lease           time.Duration
 	pollInterval    time.Duration
+	missingGrace    time.Duration
 	loader          loader.Config
 	maxConcurrent   int
 	tagLimits       tagLimitsFlag
@@ -118,6 +119,7 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	addStoreFlag(fs, env, &s.store)
 	fs.DurationVar(&s.lease, "lease", 30*time.Second, "with a shared --store: how old another instance's heartbeat may get before its runs are taken over (env SLUICE_LEASE)")
 	fs.DurationVar(&s.pollInterval, "poll-interval", 250*time.Millisecond, "how often the store is read for runs other processes queued (env SLUICE_POLL_INTERVAL)")
+	fs.DurationVar(&s.missingGrace, "missing-dag-grace", 5*time.Minute, "how long a queued run whose DAG file is missing, and whose version is not stored, waits for the file before it fails (env SLUICE_MISSING_DAG_GRACE)")
 	flags.RegisterLoader(fs, &s.loader)
 	fs.IntVar(&s.maxConcurrent, "max-concurrent-runs", s.maxConcurrent, "runs running at once, all DAGs together (env SLUICE_MAX_CONCURRENT_RUNS)")
 	fs.Var(&s.tagLimits, "tag-limit", "KEY=VALUE:LIMIT caps running runs of DAGs tagged KEY=VALUE (VALUE * caps each value); repeatable (env SLUICE_TAG_LIMITS, comma-separated)")
@@ -227,8 +229,8 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 	if err := s.partsConfig(); err != nil {
 		return engine.Config{}, err
 	}
-	if s.lease <= 0 || s.pollInterval <= 0 {
-		return engine.Config{}, errors.New("--lease and --poll-interval must be positive")
+	if s.lease <= 0 || s.pollInterval <= 0 || s.missingGrace <= 0 {
+		return engine.Config{}, errors.New("--lease, --poll-interval and --missing-dag-grace must be positive")
 	}
 	if _, err := storeopen.Kind(s.store); err != nil {
 		return engine.Config{}, err
@@ -242,6 +244,7 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 		Store:             s.store,
 		Lease:             s.lease,
 		PollInterval:      s.pollInterval,
+		MissingDAGGrace:   s.missingGrace,
 		Loader:            s.loader,
 		MaxConcurrentRuns: s.maxConcurrent,
 		TagLimits:         s.tagLimits,
