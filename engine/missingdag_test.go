@@ -218,3 +218,22 @@ func storedRun(t *testing.T, e *Engine, id int64) store.Run {
 	}
 	return run
 }
+
+// TestSwitchedOffDAGIsNotMissing: a file that now says enabled: false is
+// not a missing file: its queued run fails at once instead of running its
+// stored version.
+func TestSwitchedOffDAGIsNotMissing(t *testing.T) {
+	t.Parallel()
+	m := newMissingSetup(t)
+	ids := m.queue(t, store.NewRun{DAG: "etl", DAGVersion: 2})
+	enginetest.WriteDAG(t, m.dags, "etl", `{"enabled": false, "nodes": [{"id": "off", "type": "local", "config": {"command": "true"}}]}`)
+
+	e := m.open(t)
+	if r := waitRun(t, e, ids[0]); r.State != api.RunFailed || !strings.Contains(r.Error, `dag "etl" is not loaded`) {
+		t.Fatalf("run of a switched-off DAG = %s (%s), want failed at once", r.State, r.Error)
+	}
+	var seen int
+	if got := sideEffects(t, m.side, &seen); len(got) != 0 {
+		t.Errorf("tasks ran: %v", got)
+	}
+}
