@@ -116,3 +116,27 @@ func TestDAGFolderNamesAndParses(t *testing.T) {
 		t.Errorf("node c = %q depends on %v, want c on [a b]", c.ID, c.DependsOn)
 	}
 }
+
+func TestClockMovesOnlyWhenAdvanced(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	c := NewClock(at)
+	soon, later := c.After(time.Minute), c.After(time.Hour)
+	select {
+	case <-c.After(0):
+	default:
+		t.Error("After(0) did not deliver at once")
+	}
+	c.Advance(time.Minute)
+	if got := <-soon; !got.Equal(at.Add(time.Minute)) {
+		t.Errorf("a minute's waiter got %v", got)
+	}
+	select {
+	case <-later:
+		t.Error("an hour's waiter fired after a minute")
+	default:
+	}
+	if !c.Now().Equal(at.Add(time.Minute)) {
+		t.Errorf("Now = %v", c.Now())
+	}
+}
