@@ -111,8 +111,6 @@ func (r *Runner) goneLocked(name string, now time.Time) *goneDAG {
 	}
 	g := &goneDAG{since: now, stored: map[int]*dag.DAG{}}
 	m.gone[name] = g
-	m.changed.Store(true)
-	r.log.Warn("dag missing; its queued runs wait for it or run their stored versions", "dag", name, "grace", r.cfg.MissingGrace)
 	return g
 }
 
@@ -209,6 +207,9 @@ func (r *Runner) checkGone(ctx context.Context, name string, versions []int) {
 	g.known = g.known || known
 	for v, def := range found {
 		g.stored[v] = def
+	}
+	if !checked {
+		r.log.Warn("dag missing; its queued runs run their stored versions or wait for it", "dag", name, "versions", versions, "grace", r.cfg.MissingGrace)
 	}
 	if ready := g.ready(); !checked || ready != wasReady {
 		m.changed.Store(true)
