@@ -101,8 +101,7 @@ func (m *missingDAGs) remember(name string, def *dag.DAG) {
 }
 
 // goneLocked is name's absence, begun at now if it is new.
-func (r *Runner) goneLocked(name string, now time.Time) *goneDAG {
-	m := &r.missing
+func (m *missingDAGs) goneLocked(name string, now time.Time) *goneDAG {
 	if g := m.gone[name]; g != nil {
 		return g
 	}
@@ -167,7 +166,7 @@ func (r *Runner) checkMissing(ctx context.Context) {
 func (r *Runner) checkGone(ctx context.Context, name string, versions []int) {
 	m := &r.missing
 	m.mu.Lock()
-	g := r.goneLocked(name, r.clock.Now())
+	g := m.goneLocked(name, r.clock.Now())
 	checked, wasReady := g.checked, g.ready()
 	var ask []int
 	for _, v := range versions {
@@ -263,7 +262,7 @@ func (r *Runner) resolve(name string, now time.Time) (def *dag.DAG, hold string)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	g := r.goneLocked(name, now)
+	g := m.goneLocked(name, now)
 	since := g.since.Format("15:04:05")
 	switch {
 	case !g.checked && m.last[name] == nil:
