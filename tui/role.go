@@ -27,6 +27,12 @@ const (
 	ActionPauseDAG
 	ActionPinDAG
 	ActionUnpinDAG
+	// ActionTriggerConfig is T (trigger with a run config), ActionBackfill
+	// B, ActionCancelBackfill c on a backfill's row, ActionMark M.
+	ActionTriggerConfig
+	ActionBackfill
+	ActionCancelBackfill
+	ActionMark
 	actionCount // keep last
 )
 
@@ -47,19 +53,23 @@ type refusedKey struct {
 // what the engine allows.
 func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 	bindings := map[Action]*key.Binding{
-		ActionTrigger:     &k.Trigger,
-		ActionCancel:      &k.Cancel,
-		ActionRunMeta:     &k.Meta,
-		ActionApprove:     &k.Approve,
-		ActionReject:      &k.Reject,
-		ActionPauseSensor: &k.Pause,
-		ActionRerun:       &k.Rerun,
-		ActionClear:       &k.Clear,
-		ActionPauseDAG:    &k.PauseDAG,
-		ActionPinDAG:      &k.Pin,
-		ActionUnpinDAG:    &k.Unpin,
-		ActionTakeOut:     &k.TakeOut,
-		ActionUndo:        &k.Undo,
+		ActionTrigger:        &k.Trigger,
+		ActionCancel:         &k.Cancel,
+		ActionRunMeta:        &k.Meta,
+		ActionApprove:        &k.Approve,
+		ActionReject:         &k.Reject,
+		ActionPauseSensor:    &k.Pause,
+		ActionRerun:          &k.Rerun,
+		ActionClear:          &k.Clear,
+		ActionPauseDAG:       &k.PauseDAG,
+		ActionPinDAG:         &k.Pin,
+		ActionUnpinDAG:       &k.Unpin,
+		ActionTriggerConfig:  &k.TriggerConfig,
+		ActionBackfill:       &k.Backfill,
+		ActionCancelBackfill: &k.CancelBackfill,
+		ActionMark:           &k.Mark,
+		ActionTakeOut:        &k.TakeOut,
+		ActionUndo:           &k.Undo,
 	}
 	var out []refusedKey
 	for a := ActionTrigger; a < actionCount; a++ {

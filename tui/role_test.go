@@ -71,7 +71,9 @@ func viewerRefusals() map[Action]string {
 		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
 		ActionTakeOut: access.ActionExclude, ActionUndo: access.ActionUnreject,
 		ActionPauseSensor: access.ActionPauseSensor, ActionRerun: access.ActionRerun, ActionClear: access.ActionRerun,
-		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG} {
+		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG,
+		ActionTriggerConfig: access.ActionTrigger, ActionBackfill: access.ActionBackfill,
+		ActionCancelBackfill: access.ActionCancelBackfill, ActionMark: access.ActionMark} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
