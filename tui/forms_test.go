@@ -1,10 +1,12 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -108,4 +110,107 @@ func TestTriggerFormCancel(t *testing.T) {
 	if tr, _ := c.f.calls(); len(tr) != 0 {
 		t.Fatalf("esc triggered %v", tr)
 	}
+}
+
+// Backfill answers a dry run with every hour of the range but the first,
+// which "already succeeded", and records what it was asked.
+func (f *fakeEngine) Backfill(_ context.Context, req api.BackfillRequest) (api.BackfillPlan, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.backfills = append(f.backfills, req)
+	var plan api.BackfillPlan
+	for at := req.From.Truncate(time.Hour); !at.After(req.To); at = at.Add(time.Hour) {
+		if at.Before(req.From) {
+			continue
+		}
+		if len(plan.Skipped) == 0 && req.Reprocess != api.ReprocessAll {
+			plan.Skipped = append(plan.Skipped, api.SkippedFire{At: at, Run: 7, Reason: "succeeded in #7"})
+			continue
+		}
+		plan.Fires = append(plan.Fires, at)
+	}
+	if !req.DryRun {
+		plan.Backfill = api.Backfill{ID: 3, DAG: req.DAG, Total: len(plan.Fires)}
+	}
+	return plan, nil
+}
+
+// B on a scheduled DAG: the form previews the range (a dry run), says how
+// many fire times run and which are skipped; a field changed drops the
+// preview; ctrl+s asks (No by default) and queues exactly what was
+// previewed.
+func TestBackfillForm(t *testing.T) {
+	t.Parallel()
+	c := start(t, viewtest.Loaded(), 80, 24)
+	c.keys("j", "j", "B")
+	form := c.waitFor("Backfill demo/fanout", "schedule @every 10s", "> 48h", "reprocess")
+	checkFrame(t, form, 80, 24)
+	requireGolden(t, form, "empty")
+
+	c.keys("tab")
+	c.typeText("not a time")
+	c.keys("enter")
+	c.waitFor(`✗ to: "not a time" is neither a duration (24h) nor an RFC 3339 time`)
+	for range len("not a time") {
+		c.tm.Send(tea.KeyMsg{Type: tea.KeyBackspace})
+	}
+	c.typeText("44h")
+	c.keys("tab")
+	c.typeText("2")
+	c.keys("enter")
+	preview := c.waitFor("4 fire times to run · 1 skipped", "skip 2025-05-30 12:00 UTC", "succeeded in #7", "ctrl+s queues 4 runs")
+	checkFrame(t, preview, 80, 24)
+	requireGolden(t, preview, "preview")
+
+	// Reprocess all (failed → none → all): the preview goes, the next
+	// one skips nothing.
+	c.keys("tab", "right", "right")
+	c.waitGone("ctrl+s queues 4 runs")
+	c.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlS}) // no preview yet: previews
+	c.waitFor("5 fire times to run · 0 skipped")
+	c.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlS})
+	c.waitFor("Queue a backfill of demo/fanout: 5 runs from", "> No <")
+	c.keys("enter")
+	c.waitGone("> No <")
+	c.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlS})
+	c.waitFor("> No <")
+	c.keys("y")
+	c.waitFor("queued backfill #3 of demo/fanout: 5 runs")
+	c.waitGone("Backfill demo/fanout")
+	c.final()
+
+	c.f.mu.Lock()
+	defer c.f.mu.Unlock()
+	var queued []api.BackfillRequest
+	for _, r := range c.f.backfills {
+		if !r.DryRun {
+			queued = append(queued, r)
+		}
+	}
+	now := viewtest.Clock.Now()
+	want := api.BackfillRequest{DAG: "demo/fanout", From: now.Add(-48 * time.Hour), To: now.Add(-44 * time.Hour), MaxActive: 2, Reprocess: api.ReprocessAll}
+	if len(queued) != 1 || !sameBackfill(queued[0], want) {
+		t.Fatalf("queued %+v, want one %+v", queued, want)
+	}
+}
+
+func sameBackfill(a, b api.BackfillRequest) bool {
+	return a.DAG == b.DAG && a.From.Equal(b.From) && a.To.Equal(b.To) && a.MaxActive == b.MaxActive && a.Reprocess == b.Reprocess
+}
+
+// A DAG without a schedule has nothing to backfill: no form opens.
+func TestBackfillNeedsSchedule(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Loaded()
+	for i := range snap.DAGs {
+		if snap.DAGs[i].Name == "demo/fanout" {
+			def := *snap.DAGs[i].Def
+			def.Schedule = ""
+			snap.DAGs[i].Def = &def
+		}
+	}
+	c := start(t, snap, 80, 24)
+	c.keys("j", "j", "B")
+	c.waitFor("demo/fanout has no schedule: nothing to backfill")
+	c.final()
 }

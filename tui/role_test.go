@@ -101,7 +101,7 @@ func TestViewerIsNotOfferedActions(t *testing.T) {
 		actions []string // what an operator is offered there
 		inHelp  []string // … in the help overlay only
 	}{
-		{"1", []string{"t trigger"}, nil},
+		{"1", []string{"t trigger"}, []string{"T trigger with config", "B backfill"}},
 		{"2", []string{"c cancel run"}, nil},
 		{"3", []string{"p pause/resume"}, nil},
 		{"4", []string{"a approve", "x reject", "m run metapipeline"}, []string{"undo reject"}},
@@ -176,6 +176,8 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"pause dag", []string{"j", "j", "P"}, "viewers cannot pause dags"},
 		{"pin version", []string{"j", "j", "v", "p"}, "viewers cannot pin dag versions"},
 		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
+		{"trigger with config", []string{"j", "j", "T"}, "viewers cannot trigger runs"},
+		{"backfill", []string{"j", "j", "B"}, "viewers cannot backfill dags"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

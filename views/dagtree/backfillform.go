@@ -231,17 +231,25 @@ func (m *Model) backfillFormView() string {
 	f := m.backfillForm
 	lines := []string{st.Bold.Render("Backfill "+f.dag) + "  " + st.Muted.Render("schedule "+f.schedule), ""}
 	hints := [...]string{"RFC 3339, or a duration ago (48h)", "empty: now", "runs queued or running at once"}
+	// The focused field is marked in text, not only by the cursor: a
+	// NO_COLOR terminal shows which field the keys go to.
+	label := func(i int) string {
+		if i == f.focus {
+			return st.Accent.Render(fmt.Sprintf("› %-11s", fieldLabels[i]))
+		}
+		return fmt.Sprintf("  %-11s", fieldLabels[i])
+	}
 	for i := range f.inputs {
 		in := &f.inputs[i]
-		in.Width = 28
-		lines = append(lines, fmt.Sprintf("  %-11s%s  %s", fieldLabels[i], common.PadRight(in.View(), 32), st.Muted.Render(hints[i])))
+		in.Width = 22
+		lines = append(lines, label(i)+common.PadRight(in.View(), 26)+st.Muted.Render(hints[i]))
 	}
 	choice := reprocessChoices[f.reprocess]
 	value := "  " + choice.value + "  "
 	if f.focus == fieldReprocess {
 		value = st.ButtonActive.Render("‹ " + choice.value + " ›")
 	}
-	lines = append(lines, fmt.Sprintf("  %-11s%s  %s", fieldLabels[fieldReprocess], common.PadRight(value, 32), st.Muted.Render(choice.says)), "")
+	lines = append(lines, label(fieldReprocess)+common.PadRight(value, 26)+st.Muted.Render(choice.says), "")
 	switch {
 	case f.err != "":
 		lines = append(lines, st.Error.Render("✗ "+f.err))
