@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/sluice-dev/sluice/engine/access"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
 
@@ -213,4 +216,114 @@ func TestBackfillNeedsSchedule(t *testing.T) {
 	c.keys("j", "j", "B")
 	c.waitFor("demo/fanout has no schedule: nothing to backfill")
 	c.final()
+}
+
+// backfillEngine serves one active backfill and a finished one, and
+// records cancellations; a cancelled backfill is no longer running.
+type backfillEngine struct {
+	*fakeEngine
+	bmu       sync.Mutex
+	list      []api.Backfill
+	cancelled []int64
+}
+
+func (b *backfillEngine) Backfills(context.Context) ([]api.Backfill, error) {
+	b.bmu.Lock()
+	defer b.bmu.Unlock()
+	return slices.Clone(b.list), nil
+}
+
+func (b *backfillEngine) CancelBackfill(_ context.Context, id int64) error {
+	b.bmu.Lock()
+	defer b.bmu.Unlock()
+	b.cancelled = append(b.cancelled, id)
+	for i := range b.list {
+		if b.list[i].ID == id {
+			b.list[i].State = api.BackfillCancelled
+		}
+	}
+	return nil
+}
+
+// withBackfillRuns is the loaded fixture with two queued runs of backfill
+// #3, so the pane knows a backfill is under way.
+func withBackfillRuns() *api.Snapshot {
+	s := viewtest.Loaded()
+	for _, id := range []int64{16, 17} {
+		s.Runs.Queued = append(s.Runs.Queued, api.Run{ID: id, DAG: "reports/hourly", State: api.RunQueued, Trigger: "backfill",
+			QueuedAt: viewtest.Now.Add(-time.Minute), WaitReason: "backfill max_active 2 reached", Total: 1})
+	}
+	return s
+}
+
+// An active backfill shows in the run queue with its progress; c on it
+// cancels it as a whole after a confirmation that defaults to No; once
+// cancelled, it leaves the queue.
+func TestBackfillProgressAndCancel(t *testing.T) {
+	t.Parallel()
+	snap := withBackfillRuns()
+	b := &backfillEngine{fakeEngine: newFakeEngine(snap), list: []api.Backfill{
+		{ID: 3, DAG: "reports/hourly", State: api.BackfillRunning, Total: 38, Succeeded: 12, Failed: 2, Running: 1, Queued: 2, Pending: 21},
+		{ID: 2, DAG: "demo/fanout", State: api.BackfillDone, Total: 4, Succeeded: 4},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m := New(ctx, b, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1})
+	t.Cleanup(m.Close)
+	c := startModel(t, m, b.fakeEngine, 80, 24)
+	c.keys("2")
+	c.waitFor("Backfills (1 active)")
+	c.keys("k") // from the first run up to the backfill
+	queue := c.waitFor("bf#3", "12 done · 2 failed · 24 queued of 38", "c cancel backfill")
+	if strings.Contains(queue, "bf#2") {
+		t.Errorf("a finished backfill shows as active:\n%s", queue)
+	}
+	checkFrame(t, queue, 80, 24)
+	requireGolden(t, queue, "queue")
+
+	c.keys("c")
+	c.waitFor("Cancel backfill #3 of reports/hourly?", "> No <")
+	c.keys("enter")
+	c.waitGone("> No <")
+	c.keys("c")
+	c.waitFor("> No <")
+	c.keys("y")
+	c.waitFor("cancelled backfill #3 of reports/hourly")
+	c.waitGone("bf#3")
+	c.final()
+	b.bmu.Lock()
+	defer b.bmu.Unlock()
+	if !slices.Equal(b.cancelled, []int64{3}) {
+		t.Fatalf("cancelled backfills %v, want [3]", b.cancelled)
+	}
+	if _, runs := b.calls(); len(runs) != 0 {
+		t.Fatalf("cancelling the backfill cancelled runs one by one: %v", runs)
+	}
+}
+
+// A viewer pressing c on a backfill is refused at once, for the backfill.
+func TestViewerCannotCancelBackfill(t *testing.T) {
+	t.Parallel()
+	b := &backfillEngine{fakeEngine: newFakeEngine(withBackfillRuns()), list: []api.Backfill{
+		{ID: 3, DAG: "reports/hourly", State: api.BackfillRunning, Total: 38, Succeeded: 12, Queued: 2, Pending: 24},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m := New(ctx, access.Restrict(b, access.Viewer), Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1,
+		Refused: viewerRefusals(), Who: "victor · viewer (read only)", Remote: true})
+	t.Cleanup(m.Close)
+	c := startModel(t, m, b.fakeEngine, 160, 30)
+	c.keys("2")
+	c.waitFor("bf#3")
+	c.keys("k", "c")
+	screen := c.waitFor("viewers cannot cancel backfills")
+	if m.confirm != nil || strings.Contains(screen, "> No <") {
+		t.Errorf("a confirmation opened before the refusal:\n%s", screen)
+	}
+	c.final()
+	b.bmu.Lock()
+	defer b.bmu.Unlock()
+	if len(b.cancelled) != 0 {
+		t.Fatalf("a viewer cancelled backfills %v", b.cancelled)
+	}
 }

@@ -87,15 +87,15 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 // refusal is the reason msg is refused in the focused pane: the key is one
 // of the role's refused action keys and the pane has that action (a viewer
 // pressing c where there is nothing to cancel gets what an operator gets).
+// What the pane offers here (its footer) comes first: c on a backfill's
+// row is "cancel backfill", not the "cancel run" of the rows below.
 func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 	pressed := msg.String()
-	for _, r := range m.refused {
-		if !contains(r.keys, pressed) {
-			continue
-		}
-		for _, group := range m.panes[m.focus].FullHelp() {
-			for _, b := range group {
-				if sameKeys(b.Keys(), r.keys) && b.Help() == r.help {
+	pane := m.panes[m.focus]
+	for _, group := range append([][]key.Binding{pane.ShortHelp()}, pane.FullHelp()...) {
+		for _, b := range group {
+			for _, r := range m.refused {
+				if contains(r.keys, pressed) && sameKeys(b.Keys(), r.keys) && b.Help() == r.help {
 					return r.reason, true
 				}
 			}

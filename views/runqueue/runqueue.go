@@ -33,6 +33,8 @@ type Model struct {
 	// trigger is the position in triggerFilters of the list's trigger
 	// filter; 0 shows every run.
 	trigger int
+	// bf are the active backfills, shown above the queue.
+	bf backfills
 }
 
 // triggerFilters are what the by-trigger key cycles through: everything,
@@ -59,7 +61,9 @@ var _ common.Component = (*Model)(nil)
 func New(c *common.Common) *Model {
 	m := &Model{ListPane: common.NewListPane(c), c: c}
 	// Section headers have no action: the cursor passes over them.
-	m.List.SetSkip(func(i int) bool { return i < len(m.rows) && m.rows[i].kind == rowHeader })
+	m.List.SetSkip(func(i int) bool {
+		return i < len(m.rows) && (m.rows[i].kind == rowHeader || m.rows[i].kind == rowBackfillHeader)
+	})
 	return m
 }
 
@@ -80,6 +84,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.detail != 0 {
 			m.refreshDetail()
 		}
+		if prev == nil || msg.Topics&api.TopicRuns != 0 {
+			return m.refreshBackfills(prev == nil)
+		}
+	case BackfillsLoadedMsg:
+		m.backfillsLoaded(msg)
+	case BackfillCancelledMsg:
+		return m.refreshBackfills(true)
 	case common.ClockTickedMsg:
 		if m.detail != 0 {
 			m.refreshDetail()
@@ -122,6 +133,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.ByTrigger):
 		m.trigger = (m.trigger + 1) % len(triggerFilters)
 		m.rebuild(m.snap)
+	case key.Matches(msg, k.CancelBackfill) && m.selectedBackfill() != nil:
+		return m.cancelBackfill(m.selectedBackfill())
 	case key.Matches(msg, k.Cancel):
 		r := m.selectedRun()
 		if r == nil {
@@ -209,13 +222,16 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
 	}
+	if m.selectedBackfill() != nil {
+		return []key.Binding{k.Up, k.Down, k.Filter, k.ByTrigger, k.CancelBackfill}
+	}
 	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear, k.CancelBackfill}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same
