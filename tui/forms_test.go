@@ -327,3 +327,68 @@ func TestViewerCannotCancelBackfill(t *testing.T) {
 		t.Fatalf("a viewer cancelled backfills %v", b.cancelled)
 	}
 }
+
+// auditEngine serves a scripted audit log, newest first.
+type auditEngine struct {
+	*fakeEngine
+	amu     sync.Mutex
+	entries []api.AuditEntry
+	queries []api.AuditQuery
+}
+
+func (a *auditEngine) AuditLog(_ context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	a.amu.Lock()
+	defer a.amu.Unlock()
+	a.queries = append(a.queries, q)
+	return slices.Clone(a.entries), nil
+}
+
+// A in the logs pane lists the audit log instead of the records (who,
+// when, what, on what, how it ended, why); the filter applies to it; an
+// action recorded meanwhile shows on the next change; A goes back.
+func TestAuditInLogsPane(t *testing.T) {
+	t.Parallel()
+	at := func(m int) time.Time { return viewtest.Now.Add(-time.Duration(m) * time.Minute) }
+	a := &auditEngine{fakeEngine: newFakeEngine(viewtest.Loaded()), entries: []api.AuditEntry{
+		{ID: 4, At: at(1), Actor: "victor", Action: "approve", Target: "review 3", Outcome: "viewers cannot approve reviews"},
+		{ID: 3, At: at(5), Actor: "olga", Action: "mark", Target: "run 10", Outcome: api.AuditOK, Reason: "reloaded by hand"},
+		{ID: 2, At: at(9), Actor: "olga", Action: "pause", Target: "dag demo/flaky", Outcome: api.AuditOK},
+		{ID: 1, At: at(30), Actor: "olga", Action: "trigger", Target: "dag demo/fanout", Outcome: "ok: run 13"},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m := New(ctx, a, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1})
+	t.Cleanup(m.Close)
+	c := startModel(t, m, a.fakeEngine, 80, 24)
+	c.keys("5", "A")
+	list := c.waitFor("audit log · 4 actions", "viewers cannot approve", "“reloaded by hand”", "A log records")
+	if strings.Index(list, "trigger") > strings.Index(list, "approve") {
+		t.Errorf("the newest action is not at the bottom:\n%s", list)
+	}
+	checkFrame(t, list, 80, 24)
+	requireGolden(t, list, "audit")
+
+	c.keys("/")
+	c.typeText("olga mark")
+	c.keys("enter")
+	c.waitFor("1 of 4 actions")
+	c.keys("enter")
+	c.waitFor("audit entry", "reason  reloaded by hand")
+	c.keys("esc", "esc")
+	c.waitFor("audit log · 4 actions")
+
+	a.amu.Lock()
+	a.entries = append([]api.AuditEntry{{ID: 5, At: at(0), Actor: "olga", Action: "backfill", Target: "dag reports/hourly", Outcome: "ok: backfill 3"}}, a.entries...)
+	a.amu.Unlock()
+	a.publish(viewtest.Loaded(), api.TopicRuns)
+	c.waitFor("audit log · 5 actions", "ok: backfill 3")
+
+	c.keys("A")
+	c.waitFor("5 records · following")
+	c.final()
+	a.amu.Lock()
+	defer a.amu.Unlock()
+	if len(a.queries) == 0 || a.queries[0].Limit <= 0 {
+		t.Fatalf("audit queries %+v: the pane must bound what it reads", a.queries)
+	}
+}
