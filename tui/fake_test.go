@@ -26,6 +26,7 @@ type fakeEngine struct {
 	triggered []string
 	configs   []string // each Trigger's run config, as sent
 	backfills []api.BackfillRequest
+	marks     []markCall
 	cancelled []int64
 	cancelErr error
 	pins      []string // dag@version, in PinDAG order

@@ -392,3 +392,45 @@ func TestAuditInLogsPane(t *testing.T) {
 		t.Fatalf("audit queries %+v: the pane must bound what it reads", a.queries)
 	}
 }
+
+type markCall struct {
+	run    int64
+	task   string
+	state  api.RunState
+	reason string
+}
+
+func (f *fakeEngine) Mark(_ context.Context, run int64, task string, state api.RunState, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.marks = append(f.marks, markCall{run, task, state, reason})
+	return nil
+}
+
+// M on a finished run asks the state (the other one first) and an
+// optional reason, then confirms with No by default.
+func TestMarkRun(t *testing.T) {
+	t.Parallel()
+	c := start(t, viewtest.Loaded(), 80, 24)
+	c.keys("2", "G", "k", "M") // #10, failed
+	form := c.waitFor("Mark run #10 of demo/flaky", "it failed", "> success <")
+	checkFrame(t, form, 80, 24)
+	requireGolden(t, form, "form")
+	c.keys("tab")
+	c.typeText("reloaded by hand")
+	c.keys("enter")
+	c.waitFor("Mark run #10 of demo/flaky as success?", "Reason: reloaded by hand", "> No <")
+	c.keys("enter")
+	c.waitGone("> No <")
+	c.keys("enter")
+	c.waitFor("> No <")
+	c.keys("y")
+	c.waitFor("marked run #10 of demo/flaky success")
+	c.waitGone("Mark run #10")
+	c.final()
+	c.f.mu.Lock()
+	defer c.f.mu.Unlock()
+	if want := []markCall{{10, "", api.RunSuccess, "reloaded by hand"}}; !slices.Equal(c.f.marks, want) {
+		t.Fatalf("marks %+v, want %+v", c.f.marks, want)
+	}
+}

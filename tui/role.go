@@ -88,15 +88,23 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 // of the role's refused action keys and the pane has that action (a viewer
 // pressing c where there is nothing to cancel gets what an operator gets).
 // What the pane offers here (its footer) comes first: c on a backfill's
-// row is "cancel backfill", not the "cancel run" of the rows below.
+// row is "cancel backfill", not the "cancel run" of the rows below. A pane
+// may copy a binding under its own help ("undo reject" from u "undo"):
+// the copy of a refused binding is disabled too, and refused by its keys.
 func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 	pressed := msg.String()
 	pane := m.panes[m.focus]
-	for _, group := range append([][]key.Binding{pane.ShortHelp()}, pane.FullHelp()...) {
-		for _, b := range group {
-			for _, r := range m.refused {
-				if contains(r.keys, pressed) && sameKeys(b.Keys(), r.keys) && b.Help() == r.help {
-					return r.reason, true
+	groups := append([][]key.Binding{pane.ShortHelp()}, pane.FullHelp()...)
+	for _, copied := range []bool{false, true} {
+		for _, group := range groups {
+			for _, b := range group {
+				for _, r := range m.refused {
+					if !contains(r.keys, pressed) || !sameKeys(b.Keys(), r.keys) {
+						continue
+					}
+					if b.Help() == r.help || copied && !b.Enabled() {
+						return r.reason, true
+					}
 				}
 			}
 		}

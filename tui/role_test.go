@@ -102,7 +102,7 @@ func TestViewerIsNotOfferedActions(t *testing.T) {
 		inHelp  []string // … in the help overlay only
 	}{
 		{"1", []string{"t trigger"}, []string{"T trigger with config", "B backfill"}},
-		{"2", []string{"c cancel run"}, nil},
+		{"2", []string{"c cancel run"}, []string{"M mark run"}},
 		{"3", []string{"p pause/resume"}, nil},
 		{"4", []string{"a approve", "x reject", "m run metapipeline"}, []string{"undo reject"}},
 		// An open staged deprecation: its header and help offer the
@@ -178,6 +178,7 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
 		{"trigger with config", []string{"j", "j", "T"}, "viewers cannot trigger runs"},
 		{"backfill", []string{"j", "j", "B"}, "viewers cannot backfill dags"},
+		{"mark", []string{"2", "G", "M"}, "viewers cannot mark runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -35,6 +35,8 @@ type Model struct {
 	trigger int
 	// bf are the active backfills, shown above the queue.
 	bf backfills
+	// markForm is open over the queue (M), nil otherwise.
+	markForm *markForm
 }
 
 // triggerFilters are what the by-trigger key cycles through: everything,
@@ -70,6 +72,9 @@ func New(c *common.Common) *Model {
 // Title implements common.Component.
 func (m *Model) Title() string { return "Runs" }
 
+// Capturing implements common.Component: the mark form takes every key.
+func (m *Model) Capturing() bool { return m.markForm != nil || m.ListPane.Capturing() }
+
 // Update implements common.Component.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -91,6 +96,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.backfillsLoaded(msg)
 	case BackfillCancelledMsg:
 		return m.refreshBackfills(true)
+	case MarkFormClosedMsg:
+		if m.markForm != nil && m.markForm.run == msg.Run {
+			m.markForm = nil
+		}
 	case common.ClockTickedMsg:
 		if m.detail != 0 {
 			m.refreshDetail()
@@ -103,6 +112,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
+	if m.markForm != nil {
+		return m.markFormKey(msg)
+	}
 	if m.Filter.Editing() {
 		return m.Filter.EditKey(msg, m.refilter, m.Relayout)
 	}
@@ -110,6 +122,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Back):
 			m.detail = 0
+		case key.Matches(msg, k.Mark):
+			if r := m.findRun(m.detail); r != nil {
+				return m.openMarkForm(r)
+			}
 		case key.Matches(msg, k.Cancel):
 			if r := m.findRun(m.detail); r != nil {
 				return m.cancel(r)
@@ -147,6 +163,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return common.Toast("select a finished run to re-run", true)
 		}
 		return m.rerun(r, key.Matches(msg, k.Clear))
+	case key.Matches(msg, k.Mark):
+		r := m.selectedRun()
+		if r == nil {
+			return common.Toast("select a finished run to mark", true)
+		}
+		return m.openMarkForm(r)
 	}
 	return nil
 }
@@ -216,6 +238,9 @@ func (m *Model) cancel(r *api.Run) tea.Cmd {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
+	if m.markForm != nil {
+		return m.markFormHelp()
+	}
 	if m.Filter.Editing() {
 		return m.Filter.EditingHelp()
 	}
@@ -231,7 +256,10 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear, k.CancelBackfill}}
+	if m.markForm != nil {
+		return [][]key.Binding{m.markFormHelp()}
+	}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear, k.Mark, k.CancelBackfill}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same

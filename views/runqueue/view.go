@@ -14,6 +14,9 @@ func (m *Model) View() string {
 	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
+	if m.markForm != nil {
+		return m.markFormView()
+	}
 	if m.detail != 0 {
 		return m.detailHeader() + "\n" + m.Pager.View()
 	}
