@@ -90,7 +90,8 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 // What the pane offers here (its footer) comes first: c on a backfill's
 // row is "cancel backfill", not the "cancel run" of the rows below. A pane
 // may copy a binding under its own help ("undo reject" from u "undo"):
-// the copy of a refused binding is disabled too, and refused by its keys.
+// the copy of a refused binding is disabled too, and refused by its keys
+// once no binding matches exactly (help tells p-pause from p-pin).
 func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 	pressed := msg.String()
 	pane := m.panes[m.focus]
