@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -432,5 +434,36 @@ func TestMarkRun(t *testing.T) {
 	defer c.f.mu.Unlock()
 	if want := []markCall{{10, "", api.RunSuccess, "reloaded by hand"}}; !slices.Equal(c.f.marks, want) {
 		t.Fatalf("marks %+v, want %+v", c.f.marks, want)
+	}
+}
+
+// With an editor configured, ctrl+o hands the run config to it and takes
+// back what it wrote, checked at once; a remote session never gets one.
+func TestTriggerFormEditor(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "editor")
+	// The editor sees the prefilled text and replaces it (a real process,
+	// the file round trip included).
+	body := "#!/bin/sh\ngrep -q '\"full\": true' \"$1\" || exit 3\nprintf '{\"from\": \"editor\",}' > \"$1\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeEngine(withRunConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m := New(ctx, f, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1, Editor: script})
+	t.Cleanup(m.Close)
+	c := startModel(t, m, f, 80, 24)
+	c.keys("j", "j", "T")
+	c.waitFor("ctrl+o editor")
+	c.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlO})
+	c.waitFor(`{"from": "editor",}`, "✗ line 1, column 19: invalid character '}'")
+	c.final()
+
+	remote := New(ctx, f, Options{Styles: styles.New(nil), Clock: viewtest.Clock, ClockInterval: -1, Editor: script, Remote: true})
+	t.Cleanup(remote.Close)
+	if remote.c.Editor != "" {
+		t.Fatalf("a remote session got the editor %q", remote.c.Editor)
 	}
 }

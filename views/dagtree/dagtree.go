@@ -94,6 +94,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.triggerForm != nil && m.triggerForm.dag == msg.DAG {
 			m.triggerForm = nil
 		}
+	case EditorClosedMsg:
+		m.editorClosed(msg)
 	case BackfillPreviewedMsg:
 		m.backfillPreviewed(msg)
 	case BackfillFormClosedMsg:

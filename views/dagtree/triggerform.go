@@ -68,6 +68,8 @@ func (m *Model) triggerFormKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		m.triggerForm = nil
 		return nil
+	case msg.Type == tea.KeyCtrlO && m.c.Editor != "":
+		return m.editRunConfig()
 	case key.Matches(msg, k.Submit):
 		cfg, err := parseRunConfig(f.area.Value())
 		if err != nil {
@@ -110,7 +112,11 @@ func (m *Model) triggerFormView() string {
 		from = fmt.Sprintf("from run #%d", f.from)
 	}
 	head := st.Bold.Render("Trigger "+f.dag) + "  " + st.Muted.Render("run config, a JSON object · "+from)
-	msg := st.Muted.Render("enter new line · ctrl+s trigger · esc cancel")
+	hint := "enter new line · ctrl+s trigger · esc cancel"
+	if m.c.Editor != "" {
+		hint = "enter new line · ctrl+o editor · ctrl+s trigger · esc cancel"
+	}
+	msg := st.Muted.Render(hint)
 	if f.err != "" {
 		msg = st.Error.Render("✗ " + f.err)
 	}
@@ -124,5 +130,9 @@ var formCancel = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel
 
 func (m *Model) triggerFormHelp() []key.Binding {
 	submit := key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "trigger"))
+	if m.c.Editor != "" {
+		editor := key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "editor"))
+		return []key.Binding{submit, editor, formCancel}
+	}
 	return []key.Binding{submit, formCancel}
 }
