@@ -467,3 +467,27 @@ func TestTriggerFormEditor(t *testing.T) {
 		t.Fatalf("a remote session got the editor %q", remote.c.Editor)
 	}
 }
+
+// The forms fill their pane exactly in the wide grid too, where the DAG
+// pane is a quarter of the screen.
+func TestFormsFitTheGrid(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ key, shows string }{{"T", "Trigger demo/fanout"}, {"B", "Backfill demo/fanout"}} {
+		t.Run(tc.key, func(t *testing.T) {
+			t.Parallel()
+			c := start(t, withRunConfig(), 160, 45)
+			c.keys("j", "j", tc.key)
+			checkFrame(t, c.waitFor(tc.shows), 160, 45)
+			c.keys("esc")
+			c.waitGone(tc.shows)
+			c.final()
+		})
+	}
+	t.Run("mark", func(t *testing.T) {
+		t.Parallel()
+		c := start(t, viewtest.Loaded(), 160, 45)
+		c.keys("2", "G", "M")
+		checkFrame(t, c.waitFor("Mark run #9 of demo/fanout"), 160, 45)
+		c.final()
+	})
+}
