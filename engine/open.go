@@ -172,17 +172,8 @@ func newModeClient(cfg MetaConfig, log *slog.Logger) (*mode.Client, error) {
 	return mode.New(cfg.Config.ModeConfig(cfg.ModeToken, cfg.ModeSecret, log.With("component", "mode")))
 }
 
-// CheckRunConfig is the one rule for a run config: empty, or a JSON object.
-func CheckRunConfig(cfg json.RawMessage) error {
-	if len(cfg) == 0 {
-		return nil
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
-		return api.ErrInvalidConfig
-	}
-	return nil
-}
+// CheckRunConfig is the one rule for a run config (api.CheckRunConfig).
+func CheckRunConfig(cfg json.RawMessage) error { return api.CheckRunConfig(cfg) }
 
 // QueueRun records a manual run of name in the store without running it:
 // the engine running on the state dir (this one, or another process's)

@@ -24,6 +24,9 @@ type fakeEngine struct {
 	scanGate chan struct{}
 
 	triggered []string
+	configs   []string // each Trigger's run config, as sent
+	backfills []api.BackfillRequest
+	marks     []markCall
 	cancelled []int64
 	cancelErr error
 	pins      []string // dag@version, in PinDAG order
@@ -77,10 +80,11 @@ func (f *fakeEngine) ScanNow(ctx context.Context) (api.ScanResult, error) {
 	return f.scanResult, f.scanErr
 }
 
-func (f *fakeEngine) Trigger(_ context.Context, dag string, _ json.RawMessage) (int64, error) {
+func (f *fakeEngine) Trigger(_ context.Context, dag string, cfg json.RawMessage) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.triggered = append(f.triggered, dag)
+	f.configs = append(f.configs, string(cfg))
 	return 100 + int64(len(f.triggered)), nil
 }
 

@@ -61,6 +61,13 @@ type Options struct {
 	// Remote is set for a console that is one session of a shared engine
 	// (over SSH): quitting closes only the session, the engine runs on.
 	Remote bool
+	// Editor is the command line (e.g. $EDITOR) T's run config may be
+	// edited with, ctrl+o in the form (ctrl+e stays the end of a line);
+	// empty offers the text area only.
+	// Never set for a remote session: the editor runs on the engine's
+	// machine, as the engine's user, and would be a shell for anyone who
+	// reaches its escape to one.
+	Editor string
 }
 
 // Model is the console's root model.
@@ -115,6 +122,9 @@ func New(ctx context.Context, api api.API, opts Options) *Model {
 	}
 	c := common.NewCommon(opts.Styles)
 	c.Clock = clock.Or(opts.Clock)
+	if !opts.Remote {
+		c.Editor = opts.Editor
+	}
 	m := &Model{ctx: ctx, api: api, opts: opts, c: c}
 	// Before the panes are built: they take their bindings from c.Keys.
 	m.refused = restrictKeys(c.Keys, opts.Refused)

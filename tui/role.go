@@ -27,6 +27,12 @@ const (
 	ActionPauseDAG
 	ActionPinDAG
 	ActionUnpinDAG
+	// ActionTriggerConfig is T (trigger with a run config), ActionBackfill
+	// B, ActionCancelBackfill c on a backfill's row, ActionMark M.
+	ActionTriggerConfig
+	ActionBackfill
+	ActionCancelBackfill
+	ActionMark
 	actionCount // keep last
 )
 
@@ -47,19 +53,23 @@ type refusedKey struct {
 // what the engine allows.
 func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 	bindings := map[Action]*key.Binding{
-		ActionTrigger:     &k.Trigger,
-		ActionCancel:      &k.Cancel,
-		ActionRunMeta:     &k.Meta,
-		ActionApprove:     &k.Approve,
-		ActionReject:      &k.Reject,
-		ActionPauseSensor: &k.Pause,
-		ActionRerun:       &k.Rerun,
-		ActionClear:       &k.Clear,
-		ActionPauseDAG:    &k.PauseDAG,
-		ActionPinDAG:      &k.Pin,
-		ActionUnpinDAG:    &k.Unpin,
-		ActionTakeOut:     &k.TakeOut,
-		ActionUndo:        &k.Undo,
+		ActionTrigger:        &k.Trigger,
+		ActionCancel:         &k.Cancel,
+		ActionRunMeta:        &k.Meta,
+		ActionApprove:        &k.Approve,
+		ActionReject:         &k.Reject,
+		ActionPauseSensor:    &k.Pause,
+		ActionRerun:          &k.Rerun,
+		ActionClear:          &k.Clear,
+		ActionPauseDAG:       &k.PauseDAG,
+		ActionPinDAG:         &k.Pin,
+		ActionUnpinDAG:       &k.Unpin,
+		ActionTriggerConfig:  &k.TriggerConfig,
+		ActionBackfill:       &k.Backfill,
+		ActionCancelBackfill: &k.CancelBackfill,
+		ActionMark:           &k.Mark,
+		ActionTakeOut:        &k.TakeOut,
+		ActionUndo:           &k.Undo,
 	}
 	var out []refusedKey
 	for a := ActionTrigger; a < actionCount; a++ {
@@ -77,18 +87,23 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 // refusal is the reason msg is refused in the focused pane: the key is one
 // of the role's refused action keys and the pane has that action (a viewer
 // pressing c where there is nothing to cancel gets what an operator gets).
+// What the pane offers here (its footer) comes first: c on a backfill's
+// row is "cancel backfill", not the "cancel run" of the rows below. A pane
+// may copy a binding under its own help ("undo reject" from u "undo"):
+// the copy of a refused binding is disabled too, and refused by its keys
+// once no binding matches exactly (help tells p-pause from p-pin).
 func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 	pressed := msg.String()
-	// First the binding itself (its help tells p-pause from p-pin); then a
-	// pane's own disabled copy of it under another help ("undo take-out").
-	for _, exact := range []bool{true, false} {
-		for _, r := range m.refused {
-			if !contains(r.keys, pressed) {
-				continue
-			}
-			for _, group := range m.panes[m.focus].FullHelp() {
-				for _, b := range group {
-					if sameKeys(b.Keys(), r.keys) && (b.Help() == r.help || !exact && !b.Enabled()) {
+	pane := m.panes[m.focus]
+	groups := append([][]key.Binding{pane.ShortHelp()}, pane.FullHelp()...)
+	for _, copied := range []bool{false, true} {
+		for _, group := range groups {
+			for _, b := range group {
+				for _, r := range m.refused {
+					if !contains(r.keys, pressed) || !sameKeys(b.Keys(), r.keys) {
+						continue
+					}
+					if b.Help() == r.help || copied && !b.Enabled() {
 						return r.reason, true
 					}
 				}

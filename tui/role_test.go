@@ -71,7 +71,9 @@ func viewerRefusals() map[Action]string {
 		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
 		ActionTakeOut: access.ActionExclude, ActionUndo: access.ActionUnreject,
 		ActionPauseSensor: access.ActionPauseSensor, ActionRerun: access.ActionRerun, ActionClear: access.ActionRerun,
-		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG} {
+		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG,
+		ActionTriggerConfig: access.ActionTrigger, ActionBackfill: access.ActionBackfill,
+		ActionCancelBackfill: access.ActionCancelBackfill, ActionMark: access.ActionMark} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
@@ -99,8 +101,8 @@ func TestViewerIsNotOfferedActions(t *testing.T) {
 		actions []string // what an operator is offered there
 		inHelp  []string // … in the help overlay only
 	}{
-		{"1", []string{"t trigger"}, nil},
-		{"2", []string{"c cancel run"}, nil},
+		{"1", []string{"t trigger"}, []string{"T trigger with config", "B backfill"}},
+		{"2", []string{"c cancel run"}, []string{"M mark run"}},
 		{"3", []string{"p pause/resume"}, nil},
 		{"4", []string{"a approve", "x reject", "m run metapipeline"}, []string{"undo reject"}},
 		// An open staged deprecation: its header and help offer the
@@ -174,6 +176,9 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"pause dag", []string{"j", "j", "P"}, "viewers cannot pause dags"},
 		{"pin version", []string{"j", "j", "v", "p"}, "viewers cannot pin dag versions"},
 		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
+		{"trigger with config", []string{"j", "j", "T"}, "viewers cannot trigger runs"},
+		{"backfill", []string{"j", "j", "B"}, "viewers cannot backfill dags"},
+		{"mark", []string{"2", "G", "M"}, "viewers cannot mark runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

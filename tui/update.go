@@ -25,6 +25,8 @@ type actionFinishedMsg struct {
 	name string
 	text string
 	err  error
+	// done is the action's Done message, for the panes on success.
+	done tea.Msg
 	// loaded is what a Load action read, for the panes.
 	loaded tea.Msg
 }
@@ -76,6 +78,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.loaded != nil {
 			return m, m.broadcast(msg.loaded)
+		}
+		if msg.done != nil {
+			return m, tea.Batch(m.broadcast(msg.done), m.showToast(msg.text, false))
 		}
 		return m, m.showToast(msg.text, false)
 	}
@@ -269,7 +274,11 @@ func (m *Model) requestAction(a common.Action) tea.Cmd {
 
 func (m *Model) runAction(a common.Action) tea.Cmd {
 	api, ctx, timeout := m.api, m.ctx, m.opts.ActionTimeout
-	return tea.Batch(m.start(a.Name), func() tea.Msg {
+	var spin tea.Cmd
+	if !a.Quiet {
+		spin = m.start(a.Name)
+	}
+	return tea.Batch(spin, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		if a.Load != nil {
@@ -283,7 +292,7 @@ func (m *Model) runAction(a common.Action) tea.Cmd {
 		if errors.Is(err, context.Canceled) && m.ctx.Err() != nil {
 			return nil // the console is closing
 		}
-		return actionFinishedMsg{name: a.Name, text: text, err: err}
+		return actionFinishedMsg{name: a.Name, text: text, err: err, done: a.Done}
 	})
 }
 

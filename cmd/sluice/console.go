@@ -171,7 +171,13 @@ func openConsole(ctx context.Context, env *cliEnv, run consoleRun) int {
 		lipgloss.SetHasDarkBackground(lipgloss.HasDarkBackground())
 	}
 	uiCtx, cancelUI := context.WithCancel(ctx)
-	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(nil)})
+	// The local operator's editor for T's run config; a session over SSH
+	// (sluice serve) never gets one.
+	editor := env.getenv("VISUAL")
+	if editor == "" {
+		editor = env.getenv("EDITOR")
+	}
+	model := tui.New(uiCtx, eng, tui.Options{Styles: styles.New(nil), Editor: editor})
 	p := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, runErr := p.Run()
 	cancelUI()

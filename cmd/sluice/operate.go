@@ -260,17 +260,5 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 	return exitOK
 }
 
-// parseSince reads a duration ago or an RFC 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("%q is negative", s)
-		}
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a duration (24h) nor an RFC 3339 time", s)
-	}
-	return t, nil
-}
+// parseSince reads a duration ago or an RFC 3339 time (api.ParseSince).
+func parseSince(s string, now time.Time) (time.Time, error) { return api.ParseSince(s, now) }

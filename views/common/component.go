@@ -39,6 +39,9 @@ type Common struct {
 	Keys   *keys.KeyMap
 	// Clock is the console's clock, injected so golden tests are stable.
 	Clock clock.Clock
+	// Editor is the command line a run config may be edited with (the
+	// local operator's $EDITOR); empty offers the inline text area only.
+	Editor string
 }
 
 // NewCommon returns a Common with the default keymap and the real clock.

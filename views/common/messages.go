@@ -46,6 +46,13 @@ type Action struct {
 	// with what was typed (maybe nothing) in place of Do.
 	Input   string
 	DoInput func(ctx context.Context, api api.API, input string) (string, error)
+	// Done, when set, goes to the panes once Do succeeded: a form that
+	// asked for the action closes then, and stays open (its text kept)
+	// when the operator says No or the engine refuses.
+	Done tea.Msg
+	// Quiet actions (a pane refreshing what it shows) run without the
+	// spinner.
+	Quiet bool
 }
 
 // ActionRequestedMsg asks the root model to run an action.

@@ -34,6 +34,10 @@ type Model struct {
 	detail string
 	// versions is open over the tree or the details (v), nil otherwise.
 	versions *versionsView
+	// triggerForm (T) and backfillForm (B) are open over the tree or the
+	// details, nil otherwise; either takes every key.
+	triggerForm  *triggerForm
+	backfillForm *backfillForm
 }
 
 var _ common.Component = (*Model)(nil)
@@ -49,6 +53,18 @@ func New(c *common.Common) *Model {
 
 // Title implements common.Component.
 func (m *Model) Title() string { return "DAGs" }
+
+// Capturing implements common.Component: a form being filled takes every
+// key, as a filter being typed does.
+func (m *Model) Capturing() bool {
+	return m.triggerForm != nil || m.backfillForm != nil || m.ListPane.Capturing()
+}
+
+// SetSize implements common.Component.
+func (m *Model) SetSize(width, height int) {
+	m.ListPane.SetSize(width, height)
+	m.sizeTriggerForm()
+}
 
 // Update implements common.Component.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
@@ -74,6 +90,18 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.versionsLoaded(msg)
 	case VersionDiffLoadedMsg:
 		m.diffLoaded(msg)
+	case TriggerFormClosedMsg:
+		if m.triggerForm != nil && m.triggerForm.dag == msg.DAG {
+			m.triggerForm = nil
+		}
+	case EditorClosedMsg:
+		m.editorClosed(msg)
+	case BackfillPreviewedMsg:
+		m.backfillPreviewed(msg)
+	case BackfillFormClosedMsg:
+		if m.backfillForm != nil && m.backfillForm.dag == msg.DAG {
+			m.backfillForm = nil
+		}
 	case common.ClockTickedMsg:
 		if m.detail != "" {
 			m.refreshDetail()
@@ -86,6 +114,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
+	if m.triggerForm != nil {
+		return m.triggerFormKey(msg)
+	}
+	if m.backfillForm != nil {
+		return m.backfillFormKey(msg)
+	}
 	if m.Filter.Editing() {
 		return m.Filter.EditKey(msg, m.refilter, m.Relayout)
 	}
@@ -99,6 +133,14 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, k.Trigger):
 			if d := m.findDAG(m.detail); d != nil {
 				return m.trigger(d.Name)
+			}
+		case key.Matches(msg, k.TriggerConfig):
+			if d := m.findDAG(m.detail); d != nil {
+				return m.openTriggerForm(d.Name)
+			}
+		case key.Matches(msg, k.Backfill):
+			if d := m.findDAG(m.detail); d != nil {
+				return m.openBackfillForm(d)
 			}
 		case key.Matches(msg, k.Versions):
 			if d := m.findDAG(m.detail); d != nil {
@@ -141,6 +183,18 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return common.Toast("select a DAG to trigger", true)
 		}
 		return m.trigger(m.snap.DAGs[r.dag].Name)
+	case key.Matches(msg, k.TriggerConfig):
+		r, ok := m.selected()
+		if !ok || r.kind == rowSource || r.kind == rowFolder {
+			return common.Toast("select a DAG to trigger", true)
+		}
+		return m.openTriggerForm(m.snap.DAGs[r.dag].Name)
+	case key.Matches(msg, k.Backfill):
+		r, ok := m.selected()
+		if !ok || r.kind == rowSource || r.kind == rowFolder {
+			return common.Toast("select a scheduled DAG to backfill", true)
+		}
+		return m.openBackfillForm(&m.snap.DAGs[r.dag])
 	case key.Matches(msg, k.PauseDAG):
 		r, ok := m.selected()
 		if !ok || r.kind == rowSource || r.kind == rowFolder {
@@ -265,6 +319,12 @@ func (m *Model) rebuild(prev *api.Snapshot) {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
+	if m.triggerForm != nil {
+		return m.triggerFormHelp()
+	}
+	if m.backfillForm != nil {
+		return m.backfillFormHelp()
+	}
 	if m.Filter.Editing() {
 		return m.Filter.EditingHelp()
 	}
@@ -272,7 +332,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		return m.versionsHelp()
 	}
 	if m.detail != "" {
-		return []key.Binding{k.Up, k.Down, k.Trigger, k.Versions, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Trigger, k.TriggerConfig, k.Versions, k.Back}
 	}
 	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.Trigger, k.Toggle}
 }
@@ -280,8 +340,14 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	if m.versions != nil {
+	switch {
+	case m.triggerForm != nil:
+		return [][]key.Binding{m.triggerFormHelp()}
+	case m.backfillForm != nil:
+		return [][]key.Binding{m.backfillFormHelp()}
+	case m.versions != nil:
 		return [][]key.Binding{k.Navigation(), m.versionsHelp()}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Toggle, k.CollapseAll, k.ExpandAll}, {k.Trigger, k.PauseDAG, k.Versions}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Enter, k.Back}, {k.Toggle, k.CollapseAll, k.ExpandAll},
+		{k.Trigger, k.TriggerConfig, k.Backfill, k.PauseDAG, k.Versions}}
 }

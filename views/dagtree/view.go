@@ -14,6 +14,12 @@ func (m *Model) View() string {
 	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
+	if m.triggerForm != nil {
+		return m.triggerFormView()
+	}
+	if m.backfillForm != nil {
+		return m.backfillFormView()
+	}
 	if m.versions != nil {
 		return m.versionsView()
 	}

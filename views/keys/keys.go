@@ -51,6 +51,17 @@ type KeyMap struct {
 	Versions key.Binding
 	Pin      key.Binding
 	Unpin    key.Binding
+	// TriggerConfig triggers with a run config typed in a form; Backfill
+	// opens the backfill form of a scheduled DAG; CancelBackfill cancels
+	// a backfill as a whole from its row in the run queue; Mark sets a
+	// finished run's state; Audit shows the audit log in the logs pane.
+	TriggerConfig  key.Binding
+	Backfill       key.Binding
+	CancelBackfill key.Binding
+	Mark           key.Binding
+	Audit          key.Binding
+	// Submit sends a form (a text area takes enter for new lines).
+	Submit key.Binding
 	// ByTrigger cycles the run list through trigger filters.
 	ByTrigger key.Binding
 
@@ -117,6 +128,13 @@ func Default() *KeyMap {
 		Versions: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "versions")),
 		Pin:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pin version")),
 		Unpin:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpin")),
+
+		TriggerConfig:  key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "trigger with config")),
+		Backfill:       key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "backfill")),
+		CancelBackfill: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel backfill")),
+		Mark:           key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "mark run")),
+		Audit:          key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "audit log")),
+		Submit:         key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "submit")),
 
 		TakeOut: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "take out/put back")),
 		Undo:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),

@@ -24,6 +24,8 @@ type Model struct {
 	shown  []int // indexes into logs that pass the filter
 	follow bool
 	detail bool
+	// audit, when on, lists the audit log instead of the records.
+	audit audit
 }
 
 var _ common.Component = (*Model)(nil)
@@ -50,8 +52,17 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case common.SnapshotUpdatedMsg:
 		if msg.Topics&api.TopicLogs != 0 || m.logs == nil {
 			m.logs = msg.Snap.Logs
-			m.rebuild()
+			if !m.audit.on {
+				m.rebuild()
+			}
 		}
+		// Every action is audited, whichever part of the snapshot it
+		// changed: any change but new log lines may have added an entry.
+		if msg.Topics&^api.TopicLogs != 0 {
+			return m.loadAudit()
+		}
+	case AuditLoadedMsg:
+		m.auditLoaded(msg)
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
@@ -79,13 +90,19 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	switch {
+	case key.Matches(msg, k.Audit):
+		return m.toggleAudit()
 	case key.Matches(msg, k.Follow):
 		m.follow = true
 		m.List.Select(m.List.Len() - 1)
 	case key.Matches(msg, k.Enter):
-		if i := m.List.Cursor(); i >= 0 {
+		if i := m.List.Cursor(); i >= 0 && i < len(m.shown) {
 			m.detail = true
-			m.Pager.SetContent(m.recordText(m.logs[m.shown[i]]))
+			if m.audit.on {
+				m.Pager.SetContent(m.auditEntryText(&m.audit.entries[m.shown[i]]))
+			} else {
+				m.Pager.SetContent(m.recordText(m.logs[m.shown[i]]))
+			}
 			m.Pager.GotoTop()
 		}
 	}
@@ -95,6 +112,18 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 func (m *Model) rebuild() {
 	match := m.Filter.Matcher()
 	m.shown = m.shown[:0]
+	if m.audit.on {
+		for i := range m.audit.entries {
+			if match == nil || match(auditText(&m.audit.entries[i])) {
+				m.shown = append(m.shown, i)
+			}
+		}
+		m.List.SetLen(len(m.shown))
+		if m.follow {
+			m.List.Select(len(m.shown) - 1)
+		}
+		return
+	}
 	for i := range m.logs {
 		r := &m.logs[i]
 		if match == nil || match(levelText(r.Level)+" "+r.Msg+" "+r.Attrs) {
@@ -114,7 +143,11 @@ func (m *Model) View() string {
 	}
 	st := m.c.Styles
 	if m.detail {
-		return common.PadRight(st.Bold.Render("log record"), m.Width) + "\n" + m.Pager.View()
+		title := "log record"
+		if m.audit.on {
+			title = "audit entry"
+		}
+		return common.PadRight(st.Bold.Render(title), m.Width) + "\n" + m.Pager.View()
 	}
 	var b strings.Builder
 	status := fmt.Sprintf("%d records", len(m.logs))
@@ -126,17 +159,20 @@ func (m *Model) View() string {
 	} else {
 		status += st.Muted.Render(" · f to follow")
 	}
+	empty, render := "no log records yet", m.renderRow
+	if m.audit.on {
+		status, empty, render = m.auditStatus(), "no action recorded yet", m.auditRow
+	}
 	b.WriteString(m.Filter.ViewUnder(status, m.Width))
 	b.WriteString("\n")
 	if len(m.shown) == 0 {
-		msg := "no log records yet"
 		if m.Filter.Active() {
-			msg = "no record matches the filter"
+			empty = "nothing matches the filter"
 		}
-		b.WriteString(common.Lines(st.Muted.Render("  "+msg), m.Width, m.List.Height()))
+		b.WriteString(common.Lines(st.Muted.Render("  "+empty), m.Width, m.List.Height()))
 		return b.String()
 	}
-	b.WriteString(common.RenderList(m.c, &m.List, m.Width, m.renderRow))
+	b.WriteString(common.RenderList(m.c, &m.List, m.Width, render))
 	return b.String()
 }
 
@@ -201,11 +237,20 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.detail {
 		return []key.Binding{k.Up, k.Down, k.Back}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Follow, k.Enter}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Follow, k.Enter, m.auditKey()}
+}
+
+// auditKey is A, saying where it leads.
+func (m *Model) auditKey() key.Binding {
+	b := m.c.Keys.Audit
+	if m.audit.on {
+		b.SetHelp(b.Help().Key, "log records")
+	}
+	return b
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.Follow, k.Enter, k.Back}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.Follow, k.Enter, k.Back, m.auditKey()}}
 }

@@ -12,6 +12,10 @@ const (
 	rowHeader rowKind = iota
 	rowRun
 	rowTask
+	// The active backfills, above the queue: a header and one row each
+	// (run indexes the backfills the rows were built from).
+	rowBackfillHeader
+	rowBackfill
 )
 
 // Sections of the queue, in display order.
@@ -40,8 +44,10 @@ type rowID struct {
 
 func (m *Model) idOf(snap *api.Snapshot, r row) rowID {
 	switch r.kind {
-	case rowHeader:
-		return rowID{kind: rowHeader, sec: r.sec}
+	case rowHeader, rowBackfillHeader:
+		return rowID{kind: r.kind, sec: r.sec}
+	case rowBackfill:
+		return rowID{kind: rowBackfill, run: m.bf.shown[r.run].ID}
 	case rowTask:
 		run := &section(snap, r.sec)[r.run]
 		return rowID{kind: rowTask, run: run.ID, task: run.Tasks[r.task].ID}
@@ -62,15 +68,21 @@ func section(snap *api.Snapshot, sec int) []api.Run {
 
 var sectionNames = [...]string{"Queued", "Running", "Finished"}
 
-func build(snap *api.Snapshot, match func(string) bool, trigger func(string) bool) []row {
+func build(snap *api.Snapshot, backfills []api.Backfill, match func(string) bool, trigger func(string) bool) []row {
 	if snap == nil {
 		return nil
 	}
-	n := len(snap.Runs.Queued) + len(snap.Runs.Finished) + 3
+	n := len(snap.Runs.Queued) + len(snap.Runs.Finished) + 3 + len(backfills) + 1
 	for _, r := range snap.Runs.Running {
 		n += 1 + len(r.Tasks)
 	}
 	rows := make([]row, 0, n)
+	if len(backfills) > 0 {
+		rows = append(rows, row{kind: rowBackfillHeader})
+		for i := range backfills {
+			rows = append(rows, row{kind: rowBackfill, run: i})
+		}
+	}
 	for sec := secQueued; sec <= secFinished; sec++ {
 		runs := section(snap, sec)
 		rows = append(rows, row{kind: rowHeader, sec: sec})
@@ -101,7 +113,8 @@ func (m *Model) rebuild(prev *api.Snapshot) {
 	if i := m.List.Cursor(); i >= 0 && i < len(m.rows) && prev != nil {
 		keep, had = m.idOf(prev, m.rows[i]), true
 	}
-	m.rows = build(m.snap, m.Filter.Matcher(), m.triggerMatch)
+	m.bf.shown = m.shownBackfills()
+	m.rows = build(m.snap, m.bf.shown, m.Filter.Matcher(), m.triggerMatch)
 	m.List.SetLen(len(m.rows))
 	m.nameWidth, m.idWidth = 0, 0
 	m.shown = [len(m.shown)]int{}
@@ -140,10 +153,29 @@ func (m *Model) runAt(r row) *api.Run {
 	return &section(m.snap, r.sec)[r.run]
 }
 
+// shownBackfills are the active backfills the filters let through: the
+// trigger filter keeps them on "all" and "backfill".
+func (m *Model) shownBackfills() []api.Backfill {
+	if f := triggerFilters[m.trigger]; f.only != "" && f.only != "backfill" {
+		return nil
+	}
+	match := m.Filter.Matcher()
+	var out []api.Backfill
+	for _, b := range m.bf.active {
+		if match == nil || match(fmt.Sprintf("backfill #%d %s", b.ID, b.DAG)) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // selectedRun is the run under the cursor (or owning the task under it).
 func (m *Model) selectedRun() *api.Run {
 	i := m.List.Cursor()
-	if i < 0 || i >= len(m.rows) || m.rows[i].kind == rowHeader {
+	if i < 0 || i >= len(m.rows) {
+		return nil
+	}
+	if k := m.rows[i].kind; k != rowRun && k != rowTask {
 		return nil
 	}
 	return m.runAt(m.rows[i])

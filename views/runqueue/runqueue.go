@@ -33,6 +33,10 @@ type Model struct {
 	// trigger is the position in triggerFilters of the list's trigger
 	// filter; 0 shows every run.
 	trigger int
+	// bf are the active backfills, shown above the queue.
+	bf backfills
+	// markForm is open over the queue (M), nil otherwise.
+	markForm *markForm
 }
 
 // triggerFilters are what the by-trigger key cycles through: everything,
@@ -59,12 +63,17 @@ var _ common.Component = (*Model)(nil)
 func New(c *common.Common) *Model {
 	m := &Model{ListPane: common.NewListPane(c), c: c}
 	// Section headers have no action: the cursor passes over them.
-	m.List.SetSkip(func(i int) bool { return i < len(m.rows) && m.rows[i].kind == rowHeader })
+	m.List.SetSkip(func(i int) bool {
+		return i < len(m.rows) && (m.rows[i].kind == rowHeader || m.rows[i].kind == rowBackfillHeader)
+	})
 	return m
 }
 
 // Title implements common.Component.
 func (m *Model) Title() string { return "Runs" }
+
+// Capturing implements common.Component: the mark form takes every key.
+func (m *Model) Capturing() bool { return m.markForm != nil || m.ListPane.Capturing() }
 
 // Update implements common.Component.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
@@ -80,6 +89,17 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.detail != 0 {
 			m.refreshDetail()
 		}
+		if prev == nil || msg.Topics&api.TopicRuns != 0 {
+			return m.refreshBackfills(prev == nil)
+		}
+	case BackfillsLoadedMsg:
+		m.backfillsLoaded(msg)
+	case BackfillCancelledMsg:
+		return m.refreshBackfills(true)
+	case MarkFormClosedMsg:
+		if m.markForm != nil && m.markForm.run == msg.Run {
+			m.markForm = nil
+		}
 	case common.ClockTickedMsg:
 		if m.detail != 0 {
 			m.refreshDetail()
@@ -92,6 +112,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
+	if m.markForm != nil {
+		return m.markFormKey(msg)
+	}
 	if m.Filter.Editing() {
 		return m.Filter.EditKey(msg, m.refilter, m.Relayout)
 	}
@@ -99,6 +122,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Back):
 			m.detail = 0
+		case key.Matches(msg, k.Mark):
+			if r := m.findRun(m.detail); r != nil {
+				return m.openMarkForm(r)
+			}
 		case key.Matches(msg, k.Cancel):
 			if r := m.findRun(m.detail); r != nil {
 				return m.cancel(r)
@@ -122,6 +149,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.ByTrigger):
 		m.trigger = (m.trigger + 1) % len(triggerFilters)
 		m.rebuild(m.snap)
+	case key.Matches(msg, k.CancelBackfill) && m.selectedBackfill() != nil:
+		return m.cancelBackfill(m.selectedBackfill())
 	case key.Matches(msg, k.Cancel):
 		r := m.selectedRun()
 		if r == nil {
@@ -134,6 +163,12 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return common.Toast("select a finished run to re-run", true)
 		}
 		return m.rerun(r, key.Matches(msg, k.Clear))
+	case key.Matches(msg, k.Mark):
+		r := m.selectedRun()
+		if r == nil {
+			return common.Toast("select a finished run to mark", true)
+		}
+		return m.openMarkForm(r)
 	}
 	return nil
 }
@@ -203,11 +238,17 @@ func (m *Model) cancel(r *api.Run) tea.Cmd {
 // ShortHelp implements help.KeyMap.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
+	if m.markForm != nil {
+		return m.markFormHelp()
+	}
 	if m.Filter.Editing() {
 		return m.Filter.EditingHelp()
 	}
 	if m.detail != 0 {
 		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
+	}
+	if m.selectedBackfill() != nil {
+		return []key.Binding{k.Up, k.Down, k.Filter, k.ByTrigger, k.CancelBackfill}
 	}
 	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
 }
@@ -215,7 +256,10 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
-	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear}}
+	if m.markForm != nil {
+		return [][]key.Binding{m.markFormHelp()}
+	}
+	return [][]key.Binding{k.Navigation(), {k.Filter, k.ByTrigger, k.Enter, k.Back}, {k.Cancel, k.Rerun, k.Clear, k.Mark, k.CancelBackfill}}
 }
 
 // sameRunShape reports whether rows built from a still index b the same

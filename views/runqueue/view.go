@@ -14,6 +14,9 @@ func (m *Model) View() string {
 	if m.Width <= 0 || m.Height <= 0 {
 		return ""
 	}
+	if m.markForm != nil {
+		return m.markFormView()
+	}
 	if m.detail != 0 {
 		return m.detailHeader() + "\n" + m.Pager.View()
 	}
@@ -76,6 +79,22 @@ func (m *Model) renderRow(i, width int) string {
 	st := m.c.Styles
 	now := m.c.Clock.Now()
 	switch r.kind {
+	case rowBackfillHeader:
+		title := st.Section.Render(fmt.Sprintf("Backfills (%d active)", len(m.bf.shown)))
+		if m.bf.err != "" {
+			title += st.Error.Render("  " + common.OneLine(m.bf.err))
+		}
+		return common.Truncate(title, width)
+	case rowBackfill:
+		b := &m.bf.shown[r.run]
+		barW := 16
+		if width < 100 {
+			barW = 10
+		}
+		nameW := min(max(m.nameWidth, len(b.DAG), 8), 32)
+		return common.Columns(width, []int{max(m.idWidth, 3) + 2, nameW, barW},
+			fmt.Sprintf("bf#%d", b.ID), b.DAG, common.Progress(st, b.Succeeded+b.Failed+b.Cancelled, b.Total, barW),
+			backfillProgress(b, width >= 100))
 	case rowHeader:
 		n := len(section(m.snap, r.sec))
 		count := fmt.Sprintf("%s (%d)", sectionNames[r.sec], n)

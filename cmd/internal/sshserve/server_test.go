@@ -260,6 +260,17 @@ func TestViewerCannotApproveEvenByTypingTheKeys(t *testing.T) {
 	if strings.Contains(c.Screen.Text(mark), "Trigger a run of daily_etl now?") {
 		t.Error("a viewer got the trigger dialog before the refusal")
 	}
+	// The forms too: backfill (B), then trigger with a run config (T),
+	// refused before they open.
+	mark = c.Screen.Mark()
+	c.Type(t, "B")
+	c.Screen.WaitFor(t, mark, wait, "viewers cannot backfill dags")
+	mark = c.Screen.Mark()
+	c.Type(t, "T")
+	c.Screen.WaitFor(t, mark, wait, "viewers cannot trigger runs")
+	if text := c.Screen.Text(mark); strings.Contains(text, "Backfill daily_etl") || strings.Contains(text, "Trigger daily_etl") {
+		t.Error("a viewer got a form before the refusal")
+	}
 	if got := f.eng.approvals(); len(got) != 0 {
 		t.Fatalf("a viewer's approval reached the engine: %v", got)
 	}
