@@ -70,6 +70,8 @@ func Run(t *testing.T, b Backend) {
 		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
 		{"NotificationOutbox", testNotificationOutbox},
 		{"NotificationsSurviveReopen", testNotificationsSurviveReopen},
+		{"NotificationClaims", testNotificationClaims},
+		{"NotifyStates", testNotifyStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
