@@ -117,14 +117,14 @@ type request struct {
 // answer 503 (and record nothing).
 type receiver struct {
 	*httptest.Server
-	mu       sync.Mutex
-	reqs     []request
-	fail     bool
-	refused  int
+	mu      sync.Mutex
+	reqs    []request
+	fail    bool
+	refused int
 	// failEvery, when set, refuses every failEvery-th request too.
 	failEvery int
 	calls     int
-	received chan struct{}
+	received  chan struct{}
 }
 
 func newReceiver(t *testing.T) *receiver {
