@@ -102,7 +102,7 @@ type StatusNotifyTarget struct {
 
 // StatusStore is the database.
 type StatusStore struct {
-	Kind      string `json:"kind"` // "sqlite" or "postgres"
+	Kind      string `json:"kind"`     // "sqlite" or "postgres"
 	Location  string `json:"location"` // the file, or the URL redacted
 	SizeBytes int64  `json:"size_bytes"`
 	// Exists is false when nothing ever ran in the state dir.
