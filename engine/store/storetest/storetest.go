@@ -58,6 +58,7 @@ func Run(t *testing.T, b Backend) {
 		{"DAGVersionsPrunedKeepingPinned", testDAGVersionsPrunedKeepingPinned},
 		{"DAGVersionsRecordedInABatch", testDAGVersionsRecordedInABatch},
 		{"DAGPins", testDAGPins},
+		{"DAGVersionOrigin", testDAGVersionOrigin},
 		{"BackfillFedUnderMaxActiveAndCancelled", testBackfillFedUnderMaxActiveAndCancelled},
 		{"BackfillUnboundedQueuesAllAndIsDone", testBackfillUnboundedQueuesAllAndIsDone},
 		{"RunRecordsDAGVersion", testRunRecordsDAGVersion},
