@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/notify"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -45,7 +46,7 @@ func (e *Engine) notificationStatus(ctx context.Context, s *api.Status) {
 		}
 		for _, d := range e.notify.Status() {
 			t := &n.Targets[byName[d.Name]]
-			t.LastDelivery, t.Pending, t.Failures, t.Failing, t.Error = d.LastDelivery, d.Pending, d.Failures, d.Failing, d.LastError
+			t.LastDelivery, t.Pending, t.Failures, t.Failing, t.Error = d.LastDelivery, d.Pending, d.Failures, d.Failing, text.Line(d.LastError)
 		}
 		return
 	}
@@ -69,10 +70,10 @@ func (e *Engine) notificationStatus(ctx context.Context, s *api.Status) {
 		i, ok := byName[o.Target]
 		if !ok {
 			i = len(n.Targets)
-			n.Targets = append(n.Targets, api.StatusNotifyTarget{Name: o.Target})
+			n.Targets = append(n.Targets, api.StatusNotifyTarget{Name: text.Line(o.Target)})
 		}
 		t := &n.Targets[i]
-		t.LastDelivery, t.Pending, t.Failures, t.Error = o.LastSent, o.Pending, o.Attempts, o.LastError
+		t.LastDelivery, t.Pending, t.Failures, t.Error = o.LastSent, o.Pending, o.Attempts, text.Line(o.LastError)
 		t.Failing = t.Configured && o.Attempts >= failingAfter
 	}
 }
