@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,15 @@ func TestNotificationsSurviveEngineRestart(t *testing.T) {
 		n := e.Snapshot().Notify
 		return len(n) == 1 && n[0].Failing && n[0].Pending == 1
 	}, "the refusing target shown failing in the snapshot")
+	// The running engine's status says so, and is unhealthy for it.
+	st, err := e.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Notifications; n == nil || len(n.Targets) != 1 || !n.Targets[0].Failing || n.Targets[0].Pending != 1 ||
+		n.Targets[0].URL != srv.URL || len(st.Problems) != 2 || !strings.HasPrefix(st.Problems[1], "notification target generic:") {
+		t.Fatalf("running engine's status: notifications %+v, problems %q", st.Notifications, st.Problems)
+	}
 	e.Stop()
 
 	mu.Lock()

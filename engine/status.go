@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/store"
+	"github.com/sluice-dev/sluice/engine/store/storeopen"
 )
 
 // Status reports the engine's health: sources, DAG counts, queue,
@@ -29,9 +30,7 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 		}
 		s.Queue.TagLimits[tl.Key+"="+tl.Value] = tl.Limit
 	}
-	s.Store = storeStatus(e.cfg.StateDir)
-	// Notifications are not part of this build yet: the section says so.
-	s.Notifications = &api.StatusNotifications{}
+	s.Store = e.storeStatus(ctx)
 
 	var dags []api.DAG
 	var sources []api.Source
@@ -50,7 +49,9 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 		}
 	} else {
 		s.Engine.Offline = true
-		if pid, held, err := store.LockHolder(e.cfg.StateDir); err == nil {
+		if storeopen.Shared(e.cfg.Store) {
+			s.Engine.Running, s.Engine.Instances = e.liveInstances(ctx, &s.Store)
+		} else if pid, held, err := store.LockHolder(e.cfg.StateDir); err == nil {
 			s.Engine.Running, s.Engine.PID = held, pid
 		}
 		listing, err := e.ListDAGs(ctx)
@@ -70,6 +71,7 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 		s.DAGs[d.Status]++
 		dags[i].Name = text.Line(d.Name) // problems quote names
 	}
+	e.notificationStatus(ctx, &s)
 	s.Problems = problems(s, dags)
 	return s, nil
 }
@@ -123,10 +125,58 @@ func sensorsOf(d api.DAG) []api.StatusSensor {
 	return out
 }
 
-// storeStatus describes the state dir's SQLite database, WAL included.
-func storeStatus(dir string) api.StatusStore {
+// storeStatus describes the store: the state dir's SQLite database (WAL
+// included), or the PostgreSQL database the instances share, opened to
+// say whether it answers and how big it is.
+func (e *Engine) storeStatus(ctx context.Context) api.StatusStore {
+	if !storeopen.Shared(e.cfg.Store) {
+		return sqliteStatus(e.cfg.StateDir)
+	}
+	out := api.StatusStore{Kind: storeopen.Postgres, Location: store.Redact(e.cfg.Store)}
+	st, err := e.openStore(ctx, false)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	out.Exists = true
+	if sized, ok := st.(interface {
+		Size(context.Context) (int64, error)
+	}); ok {
+		if out.SizeBytes, err = sized.Size(ctx); err != nil {
+			out.Error = err.Error()
+		}
+	}
+	return out
+}
+
+// liveInstances counts the instances whose heartbeat in the shared store
+// is within the lease.
+func (e *Engine) liveInstances(ctx context.Context, ss *api.StatusStore) (bool, int) {
+	if !ss.Exists {
+		return false, 0
+	}
+	ins, err := e.Instances(ctx)
+	if err != nil {
+		ss.Error = fmt.Sprintf("listing instances: %v", err)
+		return false, 0
+	}
+	lease := e.cfg.Lease
+	if lease <= 0 {
+		lease = 30 * time.Second // the runner's default
+	}
+	live, now := 0, time.Now()
+	for _, in := range ins {
+		if in.Status(now, lease) == store.InstanceLive {
+			live++
+		}
+	}
+	return live > 0, live
+}
+
+// sqliteStatus describes the state dir's SQLite database, WAL included.
+func sqliteStatus(dir string) api.StatusStore {
 	db := filepath.Join(dir, store.DBFile)
-	out := api.StatusStore{Kind: "sqlite", Location: db}
+	out := api.StatusStore{Kind: storeopen.SQLite, Location: db}
 	fi, err := os.Stat(db)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -175,13 +225,7 @@ func problems(s api.Status, dags []api.DAG) []string {
 			out = append(out, fmt.Sprintf("%s: consumer lag %s (%d)", name, ss.LagStatus, ss.Lag))
 		}
 	}
-	if n := s.Notifications; n != nil {
-		for _, t := range n.Targets {
-			if t.Failures > 0 {
-				out = append(out, fmt.Sprintf("notification target %s failing (%d): %s", t.Name, t.Failures, t.Error))
-			}
-		}
-	}
+	out = append(out, notificationProblems(s.Notifications)...)
 	return out
 }
 

@@ -164,7 +164,9 @@ func (v *versionedSource) record(ctx context.Context) {
 		if !ok || !found || sum != d.Checksum {
 			continue // changed again since the listing: the next change records it
 		}
-		batch = append(batch, api.DAGVersion{DAG: d.Name, SHA256: sum, Source: location, Content: data, LastSeen: d.LoadedAt})
+		// The row's origin is the commit its active (good) content came
+		// from, the content recorded here.
+		batch = append(batch, api.DAGVersion{DAG: d.Name, SHA256: sum, Source: location, Content: data, LastSeen: d.LoadedAt, Origin: d.Origin})
 		defs = append(defs, pending{src: src, seen: seen})
 	}
 	if len(batch) == 0 {

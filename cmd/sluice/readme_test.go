@@ -32,6 +32,7 @@ var readmeNeeds = map[string]string{
 	"AWS_ENDPOINT_URL_S3=": "an S3 endpoint",
 	"MODE_TOKEN=":          "Mode's API",
 	"--dags-git https://":  "a git remote",
+	"--store postgres://":  "a PostgreSQL server",
 }
 
 // readmeExit are the README lines whose documented exit status is not 0,

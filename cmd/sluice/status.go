@@ -17,22 +17,26 @@ import (
 )
 
 func init() {
-	register(command{name: "status", summary: "the engine's health: sources, DAGs, queue, sensors, store; exits 1 when unhealthy", run: runStatus})
+	register(command{name: "status", summary: "the engine's health: sources, DAGs, queue, sensors, notifications, store; exits 1 when unhealthy", run: runStatus})
 }
 
 const statusUsage = `Usage: sluice status [--json] [flags]
 
-Reports the health of the engine on --state-dir, as a running engine with
-the same settings sees it: the DAG sources (kind, location, last scan and its
-duration, files, errors, the git commit loaded), DAG counts by status, the
-run queue and its limits, the Kafka sensors (status; consumer lag only a
-running engine knows), notifications, the store (kind, size) and the version.
+Reports the health of the engine on --state-dir (or of the instances
+sharing --store), as a running engine with the same settings sees it: the
+DAG sources (kind, location, last scan and its duration, files, errors, the
+git commit loaded), DAG counts by status, the run queue and its limits, the
+Kafka sensors (status; consumer lag only a running engine knows), the
+notification targets (kind, URL redacted, last delivery, pending, failed
+attempts, from the store's outbox), the store (kind, size) and the version.
 The sources are scanned once (a git source fetches into the state dir's
 mirror); the store is only read. It takes the flags, environment and config
 file of sluice run, so point it at the same ones.
 
 Exit status: 0 healthy, 1 unhealthy (the reasons are printed, and listed
-under "problems" in --json), 2 bad flags or no status at all.
+under "problems" in --json: an invalid DAG, a failed source, a sensor in
+error, a notification target failing, a store that does not answer), 2 bad
+flags or no status at all.
 `
 
 func runStatus(ctx context.Context, env *cliEnv, args []string) int {
@@ -86,7 +90,10 @@ func printStatus(w io.Writer, st api.Status) {
 		health = "UNHEALTHY"
 	}
 	engineLine := "not running"
-	if st.Engine.Running {
+	switch {
+	case st.Engine.Instances > 0:
+		engineLine = fmt.Sprintf("running (%d live instances on the store)", st.Engine.Instances)
+	case st.Engine.Running:
 		engineLine = fmt.Sprintf("running (pid %d)", st.Engine.PID)
 	}
 	fmt.Fprintf(w, "sluice %s — %s\nstate dir %s, engine %s\n", st.Version, health, st.StateDir, engineLine)
@@ -157,9 +164,22 @@ func printStatus(w io.Writer, st api.Status) {
 	case len(n.Targets) == 0:
 		fmt.Fprintln(w, "  no targets")
 	default:
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, t := range n.Targets {
-			fmt.Fprintf(w, "  %s: last delivery %s, %d failures %s\n", t.Name, scanAge(t.LastDelivery, st.At), t.Failures, t.Error)
+			where := t.Kind + " " + t.URL
+			if !t.Configured {
+				where = "not configured"
+			}
+			state := "ok"
+			switch {
+			case t.Failing:
+				state = fmt.Sprintf("FAILING (%d failed attempts): %s", t.Failures, t.Error)
+			case t.Failures > 0:
+				state = fmt.Sprintf("retrying (%d failed attempts): %s", t.Failures, t.Error)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\tlast delivery %s\t%d pending\t%s\n", t.Name, where, scanAge(t.LastDelivery, st.At), t.Pending, state)
 		}
+		tw.Flush()
 	}
 
 	fmt.Fprintln(w, "\nStore")

@@ -103,7 +103,7 @@ func TestStatusBesideRunningEngine(t *testing.T) {
 	if st.DAGs["active"] != 2 || st.Queue.MaxConcurrentRuns != 3 || st.Store.Kind != "sqlite" || !st.Store.Exists || st.Store.SizeBytes == 0 {
 		t.Errorf("counts, queue or store:\n%s", out)
 	}
-	if st.Version == "" || st.Notifications.Available {
+	if st.Version == "" || !st.Notifications.Available {
 		t.Errorf("version or notifications:\n%s", out)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api/text"
 )
 
 func init() {
@@ -23,7 +24,10 @@ const versionsUsage = `Usage: sluice dags versions NAME [--json] [flags]
 
 Every distinct content of a DAG's file that loaded is a version, numbered
 from 1 and kept in the store (the newest 50, and the pinned one). The
-version the file holds now is marked "file", a pinned one "pinned".
+version the file holds now is marked "file", a pinned one "pinned". For a
+DAG from a git source, ORIGIN (origin in --json: hash, short, author,
+subject, when) is the commit the content was first loaded from: who changed
+the file, and why.
 `
 
 // versionFlags is the flag set of a versions command taking nargs
@@ -98,7 +102,7 @@ func runDagsVersions(ctx context.Context, env *cliEnv, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSHA256\tFIRST SEEN\tLAST SEEN\tSOURCE\t")
+	fmt.Fprintln(tw, "VERSION\tSHA256\tFIRST SEEN\tLAST SEEN\tSOURCE\tORIGIN\t")
 	for _, v := range vs {
 		mark := ""
 		if v.Current {
@@ -107,8 +111,8 @@ func runDagsVersions(ctx context.Context, env *cliEnv, args []string) int {
 		if v.Pinned {
 			mark += " pinned"
 		}
-		fmt.Fprintf(tw, "v%d%s\t%s\t%s\t%s\t%s\t\n", v.Version, mark, v.SHA256[:min(12, len(v.SHA256))],
-			v.FirstSeen.UTC().Format(time.RFC3339), v.LastSeen.UTC().Format(time.RFC3339), v.Source)
+		fmt.Fprintf(tw, "v%d%s\t%s\t%s\t%s\t%s\t%s\t\n", v.Version, mark, v.SHA256[:min(12, len(v.SHA256))],
+			v.FirstSeen.UTC().Format(time.RFC3339), v.LastSeen.UTC().Format(time.RFC3339), v.Source, text.Line(v.Origin.String()))
 	}
 	tw.Flush()
 	return exitOK

@@ -31,6 +31,9 @@ type StatusEngine struct {
 	PID     int  `json:"pid,omitempty"`
 	// Offline: this status was taken beside the engine, not by it.
 	Offline bool `json:"offline"`
+	// Instances counts the live instances sharing a PostgreSQL store
+	// (heartbeat within the lease); 0 on SQLite.
+	Instances int `json:"instances,omitempty"`
 }
 
 // StatusSource is one DAG source's health.
@@ -72,21 +75,35 @@ type StatusSensor struct {
 // Available is false in a build without notifications.
 type StatusNotifications struct {
 	Available bool                 `json:"available"`
-	Targets   []StatusNotifyTarget `json:"targets,omitempty"`
+	Targets   []StatusNotifyTarget `json:"targets"`
 }
 
-// StatusNotifyTarget is one notification target.
+// StatusNotifyTarget is one notification target: a configured one, or one
+// the store's outbox still holds messages for.
 type StatusNotifyTarget struct {
-	Name         string    `json:"name"`
-	LastDelivery time.Time `json:"last_delivery,omitempty"`
-	Failures     int       `json:"failures"`
-	Error        string    `json:"error,omitempty"`
+	Name string `json:"name"`
+	Kind string `json:"kind,omitempty"` // slack or generic; empty when not configured
+	// URL is the target's URL redacted: scheme and host only (a webhook
+	// URL's path is its secret).
+	URL string `json:"url,omitempty"`
+	// Configured is false for a target only the outbox knows (removed
+	// from the configuration with messages left).
+	Configured   bool      `json:"configured"`
+	LastDelivery time.Time `json:"last_delivery,omitzero"`
+	// Pending counts the messages waiting (queued, or being retried).
+	Pending int `json:"pending"`
+	// Failures counts failed attempts: of the running engine since its
+	// last delivery, or (read from the store) of the oldest pending
+	// message. Failing: they reached the configured threshold.
+	Failures int    `json:"failures"`
+	Failing  bool   `json:"failing"`
+	Error    string `json:"error,omitempty"`
 }
 
 // StatusStore is the database.
 type StatusStore struct {
-	Kind      string `json:"kind"` // "sqlite"
-	Location  string `json:"location"`
+	Kind      string `json:"kind"`     // "sqlite" or "postgres"
+	Location  string `json:"location"` // the file, or the URL redacted
 	SizeBytes int64  `json:"size_bytes"`
 	// Exists is false when nothing ever ran in the state dir.
 	Exists bool   `json:"exists"`

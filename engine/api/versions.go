@@ -11,6 +11,10 @@ type DAGVersion struct {
 	Source    string    `json:"source"` // the file it was read from
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Origin is, for a DAG from a git source, the commit this content was
+	// first loaded from: who changed the file, and why. Nil for the other
+	// sources.
+	Origin *Commit `json:"origin,omitempty"`
 	// Content is the file's bytes; only single-version reads carry it.
 	Content []byte `json:"-"`
 	// Current: the file holds this version now.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/store"
 )
 
 // deriver turns consecutive snapshots into events. The first snapshot is
@@ -20,6 +21,11 @@ type deriver struct {
 	failures map[string]int // failed runs of each DAG since its last success
 	sensors  map[string]api.LagStatus
 	reviews  map[int64]api.ReviewState
+	// states are the transition subjects' states that changed in the last
+	// derive (every one, at the baseline): the service records them in
+	// the store, and a transition event goes out only when its instance
+	// made the change there.
+	states []store.NotifyState
 }
 
 func newDeriver() *deriver {
@@ -30,16 +36,19 @@ func newDeriver() *deriver {
 // derive returns what changed since the last snapshot, stamped now.
 func (d *deriver) derive(s *api.Snapshot, now time.Time) []Event {
 	var out []Event
+	d.states = d.states[:0]
 	emit := func(ev Event, occurrence any) {
 		if d.seeded {
 			ev.At = now
-			ev.ID = eventID(ev.Type, ev.Subject, occurrence)
+			if ev.state == "" {
+				ev.ID = eventID(ev.Type, ev.Subject, occurrence)
+			}
 			out = append(out, ev)
 		}
 	}
-	d.deriveDAGs(s.DAGs, now, emit)
+	d.deriveDAGs(s.DAGs, emit)
 	d.deriveRuns(s.Runs.Finished, emit)
-	d.deriveSensors(s.Sensors, now, emit)
+	d.deriveSensors(s.Sensors, emit)
 	d.deriveReviews(s.Reviews, emit)
 	d.seeded = true
 	return out
@@ -47,7 +56,13 @@ func (d *deriver) derive(s *api.Snapshot, now time.Time) []Event {
 
 type emitFunc func(ev Event, occurrence any)
 
-func (d *deriver) deriveDAGs(dags []api.DAG, now time.Time, emit emitFunc) {
+// observe notes a transition subject's new state; an event announcing it
+// carries the state (and gets its id from the store's generation).
+func (d *deriver) observe(subject, state string) {
+	d.states = append(d.states, store.NotifyState{Subject: subject, State: state})
+}
+
+func (d *deriver) deriveDAGs(dags []api.DAG, emit emitFunc) {
 	for _, g := range dags {
 		prev, known := d.dags[g.Name]
 		d.dags[g.Name] = g.Status
@@ -55,6 +70,7 @@ func (d *deriver) deriveDAGs(dags []api.DAG, now time.Time, emit emitFunc) {
 			continue
 		}
 		subject := "dag/" + g.Name
+		d.observe(subject, string(g.Status))
 		base := Details{DAG: g.Name, Location: g.Location}
 		switch {
 		case g.Status == api.DAGInvalid:
@@ -66,11 +82,11 @@ func (d *deriver) deriveDAGs(dags []api.DAG, now time.Time, emit emitFunc) {
 			if g.Def != nil {
 				text += " (the last good version stays active)"
 			}
-			emit(Event{Type: DAGInvalid, Subject: subject, Text: text, Data: base}, unique(now))
+			emit(Event{Type: DAGInvalid, Subject: subject, Text: text, Data: base, state: string(g.Status)}, nil)
 		case known && prev == api.DAGInvalid && g.Status == api.DAGActive:
-			emit(Event{Type: DAGRecovered, Subject: subject, Text: fmt.Sprintf("DAG %s is valid again", g.Name), Data: base}, unique(now))
+			emit(Event{Type: DAGRecovered, Subject: subject, Text: fmt.Sprintf("DAG %s is valid again", g.Name), Data: base, state: string(g.Status)}, nil)
 		case known && g.Status == api.DAGDisabled:
-			emit(Event{Type: DAGDisabled, Subject: subject, Text: fmt.Sprintf("DAG %s is disabled", g.Name), Data: base}, unique(now))
+			emit(Event{Type: DAGDisabled, Subject: subject, Text: fmt.Sprintf("DAG %s is disabled", g.Name), Data: base, state: string(g.Status)}, nil)
 		}
 	}
 }
@@ -113,7 +129,7 @@ func (d *deriver) deriveRuns(finished []api.Run, emit emitFunc) {
 
 // deriveSensors follows each sensor group's Burrow status. A status not
 // read yet ("") is no change.
-func (d *deriver) deriveSensors(sensors []api.Sensor, now time.Time, emit emitFunc) {
+func (d *deriver) deriveSensors(sensors []api.Sensor, emit emitFunc) {
 	for _, s := range sensors {
 		cur := s.Lag.Status
 		if cur == "" {
@@ -122,17 +138,22 @@ func (d *deriver) deriveSensors(sensors []api.Sensor, now time.Time, emit emitFu
 		key := s.DAG + "#" + strconv.Itoa(s.Index)
 		prev, known := d.sensors[key]
 		d.sensors[key] = cur
-		if !known || prev == cur {
+		if known && prev == cur {
+			continue
+		}
+		subject := "sensor/" + key
+		d.observe(subject, string(cur))
+		if !known {
 			continue
 		}
 		group := s.Lag.Group
 		if group == "" {
 			group = s.Group
 		}
-		emit(Event{Type: SensorStatus, Subject: "sensor/" + key,
-			Text: fmt.Sprintf("sensor %d of %s (group %s): %s → %s, lag %d", s.Index, s.DAG, group, prev, cur, s.Lag.TotalLag),
-			Data: Details{DAG: s.DAG, Sensor: s.Index, Group: group, Status: cur, Previous: prev, Reason: s.Lag.Reason, Lag: s.Lag.TotalLag}},
-			unique(now))
+		emit(Event{Type: SensorStatus, Subject: subject,
+			Text:  fmt.Sprintf("sensor %d of %s (group %s): %s → %s, lag %d", s.Index, s.DAG, group, prev, cur, s.Lag.TotalLag),
+			Data:  Details{DAG: s.DAG, Sensor: s.Index, Group: group, Status: cur, Previous: prev, Reason: s.Lag.Reason, Lag: s.Lag.TotalLag},
+			state: string(cur)}, nil)
 	}
 }
 

@@ -7,7 +7,6 @@
 package notify
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -51,6 +50,11 @@ type Event struct {
 	// Text is one line for humans.
 	Text string  `json:"text"`
 	Data Details `json:"data"`
+
+	// state is, for a transition event (a DAG's status, a sensor's lag
+	// status), the state it announces; its ID comes from the store's
+	// generation of that state (see Service.write).
+	state string
 }
 
 // Details are the facts of an event; each type fills its own.
@@ -86,11 +90,4 @@ type Details struct {
 func eventID(typ, subject string, occurrence any) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%v", typ, subject, occurrence))
 	return hex.EncodeToString(sum[:12])
-}
-
-// unique names an occurrence nothing else identifies (a DAG turning
-// invalid, a lag status change): its time and a random part, so two
-// changes within one clock tick stay two events.
-func unique(now time.Time) string {
-	return fmt.Sprintf("%d/%s", now.UnixNano(), rand.Text())
 }

@@ -110,17 +110,21 @@ type request struct {
 	Header http.Header
 	Body   []byte
 	Msg    Message
+	at     time.Time
 }
 
 // receiver records the requests it accepts; fail, while set, makes it
 // answer 503 (and record nothing).
 type receiver struct {
 	*httptest.Server
-	mu       sync.Mutex
-	reqs     []request
-	fail     bool
-	refused  int
-	received chan struct{}
+	mu      sync.Mutex
+	reqs    []request
+	fail    bool
+	refused int
+	// failEvery, when set, refuses every failEvery-th request too.
+	failEvery int
+	calls     int
+	received  chan struct{}
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -129,14 +133,15 @@ func newReceiver(t *testing.T) *receiver {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if r.fail {
+		r.calls++
+		if r.fail || (r.failEvery > 0 && r.calls%r.failEvery == 0) {
 			r.refused++
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		var m Message
 		_ = json.Unmarshal(b, &m) // a Slack body has none of its fields
-		r.reqs = append(r.reqs, request{Header: req.Header.Clone(), Body: b, Msg: m})
+		r.reqs = append(r.reqs, request{Header: req.Header.Clone(), Body: b, Msg: m, at: time.Now()})
 		select {
 		case r.received <- struct{}{}:
 		default:

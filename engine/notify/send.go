@@ -16,8 +16,9 @@ import (
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
-// loop sends the target's outbox until ctx ends: pending notifications
-// grouped by subject, each group one message, in outbox order. A subject
+// loop sends the target's outbox until ctx ends: the pending
+// notifications it claims (those no other instance holds), grouped by
+// subject, each group one message, in outbox order. A subject
 // that sent less than a window ago waits for the window's end, folding
 // what comes meanwhile. A failed attempt is retried after an exponential
 // backoff; nothing behind it is sent before it, so a subject's events
@@ -28,7 +29,8 @@ func (sd *sender) loop(ctx context.Context) {
 		Multiplier: 2, MaxInterval: s.cfg.RetryMax}
 	bo.Reset()
 	for ctx.Err() == nil {
-		pending, err := s.st.PendingNotifications(ctx, sd.target.Name, batch)
+		claimedAt := s.clk.Now()
+		pending, err := s.st.ClaimNotifications(ctx, sd.target.Name, s.cfg.Holder, claimedAt, claimedAt.Add(s.cfg.ClaimLease), batch)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("reading the notification outbox", "target", sd.target.Name, "err", err)
@@ -60,9 +62,13 @@ func (sd *sender) loop(ctx context.Context) {
 			// What was sent may have been joined by more meanwhile; the
 			// next read says.
 		case wake.IsZero():
-			sd.wait(ctx, -1)
+			// Another instance may hold claims that run out (it died):
+			// look again within half a lease.
+			sd.wait(ctx, s.cfg.ClaimLease/2)
 		default:
-			sd.wait(ctx, wake.Sub(now))
+			// Held groups stay claimed: the claim is renewed before it
+			// runs out.
+			sd.wait(ctx, min(wake.Sub(now), s.cfg.ClaimLease/2))
 		}
 	}
 }

@@ -2,11 +2,13 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ const (
 	DefaultWindow       = 5 * time.Minute
 	DefaultSummaryEvery = 7 * 24 * time.Hour
 	DefaultFailingAfter = 3
+	DefaultClaimLease   = time.Minute
 	retention           = 30 * 24 * time.Hour
 	batch               = 200
 )
@@ -44,6 +47,14 @@ type Config struct {
 	// RetryInitial and RetryMax bound the exponential backoff between
 	// attempts (defaults 1s and 5m).
 	RetryInitial, RetryMax time.Duration
+	// ClaimLease is how long an instance holds the notifications it is
+	// sending (default 1m, at least twice the client's timeout): another
+	// instance sharing the store sends them only once the lease ran out,
+	// so a dead instance's deliveries are retried within it.
+	ClaimLease time.Duration
+	// Holder names this instance in its claims (default: host, pid and a
+	// random part, distinct at every start).
+	Holder string
 	// Client sends the requests (default: a client with a 10s timeout).
 	Client *http.Client
 	Clock  clock.Clock
@@ -98,6 +109,17 @@ func New(cfg Config, st store.Notifications, src Source) (*Service, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	if cfg.ClaimLease <= 0 {
+		cfg.ClaimLease = DefaultClaimLease
+	}
+	// A send outliving its claim could be repeated by another instance.
+	if t := cfg.Client.Timeout; t > 0 && cfg.ClaimLease < 2*t {
+		cfg.ClaimLease = 2 * t
+	}
+	if cfg.Holder == "" {
+		host, _ := os.Hostname()
+		cfg.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
+	}
 	s := &Service{cfg: cfg, st: st, src: src, clk: clock.Or(cfg.Clock), derive: newDeriver(), observed: make(chan struct{}, 1)}
 	s.log = cfg.Logger
 	if s.log == nil {
@@ -127,8 +149,16 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Stop ends deriving and sending; an attempt in flight is abandoned and
-// its events stay pending for the next start.
-func (s *Service) Stop() { s.life.Stop(nil) }
+// its events stay pending, their claims released, for another instance or
+// the next start.
+func (s *Service) Stop() {
+	s.life.Stop(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.st.ReleaseNotifications(ctx, s.cfg.Holder); err != nil && !errors.Is(err, store.ErrClosed) {
+		s.log.Warn("releasing notification claims (they expire within the lease)", "err", err)
+	}
+}
 
 // watch derives events on every change of the parts that produce them,
 // and the summary at each period boundary.
@@ -150,7 +180,7 @@ func (s *Service) watch(ctx context.Context, changes <-chan api.Event) {
 				s.observe(ctx)
 			}
 		case now := <-summaryDue:
-			s.write(ctx, []Event{summary(s.src.Snapshot(), period, now)})
+			s.write(ctx, []Event{summary(s.src.Snapshot(), period, now)}, nil)
 		}
 		if now := s.clk.Now(); now.Sub(lastPrune) > 24*time.Hour {
 			lastPrune = now
@@ -172,17 +202,19 @@ func nextBoundary(now time.Time, every time.Duration) time.Time {
 }
 
 func (s *Service) observe(ctx context.Context) {
-	s.write(ctx, s.derive.derive(s.src.Snapshot(), s.clk.Now()))
+	evs := s.derive.derive(s.src.Snapshot(), s.clk.Now())
+	s.write(ctx, evs, s.derive.states)
 	select {
 	case s.observed <- struct{}{}:
 	default:
 	}
 }
 
-// write stores evs for every target that wants them, then wakes the
-// senders. A failed write loses those events (the engine goes on): it is
-// logged.
-func (s *Service) write(ctx context.Context, evs []Event) {
+// write records states, stores evs for every target that wants them,
+// then wakes the senders. A failed write loses those events (the engine
+// goes on): it is logged.
+func (s *Service) write(ctx context.Context, evs []Event, states []store.NotifyState) {
+	evs = s.announce(ctx, evs, states)
 	if len(evs) == 0 {
 		return
 	}
@@ -211,6 +243,36 @@ func (s *Service) write(ctx context.Context, evs []Event) {
 	for _, sd := range s.senders {
 		sd.poke()
 	}
+}
+
+// announce records the transition subjects' new states in the store and
+// keeps the transition events whose change this instance made there, each
+// named by the change's generation: instances sharing the store that see
+// one change announce it once. Other events pass as they are.
+func (s *Service) announce(ctx context.Context, evs []Event, states []store.NotifyState) []Event {
+	if len(states) == 0 {
+		return evs
+	}
+	gens, err := s.st.RecordNotifyStates(ctx, states)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Error("recording notification states: their changes are not announced", "subjects", len(states), "err", err)
+	}
+	gen := make(map[string]int64, len(gens))
+	for i, g := range gens {
+		gen[states[i].Subject] = g
+	}
+	kept := evs[:0]
+	for _, ev := range evs {
+		if ev.state != "" {
+			g := gen[ev.Subject]
+			if g == 0 {
+				continue // another instance announced it, or the store failed
+			}
+			ev.ID = eventID(ev.Type, ev.Subject, g)
+		}
+		kept = append(kept, ev)
+	}
+	return kept
 }
 
 // Status is each target's delivery state, for the snapshot.

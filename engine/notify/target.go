@@ -139,3 +139,17 @@ func checkNames(ts []Target) error {
 	}
 	return nil
 }
+
+// RedactedURL is the target's URL fit for a status: scheme and host, the
+// path (a webhook's secret), query and credentials cut.
+func (t Target) RedactedURL() string {
+	u, err := url.Parse(t.URL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	out := u.Scheme + "://" + u.Host
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		out += "/…"
+	}
+	return out
+}

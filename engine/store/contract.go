@@ -166,6 +166,23 @@ type Notifications interface {
 	// PruneNotifications deletes the notifications sent before cutoff (the
 	// dedup of their ids ends with them) and returns how many.
 	PruneNotifications(ctx context.Context, cutoff time.Time) (int, error)
+	// ClaimNotifications claims for holder, until until, up to limit of
+	// target's unsent notifications, oldest first, and returns them. It
+	// skips every subject of which another holder's claim lasts past now:
+	// a subject's notifications go out in order, through one holder at a
+	// time. Claiming again renews holder's claims; an expired claim (its
+	// holder died) is taken over. Claims of one target are serialised, so
+	// two instances never claim the same row.
+	ClaimNotifications(ctx context.Context, target, holder string, now, until time.Time, limit int) ([]Notification, error)
+	// ReleaseNotifications drops holder's claims on unsent notifications
+	// (an instance stopping hands them over at once).
+	ReleaseNotifications(ctx context.Context, holder string) error
+	// RecordNotifyStates sets each subject's last announced state and
+	// returns, for each, the generation of the change (1 for a subject
+	// first seen), or 0 when the state was already that: an instance
+	// announces a transition only when it made the change, so two
+	// instances seeing one change announce it once.
+	RecordNotifyStates(ctx context.Context, states []NotifyState) ([]int64, error)
 }
 
 // Processes records the process groups of running local tasks, so a

@@ -36,11 +36,19 @@ func (s *Store) AddNotifications(ctx context.Context, ns []Notification) (int, e
 
 // PendingNotifications returns target's unsent notifications, oldest first.
 func (s *Store) PendingNotifications(ctx context.Context, target string, limit int) ([]Notification, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, target, event_id, type, subject, payload, created_at, attempts, last_error
+	rows, err := s.db.QueryContext(ctx, `SELECT `+notificationColumns+`
 		FROM notifications WHERE target = ? AND sent_at IS NULL ORDER BY seq LIMIT ?`, target, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending notifications of %s: %w", target, err)
 	}
+	return scanNotifications(rows, target)
+}
+
+// notificationColumns are what scanNotifications reads.
+const notificationColumns = "seq, target, event_id, type, subject, payload, created_at, attempts, last_error"
+
+// scanNotifications reads rows of notificationColumns and closes them.
+func scanNotifications(rows *sql.Rows, target string) ([]Notification, error) {
 	defer rows.Close()
 	var out []Notification
 	for rows.Next() {

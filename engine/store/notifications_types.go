@@ -17,6 +17,13 @@ type Notification struct {
 	SentAt    time.Time
 }
 
+// NotifyState is the state a subject's last transition event announced
+// (table notification_states): a DAG's status, a sensor's lag status.
+type NotifyState struct {
+	Subject string
+	State   string
+}
+
 // NotificationTarget sums up one target's outbox.
 type NotificationTarget struct {
 	Target   string

@@ -64,8 +64,11 @@ func (s *Store) recordVersion(ctx context.Context, tx *sql.Tx, v api.DAGVersion,
 	if first.IsZero() {
 		first = v.LastSeen
 	}
-	if _, err := s.exec(ctx, tx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, v.DAG, r.Version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano()); err != nil {
+	o := OriginColumns(v.Origin)
+	if _, err := s.exec(ctx, tx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen,
+		origin_commit, origin_author, origin_subject, origin_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.DAG, r.Version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano(),
+		o.Hash, o.Author, o.Subject, o.At); err != nil {
 		return r, err
 	}
 	r.Created = true
@@ -77,7 +80,8 @@ func (s *Store) recordVersion(ctx context.Context, tx *sql.Tx, v api.DAGVersion,
 
 // DAGVersions lists a DAG's versions without content, newest first.
 func (s *Store) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT dag, version, sha256, source, first_seen, last_seen FROM dag_versions
+	rows, err := s.db.QueryContext(ctx, `SELECT dag, version, sha256, source, first_seen, last_seen,
+		origin_commit, origin_author, origin_subject, origin_at FROM dag_versions
 		WHERE dag = ? ORDER BY version DESC`, dag)
 	if err != nil {
 		return nil, fmt.Errorf("listing versions of %q: %w", dag, err)
@@ -88,11 +92,12 @@ func (s *Store) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, 
 		var (
 			v           api.DAGVersion
 			first, last int64
+			o           Origin
 		)
-		if err := rows.Scan(&v.DAG, &v.Version, &v.SHA256, &v.Source, &first, &last); err != nil {
+		if err := rows.Scan(&v.DAG, &v.Version, &v.SHA256, &v.Source, &first, &last, &o.Hash, &o.Author, &o.Subject, &o.At); err != nil {
 			return nil, fmt.Errorf("listing versions of %q: %w", dag, err)
 		}
-		v.FirstSeen, v.LastSeen = time.Unix(0, first), time.Unix(0, last)
+		v.FirstSeen, v.LastSeen, v.Origin = time.Unix(0, first), time.Unix(0, last), o.Commit()
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -104,16 +109,20 @@ func (s *Store) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, 
 // DAGVersion returns one version with its content.
 func (s *Store) DAGVersion(ctx context.Context, dag string, version int) (api.DAGVersion, error) {
 	v := api.DAGVersion{DAG: dag, Version: version}
-	var first, last int64
-	err := s.db.QueryRowContext(ctx, `SELECT sha256, source, content, first_seen, last_seen FROM dag_versions
-		WHERE dag = ? AND version = ?`, dag, version).Scan(&v.SHA256, &v.Source, &v.Content, &first, &last)
+	var (
+		first, last int64
+		o           Origin
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT sha256, source, content, first_seen, last_seen,
+		origin_commit, origin_author, origin_subject, origin_at FROM dag_versions
+		WHERE dag = ? AND version = ?`, dag, version).Scan(&v.SHA256, &v.Source, &v.Content, &first, &last, &o.Hash, &o.Author, &o.Subject, &o.At)
 	if errors.Is(err, sql.ErrNoRows) {
 		return api.DAGVersion{}, fmt.Errorf("version %d of %q: %w", version, dag, ErrNotFound)
 	}
 	if err != nil {
 		return api.DAGVersion{}, fmt.Errorf("reading version %d of %q: %w", version, dag, err)
 	}
-	v.FirstSeen, v.LastSeen = time.Unix(0, first), time.Unix(0, last)
+	v.FirstSeen, v.LastSeen, v.Origin = time.Unix(0, first), time.Unix(0, last), o.Commit()
 	return v, nil
 }
 
@@ -185,4 +194,35 @@ func (s *Store) PinnedDAGs(ctx context.Context) (map[string]api.DAGPin, error) {
 		return nil, fmt.Errorf("reading pinned dags: %w", err)
 	}
 	return out, nil
+}
+
+// Origin is a DAG version's origin as the dag_versions columns hold it:
+// empty strings and zero for a version from a source without commits.
+type Origin struct {
+	Hash, Author, Subject string
+	At                    int64 // the commit's author time, Unix nanoseconds
+}
+
+// OriginColumns is c as columns.
+func OriginColumns(c *api.Commit) Origin {
+	if c == nil {
+		return Origin{}
+	}
+	o := Origin{Hash: c.Hash, Author: c.Author, Subject: c.Subject}
+	if !c.When.IsZero() {
+		o.At = c.When.UnixNano()
+	}
+	return o
+}
+
+// Commit is the origin for the read model; nil when there is none.
+func (o Origin) Commit() *api.Commit {
+	if o.Hash == "" {
+		return nil
+	}
+	c := &api.Commit{Hash: o.Hash, Short: o.Hash[:min(7, len(o.Hash))], Author: o.Author, Subject: o.Subject}
+	if o.At != 0 {
+		c.When = time.Unix(0, o.At)
+	}
+	return c
 }

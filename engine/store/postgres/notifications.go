@@ -38,11 +38,19 @@ func (s *Store) PendingNotifications(ctx context.Context, target string, limit i
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT seq, target, event_id, type, subject, payload, created_at, attempts, last_error
+	rows, err := db.Query(ctx, `SELECT `+notificationColumns+`
 		FROM notifications WHERE target = $1 AND sent_at IS NULL ORDER BY seq LIMIT $2`, target, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending notifications of %s: %w", target, err)
 	}
+	return scanNotifications(rows, target)
+}
+
+// notificationColumns are what scanNotifications reads.
+const notificationColumns = "seq, target, event_id, type, subject, payload, created_at, attempts, last_error"
+
+// scanNotifications reads rows of notificationColumns and closes them.
+func scanNotifications(rows pgx.Rows, target string) ([]store.Notification, error) {
 	defer rows.Close()
 	var out []store.Notification
 	for rows.Next() {

@@ -183,3 +183,16 @@ func goTime(n *int64) time.Time {
 	}
 	return time.Unix(0, *n)
 }
+
+// Size is the database's size on disk, for `sluice status`.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	db, err := s.q()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := db.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
+		return 0, fmt.Errorf("reading the database size: %w", err)
+	}
+	return n, nil
+}

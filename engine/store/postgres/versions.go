@@ -66,8 +66,11 @@ func recordVersion(ctx context.Context, tx pgx.Tx, v api.DAGVersion, keep int) (
 	if first.IsZero() {
 		first = v.LastSeen
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.DAG, r.Version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano()); err != nil {
+	o := store.OriginColumns(v.Origin)
+	if _, err := tx.Exec(ctx, `INSERT INTO dag_versions (dag, version, sha256, source, content, first_seen, last_seen,
+		origin_commit, origin_author, origin_subject, origin_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		v.DAG, r.Version, v.SHA256, v.Source, v.Content, first.UnixNano(), v.LastSeen.UnixNano(),
+		o.Hash, o.Author, o.Subject, o.At); err != nil {
 		return r, err
 	}
 	r.Created = true
@@ -83,7 +86,8 @@ func (s *Store) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT dag, version, sha256, source, first_seen, last_seen FROM dag_versions
+	rows, err := db.Query(ctx, `SELECT dag, version, sha256, source, first_seen, last_seen,
+		origin_commit, origin_author, origin_subject, origin_at FROM dag_versions
 		WHERE dag = $1 ORDER BY version DESC`, dag)
 	if err != nil {
 		return nil, fmt.Errorf("listing versions of %q: %w", dag, err)
@@ -94,11 +98,12 @@ func (s *Store) DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, 
 		var (
 			v           api.DAGVersion
 			first, last int64
+			o           store.Origin
 		)
-		if err := rows.Scan(&v.DAG, &v.Version, &v.SHA256, &v.Source, &first, &last); err != nil {
+		if err := rows.Scan(&v.DAG, &v.Version, &v.SHA256, &v.Source, &first, &last, &o.Hash, &o.Author, &o.Subject, &o.At); err != nil {
 			return nil, fmt.Errorf("listing versions of %q: %w", dag, err)
 		}
-		v.FirstSeen, v.LastSeen = time.Unix(0, first), time.Unix(0, last)
+		v.FirstSeen, v.LastSeen, v.Origin = time.Unix(0, first), time.Unix(0, last), o.Commit()
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -114,16 +119,20 @@ func (s *Store) DAGVersion(ctx context.Context, dag string, version int) (api.DA
 		return api.DAGVersion{}, err
 	}
 	v := api.DAGVersion{DAG: dag, Version: version}
-	var first, last int64
-	err = db.QueryRow(ctx, `SELECT sha256, source, content, first_seen, last_seen FROM dag_versions
-		WHERE dag = $1 AND version = $2`, dag, version).Scan(&v.SHA256, &v.Source, &v.Content, &first, &last)
+	var (
+		first, last int64
+		o           store.Origin
+	)
+	err = db.QueryRow(ctx, `SELECT sha256, source, content, first_seen, last_seen,
+		origin_commit, origin_author, origin_subject, origin_at FROM dag_versions
+		WHERE dag = $1 AND version = $2`, dag, version).Scan(&v.SHA256, &v.Source, &v.Content, &first, &last, &o.Hash, &o.Author, &o.Subject, &o.At)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return api.DAGVersion{}, fmt.Errorf("version %d of %q: %w", version, dag, store.ErrNotFound)
 	}
 	if err != nil {
 		return api.DAGVersion{}, fmt.Errorf("reading version %d of %q: %w", version, dag, err)
 	}
-	v.FirstSeen, v.LastSeen = time.Unix(0, first), time.Unix(0, last)
+	v.FirstSeen, v.LastSeen, v.Origin = time.Unix(0, first), time.Unix(0, last), o.Commit()
 	return v, nil
 }
 

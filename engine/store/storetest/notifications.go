@@ -111,3 +111,92 @@ func testNotificationsSurviveReopen(t *testing.T, h harness) {
 		t.Fatalf("pending after reopening = %v, want [e2]", ids)
 	}
 }
+
+func claimedIDs(t *testing.T, s store.Interface, target, holder string, now time.Time, lease time.Duration) []string {
+	t.Helper()
+	ns, err := s.ClaimNotifications(context.Background(), target, holder, now, now.Add(lease), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, n := range ns {
+		ids = append(ids, n.EventID)
+	}
+	return ids
+}
+
+// testNotificationClaims: two holders share one target's outbox: a
+// subject goes to one holder at a time, in order; a claim renews; an
+// expired one is taken over; a released one is free at once.
+func testNotificationClaims(t *testing.T, h harness) {
+	ctx := context.Background()
+	s := h.open(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	if _, err := s.AddNotifications(ctx, []store.Notification{
+		note("ops", "a1", "a", t0), note("ops", "b1", "b", t0), note("ops", "a2", "a", t0), note("slack", "a1", "a", t0),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const lease = time.Minute
+	if got := claimedIDs(t, s, "ops", "one", t0, lease); fmt.Sprint(got) != "[a1 b1 a2]" {
+		t.Fatalf("first claim = %v, want every pending row of ops in order", got)
+	}
+	// Subject a gains a row while "one" holds it: "two" gets none of a.
+	if _, err := s.AddNotifications(ctx, []store.Notification{note("ops", "a3", "a", t0), note("ops", "c1", "c", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := claimedIDs(t, s, "ops", "two", t0.Add(time.Second), lease); fmt.Sprint(got) != "[c1]" {
+		t.Fatalf("second holder's claim = %v, want only the subject nobody holds, [c1]", got)
+	}
+	// The other target's outbox is its own.
+	if got := claimedIDs(t, s, "slack", "two", t0, lease); fmt.Sprint(got) != "[a1]" {
+		t.Fatalf("slack claim = %v, want [a1]", got)
+	}
+	// "one" renews its claim and gets a's new row behind the others.
+	if got := claimedIDs(t, s, "ops", "one", t0.Add(2*time.Second), lease); fmt.Sprint(got) != "[a1 b1 a2 a3]" {
+		t.Fatalf("renewed claim = %v, want [a1 b1 a2 a3]", got)
+	}
+	ns, err := s.PendingNotifications(ctx, "ops", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkNotificationsSent(ctx, []int64{ns[0].Seq}, t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// "one" dies: until its lease ends "two" gets nothing of a or b; then
+	// it takes them over, the sent row excepted.
+	if got := claimedIDs(t, s, "ops", "two", t0.Add(lease), lease); fmt.Sprint(got) != "[c1]" {
+		t.Fatalf("claim before the lease ends = %v, want [c1]", got)
+	}
+	late := t0.Add(2*time.Second + lease + time.Millisecond)
+	if got := claimedIDs(t, s, "ops", "two", late, lease); fmt.Sprint(got) != "[b1 a2 a3 c1]" {
+		t.Fatalf("claim after the lease ended = %v, want [b1 a2 a3 c1]", got)
+	}
+	if got := claimedIDs(t, s, "ops", "one", late, lease); fmt.Sprint(got) != "[]" {
+		t.Fatalf("the dead holder back = %v, want nothing", got)
+	}
+	if err := s.ReleaseNotifications(ctx, "two"); err != nil {
+		t.Fatal(err)
+	}
+	if got := claimedIDs(t, s, "ops", "one", late, lease); fmt.Sprint(got) != "[b1 a2 a3 c1]" {
+		t.Fatalf("claim after a release = %v, want [b1 a2 a3 c1]", got)
+	}
+}
+
+// testNotifyStates: a state is announced by the first to set it; setting
+// it again is no change; a new state is the next generation.
+func testNotifyStates(t *testing.T, h harness) {
+	ctx := context.Background()
+	s := h.open(t)
+	gens, err := s.RecordNotifyStates(ctx, []store.NotifyState{{Subject: "dag/etl", State: "active"}, {Subject: "dag/load", State: "invalid"}})
+	if err != nil || fmt.Sprint(gens) != "[1 1]" {
+		t.Fatalf("first states = %v, %v; want [1 1]", gens, err)
+	}
+	gens, err = s.RecordNotifyStates(ctx, []store.NotifyState{{Subject: "dag/load", State: "invalid"}, {Subject: "dag/etl", State: "invalid"}})
+	if err != nil || fmt.Sprint(gens) != "[0 2]" {
+		t.Fatalf("load unchanged, etl changed = %v, %v; want [0 2]", gens, err)
+	}
+	if gens, err = s.RecordNotifyStates(ctx, nil); err != nil || len(gens) != 0 {
+		t.Fatalf("no states = %v, %v", gens, err)
+	}
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, b Backend) {
 		{"DAGVersionsPrunedKeepingPinned", testDAGVersionsPrunedKeepingPinned},
 		{"DAGVersionsRecordedInABatch", testDAGVersionsRecordedInABatch},
 		{"DAGPins", testDAGPins},
+		{"DAGVersionOrigin", testDAGVersionOrigin},
 		{"BackfillFedUnderMaxActiveAndCancelled", testBackfillFedUnderMaxActiveAndCancelled},
 		{"BackfillUnboundedQueuesAllAndIsDone", testBackfillUnboundedQueuesAllAndIsDone},
 		{"RunRecordsDAGVersion", testRunRecordsDAGVersion},
@@ -70,6 +71,8 @@ func Run(t *testing.T, b Backend) {
 		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
 		{"NotificationOutbox", testNotificationOutbox},
 		{"NotificationsSurviveReopen", testNotificationsSurviveReopen},
+		{"NotificationClaims", testNotificationClaims},
+		{"NotifyStates", testNotifyStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

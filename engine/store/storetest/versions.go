@@ -216,3 +216,41 @@ func testDAGVersionsRecordedInABatch(t *testing.T, h harness) {
 		t.Fatalf("the last of the batch: %+v", vs)
 	}
 }
+
+// testDAGVersionOrigin: a version from a git source keeps the commit it
+// came from; one from a folder has none; known content seen again from a
+// later commit keeps the commit that brought it first.
+func testDAGVersionOrigin(t *testing.T, h harness) {
+	s := h.open(t)
+	ctx := context.Background()
+	base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	first := &api.Commit{Hash: "0123456789abcdef0123456789abcdef01234567", Short: "0123456", Author: "Grace", Subject: "Add etl", When: base}
+	v := version("etl", "one", base)
+	v.Origin = first
+	if _, _, err := record1(ctx, s, v, 0); err != nil {
+		t.Fatal(err)
+	}
+	again := version("etl", "one", base.Add(time.Hour))
+	again.Origin = &api.Commit{Hash: "fedcba9876543210fedcba9876543210fedcba98", Author: "Ada", Subject: "Touch README", When: base.Add(time.Hour)}
+	if _, _, err := record1(ctx, s, again, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := record1(ctx, s, version("etl", "two", base.Add(2*time.Hour)), 0); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.DAGVersions(ctx, "etl")
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("versions = %+v, %v", vs, err)
+	}
+	if vs[0].Origin != nil {
+		t.Fatalf("a folder's version has origin %+v, want none", vs[0].Origin)
+	}
+	got := vs[1].Origin
+	if got == nil || got.Hash != first.Hash || got.Short != "0123456" || got.Author != "Grace" || got.Subject != "Add etl" || !got.When.Equal(base) {
+		t.Fatalf("version 1 origin = %+v, want %+v", got, first)
+	}
+	one, err := s.DAGVersion(ctx, "etl", 1)
+	if err != nil || one.Origin == nil || *one.Origin != *got {
+		t.Fatalf("version 1 read alone: origin %+v, %v", one.Origin, err)
+	}
+}
