@@ -100,11 +100,13 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	if err != nil {
 		return nil, err
 	}
-	if !sc.hasBranch(it.Branch, it.Commit) {
-		return nil, fmt.Errorf("branch %s is missing from the scratch clone; run the metapipeline again to restage it", it.Branch)
-	}
 	if sc.pushURL == "" {
 		return nil, ErrNoRemote
+	}
+	// Staged on another box (or the scratch clone was cleared): the item
+	// says how to rebuild the very commit the reviewer saw.
+	if err := s.ensureBranch(ctx, sc, it); err != nil {
+		return nil, err
 	}
 	// Proof again before anything leaves: the check is sluice's own, on
 	// the branch's changes replayed on the base branch as it is now.
