@@ -152,8 +152,11 @@ func (x *twoInstances) check(t *testing.T) {
 	}
 	for _, svc := range []*Service{x.a, x.b} {
 		got, err := svc.Get(ctx, x.item.ID)
-		if err != nil || got.State != api.ReviewPROpen || got.PRNumber != 42 {
+		if err != nil || got.State != api.ReviewPROpen || got.PRNumber != 42 || got.Commit != x.item.Commit {
 			t.Fatalf("item as an instance reads it: %+v %v", got, err)
+		}
+		if got.Rebuild != nil {
+			t.Fatalf("an item whose pull request is open still carries its rebuild recipe")
 		}
 		if _, err := svc.Approve(ctx, x.item.ID, false); !errors.Is(err, ErrState) {
 			t.Fatalf("approving a PR that is open: %v", err)

@@ -76,7 +76,8 @@ type Item struct {
 	Base       string `json:",omitempty"` // base commit hash
 	Commit     string `json:",omitempty"` // the staged commit
 	// Rebuild is how Commit was made, so an instance whose scratch clone
-	// lacks the branch rebuilds the same commit (rebuild.go).
+	// lacks the branch rebuilds the same commit (rebuild.go); dropped once
+	// the branch is on the remote for good (pushed, pull request open).
 	Rebuild  *Recipe      `json:",omitempty"`
 	Files    []FileChange `json:",omitempty"`
 	Diff     string       `json:"-"` // unified diff; stored in its own column
