@@ -100,11 +100,13 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	if err != nil {
 		return nil, err
 	}
-	if !sc.hasBranch(it.Branch, it.Commit) {
-		return nil, fmt.Errorf("branch %s is missing from the scratch clone; run the metapipeline again to restage it", it.Branch)
-	}
 	if sc.pushURL == "" {
 		return nil, ErrNoRemote
+	}
+	// Staged on another box (or the scratch clone was cleared): the item
+	// says how to rebuild the very commit the reviewer saw.
+	if err := s.ensureBranch(ctx, sc, it); err != nil {
+		return nil, err
 	}
 	// Proof again before anything leaves: the check is sluice's own, on
 	// the branch's changes replayed on the base branch as it is now.
@@ -163,6 +165,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	pushed := "pushed " + it.Branch + " to " + redactURL(sc.pushURL)
 	if out.PR == nil {
 		it.Notes = appendOnce(it.Notes, "no GitHub repository configured: open the pull request by hand")
+		it.Rebuild = nil // the branch is on the remote for good: the store need not carry its files
 		return out, s.update(ctx, it, api.ReviewPushed, pushed+"; no GitHub repository configured, no pull request opened")
 	}
 	// The item stays approved until its pull request is open: a crash
@@ -187,6 +190,7 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 	opened := *out.Opened
 	it.URL, it.PRNumber = opened.URL, opened.Number
+	it.Rebuild = nil
 	note := fmt.Sprintf("pull request #%d opened: %s", opened.Number, opened.URL)
 	if opened.Existed {
 		note = fmt.Sprintf("pull request #%d was already open: %s", opened.Number, opened.URL)

@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/cgi"
@@ -57,6 +58,7 @@ type twoInstances struct {
 	a, b    *Service
 	item    *Item
 	repos   gitRepos
+	bRepo   string // instance b's checkout
 	pushes  *atomic.Int64
 	gh      *fakeGitHub
 	arrived chan struct{} // the first pull request POST reached GitHub
@@ -91,36 +93,48 @@ func setupTwoInstances(t *testing.T, gate chan struct{}) *twoInstances {
 			}
 		})
 	}
-	open := func(name string) *Service {
+	open := func(name string, cfg Config) *Service {
 		db, err := postgres.Open(ctx, url, postgres.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		svc, err := New(Config{StateDir: filepath.Join(t.TempDir(), name), Repo: x.repos.user, Remote: remote,
-			GitHubAPIURL: ghSrv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true, Approver: name},
-			NewSQLStore(db), slog.New(slog.NewTextHandler(&testLogWriter{t}, nil)))
+		cfg.StateDir, cfg.Remote, cfg.Approver = filepath.Join(t.TempDir(), name), remote, name
+		cfg.GitHubAPIURL, cfg.GitHubRepo, cfg.Token, cfg.AllowHTTPLoopback = ghSrv.URL, "acme/dbt", testToken, true
+		svc, err := New(cfg, NewSQLStore(db), slog.New(slog.NewTextHandler(&testLogWriter{t}, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return svc
 	}
-	x.a, x.b = open("instance-a"), open("instance-b")
+	// The boxes differ in everything a commit records: b's author, its
+	// clock (another second, another time zone — within the approval
+	// lease). Only what the item stores can make b's commit a's.
+	// Each box has its own checkout of the dbt repository, too.
+	x.bRepo = filepath.Join(t.TempDir(), "dbt")
+	runGit(t, filepath.Dir(x.bRepo), "clone", "-q", x.repos.remote, x.bRepo)
+	x.a = open("instance-a", Config{Repo: x.repos.user})
+	x.b = open("instance-b", Config{Repo: x.bRepo, AuthorName: "Box B", AuthorEmail: "b@example.com",
+		Clock: skewedClock{90 * time.Second, time.FixedZone("IST", 5*3600+1800)}})
 	var err error
 	if x.item, err = x.a.StageDeprecation(ctx, testCandidates); err != nil {
 		t.Fatal(err)
 	}
-	// Both boxes hold the staged branch (as when the state dirs' review
-	// folder is on shared storage).
-	to := scratchDir(x.b.cfg.StateDir, repoKey(x.repos.user))
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("cp", "-a", scratchDir(x.a.cfg.StateDir, repoKey(x.repos.user)), to).CombinedOutput(); err != nil {
-		t.Fatalf("copying the scratch clone: %v %s", err, out)
+	// Each box has its own scratch clone: b's holds nothing yet.
+	if _, err := os.Stat(filepath.Join(x.b.cfg.StateDir, "review")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("instance b's scratch clone exists before it did anything: %v", err)
 	}
 	return x
 }
+
+// skewedClock is the real clock off by d, in another time zone.
+type skewedClock struct {
+	d   time.Duration
+	loc *time.Location
+}
+
+func (c skewedClock) Now() time.Time                         { return time.Now().Add(c.d).In(c.loc) }
+func (c skewedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // check asserts one push, one pull request, and the item as both
 // instances read it: open, and refused a further approval.
@@ -138,8 +152,11 @@ func (x *twoInstances) check(t *testing.T) {
 	}
 	for _, svc := range []*Service{x.a, x.b} {
 		got, err := svc.Get(ctx, x.item.ID)
-		if err != nil || got.State != api.ReviewPROpen || got.PRNumber != 42 {
+		if err != nil || got.State != api.ReviewPROpen || got.PRNumber != 42 || got.Commit != x.item.Commit {
 			t.Fatalf("item as an instance reads it: %+v %v", got, err)
+		}
+		if got.Rebuild != nil {
+			t.Fatalf("an item whose pull request is open still carries its rebuild recipe")
 		}
 		if _, err := svc.Approve(ctx, x.item.ID, false); !errors.Is(err, ErrState) {
 			t.Fatalf("approving a PR that is open: %v", err)

@@ -68,18 +68,22 @@ type Item struct {
 	// Repo is the dbt repository the branch was staged from (its scratch
 	// clone holds the branch); Remote, GitHubRepo and GitHubAPI say where
 	// approving sends it, as configured at staging.
-	Repo       string       `json:",omitempty"`
-	Remote     string       `json:",omitempty"` // push URL, without credentials
-	GitHubRepo string       `json:",omitempty"` // owner/repo; "" when none
-	GitHubAPI  string       `json:",omitempty"`
-	BaseBranch string       `json:",omitempty"` // the branch the pull request targets
-	Base       string       `json:",omitempty"` // base commit hash
-	Commit     string       `json:",omitempty"` // the staged commit
-	Files      []FileChange `json:",omitempty"`
-	Diff       string       `json:"-"` // unified diff; stored in its own column
-	PRNumber   int          `json:",omitempty"`
-	URL        string       `json:",omitempty"` // pull request URL once opened
-	Checks     string       `json:",omitempty"` // the pull request's checks: success, failure, pending
+	Repo       string `json:",omitempty"`
+	Remote     string `json:",omitempty"` // push URL, without credentials
+	GitHubRepo string `json:",omitempty"` // owner/repo; "" when none
+	GitHubAPI  string `json:",omitempty"`
+	BaseBranch string `json:",omitempty"` // the branch the pull request targets
+	Base       string `json:",omitempty"` // base commit hash
+	Commit     string `json:",omitempty"` // the staged commit
+	// Rebuild is how Commit was made, so an instance whose scratch clone
+	// lacks the branch rebuilds the same commit (rebuild.go); dropped once
+	// the branch is on the remote for good (pushed, pull request open).
+	Rebuild  *Recipe      `json:",omitempty"`
+	Files    []FileChange `json:",omitempty"`
+	Diff     string       `json:"-"` // unified diff; stored in its own column
+	PRNumber int          `json:",omitempty"`
+	URL      string       `json:",omitempty"` // pull request URL once opened
+	Checks   string       `json:",omitempty"` // the pull request's checks: success, failure, pending
 
 	// Subjects are the models (deprecate), exposures (exposures) or reports
 	// (archive) the item touches.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -182,12 +184,23 @@ func (s *Service) stagingScratch() (*scratch, error) { return s.scratchFor(s.cfg
 // itemScratch is the scratch clone holding an item's branch. For the
 // configured repository it is the configured clone (whose remote may carry
 // credentials the item does not store); for another — the configuration
-// changed since staging — the one recorded in the item.
+// changed since staging — the one recorded in the item. A checkout path
+// that is not on this box is another instance's checkout of the
+// repository: the configured one stands for it.
 func (s *Service) itemScratch(it *Item) (*scratch, error) {
-	if it.Repo == "" || repoKey(it.Repo) == repoKey(s.cfg.Repo) {
+	if it.Repo == "" || repoKey(it.Repo) == repoKey(s.cfg.Repo) || !pathHere(it.Repo) {
 		return s.stagingScratch()
 	}
 	return s.scratchFor(it.Repo, it.Remote)
+}
+
+// pathHere reports whether repo is a URL or a path that exists here.
+func pathHere(repo string) bool {
+	if isURL(repo) {
+		return true
+	}
+	_, err := os.Stat(repo)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // github returns the API client for an item: always the configured API

@@ -25,6 +25,7 @@ type itemData struct {
 	BaseBranch string       `json:",omitempty"`
 	Base       string       `json:",omitempty"`
 	Commit     string       `json:",omitempty"`
+	Rebuild    *Recipe      `json:",omitempty"`
 	Files      []FileChange `json:",omitempty"`
 	PRNumber   int          `json:",omitempty"`
 	URL        string       `json:",omitempty"`
@@ -45,7 +46,7 @@ type itemData struct {
 
 func toRecord(it *Item) (*store.ReviewRecord, error) {
 	data, err := json.Marshal(itemData{
-		Title: it.Title, Repo: it.Repo, Remote: it.Remote, GitHubRepo: it.GitHubRepo, GitHubAPI: it.GitHubAPI, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Files: it.Files,
+		Title: it.Title, Repo: it.Repo, Remote: it.Remote, GitHubRepo: it.GitHubRepo, GitHubAPI: it.GitHubAPI, BaseBranch: it.BaseBranch, Base: it.Base, Commit: it.Commit, Rebuild: it.Rebuild, Files: it.Files,
 		PRNumber: it.PRNumber, URL: it.URL, Checks: it.Checks, Subjects: it.Subjects, Notes: it.Notes, Error: it.Error, Withdrawn: it.Withdrawn,
 		Blocked: it.Blocked, RejectReason: it.RejectReason, Mode: it.Mode, Follows: it.Follows, Candidates: it.Candidates, Excluded: it.Excluded,
 		Approving: it.Approving,
@@ -71,7 +72,7 @@ func fromRecord(r store.ReviewRecord) (*Item, error) {
 	it := &Item{
 		ID: r.ID, Kind: Kind(r.Kind), State: State(r.State), Title: d.Title, Branch: r.Branch,
 		Repo: d.Repo, Remote: d.Remote, GitHubRepo: d.GitHubRepo, GitHubAPI: d.GitHubAPI,
-		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Files: d.Files, Diff: r.Diff,
+		BaseBranch: d.BaseBranch, Base: d.Base, Commit: d.Commit, Rebuild: d.Rebuild, Files: d.Files, Diff: r.Diff,
 		PRNumber: d.PRNumber, URL: d.URL, Checks: d.Checks, Subjects: d.Subjects, Notes: d.Notes, Fingerprint: r.Fingerprint,
 		Error: d.Error, Withdrawn: d.Withdrawn, Blocked: d.Blocked, RejectReason: d.RejectReason, Mode: d.Mode, Follows: d.Follows, Candidates: d.Candidates, Excluded: d.Excluded, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 		Approving: d.Approving,

@@ -86,6 +86,7 @@ type branchBuild struct {
 	dangling     []Dangling // what the branch would break
 	candidates   []Candidate
 	excluded     []Exclusion
+	recipe       *Recipe // how commit was made, for other boxes
 }
 
 // StageDeprecation stages the first phase of a deprecation: a branch
@@ -276,7 +277,7 @@ func (s *Service) stageBranch(ctx context.Context, spec branchSpec) (*Item, erro
 	if err != nil {
 		return nil, err
 	}
-	if staged != nil && staged.Fingerprint == spec.fp && staged.Base == base.String() && sc.hasBranch(staged.Branch, staged.Commit) {
+	if staged != nil && staged.Fingerprint == spec.fp && staged.Base == base.String() && s.branchHere(ctx, sc, staged) {
 		return staged, nil // the same proposal on the same base: nothing to redo
 	}
 	it := staged
@@ -318,7 +319,7 @@ func (s *Service) stageItem(ctx context.Context, sc *scratch, it *Item, exists b
 	if owner, repo, ok := s.githubRepo(&Item{}, sc.pushURL); ok {
 		it.GitHubRepo = owner + "/" + repo
 	}
-	it.Branch, it.BaseBranch, it.Base, it.Commit = branch, b.baseBranch, b.base.String(), b.commit.String()
+	it.Branch, it.BaseBranch, it.Base, it.Commit, it.Rebuild = branch, b.baseBranch, b.base.String(), b.commit.String(), b.recipe
 	it.Files, it.Diff, it.Subjects, it.Notes = b.files, b.diff, b.subjects, b.notes
 	it.Candidates, it.Excluded = b.candidates, b.excluded
 	it.Error, it.Blocked = "", nil
@@ -378,12 +379,13 @@ func (s *Service) buildBranch(ctx context.Context, sc *scratch, kind Kind, mode 
 		return nil, fmt.Errorf("checking the branch's references: %w", err)
 	}
 	msg := commitMessage(kind, mode, baseBranch, be.subjects, be.notes)
-	commit, err := writeCommit(st, treeHash, base, msg, signature(&s.cfg, s.cfg.now()))
+	sig := signature(&s.cfg, s.cfg.now())
+	commit, err := writeCommit(st, treeHash, base, msg, sig)
 	if err != nil {
 		return nil, err
 	}
 	return &branchBuild{base: base, commit: commit, baseBranch: baseBranch, diff: diff, files: files, subjects: be.subjects, notes: be.notes,
-		dangling: dangling, candidates: be.candidates, excluded: be.excluded}, nil
+		dangling: dangling, candidates: be.candidates, excluded: be.excluded, recipe: newRecipe(be.ed, msg, sig)}, nil
 }
 
 // propertiesFile is the properties YAML declaring some candidates.

@@ -86,12 +86,14 @@ func (s *Service) undoReject(ctx context.Context, id int64) (*Item, error) {
 		}
 		return it, nil
 	}
-	commit := plumbing.NewHash(it.Commit)
-	if _, err := sc.repo.CommitObject(commit); err != nil {
-		return nil, fmt.Errorf("its commit %s is gone from the scratch clone and it has no candidates to restage it from; run the metapipeline again: %w", short(it.Commit), ErrState)
-	}
-	if err := sc.setBranch(it.Branch, commit); err != nil {
-		return nil, err
+	// The commit may still be in the clone's objects; else the item's
+	// recipe rebuilds it, the same hash or nothing.
+	if commit := plumbing.NewHash(it.Commit); sc.repo.Storer.HasEncodedObject(commit) == nil {
+		if err := sc.setBranch(it.Branch, commit); err != nil {
+			return nil, err
+		}
+	} else if err := s.ensureBranch(ctx, sc, it); err != nil {
+		return nil, fmt.Errorf("restoring its branch, with no candidates to restage it from: %w: %w", err, ErrState)
 	}
 	return it, s.update(ctx, it, restored, note+": branch "+it.Branch+" restored")
 }
