@@ -133,6 +133,9 @@ func (r *OffsetReader) CommitReset(group string, moves []OffsetMove) error {
 				p.AsyncClose()
 			}
 			_ = om.Close()
+			if errors.Is(err, sarama.ErrGroupIDNotFound) {
+				return fmt.Errorf("resetting offsets of %q: %w: it never committed, so its sensor starts at its initial_offset", group, err)
+			}
 			return fmt.Errorf("managing offsets of %s/%d in %q: %w", mv.Topic, mv.Partition, group, err)
 		}
 		// The manager moves an offset back only with ResetOffset, and
