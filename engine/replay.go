@@ -35,10 +35,13 @@ func (e *Engine) replayBatch(ctx context.Context, id int64) (int64, error) {
 	}
 	orig, err := st.Run(ctx, id)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("replaying the batch of %w", err)
 	}
 	if orig.BatchID == 0 {
 		return 0, fmt.Errorf("replaying the batch of run %d: %w: it carries no batch (re-run it instead)", id, api.ErrConflict)
+	}
+	if !orig.Finished() {
+		return 0, fmt.Errorf("replaying the batch of run %d (%s): %w: it has not finished", id, orig.State, api.ErrConflict)
 	}
 	return e.rerun(ctx, id, api.RerunOptions{})
 }
