@@ -60,8 +60,10 @@ type Model struct {
 	tickFilter common.Filter
 
 	// The tick whose details are open (modeTick).
-	tick  int64
-	pager common.Pager
+	tick int64
+	// runRow is the run marked in the open tick's details.
+	runRow int
+	pager  common.Pager
 
 	keys paneKeys
 }
@@ -146,6 +148,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			m.mode = modeSensor
 			return nil
 		}
+		if used, cmd := m.tickRunKey(msg); used {
+			return cmd
+		}
 		m.pager.Update(msg)
 		return nil
 	case modeSensor:
@@ -196,7 +201,7 @@ func (m *Model) sensorKey(msg tea.KeyMsg) tea.Cmd {
 		if t == nil {
 			return common.Toast("no tick to show yet", true)
 		}
-		m.mode, m.tick = modeTick, t.ID
+		m.mode, m.tick, m.runRow = modeTick, t.ID, 0
 		m.refreshTick()
 		m.pager.GotoTop()
 	}

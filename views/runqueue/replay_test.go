@@ -71,3 +71,31 @@ func TestRReplaysABatchRun(t *testing.T) {
 		})
 	}
 }
+
+// A batch run's details spell out its batch and name the tick that
+// persisted it; its replay names the same tick, as the original's.
+func TestBatchRunDetailNamesItsTick(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	snap := &api.Snapshot{}
+	snap.Runs.Finished = []api.Run{
+		{ID: 8, DAG: "orders", State: api.RunSuccess, Trigger: "rerun", Batch: "orders/0/100-139", RerunOf: 7,
+			QueuedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second)},
+		{ID: 7, DAG: "orders", State: api.RunFailed, Trigger: "sensor", Batch: "orders/0/100-139",
+			QueuedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second)},
+	}
+	snap.Sensors = []api.Sensor{{DAG: "orders", Index: 0, Ticks: []api.Tick{{ID: 41, Start: at, Batches: 1, Messages: 40,
+		Ranges: []api.TickRange{{Topic: "orders", Partition: 0, First: 100, Last: 139, Run: 7}}}}}}
+	m := newPane(t, snap)
+	press(m, "down", "enter")
+	view := m.View()
+	for _, want := range []string{"orders · partition 0 · offsets 100–139 (40 records)", "tick      #41 of sensor 0"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("run #7's detail lacks %q:\n%s", want, view)
+		}
+	}
+	press(m, "esc", "up", "enter")
+	if view := m.View(); !strings.Contains(view, "#41 of sensor 0") || !strings.Contains(view, "the tick of #7, replayed") {
+		t.Errorf("the replay's detail does not name the original's tick:\n%s", view)
+	}
+}

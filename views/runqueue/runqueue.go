@@ -84,6 +84,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.detail != 0 {
 			m.refreshDetail()
 		}
+	case common.RunOpenRequestedMsg:
+		r := m.findRun(msg.Run)
+		if r == nil {
+			return common.Toast(fmt.Sprintf("run #%d has left the recent runs: sluice runs list shows it", msg.Run), true)
+		}
+		m.openDetail(r)
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
