@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -101,15 +101,11 @@ type offsetTargets map[int32]int64
 func (o offsetTargets) String() string { return "" }
 
 func (o offsetTargets) Set(s string) error {
-	for part := range strings.SplitSeq(s, ",") {
-		p, off, ok := strings.Cut(strings.TrimSpace(part), ":")
-		pn, err1 := strconv.ParseInt(p, 10, 32)
-		on, err2 := strconv.ParseInt(off, 10, 64)
-		if !ok || err1 != nil || err2 != nil || pn < 0 || on < 0 {
-			return fmt.Errorf("%q is not PARTITION:OFFSET", part)
-		}
-		o[int32(pn)] = on
+	var req api.ResetOffsetsRequest
+	if err := api.ParseOffsetTarget(s, time.Now(), &req); err != nil || req.To != api.ToOffset {
+		return fmt.Errorf("%q is not PARTITION:OFFSET[,PARTITION:OFFSET]", s)
 	}
+	maps.Copy(o, req.Offset)
 	return nil
 }
 

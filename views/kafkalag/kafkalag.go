@@ -23,6 +23,7 @@ const (
 	modeSensors mode = iota // every sensor, the selected one's card below
 	modeSensor              // one sensor, its ticks a list with a cursor
 	modeTick                // one tick's details
+	modeReset               // the offset reset form of a sensor
 )
 
 // sensorKey identifies a sensor across snapshots.
@@ -64,6 +65,8 @@ type Model struct {
 	// runRow is the run marked in the open tick's details.
 	runRow int
 	pager  common.Pager
+	// reset is the open offset reset form (modeReset).
+	reset *resetForm
 
 	keys paneKeys
 }
@@ -94,7 +97,9 @@ func (m *Model) Title() string { return "Kafka" }
 func (m *Model) Init() tea.Cmd { return nil }
 
 // Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() || m.tickFilter.Editing() }
+func (m *Model) Capturing() bool {
+	return m.filter.Editing() || m.tickFilter.Editing() || m.mode == modeReset
+}
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
@@ -125,6 +130,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.mode == modeTick {
 			m.refreshTick()
 		}
+	case offsetsPlannedMsg:
+		m.planned(msg)
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
@@ -138,6 +145,11 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.filter.EditKey(msg, m.refilter, m.layout)
 	case m.tickFilter.Editing():
 		return m.tickFilter.EditKey(msg, m.refilterTicks, m.layout)
+	case m.mode == modeReset:
+		return m.resetKey(msg)
+	}
+	if key.Matches(msg, k.ResetOffsets) && m.mode != modeTick {
+		return m.openReset()
 	}
 	if key.Matches(msg, k.Pause) {
 		return m.pause()
@@ -415,6 +427,8 @@ func (m *Model) summarize() string {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	switch {
+	case m.mode == modeReset:
+		return []key.Binding{k.Enter, k.Back}
 	case m.Capturing():
 		return m.filter.EditingHelp()
 	case m.mode == modeTick:
@@ -432,7 +446,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	case modeTick:
 		return [][]key.Binding{k.Navigation(), {m.keys.back}, {k.Pause}}
 	case modeSensor:
-		return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.tickDetails, m.keys.back}, {k.Pause}}
+		return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.tickDetails, m.keys.back}, {k.Pause, k.ResetOffsets}}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.openSensor, k.Back}, {k.Pause}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.openSensor, k.Back}, {k.Pause, k.ResetOffsets}}
 }

@@ -51,6 +51,8 @@ type KeyMap struct {
 	Versions key.Binding
 	Pin      key.Binding
 	Unpin    key.Binding
+	// ResetOffsets opens the offset reset form of a sensor (Kafka pane).
+	ResetOffsets key.Binding
 	// ByTrigger cycles the run list through trigger filters.
 	ByTrigger key.Binding
 
@@ -117,6 +119,8 @@ func Default() *KeyMap {
 		Versions: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "versions")),
 		Pin:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pin version")),
 		Unpin:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpin")),
+
+		ResetOffsets: key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reset offsets")),
 
 		TakeOut: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "take out/put back")),
 		Undo:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),
