@@ -27,6 +27,7 @@ const (
 	ActionPauseDAG
 	ActionPinDAG
 	ActionUnpinDAG
+	ActionResetOffsets
 	actionCount // keep last
 )
 
@@ -47,19 +48,20 @@ type refusedKey struct {
 // what the engine allows.
 func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 	bindings := map[Action]*key.Binding{
-		ActionTrigger:     &k.Trigger,
-		ActionCancel:      &k.Cancel,
-		ActionRunMeta:     &k.Meta,
-		ActionApprove:     &k.Approve,
-		ActionReject:      &k.Reject,
-		ActionPauseSensor: &k.Pause,
-		ActionRerun:       &k.Rerun,
-		ActionClear:       &k.Clear,
-		ActionPauseDAG:    &k.PauseDAG,
-		ActionPinDAG:      &k.Pin,
-		ActionUnpinDAG:    &k.Unpin,
-		ActionTakeOut:     &k.TakeOut,
-		ActionUndo:        &k.Undo,
+		ActionTrigger:      &k.Trigger,
+		ActionCancel:       &k.Cancel,
+		ActionRunMeta:      &k.Meta,
+		ActionApprove:      &k.Approve,
+		ActionReject:       &k.Reject,
+		ActionPauseSensor:  &k.Pause,
+		ActionRerun:        &k.Rerun,
+		ActionClear:        &k.Clear,
+		ActionPauseDAG:     &k.PauseDAG,
+		ActionPinDAG:       &k.Pin,
+		ActionUnpinDAG:     &k.Unpin,
+		ActionResetOffsets: &k.ResetOffsets,
+		ActionTakeOut:      &k.TakeOut,
+		ActionUndo:         &k.Undo,
 	}
 	var out []refusedKey
 	for a := ActionTrigger; a < actionCount; a++ {

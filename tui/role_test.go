@@ -71,7 +71,8 @@ func viewerRefusals() map[Action]string {
 		ActionRunMeta: access.ActionRunMeta, ActionApprove: access.ActionApprove, ActionReject: access.ActionReject,
 		ActionTakeOut: access.ActionExclude, ActionUndo: access.ActionUnreject,
 		ActionPauseSensor: access.ActionPauseSensor, ActionRerun: access.ActionRerun, ActionClear: access.ActionRerun,
-		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG} {
+		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG,
+		ActionResetOffsets: access.ActionResetOffsets} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
@@ -174,6 +175,7 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"pause dag", []string{"j", "j", "P"}, "viewers cannot pause dags"},
 		{"pin version", []string{"j", "j", "v", "p"}, "viewers cannot pin dag versions"},
 		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
+		{"reset offsets", []string{"3", "O"}, "viewers cannot reset consumer group offsets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -122,7 +122,7 @@ func TestRefusedKeys(t *testing.T) {
 		t.Errorf("an operator is refused %v", got)
 	}
 	got := RefusedKeys(access.Viewer)
-	if len(got) != 13 || got[tui.ActionPinDAG] != "viewers cannot pin dag versions" || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" ||
+	if len(got) != 14 || got[tui.ActionPinDAG] != "viewers cannot pin dag versions" || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" ||
 		got[tui.ActionTakeOut] != "viewers cannot change what a review proposes" || got[tui.ActionUndo] != "viewers cannot undo review rejections" {
 		t.Errorf("a viewer is refused %v", got)
 	}

@@ -27,19 +27,20 @@ func RefusedKeys(role access.Role) map[tui.Action]string {
 	// A key is refused when the role lacks any action it stands for: u
 	// undoes a rejection in the review list and a take-out in an item.
 	actions := map[tui.Action][]access.Action{
-		tui.ActionTrigger:     {access.ActionTrigger},
-		tui.ActionCancel:      {access.ActionCancel},
-		tui.ActionRunMeta:     {access.ActionRunMeta},
-		tui.ActionApprove:     {access.ActionApprove},
-		tui.ActionReject:      {access.ActionReject},
-		tui.ActionPauseSensor: {access.ActionPauseSensor},
-		tui.ActionTakeOut:     {access.ActionExclude},
-		tui.ActionUndo:        {access.ActionUnreject, access.ActionExclude},
-		tui.ActionRerun:       {access.ActionRerun},
-		tui.ActionClear:       {access.ActionRerun},
-		tui.ActionPauseDAG:    {access.ActionPauseDAG},
-		tui.ActionPinDAG:      {access.ActionPinDAG},
-		tui.ActionUnpinDAG:    {access.ActionUnpinDAG},
+		tui.ActionTrigger:      {access.ActionTrigger},
+		tui.ActionCancel:       {access.ActionCancel},
+		tui.ActionRunMeta:      {access.ActionRunMeta},
+		tui.ActionApprove:      {access.ActionApprove},
+		tui.ActionReject:       {access.ActionReject},
+		tui.ActionPauseSensor:  {access.ActionPauseSensor},
+		tui.ActionTakeOut:      {access.ActionExclude},
+		tui.ActionUndo:         {access.ActionUnreject, access.ActionExclude},
+		tui.ActionRerun:        {access.ActionRerun},
+		tui.ActionClear:        {access.ActionRerun},
+		tui.ActionPauseDAG:     {access.ActionPauseDAG},
+		tui.ActionPinDAG:       {access.ActionPinDAG},
+		tui.ActionUnpinDAG:     {access.ActionUnpinDAG},
+		tui.ActionResetOffsets: {access.ActionResetOffsets},
 	}
 	refused := map[tui.Action]string{}
 	for key, needs := range actions {
