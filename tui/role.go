@@ -33,6 +33,7 @@ const (
 	ActionBackfill
 	ActionCancelBackfill
 	ActionMark
+	ActionResetOffsets
 	actionCount // keep last
 )
 
@@ -68,6 +69,7 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 		ActionBackfill:       &k.Backfill,
 		ActionCancelBackfill: &k.CancelBackfill,
 		ActionMark:           &k.Mark,
+		ActionResetOffsets:   &k.ResetOffsets,
 		ActionTakeOut:        &k.TakeOut,
 		ActionUndo:           &k.Undo,
 	}

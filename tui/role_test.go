@@ -73,7 +73,8 @@ func viewerRefusals() map[Action]string {
 		ActionPauseSensor: access.ActionPauseSensor, ActionRerun: access.ActionRerun, ActionClear: access.ActionRerun,
 		ActionPauseDAG: access.ActionPauseDAG, ActionPinDAG: access.ActionPinDAG, ActionUnpinDAG: access.ActionUnpinDAG,
 		ActionTriggerConfig: access.ActionTrigger, ActionBackfill: access.ActionBackfill,
-		ActionCancelBackfill: access.ActionCancelBackfill, ActionMark: access.ActionMark} {
+		ActionCancelBackfill: access.ActionCancelBackfill, ActionMark: access.ActionMark,
+		ActionResetOffsets: access.ActionResetOffsets} {
 		refused[k] = (&access.ForbiddenError{Role: access.Viewer, Action: a}).Error()
 	}
 	return refused
@@ -179,6 +180,7 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"trigger with config", []string{"j", "j", "T"}, "viewers cannot trigger runs"},
 		{"backfill", []string{"j", "j", "B"}, "viewers cannot backfill dags"},
 		{"mark", []string{"2", "G", "M"}, "viewers cannot mark runs"},
+		{"reset offsets", []string{"3", "O"}, "viewers cannot reset consumer group offsets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -57,6 +57,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case common.ActionRequestedMsg:
 		return m, m.requestAction(msg.Action)
+	case common.RunOpenRequestedMsg:
+		m.setFocus(PaneRuns)
+		return m, m.broadcast(msg)
 	case common.ToastRequestedMsg:
 		return m, m.showToast(msg.Text, msg.Error)
 	case toastExpiredMsg:

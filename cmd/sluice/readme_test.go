@@ -15,15 +15,16 @@ import (
 // until interrupted; their README lines run with --help instead, so at
 // least their names and flags stay real.
 var readmeLive = map[string]string{
-	"run":        "runs until interrupted (the test runs its own engine for trigger --wait)",
-	"serve":      "runs until interrupted, serves SSH",
-	"console":    "needs a terminal",
-	"demo":       "needs a terminal",
-	"dags watch": "runs until interrupted",
-	"broker":     "runs until interrupted",
-	"produce":    "needs a Kafka broker",
-	"lag":        "needs a Kafka broker",
-	"meta run":   "needs a dbt git repository (PATH_OR_URL)",
+	"run":                   "runs until interrupted (the test runs its own engine for trigger --wait)",
+	"serve":                 "runs until interrupted, serves SSH",
+	"console":               "needs a terminal",
+	"demo":                  "needs a terminal",
+	"dags watch":            "runs until interrupted",
+	"broker":                "runs until interrupted",
+	"produce":               "needs a Kafka broker",
+	"lag":                   "needs a Kafka broker",
+	"sensors reset-offsets": "needs a Kafka broker and a paused sensor",
+	"meta run":              "needs a dbt git repository (PATH_OR_URL)",
 }
 
 // readmeNeeds are single README lines needing a service the command does
@@ -45,6 +46,7 @@ var readmeExit = map[string]int{
 	"review exclude ID":   exitUsage,
 	"runs rerun 12":       exitUsage, // no run 12 in the test's state dir
 	"runs mark 12":        exitUsage,
+	"sensors replay 12":   exitUsage, // no run 12 either
 	"dags diff daily_etl": exitUsage, // only v1 stored: the test's engine loaded the file once
 	"dags pin daily_etl":  exitUsage,
 }
@@ -200,7 +202,7 @@ loop:
 // placeholder.
 func commandWords(args []string) []string {
 	n := 0
-	for n < len(args) && n < 2 && regexp.MustCompile(`^[a-z]+$`).MatchString(args[n]) {
+	for n < len(args) && n < 2 && regexp.MustCompile(`^[a-z][a-z-]*$`).MatchString(args[n]) {
 		if n == 1 && readmeLive[args[0]] != "" {
 			break
 		}

@@ -208,3 +208,17 @@ func (r *restricted) DAGVersionDiff(ctx context.Context, dag string, v1, v2 int)
 func (r *restricted) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
 	return r.api.AuditLog(ctx, q)
 }
+
+func (r *restricted) ReplayBatch(ctx context.Context, run int64, reason string) (int64, error) {
+	if err := r.check(ActionReplayBatch); err != nil {
+		return 0, err
+	}
+	return r.api.ReplayBatch(ctx, run, reason)
+}
+
+func (r *restricted) ResetOffsets(ctx context.Context, req api.ResetOffsetsRequest) (api.ResetOffsetsPlan, error) {
+	if err := r.check(ActionResetOffsets); err != nil {
+		return api.ResetOffsetsPlan{}, err
+	}
+	return r.api.ResetOffsets(ctx, req)
+}

@@ -67,6 +67,14 @@ func (r *recorder) PauseSensor(context.Context, string, int, bool) error {
 	r.record("PauseSensor")
 	return nil
 }
+func (r *recorder) ReplayBatch(context.Context, int64, string) (int64, error) {
+	r.record("ReplayBatch")
+	return 3, nil
+}
+func (r *recorder) ResetOffsets(context.Context, api.ResetOffsetsRequest) (api.ResetOffsetsPlan, error) {
+	r.record("ResetOffsets")
+	return api.ResetOffsetsPlan{}, nil
+}
 
 type call struct {
 	name string
@@ -99,6 +107,11 @@ var calls = []call{
 	{"PauseDAG", func(a api.API) error { return a.PauseDAG(context.Background(), "etl", true, "") }, "viewers cannot pause dags"},
 	{"PauseDAG", func(a api.API) error { return a.PauseDAG(context.Background(), "etl", false, "") }, "viewers cannot unpause dags"},
 	{"AuditLog", func(a api.API) error { _, err := a.AuditLog(context.Background(), api.AuditQuery{}); return err }, ""},
+	{"ReplayBatch", func(a api.API) error { _, err := a.ReplayBatch(context.Background(), 1, ""); return err }, "viewers cannot replay batches"},
+	{"ResetOffsets", func(a api.API) error {
+		_, err := a.ResetOffsets(context.Background(), api.ResetOffsetsRequest{DAG: "etl", To: api.ToLatest, DryRun: true})
+		return err
+	}, "viewers cannot reset consumer group offsets"},
 }
 
 func TestRestrict(t *testing.T) {

@@ -60,6 +60,8 @@ const (
 	ActionCancelBackfill
 	ActionExclude
 	ActionUnreject
+	ActionReplayBatch
+	ActionResetOffsets
 )
 
 // phrase is the action as it reads after "cannot".
@@ -81,6 +83,8 @@ var phrase = map[Action]string{
 	ActionCancelBackfill: "cancel backfills",
 	ActionExclude:        "change what a review proposes",
 	ActionUnreject:       "undo review rejections",
+	ActionReplayBatch:    "replay batches",
+	ActionResetOffsets:   "reset consumer group offsets",
 }
 
 // String implements fmt.Stringer.

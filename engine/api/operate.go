@@ -45,6 +45,8 @@ type Operations interface {
 	// CancelBackfill stops a backfill: nothing more is queued and its
 	// queued and running runs are cancelled.
 	CancelBackfill(ctx context.Context, id int64) error
+
+	SensorOperations
 }
 
 // ErrConflict: the action does not apply to the target's current state
@@ -148,3 +150,13 @@ func (NoOperations) Backfills(context.Context) ([]Backfill, error) { return nil,
 
 // CancelBackfill implements Operations.
 func (NoOperations) CancelBackfill(context.Context, int64) error { return ErrNotAvailable }
+
+// ReplayBatch implements Operations.
+func (NoOperations) ReplayBatch(context.Context, int64, string) (int64, error) {
+	return 0, ErrNotAvailable
+}
+
+// ResetOffsets implements Operations.
+func (NoOperations) ResetOffsets(context.Context, ResetOffsetsRequest) (ResetOffsetsPlan, error) {
+	return ResetOffsetsPlan{}, ErrNotAvailable
+}

@@ -107,15 +107,16 @@ func TestManagerSyncAndPause(t *testing.T) {
 	if s := m.Snapshot(); !s[0].Paused || s[0].Status != api.SensorPaused || s[0].PausedBy != "alice" {
 		t.Errorf("after pause: %+v", s[0])
 	}
-	// A paused sensor keeps its partitions and reads nothing: the backlog
-	// shows as lag, and the lag monitor calls the partition stalled.
+	// A paused sensor leaves its group (so its offsets may be reset) and
+	// reads nothing: the backlog shows as lag, and the lag monitor calls
+	// the partition stopped.
 	produce(t, conn, "p1", 5)
 	enginetest.Eventually(t, 30*time.Second, func() bool {
 		s := m.Snapshot()
-		return len(s[0].Lag.Partitions) == 1 && s[0].Lag.TotalLag == 5 && s[0].Lag.Partitions[0].Status == api.LagStall
-	}, "lag 5, stalled")
+		return len(s[0].Lag.Partitions) == 1 && s[0].Lag.TotalLag == 5 && s[0].Lag.Partitions[0].Status == api.LagStop
+	}, "lag 5, stopped")
 	// The group's status says which rule decided it.
-	if r := m.Snapshot()[0].Lag.Reason; !strings.Contains(r, "p1/0 STALL: committed offset stuck at 10") || !strings.Contains(r, "makes the group ERR") {
+	if r := m.Snapshot()[0].Lag.Reason; !strings.Contains(r, "p1/0 STOP: committed offset stuck at 10") || !strings.Contains(r, "no member owns the partition") {
 		t.Errorf("the group's reason: %q", r)
 	}
 
@@ -128,8 +129,8 @@ func TestManagerSyncAndPause(t *testing.T) {
 		t.Errorf("restarted sensor lost its pause: %+v", s)
 	}
 	enginetest.Eventually(t, 30*time.Second, func() bool {
-		return readOffsets(t, conn, "sluice.pz", "p1").Members == 1
-	}, "the restarted, paused member in the group")
+		return readOffsets(t, conn, "sluice.pz", "p1").Members == 0
+	}, "the restarted, paused sensor out of its group")
 	if n := sink.messages(); n != 10 {
 		t.Errorf("a paused sensor consumed: %d messages, want 10", n)
 	}

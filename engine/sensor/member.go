@@ -138,10 +138,15 @@ func (m *member) takeErrors() (events []timedErr, conn error) {
 }
 
 // consume keeps the member in its group until ctx ends, reconnecting with
-// backoff when the cluster is unreachable.
+// backoff when the cluster is unreachable. While the sensor is paused the
+// member is out of its group: Kafka takes an operator's offset reset only
+// for an empty group, and a member that stayed would commit over it.
 func (m *member) consume(ctx context.Context) {
 	bo := m.s.env.newBackoff()
 	for ctx.Err() == nil {
+		if !m.s.waitRunnable(ctx, time.Time{}) {
+			return
+		}
 		cfg, err := m.s.env.consumerConfig(m.s.spec, m.index)
 		if err != nil {
 			m.setConnErr(err)
@@ -155,7 +160,9 @@ func (m *member) consume(ctx context.Context) {
 			}
 			continue
 		}
-		m.session(ctx, group, bo)
+		sctx, stop := m.s.untilPaused(ctx)
+		m.session(sctx, group, bo)
+		stop()
 	}
 }
 

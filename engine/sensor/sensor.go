@@ -191,9 +191,9 @@ func (s *Sensor) Paused() bool {
 	return s.paused
 }
 
-// SetPaused pauses or resumes ticking. A paused sensor stays in its group
-// (its partitions stay assigned, so the lag monitor shows it stalled)
-// and finishes the batch in hand.
+// SetPaused pauses or resumes ticking. A paused sensor finishes the batch
+// in hand and leaves its group (the lag monitor still reads the group's
+// committed offsets), so its offsets can be reset; it rejoins on resume.
 func (s *Sensor) SetPaused(paused bool) {
 	s.mu.Lock()
 	if s.paused == paused {
@@ -206,6 +206,29 @@ func (s *Sensor) SetPaused(paused bool) {
 	s.mu.Unlock()
 	s.log.Info("kafka sensor pause changed", "paused", paused)
 	s.env.changed()
+}
+
+// untilPaused returns a context that ends with ctx or when the sensor is
+// paused; stop releases it and waits for its watcher.
+func (s *Sensor) untilPaused(ctx context.Context) (_ context.Context, stop func()) {
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			paused, ch := s.pauseState()
+			if paused {
+				cancel()
+				return
+			}
+			select {
+			case <-sctx.Done():
+				return
+			case <-ch:
+			}
+		}
+	}()
+	return sctx, func() { cancel(); <-done }
 }
 
 // pauseState returns whether the sensor is paused and a channel closed at

@@ -132,6 +132,11 @@ type Ticks interface {
 	// BatchHighWater is the highest offset of topic/partition a run of dag
 	// carries; ok=false when none does.
 	BatchHighWater(ctx context.Context, dag, topic string, partition int32) (last int64, ok bool, err error)
+	// ReleaseBatches lets go of dag's live batches of topic/partition that
+	// reach offset from or beyond (a consumer group reset to reprocess
+	// them): their runs keep them, but BatchHighWater and the batch key no
+	// longer count them. It returns how many it released.
+	ReleaseBatches(ctx context.Context, dag, topic string, partition int32, from int64, at time.Time) (int, error)
 }
 
 // Reviews keeps review items with an optimistic version check.

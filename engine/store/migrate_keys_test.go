@@ -30,7 +30,8 @@ func TestFireAndBatchKeysMigrateAnExistingStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if m.Name != "fire_and_batch_keys" {
+		// batch_release rebuilds run_batches again, from 0008's shape.
+		if m.Name != "fire_and_batch_keys" && m.Name != "batch_release" {
 			if err := applyMigration(ctx, db, m, slog.New(slog.DiscardHandler)); err != nil {
 				t.Fatal(err)
 			}

@@ -178,7 +178,7 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 		// before this one's end is the only one that can (one seek).
 		var first, last int64
 		err := tx.QueryRowContext(ctx, `SELECT first_offset, last_offset FROM run_batches
-			WHERE dag = ? AND topic = ? AND partition = ? AND first_offset <= ?
+			WHERE dag = ? AND topic = ? AND partition = ? AND first_offset <= ? AND released_at IS NULL
 			ORDER BY first_offset DESC LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.LastOffset).Scan(&first, &last)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return 0, err
@@ -195,7 +195,7 @@ func (s *Store) createRun(ctx context.Context, tx *sql.Tx, nr NewRun) (int64, er
 			var existing int64
 			err := tx.QueryRowContext(ctx, `SELECT r.id FROM runs r JOIN run_batches b ON r.batch_id = b.id
 				WHERE b.dag = ? AND b.topic = ? AND b.partition = ? AND b.first_offset = ? AND b.last_offset = ?
-				ORDER BY r.id LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
+				AND b.released_at IS NULL ORDER BY r.id LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return 0, err
 			}

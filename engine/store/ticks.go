@@ -119,14 +119,15 @@ func (s *Store) RecentTicks(ctx context.Context, dag string, sensor, limit int) 
 // by it: after a crash between persisting and committing, Kafka hands back
 // records that are already in a run, cut at different boundaries.
 //
-// Batches of one DAG never overlap, so the batch with the highest first
-// offset also has the highest last offset, and the unique index on
-// (topic, partition, first_offset, last_offset) answers in one seek.
+// Live batches of one DAG never overlap, so the batch with the highest
+// first offset also has the highest last offset, and the partial unique
+// index on (dag, topic, partition, first_offset, last_offset) answers in
+// one seek. (A batch's dag is its run's since migration 0008.)
 func (s *Store) BatchHighWater(ctx context.Context, dag, topic string, partition int32) (int64, bool, error) {
 	var last int64
-	err := s.db.QueryRowContext(ctx, `SELECT b.last_offset FROM run_batches b JOIN runs r ON r.batch_id = b.id
-		WHERE b.topic = ? AND b.partition = ? AND r.dag = ?
-		ORDER BY b.first_offset DESC LIMIT 1`, topic, partition, dag).Scan(&last)
+	err := s.db.QueryRowContext(ctx, `SELECT last_offset FROM run_batches
+		WHERE dag = ? AND topic = ? AND partition = ? AND released_at IS NULL
+		ORDER BY first_offset DESC LIMIT 1`, dag, topic, partition).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -134,4 +135,20 @@ func (s *Store) BatchHighWater(ctx context.Context, dag, topic string, partition
 		return 0, false, fmt.Errorf("reading batch offsets of %s/%d: %w", topic, partition, err)
 	}
 	return last, true, nil
+}
+
+// ReleaseBatches implements Interface.
+func (s *Store) ReleaseBatches(ctx context.Context, dag, topic string, partition int32, from int64, at time.Time) (n int, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE run_batches SET released_at = ?
+			WHERE dag = ? AND topic = ? AND partition = ? AND last_offset >= ? AND released_at IS NULL`,
+			at.UnixNano(), dag, topic, partition, from)
+		if err != nil {
+			return fmt.Errorf("releasing batches of %s %s/%d from %d: %w", dag, topic, partition, from, err)
+		}
+		m, _ := res.RowsAffected()
+		n = int(m)
+		return nil
+	})
+	return n, err
 }

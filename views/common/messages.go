@@ -73,3 +73,13 @@ type ToastRequestedMsg struct {
 func Toast(text string, isError bool) tea.Cmd {
 	return func() tea.Msg { return ToastRequestedMsg{Text: text, Error: isError} }
 }
+
+// RunOpenRequestedMsg asks the root model to show a run: the run queue
+// takes the focus and opens the run's details (a tick's run in the Kafka
+// pane, followed to the run).
+type RunOpenRequestedMsg struct{ Run int64 }
+
+// OpenRun returns a command that asks to show run id.
+func OpenRun(id int64) tea.Cmd {
+	return func() tea.Msg { return RunOpenRequestedMsg{Run: id} }
+}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/views/common"
 )
@@ -97,12 +100,55 @@ func (m *Model) rangeLines(b *strings.Builder, t *api.Tick) {
 		}
 		return
 	}
-	b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Runs (%d)", len(t.Ranges))) + st.Muted.Render(" · the batches this tick persisted, first–last offset") + "\n")
+	b.WriteString("\n" + st.Section.Render(fmt.Sprintf("Runs (%d)", len(t.Ranges))) + st.Muted.Render(" · the batches this tick persisted; enter opens the › run") + "\n")
 	b.WriteString(st.Muted.Render(fmt.Sprintf("  %-8s %-16s %4s  %-15s %6s", "RUN", "TOPIC", "PART", "OFFSETS", "MSGS")) + "\n")
-	for _, r := range t.Ranges {
-		fmt.Fprintf(b, "  %-8s %-16s %4d  %-15s %6d\n", fmt.Sprintf("#%d", r.Run), common.Truncate(r.Topic, 16), r.Partition,
+	for i, r := range t.Ranges {
+		mark := "  "
+		if i == min(m.runRow, len(t.Ranges)-1) {
+			mark = "› "
+		}
+		fmt.Fprintf(b, "%s%-8s %-16s %4d  %-15s %6d\n", mark, fmt.Sprintf("#%d", r.Run), common.Truncate(r.Topic, 16), r.Partition,
 			fmt.Sprintf("%d–%d", r.First, r.Last), r.Last-r.First+1)
 	}
+}
+
+// openTick is the tick whose details are open, nil when it has left the
+// sensor's recent ticks.
+func (m *Model) openTick() *api.Tick {
+	s := m.find(m.open)
+	if s == nil {
+		return nil
+	}
+	for i := range s.Ticks {
+		if s.Ticks[i].ID == m.tick {
+			return &s.Ticks[i]
+		}
+	}
+	return nil
+}
+
+// tickRunKey moves the run marker of the open tick's details, or opens the
+// marked run in the run queue (the tick → run link). It reports whether it
+// used the key: a tick without runs leaves every key to the pager.
+func (m *Model) tickRunKey(msg tea.KeyMsg) (bool, tea.Cmd) {
+	t := m.openTick()
+	if t == nil || len(t.Ranges) == 0 {
+		return false, nil
+	}
+	k := m.c.Keys
+	row := min(m.runRow, len(t.Ranges)-1)
+	switch {
+	case key.Matches(msg, k.Up):
+		m.runRow = max(row-1, 0)
+	case key.Matches(msg, k.Down):
+		m.runRow = min(row+1, len(t.Ranges)-1)
+	case key.Matches(msg, k.Enter):
+		return true, common.OpenRun(t.Ranges[row].Run)
+	default:
+		return false, nil
+	}
+	m.refreshTick()
+	return true, nil
 }
 
 // tickView is the tick's title and its details, scrolling.

@@ -23,6 +23,7 @@ const (
 	modeSensors mode = iota // every sensor, the selected one's card below
 	modeSensor              // one sensor, its ticks a list with a cursor
 	modeTick                // one tick's details
+	modeReset               // the offset reset form of a sensor
 )
 
 // sensorKey identifies a sensor across snapshots.
@@ -60,8 +61,12 @@ type Model struct {
 	tickFilter common.Filter
 
 	// The tick whose details are open (modeTick).
-	tick  int64
-	pager common.Pager
+	tick int64
+	// runRow is the run marked in the open tick's details.
+	runRow int
+	pager  common.Pager
+	// reset is the open offset reset form (modeReset).
+	reset *resetForm
 
 	keys paneKeys
 }
@@ -92,7 +97,9 @@ func (m *Model) Title() string { return "Kafka" }
 func (m *Model) Init() tea.Cmd { return nil }
 
 // Capturing implements common.Component.
-func (m *Model) Capturing() bool { return m.filter.Editing() || m.tickFilter.Editing() }
+func (m *Model) Capturing() bool {
+	return m.filter.Editing() || m.tickFilter.Editing() || m.mode == modeReset
+}
 
 // SetSize implements common.Component.
 func (m *Model) SetSize(width, height int) {
@@ -123,6 +130,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.mode == modeTick {
 			m.refreshTick()
 		}
+	case offsetsPlannedMsg:
+		m.planned(msg)
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
@@ -136,6 +145,11 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return m.filter.EditKey(msg, m.refilter, m.layout)
 	case m.tickFilter.Editing():
 		return m.tickFilter.EditKey(msg, m.refilterTicks, m.layout)
+	case m.mode == modeReset:
+		return m.resetKey(msg)
+	}
+	if key.Matches(msg, k.ResetOffsets) && m.mode != modeTick {
+		return m.openReset()
 	}
 	if key.Matches(msg, k.Pause) {
 		return m.pause()
@@ -145,6 +159,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		if key.Matches(msg, k.Back) {
 			m.mode = modeSensor
 			return nil
+		}
+		if used, cmd := m.tickRunKey(msg); used {
+			return cmd
 		}
 		m.pager.Update(msg)
 		return nil
@@ -196,7 +213,7 @@ func (m *Model) sensorKey(msg tea.KeyMsg) tea.Cmd {
 		if t == nil {
 			return common.Toast("no tick to show yet", true)
 		}
-		m.mode, m.tick = modeTick, t.ID
+		m.mode, m.tick, m.runRow = modeTick, t.ID, 0
 		m.refreshTick()
 		m.pager.GotoTop()
 	}
@@ -410,6 +427,8 @@ func (m *Model) summarize() string {
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	switch {
+	case m.mode == modeReset:
+		return []key.Binding{k.Enter, k.Back}
 	case m.Capturing():
 		return m.filter.EditingHelp()
 	case m.mode == modeTick:
@@ -427,7 +446,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	case modeTick:
 		return [][]key.Binding{k.Navigation(), {m.keys.back}, {k.Pause}}
 	case modeSensor:
-		return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.tickDetails, m.keys.back}, {k.Pause}}
+		return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.tickDetails, m.keys.back}, {k.Pause, k.ResetOffsets}}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.openSensor, k.Back}, {k.Pause}}
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.openSensor, k.Back}, {k.Pause, k.ResetOffsets}}
 }

@@ -61,6 +61,8 @@ func (m *Model) View() string {
 		return ""
 	}
 	switch m.mode {
+	case modeReset:
+		return m.resetView()
 	case modeTick:
 		return m.tickView()
 	case modeSensor:

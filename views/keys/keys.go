@@ -62,6 +62,8 @@ type KeyMap struct {
 	Audit          key.Binding
 	// Submit sends a form (a text area takes enter for new lines).
 	Submit key.Binding
+	// ResetOffsets opens the offset reset form of a sensor (Kafka pane).
+	ResetOffsets key.Binding
 	// ByTrigger cycles the run list through trigger filters.
 	ByTrigger key.Binding
 
@@ -135,6 +137,7 @@ func Default() *KeyMap {
 		Mark:           key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "mark run")),
 		Audit:          key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "audit log")),
 		Submit:         key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "submit")),
+		ResetOffsets:   key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reset offsets")),
 
 		TakeOut: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "take out/put back")),
 		Undo:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo")),

@@ -53,7 +53,10 @@ func (m *Model) detailText() string {
 	}
 	field("progress", common.Progress(st, r.Done, r.Total, 24))
 	if r.Batch != "" {
-		field("batch", r.Batch)
+		field("batch", batchText(r.Batch))
+		if t, ok := m.tickField(r); ok {
+			field("tick", t)
+		}
 	}
 	if len(r.Config) > 0 {
 		field("config", common.OneLine(string(r.Config)))

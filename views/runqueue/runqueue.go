@@ -104,6 +104,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if m.detail != 0 {
 			m.refreshDetail()
 		}
+	case common.RunOpenRequestedMsg:
+		r := m.findRun(msg.Run)
+		if r == nil {
+			return common.Toast(fmt.Sprintf("run #%d has left the recent runs: sluice runs list shows it", msg.Run), true)
+		}
+		m.openDetail(r)
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
@@ -180,6 +186,9 @@ func (m *Model) rerun(r *api.Run, fromFailed bool) tea.Cmd {
 		return common.Toast(fmt.Sprintf("run #%d is %s: re-run it once it finished", r.ID, r.State), true)
 	}
 	id, name := r.ID, r.DAG
+	if r.Batch != "" && !fromFailed {
+		return replay(r)
+	}
 	verb, prompt := "re-running", fmt.Sprintf("Re-run run #%d of %s? Every task runs again, with the same run config.", id, name)
 	if fromFailed {
 		if r.State == api.RunSuccess {
@@ -196,6 +205,24 @@ func (m *Model) rerun(r *api.Run, fromFailed bool) tea.Cmd {
 				return "", fmt.Errorf("%s run #%d: %w", verb, id, err)
 			}
 			return fmt.Sprintf("queued run #%d, a re-run of #%d", newID, id), nil
+		},
+	})
+}
+
+// replay asks to replay a sensor run's stored batch: R on a batch run
+// processes the same records again, never a fresh read from Kafka.
+func replay(r *api.Run) tea.Cmd {
+	id, name, batch := r.ID, r.DAG, r.Batch
+	return common.RequestAction(common.Action{
+		Name: fmt.Sprintf("replaying the batch of run #%d", id),
+		Prompt: fmt.Sprintf("Replay batch %s of run #%d of %s? A new run processes the same stored records; no offset moves, nothing is read from Kafka.",
+			batch, id, name),
+		Do: func(ctx context.Context, api api.API) (string, error) {
+			newID, err := api.ReplayBatch(ctx, id, "")
+			if err != nil {
+				return "", err // the engine's error names the run (api.API)
+			}
+			return fmt.Sprintf("queued run #%d, a replay of #%d's batch %s", newID, id, batch), nil
 		},
 	})
 }

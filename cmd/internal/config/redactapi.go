@@ -233,3 +233,13 @@ func (a *redactedAPI) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.Aud
 	}
 	return entries, a.err(err)
 }
+
+func (a *redactedAPI) ReplayBatch(ctx context.Context, run int64, reason string) (int64, error) {
+	id, err := a.api.ReplayBatch(ctx, run, reason)
+	return id, a.err(err)
+}
+
+func (a *redactedAPI) ResetOffsets(ctx context.Context, req api.ResetOffsetsRequest) (api.ResetOffsetsPlan, error) {
+	p, err := a.api.ResetOffsets(ctx, req)
+	return p, a.err(err)
+}

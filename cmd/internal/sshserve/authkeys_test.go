@@ -122,7 +122,7 @@ func TestRefusedKeys(t *testing.T) {
 		t.Errorf("an operator is refused %v", got)
 	}
 	got := RefusedKeys(access.Viewer)
-	if len(got) != 17 || got[tui.ActionPinDAG] != "viewers cannot pin dag versions" || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" ||
+	if len(got) != 18 || got[tui.ActionResetOffsets] != "viewers cannot reset consumer group offsets" || got[tui.ActionPinDAG] != "viewers cannot pin dag versions" || got[tui.ActionApprove] != "viewers cannot approve reviews" || got[tui.ActionTrigger] != "viewers cannot trigger runs" ||
 		got[tui.ActionTakeOut] != "viewers cannot change what a review proposes" || got[tui.ActionUndo] != "viewers cannot undo review rejections" ||
 		got[tui.ActionTriggerConfig] != "viewers cannot trigger runs" || got[tui.ActionBackfill] != "viewers cannot backfill dags" ||
 		got[tui.ActionCancelBackfill] == "" || got[tui.ActionMark] != "viewers cannot mark runs" {

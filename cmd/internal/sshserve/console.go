@@ -44,6 +44,7 @@ func RefusedKeys(role access.Role) map[tui.Action]string {
 		tui.ActionBackfill:       {access.ActionBackfill},
 		tui.ActionCancelBackfill: {access.ActionCancelBackfill},
 		tui.ActionMark:           {access.ActionMark},
+		tui.ActionResetOffsets:   {access.ActionResetOffsets},
 	}
 	refused := map[tui.Action]string{}
 	for key, needs := range actions {

@@ -72,7 +72,7 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 		// before this one's end is the only one that can (one seek).
 		var first, last int64
 		err := tx.QueryRow(ctx, `SELECT first_offset, last_offset FROM run_batches
-			WHERE dag = $1 AND topic = $2 AND partition = $3 AND first_offset <= $4
+			WHERE dag = $1 AND topic = $2 AND partition = $3 AND first_offset <= $4 AND released_at IS NULL
 			ORDER BY first_offset DESC LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.LastOffset).Scan(&first, &last)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return 0, err
@@ -90,7 +90,7 @@ func createRun(ctx context.Context, tx pgx.Tx, nr store.NewRun, batchID int64) (
 			var existing int64
 			err := tx.QueryRow(ctx, `SELECT r.id FROM runs r JOIN run_batches b ON r.batch_id = b.id
 				WHERE b.dag = $1 AND b.topic = $2 AND b.partition = $3 AND b.first_offset = $4 AND b.last_offset = $5
-				ORDER BY r.id LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
+				AND b.released_at IS NULL ORDER BY r.id LIMIT 1`, nr.DAG, b.Topic, b.Partition, b.FirstOffset, b.LastOffset).Scan(&existing)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return 0, err
 			}

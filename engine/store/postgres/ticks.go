@@ -82,7 +82,7 @@ func (s *Store) BatchHighWater(ctx context.Context, dag, topic string, partition
 	}
 	var last int64
 	err = db.QueryRow(ctx, `SELECT last_offset FROM run_batches
-		WHERE dag = $1 AND topic = $2 AND partition = $3
+		WHERE dag = $1 AND topic = $2 AND partition = $3 AND released_at IS NULL
 		ORDER BY first_offset DESC LIMIT 1`, dag, topic, partition).Scan(&last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
@@ -91,4 +91,20 @@ func (s *Store) BatchHighWater(ctx context.Context, dag, topic string, partition
 		return 0, false, fmt.Errorf("reading batch offsets of %s/%d: %w", topic, partition, err)
 	}
 	return last, true, nil
+}
+
+// ReleaseBatches implements store.Interface.
+func (s *Store) ReleaseBatches(ctx context.Context, dag, topic string, partition int32, from int64, at time.Time) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE run_batches SET released_at = $1
+			WHERE dag = $2 AND topic = $3 AND partition = $4 AND last_offset >= $5 AND released_at IS NULL`,
+			at.UnixNano(), dag, topic, partition, from)
+		if err != nil {
+			return fmt.Errorf("releasing batches of %s %s/%d from %d: %w", dag, topic, partition, from, err)
+		}
+		n = int(tag.RowsAffected())
+		return nil
+	})
+	return n, err
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, b Backend) {
 		{"TaskProcessesRecordedUntilClearedOrRecovered", testTaskProcesses},
 		{"TicksNewestFirstAndPruned", testTicks},
 		{"BatchHighWater", testBatchHighWater},
+		{"ReleaseBatches", testReleaseBatches},
 		{"ReviewVersionCheck", testReviewVersionCheck},
 		{"ConcurrentReviewUpdatesOneWins", testConcurrentReviewUpdates},
 		{"AuditLogNewestFirstSinceAndLimit", testAuditLog},
