@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,11 @@ func BenchmarkRunThroughput(b *testing.B) {
 		return sts
 	}
 	current := func(s *postgres.Store) store.Interface { return s }
+	if v := os.Getenv("BENCH_GROUPS"); v != "" {
+		var fl, mx int
+		fmt.Sscanf(v, "%d,%d", &fl, &mx)
+		current = func(s *postgres.Store) store.Interface { postgres.SetGroups(s, fl, mx); return s }
+	}
 	for _, n := range []int{1, 2, 3} {
 		b.Run(fmt.Sprintf("before/instances=%d", n), func(b *testing.B) {
 			benchRuns(b, open(b, pgtest.DurableDatabase(b), n, postgres.Baseline))
@@ -124,13 +130,23 @@ func benchRuns(b *testing.B, sts []store.Interface) {
 	cli0, srv0 := meter.read()
 	var claimed, claimCalls atomic.Int64
 	var wg sync.WaitGroup
-	for p := range benchProducers {
+	producers := benchProducers
+	if v := os.Getenv("BENCH_PRODUCERS"); v != "" {
+		fmt.Sscanf(v, "%d", &producers)
+	}
+	var clat []time.Duration
+	var cmu sync.Mutex
+	for p := range producers {
 		wg.Go(func() {
-			for i := p; i < b.N; i += benchProducers {
+			for i := p; i < b.N; i += producers {
+				t0 := time.Now()
 				if _, err := sts[i%len(sts)].CreateRun(ctx, store.NewRun{DAG: "d", External: true}); err != nil {
 					b.Error(err)
 					return
 				}
+				cmu.Lock()
+				clat = append(clat, time.Since(t0))
+				cmu.Unlock()
 			}
 		})
 	}
@@ -191,6 +207,25 @@ func benchRuns(b *testing.B, sts []store.Interface) {
 	}
 	if n := claimCalls.Load(); n > 0 {
 		b.ReportMetric(float64(claimed.Load())/float64(n), "runs/claim")
+	}
+	var sent, carried [3]int64
+	for _, s := range sts {
+		if pg, ok := s.(*postgres.Store); ok {
+			st, ca := postgres.GroupStats(pg)
+			for i := range sent {
+				sent[i] += st[i]
+				carried[i] += ca[i]
+			}
+		}
+	}
+	for i, name := range []string{"creates", "starts", "finishes"} {
+		if sent[i] > 0 {
+			b.ReportMetric(float64(carried[i])/float64(sent[i]), name+"/stmt")
+		}
+	}
+	sort.Slice(clat, func(i, j int) bool { return clat[i] < clat[j] })
+	if len(clat) > 0 {
+		b.ReportMetric(float64(clat[len(clat)/2].Microseconds()), "create-p50-µs")
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if len(lat) > 0 {
