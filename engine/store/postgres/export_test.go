@@ -28,3 +28,7 @@ func (g *group[Req]) set(flights, max int) {
 	defer g.mu.Unlock()
 	g.flights, g.max = flights, max
 }
+
+// SetSyncClaims makes s flush each claim under the claim lock, as before
+// flushClaimSQL.
+func SetSyncClaims(s *Store) { s.syncClaims = true }

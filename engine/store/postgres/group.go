@@ -9,9 +9,13 @@ import (
 )
 
 // Bounds of every group: statements in flight at once, calls one
-// statement carries.
+// statement carries. One flight per group, as the SQLite store has one
+// writer: calls arriving while it is out ride the next one together,
+// which is what saves the server's work; a second flight would mostly
+// carry single calls (measured: ~1.6× the server CPU per run with eight
+// producers), and would take a pool connection more from the claims.
 const (
-	groupFlights = 2
+	groupFlights = 1
 	groupMax     = 256
 )
 

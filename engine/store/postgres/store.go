@@ -46,6 +46,9 @@ type Store struct {
 	// Group commit of the run's hot path (group.go).
 	creates        *group[store.NewRun]
 	puts, finishes *group[claimedWrite]
+	// syncClaims commits claims with their flush under the claim lock, as
+	// before flushClaimSQL: only for the benchmark's side-by-side.
+	syncClaims bool
 }
 
 var _ store.Interface = (*Store)(nil)
