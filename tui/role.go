@@ -79,14 +79,18 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 // pressing c where there is nothing to cancel gets what an operator gets).
 func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 	pressed := msg.String()
-	for _, r := range m.refused {
-		if !contains(r.keys, pressed) {
-			continue
-		}
-		for _, group := range m.panes[m.focus].FullHelp() {
-			for _, b := range group {
-				if sameKeys(b.Keys(), r.keys) && b.Help() == r.help {
-					return r.reason, true
+	// First the binding itself (its help tells p-pause from p-pin); then a
+	// pane's own disabled copy of it under another help ("undo take-out").
+	for _, exact := range []bool{true, false} {
+		for _, r := range m.refused {
+			if !contains(r.keys, pressed) {
+				continue
+			}
+			for _, group := range m.panes[m.focus].FullHelp() {
+				for _, b := range group {
+					if sameKeys(b.Keys(), r.keys) && (b.Help() == r.help || !exact && !b.Enabled()) {
+						return r.reason, true
+					}
 				}
 			}
 		}
