@@ -307,7 +307,7 @@ type claimedWrite struct {
 // is read FOR SHARE with the claim's terms in the same statement, so a
 // reaper settling the run waits for this write, and this write never
 // lands after the reaper's (it then finds no row, and writes nothing).
-// Concurrent calls share one statement (putsGroup).
+// Concurrent calls share one statement (flushPuts).
 func (s *Store) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []store.Attempt) error {
 	if s.closed.Load() {
 		return store.ErrClosed
@@ -322,7 +322,7 @@ func (s *Store) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []s
 // still holds: ErrFenced when another instance has settled the run since,
 // and nothing is written. The run's update and its task rows are one
 // statement (the rows only for a run whose update took), shared by
-// concurrent calls (finishesGroup).
+// concurrent calls (flushFinishes).
 func (s *Store) FinishClaimed(ctx context.Context, c store.ClaimRef, state api.RunState, errMsg string, at time.Time, settle []store.Attempt) error {
 	if s.closed.Load() {
 		return store.ErrClosed
