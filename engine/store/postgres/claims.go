@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -137,6 +138,13 @@ func (s *Store) claimRuns(ctx context.Context, instance string, at time.Time, li
 
 	var b pgx.Batch
 	b.Queue("BEGIN")
+	// The claim's commit does not wait for its WAL flush, so the lock is
+	// released without it; the flush comes right after (flushClaimSQL).
+	b.Queue("SET LOCAL synchronous_commit = off")
+	if s.syncClaims {
+		b.Queue("SET LOCAL synchronous_commit = on")
+	}
+	setup := len(b.QueuedQueries)
 	// Nothing queued: no lock (the idle poll of every instance).
 	b.Queue("SELECT pg_advisory_xact_lock($1) WHERE EXISTS (SELECT 1 FROM runs WHERE state = 'queued')", claimLock)
 	// Statements after the lock take their snapshot after it: they see
@@ -146,8 +154,10 @@ func (s *Store) claimRuns(ctx context.Context, instance string, at time.Time, li
 	br := conn.SendBatch(ctx, &b)
 	locked, running, page, err := func() (bool, map[string]int, []store.ClaimCandidate, error) {
 		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return false, nil, nil, err
+		for range setup {
+			if _, err := br.Exec(); err != nil {
+				return false, nil, nil, err
+			}
 		}
 		rows, err := br.Query()
 		if err != nil {
@@ -209,6 +219,9 @@ func (s *Store) claimRuns(ctx context.Context, instance string, at time.Time, li
 		SELECT `+runColumns+`, r.claim FROM u r LEFT JOIN run_batches b ON b.id = r.batch_id ORDER BY r.priority DESC, r.id`,
 		plan.Picks, at.UnixNano(), instance)
 	b.Queue("COMMIT")
+	if !s.syncClaims {
+		b.Queue(flushClaimSQL, plan.Picks[0])
+	}
 	br = conn.SendBatch(ctx, &b)
 	defer br.Close()
 	rows, err := br.Query()
@@ -235,8 +248,33 @@ func (s *Store) claimRuns(ctx context.Context, instance string, at time.Time, li
 	if tag.String() != "COMMIT" {
 		return nil, "", fmt.Errorf("claim transaction ended with %s", tag)
 	}
+	if !s.syncClaims {
+		if _, err := br.Exec(); err != nil {
+			return nil, "", fmt.Errorf("flushing the claim: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, "", err
+	}
 	return claims, plan.Wait, nil
 }
+
+// flushClaimSQL makes a claim durable before ClaimRuns returns it. The
+// claim commits without waiting for its WAL flush (synchronous_commit off
+// for that transaction alone), so the global claim lock is released
+// after one round trip instead of one round trip and an fsync: claims of
+// several instances, serial under the lock, no longer queue behind each
+// other's flushes. This statement, in the same round trip, is a write
+// committed synchronously: its flush covers the WAL before it, the
+// claim's commit included. A no-op update of a claimed run's row, because
+// a write that always logs WAL is what forces the flush.
+//
+// Until then the claim is visible but not durable: what others may do
+// seeing it (count it against the limits, show the run running) is undone
+// with it by a server crash, and whatever they commit durably is logged
+// after it, so it makes the claim durable too. The claimer itself acts on
+// its claims only once ClaimRuns returned them, durable.
+const flushClaimSQL = "UPDATE runs SET claim = claim WHERE id = $1"
 
 // scanCandidates reads the rows of claimPageSQL.
 func scanCandidates(rows pgx.Rows, err error) ([]store.ClaimCandidate, error) {
@@ -255,71 +293,177 @@ func scanCandidates(rows pgx.Rows, err error) ([]store.ClaimCandidate, error) {
 	return page, rows.Err()
 }
 
-// PutClaimedAttempts stores task rows while the claim holds, in one
-// statement: the run's row is read FOR SHARE with the claim's terms, so a
+// claimedWrite is a write of a claimed run: its task rows and, when it
+// settles the run, the run's end.
+type claimedWrite struct {
+	ref    store.ClaimRef
+	as     []store.Attempt
+	state  api.RunState
+	errMsg string
+	at     time.Time
+}
+
+// PutClaimedAttempts stores task rows while the claim holds. The run's row
+// is read FOR SHARE with the claim's terms in the same statement, so a
 // reaper settling the run waits for this write, and this write never
 // lands after the reaper's (it then finds no row, and writes nothing).
+// Concurrent calls share one statement (flushPuts).
 func (s *Store) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []store.Attempt) error {
-	db, err := s.q()
-	if err != nil {
-		return err
+	if s.closed.Load() {
+		return store.ErrClosed
 	}
-	var held bool
-	err = db.QueryRow(ctx, `WITH held AS (
-			SELECT id FROM runs WHERE id = $1 AND instance = $2 AND claim = $3 AND state = 'running' FOR SHARE
-		), put AS (`+upsertAttemptsFrom("held", 4)+`)
-		SELECT EXISTS (SELECT 1 FROM held)`,
-		append([]any{c.RunID, c.Instance, c.Token}, attemptArrays(as)...)...).Scan(&held)
-	if err != nil {
+	if err := s.puts.do(ctx, claimedWrite{ref: c, as: as}).err; err != nil {
 		return fmt.Errorf("storing task rows of run %d: %w", c.RunID, err)
-	}
-	if !held {
-		return fmt.Errorf("writing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
 	}
 	return nil
 }
 
 // FinishClaimed settles a claimed run like FinishRun, only while the claim
 // still holds: ErrFenced when another instance has settled the run since,
-// and nothing is written. One statement: the run's update, and the task
-// rows only if it took.
+// and nothing is written. The run's update and its task rows are one
+// statement (the rows only for a run whose update took), shared by
+// concurrent calls (flushFinishes).
 func (s *Store) FinishClaimed(ctx context.Context, c store.ClaimRef, state api.RunState, errMsg string, at time.Time, settle []store.Attempt) error {
-	db, err := s.q()
-	if err != nil {
-		return err
+	if s.closed.Load() {
+		return store.ErrClosed
 	}
-	var done bool
-	err = db.QueryRow(ctx, `WITH held AS (
-			UPDATE runs SET state = $4, error = $5, finished_at = $6
-			WHERE id = $1 AND instance = $2 AND claim = $3 AND state = 'running' RETURNING id
-		), put AS (`+upsertAttemptsFrom("held", 7)+`)
-		SELECT EXISTS (SELECT 1 FROM held)`,
-		append([]any{c.RunID, c.Instance, c.Token, state, errMsg, at.UnixNano()}, attemptArrays(settle)...)...).Scan(&done)
-	if err != nil {
+	if err := s.finishes.do(ctx, claimedWrite{ref: c, as: settle, state: state, errMsg: errMsg, at: at}).err; err != nil {
 		return fmt.Errorf("finishing run %d: %w", c.RunID, err)
-	}
-	if !done {
-		return fmt.Errorf("finishing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
 	}
 	return nil
 }
 
-// upsertAttemptsFrom is an upsert of the attempts attemptArrays passes as
-// the nine parameters from $first on, made only when the one-row CTE named
-// guard has its row.
-func upsertAttemptsFrom(guard string, first int) string {
-	cols := make([]string, 9)
-	for i, typ := range []string{"bigint", "text", "int", "text", "bigint", "bigint", "text", "text", "text"} {
+// claimedGroup is the group of one kind of claimed write: at most one
+// call per run in a statement, so a run's row is matched once.
+func claimedGroup(flush func(context.Context, []*call[claimedWrite])) *group[claimedWrite] {
+	return &group[claimedWrite]{
+		flights: groupFlights,
+		max:     groupMax,
+		key:     func(w claimedWrite) int64 { return w.ref.RunID },
+		flush:   flush,
+	}
+}
+
+// putClaimedSQL locks the held runs' rows in id order (claimedArgs sorts
+// the calls) and upserts the task rows of those only.
+var putClaimedSQL = `WITH held AS (
+		SELECT r.id FROM runs r JOIN unnest($1::bigint[], $2::text[], $3::bigint[]) AS g (id, instance, claim)
+			ON r.id = g.id AND r.instance = g.instance AND r.claim = g.claim
+		WHERE r.state = 'running' ORDER BY r.id FOR SHARE OF r
+	), put AS (` + upsertAttemptsHeld(4) + `)
+	SELECT id FROM held`
+
+// finishClaimedSQL settles the held runs and upserts their task rows.
+var finishClaimedSQL = `WITH held AS (
+		UPDATE runs r SET state = g.state, error = g.error, finished_at = g.at
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) AS g (id, instance, claim, state, error, at)
+		WHERE r.id = g.id AND r.instance = g.instance AND r.claim = g.claim AND r.state = 'running'
+		RETURNING r.id
+	), put AS (` + upsertAttemptsHeld(7) + `)
+	SELECT id FROM held`
+
+// flushPuts is the flush of s.puts.
+func (s *Store) flushPuts(ctx context.Context, calls []*call[claimedWrite]) {
+	s.flushClaimed(ctx, calls, func(ws []claimedWrite) (string, []any) {
+		return putClaimedSQL, claimedArgs(ws, false)
+	})
+}
+
+// flushFinishes is the flush of s.finishes.
+func (s *Store) flushFinishes(ctx context.Context, calls []*call[claimedWrite]) {
+	s.flushClaimed(ctx, calls, func(ws []claimedWrite) (string, []any) {
+		return finishClaimedSQL, claimedArgs(ws, true)
+	})
+}
+
+// flushClaimed writes calls in one statement and answers each: nil when
+// its claim held, ErrFenced when not. A statement the server refuses is
+// retried call by call, so one call's bad row fails only that call.
+func (s *Store) flushClaimed(ctx context.Context, calls []*call[claimedWrite], stmt func([]claimedWrite) (string, []any)) {
+	// In run id order: concurrent statements lock rows in one order.
+	sort.Slice(calls, func(i, j int) bool { return calls[i].req.ref.RunID < calls[j].req.ref.RunID })
+	ws := make([]claimedWrite, len(calls))
+	for i, c := range calls {
+		ws[i] = c.req
+	}
+	sql, args := stmt(ws)
+	held, err := heldRuns(s.pool.Query(ctx, sql, args...))
+	if err != nil && len(calls) > 1 && rejected(err) {
+		for _, c := range calls {
+			s.flushClaimed(ctx, []*call[claimedWrite]{c}, stmt)
+		}
+		return
+	}
+	for _, c := range calls {
+		switch ref := c.req.ref; {
+		case err != nil:
+			c.err = err
+		case !held[ref.RunID]:
+			c.err = fmt.Errorf("as instance %s (claim %d): %w", ref.Instance, ref.Token, store.ErrFenced)
+		}
+	}
+}
+
+// heldRuns reads the ids a claimed write's statement returns.
+func heldRuns(rows pgx.Rows, err error) (map[int64]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	held := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		held[id] = true
+	}
+	return held, rows.Err()
+}
+
+// claimedArgs are the parameters of putClaimedSQL (the claims, then the
+// task rows) or, with end, of finishClaimedSQL (the claims and the runs'
+// ends, then the task rows).
+func claimedArgs(ws []claimedWrite, end bool) []any {
+	n := len(ws)
+	ids, insts, tokens := make([]int64, n), make([]string, n), make([]int64, n)
+	states, errs, ats := make([]string, n), make([]string, n), make([]int64, n)
+	var as []store.Attempt
+	var guards []int64
+	for i, w := range ws {
+		ids[i], insts[i], tokens[i] = w.ref.RunID, w.ref.Instance, w.ref.Token
+		states[i], errs[i], ats[i] = string(w.state), w.errMsg, w.at.UnixNano()
+		as = append(as, w.as...)
+		for range w.as {
+			guards = append(guards, w.ref.RunID)
+		}
+	}
+	args := []any{ids, insts, tokens}
+	if end {
+		args = append(args, states, errs, ats)
+	}
+	return append(append(args, attemptArrays(as)...), guards)
+}
+
+// upsertAttemptsHeld is an upsert of the task rows attemptArrays passes as
+// the nine parameters from $first on, each with the id of the run it is
+// written for in parameter first+9, made only for the runs the CTE held
+// returned.
+func upsertAttemptsHeld(first int) string {
+	cols := make([]string, 10)
+	for i, typ := range []string{"bigint", "text", "int", "text", "bigint", "bigint", "text", "text", "text", "bigint"} {
 		cols[i] = "$" + strconv.Itoa(first+i) + "::" + typ + "[]"
 	}
 	return `INSERT INTO task_attempts (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
-		SELECT a.* FROM ` + guard + `, unnest(` + strings.Join(cols, ", ") + `)
-			AS a (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file)
+		SELECT a.run_id, a.task, a.attempt, a.state, a.started_at, a.finished_at, a.error, a.log_tail, a.log_file
+		FROM unnest(` + strings.Join(cols, ", ") + `)
+			AS a (run_id, task, attempt, state, started_at, finished_at, error, log_tail, log_file, guard)
+		JOIN held ON held.id = a.guard
 		ON CONFLICT (run_id, task, attempt) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
 			finished_at = excluded.finished_at, error = excluded.error, log_tail = excluded.log_tail, log_file = excluded.log_file`
 }
 
-// attemptArrays are as's columns, one array each, for upsertAttemptsFrom.
+// attemptArrays are as's columns, one array each, for upsertAttemptsHeld.
 func attemptArrays(as []store.Attempt) []any {
 	var (
 		runIDs             = make([]int64, len(as))

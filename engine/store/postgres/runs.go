@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/store"
@@ -31,10 +31,11 @@ func (s *Store) CreateRun(ctx context.Context, nr store.NewRun) (int64, error) {
 	var id int64
 	var err error
 	if nr.Batch == nil && nr.ScheduledFor.IsZero() && nr.RerunOf == 0 && nr.ReuseBatch == 0 {
-		// One row: one statement, its own transaction — one round trip.
-		var db *pgxpool.Pool
-		if db, err = s.q(); err == nil {
-			id, err = insertRun(ctx, db, nr, nil)
+		// One row, no key to check: one statement shared with concurrent
+		// calls (flushCreates).
+		if _, err = s.q(); err == nil {
+			c := s.creates.do(ctx, nr)
+			id, err = c.id, c.err
 		}
 	} else {
 		err = s.tx(ctx, func(tx pgx.Tx) error {
@@ -137,20 +138,15 @@ func insertRun(ctx context.Context, q rowQuerier, nr store.NewRun, batch *int64)
 	if nr.RetryOf != 0 {
 		retryOf = &nr.RetryOf
 	}
-	var skip *string
-	if len(nr.Skip) > 0 {
-		b, err := json.Marshal(nr.Skip)
-		if err != nil {
-			return 0, err
-		}
-		s := string(b)
-		skip = &s
+	skip, err := skipTasks(nr.Skip)
+	if err != nil {
+		return 0, err
 	}
 	var id int64
 	// The only unique key a new run can hit is runs_fire (DAG, fire time):
 	// ON CONFLICT waits for a concurrent insert of the fire on another
 	// instance and then does nothing.
-	err := q.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version, backfill_id)
+	err = q.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, batch_id, retry_of, scheduled_for, adopted, rerun_of, skip_tasks, dag_version, backfill_id)
 		VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING id`,
 		nr.DAG, nr.Trigger, nr.Priority, cfg, nr.QueuedAt.UnixNano(), batch, retryOf, dbTime(nr.ScheduledFor), !nr.External,
 		nullID(nr.RerunOf), skip, nullID(int64(nr.DAGVersion)), nullID(nr.BackfillID)).Scan(&id)
@@ -164,6 +160,98 @@ func insertRun(ctx context.Context, q rowQuerier, nr store.NewRun, batch *int64)
 		return existing, fmt.Errorf("%w: %s at %s (run %d)", store.ErrDuplicateFire, nr.DAG, nr.ScheduledFor.UTC().Format(time.RFC3339Nano), existing)
 	}
 	return id, err
+}
+
+// skipTasks is the stored form of NewRun.Skip: JSON, NULL when empty.
+func skipTasks(skip map[string]int64) (*string, error) {
+	if len(skip) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(skip)
+	if err != nil {
+		return nil, fmt.Errorf("encoding skipped tasks: %w", err)
+	}
+	s := string(b)
+	return &s, nil
+}
+
+// createsSQL inserts plain new runs (no batch, fire or re-run: no unique
+// key) in the order of the arrays: ORDER BY hands the rows to the insert
+// in that order, so the identity's values rise with it and the i-th
+// smallest id returned is the i-th run's.
+const createsSQL = `INSERT INTO runs (dag, state, trigger, priority, config, queued_at, retry_of, adopted, skip_tasks, dag_version, backfill_id)
+	SELECT n.dag, 'queued', n.trigger, n.priority, n.config, n.queued_at, n.retry_of, n.adopted, n.skip_tasks, n.dag_version, n.backfill_id
+	FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bigint[], $6::bigint[], $7::bool[], $8::text[], $9::int[], $10::bigint[])
+		WITH ORDINALITY AS n (dag, trigger, priority, config, queued_at, retry_of, adopted, skip_tasks, dag_version, backfill_id, ord)
+	ORDER BY n.ord
+	RETURNING id`
+
+// flushCreates is the flush of s.creates: one call alone is insertRun's
+// statement; several are createsSQL. A statement the server refuses (a
+// run referring to a missing one) is retried call by call.
+func (s *Store) flushCreates(ctx context.Context, calls []*call[store.NewRun]) {
+	if len(calls) == 1 {
+		calls[0].id, calls[0].err = insertRun(ctx, s.pool, calls[0].req, nil)
+		return
+	}
+	skips := make([]*string, 0, len(calls))
+	ok := calls[:0:0]
+	for _, c := range calls {
+		skip, err := skipTasks(c.req.Skip)
+		if err != nil {
+			c.err = err
+			continue
+		}
+		skips, ok = append(skips, skip), append(ok, c)
+	}
+	calls = ok
+	n := len(calls)
+	if n == 0 {
+		return
+	}
+	var (
+		dags, triggers  = make([]string, n), make([]string, n)
+		prios           = make([]int32, n)
+		cfgs            = make([][]byte, n)
+		queued          = make([]int64, n)
+		retryOf, bfills = make([]*int64, n), make([]*int64, n)
+		adopted         = make([]bool, n)
+		versions        = make([]*int64, n)
+	)
+	for i, c := range calls {
+		nr := c.req
+		dags[i], triggers[i], prios[i], queued[i], adopted[i] = nr.DAG, nr.Trigger, int32(nr.Priority), nr.QueuedAt.UnixNano(), !nr.External
+		if len(nr.Config) > 0 {
+			cfgs[i] = nr.Config
+		}
+		retryOf[i], bfills[i], versions[i] = nullID(nr.RetryOf), nullID(nr.BackfillID), nullID(int64(nr.DAGVersion))
+	}
+	ids, err := newRunIDs(s.pool.Query(ctx, createsSQL, dags, triggers, prios, cfgs, queued, retryOf, adopted, skips, versions, bfills))
+	if err == nil && len(ids) != n {
+		err = fmt.Errorf("inserting %d runs returned %d ids", n, len(ids))
+	}
+	if err != nil && rejected(err) {
+		for _, c := range calls {
+			s.flushCreates(ctx, []*call[store.NewRun]{c})
+		}
+		return
+	}
+	slices.Sort(ids)
+	for i, c := range calls {
+		if err != nil {
+			c.err = err
+			continue
+		}
+		c.id = ids[i]
+	}
+}
+
+// newRunIDs reads the ids createsSQL returns.
+func newRunIDs(rows pgx.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // StartRun moves a queued run to running and, in the same transaction,

@@ -2,9 +2,10 @@
 // through pgx: a connection pool whose statements are prepared once per
 // connection and cached. Several Sluice processes share one database.
 //
-// Each write is its own transaction: PostgreSQL commits concurrent
-// transactions side by side (and groups their WAL flushes itself), so the
-// single-writer group commit of the SQLite store has no place here.
+// Each write is its own transaction, except on a run's hot path — a plain
+// new run, a claimed run's task rows and its end — where concurrent calls
+// of one kind share one statement (group.go): one round trip, one commit
+// for all of them.
 package postgres
 
 import (
@@ -41,6 +42,13 @@ type Store struct {
 	pool   *pgxpool.Pool
 	log    *slog.Logger
 	closed atomic.Bool
+
+	// Group commit of the run's hot path (group.go).
+	creates        *group[store.NewRun]
+	puts, finishes *group[claimedWrite]
+	// syncClaims commits claims with their flush under the claim lock, as
+	// before flushClaimSQL: only for the benchmark's side-by-side.
+	syncClaims bool
 }
 
 var _ store.Interface = (*Store)(nil)
@@ -67,6 +75,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", store.Redact(url), err)
 	}
 	s := &Store{pool: pool, log: log}
+	s.creates = &group[store.NewRun]{flights: groupFlights, max: groupMax, flush: s.flushCreates}
+	s.puts, s.finishes = claimedGroup(s.flushPuts), claimedGroup(s.flushFinishes)
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrating %s: %w", store.Redact(url), err)
