@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -85,13 +87,21 @@ func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 		}
 		for _, group := range m.panes[m.focus].FullHelp() {
 			for _, b := range group {
-				if sameKeys(b.Keys(), r.keys) && b.Help() == r.help {
+				if sameKeys(b.Keys(), r.keys) && sameAction(b.Help(), r.help) {
 					return r.reason, true
 				}
 			}
 		}
 	}
 	return "", false
+}
+
+// sameAction tells whether a pane's binding is the refused one: the same
+// help key and description, or a pane's copy that narrows the description
+// ("undo reject" and "undo take-out" are both the refused "undo").
+func sameAction(pane, refused key.Help) bool {
+	return pane.Key == refused.Key &&
+		(pane.Desc == refused.Desc || strings.HasPrefix(pane.Desc, refused.Desc+" "))
 }
 
 func contains(list []string, s string) bool {

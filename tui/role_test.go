@@ -174,6 +174,9 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"pause dag", []string{"j", "j", "P"}, "viewers cannot pause dags"},
 		{"pin version", []string{"j", "j", "v", "p"}, "viewers cannot pin dag versions"},
 		{"unpin", []string{"j", "j", "v", "u"}, "viewers cannot unpin dags"},
+		{"pause sensor", []string{"3", "p"}, "viewers cannot pause sensors"},
+		{"re-run", []string{"2", "G", "R"}, "viewers cannot re-run runs"},
+		{"clear from failed", []string{"2", "G", "C"}, "viewers cannot re-run runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
