@@ -6,6 +6,7 @@ package runqueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -155,10 +156,14 @@ func (m *Model) rerun(r *api.Run, fromFailed bool) tea.Cmd {
 	return common.RequestAction(common.Action{
 		Name:   fmt.Sprintf("%s run #%d", verb, id),
 		Prompt: prompt,
-		Do: func(ctx context.Context, api api.API) (string, error) {
-			newID, err := api.Rerun(ctx, id, rerunOptions(fromFailed))
+		Do: func(ctx context.Context, a api.API) (string, error) {
+			newID, err := a.Rerun(ctx, id, rerunOptions(fromFailed))
+			if errors.Is(err, api.ErrRerunPending) {
+				return fmt.Sprintf("run #%d already re-runs #%d: nothing new queued", newID, id), nil
+			}
 			if err != nil {
-				return "", fmt.Errorf("%s run #%d: %w", verb, id, err)
+				// The engine's error names the run (api.API).
+				return "", err
 			}
 			return fmt.Sprintf("queued run #%d, a re-run of #%d", newID, id), nil
 		},

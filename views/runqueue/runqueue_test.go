@@ -1,6 +1,7 @@
 package runqueue
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -172,5 +173,27 @@ func TestTriggerFilterCycles(t *testing.T) {
 	press(m, "T")
 	if got := triggers(); len(got) != len(all) || strings.Contains(m.View(), "trigger:") {
 		t.Errorf("the cycle does not come back to every run: %v", got)
+	}
+}
+
+// rerunner is an engine API whose re-runs are already queued as run 31.
+type rerunner struct{ api.API }
+
+func (rerunner) Rerun(_ context.Context, id int64, _ api.RerunOptions) (int64, error) {
+	return 31, fmt.Errorf("run %d: %w by run 31", id, api.ErrRerunPending)
+}
+
+// Clearing (or re-running) a run already being re-run says which run
+// carries it, not that a new run was queued.
+func TestRerunAlreadyPendingNamesTheRun(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"R", "C"} {
+		run := &api.Run{ID: 10, DAG: "demo/flaky", State: api.RunFailed}
+		m := newPane(t, viewtest.Loaded())
+		a := m.rerun(run, k == "C")().(common.ActionRequestedMsg).Action
+		text, err := a.Do(context.Background(), rerunner{})
+		if err != nil || text != "run #31 already re-runs #10: nothing new queued" {
+			t.Errorf("%s: result %q, %v", k, text, err)
+		}
 	}
 }
