@@ -358,7 +358,9 @@ remote (never forced: a remote branch that moved is an error and the item
 stays staged) and a pull request is opened on GitHub when a repository is
 known. An archive item archives each of its reports; reports that fail are
 listed and a second approve retries only them. --dry-run prints what would
-be pushed and posted, and changes nothing.
+be pushed and posted, and changes nothing; it asks the remote for the
+branch and GitHub for the repository, with the token the approval would
+use, and exits 1 when GitHub would refuse the pull request.
 
 The item remembers the repository and remote it was staged with; the flags
 override them. Archiving uses the Mode API: --mode-workspace (MODE_WORKSPACE),
@@ -412,6 +414,10 @@ error or no such item.
 		}
 		return exitFailed
 	}
+	if out.DryRun && out.PR != nil && out.PR.Warning != "" {
+		// The real approval would push and then fail at GitHub.
+		return exitFailed
+	}
 	return exitOK
 }
 
@@ -421,8 +427,12 @@ func outcomeJSON(out *review.Outcome, err error) map[string]any {
 		m["push"] = map[string]string{"remote": out.Push.Remote, "refspec": out.Push.RefSpec, "commit": out.Push.Commit, "warning": out.Push.Warning}
 	}
 	if out.PR != nil {
-		m["pull_request"] = map[string]any{"owner": out.PR.Owner, "repo": out.PR.Repo, "title": out.PR.Title,
+		pr := map[string]any{"owner": out.PR.Owner, "repo": out.PR.Repo, "title": out.PR.Title,
 			"head": out.PR.Head, "base": out.PR.Base, "body": out.PR.Body, "draft": out.PR.Draft}
+		if out.PR.Warning != "" {
+			pr["warning"] = out.PR.Warning
+		}
+		m["pull_request"] = pr
 	}
 	if out.Opened != nil {
 		m["opened"] = map[string]any{"number": out.Opened.Number, "url": out.Opened.URL, "existed": out.Opened.Existed}
@@ -460,6 +470,9 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 			draft = " (draft)"
 		}
 		fmt.Fprintf(w, "Would open a pull request%s on %s/%s: %s <- %s\nTitle: %s\n\n%s\n", draft, pr.Owner, pr.Repo, pr.Base, pr.Head, pr.Title, pr.Body)
+		if pr.Warning != "" {
+			fmt.Fprintf(w, "Warning: %s\n", pr.Warning)
+		}
 	}
 	if it.Kind.IsBranch() && out.PR == nil {
 		fmt.Fprintln(w, "No GitHub repository known (--github-repo): no pull request.")

@@ -149,6 +149,14 @@ func TestReviewCLI(t *testing.T) {
 	if gh.posts != 0 {
 		t.Fatal("dry run posted")
 	}
+	// A token GitHub refuses: the dry run says the pull request would not
+	// open, and exits 1.
+	env["GITHUB_TOKEN"] = "revoked"
+	code, out, errOut = dagsRun(t, env, "review", "approve", "--dry-run", id)
+	if code != exitFailed || !strings.Contains(out, "Warning: the pull request would not open: GitHub refused the token (401 Bad credentials)") {
+		t.Errorf("dry run with a refused token: %d\n%s\n%s", code, out, errOut)
+	}
+	env["GITHUB_TOKEN"] = "tok"
 	code, out, errOut = dagsRun(t, env, "review", "approve", id)
 	if code != exitOK || !strings.Contains(out, "Opened pull request #3: https://github.com/acme/dbt/pull/3") || !strings.Contains(out, "is pr-open") {
 		t.Fatalf("approve: %d\n%s\n%s", code, out, errOut)
@@ -231,11 +239,28 @@ func TestReviewCLIWithoutState(t *testing.T) {
 type cliFakeGitHub struct {
 	mu    sync.Mutex
 	posts int
+	// token is the one GitHub accepts ("tok" when empty).
+	token string
 }
 
 func (g *cliFakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	token := g.token
+	if token == "" {
+		token = "tok"
+	}
+	if r.Header.Get("Authorization") != "Bearer "+token {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"message":"Bad credentials"}`)
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/repos/acme/dbt" {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"full_name":"acme/dbt","permissions":{"pull":true,"push":true}}`)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/repos/acme/dbt/pulls" || r.Header.Get("Authorization") != "Bearer tok" {
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"message":"Not Found"}`)

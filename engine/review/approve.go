@@ -135,6 +135,16 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 	if dryRun {
 		out.Push.Warning = sc.checkPush(ctx, it.Branch, it.Commit)
+		if out.PR != nil {
+			gh, err := s.github(it)
+			if err != nil {
+				return nil, err
+			}
+			out.PR.Warning = gh.check(ctx, *out.PR)
+			if s.cfg.Token == "" && out.PR.Warning == "" {
+				out.PR.Warning = "the pull request would not open: no GitHub token (GITHUB_TOKEN)"
+			}
+		}
 		return out, nil
 	}
 

@@ -32,6 +32,16 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.authSeen = append(f.authSeen, r.Header.Get("Authorization"))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if r.Method == http.MethodGet && r.URL.Path == "/repos/acme/dbt" {
+		// What a dry run asks: the token's view of the repository.
+		if f.status == http.StatusUnauthorized {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`)
+			return
+		}
+		io.WriteString(w, `{"id":1,"full_name":"acme/dbt","permissions":{"pull":true,"push":true}}`)
+		return
+	}
 	if r.URL.Path != "/repos/acme/dbt/pulls" {
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest","status":"404"}`)
@@ -91,9 +101,21 @@ func TestApproveOpensPullRequest(t *testing.T) {
 			t.Errorf("PR body lacks %q:\n%s", s, dry.PR.Body)
 		}
 	}
-	if len(gh.created) != 0 || len(gh.authSeen) != 0 {
-		t.Fatal("a dry run called GitHub")
+	if len(gh.created) != 0 {
+		t.Fatal("a dry run posted a pull request")
 	}
+	// The dry run asked GitHub with the approval's token, which GitHub
+	// refuses: it says the pull request would not open.
+	if len(gh.authSeen) != 1 || gh.authSeen[0] != "Bearer "+testToken {
+		t.Errorf("dry run's GitHub requests carried %q, want one with the token", gh.authSeen)
+	}
+	if !strings.Contains(dry.PR.Warning, "would not open") || !strings.Contains(dry.PR.Warning, "401") {
+		t.Errorf("dry run against a GitHub refusing the token warns %q", dry.PR.Warning)
+	}
+	if strings.Contains(dry.PR.Warning, testToken) {
+		t.Errorf("the warning shows the token: %q", dry.PR.Warning)
+	}
+	gh.authSeen = nil
 
 	// 401: the branch is pushed, the pull request is not; the item fails
 	// with an error that says what to fix and never shows the token.
