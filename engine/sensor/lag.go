@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -190,6 +191,12 @@ func (l *LagMonitor) poll(ctx context.Context, reader *OffsetReader) *OffsetRead
 			break
 		}
 		offs, err := reader.Read(j.group, j.topics)
+		if errors.Is(err, ErrNoTopic) {
+			// The cluster answered: this group's topic is missing, the
+			// connection is fine for the others.
+			l.fail(j.group, err)
+			continue
+		}
 		if err != nil {
 			l.fail(j.group, err)
 			reader.Close()
