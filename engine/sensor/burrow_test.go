@@ -138,7 +138,7 @@ func TestLagStatusTransitions(t *testing.T) {
 		}},
 		{"consumer goes away", 3, []step{
 			{100, 150, true, api.LagOK, ""},
-			{150, 200, true, api.LagOK, ""}, // warming up: 2 of 3 readings
+			{150, 200, true, api.LagOK, ""},             // warming up: 2 of 3 readings
 			{150, 250, false, api.LagWarn, api.LagWarn}, // quiet only as long as it moved before
 			{150, 250, false, api.LagStop, api.LagErr},
 			{150, 300, true, api.LagStall, api.LagErr}, // a member back, offsets still frozen
