@@ -189,8 +189,9 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 	if err != nil {
 		out.Opened = nil
+		err = fmt.Errorf("opening the pull request: %w", err)
 		it.Error = err.Error()
-		if uerr := s.update(ctx, it, api.ReviewFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
+		if uerr := s.update(ctx, it, api.ReviewFailed, err.Error()); uerr != nil {
 			s.log.Error("saving a failed pull request", "id", it.ID, "err", uerr)
 		}
 		return out, err

@@ -137,7 +137,8 @@ func describeGitHubError(pr PullRequest, err error) error {
 			return fmt.Errorf("GitHub repository %s/%s not found, or the token cannot see it (404): %w", pr.Owner, pr.Repo, err)
 		}
 	}
-	return fmt.Errorf("opening the pull request on %s/%s: %w", pr.Owner, pr.Repo, err)
+	// The caller says what was being done ("opening the pull request").
+	return fmt.Errorf("%s/%s: %w", pr.Owner, pr.Repo, err)
 }
 
 // githubRepoFromURL reads owner/repo from a remote URL:

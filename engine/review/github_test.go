@@ -56,6 +56,10 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`)
 			return
+		case http.StatusInternalServerError:
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"message":"Server Error"}`)
+			return
 		case http.StatusUnprocessableEntity:
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			fmt.Fprintf(w, `{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for acme:%s."}],"documentation_url":"https://docs.github.com/rest/pulls/pulls#create-a-pull-request","status":"422"}`, body["head"])
@@ -123,7 +127,14 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "GITHUB_TOKEN") {
 		t.Fatalf("approve with a bad token = %v", err)
 	}
+	// One context per layer: the item and its history say what failed once.
+	if n := strings.Count(err.Error(), "opening the pull request"); n != 1 {
+		t.Errorf("the error says 'opening the pull request' %d times: %v", n, err)
+	}
 	got, _ := svc.Get(ctx, it.ID)
+	if last := got.History[len(got.History)-1].Note; strings.Count(last, "pull request") != 1 || strings.Count(got.Error, "pull request") != 1 {
+		t.Errorf("history note %q, item error %q: want 'pull request' once each", last, got.Error)
+	}
 	if got.State != api.ReviewFailed || got.URL != "" {
 		t.Errorf("after 401: state %s url %q, want failed", got.State, got.URL)
 	}
@@ -244,5 +255,32 @@ func TestPRErrorsAreSentinels(t *testing.T) {
 	t.Parallel()
 	if !errors.Is(fmt.Errorf("x: %w", ErrPRExists), ErrPRExists) {
 		t.Fatal("ErrPRExists does not wrap")
+	}
+}
+
+// A pull request GitHub fails to open for no reason it names (500) is
+// said once per layer: "opening the pull request: acme/dbt: POST …: 500",
+// not "opening the pull request failed: opening the pull request on …".
+func TestApprovePullRequestErrorSaidOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repos := newRepos(t, true)
+	srv := httptest.NewServer(&fakeGitHub{status: http.StatusInternalServerError})
+	t.Cleanup(srv.Close)
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
+	it, err := svc.StageDeprecation(ctx, testCandidates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Approve(ctx, it.ID, false)
+	if err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("approve against a failing GitHub = %v", err)
+	}
+	got, _ := svc.Get(ctx, it.ID)
+	note := got.History[len(got.History)-1].Note
+	for _, text := range []string{err.Error(), got.Error, note} {
+		if n := strings.Count(text, "pull request"); n != 1 {
+			t.Errorf("%q says 'pull request' %d times", text, n)
+		}
 	}
 }
