@@ -104,6 +104,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			if r := m.findRun(m.detail); r != nil {
 				return m.cancel(r)
 			}
+		case key.Matches(msg, k.Rerun), key.Matches(msg, k.Clear):
+			if r := m.findRun(m.detail); r != nil {
+				return m.rerun(r, key.Matches(msg, k.Clear))
+			}
 		default:
 			m.Pager.Update(msg)
 		}
@@ -212,9 +216,25 @@ func (m *Model) ShortHelp() []key.Binding {
 		return m.Filter.EditingHelp()
 	}
 	if m.detail != 0 {
-		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
+		return append([]key.Binding{k.Up, k.Down, k.Bottom}, append(m.runActions(m.findRun(m.detail)), k.Back)...)
 	}
 	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
+}
+
+// runActions are the keys that apply to run r in its state: cancel while
+// it is queued or running, re-run once it finished, clear from failed
+// unless it succeeded.
+func (m *Model) runActions(r *api.Run) []key.Binding {
+	k := m.c.Keys
+	switch {
+	case r == nil:
+		return nil
+	case !r.State.Finished():
+		return []key.Binding{k.Cancel}
+	case r.State == api.RunSuccess:
+		return []key.Binding{k.Rerun}
+	}
+	return []key.Binding{k.Rerun, k.Clear}
 }
 
 // FullHelp implements help.KeyMap.

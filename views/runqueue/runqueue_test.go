@@ -197,3 +197,35 @@ func TestRerunAlreadyPendingNamesTheRun(t *testing.T) {
 		}
 	}
 }
+
+// A run's details offer what applies to it: cancel while it runs, re-run
+// (and clear, unless it succeeded) once it finished.
+func TestDetailFooterOffersWhatApplies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		id         int64
+		want, none []string
+	}{
+		{12, []string{"cancel run"}, []string{"re-run", "clear from failed"}},
+		{11, []string{"re-run"}, []string{"cancel run", "clear from failed"}},
+		{10, []string{"re-run", "clear from failed"}, []string{"cancel run"}},
+	} {
+		m := newPane(t, viewtest.Loaded())
+		m.openDetail(m.findRun(tc.id))
+		var help []string
+		for _, b := range m.ShortHelp() {
+			help = append(help, b.Help().Desc)
+		}
+		got := strings.Join(help, ", ")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("run #%d: footer %q lacks %q", tc.id, got, w)
+			}
+		}
+		for _, n := range tc.none {
+			if strings.Contains(got, n) {
+				t.Errorf("run #%d: footer %q offers %q", tc.id, got, n)
+			}
+		}
+	}
+}
