@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -120,7 +121,33 @@ func parseArgs(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		env.harvest(fs)
 		return flag.ErrHelp
 	}
-	return fs.Parse(permuteArgs(fs, args))
+	// The flag package prints the error and the whole usage on a bad
+	// flag; a mistake deserves one line and where to look.
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(permuteArgs(fs, args))
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		if usage != nil {
+			usage()
+		} else {
+			fmt.Fprintf(out, "Usage of sluice %s:\n", fs.Name())
+			fs.PrintDefaults()
+		}
+	case err != nil:
+		fmt.Fprintf(out, "sluice %s: %v\n", fs.Name(), err)
+		seeHelp(out, fs)
+	}
+	return err
+}
+
+// seeHelp follows a usage error: where the command's usage is, instead of
+// all of it.
+func seeHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Run 'sluice %s --help' for usage.\n", fs.Name())
 }
 
 // permuteArgs moves the flags (with their values) in front of the

@@ -53,7 +53,7 @@ func parseKafkaFlags(fs *flag.FlagSet, env *cliEnv, args []string, envErr error)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage, false
 	}
 	if envErr != nil {

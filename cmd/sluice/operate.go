@@ -51,7 +51,7 @@ func parseRunID(env *cliEnv, fs *flag.FlagSet, s string) (int64, bool) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: %q is not a run id\n", fs.Name(), s)
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return 0, false
 	}
 	return id, true
@@ -72,7 +72,7 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(env.stderr, "sluice runs rerun: name the run to re-run")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	id, ok := parseRunID(env, fs, fs.Arg(0))
@@ -137,7 +137,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() != 2 {
 		fmt.Fprintln(env.stderr, "sluice runs mark: name the run and the state (success or failed)")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	id, ok := parseRunID(env, fs, fs.Arg(0))
@@ -210,7 +210,7 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintf(env.stderr, "sluice dags %s: name the DAG\n", verb)
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})

@@ -68,7 +68,7 @@ func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, 
 	if wantID {
 		if len(rest) != 1 {
 			fmt.Fprintf(env.stderr, "sluice %s: want one review ID\n", f.fs.Name())
-			f.fs.Usage()
+			seeHelp(env.stderr, f.fs)
 			return 0, exitUsage, false
 		}
 		n, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)
@@ -80,7 +80,7 @@ func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, 
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", f.fs.Name(), rest[0])
-		f.fs.Usage()
+		seeHelp(env.stderr, f.fs)
 		return 0, exitUsage, false
 	}
 	return 0, exitOK, true
@@ -582,7 +582,7 @@ not a staged deprecation.
 	rest := f.fs.Args()
 	if len(rest) != 2 {
 		fmt.Fprintln(env.stderr, "sluice review exclude: want a review ID and a model")
-		f.fs.Usage()
+		seeHelp(env.stderr, f.fs)
 		return exitUsage
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)

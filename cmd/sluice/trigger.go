@@ -57,7 +57,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	name := fs.Arg(0)
 	if name == "" {
 		fmt.Fprintln(env.stderr, "sluice trigger: name the DAG to run")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
@@ -65,12 +65,16 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	if !lookup.check(ctx, env, eng, fs.Name(), name) {
-		return exitUsage
-	}
 	var cfg json.RawMessage
 	if *cfgText != "" {
 		cfg = json.RawMessage(*cfgText)
+	}
+	if engine.CheckRunConfig(cfg) != nil {
+		fmt.Fprintln(env.stderr, "sluice trigger: --config must be a JSON object")
+		return exitUsage
+	}
+	if !lookup.check(ctx, env, eng, fs.Name(), name) {
+		return exitUsage
 	}
 	run, err := eng.QueueRun(ctx, name, cfg, *priority)
 	switch {
