@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"strings"
-
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -81,27 +79,23 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 // pressing c where there is nothing to cancel gets what an operator gets).
 func (m *Model) refusal(msg tea.KeyMsg) (string, bool) {
 	pressed := msg.String()
-	for _, r := range m.refused {
-		if !contains(r.keys, pressed) {
-			continue
-		}
-		for _, group := range m.panes[m.focus].FullHelp() {
-			for _, b := range group {
-				if sameKeys(b.Keys(), r.keys) && sameAction(b.Help(), r.help) {
-					return r.reason, true
+	// First the binding itself (its help tells p-pause from p-pin); then a
+	// pane's own disabled copy of it under another help ("undo take-out").
+	for _, exact := range []bool{true, false} {
+		for _, r := range m.refused {
+			if !contains(r.keys, pressed) {
+				continue
+			}
+			for _, group := range m.panes[m.focus].FullHelp() {
+				for _, b := range group {
+					if sameKeys(b.Keys(), r.keys) && (b.Help() == r.help || !exact && !b.Enabled()) {
+						return r.reason, true
+					}
 				}
 			}
 		}
 	}
 	return "", false
-}
-
-// sameAction tells whether a pane's binding is the refused one: the same
-// help key and description, or a pane's copy that narrows the description
-// ("undo reject" and "undo take-out" are both the refused "undo").
-func sameAction(pane, refused key.Help) bool {
-	return pane.Key == refused.Key &&
-		(pane.Desc == refused.Desc || strings.HasPrefix(pane.Desc, refused.Desc+" "))
 }
 
 func contains(list []string, s string) bool {

@@ -40,6 +40,7 @@ var readmeExit = map[string]int{
 	"review show ID":      exitUsage, // "2 usage error or no such item": nothing is staged in the test's state dir
 	"review approve ID":   exitUsage,
 	"review reject ID":    exitUsage,
+	"review unreject ID":  exitUsage,
 	"review exclude ID":   exitUsage,
 	"runs rerun 12":       exitUsage, // no run 12 in the test's state dir
 	"runs mark 12":        exitUsage,

@@ -72,6 +72,12 @@ func sanitizeDAG(d DAG) (DAG, bool) {
 			d.Paused, changed = &p, true
 		}
 	}
+	if d.Pinned != nil {
+		p := *d.Pinned
+		if line(&p.By) {
+			d.Pinned, changed = &p, true
+		}
+	}
 	return d, changed
 }
 

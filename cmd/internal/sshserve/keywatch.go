@@ -1,6 +1,7 @@
 package sshserve
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -20,14 +21,11 @@ const (
 	keysPoll = 5 * time.Second
 )
 
-// watchKeys reloads the authorized keys when the file changes, until
-// stopWatching. It watches the directory: editors and config managers
-// replace the file rather than write it in place.
-func (s *Server) watchKeys() {
-	stop, done := make(chan struct{}), make(chan struct{})
-	s.mu.Lock()
-	s.watchStop, s.watchDone = stop, done
-	s.mu.Unlock()
+// watchKeys reloads the authorized keys when the file changes, until ctx
+// ends; the returned channel closes when the watch has stopped. It watches
+// the directory: editors and config managers replace the file rather than
+// write it in place.
+func (s *Server) watchKeys(ctx context.Context) <-chan struct{} {
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
 		if err = w.Add(filepath.Dir(s.cfg.AuthorizedKeysPath)); err != nil {
@@ -43,7 +41,8 @@ func (s *Server) watchKeys() {
 		events, errs = w.Events, w.Errors
 	}
 	target := filepath.Clean(s.cfg.AuthorizedKeysPath)
-	go func() {
+	done := make(chan struct{})
+	s.life.Go(func() {
 		defer close(done)
 		if w != nil {
 			defer w.Close()
@@ -54,7 +53,7 @@ func (s *Server) watchKeys() {
 		settle.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-ctx.Done():
 				return
 			case ev := <-events:
 				if filepath.Clean(ev.Name) == target {
@@ -68,18 +67,8 @@ func (s *Server) watchKeys() {
 				s.keys.reload(false)
 			}
 		}
-	}()
-}
-
-func (s *Server) stopWatching() {
-	s.mu.Lock()
-	stop, done := s.watchStop, s.watchDone
-	s.mu.Unlock()
-	if stop == nil {
-		return
-	}
-	close(stop)
-	<-done
+	})
+	return done
 }
 
 // enforceKeys holds the open sessions to the authorized keys as just

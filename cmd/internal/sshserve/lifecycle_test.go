@@ -1,12 +1,17 @@
 package sshserve_test
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/sluice-dev/sluice/cmd/internal/sshserve"
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
 	"github.com/sluice-dev/sluice/engine/enginetest"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
 // rewriteKeys rewrites the authorized keys file line by line.
@@ -153,4 +158,47 @@ func tail(s string) string {
 		return s[len(s)-400:]
 	}
 	return s
+}
+
+// The server has the engine services' lifecycle: a second Start fails,
+// Stop is idempotent, Start after Stop is refused rather than listening
+// again, and the end of Start's context stops it as Stop does.
+func TestServerLifecycle(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	if err := f.srv.Start(context.Background()); !errors.Is(err, lifecycle.ErrStarted) {
+		t.Fatalf("second Start: %v, want ErrStarted", err)
+	}
+	f.srv.Stop()
+	f.srv.Stop()
+	if err := f.srv.Start(context.Background()); !errors.Is(err, lifecycle.ErrStopped) {
+		t.Fatalf("Start after Stop: %v, want ErrStopped", err)
+	}
+	if c, err := net.Dial("tcp", f.addr); err == nil {
+		c.Close()
+		t.Fatal("the listener still accepts after Stop")
+	}
+
+	g := setupWith(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := sshserve.New(g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr().String()
+	c := sshtest.Open(t, addr, "olga", g.operator, 100, 30, nil)
+	c.Screen.WaitFor(t, 0, wait, "operator")
+	cancel()
+	c.Screen.WaitFor(t, 0, wait, "the server is stopping")
+	enginetest.Eventually(t, wait, func() bool {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	}, "the listener to close when Start's context ends")
+	srv.Stop()
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/access"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
 // Config configures a Server.
@@ -95,20 +96,18 @@ type Server struct {
 	srv  *ssh.Server
 	gate *gate
 
+	// life runs the listener, the authorized keys watch and the shutdown
+	// that ends the sessions: the engine services' one start/stop shape.
+	life lifecycle.Lifecycle
+
 	mu       sync.Mutex
 	ln       net.Listener
-	serving  chan struct{}
 	sessions map[ssh.Session]*liveSession
 	stopping bool
 	// sessionsWG counts session handlers, so Stop returns only when every
 	// console has ended and released its subscription. Add happens under
 	// mu and only before stopping, so it never races Stop's Wait.
 	sessionsWG sync.WaitGroup
-	stopOnce   sync.Once
-
-	// The authorized keys watch (watchKeys), stopped by Stop.
-	watchStop chan struct{}
-	watchDone chan struct{}
 }
 
 // New checks the configuration, loads the authorized keys (an invalid
@@ -194,30 +193,32 @@ func ensureHostKey(path string) error {
 // Start listens on Addr and serves in the background until Stop or ctx
 // ends. A bind failure is returned at once.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("ssh listener on %q: %w", s.cfg.Addr, err)
-	}
-	s.mu.Lock()
-	s.ln = ln
-	s.serving = make(chan struct{})
-	s.mu.Unlock()
-	s.watchKeys()
-	go func() {
-		defer close(s.serving)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
-			s.log.Error("ssh server stopped", "err", err)
+	return s.life.Start(ctx, func(ctx context.Context) error {
+		ln, err := net.Listen("tcp", s.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("ssh listener on %q: %w", s.cfg.Addr, err)
 		}
-	}()
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.Stop()
-		case <-s.serving:
-		}
-	}()
-	s.log.Info("serving the console over ssh", "addr", ln.Addr().String(), "authorized_keys", s.cfg.AuthorizedKeysPath, "keys", s.keys.count())
-	return nil
+		s.mu.Lock()
+		s.ln = ln
+		s.mu.Unlock()
+		watching := s.watchKeys(ctx)
+		serving := make(chan struct{})
+		s.life.Go(func() {
+			defer close(serving)
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+				s.log.Error("ssh server stopped", "err", err)
+			}
+		})
+		s.life.Go(func() {
+			<-ctx.Done()
+			// Keys first: a reload must not end a session the shutdown
+			// is already ending with its own reason.
+			<-watching
+			s.shutdown(serving)
+		})
+		s.log.Info("serving the console over ssh", "addr", ln.Addr().String(), "authorized_keys", s.cfg.AuthorizedKeysPath, "keys", s.keys.count())
+		return nil
+	})
 }
 
 // Addr is the address the server listens on (nil before Start).
@@ -253,48 +254,45 @@ const stopGrace = 5 * time.Second
 // terminal, and is told the server is stopping — then closes the listener
 // and every connection, and waits until every session's console has ended.
 // A client that does not read its output is cut after stopGrace. The
-// engine is not touched: it is the caller's.
-func (s *Server) Stop() {
-	s.stopOnce.Do(func() {
-		s.mu.Lock()
-		s.stopping = true
-		live := make([]*liveSession, 0, len(s.sessions))
-		for _, ls := range s.sessions {
-			live = append(live, ls)
-		}
-		s.mu.Unlock()
-		s.stopWatching()
-		for _, ls := range live {
-			ls.end("the server is stopping; this session is closed")
-		}
-		ended := make(chan struct{})
-		go func() {
-			s.sessionsWG.Wait()
-			close(ended)
-		}()
-		grace := time.NewTimer(stopGrace)
-		select {
-		case <-ended:
-		case <-grace.C:
-			s.log.Warn("ssh sessions did not end within the grace period: closing their connections", "grace", stopGrace)
-		}
-		grace.Stop()
-		// Close, not Shutdown: Shutdown waits for connections to end by
-		// themselves, which a client may never do. Closing our own
-		// listener too covers a Stop that comes before Serve tracked it.
-		_ = s.srv.Close()
-		s.mu.Lock()
-		if s.ln != nil {
-			_ = s.ln.Close()
-		}
-		serving := s.serving
-		s.mu.Unlock()
-		if serving != nil {
-			<-serving
-		}
-		<-ended
-		s.log.Info("ssh server stopped")
-	})
+// engine is not touched: it is the caller's. The end of Start's ctx does
+// the same; Stop then waits for it.
+func (s *Server) Stop() { s.life.Stop(nil) }
+
+// shutdown is Stop's work, run once by the lifecycle when its context
+// ends; serving closes when Serve has returned.
+func (s *Server) shutdown(serving <-chan struct{}) {
+	s.mu.Lock()
+	s.stopping = true
+	live := make([]*liveSession, 0, len(s.sessions))
+	for _, ls := range s.sessions {
+		live = append(live, ls)
+	}
+	s.mu.Unlock()
+	for _, ls := range live {
+		ls.end("the server is stopping; this session is closed")
+	}
+	ended := make(chan struct{})
+	go func() {
+		s.sessionsWG.Wait()
+		close(ended)
+	}()
+	grace := time.NewTimer(stopGrace)
+	select {
+	case <-ended:
+	case <-grace.C:
+		s.log.Warn("ssh sessions did not end within the grace period: closing their connections", "grace", stopGrace)
+	}
+	grace.Stop()
+	// Close, not Shutdown: Shutdown waits for connections to end by
+	// themselves, which a client may never do. Closing our own listener
+	// too covers a Stop that comes before Serve tracked it.
+	_ = s.srv.Close()
+	s.mu.Lock()
+	_ = s.ln.Close()
+	s.mu.Unlock()
+	<-serving
+	<-ended
+	s.log.Info("ssh server stopped")
 }
 
 // authorize is the public-key callback: only listed keys get in.

@@ -142,6 +142,7 @@ type fixture struct {
 	operator gossh.Signer
 	viewer   gossh.Signer
 	logs     *logBuffer
+	cfg      sshserve.Config // the server's, to start another like it
 }
 
 // logBuffer is the server's log, safe to read while it writes.
@@ -197,7 +198,7 @@ func setupWith(t testing.TB, adjust func(*sshserve.Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	f.srv, f.addr = srv, srv.Addr().String()
+	f.srv, f.addr, f.cfg = srv, srv.Addr().String(), cfg
 	return f
 }
 
