@@ -53,6 +53,24 @@ func execute(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		parent.AddCommand(newLeaf(ctx, env, c, words[len(words)-1], &code))
 	}
+	// cobra's completion command, made now to word its usage errors: a
+	// shell it has no script for is named, not "missing subcommand".
+	root.InitDefaultCompletionCmd(args...)
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.Run = func(_ *cobra.Command, args []string) {
+			const shells = "bash, zsh, fish or powershell"
+			if len(args) == 0 {
+				fmt.Fprintf(env.stderr, "sluice completion: name a shell: %s\n", shells)
+			} else {
+				fmt.Fprintf(env.stderr, "sluice completion: no completion script for %q; shells: %s\n", args[0], shells)
+			}
+			code = exitUsage
+		}
+	}
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		if strings.HasPrefix(err.Error(), "unknown command") {

@@ -50,6 +50,13 @@ func TestCompletionAndUnknownCommands(t *testing.T) {
 			t.Errorf("completion %s: exit %d, %d bytes: %s", shell, code, len(out), errOut)
 		}
 	}
+	// A shell with no script, or none named, says which there are.
+	for _, args := range [][]string{{"completion", "tcsh"}, {"completion"}} {
+		code, _, errOut := runCmd(ctx, nil, args...)
+		if code != exitUsage || !strings.Contains(errOut, "bash, zsh, fish or powershell") || strings.Contains(errOut, "missing subcommand") {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
 	// The shell asks cobra for completions: commands, then flags.
 	code, out, _ := runCmd(ctx, nil, "__complete", "review", "ap")
 	if code != exitOK || !strings.Contains(out, "approve") {
