@@ -495,7 +495,7 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 		}
 	}
 	if !out.DryRun {
-		fmt.Fprintf(w, "Review %d is %s.\n", it.ID, it.State)
+		fmt.Fprintln(w, reviewSentence(it))
 	}
 }
 
@@ -524,7 +524,7 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 		f.failed(env, err)
 		return exitUsage
 	}
-	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	fmt.Fprintln(env.stdout, reviewSentence(it))
 	return exitOK
 }
 
@@ -554,7 +554,7 @@ Exit status: 0 staged again, 2 usage error, no such item, or not undoable.
 		f.failed(env, err)
 		return exitUsage
 	}
-	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	fmt.Fprintln(env.stdout, reviewSentence(it))
 	return exitOK
 }
 
@@ -611,7 +611,31 @@ not a staged deprecation.
 		if x.Keep {
 			how = "kept: " + x.Reason
 		}
-		fmt.Fprintf(env.stdout, "  out: %s (%s)\n", x.Name, how)
+		fmt.Fprintf(env.stdout, "  not in the branch: %s (%s)\n", x.Name, how)
 	}
 	return exitOK
+}
+
+// reviewSentence says where an item stands in a sentence ("Review 2 is
+// failed." reads wrong): what failed and that approving retries, the pull
+// request's address, a branch pushed without one.
+func reviewSentence(it *review.Item) string {
+	switch it.State {
+	case api.ReviewFailed:
+		why := ""
+		if it.Error != "" {
+			why = ": " + it.Error
+		}
+		return fmt.Sprintf("Review %d failed%s. Approving it again retries what failed.", it.ID, why)
+	case api.ReviewPROpen:
+		if it.URL != "" {
+			return fmt.Sprintf("Review %d has its pull request open: %s", it.ID, it.URL)
+		}
+		return fmt.Sprintf("Review %d has its pull request open.", it.ID)
+	case api.ReviewPushed:
+		return fmt.Sprintf("Review %d has its branch pushed, with no pull request opened.", it.ID)
+	case api.ReviewApproved:
+		return fmt.Sprintf("Review %d is being approved.", it.ID)
+	}
+	return fmt.Sprintf("Review %d is %s.", it.ID, it.State)
 }
