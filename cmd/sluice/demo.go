@@ -98,7 +98,6 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "sluice demo: %v\n", err)
 		return exitUsage
 	}
-	os.Setenv("TMPDIR", tmp)
 	fmt.Fprintf(env.stderr, "sluice demo: DAGs in %s (a copy of %s), task scratch files in %s, log in %s\n", demo.DAGsDir, *dagsDir, tmp, demo.LogPath)
 	defer fmt.Fprintf(env.stderr, "sluice demo: log in %s\n", demo.LogPath)
 	return openConsole(ctx, env, consoleRun{
@@ -107,7 +106,9 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		noColor: *noColor,
 		started: demo.EngineStarted,
 		newEngine: func(log *slog.Logger) (consoleEngine, error) {
-			return engine.Open(ctx, engine.Options{Config: demo.EngineConfig(log)})
+			cfg := demo.EngineConfig(log)
+			cfg.TaskEnv = append(cfg.TaskEnv, "TMPDIR="+tmp)
+			return engine.Open(ctx, engine.Options{Config: cfg})
 		},
 	})
 }
