@@ -38,6 +38,9 @@ type Config struct {
 	// KillGrace is the time between SIGTERM and SIGKILL for tasks stopped
 	// by a timeout, a cancel or the shutdown (default 10s).
 	KillGrace time.Duration
+	// TaskEnv is added to every task process's environment (NAME=value):
+	// the demo points TMPDIR into its state dir.
+	TaskEnv []string
 	// Lambda configures the client of lambda tasks.
 	Lambda runner.LambdaConfig
 	// Synchronous is the store's durability (store.SyncFull by default).
@@ -213,6 +216,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		Limits:          runner.Limits{MaxConcurrentRuns: cfg.MaxConcurrentRuns, TagLimits: cfg.TagLimits},
 		TaskParallelism: cfg.TaskParallelism,
 		KillGrace:       cfg.KillGrace,
+		TaskEnv:         cfg.TaskEnv,
 		Kinds:           kinds,
 		Clock:           cfg.Clock,
 		Logger:          e.log.With("component", "runner"),

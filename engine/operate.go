@@ -28,7 +28,9 @@ func (e *Engine) Rerun(ctx context.Context, id int64, opts api.RerunOptions) (in
 	if err == nil {
 		result = fmt.Sprintf("ok: run %d", newID)
 	} else if errors.Is(err, store.ErrDuplicateRerun) {
-		result, err = fmt.Sprintf("%s: run %d already re-runs it", auditUnchanged, newID), nil
+		result = fmt.Sprintf("%s: run %d already re-runs it", auditUnchanged, newID)
+		e.audit(ctx, action, fmt.Sprintf("run %d", id), opts.Reason, result, nil)
+		return newID, fmt.Errorf("run %d: %w by run %d", id, api.ErrRerunPending, newID)
 	}
 	e.audit(ctx, action, fmt.Sprintf("run %d", id), opts.Reason, result, err)
 	if err != nil {
@@ -91,6 +93,14 @@ func succeededTasks(id int64, rows []store.Attempt) map[string]int64 {
 
 // Mark implements API.
 func (e *Engine) Mark(ctx context.Context, id int64, task string, state api.RunState, reason string) error {
+	_, err := e.MarkChanged(ctx, id, task, state, reason)
+	return err
+}
+
+// MarkChanged is Mark that also reports whether anything changed: false
+// when the run (or task) was in that state already, which the audit log
+// records as unchanged.
+func (e *Engine) MarkChanged(ctx context.Context, id int64, task string, state api.RunState, reason string) (bool, error) {
 	target := fmt.Sprintf("run %d", id)
 	if task != "" {
 		target = fmt.Sprintf("task %s of run %d", task, id)
@@ -101,7 +111,7 @@ func (e *Engine) Mark(ctx context.Context, id int64, task string, state api.RunS
 		result = fmt.Sprintf("%s: already %s", auditUnchanged, state)
 	}
 	e.audit(ctx, "mark "+string(state), target, reason, result, err)
-	return err
+	return changed, err
 }
 
 func (e *Engine) mark(ctx context.Context, id int64, task string, state api.RunState, reason string) (bool, error) {
@@ -128,6 +138,13 @@ func (e *Engine) mark(ctx context.Context, id int64, task string, state api.RunS
 
 // PauseDAG implements API.
 func (e *Engine) PauseDAG(ctx context.Context, name string, paused bool, reason string) error {
+	_, err := e.PauseDAGChanged(ctx, name, paused, reason)
+	return err
+}
+
+// PauseDAGChanged is PauseDAG that also reports whether anything changed:
+// false when the DAG was paused (or unpaused) already.
+func (e *Engine) PauseDAGChanged(ctx context.Context, name string, paused bool, reason string) (bool, error) {
 	action := "pause"
 	if !paused {
 		action = "unpause"
@@ -138,7 +155,7 @@ func (e *Engine) PauseDAG(ctx context.Context, name string, paused bool, reason 
 		result = auditUnchanged + ": already " + action + "d"
 	}
 	e.audit(ctx, action, "dag "+name, reason, result, err)
-	return err
+	return changed, err
 }
 
 func (e *Engine) pauseDAG(ctx context.Context, name string, paused bool, reason string) (bool, error) {

@@ -318,7 +318,12 @@ func TestScanSummary(t *testing.T) {
 func TestQuitWithRunsInFlightAsks(t *testing.T) {
 	c := start(t, viewtest.Loaded(), 80, 24)
 	c.keys("q")
-	c.waitFor("2 run(s) in flight. Quit anyway?")
+	// What quitting does to them, as runner.Stop does it: killed and
+	// failed as interrupted, not "cancelled".
+	screen := c.waitFor("2 run(s) in flight. Quit anyway?", "killed", "(interrupted)", "retry_on_crash")
+	if strings.Contains(screen, "cancels") {
+		t.Errorf("the quit prompt says the runs are cancelled:\n%s", screen)
+	}
 	c.keys("n")
 	c.waitGone("in flight")
 	if c.m.quitting {

@@ -265,6 +265,16 @@ func TestReviewRefusesFinishedItems(t *testing.T) {
 func TestReviewRunMeta(t *testing.T) {
 	c, r := startRecording(t, viewtest.Empty(), 80, 24)
 	c.keys("4", "m")
+	// It asks first, No selected: enter declines.
+	c.waitFor("Run the metapipeline now?", "> No <")
+	c.keys("enter")
+	c.waitGone("Run the metapipeline now?")
+	if _, _, _, runs := r.recorded(); runs != 0 {
+		t.Fatalf("RunMeta called %d times after No", runs)
+	}
+	c.keys("m")
+	c.waitFor("Run the metapipeline now?")
+	c.keys("y")
 	c.waitFor("metapipeline queued")
 	c.final()
 	if _, _, _, runs := r.recorded(); runs != 1 {

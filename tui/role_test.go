@@ -181,6 +181,9 @@ func TestViewerActionKeyRefusedAtOnce(t *testing.T) {
 		{"backfill", []string{"j", "j", "B"}, "viewers cannot backfill dags"},
 		{"mark", []string{"2", "G", "M"}, "viewers cannot mark runs"},
 		{"reset offsets", []string{"3", "O"}, "viewers cannot reset consumer group offsets"},
+		{"pause sensor", []string{"3", "p"}, "viewers cannot pause sensors"},
+		{"re-run", []string{"2", "G", "R"}, "viewers cannot re-run runs"},
+		{"clear from failed", []string{"2", "G", "C"}, "viewers cannot re-run runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -186,9 +186,11 @@ func (m *Model) setFocus(i int) {
 }
 
 // quit leaves at once when nothing runs; with runs in flight it asks
-// first, since quitting the local console stops the in-process engine and
-// cancels them. A remote console only closes its session: it still asks,
-// so a stray q does not drop the operator's view, but says the runs go on.
+// first, since quitting the local console stops the in-process engine:
+// its running tasks are stopped and their runs settled as interrupted,
+// as after a crash (runner.Stop). A remote console only closes its
+// session: it still asks, so a stray q does not drop the operator's view,
+// but says the runs go on.
 func (m *Model) quit() tea.Cmd {
 	running := 0
 	if m.snap != nil {
@@ -198,7 +200,7 @@ func (m *Model) quit() tea.Cmd {
 		m.quitting = true
 		return tea.Quit
 	}
-	prompt := fmt.Sprintf("%d run(s) in flight. Quit anyway? The engine stops cleanly and cancels them; queued runs wait for the next start.", running)
+	prompt := fmt.Sprintf("%d run(s) in flight. Quit anyway? The engine stops: their running tasks are killed and the runs end failed (interrupted), queued again where the DAG sets retry_on_crash; queued runs wait for the next start.", running)
 	if m.opts.Remote {
 		prompt = fmt.Sprintf("%d run(s) in flight. Quit anyway? Only this session closes: the engine keeps running them.", running)
 	}

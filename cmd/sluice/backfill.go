@@ -53,7 +53,7 @@ func runBackfill(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() != 1 || *from == "" {
 		fmt.Fprintln(env.stderr, "sluice backfill: name the DAG and give --from")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	now := time.Now()

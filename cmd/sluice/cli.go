@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,6 +52,24 @@ func execute(ctx context.Context, env *cliEnv, args []string) int {
 			parent = groups[words[0]]
 		}
 		parent.AddCommand(newLeaf(ctx, env, c, words[len(words)-1], &code))
+	}
+	// cobra's completion command, made now to word its usage errors: a
+	// shell it has no script for is named, not "missing subcommand".
+	root.InitDefaultCompletionCmd(args...)
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.Run = func(_ *cobra.Command, args []string) {
+			const shells = "bash, zsh, fish or powershell"
+			if len(args) == 0 {
+				fmt.Fprintf(env.stderr, "sluice completion: name a shell: %s\n", shells)
+			} else {
+				fmt.Fprintf(env.stderr, "sluice completion: no completion script for %q; shells: %s\n", args[0], shells)
+			}
+			code = exitUsage
+		}
 	}
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
@@ -120,7 +139,33 @@ func parseArgs(env *cliEnv, fs *flag.FlagSet, args []string) error {
 		env.harvest(fs)
 		return flag.ErrHelp
 	}
-	return fs.Parse(permuteArgs(fs, args))
+	// The flag package prints the error and the whole usage on a bad
+	// flag; a mistake deserves one line and where to look.
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(permuteArgs(fs, args))
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		if usage != nil {
+			usage()
+		} else {
+			fmt.Fprintf(out, "Usage of sluice %s:\n", fs.Name())
+			fs.PrintDefaults()
+		}
+	case err != nil:
+		fmt.Fprintf(out, "sluice %s: %v\n", fs.Name(), err)
+		seeHelp(out, fs)
+	}
+	return err
+}
+
+// seeHelp follows a usage error: where the command's usage is, instead of
+// all of it.
+func seeHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Run 'sluice %s --help' for usage.\n", fs.Name())
 }
 
 // permuteArgs moves the flags (with their values) in front of the

@@ -14,7 +14,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	state := filepath.Join(t.TempDir(), "state")
-	code, out, errOut := runCmd(ctx, nil, "trigger", "daily_etl", "--config", `{"day":"2024-06-01"}`, "--state-dir", state, "--priority", "2", "--json")
+	code, out, errOut := runCmd(ctx, map[string]string{"DAGS_DIR": "../../dags"}, "trigger", "daily_etl", "--config", `{"day":"2024-06-01"}`, "--state-dir", state, "--priority", "2", "--json")
 	if code != exitOK {
 		t.Fatalf("trigger with flags after the DAG: exit %d: %s", code, errOut)
 	}
@@ -30,8 +30,9 @@ func TestFlagsAfterArguments(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, `"daily_etl"`) {
 		t.Fatalf("single-dash flags: exit %d: %s %s", code, out, errOut)
 	}
+	// After "--" a name is a name, not a flag: it reaches the DAG lookup.
 	code, _, errOut = runCmd(ctx, nil, "trigger", "--state-dir", state, "--", "-odd-name")
-	if code != exitOK {
+	if code != exitUsage || !strings.Contains(errOut, `no DAG named "-odd-name"`) {
 		t.Fatalf("a DAG after --: exit %d: %s", code, errOut)
 	}
 	code, _, errOut = runCmd(ctx, nil, "trigger", "a", "b", "--state-dir", state)
@@ -47,6 +48,13 @@ func TestCompletionAndUnknownCommands(t *testing.T) {
 		code, out, errOut := runCmd(ctx, nil, "completion", shell)
 		if code != exitOK || !strings.Contains(out, "sluice") {
 			t.Errorf("completion %s: exit %d, %d bytes: %s", shell, code, len(out), errOut)
+		}
+	}
+	// A shell with no script, or none named, says which there are.
+	for _, args := range [][]string{{"completion", "tcsh"}, {"completion"}} {
+		code, _, errOut := runCmd(ctx, nil, args...)
+		if code != exitUsage || !strings.Contains(errOut, "bash, zsh, fish or powershell") || strings.Contains(errOut, "missing subcommand") {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
 		}
 	}
 	// The shell asks cobra for completions: commands, then flags.

@@ -9,9 +9,13 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
+	"github.com/sluice-dev/sluice/engine/meta/mode"
+	"github.com/sluice-dev/sluice/engine/meta/stale"
+	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -24,7 +28,10 @@ const configCheckUsage = `Usage: sluice config check [--config PATH] [--json] [C
 Validates the config file (--config, else SLUICE_CONFIG) against the flags
 of the commands that read it — run, serve, console — and prints, for each
 COMMAND (default: all three), every setting's effective value and where it
-came from: flag, env NAME, file PATH:LINE or default. Secrets are never
+came from: flag, env NAME, file PATH:LINE or default (the value the
+command uses; a file key with a bad value is named in the problems and
+its setting stays at the default, while the file's other keys still
+show). Secrets are never
 printed: the secret environment variables are listed as set or unset, and
 a known secret value is redacted wherever it would appear.
 
@@ -187,21 +194,25 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 			}
 		}
 		_ = fs.Parse(nil)
-		applied := file
-		if !report.Valid {
-			applied = nil // show what the command would refuse to start with: nothing
-		}
-		src, err := config.Resolver{File: applied, Getenv: env.getenv, EnvOf: flagEnv}.Apply(c, fs)
-		if err != nil {
+		// The file's keys apply even when some are wrong: the report shows
+		// every good key with its value, the bad ones at their defaults
+		// with where they are, and the problems above name them.
+		checked := report.Valid
+		src, err := config.Resolver{File: file, Getenv: env.getenv, EnvOf: flagEnv}.Apply(c, fs)
+		if err != nil && checked {
 			report.Valid = false
 			report.Problems = append(report.Problems, problems(err)...)
 		}
 		settings := config.Effective(fs, src)
+		defaults := zeroDefaults()
 		kept := settings[:0]
 		for _, s := range settings {
 			if s.Name == "store" {
 				// A PostgreSQL URL may carry a password.
 				s.Value = store.Redact(s.Value)
+			}
+			if d, ok := defaults[s.Name]; ok && s.Source.Kind == "default" && (s.Value == "" || s.Value == "0") {
+				s.Value = d
 			}
 			if s.Name != "config" {
 				kept = append(kept, s)
@@ -225,6 +236,22 @@ func runConfigCheck(_ context.Context, env *cliEnv, args []string) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// zeroDefaults are the settings whose zero value stands for a default the
+// command fills in later: config check shows that default, the value in
+// effect, rather than the zero.
+func zeroDefaults() map[string]string {
+	const day = 24 * time.Hour
+	return map[string]string{
+		"max-delete-fraction": fmt.Sprint(review.DefaultMaxDeleteFraction),
+		"reconsider-days":     fmt.Sprint(review.DefaultReconsiderDays),
+		"quiet-days":          fmt.Sprint(review.DefaultQuietDays),
+		"deprecate-mode":      review.DeprecateDisable,
+		"stale-days":          fmt.Sprint(int(stale.DefaultRules().NotRunFor / day)),
+		"mode-url":            mode.DefaultBaseURL,
+		"dbt-bin":             "dbt",
+	}
 }
 
 func problems(err error) []string {

@@ -222,3 +222,42 @@ func TestConfigIncludeSources(t *testing.T) {
 		t.Errorf("the environment did not win: exit %d\n%s", code, out)
 	}
 }
+
+// A file with one bad key still shows every other key of the file in
+// effect, and the bad one at its default with where it is; settings whose
+// zero stands for a default show that default.
+func TestConfigCheckShowsEffectiveValuesDespiteAnError(t *testing.T) {
+	t.Parallel()
+	p := writeConfig(t, "state-dir: /var/lib/sluice\nmax-concurrent-runs: 3\nscan-interval: bogus\n")
+	code, out, errOut := runCmd(context.Background(), nil, "config", "check", "--config", p, "--json", "run")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1: %s", code, errOut)
+	}
+	var r checkReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0], `"scan-interval"`) {
+		t.Errorf("problems %q, want one naming scan-interval", r.Problems)
+	}
+	got := map[string][2]string{}
+	for _, s := range r.Commands[0].Settings {
+		got[s.Name] = [2]string{s.Value, s.From}
+	}
+	want := map[string][2]string{
+		"state-dir":           {"/var/lib/sluice", p + ":1"},
+		"max-concurrent-runs": {"3", p + ":2"},
+		"scan-interval":       {"30s", "default (" + p + ":3 is invalid)"},
+		"max-delete-fraction": {"0.2", "default"},
+		"quiet-days":          {"30", "default"},
+		"reconsider-days":     {"30", "default"},
+		"stale-days":          {"100", "default"},
+		"deprecate-mode":      {"disable", "default"},
+	}
+	for name, w := range want {
+		g := got[name]
+		if g[0] != w[0] || !strings.HasSuffix(g[1], w[1]) {
+			t.Errorf("%s = %q from %q, want %q from …%q", name, g[0], g[1], w[0], w[1])
+		}
+	}
+}

@@ -59,7 +59,7 @@ func parseDagsFlags(fs *flag.FlagSet, envErr error, env *cliEnv, args []string) 
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage, false
 	}
 	if envErr != nil {

@@ -296,3 +296,14 @@ func TestDagsWatch(t *testing.T) {
 		})
 	}
 }
+
+// A DAG folder that cannot be read is named once, by the source that
+// failed, not again by each layer under it.
+func TestUnreadableFolderNamedOnce(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "gone")
+	code, _, errOut := runCmd(context.Background(), nil, "dags", "list", "--dags-dir", missing)
+	if code != exitUsage || strings.Count(errOut, missing) != 1 || !strings.Contains(errOut, "no such file or directory") {
+		t.Errorf("exit %d, stderr %q: want 2 and the folder named once", code, errOut)
+	}
+}

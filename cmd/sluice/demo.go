@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/demoenv"
@@ -58,6 +60,8 @@ client a real deployment uses; all of it stops when the console quits.
     --state-dir names one to keep (a kept dbt repository and DAG folder
     are reused). Each demo logs to its own file, $TMPDIR/sluice-demo-*.log,
     or STATE_DIR/console.log with --state-dir; both paths are printed.
+    Tasks get TMPDIR=STATE_DIR/tmp, so their scratch files (daily_etl's
+    orders) stay inside the demo's state.
 
 The demo's Mode and GitHub credentials are fixed dummies; nothing leaves
 the machine. Then it is the console: see 'sluice console --help' for the
@@ -87,7 +91,14 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer demo.Close()
-	fmt.Fprintf(env.stderr, "sluice demo: DAGs in %s (a copy of %s), log in %s\n", demo.DAGsDir, *dagsDir, demo.LogPath)
+	// Tasks write scratch files under $TMPDIR (daily_etl's orders.csv):
+	// the demo's go to its state dir, and leave with it.
+	tmp := filepath.Join(demo.StateDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		fmt.Fprintf(env.stderr, "sluice demo: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(env.stderr, "sluice demo: DAGs in %s (a copy of %s), task scratch files in %s, log in %s\n", demo.DAGsDir, *dagsDir, tmp, demo.LogPath)
 	defer fmt.Fprintf(env.stderr, "sluice demo: log in %s\n", demo.LogPath)
 	return openConsole(ctx, env, consoleRun{
 		name:    "demo",
@@ -95,7 +106,9 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) int {
 		noColor: *noColor,
 		started: demo.EngineStarted,
 		newEngine: func(log *slog.Logger) (consoleEngine, error) {
-			return engine.Open(ctx, engine.Options{Config: demo.EngineConfig(log)})
+			cfg := demo.EngineConfig(log)
+			cfg.TaskEnv = append(cfg.TaskEnv, "TMPDIR="+tmp)
+			return engine.Open(ctx, engine.Options{Config: cfg})
 		},
 	})
 }

@@ -53,7 +53,7 @@ func parseKafkaFlags(fs *flag.FlagSet, env *cliEnv, args []string, envErr error)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage, false
 	}
 	if envErr != nil {
@@ -129,8 +129,9 @@ the group never committed; its lag is then the log-end offset. Without
 STATUS follows Burrow's rules (OK, WARN, STALL, STOP, ERR) over --samples
 readings --interval apart; one sample can only tell OK.
 
-Exit status: 0 the group is OK, 1 it is WARN or ERR, 2 usage error or no
-connection.
+Exit status: 0 the group is OK, 1 it is WARN or ERR, 2 usage error, no
+connection, or a --topic the cluster does not have (never created by
+asking).
 `
 
 // lagRow is one partition, also the --json shape.

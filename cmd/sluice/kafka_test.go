@@ -230,3 +230,17 @@ func TestBrokerCommand(t *testing.T) {
 		t.Errorf("after a restart on the same data dir: %+v, want 40 messages over 2 partitions", rows)
 	}
 }
+
+// The lag of a topic the cluster does not have is refused, and asking does
+// not create it (the broker creates topics on first use): a second ask
+// says the same.
+func TestLagOfMissingTopic(t *testing.T) {
+	t.Parallel()
+	addr := kafkaBroker(t, "events")
+	for range 2 {
+		code, out, errOut := runKafkaCmd(t, nil, "lag", "--brokers", addr, "--group", "g", "--topic", "evnets", "--samples", "1")
+		if code != exitUsage || !strings.Contains(errOut, `topic "evnets" does not exist`) || strings.Contains(out, "OK") {
+			t.Fatalf("lag of a missing topic: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+}

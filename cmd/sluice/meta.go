@@ -77,7 +77,7 @@ Flags:
 	}
 	if cfg.Manifest == "" {
 		fmt.Fprintln(env.stderr, "sluice meta analyze: --manifest is required")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	cfg.Keep.Tags, cfg.Keep.Paths, cfg.Keep.Models = *keepTags, *keepPaths, *keepModels

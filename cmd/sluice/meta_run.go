@@ -79,7 +79,7 @@ unreadable dbt artifacts.
 		return exitUsage
 	case mcfg.Manifest == "" || rcfg.Repo == "":
 		fmt.Fprintln(env.stderr, "sluice meta run: --manifest and --repo are required")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	mcfg.Keep.Tags, mcfg.Keep.Paths, mcfg.Keep.Models = *keepTags, *keepPaths, *keepModels

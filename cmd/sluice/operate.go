@@ -32,7 +32,9 @@ Queues a new run of a finished run: the same DAG and run config (and, for a
 sensor run, the same stored batch: nothing is read from Kafka again),
 linked to it (rerun_of). With --from-failed the new run skips the tasks
 that succeeded in the original (shown as "skipped (succeeded in #N)") and
-runs the failed ones and everything downstream of them.
+runs the failed ones and everything downstream of them. When a re-run of
+RUN_ID is already queued or running, nothing new is queued: the command
+names that run and exits 0.
 `
 
 // actionFailed prints an action's error with the exit code it earns: a
@@ -49,7 +51,7 @@ func parseRunID(env *cliEnv, fs *flag.FlagSet, s string) (int64, bool) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: %q is not a run id\n", fs.Name(), s)
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return 0, false
 	}
 	return id, true
@@ -70,7 +72,7 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(env.stderr, "sluice runs rerun: name the run to re-run")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	id, ok := parseRunID(env, fs, fs.Arg(0))
@@ -83,7 +85,8 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	defer eng.Close()
 	newID, err := eng.Rerun(ctx, id, api.RerunOptions{FromFailed: *fromFailed, Reason: *reason})
-	if err != nil {
+	pending := errors.Is(err, api.ErrRerunPending)
+	if err != nil && !pending {
 		return actionFailed(env, fs.Name(), err)
 	}
 	if *asJSON {
@@ -93,8 +96,24 @@ func runRunsRerun(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		return printJSON(env, runRowOf(run))
 	}
+	if pending {
+		// Nothing new was queued: say which run carries the re-run.
+		fmt.Fprintf(env.stdout, "run %d already re-runs run %d (%s): nothing new queued\n", newID, id, pendingState(ctx, eng, newID))
+		return exitOK
+	}
 	fmt.Fprintf(env.stdout, "queued run %d, a re-run of run %d\n", newID, id)
 	return exitOK
+}
+
+// pendingState is the state of the run already carrying a re-run (queued
+// or running), or "queued or running" if it cannot be read.
+func pendingState(ctx context.Context, eng *engine.Engine, id int64) string {
+	if st := eng.Store(); st != nil {
+		if r, err := st.Run(ctx, id); err == nil {
+			return string(r.State)
+		}
+	}
+	return "queued or running"
 }
 
 const markUsage = `Usage: sluice runs mark RUN_ID success|failed --reason TEXT [--task TASK] [flags]
@@ -118,7 +137,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	if fs.NArg() != 2 {
 		fmt.Fprintln(env.stderr, "sluice runs mark: name the run and the state (success or failed)")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	id, ok := parseRunID(env, fs, fs.Arg(0))
@@ -139,12 +158,17 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	if err := eng.Mark(ctx, id, *task, state, *reason); err != nil {
+	changed, err := eng.MarkChanged(ctx, id, *task, state, *reason)
+	if err != nil {
 		return actionFailed(env, fs.Name(), err)
 	}
 	what := fmt.Sprintf("run %d", id)
 	if *task != "" {
 		what = fmt.Sprintf("task %s of run %d", *task, id)
+	}
+	if !changed {
+		fmt.Fprintf(env.stdout, "%s is already %s: nothing changed\n", what, state)
+		return exitOK
 	}
 	fmt.Fprintf(env.stdout, "marked %s %s\n", what, state)
 	return exitOK
@@ -155,7 +179,8 @@ const pauseUsage = `Usage: sluice dags %s NAME [--reason TEXT] [flags]
 Pausing a DAG stops its schedules and its Kafka sensors (their lag is still
 shown); manual triggers still run. The pause is kept in the store: it
 outlives restarts and edits of the file. An engine running on the state
-dir notices within a second.
+dir notices within a second. A name neither the store nor the DAG sources
+(--dags-dir) know is refused with exit status 2.
 `
 
 func runDagsPause(ctx context.Context, env *cliEnv, args []string) int {
@@ -177,13 +202,15 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 	addStateDirFlag(fs, env, &stateDir)
 	addStoreFlag(fs, env, &storeURL)
 	reason := fs.String("reason", "", "why, for the audit log")
+	var lookup dagLookup
+	lookup.addDAGsDirFlag(fs, env)
 	setUsage(fs, env.stderr, fmt.Sprintf(pauseUsage, verb))
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintf(env.stderr, "sluice dags %s: name the DAG\n", verb)
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
@@ -191,8 +218,16 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 		return exitUsage
 	}
 	defer eng.Close()
-	if err := eng.PauseDAG(ctx, fs.Arg(0), paused, *reason); err != nil {
+	if !lookup.check(ctx, env, eng, fs.Name(), fs.Arg(0)) {
+		return exitUsage
+	}
+	changed, err := eng.PauseDAGChanged(ctx, fs.Arg(0), paused, *reason)
+	if err != nil {
 		return actionFailed(env, fs.Name(), err)
+	}
+	if !changed {
+		fmt.Fprintf(env.stdout, "%s is already %sd: nothing changed\n", fs.Arg(0), verb)
+		return exitOK
 	}
 	fmt.Fprintf(env.stdout, "%sd %s\n", verb, fs.Arg(0))
 	return exitOK

@@ -68,7 +68,7 @@ func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, 
 	if wantID {
 		if len(rest) != 1 {
 			fmt.Fprintf(env.stderr, "sluice %s: want one review ID\n", f.fs.Name())
-			f.fs.Usage()
+			seeHelp(env.stderr, f.fs)
 			return 0, exitUsage, false
 		}
 		n, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)
@@ -80,7 +80,7 @@ func (f *reviewFlags) parse(env *cliEnv, args []string, wantID bool) (id int64, 
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", f.fs.Name(), rest[0])
-		f.fs.Usage()
+		seeHelp(env.stderr, f.fs)
 		return 0, exitUsage, false
 	}
 	return 0, exitOK, true
@@ -358,7 +358,9 @@ remote (never forced: a remote branch that moved is an error and the item
 stays staged) and a pull request is opened on GitHub when a repository is
 known. An archive item archives each of its reports; reports that fail are
 listed and a second approve retries only them. --dry-run prints what would
-be pushed and posted, and changes nothing.
+be pushed and posted, and changes nothing; it asks the remote for the
+branch and GitHub for the repository, with the token the approval would
+use, and exits 1 when GitHub would refuse the pull request.
 
 The item remembers the repository and remote it was staged with; the flags
 override them. Archiving uses the Mode API: --mode-workspace (MODE_WORKSPACE),
@@ -412,6 +414,10 @@ error or no such item.
 		}
 		return exitFailed
 	}
+	if out.DryRun && out.PR != nil && out.PR.Warning != "" {
+		// The real approval would push and then fail at GitHub.
+		return exitFailed
+	}
 	return exitOK
 }
 
@@ -421,8 +427,12 @@ func outcomeJSON(out *review.Outcome, err error) map[string]any {
 		m["push"] = map[string]string{"remote": out.Push.Remote, "refspec": out.Push.RefSpec, "commit": out.Push.Commit, "warning": out.Push.Warning}
 	}
 	if out.PR != nil {
-		m["pull_request"] = map[string]any{"owner": out.PR.Owner, "repo": out.PR.Repo, "title": out.PR.Title,
+		pr := map[string]any{"owner": out.PR.Owner, "repo": out.PR.Repo, "title": out.PR.Title,
 			"head": out.PR.Head, "base": out.PR.Base, "body": out.PR.Body, "draft": out.PR.Draft}
+		if out.PR.Warning != "" {
+			pr["warning"] = out.PR.Warning
+		}
+		m["pull_request"] = pr
 	}
 	if out.Opened != nil {
 		m["opened"] = map[string]any{"number": out.Opened.Number, "url": out.Opened.URL, "existed": out.Opened.Existed}
@@ -460,6 +470,9 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 			draft = " (draft)"
 		}
 		fmt.Fprintf(w, "Would open a pull request%s on %s/%s: %s <- %s\nTitle: %s\n\n%s\n", draft, pr.Owner, pr.Repo, pr.Base, pr.Head, pr.Title, pr.Body)
+		if pr.Warning != "" {
+			fmt.Fprintf(w, "Warning: %s\n", pr.Warning)
+		}
 	}
 	if it.Kind.IsBranch() && out.PR == nil {
 		fmt.Fprintln(w, "No GitHub repository known (--github-repo): no pull request.")
@@ -482,7 +495,7 @@ func printOutcome(w io.Writer, out *review.Outcome) {
 		}
 	}
 	if !out.DryRun {
-		fmt.Fprintf(w, "Review %d is %s.\n", it.ID, it.State)
+		fmt.Fprintln(w, reviewSentence(it))
 	}
 }
 
@@ -511,7 +524,7 @@ Exit status: 0 rejected, 2 usage error, no such item, or not rejectable.
 		f.failed(env, err)
 		return exitUsage
 	}
-	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	fmt.Fprintln(env.stdout, reviewSentence(it))
 	return exitOK
 }
 
@@ -541,7 +554,7 @@ Exit status: 0 staged again, 2 usage error, no such item, or not undoable.
 		f.failed(env, err)
 		return exitUsage
 	}
-	fmt.Fprintf(env.stdout, "Review %d is %s.\n", it.ID, it.State)
+	fmt.Fprintln(env.stdout, reviewSentence(it))
 	return exitOK
 }
 
@@ -569,7 +582,7 @@ not a staged deprecation.
 	rest := f.fs.Args()
 	if len(rest) != 2 {
 		fmt.Fprintln(env.stderr, "sluice review exclude: want a review ID and a model")
-		f.fs.Usage()
+		seeHelp(env.stderr, f.fs)
 		return exitUsage
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)
@@ -598,7 +611,31 @@ not a staged deprecation.
 		if x.Keep {
 			how = "kept: " + x.Reason
 		}
-		fmt.Fprintf(env.stdout, "  out: %s (%s)\n", x.Name, how)
+		fmt.Fprintf(env.stdout, "  not in the branch: %s (%s)\n", x.Name, how)
 	}
 	return exitOK
+}
+
+// reviewSentence says where an item stands in a sentence ("Review 2 is
+// failed." reads wrong): what failed and that approving retries, the pull
+// request's address, a branch pushed without one.
+func reviewSentence(it *review.Item) string {
+	switch it.State {
+	case api.ReviewFailed:
+		why := ""
+		if it.Error != "" {
+			why = ": " + it.Error
+		}
+		return fmt.Sprintf("Review %d failed%s. Approving it again retries what failed.", it.ID, why)
+	case api.ReviewPROpen:
+		if it.URL != "" {
+			return fmt.Sprintf("Review %d has its pull request open: %s", it.ID, it.URL)
+		}
+		return fmt.Sprintf("Review %d has its pull request open.", it.ID)
+	case api.ReviewPushed:
+		return fmt.Sprintf("Review %d has its branch pushed, with no pull request opened.", it.ID)
+	case api.ReviewApproved:
+		return fmt.Sprintf("Review %d is being approved.", it.ID)
+	}
+	return fmt.Sprintf("Review %d is %s.", it.ID, it.State)
 }

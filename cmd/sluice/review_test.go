@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -149,8 +150,16 @@ func TestReviewCLI(t *testing.T) {
 	if gh.posts != 0 {
 		t.Fatal("dry run posted")
 	}
+	// A token GitHub refuses: the dry run says the pull request would not
+	// open, and exits 1.
+	env["GITHUB_TOKEN"] = "revoked"
+	code, out, errOut = dagsRun(t, env, "review", "approve", "--dry-run", id)
+	if code != exitFailed || !strings.Contains(out, "Warning: the pull request would not open: GitHub refused the token (401 Bad credentials)") {
+		t.Errorf("dry run with a refused token: %d\n%s\n%s", code, out, errOut)
+	}
+	env["GITHUB_TOKEN"] = "tok"
 	code, out, errOut = dagsRun(t, env, "review", "approve", id)
-	if code != exitOK || !strings.Contains(out, "Opened pull request #3: https://github.com/acme/dbt/pull/3") || !strings.Contains(out, "is pr-open") {
+	if code != exitOK || !strings.Contains(out, "Opened pull request #3: https://github.com/acme/dbt/pull/3") || !strings.Contains(out, "has its pull request open: https://github.com/acme/dbt/pull/3") {
 		t.Fatalf("approve: %d\n%s\n%s", code, out, errOut)
 	}
 	if got := reviewGit(t, f.remote, "rev-parse", f.branch); !strings.HasPrefix(got, strings.Fields(strings.SplitN(out, "(", 2)[1])[0][:7]) {
@@ -231,11 +240,28 @@ func TestReviewCLIWithoutState(t *testing.T) {
 type cliFakeGitHub struct {
 	mu    sync.Mutex
 	posts int
+	// token is the one GitHub accepts ("tok" when empty).
+	token string
 }
 
 func (g *cliFakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	token := g.token
+	if token == "" {
+		token = "tok"
+	}
+	if r.Header.Get("Authorization") != "Bearer "+token {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"message":"Bad credentials"}`)
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/repos/acme/dbt" {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"full_name":"acme/dbt","permissions":{"pull":true,"push":true}}`)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/repos/acme/dbt/pulls" || r.Header.Get("Authorization") != "Bearer tok" {
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"message":"Not Found"}`)
@@ -307,6 +333,25 @@ func TestReviewCLIExclude(t *testing.T) {
 		code, _, errOut := dagsRun(t, env, append([]string{"review", "exclude"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) {
 			t.Errorf("exclude %v: %d %q, want %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+// Where an item stands reads as a sentence, with what the operator needs.
+func TestReviewSentence(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		it   review.Item
+		want string
+	}{
+		{review.Item{ID: 2, State: api.ReviewFailed, Error: "opening the pull request: acme/dbt: 500"},
+			"Review 2 failed: opening the pull request: acme/dbt: 500. Approving it again retries what failed."},
+		{review.Item{ID: 3, State: api.ReviewPROpen, URL: "https://github.com/acme/dbt/pull/3"}, "Review 3 has its pull request open: https://github.com/acme/dbt/pull/3"},
+		{review.Item{ID: 4, State: api.ReviewPushed}, "Review 4 has its branch pushed, with no pull request opened."},
+		{review.Item{ID: 5, State: api.ReviewRejected}, "Review 5 is rejected."},
+	} {
+		if got := reviewSentence(&tc.it); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.it.State, got, tc.want)
 		}
 	}
 }

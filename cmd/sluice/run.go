@@ -317,7 +317,7 @@ func parseCommandFlags(fs *flag.FlagSet, env *cliEnv, args []string, maxArgs int
 	}
 	if fs.NArg() > maxArgs {
 		fmt.Fprintf(env.stderr, "sluice %s: unexpected argument %q\n", fs.Name(), fs.Arg(maxArgs))
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage, false
 	}
 	if envErr != nil {

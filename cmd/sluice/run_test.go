@@ -108,9 +108,10 @@ func TestRunTriggerAndList(t *testing.T) {
 	if code != exitFailed || !strings.Contains(out, "failed: task x failed: nope") {
 		t.Fatalf("trigger broken: %d %q", code, out)
 	}
-	code, out, _ = runCmd(ctx, vars, "trigger", "ghost", "--wait")
-	if code != exitFailed || !strings.Contains(out, "not loaded") {
-		t.Fatalf("trigger ghost: %d %q", code, out)
+	// A DAG nothing knows is refused at once; nothing is queued.
+	code, out, errOut = runCmd(ctx, vars, "trigger", "ghost", "--wait")
+	if code != exitUsage || !strings.Contains(errOut, `no DAG named "ghost"`) {
+		t.Fatalf("trigger ghost: %d %q %q", code, out, errOut)
 	}
 
 	code, out, errOut = runCmd(ctx, vars, "runs", "list", "--json")
@@ -121,7 +122,7 @@ func TestRunTriggerAndList(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("runs list --json: %v\n%s", err, out)
 	}
-	if len(rows) != 3 {
+	if len(rows) != 2 {
 		t.Fatalf("%d runs listed", len(rows))
 	}
 	for _, key := range []string{"id", "dag", "state", "queued_at", "started_at", "finished_at", "error"} {
@@ -129,11 +130,11 @@ func TestRunTriggerAndList(t *testing.T) {
 			t.Errorf("row lacks %q: %v", key, rows[0])
 		}
 	}
-	if rows[2]["dag"] != "hello" || rows[2]["state"] != "success" || rows[1]["state"] != "failed" || rows[0]["dag"] != "ghost" {
+	if rows[1]["dag"] != "hello" || rows[1]["state"] != "success" || rows[0]["dag"] != "broken" || rows[0]["state"] != "failed" {
 		t.Fatalf("rows %v", rows)
 	}
-	if cfg, _ := rows[2]["config"].(map[string]any); cfg["day"] != "2024-06-01" {
-		t.Fatalf("config %v", rows[2]["config"])
+	if cfg, _ := rows[1]["config"].(map[string]any); cfg["day"] != "2024-06-01" {
+		t.Fatalf("config %v", rows[1]["config"])
 	}
 	code, out, _ = runCmd(ctx, vars, "runs", "list", "--state", "failed", "--dag", "broken")
 	if code != exitOK || !strings.Contains(out, "broken") || strings.Contains(out, "hello") || !strings.HasPrefix(out, "ID") {
@@ -179,7 +180,9 @@ func TestSecondEngineIsRefused(t *testing.T) {
 
 func TestTriggerWithoutEngine(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"SLUICE_STATE_DIR": t.TempDir()}
+	dags := t.TempDir()
+	enginetest.WriteDAG(t, dags, "later", `{"nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
+	vars := map[string]string{"SLUICE_STATE_DIR": t.TempDir(), "DAGS_DIR": dags}
 	ctx := context.Background()
 	code, out, errOut := runCmd(ctx, vars, "trigger", "later", "--priority", "3")
 	if code != exitOK || !strings.Contains(out, "queued run 1 of later") || !strings.Contains(errOut, "no engine is running") {

@@ -29,6 +29,10 @@ engine does not know (or has disabled) fails with that reason.
 --config is the run config, a JSON object handed to every task (the file
 named by SLUICE_RUN_CONFIG). --wait waits for the run to finish and exits 0
 when it succeeded, 1 when it failed or was cancelled.
+
+A DAG the store has never seen (no version, run or pause of it) must be in
+the DAG sources (--dags-dir, and S3 or git as DAGS_S3_BUCKET or DAGS_GIT_URL
+say): a name found nowhere is refused with exit status 2.
 `
 
 // pollEvery is how often --wait and the waiting hint look at the store.
@@ -44,6 +48,8 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	wait := fs.Bool("wait", false, "wait for the run to finish; exit 1 unless it succeeded")
 	priority := fs.Int("priority", 0, "queue priority (higher first; 0 takes the DAG's)")
 	asJSON := fs.Bool("json", false, "print the run as JSON")
+	var lookup dagLookup
+	lookup.addDAGsDirFlag(fs, env)
 	setUsage(fs, env.stderr, triggerUsage)
 	if code, ok := parseCommandFlags(fs, env, args, 1, nil); !ok {
 		return code
@@ -51,7 +57,7 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	name := fs.Arg(0)
 	if name == "" {
 		fmt.Fprintln(env.stderr, "sluice trigger: name the DAG to run")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
@@ -62,6 +68,13 @@ func runTrigger(ctx context.Context, env *cliEnv, args []string) int {
 	var cfg json.RawMessage
 	if *cfgText != "" {
 		cfg = json.RawMessage(*cfgText)
+	}
+	if engine.CheckRunConfig(cfg) != nil {
+		fmt.Fprintln(env.stderr, "sluice trigger: --config must be a JSON object")
+		return exitUsage
+	}
+	if !lookup.check(ctx, env, eng, fs.Name(), name) {
+		return exitUsage
 	}
 	run, err := eng.QueueRun(ctx, name, cfg, *priority)
 	switch {

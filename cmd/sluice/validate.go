@@ -66,7 +66,7 @@ Flags:
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(env.stderr, "sluice validate: no PATH given")
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
 

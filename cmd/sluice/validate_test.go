@@ -68,7 +68,7 @@ func TestValidateHumanOutput(t *testing.T) {
 	bad := filepath.Join(root, "sub", "bad.json")
 	syntax := filepath.Join(root, "sub", "syntax.json")
 	want := bad + `: node "a": /nodes/0/config/command: is required for a local task (an argv array or a shell string)` + "\n" +
-		bad + `: /schedule: invalid schedule "nope": expected exactly 5 fields, found 1: [nope]` + "\n" +
+		bad + `: /schedule: "nope" is not a cron expression: expected exactly 5 fields, found 1: [nope]` + "\n" +
 		syntax + `:2:13: expected a value, found ','` + "\n" +
 		"3 files, 1 valid, 2 invalid\n"
 	if stdout != want {

@@ -50,7 +50,7 @@ func versionFlags(env *cliEnv, name, usage string, nargs int, args []string, ext
 	}
 	if fs.NArg() != nargs {
 		fmt.Fprintf(env.stderr, "sluice %s: expected %d argument(s)\n", name, nargs)
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return nil, nil, exitUsage, false
 	}
 	return fs, cfg, exitOK, true
@@ -63,7 +63,7 @@ func parseVersion(env *cliEnv, fs *flag.FlagSet, s string) (int, bool) {
 	}
 	if err != nil || v <= 0 {
 		fmt.Fprintf(env.stderr, "sluice %s: %q is not a version number\n", fs.Name(), s)
-		fs.Usage()
+		seeHelp(env.stderr, fs)
 		return 0, false
 	}
 	return v, true

@@ -14,7 +14,9 @@ type Operations interface {
 	// Rerun queues a new run of a finished run's DAG with the same run
 	// config, linked to it. With FromFailed the new run skips the tasks
 	// that succeeded in the original and runs the failed ones and
-	// everything downstream of them.
+	// everything downstream of them. When a re-run of run is already
+	// queued or running, nothing new is queued: Rerun returns that run's
+	// id with an error wrapping ErrRerunPending.
 	Rerun(ctx context.Context, run int64, opts RerunOptions) (int64, error)
 	// Mark sets a finished run's state (task empty) or one of its tasks'
 	// state to success or failed, with a reason.
@@ -52,6 +54,10 @@ type Operations interface {
 // ErrConflict: the action does not apply to the target's current state
 // (re-running a run still running, marking a queued run).
 var ErrConflict = errors.New("not possible in this state")
+
+// ErrRerunPending: a re-run of the run is already queued or running, and
+// carries what was asked; Rerun returns its id.
+var ErrRerunPending = errors.New("already being re-run")
 
 // RerunOptions tune Rerun.
 type RerunOptions struct {

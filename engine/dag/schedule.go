@@ -32,7 +32,7 @@ func parseSchedule(expr string) (cron.Schedule, error) {
 	}
 	s, err := cronParser.Parse(expr)
 	if err != nil {
-		return nil, fmt.Errorf("invalid schedule %q: %v", expr, err)
+		return nil, fmt.Errorf("%q is not a cron expression: %v", expr, err)
 	}
 	parsedSchedules.Lock()
 	if parsedSchedules.m == nil || len(parsedSchedules.m) >= maxCachedSchedules {

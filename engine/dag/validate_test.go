@@ -121,9 +121,9 @@ func TestValidationRules(t *testing.T) {
 		{"cron five fields", `{"schedule": "*/5 * * * 1-5", "nodes": [` + ok + `]}`, nil},
 		{"cron descriptor", `{"schedule": "@daily", "nodes": [` + ok + `]}`, nil},
 		{"cron every", `{"schedule": "@every 10s", "nodes": [` + ok + `]}`, nil},
-		{"cron six fields", `{"schedule": "0 0 3 * * *", "nodes": [` + ok + `]}`, []string{`/schedule: invalid schedule "0 0 3 * * *"`}},
-		{"cron out of range", `{"schedule": "0 25 * * *", "nodes": [` + ok + `]}`, []string{`/schedule: invalid schedule "0 25 * * *"`}},
-		{"cron bad descriptor", `{"schedule": "@sometimes", "nodes": [` + ok + `]}`, []string{`/schedule: invalid schedule "@sometimes"`}},
+		{"cron six fields", `{"schedule": "0 0 3 * * *", "nodes": [` + ok + `]}`, []string{`/schedule: "0 0 3 * * *" is not a cron expression`}},
+		{"cron out of range", `{"schedule": "0 25 * * *", "nodes": [` + ok + `]}`, []string{`/schedule: "0 25 * * *" is not a cron expression`}},
+		{"cron bad descriptor", `{"schedule": "@sometimes", "nodes": [` + ok + `]}`, []string{`/schedule: "@sometimes" is not a cron expression`}},
 
 		// Sensors.
 		{"sensor ok", sensor(`{"type": "kafka", "topics": ["a", "b"]}`), nil},

@@ -52,7 +52,8 @@ func (s *localSource) List(ctx context.Context) (Listing, error) {
 	}
 	if err != nil {
 		s.forgetWatches(nil) // a folder that comes back is watched afresh
-		return Listing{}, fmt.Errorf("reading dags folder %q: %w", s.root, err)
+		// The loader names the source and its location: the path once.
+		return Listing{}, fmt.Errorf("reading the folder: %w", withoutPath(err))
 	}
 	w := &walk{src: s, ctx: ctx, seen: make(map[string]bool)}
 	if err := w.dir(s.root, "", []fileID{idOf(fi)}); err != nil {
@@ -85,7 +86,7 @@ func (w *walk) dir(abs, rel string, ancestors []fileID) error {
 	entries, err := os.ReadDir(abs)
 	if err != nil {
 		if rel == "" {
-			return fmt.Errorf("reading dags folder %q: %w", abs, err)
+			return fmt.Errorf("reading the folder: %w", withoutPath(err))
 		}
 		w.problem("reading folder %s: %v", abs, err)
 		w.out.Incomplete = append(w.out.Incomplete, rel+"/")
@@ -302,4 +303,15 @@ func containsID(ids []fileID, id fileID) bool {
 		}
 	}
 	return false
+}
+
+// withoutPath drops the path (and the system call) an os error repeats
+// ("stat /srv/dags: no such file"), for a message whose context names the
+// path already; the cause stays (errors.Is(err, fs.ErrNotExist) holds).
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -137,6 +137,16 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 	if dryRun {
 		out.Push.Warning = sc.checkPush(ctx, it.Branch, it.Commit)
+		if out.PR != nil {
+			gh, err := s.github(it)
+			if err != nil {
+				return nil, err
+			}
+			out.PR.Warning = gh.check(ctx, *out.PR)
+			if s.cfg.Token == "" && out.PR.Warning == "" {
+				out.PR.Warning = "the pull request would not open: no GitHub token (GITHUB_TOKEN)"
+			}
+		}
 		return out, nil
 	}
 
@@ -182,8 +192,9 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 	}
 	if err != nil {
 		out.Opened = nil
+		err = fmt.Errorf("opening the pull request: %w", err)
 		it.Error = err.Error()
-		if uerr := s.update(ctx, it, api.ReviewFailed, "opening the pull request failed: "+err.Error()); uerr != nil {
+		if uerr := s.update(ctx, it, api.ReviewFailed, err.Error()); uerr != nil {
 			s.log.Error("saving a failed pull request", "id", it.ID, "err", uerr)
 		}
 		return out, err

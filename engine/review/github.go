@@ -19,6 +19,10 @@ type PullRequest struct {
 	Head, Base  string
 	Body        string
 	Draft       bool
+	// Warning is what a dry run found at GitHub that would make opening
+	// the pull request fail (the token refused, the repository not
+	// visible, the API unreachable); empty when it looks fine.
+	Warning string
 }
 
 // OpenedPR is the pull request GitHub answered with (or the one that
@@ -86,6 +90,26 @@ func (c *githubClient) open(ctx context.Context, pr PullRequest) (OpenedPR, erro
 	return OpenedPR{Number: open[0].GetNumber(), URL: open[0].GetHTMLURL(), Existed: true}, nil
 }
 
+// check asks GitHub for the pull request's repository, with the token the
+// approval would use: what a dry run can know of the request it would
+// post without posting it. It returns why opening would fail, or "".
+func (c *githubClient) check(ctx context.Context, pr PullRequest) string {
+	repo, _, err := c.gh.Repositories.Get(ctx, pr.Owner, pr.Repo)
+	var er *github.ErrorResponse
+	switch {
+	case errors.As(err, &er):
+		return "the pull request would not open: " + describeGitHubError(pr, err).Error()
+	case err != nil:
+		return "the pull request would not open: cannot reach the GitHub API: " + err.Error()
+	}
+	// Permissions come back for an authenticated caller; without push a
+	// pull request from a branch of the repository is refused.
+	if perms := repo.Permissions; perms != nil && !perms["push"] {
+		return fmt.Sprintf("the pull request would not open: the token cannot write to %s/%s", pr.Owner, pr.Repo)
+	}
+	return ""
+}
+
 func prAlreadyExists(err error) bool {
 	var er *github.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
@@ -113,7 +137,8 @@ func describeGitHubError(pr PullRequest, err error) error {
 			return fmt.Errorf("GitHub repository %s/%s not found, or the token cannot see it (404): %w", pr.Owner, pr.Repo, err)
 		}
 	}
-	return fmt.Errorf("opening the pull request on %s/%s: %w", pr.Owner, pr.Repo, err)
+	// The caller says what was being done ("opening the pull request").
+	return fmt.Errorf("%s/%s: %w", pr.Owner, pr.Repo, err)
 }
 
 // githubRepoFromURL reads owner/repo from a remote URL:

@@ -32,6 +32,16 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.authSeen = append(f.authSeen, r.Header.Get("Authorization"))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if r.Method == http.MethodGet && r.URL.Path == "/repos/acme/dbt" {
+		// What a dry run asks: the token's view of the repository.
+		if f.status == http.StatusUnauthorized {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`)
+			return
+		}
+		io.WriteString(w, `{"id":1,"full_name":"acme/dbt","permissions":{"pull":true,"push":true}}`)
+		return
+	}
 	if r.URL.Path != "/repos/acme/dbt/pulls" {
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest","status":"404"}`)
@@ -45,6 +55,10 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.StatusUnauthorized:
 			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`)
+			return
+		case http.StatusInternalServerError:
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"message":"Server Error"}`)
 			return
 		case http.StatusUnprocessableEntity:
 			w.WriteHeader(http.StatusUnprocessableEntity)
@@ -91,9 +105,21 @@ func TestApproveOpensPullRequest(t *testing.T) {
 			t.Errorf("PR body lacks %q:\n%s", s, dry.PR.Body)
 		}
 	}
-	if len(gh.created) != 0 || len(gh.authSeen) != 0 {
-		t.Fatal("a dry run called GitHub")
+	if len(gh.created) != 0 {
+		t.Fatal("a dry run posted a pull request")
 	}
+	// The dry run asked GitHub with the approval's token, which GitHub
+	// refuses: it says the pull request would not open.
+	if len(gh.authSeen) != 1 || gh.authSeen[0] != "Bearer "+testToken {
+		t.Errorf("dry run's GitHub requests carried %q, want one with the token", gh.authSeen)
+	}
+	if !strings.Contains(dry.PR.Warning, "would not open") || !strings.Contains(dry.PR.Warning, "401") {
+		t.Errorf("dry run against a GitHub refusing the token warns %q", dry.PR.Warning)
+	}
+	if strings.Contains(dry.PR.Warning, testToken) {
+		t.Errorf("the warning shows the token: %q", dry.PR.Warning)
+	}
+	gh.authSeen = nil
 
 	// 401: the branch is pushed, the pull request is not; the item fails
 	// with an error that says what to fix and never shows the token.
@@ -101,7 +127,14 @@ func TestApproveOpensPullRequest(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "GITHUB_TOKEN") {
 		t.Fatalf("approve with a bad token = %v", err)
 	}
+	// One context per layer: the item and its history say what failed once.
+	if n := strings.Count(err.Error(), "opening the pull request"); n != 1 {
+		t.Errorf("the error says 'opening the pull request' %d times: %v", n, err)
+	}
 	got, _ := svc.Get(ctx, it.ID)
+	if last := got.History[len(got.History)-1].Note; strings.Count(last, "pull request") != 1 || strings.Count(got.Error, "pull request") != 1 {
+		t.Errorf("history note %q, item error %q: want 'pull request' once each", last, got.Error)
+	}
 	if got.State != api.ReviewFailed || got.URL != "" {
 		t.Errorf("after 401: state %s url %q, want failed", got.State, got.URL)
 	}
@@ -222,5 +255,32 @@ func TestPRErrorsAreSentinels(t *testing.T) {
 	t.Parallel()
 	if !errors.Is(fmt.Errorf("x: %w", ErrPRExists), ErrPRExists) {
 		t.Fatal("ErrPRExists does not wrap")
+	}
+}
+
+// A pull request GitHub fails to open for no reason it names (500) is
+// said once per layer: "opening the pull request: acme/dbt: POST …: 500",
+// not "opening the pull request failed: opening the pull request on …".
+func TestApprovePullRequestErrorSaidOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repos := newRepos(t, true)
+	srv := httptest.NewServer(&fakeGitHub{status: http.StatusInternalServerError})
+	t.Cleanup(srv.Close)
+	svc, _ := setup(t, Config{DeprecateMode: DeprecateDelete, Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true})
+	it, err := svc.StageDeprecation(ctx, testCandidates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Approve(ctx, it.ID, false)
+	if err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("approve against a failing GitHub = %v", err)
+	}
+	got, _ := svc.Get(ctx, it.ID)
+	note := got.History[len(got.History)-1].Note
+	for _, text := range []string{err.Error(), got.Error, note} {
+		if n := strings.Count(text, "pull request"); n != 1 {
+			t.Errorf("%q says 'pull request' %d times", text, n)
+		}
 	}
 }

@@ -399,8 +399,9 @@ func (r *Runner) runTask(ctx context.Context, ar *activeRun, node *dag.Node, sta
 			tr := &TaskRun{
 				RunID: ar.run.ID, DAG: ar.run.DAG, Node: node, Attempt: attempt, Config: ar.files.cfg,
 				Logger: r.log.With("run", ar.run.ID, "task", node.ID), KillGrace: r.cfg.KillGrace, files: ar.files,
-				logPath: filepath.Join(ar.files.dir, fmt.Sprintf("%s.%d.log", node.ID, attempt)),
-				procs:   r.st,
+				extraEnv: r.cfg.TaskEnv,
+				logPath:  filepath.Join(ar.files.dir, fmt.Sprintf("%s.%d.log", node.ID, attempt)),
+				procs:    r.st,
 			}
 			err = r.runAttempt(ctx, fn, tr, common.Timeout.D())
 			tr.forgetProcess()

@@ -428,3 +428,21 @@ func TestBatchMessagesForBuiltinKinds(t *testing.T) {
 		t.Fatalf("messages without a batch: %q", m)
 	}
 }
+
+// The engine's TaskEnv reaches every task process and wins over the
+// process's own environment (the demo's TMPDIR inside its state dir).
+func TestTaskEnvDelivered(t *testing.T) {
+	t.Parallel()
+	scratch := t.TempDir()
+	h := setup(t, func(c *Config) { c.TaskEnv = []string{"TMPDIR=" + scratch} })
+	out := filepath.Join(t.TempDir(), "tmpdir")
+	h.dags.add(t, "scratchy", shellDAG(map[string]string{"show": fmt.Sprintf(`printf %%s "$TMPDIR" > %s`, out)}, nil, ""))
+	h.start()
+	run, _ := h.waitRun(h.enqueue("scratchy", ""))
+	if run.State != api.RunSuccess {
+		t.Fatalf("run %s %q", run.State, run.Error)
+	}
+	if got, _ := os.ReadFile(out); string(got) != scratch {
+		t.Errorf("task saw TMPDIR=%q, want %q", got, scratch)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,8 @@ type TaskRun struct {
 	Logger *slog.Logger
 	// KillGrace is how long a process gets between SIGTERM and SIGKILL.
 	KillGrace time.Duration
+	// extraEnv is the engine's TaskEnv, before the SLUICE_ variables.
+	extraEnv []string
 
 	files   *runFiles
 	logPath string
@@ -122,8 +125,8 @@ func (t *TaskRun) forgetProcess() {
 	t.recorded = false
 }
 
-// Env is what every task process gets on top of its own environment:
-// SLUICE_RUN_ID, SLUICE_DAG, SLUICE_TASK, SLUICE_ATTEMPT, SLUICE_RUN_CONFIG
+// Env is what every task process gets on top of its own environment: the
+// engine's TaskEnv, then SLUICE_RUN_ID, SLUICE_DAG, SLUICE_TASK, SLUICE_ATTEMPT, SLUICE_RUN_CONFIG
 // (a file holding the run config JSON) and, for a run carrying a Kafka
 // batch, SLUICE_BATCH_FILE (the messages, JSON lines).
 func (t *TaskRun) Env() ([]string, error) {
@@ -131,13 +134,13 @@ func (t *TaskRun) Env() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := []string{
-		"SLUICE_RUN_ID=" + strconv.FormatInt(t.RunID, 10),
-		"SLUICE_DAG=" + t.DAG,
-		"SLUICE_TASK=" + t.Node.ID,
-		"SLUICE_ATTEMPT=" + strconv.Itoa(t.Attempt),
-		"SLUICE_RUN_CONFIG=" + cfg,
-	}
+	env := append(slices.Clone(t.extraEnv),
+		"SLUICE_RUN_ID="+strconv.FormatInt(t.RunID, 10),
+		"SLUICE_DAG="+t.DAG,
+		"SLUICE_TASK="+t.Node.ID,
+		"SLUICE_ATTEMPT="+strconv.Itoa(t.Attempt),
+		"SLUICE_RUN_CONFIG="+cfg,
+	)
 	batch, err := t.BatchFile()
 	if err != nil {
 		return nil, err

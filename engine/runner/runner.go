@@ -49,6 +49,8 @@ type Config struct {
 	// KillGrace is the time between SIGTERM and SIGKILL for a task's
 	// process group on timeout, cancellation and shutdown (default 10s).
 	KillGrace time.Duration
+	// TaskEnv is added to every task's environment (TaskRun.Env).
+	TaskEnv []string
 	// PollInterval is how often the store is checked for runs other
 	// processes queued (default 250ms).
 	PollInterval time.Duration

@@ -44,6 +44,20 @@ func EvaluatePartition(window []OffsetSample, owned bool, now time.Time) api.Lag
 // words an operator can check against the numbers: a steady lag that the
 // consumer keeps draining is OK by these rules, and the console says so.
 func ExplainPartition(window []OffsetSample, owned bool, now time.Time) (api.LagStatus, string) {
+	return explainPartition(window, owned, now, lastMove{})
+}
+
+// lastMove is when a partition's committed offset last changed, as far
+// back as a monitor has watched it, beyond its window: the window decides
+// the status, this says how long a stuck offset has been stuck.
+type lastMove struct {
+	at time.Time // zero: unknown, the window alone tells
+	// seen is false when the offset never moved while watched: at is the
+	// first reading, and the offset was stuck at least since then.
+	seen bool
+}
+
+func explainPartition(window []OffsetSample, owned bool, now time.Time, moved lastMove) (api.LagStatus, string) {
 	if len(window) == 0 {
 		return api.LagOK, "no reading yet"
 	}
@@ -69,7 +83,15 @@ func ExplainPartition(window []OffsetSample, owned bool, now time.Time) (api.Lag
 		}
 	}
 	if now.Sub(changed) > changed.Sub(first.At) || last.Committed == first.Committed {
-		stuck := fmt.Sprintf("committed offset stuck at %d for %s with lag %d, longer than it moved before", last.Committed, now.Sub(changed).Round(time.Second), last.Lag)
+		since, atLeast := changed, false
+		if !moved.at.IsZero() && !moved.at.After(changed) {
+			since, atLeast = moved.at, !moved.seen
+		}
+		d := now.Sub(since).Round(time.Second).String()
+		if atLeast {
+			d = "at least " + d
+		}
+		stuck := fmt.Sprintf("committed offset stuck at %d for %s with lag %d, longer than it moved before", last.Committed, d, last.Lag)
 		if owned {
 			return api.LagStall, stuck + "; a member owns the partition (stall)"
 		}

@@ -138,13 +138,14 @@ func TestLagStatusTransitions(t *testing.T) {
 		}},
 		{"consumer goes away", 3, []step{
 			{100, 150, true, api.LagOK, ""},
-			{150, 200, true, api.LagWarn, api.LagWarn},
+			{150, 200, true, api.LagOK, ""},             // warming up: 2 of 3 readings
 			{150, 250, false, api.LagWarn, api.LagWarn}, // quiet only as long as it moved before
 			{150, 250, false, api.LagStop, api.LagErr},
 			{150, 300, true, api.LagStall, api.LagErr}, // a member back, offsets still frozen
 		}},
 		{"group that never committed", 3, []step{
 			{-1, 40, false, api.LagOK, ""}, // one sample
+			{-1, 40, false, api.LagOK, ""}, // warming up: no stop before the window fills
 			{-1, 40, false, api.LagStop, api.LagErr},
 			{-1, 90, true, api.LagStall, api.LagErr},
 			{10, 90, true, api.LagOK, api.LagOK}, // first commit: moving, lag shrank
@@ -160,7 +161,7 @@ func TestLagStatusTransitions(t *testing.T) {
 	}
 	for _, sc := range scripts {
 		t.Run(sc.name, func(t *testing.T) {
-			windows := map[topicPartition][]OffsetSample{}
+			windows, moved := map[topicPartition][]OffsetSample{}, map[topicPartition]lastMove{}
 			for i, st := range sc.steps {
 				owner := ""
 				if st.owned {
@@ -170,7 +171,7 @@ func TestLagStatusTransitions(t *testing.T) {
 				if st.committed < 0 {
 					lag = st.logEnd
 				}
-				gl := evaluateReading(windows, GroupOffsets{Group: "g", State: "Stable", Members: 1,
+				gl := evaluateReading(windows, moved, GroupOffsets{Group: "g", State: "Stable", Members: 1,
 					At: t0.Add(time.Duration(i) * 5 * time.Second),
 					Partitions: []PartitionOffsets{{Topic: "t", Partition: 0, LogEnd: st.logEnd, Committed: st.committed,
 						Lag: lag, Owner: owner}}}, sc.size)
@@ -236,5 +237,35 @@ func TestProduceAndConsumeRates(t *testing.T) {
 	w := window([2]int64{10, 100}, [2]int64{10, 600}, [2]int64{10, 1100})
 	if p, c := ProduceRate(w), ConsumeRate(w); p != 100 || c != 0 {
 		t.Errorf("produce %v consume %v, want 100 and 0", p, c)
+	}
+}
+
+// A stuck offset's reason tells how long it has been stuck as far back as
+// the monitor watched it, not only as far as the window reaches; an offset
+// never seen moving is stuck "at least" since the first reading.
+func TestStuckDurationOutlivesTheWindow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		committed []int64
+		want      string
+	}{
+		{"moved once, then stuck", []int64{0, 50, 50, 50, 50, 50}, "stuck at 50 for 20s with lag"},
+		{"never moved", []int64{-1, -1, -1, -1, -1, -1}, "stuck at -1 for at least 25s with lag"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			windows, moved := map[topicPartition][]OffsetSample{}, map[topicPartition]lastMove{}
+			var gl api.GroupLag
+			for i, c := range tc.committed {
+				end := int64(100 + 50*i)
+				lag := end - max(c, 0)
+				gl = evaluateReading(windows, moved, GroupOffsets{Group: "g", At: t0.Add(time.Duration(i) * 5 * time.Second),
+					Partitions: []PartitionOffsets{{Topic: "t", Partition: 0, LogEnd: end, Committed: c, Lag: lag, Owner: "m"}}}, 3)
+			}
+			p := gl.Partitions[0]
+			if p.Status != api.LagStall || !strings.Contains(p.Reason, tc.want) {
+				t.Errorf("after %d readings: %s %q, want STALL with %q", len(tc.committed), p.Status, p.Reason, tc.want)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -65,6 +66,7 @@ type trackedGroup struct {
 	topics  []string
 	refs    int
 	windows map[topicPartition][]OffsetSample
+	moved   map[topicPartition]lastMove
 	lag     api.GroupLag
 	history []int64
 	failing bool
@@ -86,7 +88,7 @@ func (l *LagMonitor) Track(group string, topics []string) {
 	l.mu.Lock()
 	g := l.groups[group]
 	if g == nil {
-		g = &trackedGroup{windows: map[topicPartition][]OffsetSample{}, lag: api.GroupLag{Group: group, Status: api.LagOK}}
+		g = &trackedGroup{windows: map[topicPartition][]OffsetSample{}, moved: map[topicPartition]lastMove{}, lag: api.GroupLag{Group: group, Status: api.LagOK}}
 		l.groups[group] = g
 	}
 	g.refs++
@@ -190,6 +192,12 @@ func (l *LagMonitor) poll(ctx context.Context, reader *OffsetReader) *OffsetRead
 			break
 		}
 		offs, err := reader.Read(j.group, j.topics)
+		if errors.Is(err, ErrNoTopic) {
+			// The cluster answered: this group's topic is missing, the
+			// connection is fine for the others.
+			l.fail(j.group, err)
+			continue
+		}
 		if err != nil {
 			l.fail(j.group, err)
 			reader.Close()
@@ -230,7 +238,7 @@ func (l *LagMonitor) observe(offs GroupOffsets) {
 		l.opts.Logger.Info("reading consumer lag again", "group", offs.Group)
 	}
 	g.failing = false
-	g.lag = evaluateReading(g.windows, offs, l.opts.Window)
+	g.lag = evaluateReading(g.windows, g.moved, offs, l.opts.Window)
 	g.history = append(g.history, g.lag.TotalLag)
 	if n := len(g.history) - l.opts.History; n > 0 {
 		g.history = slices.Delete(g.history, 0, n)
@@ -238,20 +246,33 @@ func (l *LagMonitor) observe(offs GroupOffsets) {
 }
 
 // evaluateReading appends offs to the per-partition windows (trimming them
-// to size, dropping partitions that disappeared) and evaluates the statuses.
-func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffsets, size int) api.GroupLag {
+// to size, dropping partitions that disappeared), notes when each committed
+// offset last moved, and evaluates the statuses. A window not yet full
+// judges nothing but a rewind: a sensor just started has two readings of
+// an offset that had no reason to move yet, not a stall.
+func evaluateReading(windows map[topicPartition][]OffsetSample, moved map[topicPartition]lastMove, offs GroupOffsets, size int) api.GroupLag {
 	gl := api.GroupLag{Group: offs.Group, State: offs.State, Members: offs.Members, At: offs.At}
 	seen := map[topicPartition]bool{}
 	var statuses []api.LagStatus
 	for _, p := range offs.Partitions {
 		k := topicPartition{p.Topic, p.Partition}
 		seen[k] = true
-		w := append(windows[k], OffsetSample{At: offs.At, Committed: p.Committed, LogEnd: p.LogEnd, Lag: p.Lag})
+		prev := windows[k]
+		switch {
+		case len(prev) == 0:
+			moved[k] = lastMove{at: offs.At}
+		case prev[len(prev)-1].Committed != p.Committed:
+			moved[k] = lastMove{at: offs.At, seen: true}
+		}
+		w := append(prev, OffsetSample{At: offs.At, Committed: p.Committed, LogEnd: p.LogEnd, Lag: p.Lag})
 		if n := len(w) - size; n > 0 {
 			w = slices.Delete(w, 0, n)
 		}
 		windows[k] = w
-		st, why := ExplainPartition(w, p.Owner != "", offs.At)
+		st, why := explainPartition(w, p.Owner != "", offs.At, moved[k])
+		if len(w) < size && st != api.LagOK && st != api.LagErr {
+			st, why = api.LagOK, fmt.Sprintf("warming up: %d of %d readings, judged once the window is full (so far: %s)", len(w), size, why)
+		}
 		statuses = append(statuses, st)
 		gl.TotalLag += p.Lag
 		gl.Partitions = append(gl.Partitions, api.PartitionLag{Topic: p.Topic, Partition: p.Partition,
@@ -261,6 +282,7 @@ func evaluateReading(windows map[topicPartition][]OffsetSample, offs GroupOffset
 	for k := range windows {
 		if !seen[k] {
 			delete(windows, k)
+			delete(moved, k)
 		}
 	}
 	gl.Status = EvaluateGroup(statuses)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -52,6 +53,9 @@ func NewOffsetReader(conn ConnConfig) (*OffsetReader, error) {
 	cfg.Metadata.Retry.Max = 1
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
 	cfg.Admin.Retry.Max = 1
+	// Reading lag must not create the topic it asks about: a broker that
+	// auto-creates topics would answer a typo with empty partitions, OK.
+	cfg.Metadata.AllowAutoTopicCreation = false
 	client, err := sarama.NewClient(conn.Brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kafka: %w", explainConnErr(conn, err))
@@ -170,10 +174,42 @@ func (r *OffsetReader) committed(group string) (map[topicPartition]int64, error)
 	return out, nil
 }
 
+// ErrNoTopic: a topic asked about does not exist on the cluster.
+var ErrNoTopic = errors.New("does not exist")
+
+// missingTopic names the topics of topics the cluster does not have.
+func (r *OffsetReader) missingTopic(topics []string, err error) error {
+	known, lerr := r.client.Topics()
+	if lerr != nil {
+		return fmt.Errorf("topic %s %w (%w)", quoteAll(topics), ErrNoTopic, err)
+	}
+	var missing []string
+	for _, t := range topics {
+		if !slices.Contains(known, t) {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		missing = topics
+	}
+	return fmt.Errorf("topic %s %w", quoteAll(missing), ErrNoTopic)
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
 // logEnds asks each partition leader for its high watermarks, one request
 // per broker.
 func (r *OffsetReader) logEnds(topics []string) (map[topicPartition]int64, error) {
 	if err := r.client.RefreshMetadata(topics...); err != nil {
+		if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			return nil, r.missingTopic(topics, err)
+		}
 		return nil, fmt.Errorf("reading metadata of %v: %w", topics, err)
 	}
 	reqs := map[*sarama.Broker]*sarama.OffsetRequest{}

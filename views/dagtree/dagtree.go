@@ -215,18 +215,18 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 // pause asks to pause (or unpause) a DAG: its schedules and sensors stop,
 // manual triggers still run.
 func (m *Model) pause(name string, paused bool) tea.Cmd {
-	verb, prompt := "pause", fmt.Sprintf("Pause %s? Its schedules and sensors stop firing until unpaused; manual triggers still run.", name)
+	doing, done, prompt := "pausing", "paused", fmt.Sprintf("Pause %s? Its schedules and sensors stop firing until unpaused; manual triggers still run.", name)
 	if !paused {
-		verb, prompt = "unpause", fmt.Sprintf("Unpause %s? Its schedules and sensors fire again.", name)
+		doing, done, prompt = "unpausing", "unpaused", fmt.Sprintf("Unpause %s? Its schedules and sensors fire again.", name)
 	}
 	return common.RequestAction(common.Action{
-		Name:   verb + "ing " + name,
+		Name:   doing + " " + name,
 		Prompt: prompt,
 		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.PauseDAG(ctx, name, paused, ""); err != nil {
-				return "", fmt.Errorf("%sing %s: %w", verb, name, err)
+				return "", fmt.Errorf("%s %s: %w", doing, name, err)
 			}
-			return verb + "d " + name, nil
+			return done + " " + name, nil
 		},
 	})
 }

@@ -1,6 +1,7 @@
 package dagtree
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -154,3 +155,51 @@ func TestGitSourceShowsCommit(t *testing.T) {
 		t.Errorf("failing git source line: %q", line)
 	}
 }
+
+// A paused DAG does not fire: its row says paused, not when it would fire
+// next; unpaused, the next fire time is back.
+func TestPausedDAGShowsNoNextFire(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Loaded()
+	snap.DAGs[0].Paused = &api.DAGPause{By: "alice", At: viewtest.Now.Add(-time.Minute)}
+	m := newPane(t, snap)
+	row := func(name string) string {
+		for _, line := range strings.Split(m.View(), "\n") {
+			if strings.Contains(line, name+"  [") {
+				return line
+			}
+		}
+		t.Fatalf("no row for %s:\n%s", name, m.View())
+		return ""
+	}
+	if got := row("fanout"); strings.Contains(got, "next in") || !strings.Contains(got, "[paused]") {
+		t.Errorf("paused DAG row: %q, want [paused] and no next fire", got)
+	}
+	if got := row("flaky"); !strings.Contains(got, "next in 3s") {
+		t.Errorf("an active DAG lost its next fire: %q", got)
+	}
+}
+
+// The pause action reads "pausing x" while it works and "paused x" after.
+func TestPauseActionWording(t *testing.T) {
+	t.Parallel()
+	m := newPane(t, viewtest.Loaded())
+	for _, tc := range []struct {
+		paused      bool
+		doing, done string
+	}{{true, "pausing demo/fanout", "paused demo/fanout"}, {false, "unpausing demo/fanout", "unpaused demo/fanout"}} {
+		a := m.pause("demo/fanout", tc.paused)().(common.ActionRequestedMsg).Action
+		if a.Name != tc.doing {
+			t.Errorf("action name %q, want %q", a.Name, tc.doing)
+		}
+		text, err := a.Do(context.Background(), pauser{})
+		if err != nil || text != tc.done {
+			t.Errorf("action result %q, %v; want %q", text, err, tc.done)
+		}
+	}
+}
+
+// pauser is an engine API that only pauses.
+type pauser struct{ api.API }
+
+func (pauser) PauseDAG(context.Context, string, bool, string) error { return nil }

@@ -144,7 +144,8 @@ func (m *Model) renderRow(i, width int) string {
 		if d.Def != nil && d.Def.Schedule != "" {
 			s += "  " + st.Muted.Render(d.Def.Schedule)
 			// An invalid file's last good version keeps firing: say when.
-			if !d.NextFire.IsZero() && (d.Status == api.DAGActive || d.Status == api.DAGInvalid) {
+			// A paused DAG does not fire: its [paused] badge says so.
+			if !d.NextFire.IsZero() && d.Paused == nil && (d.Status == api.DAGActive || d.Status == api.DAGInvalid) {
 				s += st.Muted.Render(" · next " + common.Until(now, d.NextFire))
 			}
 		}

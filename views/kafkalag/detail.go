@@ -80,7 +80,7 @@ func (m *Model) tickDetails() string {
 		state = "state unknown"
 	}
 	field("group", fmt.Sprintf("%s · %s · %s", orDash(s.Group), state, common.Plural(s.Lag.Members, "member")))
-	field("lag", fmt.Sprintf("%d %s", s.Lag.TotalLag, common.Badge(st, orDash(s.Lag.Status))))
+	field("lag", fmt.Sprintf("%s %s", lagText(s.Lag), common.Badge(st, orDash(s.Lag.Status))))
 	if s.Lag.Reason != "" {
 		field("because", st.Muted.Render(common.OneLine(s.Lag.Reason)))
 	}

@@ -98,3 +98,12 @@ func orDash[S ~string](s S) string {
 	}
 	return string(s)
 }
+
+// lagText is a group's total lag, or "—" while no partition was ever read
+// (no broker reached yet): an unknown lag is not a lag of 0.
+func lagText(lag api.GroupLag) string {
+	if len(lag.Partitions) == 0 {
+		return "—"
+	}
+	return count(lag.TotalLag)
+}

@@ -401,10 +401,12 @@ func (m *Model) summarize() string {
 		return st.Muted.Render("waiting for the engine…")
 	}
 	var total int64
+	known := false
 	counts := map[api.SensorStatus]int{}
 	for i := range m.snap.Sensors {
 		s := &m.snap.Sensors[i]
 		total += s.Lag.TotalLag
+		known = known || len(s.Lag.Partitions) > 0
 		status := s.Status
 		if isPaused(s) {
 			status = "paused"
@@ -413,7 +415,11 @@ func (m *Model) summarize() string {
 	}
 	parts := []string{common.Plural(len(m.snap.Sensors), "sensor")}
 	if len(m.snap.Sensors) > 0 {
-		parts = append(parts, "total lag "+count(total))
+		lag := "—"
+		if known {
+			lag = count(total)
+		}
+		parts = append(parts, "total lag "+lag)
 	}
 	for _, status := range []api.SensorStatus{api.SensorRunning, api.SensorBackpressure, api.SensorPaused, api.SensorError} {
 		if n := counts[status]; n > 0 {

@@ -283,3 +283,23 @@ func TestRate(t *testing.T) {
 		t.Errorf("rate without a duration = %q", got)
 	}
 }
+
+// A sensor whose broker was never reached has no lag to show: "—", not 0,
+// in its row, its card and the pane's total.
+func TestUnknownLagIsNotZero(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Loaded()
+	s := &snap.Sensors[0]
+	s.Lag = api.GroupLag{Group: s.Lag.Group, Status: api.LagErr, Reason: "offsets cannot be read: connecting to kafka: connection refused"}
+	snap.Sensors = snap.Sensors[:1]
+	m := newPane(t, snap, 100, 30)
+	view := m.View()
+	for _, want := range []string{"total lag —", "lag —"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	if strings.Contains(view, "lag 0") {
+		t.Errorf("an unknown lag shows as 0:\n%s", view)
+	}
+}

@@ -123,7 +123,7 @@ func (m *Model) renderSensorRow(i, width int) string {
 		cells = append(cells, strings.Join(s.Topics, ","))
 		widths = append(widths, min(max(m.topicsW, 6), 24))
 	}
-	cells = append(cells, common.Badge(st, orDash(status)), "lag "+count(s.Lag.TotalLag), common.Badge(st, orDash(s.Lag.Status)))
+	cells = append(cells, common.Badge(st, orDash(status)), "lag "+lagText(s.Lag), common.Badge(st, orDash(s.Lag.Status)))
 	widths = append(widths, 14, 10, 7)
 	if width >= 120 {
 		cells = append(cells, st.Chart.Render(sparkline(s.History, 16)))
@@ -220,7 +220,7 @@ func (m *Model) cardHead(s *api.Sensor) []string {
 		lines = append(lines, common.PadRight(common.Truncate(st.Label.Render("why ")+strings.Join(why, st.Muted.Render(" · ")), w), w))
 	}
 
-	label := st.Label.Render("lag ") + st.Bold.Render(count(lag.TotalLag))
+	label := st.Label.Render("lag ") + st.Bold.Render(lagText(*lag))
 	if n := len(s.History); n > 0 {
 		var peak int64
 		for _, v := range s.History {

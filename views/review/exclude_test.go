@@ -153,12 +153,12 @@ func TestPaneTakesModelsOut(t *testing.T) {
 	waitFor("Take legacy_customers out of the branch")
 	send("o")
 	waitFor("Models (2, 1 taken out)")
-	waitFor("out: left out this time")
+	waitFor("not in the branch: left out this time")
 
 	send("]", "space", "k")
 	waitFor("Keep stg_old_events for good, because:")
 	send("f", "i", "n", "a", "n", "c", "e", "space", "r", "e", "a", "d", "s", "space", "i", "t", "enter")
-	waitFor("out: kept: finance reads it")
+	waitFor("not in the branch: kept: finance reads it")
 	waitFor("Models (1, 2 taken out)")
 
 	send("u") // undoes the keep, the last take-out

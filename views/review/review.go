@@ -436,7 +436,8 @@ func (m *Model) reject(it *api.Review) tea.Cmd {
 
 func runMeta() tea.Cmd {
 	return common.RequestAction(common.Action{
-		Name: "queueing the metapipeline",
+		Name:   "queueing the metapipeline",
+		Prompt: "Run the metapipeline now? It analyses dbt and Mode and stages review items; nothing is pushed or archived until approved.",
 		Do: func(ctx context.Context, api api.API) (string, error) {
 			if err := api.RunMeta(ctx); err != nil {
 				return "", fmt.Errorf("running the metapipeline: %w", err)

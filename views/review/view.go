@@ -196,7 +196,7 @@ func (m *Model) subjectLines(it *api.Review, w int, add func(string)) {
 		}
 		reason, style := s.Reason, st.Muted.Render
 		if s.Excluded != "" {
-			reason, style = "out: "+s.Excluded, st.Warn.Render
+			reason, style = "not in the branch: "+s.Excluded, st.Warn.Render
 		}
 		reasonLines(w, []int{2, 10, nameW}, []string{mark, fmt.Sprintf("%9.1f%%", 100*s.Importance), subjectName(s)}, reason, style, add)
 		for _, l := range evidenceLines(s.Evidence, now, w) {

@@ -6,6 +6,7 @@ package runqueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -136,6 +137,10 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			if r := m.findRun(m.detail); r != nil {
 				return m.cancel(r)
 			}
+		case key.Matches(msg, k.Rerun), key.Matches(msg, k.Clear):
+			if r := m.findRun(m.detail); r != nil {
+				return m.rerun(r, key.Matches(msg, k.Clear))
+			}
 		default:
 			m.Pager.Update(msg)
 		}
@@ -199,10 +204,14 @@ func (m *Model) rerun(r *api.Run, fromFailed bool) tea.Cmd {
 	return common.RequestAction(common.Action{
 		Name:   fmt.Sprintf("%s run #%d", verb, id),
 		Prompt: prompt,
-		Do: func(ctx context.Context, api api.API) (string, error) {
-			newID, err := api.Rerun(ctx, id, rerunOptions(fromFailed))
+		Do: func(ctx context.Context, a api.API) (string, error) {
+			newID, err := a.Rerun(ctx, id, rerunOptions(fromFailed))
+			if errors.Is(err, api.ErrRerunPending) {
+				return fmt.Sprintf("run #%d already re-runs #%d: nothing new queued", newID, id), nil
+			}
 			if err != nil {
-				return "", fmt.Errorf("%s run #%d: %w", verb, id, err)
+				// The engine's error names the run (api.API).
+				return "", err
 			}
 			return fmt.Sprintf("queued run #%d, a re-run of #%d", newID, id), nil
 		},
@@ -272,12 +281,28 @@ func (m *Model) ShortHelp() []key.Binding {
 		return m.Filter.EditingHelp()
 	}
 	if m.detail != 0 {
-		return []key.Binding{k.Up, k.Down, k.Bottom, k.Cancel, k.Back}
+		return append([]key.Binding{k.Up, k.Down, k.Bottom}, append(m.runActions(m.findRun(m.detail)), k.Back)...)
 	}
 	if m.selectedBackfill() != nil {
 		return []key.Binding{k.Up, k.Down, k.Filter, k.ByTrigger, k.CancelBackfill}
 	}
 	return []key.Binding{k.Up, k.Down, k.Enter, k.Filter, k.ByTrigger, k.Cancel}
+}
+
+// runActions are the keys that apply to run r in its state: cancel while
+// it is queued or running, re-run once it finished, clear from failed
+// unless it succeeded.
+func (m *Model) runActions(r *api.Run) []key.Binding {
+	k := m.c.Keys
+	switch {
+	case r == nil:
+		return nil
+	case !r.State.Finished():
+		return []key.Binding{k.Cancel}
+	case r.State == api.RunSuccess:
+		return []key.Binding{k.Rerun}
+	}
+	return []key.Binding{k.Rerun, k.Clear}
 }
 
 // FullHelp implements help.KeyMap.

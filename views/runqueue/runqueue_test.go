@@ -1,6 +1,7 @@
 package runqueue
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -172,5 +173,59 @@ func TestTriggerFilterCycles(t *testing.T) {
 	press(m, "T")
 	if got := triggers(); len(got) != len(all) || strings.Contains(m.View(), "trigger:") {
 		t.Errorf("the cycle does not come back to every run: %v", got)
+	}
+}
+
+// rerunner is an engine API whose re-runs are already queued as run 31.
+type rerunner struct{ api.API }
+
+func (rerunner) Rerun(_ context.Context, id int64, _ api.RerunOptions) (int64, error) {
+	return 31, fmt.Errorf("run %d: %w by run 31", id, api.ErrRerunPending)
+}
+
+// Clearing (or re-running) a run already being re-run says which run
+// carries it, not that a new run was queued.
+func TestRerunAlreadyPendingNamesTheRun(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"R", "C"} {
+		run := &api.Run{ID: 10, DAG: "demo/flaky", State: api.RunFailed}
+		m := newPane(t, viewtest.Loaded())
+		a := m.rerun(run, k == "C")().(common.ActionRequestedMsg).Action
+		text, err := a.Do(context.Background(), rerunner{})
+		if err != nil || text != "run #31 already re-runs #10: nothing new queued" {
+			t.Errorf("%s: result %q, %v", k, text, err)
+		}
+	}
+}
+
+// A run's details offer what applies to it: cancel while it runs, re-run
+// (and clear, unless it succeeded) once it finished.
+func TestDetailFooterOffersWhatApplies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		id         int64
+		want, none []string
+	}{
+		{12, []string{"cancel run"}, []string{"re-run", "clear from failed"}},
+		{11, []string{"re-run"}, []string{"cancel run", "clear from failed"}},
+		{10, []string{"re-run", "clear from failed"}, []string{"cancel run"}},
+	} {
+		m := newPane(t, viewtest.Loaded())
+		m.openDetail(m.findRun(tc.id))
+		var help []string
+		for _, b := range m.ShortHelp() {
+			help = append(help, b.Help().Desc)
+		}
+		got := strings.Join(help, ", ")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("run #%d: footer %q lacks %q", tc.id, got, w)
+			}
+		}
+		for _, n := range tc.none {
+			if strings.Contains(got, n) {
+				t.Errorf("run #%d: footer %q offers %q", tc.id, got, n)
+			}
+		}
 	}
 }

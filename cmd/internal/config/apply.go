@@ -174,6 +174,7 @@ func (r Resolver) Apply(command string, fs *flag.FlagSet) (Sources, error) {
 		}
 		if err := fs.Set(fl.Name, v.Text); err != nil {
 			errs = append(errs, &Error{Path: r.File.Path, Line: v.Line, Key: v.Key, Msg: fmt.Sprintf("not a valid value for --%s", fl.Name), err: ErrInvalid})
+			src[fl.Name] = Source{Kind: "default", Detail: fmt.Sprintf("(%s:%d is invalid)", r.File.Path, v.Line)}
 			return
 		}
 		src[fl.Name] = Source{Kind: "file", Detail: fmt.Sprintf("%s:%d", r.File.Path, v.Line)}
