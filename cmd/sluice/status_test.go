@@ -60,7 +60,11 @@ func TestStatusBesideRunningEngine(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, held, _ := store.LockHolder(state)
-		if _, err := os.Stat(filepath.Join(state, store.DBFile)); err == nil && held {
+		// Migrated, not just created: SQLite writes the file (or its WAL)
+		// only once the first statement has run.
+		db, err := os.Stat(filepath.Join(state, store.DBFile))
+		_, walErr := os.Stat(filepath.Join(state, store.DBFile+"-wal"))
+		if err == nil && held && (db.Size() > 0 || walErr == nil) {
 			break
 		}
 		if time.Now().After(deadline) {

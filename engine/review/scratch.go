@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/sluice-dev/sluice/engine/gitauth"
 )
 
 // Remote names inside the scratch clone.
@@ -296,15 +298,7 @@ func withoutPassword(u string) string {
 }
 
 // redactURL drops credentials from a URL before it is shown or logged.
-func redactURL(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if at := strings.Index(rest, "@"); at >= 0 && at < strings.IndexAny(rest+"/", "/") {
-			return u[:i+3] + "***@" + rest[at+1:]
-		}
-	}
-	return u
-}
+func redactURL(u string) string { return gitauth.RedactURL(u) }
 
 // hasBranch reports whether the scratch clone's branch points at commit.
 func (s *scratch) hasBranch(branch, commit string) bool {

@@ -59,7 +59,7 @@ func TestStartedServicePicksUpOtherProcessesChanges(t *testing.T) {
 func TestAuthByURL(t *testing.T) {
 	t.Parallel()
 	sc := &scratch{cfg: &Config{Token: "s3cr3t"}}
-	a, err := sc.auth("https://github.com/acme/dbt.git")
+	a, err := sc.cfg.credentials().Auth("https://github.com/acme/dbt.git")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,16 +67,24 @@ func TestAuthByURL(t *testing.T) {
 		t.Errorf("https auth = %#v", a)
 	}
 	for _, u := range []string{"/srv/dbt.git", "file:///srv/dbt.git"} {
-		if a, err := sc.auth(u); a != nil || err != nil {
+		if a, err := sc.cfg.credentials().Auth(u); a != nil || err != nil {
 			t.Errorf("auth(%s) = %v, %v; want none", u, a, err)
 		}
 	}
 	noToken := &scratch{cfg: &Config{}}
-	if a, err := noToken.auth("https://github.com/acme/dbt.git"); a != nil || err != nil {
+	if a, err := noToken.cfg.credentials().Auth("https://github.com/acme/dbt.git"); a != nil || err != nil {
 		t.Errorf("https without a token = %v, %v; want none", a, err)
 	}
+	// The configured API's host is a GitHub host (Enterprise); another is not.
+	ghe := &scratch{cfg: &Config{Token: "s3cr3t", GitHubAPIURL: "https://ghe.acme.example/api/v3"}}
+	if a, err := ghe.cfg.credentials().Auth("https://ghe.acme.example/acme/dbt.git"); a == nil || err != nil {
+		t.Errorf("the API's host gets no token: %v, %v", a, err)
+	}
+	if a, err := ghe.cfg.credentials().Auth("https://git.other.example/acme/dbt.git"); a != nil || err != nil {
+		t.Errorf("another host gets %v, %v; want none", a, err)
+	}
 	badKey := &scratch{cfg: &Config{SSHKeyPath: "/nonexistent/key"}}
-	if _, err := badKey.auth("git@github.com:acme/dbt.git"); err == nil {
+	if _, err := badKey.cfg.credentials().Auth("git@github.com:acme/dbt.git"); err == nil {
 		t.Error("a missing SSH key file is not an error")
 	}
 }
