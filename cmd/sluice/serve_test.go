@@ -51,6 +51,11 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *served {
 	done := make(chan int, 1)
 	go func() { done <- dispatch(ctx, env, append([]string{"serve"}, args...)) }()
 	wantSSH := strings.Contains(strings.Join(args, " "), "--ssh")
+	// The SSH server starts after the engine: when the config file asks
+	// for it, wait for it as for the flag.
+	if cfg, err := os.ReadFile(vars["SLUICE_CONFIG"]); err == nil && strings.Contains(string(cfg), "ssh:") {
+		wantSSH = true
+	}
 	wantMetrics := strings.Contains(strings.Join(args, " "), "--metrics")
 	enginetest.Eventually(t, 30*time.Second, func() bool {
 		select {

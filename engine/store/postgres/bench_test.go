@@ -34,6 +34,10 @@ import (
 //     instead of 32 (what this benchmark used before);
 //   - bare-copy: a finished run's rows (the run and its task) inserted
 //     bare with pgx COPY, 500 runs a commit;
+//   - bare-same-writes: the writes of the run's path, each step committed
+//     before the next as the store does, issued bare with pgx by as many
+//     goroutines as there are producers — the store's cost against the
+//     same durable work with no store around it;
 //   - sqlite: the SQLite store (synchronous=FULL), one process;
 //   - nondefault-sync-off/instances=3: the current path with
 //     synchronous_commit=off for the database — not durable, not a
@@ -122,6 +126,10 @@ func BenchmarkRunThroughput(b *testing.B) {
 		b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
 		b.ReportMetric(float64((cli1-cli0).Microseconds())/float64(b.N), "cli-cpu-µs/run")
 		b.ReportMetric(float64((srv1-srv0).Microseconds())/float64(b.N), "srv-cpu-µs/run")
+	})
+	b.Run("bare-same-writes", func(b *testing.B) {
+		s := open(b, pgtest.DurableDatabase(b), 1, current)[0].(*postgres.Store)
+		benchBareSameWrites(b, s.Pool(), benchProducers)
 	})
 	b.Run("sqlite", func(b *testing.B) {
 		s, err := store.OpenDir(context.Background(), b.TempDir(), store.Options{})
@@ -256,4 +264,53 @@ func benchRuns(b *testing.B, sts []store.Interface, producers int) {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "claim-p50-µs")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "claim-p99-µs")
 	}
+}
+
+// benchBareSameWrites does what the store's path writes for a one-task
+// run, bare: queue the run, claim it, start its task, finish both — four
+// commits, the last two statements of the finish in one transaction.
+func benchBareSameWrites(b *testing.B, pool *pgxpool.Pool, workers int) {
+	ctx := context.Background()
+	meter := newCPUMeter(ctx, pool)
+	b.ResetTimer()
+	start := time.Now()
+	cli0, srv0 := meter.read()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				now := time.Now().UnixNano()
+				var id int64
+				if err := pool.QueryRow(ctx, `INSERT INTO runs (dag, state, trigger, queued_at) VALUES ('d', 'queued', 'manual', $1) RETURNING id`, now).Scan(&id); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := pool.Exec(ctx, `UPDATE runs SET state = 'running', started_at = $1, instance = 'i', claim = claim + 1 WHERE id = $2 AND state = 'queued'`, now, id); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := pool.Exec(ctx, `INSERT INTO task_attempts (run_id, task, attempt, state, started_at) VALUES ($1, 't', 1, 'running', $2)`, id, now); err != nil {
+					b.Error(err)
+					return
+				}
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					var batch pgx.Batch
+					batch.Queue(`UPDATE task_attempts SET state = 'success', finished_at = $1 WHERE run_id = $2 AND task = 't' AND attempt = 1`, now, id)
+					batch.Queue(`UPDATE runs SET state = 'success', finished_at = $1 WHERE id = $2 AND claim = 1`, now, id)
+					return tx.SendBatch(ctx, &batch).Close()
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	cli1, srv1 := meter.read()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+	b.ReportMetric(float64((cli1-cli0).Microseconds())/float64(b.N), "cli-cpu-µs/run")
+	b.ReportMetric(float64((srv1-srv0).Microseconds())/float64(b.N), "srv-cpu-µs/run")
 }
