@@ -42,6 +42,20 @@ func (c *Clock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
+// WaitingUntil reports whether something waits (After) for a time no
+// later than t: a test polls it to know a service has gone to sleep
+// before it advances the clock.
+func (c *Clock) WaitingUntil(t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters {
+		if !w.at.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // Advance moves the clock by d and delivers to every waiter it reached.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()

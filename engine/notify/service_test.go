@@ -157,7 +157,7 @@ func TestFlappingDAGOneMessagePerWindow(t *testing.T) {
 	rcv := newReceiver(t)
 	target, _ := ParseTarget(rcv.URL)
 	t0 := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
-	clk := newManualClock(t0)
+	clk := enginetest.NewClock(t0)
 	eng := &fakeEngine{snap: dagSnap(map[string]api.DAGStatus{"flappy": api.DAGActive, "calm": api.DAGActive})}
 	svc := start(t, Config{Targets: []Target{target}, Window: 5 * time.Minute, SummaryEvery: -1, Clock: clk}, st, eng)
 
@@ -176,7 +176,7 @@ func TestFlappingDAGOneMessagePerWindow(t *testing.T) {
 	// Another subject is not held by the flapping one.
 	set(t, svc, eng, dagSnap(map[string]api.DAGStatus{"flappy": api.DAGActive, "calm": api.DAGInvalid}))
 	enginetest.EventuallyOn(t, rcv.received, wait, func() bool { return len(rcv.requests()) == 2 }, "the other DAG's change sent")
-	enginetest.Eventually(t, wait, func() bool { return clk.waitingUntil(t0.Add(5 * time.Minute)) }, "the sender waiting for the window")
+	enginetest.Eventually(t, wait, func() bool { return clk.WaitingUntil(t0.Add(5 * time.Minute)) }, "the sender waiting for the window")
 	if n := len(rcv.requests()); n != 2 {
 		t.Fatalf("%d messages before the window ended, want 2", n)
 	}
@@ -262,14 +262,14 @@ func TestSlackBodyAndSummary(t *testing.T) {
 	target, _ := ParseTarget("slack " + rcv.URL)
 	// Sunday 23:00 UTC: the weekly summary is due in an hour.
 	t0 := time.Date(2025, 3, 9, 23, 0, 0, 0, time.UTC)
-	clk := newManualClock(t0)
+	clk := enginetest.NewClock(t0)
 	snap := dagSnap(map[string]api.DAGStatus{"etl": api.DAGActive})
 	snap.Meta = &api.MetaReport{Candidates: 4, StaleReports: 2, ModelsPerDay: []api.DayCount{
 		{Day: "2025-03-07", Count: 40}, {Day: "2025-03-08", Count: 20}, {Day: "2025-03-09", Count: 0}}}
 	eng := &fakeEngine{snap: snap}
 	svc := start(t, Config{Targets: []Target{target}, Clock: clk, Secret: "not for slack"}, st, eng)
 
-	enginetest.Eventually(t, wait, func() bool { return clk.waitingUntil(t0.Add(time.Hour)) }, "the summary scheduled")
+	enginetest.Eventually(t, wait, func() bool { return clk.WaitingUntil(t0.Add(time.Hour)) }, "the summary scheduled")
 	clk.Advance(time.Hour)
 	enginetest.EventuallyOn(t, rcv.received, wait, func() bool { return len(rcv.requests()) == 1 }, "the summary")
 	r := rcv.requests()[0]
