@@ -127,7 +127,10 @@ func TestThreeInstancesOneDatabaseSurviveAKill(t *testing.T) {
 	dags := filepath.Join(dir, "dags")
 	os.Mkdir(dags, 0o755)
 	out := filepath.Join(dir, "executions")
-	writeCrashDAG(t, dags, "count", `echo "$SLUICE_RUN_ID" >> `+out)
+	// The task lasts a little after its side effect: the victim must
+	// still hold runs when the SIGKILL lands, not have settled them all
+	// between the test seeing one running and the kill.
+	writeCrashDAG(t, dags, "count", `echo "$SLUICE_RUN_ID" >> `+out+`; sleep 0.2`)
 	const lease = 3 * time.Second
 	var insts []*instanceProc
 	for i := range 3 {
