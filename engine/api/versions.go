@@ -31,5 +31,6 @@ type DAGPin struct {
 }
 
 // DefaultKeepVersions is how many versions of each DAG the store keeps
-// (the newest seen; a pinned one is always kept).
+// (the newest seen; a pinned one, and one a queued or running run still
+// runs, is always kept).
 const DefaultKeepVersions = 50

@@ -226,7 +226,8 @@ type Versions interface {
 	// RecordDAGVersions returns, for each v, the version of v.DAG whose
 	// SHA-256 is v.SHA256 — stored already (its last-seen time moved to
 	// v.LastSeen) or new, numbered after the newest (Created). Beyond keep
-	// versions the least recently seen go, never the pinned one. One call
+	// versions the least recently seen go, never the pinned one nor one a
+	// queued or running run still runs. One call
 	// is one transaction (or a few, for thousands): an engine starting on
 	// 10,000 DAGs records them at once.
 	RecordDAGVersions(ctx context.Context, vs []api.DAGVersion, keep int) ([]Recorded, error)

@@ -74,7 +74,8 @@ func (s *Store) recordVersion(ctx context.Context, tx *sql.Tx, v api.DAGVersion,
 	r.Created = true
 	_, err = s.exec(ctx, tx, `DELETE FROM dag_versions WHERE dag = ?1
 		AND version NOT IN (SELECT version FROM dag_versions WHERE dag = ?1 ORDER BY last_seen DESC, version DESC LIMIT ?2)
-		AND version != coalesce((SELECT version FROM dag_pins WHERE dag = ?1), 0)`, v.DAG, keep)
+		AND version != coalesce((SELECT version FROM dag_pins WHERE dag = ?1), 0)
+		AND version NOT IN (SELECT dag_version FROM runs WHERE dag = ?1 AND state IN ('queued', 'running') AND dag_version IS NOT NULL)`, v.DAG, keep)
 	return r, err
 }
 

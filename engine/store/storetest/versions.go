@@ -94,24 +94,45 @@ func testDAGVersionsPrunedKeepingPinned(t *testing.T, h harness) {
 	if _, err := s.PinDAG(ctx, "etl", api.DAGPin{Version: 1, By: "olga", At: base}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 2; i <= 6; i++ {
+	// Version 2 is what a queued run will run, and version 3 what a
+	// finished one ran: the queued run's version stays while it waits.
+	if _, _, err := record1(ctx, s, version("etl", "v2", base.Add(2*time.Minute)), 3); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := s.CreateRun(ctx, store.NewRun{DAG: "etl", DAGVersion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := record1(ctx, s, version("etl", "v3", base.Add(3*time.Minute)), 3); err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.CreateRun(ctx, store.NewRun{DAG: "etl", DAGVersion: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CancelQueued(ctx, done, base, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i <= 6; i++ {
 		if _, _, err := record1(ctx, s, version("etl", fmt.Sprintf("v%d", i), base.Add(time.Duration(i)*time.Minute)), 3); err != nil {
 			t.Fatal(err)
 		}
 	}
-	vs, err := s.DAGVersions(ctx, "etl")
-	if err != nil {
+	if got := versionNumbers(t, s, "etl"); got != "[6 5 4 2 1]" {
+		t.Fatalf("kept %v, want the 3 newest, the one a queued run runs and the pinned one", got)
+	}
+	// Once that run is done its version goes with the next prune.
+	if err := s.CancelQueued(ctx, waiting, base, "test"); err != nil {
 		t.Fatal(err)
 	}
-	var nums []int
-	for _, v := range vs {
-		nums = append(nums, v.Version)
+	if _, _, err := record1(ctx, s, version("etl", "v6b", base.Add(7*time.Minute)), 3); err != nil {
+		t.Fatal(err)
 	}
-	if fmt.Sprint(nums) != "[6 5 4 1]" {
-		t.Fatalf("kept %v, want the 3 newest and the pinned one", nums)
+	if got := versionNumbers(t, s, "etl"); got != "[7 6 5 1]" {
+		t.Fatalf("kept %v, want the 3 newest and the pinned one", got)
 	}
 	// A number is never reused after pruning.
-	if v, _, err := record1(ctx, s, version("etl", "v7", base.Add(time.Hour)), 3); err != nil || v != 7 {
+	if v, _, err := record1(ctx, s, version("etl", "v8", base.Add(time.Hour)), 3); err != nil || v != 8 {
 		t.Fatalf("next = %d, %v", v, err)
 	}
 }
@@ -253,4 +274,17 @@ func testDAGVersionOrigin(t *testing.T, h harness) {
 	if err != nil || one.Origin == nil || *one.Origin != *got {
 		t.Fatalf("version 1 read alone: origin %+v, %v", one.Origin, err)
 	}
+}
+
+func versionNumbers(t *testing.T, s store.Interface, dag string) string {
+	t.Helper()
+	vs, err := s.DAGVersions(context.Background(), dag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nums []int
+	for _, v := range vs {
+		nums = append(nums, v.Version)
+	}
+	return fmt.Sprint(nums)
 }
