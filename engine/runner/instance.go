@@ -95,7 +95,7 @@ func (r *Runner) deregister(ctx context.Context) {
 // reap settles the runs of instances whose heartbeat is older than the
 // lease, re-queueing those whose DAG says retry_on_crash.
 func (r *Runner) reap(ctx context.Context) {
-	rec, err := r.st.ReapDead(ctx, r.id, time.Now(), r.cfg.Lease, r.retryOnCrash)
+	rec, err := r.st.ReapDead(ctx, r.id, time.Now(), r.cfg.Lease, r.crashRetry(ctx))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Error("reaping dead instances", "err", err)

@@ -202,3 +202,72 @@ func TestUnknownDAGFailsAtOnce(t *testing.T) {
 		t.Fatalf("run of an unknown DAG ended %q (%s), want failed at once", run.State, run.Error)
 	}
 }
+
+// TestCrashedRunOfMissingDAGRequeuedFromItsVersion: a run a crash left
+// running, whose DAG's file is missing at the restart, is decided by the
+// stored version it ran — that version says retry_on_crash, so it is
+// re-queued and runs that version — and one whose version says nothing is
+// marked failed.
+func TestCrashedRunOfMissingDAGRequeuedFromItsVersion(t *testing.T) {
+	t.Parallel()
+	reg := &storedDAGs{dagMap: &dagMap{}, versions: map[int]*dag.DAG{}}
+	h := setup(t, func(c *Config) { c.MissingGrace = time.Hour; c.DAGs = reg })
+	dir := t.TempDir()
+	for v, retry := range map[int]string{1: "", 2: `"retry_on_crash": true, `} {
+		def := reg.add(t, "etl", fmt.Sprintf(`{%s"nodes": [{"id": "a", "type": "local", "config": {"command": "echo v%d >> %s/ran"}}]}`, retry, v, dir))
+		def.Version = v
+		reg.versions[v] = def
+	}
+	reg.remove("etl")
+	ctx := t.Context()
+	at := time.Now()
+	// The engine records each version that loaded; the store knows etl.
+	for _, v := range []string{"v1", "v2"} {
+		if _, err := h.st.RecordDAGVersions(ctx, []api.DAGVersion{{DAG: "etl", SHA256: v, Source: "etl.json", Content: []byte(v), LastSeen: at}}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.st.Register(ctx, store.Instance{ID: "crashed", Host: "old", PID: 1, StartedAt: at, LastHeartbeat: at}); err != nil {
+		t.Fatal(err)
+	}
+	var crashed []int64
+	for _, v := range []int{1, 2} {
+		id, err := h.st.CreateRun(ctx, store.NewRun{DAG: "etl", DAGVersion: v, QueuedAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crashed = append(crashed, id)
+	}
+	if claims, _, err := h.st.ClaimRuns(ctx, "crashed", at, store.ClaimLimits{}, 2); err != nil || len(claims) != 2 {
+		t.Fatalf("claimed %d runs for the crashed instance: %v", len(claims), err)
+	}
+
+	h.start()
+	queued, err := h.st.ListRuns(ctx, store.ListOptions{DAG: "etl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again store.Run
+	for _, run := range queued {
+		if run.RetryOf != 0 {
+			if again.ID != 0 {
+				t.Fatalf("two runs re-queued: %+v", queued)
+			}
+			again = run
+		}
+	}
+	if again.RetryOf != crashed[1] || again.DAGVersion != 2 {
+		t.Fatalf("re-queued %+v, want a retry of run %d (version 2, retry_on_crash)", again, crashed[1])
+	}
+	if run, _ := h.waitRun(again.ID); run.State != api.RunSuccess {
+		t.Fatalf("re-queued run ended %q (%s), want success with its stored version", run.State, run.Error)
+	}
+	if b, err := os.ReadFile(dir + "/ran"); err != nil || string(b) != "v2\n" {
+		t.Fatalf("tasks wrote %q (%v), want only v2", b, err)
+	}
+	for _, id := range crashed {
+		if run, _ := h.st.Run(ctx, id); run.State != api.RunFailed || run.Error != store.InterruptedError {
+			t.Errorf("crashed run %d is %q (%s), want failed as interrupted", id, run.State, run.Error)
+		}
+	}
+}

@@ -231,7 +231,7 @@ func (r *Runner) start(ctx context.Context) (err error) {
 			r.deregister(context.WithoutCancel(ctx))
 		}
 	}()
-	rec, err := r.st.ReapDead(ctx, r.id, now, r.cfg.Lease, r.retryOnCrash)
+	rec, err := r.st.ReapDead(ctx, r.id, now, r.cfg.Lease, r.crashRetry(ctx))
 	if err != nil {
 		return err
 	}
@@ -270,6 +270,40 @@ func (r *Runner) retryOnCrash(run store.Run) bool {
 	return ok && def.RetryOnCrash
 }
 
+// crashRetry is retryOnCrash for settling interrupted runs, where a run
+// whose DAG's file is missing is decided by the stored version it ran
+// (re-queued, it runs that version again). The versions are read here,
+// before the store's transaction calls the rule.
+func (r *Runner) crashRetry(ctx context.Context) func(store.Run) bool {
+	running, err := r.st.ListRuns(ctx, store.ListOptions{States: []api.RunState{api.RunRunning}})
+	if err != nil {
+		return r.retryOnCrash // the settle that follows reports the store's trouble
+	}
+	type key struct {
+		dag     string
+		version int
+	}
+	ran := map[key]bool{}
+	for _, run := range running {
+		k := key{run.DAG, run.DAGVersion}
+		if _, seen := ran[k]; seen || run.DAGVersion == 0 {
+			continue
+		}
+		if _, ok := r.cfg.DAGs.Lookup(run.DAG); ok {
+			continue
+		}
+		if def, err := r.storedVersion(ctx, run.DAG, run.DAGVersion); err == nil && def != nil {
+			ran[k] = def.RetryOnCrash
+		}
+	}
+	return func(run store.Run) bool {
+		if retry, ok := ran[key{run.DAG, run.DAGVersion}]; ok {
+			return retry
+		}
+		return r.retryOnCrash(run)
+	}
+}
+
 // Stop ends dispatching, stops running tasks (SIGTERM, then SIGKILL after
 // KillGrace) and settles their runs as interrupted — re-queued when their
 // DAG says retry_on_crash — exactly as a restart after a crash would.
@@ -284,7 +318,7 @@ func (r *Runner) shutdown() {
 	r.execs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rec, err := r.st.ReleaseClaims(ctx, r.id, r.clock.Now(), r.retryOnCrash)
+	rec, err := r.st.ReleaseClaims(ctx, r.id, r.clock.Now(), r.crashRetry(ctx))
 	if err != nil {
 		r.log.Error("settling interrupted runs at shutdown", "err", err)
 	}
