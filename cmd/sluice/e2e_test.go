@@ -118,22 +118,22 @@ func TestConsoleEndToEndInTmux(t *testing.T) {
 	// source folded away — the S3 source's health line and its DAGs.
 	s.waitText(30*time.Second, "▾ local", "[ok]", "heartbeat")
 	s.send("Space")
-	s.waitText(5*time.Second, "▸ local", "s3://sluice-demo/dags/", "hourly_rollup", "train_model")
+	s.waitText(20*time.Second, "▸ local", "s3://sluice-demo/dags/", "hourly_rollup", "train_model")
 	s.send("Space")
-	s.waitText(5*time.Second, "▾ local")
+	s.waitText(20*time.Second, "▾ local")
 
 	// Live filter: only the matching DAG is left.
 	s.send("/")
-	s.waitText(5*time.Second, "type to filter")
+	s.waitText(20*time.Second, "type to filter")
 	s.send("h", "e", "a", "r", "t")
-	scr := s.waitText(5*time.Second, "/ heart", "heartbeat")
+	scr := s.waitText(20*time.Second, "/ heart", "heartbeat")
 	if strings.Contains(scr, "daily_etl") || strings.Contains(scr, "fanout") {
 		t.Errorf("the filter left other DAGs on screen:\n%s", scr)
 	}
 	s.send("Enter")
-	s.waitText(5*time.Second, "filter: heart")
+	s.waitText(20*time.Second, "filter: heart")
 	s.send("Escape")
-	s.waitText(5*time.Second, "fan_out_fan_in", "daily_etl")
+	s.waitText(20*time.Second, "fan_out_fan_in", "daily_etl")
 
 	// Forced rescan: spinner, then the toast with the scan's summary.
 	s.send("r")
@@ -147,14 +147,14 @@ func TestConsoleEndToEndInTmux(t *testing.T) {
 
 	// Open the oldest finished run (the last row): its tasks and attempts.
 	s.send("G", "Enter")
-	s.waitText(5*time.Second, "Tasks (", "TASK", "STATE", "TRY")
+	s.waitText(20*time.Second, "Tasks (", "TASK", "STATE", "TRY")
 	s.send("Escape")
-	s.waitText(5*time.Second, "Queued (", "Finished (")
+	s.waitText(20*time.Second, "Queued (", "Finished (")
 
 	// Quit: with runs in flight the console asks; then the engine stops
 	// and the program exits cleanly.
 	s.send("q")
-	s.waitFor("the quit dialog or the exit", 5*time.Second, func(scr string) bool {
+	s.waitFor("the quit dialog or the exit", 20*time.Second, func(scr string) bool {
 		_, err := os.Stat(exitFile)
 		return strings.Contains(scr, "in flight") || err == nil
 	})
