@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -159,9 +160,29 @@ func (s *gitSource) List(ctx context.Context) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
+	// The remote gets three quarters of the scan's time: a hung one still
+	// leaves the rest for the mirror's last accepted commit below.
+	remoteCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		remoteCtx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)*3/4))
+		defer cancel()
+	}
+	listing, err := s.list(remoteCtx, repo)
+	if err != nil && s.loaded == nil && ctx.Err() == nil {
+		// A restart while the remote is unreachable or rewritten: the
+		// commit last accepted is in the mirror, and its DAGs stay.
+		return s.keepAccepted(ctx, repo, err)
+	}
+	return listing, err
+}
+
+// list asks the remote where the ref is and moves to it. The caller holds
+// mu.
+func (s *gitSource) list(ctx context.Context, repo *git.Repository) (Listing, error) {
 	remote := git.NewRemote(repo.Storer, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.url}})
 	var refs []*plumbing.Reference
-	err = s.creds.Challenged(s.url, func(auth transport.AuthMethod) error {
+	err := s.creds.Challenged(s.url, func(auth transport.AuthMethod) error {
 		var err error
 		refs, err = remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 		return err
@@ -189,6 +210,62 @@ func (s *gitSource) List(ctx context.Context) (Listing, error) {
 		return Listing{}, err
 	}
 	return s.listing, nil
+}
+
+// keepAccepted lists the commit the mirror records as last accepted for
+// the configured ref (the only one recorded, when the ref is the remote's
+// HEAD), marked stale by failed; failed alone when there is none.
+func (s *gitSource) keepAccepted(ctx context.Context, repo *git.Repository, failed error) (Listing, error) {
+	var names []plumbing.ReferenceName
+	switch {
+	case strings.HasPrefix(s.ref, "refs/"):
+		names = []plumbing.ReferenceName{plumbing.ReferenceName(s.ref)}
+	case s.ref != "":
+		names = []plumbing.ReferenceName{plumbing.NewBranchReferenceName(s.ref), plumbing.NewTagReferenceName(s.ref)}
+	default:
+		refs, err := repo.References()
+		if err != nil {
+			return Listing{}, failed
+		}
+		_ = refs.ForEach(func(r *plumbing.Reference) error {
+			if rest, ok := strings.CutPrefix(string(r.Name()), "refs/sluice/accepted/"); ok {
+				names = append(names, plumbing.ReferenceName("refs/"+rest))
+			}
+			return nil
+		})
+		if len(names) != 1 {
+			return Listing{}, failed // none, or several and no way to tell which
+		}
+	}
+	for _, name := range names {
+		r, err := repo.Reference(acceptedRef(name), true)
+		if err != nil {
+			continue
+		}
+		commit, err := repo.CommitObject(r.Hash())
+		if err != nil {
+			continue
+		}
+		tree, err := s.folderTree(commit)
+		if err != nil {
+			return Listing{}, failed
+		}
+		origin := commitView(commit)
+		s.files, s.skipped = make(map[string]Object), make(map[string]string)
+		if err := s.walk(ctx, tree, origin); err != nil {
+			return Listing{}, failed
+		}
+		s.refName, s.refHash, s.loaded, s.commitRO = name, commit.Hash, commit, origin
+		s.rebuild()
+		listing := s.listing
+		if errors.Is(failed, ErrForcePushed) { // it says what it keeps
+			listing.Stale = failed
+		} else {
+			listing.Stale = fmt.Errorf("%w; keeping %s, the commit last loaded, from the mirror", failed, short(commit.Hash))
+		}
+		return listing, nil
+	}
+	return Listing{}, failed
 }
 
 // resolve finds the ref to load and where it points: the configured branch

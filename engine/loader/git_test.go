@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,18 @@ func TestGitForcePushAndOutageChangeNothing(t *testing.T) {
 	if _, err := l2.ScanNow(ctx); err == nil || !strings.Contains(err.Error(), rewritten[:7]) {
 		t.Fatalf("restart after a force push: %v", err)
 	}
+	// ... and loads the commit it had accepted, from the mirror.
+	kept := func(l *Loader, what string) {
+		t.Helper()
+		ds := l.DAGs()
+		if a, b := mustEntry(t, ds, "a"), mustEntry(t, ds, "b"); a.Def.Description != "a v1" || b.Status != api.DAGActive || a.Origin.Hash != good {
+			t.Fatalf("%s: the DAGs of the accepted commit are not loaded:\n%s", what, dump(ds))
+		}
+		if h := gitSourceHealth(t, l); h.OK || h.Commit == nil || h.Commit.Hash != good || h.Files != 2 || !strings.Contains(h.Error, "keeping "+good[:7]) {
+			t.Fatalf("%s: health %+v (commit %v), want failed, keeping %s", what, h, h.Commit, good[:7])
+		}
+	}
+	kept(l2, "restart after a force push")
 
 	// Unreachable remote: the DAGs stay; back, the source recovers.
 	moved := g.bare + ".away"
@@ -180,6 +193,18 @@ func TestGitForcePushAndOutageChangeNothing(t *testing.T) {
 	}
 	if ds := l.DAGs(); len(ds) != 2 || mustEntry(t, ds, "b").Status != api.DAGActive {
 		t.Fatalf("an outage changed the DAGs:\n%s", dump(ds))
+	}
+	// A restart during the outage loads the accepted commit from the
+	// mirror; the remote's HEAD (no ref configured) finds it too.
+	for _, ref := range []string{"main", ""} {
+		l3, err := New(gitConfig(g.bare, ref, "", mirrors), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l3.ScanNow(ctx); !errors.Is(err, ErrSourceFailed) {
+			t.Fatalf("restart during an outage (ref %q): %v", ref, err)
+		}
+		kept(l3, fmt.Sprintf("restart during an outage (ref %q)", ref))
 	}
 	if err := os.Rename(moved, g.bare); err != nil {
 		t.Fatal(err)

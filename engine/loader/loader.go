@@ -308,6 +308,7 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 			changed, invalid, ch := l.commit([]*sourceState{st}, []scanOutcome{out}, []error{err})
 			if err == nil {
 				l.evaluateLater(ctx, st, out.deferred)
+				err = out.stale
 			}
 			resMu.Lock()
 			res.Changed += changed
@@ -348,7 +349,7 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (
 		out.duration = time.Since(start)
 		return out, l.deadline(ctx, scanCtx, err)
 	}
-	out.incomplete, out.problems, out.commit = listing.Incomplete, listing.Problems, listing.Commit
+	out.incomplete, out.problems, out.commit, out.stale = listing.Incomplete, listing.Problems, listing.Commit, listing.Stale
 	out.emptyFolders = listing.EmptyFolders
 	out.results = make([]fileResult, len(listing.Objects))
 
@@ -483,6 +484,9 @@ func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error)
 			h.OK, h.Error, h.Files = true, problemText(outs[i].problems), len(outs[i].results)
 			if outs[i].commit != nil {
 				h.Commit = outs[i].commit
+			}
+			if outs[i].stale != nil {
+				h.OK, h.Error = false, outs[i].stale.Error()
 			}
 			l.settlePending(outs[i])
 			ch, n := l.reg.apply(outs[i], now)

@@ -79,6 +79,7 @@ type scanOutcome struct {
 	emptyFolders []string
 	problems     []string
 	commit       *api.Commit // the git commit listed
+	stale        error       // see Listing.Stale
 	start        time.Time
 	duration     time.Duration
 	// deferred are the Starlark files to evaluate in the background.

@@ -59,6 +59,10 @@ type Listing struct {
 	EmptyFolders []string
 	// Commit is the git commit listed; nil for other sources.
 	Commit *api.Commit
+	// Stale, when set, says the listing is the last good one the source
+	// kept on disk (a git mirror's accepted commit) because asking for a
+	// fresh one failed: its files load, and the source reads as failed.
+	Stale error
 }
 
 // ignoredName reports whether a file or folder name is skipped: hidden
