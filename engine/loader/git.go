@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	git "github.com/go-git/go-git/v5"
