@@ -26,6 +26,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/fslock"
 	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/gitauth"
@@ -160,6 +161,14 @@ func (s *gitSource) List(ctx context.Context) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
+	// Another process on the same state dir (sluice status beside a
+	// running engine) may fetch into the mirror too: one at a time, or
+	// one reads a ref file the other is writing.
+	unlock, err := fslock.Dir(s.mirror)
+	if err != nil {
+		return Listing{}, fmt.Errorf("locking the git mirror: %w", err)
+	}
+	defer unlock()
 	// The remote gets three quarters of the scan's time: a hung one still
 	// leaves the rest for the mirror's last accepted commit below.
 	remoteCtx := ctx

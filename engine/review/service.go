@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/fslock"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/redact"
 )
@@ -148,7 +149,7 @@ func (s *Service) Get(ctx context.Context, id int64) (*Item, error) { return s.s
 // the state dir.
 func (s *Service) lock() (func(), error) {
 	s.mu.Lock()
-	unlock, err := lockDir(filepath.Join(s.cfg.StateDir, "review"))
+	unlock, err := fslock.Dir(filepath.Join(s.cfg.StateDir, "review"))
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err

@@ -1,6 +1,6 @@
 //go:build unix
 
-package review
+package fslock
 
 import (
 	"fmt"
@@ -9,10 +9,11 @@ import (
 	"syscall"
 )
 
-// lockDir takes an exclusive advisory lock on dir/lock, so the engine and a
-// CLI command never write the same scratch clone at once. The lock goes with
-// the process if it dies.
-func lockDir(dir string) (unlock func(), err error) {
+// Dir takes an exclusive advisory lock on dir/lock (creating dir), waiting
+// for it: the engine and a CLI command sharing a state dir never write the
+// same scratch clone or git mirror at once. The lock goes with the process
+// if it dies.
+func Dir(dir string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
