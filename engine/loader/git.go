@@ -26,9 +26,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/sluice-dev/sluice/engine/api"
-	"github.com/sluice-dev/sluice/engine/fslock"
 	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/fslock"
 	"github.com/sluice-dev/sluice/engine/gitauth"
 )
 
