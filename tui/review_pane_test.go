@@ -248,6 +248,34 @@ func TestReviewUndoReject(t *testing.T) {
 	}
 }
 
+// TestReviewUndoRejectInOpenItem: u undoes a reject made inside an open
+// item too (there u otherwise puts back a model taken out).
+func TestReviewUndoRejectInOpenItem(t *testing.T) {
+	c, r := startRecording(t, viewtest.Reviews(), 100, 30)
+	withState := func(state api.ReviewState) {
+		next := viewtest.Reviews()
+		next.Reviews[0].State = state
+		r.publish(next, api.TopicReviews)
+	}
+	r.rmu.Lock()
+	r.onReject = func(int64) { withState(api.ReviewRejected) }
+	r.onUnreject = func(int64) { withState(api.ReviewStaged) }
+	r.rmu.Unlock()
+
+	c.keys("4", "enter", "x")
+	c.waitFor("Reject review #7")
+	c.keys("enter", "y")
+	c.waitFor("review #7 rejected · u undoes")
+	c.keys("u")
+	c.waitFor("review #7 staged again")
+	c.final()
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if !slices.Equal(r.rejected, []int64{7}) || !slices.Equal(r.unrejected, []int64{7}) {
+		t.Fatalf("rejected %v unrejected %v, want [7] [7]", r.rejected, r.unrejected)
+	}
+}
+
 // Items past review cannot be approved or rejected again: the pane says
 // so without asking the engine.
 func TestReviewRefusesFinishedItems(t *testing.T) {

@@ -89,6 +89,9 @@ func (m *Model) excludeKey(msg tea.KeyMsg) (bool, tea.Cmd) {
 	case key.Matches(msg, ek.toggle):
 		return true, m.toggle(it)
 	case key.Matches(msg, ek.undo):
+		if it != nil && it.State == api.ReviewRejected {
+			return true, m.undoReject() // u after x, in the item as in the list
+		}
 		return true, m.undoTakeOut()
 	}
 	return false, nil
