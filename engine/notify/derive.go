@@ -183,13 +183,18 @@ func (d *deriver) deriveReviews(reviews []api.Review, emit emitFunc) {
 	}
 }
 
-// summary is the scheduled meta.summary of period (its start).
-func summary(s *api.Snapshot, period, now time.Time) Event {
-	ev := Event{Type: MetaSummary, Subject: "meta", At: now, ID: eventID(MetaSummary, "meta", period.UnixNano())}
-	staged := 0
+// summary is the scheduled meta.summary of the period that ends at end
+// and began every before it.
+func summary(s *api.Snapshot, end time.Time, every time.Duration, now time.Time) Event {
+	ev := Event{Type: MetaSummary, Subject: "meta", At: now, ID: eventID(MetaSummary, "meta", end.UnixNano())}
+	staged, fresh := 0, 0
 	for _, r := range s.Reviews {
 		if r.State == api.ReviewStaged {
 			staged++
+		}
+		// New candidates: the models of deprecations proposed this period.
+		if r.Kind == "deprecate" && r.CreatedAt.After(end.Add(-every)) && !r.CreatedAt.After(end) {
+			fresh += len(r.Subjects)
 		}
 	}
 	if m := s.Meta; m != nil {
@@ -197,10 +202,10 @@ func summary(s *api.Snapshot, period, now time.Time) Event {
 		if len(days) > 14 {
 			days = days[len(days)-14:]
 		}
-		ev.Data = Details{ModelsPerDay: days, Candidates: m.Candidates, StaleReports: m.StaleReports}
+		ev.Data = Details{ModelsPerDay: days, Candidates: m.Candidates, NewCandidates: fresh, StaleReports: m.StaleReports}
 	}
-	ev.Text = fmt.Sprintf("metapipeline summary: %d deprecation candidates, %d stale reports, %d reviews waiting",
-		ev.Data.Candidates, ev.Data.StaleReports, staged)
+	ev.Text = fmt.Sprintf("metapipeline summary: %d deprecation candidates (%d new), %d stale reports, %d reviews waiting",
+		ev.Data.Candidates, ev.Data.NewCandidates, ev.Data.StaleReports, staged)
 	if s.Meta == nil {
 		ev.Text = fmt.Sprintf("metapipeline summary: no analysis yet, %d reviews waiting", staged)
 	}

@@ -81,7 +81,9 @@ type Details struct {
 
 	ModelsPerDay []api.DayCount `json:"models_per_day,omitempty"`
 	Candidates   int            `json:"candidates,omitempty"`
-	StaleReports int            `json:"stale_reports,omitempty"`
+	// NewCandidates are the models of deprecations proposed in the period.
+	NewCandidates int `json:"new_candidates,omitempty"`
+	StaleReports  int `json:"stale_reports,omitempty"`
 }
 
 // eventID is a stable id from what identifies one occurrence: the same

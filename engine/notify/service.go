@@ -180,7 +180,7 @@ func (s *Service) watch(ctx context.Context, changes <-chan api.Event) {
 				s.observe(ctx)
 			}
 		case now := <-summaryDue:
-			s.write(ctx, []Event{summary(s.src.Snapshot(), period, now)}, nil)
+			s.write(ctx, []Event{summary(s.src.Snapshot(), period, s.cfg.SummaryEvery, now)}, nil)
 		}
 		if now := s.clk.Now(); now.Sub(lastPrune) > 24*time.Hour {
 			lastPrune = now

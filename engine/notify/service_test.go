@@ -266,6 +266,12 @@ func TestSlackBodyAndSummary(t *testing.T) {
 	snap := dagSnap(map[string]api.DAGStatus{"etl": api.DAGActive})
 	snap.Meta = &api.MetaReport{Candidates: 4, StaleReports: 2, ModelsPerDay: []api.DayCount{
 		{Day: "2025-03-07", Count: 40}, {Day: "2025-03-08", Count: 20}, {Day: "2025-03-09", Count: 0}}}
+	// Two candidates proposed this week, three in an older item.
+	two, three := make([]api.ReviewSubject, 2), make([]api.ReviewSubject, 3)
+	snap.Reviews = []api.Review{
+		{ID: 1, Kind: "deprecate", State: api.ReviewPROpen, Subjects: three, CreatedAt: t0.AddDate(0, 0, -20)},
+		{ID: 2, Kind: "deprecate", State: api.ReviewPROpen, Subjects: two, CreatedAt: t0.AddDate(0, 0, -1)},
+	}
 	eng := &fakeEngine{snap: snap}
 	svc := start(t, Config{Targets: []Target{target}, Clock: clk, Secret: "not for slack"}, st, eng)
 
@@ -303,7 +309,7 @@ func TestSlackBodyAndSummary(t *testing.T) {
 	if msg.Blocks[0].Text.Type != "plain_text" || !strings.Contains(msg.Blocks[0].Text.Text, "summary") {
 		t.Fatalf("header = %+v", msg.Blocks[0].Text)
 	}
-	if !strings.Contains(msg.Blocks[1].Text.Text, "4 deprecation candidates, 2 stale reports") || msg.Blocks[1].Text.Type != "mrkdwn" {
+	if !strings.Contains(msg.Blocks[1].Text.Text, "4 deprecation candidates (2 new), 2 stale reports") || msg.Blocks[1].Text.Type != "mrkdwn" {
 		t.Fatalf("text block = %+v", msg.Blocks[1].Text)
 	}
 	chart := msg.Blocks[2].Text.Text
