@@ -15,7 +15,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/sluice-dev/sluice/engine/api"
-	"github.com/sluice-dev/sluice/engine/enginetest"
+	"github.com/sluice-dev/sluice/engine/enginetest/poll"
 	"github.com/sluice-dev/sluice/views/styles"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -113,11 +113,11 @@ func (c *console) waitGone(text string) string {
 func (c *console) waitUntil(ok func(string) bool, what string) string {
 	c.t.Helper()
 	var s string
-	if !enginetest.Poll(5*time.Second, func() bool {
+	if !poll.Until(5*time.Second, func() bool {
 		s = c.screen()
 		return ok(s)
 	}) {
-		enginetest.TimedOut(c.t, 5*time.Second, what+"; the screen shows:\n"+s)
+		poll.TimedOut(c.t, 5*time.Second, what+"; the screen shows:\n"+s)
 	}
 	return s
 }

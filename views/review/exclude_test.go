@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest/poll"
 	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
@@ -134,16 +136,12 @@ func TestPaneTakesModelsOut(t *testing.T) {
 	}
 	waitFor := func(what string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			s := screen()
-			if strings.Contains(s, what) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waited 5s for %q; the pane shows:\n%s", what, s)
-			}
-			time.Sleep(5 * time.Millisecond) // polling interval, not a wait for a condition
+		var s string
+		if !poll.Until(5*time.Second, func() bool {
+			s = screen()
+			return strings.Contains(s, what)
+		}) {
+			poll.TimedOut(t, 5*time.Second, fmt.Sprintf("%q; the pane shows:\n%s", what, s))
 		}
 	}
 
