@@ -9,31 +9,11 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 	"github.com/sluice-dev/sluice/engine/store/pgtest"
 	"github.com/sluice-dev/sluice/engine/store/postgres"
 )
-
-// eventually polls cond until it holds or within passes, re-checking on
-// every event of e and at least every 20 ms; it returns how long it took.
-func eventually(t *testing.T, e *Engine, within time.Duration, what string, cond func(*api.Snapshot) bool) time.Duration {
-	t.Helper()
-	ch, done := e.Subscribe()
-	defer done()
-	start := time.Now()
-	deadline := time.After(within)
-	for {
-		if cond(e.Snapshot()) {
-			return time.Since(start)
-		}
-		select {
-		case <-ch:
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("%s: not seen within %s", what, within)
-		}
-	}
-}
 
 func runIn(runs []api.Run, id int64) (api.Run, bool) {
 	for _, r := range runs {
@@ -71,7 +51,7 @@ func TestConsoleOnOneInstanceSeesTheOthers(t *testing.T) {
 
 	// B starts while A runs the run: B's runner never had it.
 	b := startEngine(t, cfg(), newFakeSource(t, files))
-	eventually(t, b, time.Second, "A's running run on B", func(s *api.Snapshot) bool {
+	waitSnapshotWithin(t, b, time.Second, "A's running run on B", func(s *api.Snapshot) bool {
 		r, ok := runIn(s.Runs.Running, held)
 		return ok && r.Total == 2 && r.Tasks[0].ID == "wait" && r.Tasks[0].State == api.TaskRunning && r.Tasks[1].State == api.TaskPending
 	})
@@ -89,36 +69,30 @@ func TestConsoleOnOneInstanceSeesTheOthers(t *testing.T) {
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(20 * time.Second)
-	for {
-		r, err := st.Run(ctx, held)
+	var onA store.Run
+	if !enginetest.Poll(20*time.Second, func() bool {
+		onA, err = st.Run(ctx, held)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Finished() {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("run %d did not finish on A: %+v", held, r)
-		}
+		return onA.Finished()
+	}) {
+		t.Fatalf("run %d did not finish on A: %+v", held, onA)
 	}
-	took := eventually(t, b, time.Second, "the end of A's run on B", func(s *api.Snapshot) bool {
+	start := time.Now()
+	waitSnapshotWithin(t, b, time.Second, "the end of A's run on B", func(s *api.Snapshot) bool {
 		r, ok := runIn(s.Runs.Finished, held)
 		_, still := runIn(s.Runs.Running, held)
 		return ok && !still && r.State == api.RunSuccess && r.Done == 2
 	})
-	t.Logf("A's run finished → on B's screen in %s", took)
+	t.Logf("A's run finished → on B's screen in %s", time.Since(start))
 
 	// A run triggered on A appears on B, whichever instance runs it.
 	quick, err := a.Trigger(ctx, "quick", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, b, time.Second, "a run triggered on A, on B", func(s *api.Snapshot) bool {
+	waitSnapshotWithin(t, b, time.Second, "a run triggered on A, on B", func(s *api.Snapshot) bool {
 		for _, runs := range [][]api.Run{s.Runs.Queued, s.Runs.Running, s.Runs.Finished} {
 			if _, ok := runIn(runs, quick); ok {
 				return true
@@ -134,7 +108,7 @@ func TestConsoleOnOneInstanceSeesTheOthers(t *testing.T) {
 	if err := st.CreateReview(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, b, time.Second, "a review item staged elsewhere, on B", func(s *api.Snapshot) bool {
+	waitSnapshotWithin(t, b, time.Second, "a review item staged elsewhere, on B", func(s *api.Snapshot) bool {
 		for _, r := range s.Reviews {
 			if r.ID == rec.ID && r.Title == "from elsewhere" {
 				return true

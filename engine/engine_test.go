@@ -92,13 +92,20 @@ func startEngine(t *testing.T, cfg Config, src dagSource) *Engine {
 // waitSnapshot waits on events until the snapshot satisfies cond.
 func waitSnapshot(t *testing.T, e *Engine, cond func(*api.Snapshot) bool) *api.Snapshot {
 	t.Helper()
+	return waitSnapshotWithin(t, e, 20*time.Second, "the snapshot", cond)
+}
+
+// waitSnapshotWithin is waitSnapshot with a bound of its own, for tests
+// whose claim is how soon a change shows; what names it in the failure.
+func waitSnapshotWithin(t *testing.T, e *Engine, within time.Duration, what string, cond func(*api.Snapshot) bool) *api.Snapshot {
+	t.Helper()
 	ch, done := e.Subscribe()
 	defer done()
 	var s *api.Snapshot
-	enginetest.EventuallyOn(t, ch, 20*time.Second, func() bool {
+	enginetest.EventuallyOn(t, ch, within, func() bool {
 		s = e.Snapshot()
 		return cond(s)
-	}, "the snapshot")
+	}, what)
 	return s
 }
 

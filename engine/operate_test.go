@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -221,19 +222,17 @@ func TestPausedDAGDoesNotFireButTriggers(t *testing.T) {
 	}
 	// Unpaused, the schedule fires its latest due time (the fires of the
 	// pause are past), once.
-	deadline := time.Now().Add(10 * time.Second)
 	scheduled := 0
-	for scheduled == 0 && time.Now().Before(deadline) {
+	enginetest.Poll(10*time.Second, func() bool {
 		runs, _ := e2.Store().ListRuns(context.Background(), store.ListOptions{})
+		scheduled = 0
 		for _, r := range runs {
 			if r.Trigger == store.TriggerSchedule {
 				scheduled++
 			}
 		}
-		if scheduled == 0 {
-			time.Sleep(20 * time.Millisecond) // polling the store, with a deadline
-		}
-	}
+		return scheduled > 0
+	})
 	if scheduled != 1 {
 		t.Fatalf("after unpause %d scheduled runs, want 1", scheduled)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/enginetest/poll"
 )
 
 // service is the smallest user of the shape: one goroutine that runs until
@@ -230,12 +232,8 @@ func TestParentCancelEndsGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.exits.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("goroutine did not exit when the parent context ended")
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
+	if !poll.Until(10*time.Second, func() bool { return s.exits.Load() == 1 }) {
+		t.Fatal("goroutine did not exit when the parent context ended")
 	}
 	s.Stop()
 	if s.teardowns.Load() != 1 {

@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -82,17 +83,14 @@ func sensorConsume(b *testing.B, conn ConnConfig, name string, replicas int) tim
 	if err := m.Sync([]*dag.DAG{d}); err != nil {
 		b.Fatal(err)
 	}
-	deadline := start.Add(5 * time.Minute)
-	for {
-		g, err := reader.Read("sluice."+name, []string{"bench"})
-		if err == nil && len(g.Partitions) == benchPartitions && totalLag(g) == 0 {
-			return time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("sensor did not finish: %+v %v", g, err)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var g GroupOffsets
+	if !enginetest.Poll(5*time.Minute, func() bool {
+		g, err = reader.Read("sluice."+name, []string{"bench"})
+		return err == nil && len(g.Partitions) == benchPartitions && totalLag(g) == 0
+	}) {
+		b.Fatalf("sensor did not finish: %+v %v", g, err)
 	}
+	return time.Since(start)
 }
 
 // rawConsume reads the whole stream with plain sarama partition consumers.

@@ -1,7 +1,8 @@
 // Package poll is the one poll-with-deadline every test waits with. It
 // imports only the standard library, so the console's tests (views/, tui/)
-// use it without pulling in the engine; engine tests reach it through
-// enginetest's forwarders.
+// use it without pulling in the engine, and so do leaf engine packages
+// whose tests should not pull in the store (lifecycle, postgres); other
+// engine tests reach it through enginetest's forwarders.
 package poll
 
 import (

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/engine/enginetest/poll"
 )
 
 // stallGroup is a group whose flush records what each statement carried
@@ -45,22 +47,17 @@ func newStallGroup(flights, max int, keyed bool) *stallGroup {
 // queued waits until n calls are queued.
 func (sg *stallGroup) queued(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got int
+	if !poll.Until(10*time.Second, func() bool {
 		sg.mu.Lock()
-		got := len(sg.queue)
+		got = len(sg.queue)
 		sg.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d calls queued, want %d", got, n)
-		}
-		time.Sleep(time.Millisecond)
+		return got == n
+	}) {
+		t.Fatalf("%d calls queued, want %d", got, n)
 	}
 }
 
-// start runs do(req) in a goroutine; its call comes on the channel.
 func (sg *stallGroup) start(ctx context.Context, req int64) <-chan *call[int64] {
 	out := make(chan *call[int64], 1)
 	go func() { out <- sg.do(ctx, req) }()
@@ -188,18 +185,14 @@ func TestGroupSendsUpToFlightsStatementsAtOnce(t *testing.T) {
 	for i := range 10 {
 		wg.Go(func() { g.do(context.Background(), int64(i)) })
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var n int
+	if !poll.Until(10*time.Second, func() bool {
 		mu.Lock()
-		n := inFlight
+		n = inFlight
 		mu.Unlock()
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d statements in flight, want 3", n)
-		}
-		time.Sleep(time.Millisecond)
+		return n == 3
+	}) {
+		t.Fatalf("%d statements in flight, want 3", n)
 	}
 	close(gate)
 	wg.Wait()
@@ -211,16 +204,12 @@ func TestGroupSendsUpToFlightsStatementsAtOnce(t *testing.T) {
 	}
 	// Every slot comes back once the queue is empty (the last flight
 	// frees its slot just after answering its calls).
-	for {
+	if !poll.Until(10*time.Second, func() bool {
 		g.mu.Lock()
-		n := g.flying
+		n = g.flying
 		g.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d flights still held with nothing queued", n)
-		}
-		time.Sleep(time.Millisecond)
+		return n == 0
+	}) {
+		t.Fatalf("%d flights still held with nothing queued", n)
 	}
 }
