@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
@@ -180,18 +181,16 @@ func TestBrokerCommand(t *testing.T) {
 			done <- dispatch(ctx, env, []string{"broker", "--listen", listen, "--topics", "trial", "--partitions", "2", "--data-dir", dir})
 		}()
 		re := regexp.MustCompile(`listening on (\S+)`)
-		deadline := time.Now().Add(10 * time.Second)
-		for re.FindStringSubmatch(out.String()) == nil {
+		if !enginetest.Poll(10*time.Second, func() bool {
 			select {
 			case code := <-done:
 				t.Fatalf("broker exited %d: %s%s", code, out.String(), errb.String())
 			default:
 			}
-			if time.Now().After(deadline) {
-				cancel()
-				t.Fatalf("broker did not start: %s%s", out.String(), errb.String())
-			}
-			time.Sleep(10 * time.Millisecond)
+			return re.FindStringSubmatch(out.String()) != nil
+		}) {
+			cancel()
+			t.Fatalf("broker did not start: %s%s", out.String(), errb.String())
 		}
 		return re.FindStringSubmatch(out.String())[1], func() string {
 			cancel()

@@ -53,14 +53,14 @@ func startInstance(t *testing.T, bin, dir, tag, url, dags string, extra ...strin
 		cmd.Process.Kill()
 		<-p.exited
 	})
-	eventually(t, tag+" to start its engine", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		select {
 		case <-p.exited:
 			t.Fatalf("%s exited: %s", tag, readFile(t, p.stderr))
 		default:
 		}
 		return strings.Contains(readFile(t, p.stderr), `engine started`)
-	})
+	}, tag+" to start its engine")
 	return p
 }
 
@@ -169,12 +169,12 @@ func TestThreeInstancesOneDatabaseSurviveAKill(t *testing.T) {
 	}
 
 	victim := insts[0]
-	eventually(t, "a third of the runs to succeed", 120*time.Second, func() bool {
+	enginetest.Eventually(t, 120*time.Second, func() bool {
 		return len(runsByState(t, st)[api.RunSuccess]) >= total/3
-	})
+	}, "a third of the runs to succeed")
 	// The victim must hold runs when it dies for the take-over to be seen.
 	victimID := ""
-	eventually(t, "the victim to run something", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		for _, r := range runsByState(t, st)[api.RunRunning] {
 			if strings.Contains(r.Instance, fmt.Sprintf("-%d-", victim.cmd.Process.Pid)) {
 				victimID = r.Instance
@@ -182,15 +182,15 @@ func TestThreeInstancesOneDatabaseSurviveAKill(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}, "the victim to run something")
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	<-victim.exited
 	killedAt := time.Now()
 
-	eventually(t, "every run to end", 180*time.Second, func() bool {
+	enginetest.Eventually(t, 180*time.Second, func() bool {
 		by := runsByState(t, st)
 		return len(by[api.RunQueued])+len(by[api.RunRunning]) == 0 && len(by[api.RunSuccess]) >= total
-	})
+	}, "every run to end")
 	by := runsByState(t, st)
 	if len(by[api.RunSuccess]) != total || len(by[api.RunCancelled]) != 0 {
 		t.Fatalf("%d runs succeeded, %d cancelled; want exactly %d successes", len(by[api.RunSuccess]), len(by[api.RunCancelled]), total)
@@ -278,14 +278,14 @@ func TestPausedInstanceCannotOverwriteATakenRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "instance a to run the run", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return runIDsIn(t, out)[id] == 1
-	})
+	}, "instance a to run the run")
 	// Only now a second instance: the run is a's.
 	startInstance(t, bin, dir, "b", url, dags, "--lease", lease.String())
 	a.cmd.Process.Signal(syscall.SIGSTOP)
 	var retry store.Run
-	eventually(t, "b to take the run over and finish its re-run", 60*time.Second, func() bool {
+	enginetest.Eventually(t, 60*time.Second, func() bool {
 		for _, r := range runsByState(t, st)[api.RunSuccess] {
 			if r.RetryOf == id {
 				retry = r
@@ -293,11 +293,11 @@ func TestPausedInstanceCannotOverwriteATakenRun(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}, "b to take the run over and finish its re-run")
 	a.cmd.Process.Signal(syscall.SIGCONT)
-	eventually(t, "a to find its end of the run fenced", 30*time.Second, func() bool {
+	enginetest.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(readFile(t, a.stderr), "settled by another instance")
-	})
+	}, "a to find its end of the run fenced")
 	r, err := st.Run(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -314,10 +314,4 @@ func TestPausedInstanceCannotOverwriteATakenRun(t *testing.T) {
 	if retry.Instance == r.Instance {
 		t.Fatalf("the re-run was claimed by the paused instance %s", r.Instance)
 	}
-}
-
-// eventually waits for cond with the shared poll, naming what it waits for.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	enginetest.Eventually(t, timeout, cond, what)
 }

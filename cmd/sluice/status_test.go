@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -57,20 +58,15 @@ func TestStatusBesideRunningEngine(t *testing.T) {
 		eng.Process.Signal(syscall.SIGTERM)
 		eng.Wait()
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if !enginetest.Poll(30*time.Second, func() bool {
 		_, held, _ := store.LockHolder(state)
 		// Migrated, not just created: SQLite writes the file (or its WAL)
 		// only once the first statement has run.
 		db, err := os.Stat(filepath.Join(state, store.DBFile))
 		_, walErr := os.Stat(filepath.Join(state, store.DBFile+"-wal"))
-		if err == nil && held && (db.Size() > 0 || walErr == nil) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the engine did not start")
-		}
-		time.Sleep(20 * time.Millisecond) // polling for the engine process, with a deadline
+		return err == nil && held && (db.Size() > 0 || walErr == nil)
+	}) {
+		t.Fatal("the engine did not start")
 	}
 
 	status := func() (int, statusJSON, string) {

@@ -144,22 +144,16 @@ func TestEngineRunsTheDemo(t *testing.T) {
 
 	events, unsubscribe := eng.Subscribe()
 	defer unsubscribe()
-	deadline := time.After(60 * time.Second)
 	done := map[string]api.Run{}
-	for len(done) < 2 {
+	if !enginetest.PollOn(events, 60*time.Second, func() bool {
 		for _, r := range eng.Snapshot().Runs.Finished {
 			if r.Trigger == "manual" && (r.DAG == "demo/heartbeat" || r.DAG == "demo/flaky") {
 				done[r.DAG] = r
 			}
 		}
-		if len(done) == 2 {
-			break
-		}
-		select {
-		case <-events:
-		case <-deadline:
-			t.Fatalf("the first demo runs did not finish; finished: %v", done)
-		}
+		return len(done) == 2
+	}) {
+		t.Fatalf("the first demo runs did not finish; finished: %v", done)
 	}
 	for name, r := range done {
 		if r.State != api.RunSuccess {

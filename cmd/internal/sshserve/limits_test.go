@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve"
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve/sshtest"
+	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
 // dialFrom opens a TCP connection to addr from the loopback address
@@ -76,17 +77,14 @@ func waitClosed(t *testing.T, c net.Conn) {
 
 func waitStats(t testing.TB, srv *sshserve.Server, ok func(sshserve.ConnStats) bool) sshserve.ConnStats {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		st := srv.ConnStats()
-		if ok(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("connection counts never settled: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a counter, with a deadline
+	var st sshserve.ConnStats
+	if !enginetest.Poll(wait, func() bool {
+		st = srv.ConnStats()
+		return ok(st)
+	}) {
+		t.Fatalf("connection counts never settled: %+v", st)
 	}
+	return st
 }
 
 // TestConnectionCaps floods the server with idle, unauthenticated sockets
