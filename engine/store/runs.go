@@ -28,8 +28,9 @@ var (
 	// partition and offset range). CreateRun returns the existing run's id
 	// with it.
 	ErrDuplicateBatch = errors.New("batch already enqueued")
-	// ErrNotFound: no run with that id.
-	ErrNotFound = errors.New("run not found")
+	// ErrNotFound: no run, backfill or DAG version with that id; every
+	// wrap names which ("backfill 3: not found").
+	ErrNotFound = errors.New("not found")
 	// ErrNotQueued: the run left the queue (started, finished or cancelled).
 	ErrNotQueued = errors.New("run is not queued")
 	// ErrDuplicateRerun: a re-run of that run is already queued or
