@@ -194,10 +194,13 @@ func permuteArgs(fs *flag.FlagSet, args []string) []string {
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
 			continue
 		}
-		if i+1 < len(args) {
-			i++
-			flags = append(flags, args[i])
+		if i+1 == len(args) {
+			// A value flag with nothing after it: left last, Parse says
+			// it needs an argument (in front of "--" it would take that).
+			return flags
 		}
+		i++
+		flags = append(flags, args[i])
 	}
 	if len(positional) == 0 {
 		return flags

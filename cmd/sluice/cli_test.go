@@ -35,6 +35,12 @@ func TestFlagsAfterArguments(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, `no DAG named "-odd-name"`) {
 		t.Fatalf("a DAG after --: exit %d: %s", code, errOut)
 	}
+	// A value flag last, after the arguments, lacks its value; it does not
+	// take the "--" that permuting puts before the arguments.
+	code, _, errOut = runCmd(ctx, nil, "trigger", "daily_etl", "--state-dir", state, "--config")
+	if code != exitUsage || !strings.Contains(errOut, "flag needs an argument: -config") {
+		t.Fatalf("a value flag without its value: exit %d: %s", code, errOut)
+	}
 	code, _, errOut = runCmd(ctx, nil, "trigger", "a", "b", "--state-dir", state)
 	if code != exitUsage || !strings.Contains(errOut, `unexpected argument "b"`) {
 		t.Fatalf("two DAGs: exit %d: %s", code, errOut)
