@@ -19,8 +19,8 @@ import (
 )
 
 // readmeLive are the commands of README.md that need a live service or run
-// until interrupted; their README lines run with --help instead, so at
-// least their names and flags stay real.
+// until interrupted; their README lines run with --help appended, so the
+// CLI still parses every flag and value shown before it prints the usage.
 var readmeLive = map[string]string{
 	"run":        "runs until interrupted (the test runs its own engine for trigger --wait)",
 	"serve":      "runs until interrupted, serves SSH",
@@ -56,6 +56,8 @@ var readmeRefused = map[string]readmeExpect{
 	"runs rerun 12":         {exitUsage, "run 12: not found"}, // no run 12 in the test's state dir
 	"runs mark 12":          {exitUsage, "run 12: not found"},
 	"sensors replay 12":     {exitUsage, "run 12: not found"},
+	// No broker in the test: refused for that only after the flags and the
+	// target (--to-time, --to-offset, …) were parsed and checked.
 	"sensors reset-offsets": {exitUsage, "no Kafka brokers: set --kafka-brokers or SLUICE_KAFKA_BROKERS"},
 }
 
