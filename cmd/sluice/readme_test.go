@@ -48,14 +48,14 @@ var readmeNeeds = map[string]string{
 var readmeRefused = map[string]readmeExpect{
 	// "2 usage error or no such item": nothing is staged in the test's
 	// state dir (staging needs a dbt repository, approving a git remote).
-	"review show ID":        {exitUsage, "review 1: review item not found"},
-	"review approve ID":     {exitUsage, "review 1: review item not found"},
-	"review reject ID":      {exitUsage, "review 1: review item not found"},
-	"review unreject ID":    {exitUsage, "review 1: review item not found"},
-	"review exclude ID":     {exitUsage, "review 1: review item not found"},
-	"runs rerun 12":         {exitUsage, "run 12: not found"}, // no run 12 in the test's state dir
-	"runs mark 12":          {exitUsage, "run 12: not found"},
-	"sensors replay 12":     {exitUsage, "run 12: not found"},
+	"review show ID":     {exitUsage, "review 1: review item not found"},
+	"review approve ID":  {exitUsage, "review 1: review item not found"},
+	"review reject ID":   {exitUsage, "review 1: review item not found"},
+	"review unreject ID": {exitUsage, "review 1: review item not found"},
+	"review exclude ID":  {exitUsage, "review 1: review item not found"},
+	"runs rerun 12":      {exitUsage, "run 12: not found"}, // no run 12 in the test's state dir
+	"runs mark 12":       {exitUsage, "run 12: not found"},
+	"sensors replay 12":  {exitUsage, "run 12: not found"},
 	// No broker in the test: refused for that only after the flags and the
 	// target (--to-time, --to-offset, …) were parsed and checked.
 	"sensors reset-offsets": {exitUsage, "no Kafka brokers: set --kafka-brokers or SLUICE_KAFKA_BROKERS"},
