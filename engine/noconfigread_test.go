@@ -32,7 +32,7 @@ var envReadAllowed = map[string]string{
 	"store/pgtest/pgtest.go: os.Getenv": "test support: CI switches",
 	// Test support too: SLUICE_TEST_DUMP asks a timed-out poll for a
 	// goroutine dump.
-	"enginetest/eventually.go: os.Getenv": "test support: dump on timeout",
+	"enginetest/poll/poll.go: os.Getenv": "test support: dump on timeout",
 }
 
 // envFuncs are the functions that read the process environment.
