@@ -48,11 +48,11 @@ var readmeNeeds = map[string]string{
 var readmeRefused = map[string]readmeExpect{
 	// "2 usage error or no such item": nothing is staged in the test's
 	// state dir (staging needs a dbt repository, approving a git remote).
-	"review show ID":     {exitUsage, "review 1: review item not found"},
-	"review approve ID":  {exitUsage, "review 1: review item not found"},
-	"review reject ID":   {exitUsage, "review 1: review item not found"},
-	"review unreject ID": {exitUsage, "review 1: review item not found"},
-	"review exclude ID":  {exitUsage, "review 1: review item not found"},
+	"review show ID":     {exitUsage, "review item not found"},
+	"review approve ID":  {exitUsage, "review item not found"},
+	"review reject ID":   {exitUsage, "review item not found"},
+	"review unreject ID": {exitUsage, "review item not found"},
+	"review exclude ID":  {exitUsage, "review item not found"},
 	"runs rerun 12":      {exitUsage, "run 12: not found"}, // no run 12 in the test's state dir
 	"runs mark 12":       {exitUsage, "run 12: not found"},
 	"sensors replay 12":  {exitUsage, "run 12: not found"},
