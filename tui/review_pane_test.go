@@ -290,6 +290,29 @@ func TestReviewRefusesFinishedItems(t *testing.T) {
 	}
 }
 
+// An open pull request's item offers none of the picking keys, in its
+// help as in its footer, and refuses them at once with the reason.
+func TestReviewOpenPROffersNoPicking(t *testing.T) {
+	c, r := startRecording(t, viewtest.Reviews(), 80, 24)
+	c.keys("4", "j", "enter", "?")
+	screen := c.waitFor("Keys · Review pane and global")
+	for _, k := range []string{"pick model", "take out/put back", "undo take-out", "undo reject", "approve", "reject"} {
+		if strings.Contains(screen, k) {
+			t.Errorf("the help of #6 (exposures, pr-open) offers %q:\n%s", k, screen)
+		}
+	}
+	c.keys("esc", "space")
+	c.waitFor("error: review #6 (exposures, pr-open): only a staged")
+	c.keys("u")
+	c.waitFor("error: review #6 (exposures, pr-open): nothing to undo")
+	c.final()
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if len(r.unrejected) != 0 {
+		t.Fatalf("u asked the engine to undo %v", r.unrejected)
+	}
+}
+
 func TestReviewRunMeta(t *testing.T) {
 	snap := viewtest.Empty()
 	snap.MetaEnabled = true // a dbt manifest is configured
