@@ -292,14 +292,21 @@ func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusio
 // action runs a key's command and returns the action it requests.
 func action(t *testing.T, cmd tea.Cmd) common.Action {
 	t.Helper()
+	return msgOf[common.ActionRequestedMsg](t, cmd).Action
+}
+
+// msgOf runs a key's command and returns its message, which must be a T.
+func msgOf[T tea.Msg](t *testing.T, cmd tea.Cmd) T {
+	t.Helper()
 	if cmd == nil {
 		t.Fatal("the key returned no command")
 	}
-	msg, ok := cmd().(common.ActionRequestedMsg)
+	got := cmd()
+	msg, ok := got.(T)
 	if !ok {
-		t.Fatalf("the key's command returned %T, not an action", cmd())
+		t.Fatalf("the key's command returned %T, not %T", got, msg)
 	}
-	return msg.Action
+	return msg
 }
 
 func TestKeysRequestConfirmedActions(t *testing.T) {

@@ -237,14 +237,7 @@ func offered(groups ...[]key.Binding) []string {
 // toastOf runs a key's command and returns the toast it asks for.
 func toastOf(t *testing.T, cmd tea.Cmd) common.ToastRequestedMsg {
 	t.Helper()
-	if cmd == nil {
-		t.Fatal("the key returned no command")
-	}
-	msg, ok := cmd().(common.ToastRequestedMsg)
-	if !ok {
-		t.Fatalf("the key's command returned %T, not a toast", msg)
-	}
-	return msg
+	return msgOf[common.ToastRequestedMsg](t, cmd)
 }
 
 // An open item offers picking models and u by its kind and state, the
