@@ -290,8 +290,33 @@ func TestReviewRefusesFinishedItems(t *testing.T) {
 	}
 }
 
+// An open pull request's item offers none of the picking keys, in its
+// help as in its footer, and refuses them at once with the reason.
+func TestReviewOpenPROffersNoPicking(t *testing.T) {
+	c, r := startRecording(t, viewtest.Reviews(), 80, 24)
+	c.keys("4", "j", "enter", "?")
+	screen := c.waitFor("Keys · Review pane and global")
+	for _, k := range []string{"pick model", "take out/put back", "undo take-out", "undo reject", "approve", "reject"} {
+		if strings.Contains(screen, k) {
+			t.Errorf("the help of #6 (exposures, pr-open) offers %q:\n%s", k, screen)
+		}
+	}
+	c.keys("esc", "space")
+	c.waitFor("error: review #6 (exposures, pr-open): only a staged")
+	c.keys("u")
+	c.waitFor("error: review #6 (exposures, pr-open): nothing to undo")
+	c.final()
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if len(r.unrejected) != 0 {
+		t.Fatalf("u asked the engine to undo %v", r.unrejected)
+	}
+}
+
 func TestReviewRunMeta(t *testing.T) {
-	c, r := startRecording(t, viewtest.Empty(), 80, 24)
+	snap := viewtest.Empty()
+	snap.MetaEnabled = true // a dbt manifest is configured
+	c, r := startRecording(t, snap, 80, 24)
 	c.keys("4", "m")
 	// It asks first, No selected: enter declines.
 	c.waitFor("Run the metapipeline now?", "> No <")
@@ -307,6 +332,30 @@ func TestReviewRunMeta(t *testing.T) {
 	c.final()
 	if _, _, _, runs := r.recorded(); runs != 1 {
 		t.Fatalf("RunMeta called %d times, want 1", runs)
+	}
+}
+
+// Without a dbt manifest there is no metapipeline: m is not offered, and
+// pressing it says how to configure one at once, with no dialog.
+func TestReviewRunMetaUnconfigured(t *testing.T) {
+	c, r := startRecording(t, viewtest.Empty(), 80, 24)
+	c.keys("4")
+	screen := c.waitFor("the metapipeline is not configured")
+	if strings.Contains(screen, "run metapipeline") {
+		t.Errorf("m is offered without a manifest:\n%s", screen)
+	}
+	c.keys("m")
+	screen = c.waitFor("error: the metapipeline is not configured: start sluice with --manifest")
+	if strings.Contains(screen, "Run the metapipeline now?") {
+		t.Errorf("m asked before refusing:\n%s", screen)
+	}
+	c.keys("?")
+	if screen := c.waitFor("Keys · Review pane and global"); strings.Contains(screen, "run metapipeline") {
+		t.Errorf("the help offers m without a manifest:\n%s", screen)
+	}
+	c.final()
+	if _, _, _, runs := r.recorded(); runs != 0 {
+		t.Fatalf("RunMeta called %d times without a manifest", runs)
 	}
 }
 

@@ -105,7 +105,8 @@ func TestViewerIsNotOfferedActions(t *testing.T) {
 		{"1", []string{"t trigger"}, []string{"T trigger with config", "B backfill"}},
 		{"2", []string{"c cancel run"}, []string{"M mark run"}},
 		{"3", []string{"p pause/resume"}, nil},
-		{"4", []string{"a approve", "x reject", "m run metapipeline"}, []string{"undo reject"}},
+		// u "undo reject" shows only after a rejection in this session.
+		{"4", []string{"a approve", "x reject", "m run metapipeline"}, nil},
 		// An open staged deprecation: its header and help offer the
 		// take-out keys.
 		{"4 enter", []string{"a approve", "space take out/put back"}, []string{"undo take-out"}},

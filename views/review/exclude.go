@@ -15,7 +15,8 @@ import (
 
 // Choosing inside an open deprecation: `[`/`]` pick a model, `space` takes
 // it out of the branch (asking: only this time, or kept for good with a
-// reason) or puts it back; `u` undoes the last take-out of this session.
+// reason) or puts it back; `u` undoes the item's last take-out of this
+// session. On an item whose models cannot change they say why at once.
 // The engine re-stages the item, so the diff and counts follow.
 
 // excludeKeys are the bindings of model picking.
@@ -76,7 +77,11 @@ func (m *Model) excludeKey(msg tea.KeyMsg) (bool, tea.Cmd) {
 	ek := m.ekeys
 	switch {
 	case key.Matches(msg, ek.next), key.Matches(msg, ek.prev):
-		if it != nil && len(it.Subjects) > 0 {
+		switch {
+		case it == nil:
+		case !choosable(it):
+			return true, notChoosable(it)
+		case len(it.Subjects) > 0:
 			if key.Matches(msg, ek.next) {
 				m.pick++
 			} else {
@@ -89,20 +94,32 @@ func (m *Model) excludeKey(msg tea.KeyMsg) (bool, tea.Cmd) {
 	case key.Matches(msg, ek.toggle):
 		return true, m.toggle(it)
 	case key.Matches(msg, ek.undo):
-		if it != nil && it.State == api.ReviewRejected {
-			return true, m.undoReject() // u after x, in the item as in the list
-		}
-		return true, m.undoTakeOut()
+		return true, m.undoInItem(it)
 	}
 	return false, nil
 }
 
+// undoInItem is u in an open item: it undoes the item's rejection (u after
+// x, in the item as in the list) or the item's last take-out, whichever
+// its state allows.
+func (m *Model) undoInItem(it *api.Review) tea.Cmd {
+	switch {
+	case it == nil:
+		return nil
+	case it.State == api.ReviewRejected:
+		return m.undoRejectOf(it)
+	case choosable(it):
+		return m.undoTakeOut(it.ID)
+	}
+	return common.Toast(fmt.Sprintf("review #%d (%s, %s): nothing to undo", it.ID, it.Kind, it.State), true)
+}
+
 func (m *Model) toggle(it *api.Review) tea.Cmd {
+	if it == nil {
+		return nil
+	}
 	if !choosable(it) {
-		if it == nil {
-			return nil
-		}
-		return common.Toast(fmt.Sprintf("review #%d is a %s item, %s: only a staged deprecation's models can be taken out", it.ID, it.Kind, it.State), true)
+		return notChoosable(it)
 	}
 	sub := m.pickedSubject(it)
 	if sub == nil {
@@ -153,17 +170,21 @@ func (m *Model) promptKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// undoTakeOut puts back the last model this session took out that is
-// still out.
-func (m *Model) undoTakeOut() tea.Cmd {
-	for len(m.undo) > 0 {
-		last := m.undo[len(m.undo)-1]
-		m.undo = m.undo[:len(m.undo)-1]
-		if it := m.find(last.id); it != nil && choosable(it) && isOut(it, last.model) {
+// undoTakeOut puts back the last model this session took out of item id
+// that is still out: u in one item never changes another.
+func (m *Model) undoTakeOut(id int64) tea.Cmd {
+	it := m.find(id)
+	for i := len(m.undo) - 1; i >= 0; i-- {
+		last := m.undo[i]
+		if last.id != id {
+			continue
+		}
+		m.undo = append(m.undo[:i], m.undo[i+1:]...)
+		if it != nil && choosable(it) && isOut(it, last.model) {
 			return m.exclude(last.id, last.model, last.name, api.Exclusion{Undo: true})
 		}
 	}
-	return common.Toast("nothing to undo: no model taken out in this session is still out", false)
+	return common.Toast(fmt.Sprintf("nothing to undo: no model taken out of review #%d in this session is still out", id), false)
 }
 
 func isOut(it *api.Review, model string) bool {

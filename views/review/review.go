@@ -178,7 +178,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Meta):
-		return runMeta()
+		return m.runMetaKey()
 	case key.Matches(msg, k.Analysis):
 		if m.mode == modeAnalysis {
 			m.mode = m.back
@@ -347,7 +347,7 @@ func (m *Model) actionKeys(it *api.Review) []key.Binding {
 
 func (m *Model) approve(it *api.Review) tea.Cmd {
 	if it == nil {
-		return common.Toast("no review item selected · m runs the metapipeline", true)
+		return m.noItem()
 	}
 	if it.State == api.ReviewBlocked {
 		// Say why, not just that: the item's error lists each dangling
@@ -409,7 +409,7 @@ func approveOutcome(id int64, it *api.Review) (string, error) {
 
 func (m *Model) reject(it *api.Review) tea.Cmd {
 	if it == nil {
-		return common.Toast("no review item selected · m runs the metapipeline", true)
+		return m.noItem()
 	}
 	if !canReject(it.State) {
 		return common.Toast(fmt.Sprintf("review #%d is %s: nothing to reject", it.ID, it.State), true)
@@ -575,19 +575,23 @@ func (m *Model) ShortHelp() []key.Binding {
 	case m.filter.Editing():
 		return m.filter.EditingHelp()
 	case m.mode == modeAnalysis:
-		return []key.Binding{k.Up, k.Down, k.PageDown, m.keys.back, k.Meta}
+		return append([]key.Binding{k.Up, k.Down, k.PageDown, m.keys.back}, m.metaKeys()...)
 	case m.mode == modeFiles:
 		return []key.Binding{k.Up, k.Down, m.keys.open, m.keys.back}
 	case m.mode == modeItem:
 		// Approve and reject before the file list: a narrow footer drops
 		// keys from the end.
+		it := m.find(m.open)
 		out := []key.Binding{k.Down, k.PageDown, k.NextFile, k.PrevFile}
-		out = append(out, m.actionKeys(m.find(m.open))...)
+		out = append(out, m.actionKeys(it)...)
+		out = append(out, m.itemKeys(it)...)
 		return append(out, m.keys.files, m.keys.back)
 	}
 	out := []key.Binding{k.Up, k.Down, m.keys.open}
 	out = append(out, m.actionKeys(m.selected())...)
-	return append(out, k.Meta, k.Analysis, k.Filter)
+	out = append(out, m.listUndo()...)
+	out = append(out, m.metaKeys()...)
+	return append(out, k.Analysis, k.Filter)
 }
 
 // FullHelp implements help.KeyMap.
@@ -595,11 +599,13 @@ func (m *Model) FullHelp() [][]key.Binding {
 	k := m.c.Keys
 	switch m.mode {
 	case modeAnalysis:
-		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, {k.Meta}}
+		return [][]key.Binding{k.Navigation(), {k.Analysis, m.keys.back}, m.metaKeys()}
 	case modeFiles:
 		return [][]key.Binding{k.Navigation(), {m.keys.open, m.keys.back}}
 	case modeItem:
-		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, {m.ekeys.next, m.ekeys.toggle, m.ekeys.undo}, append(m.actionKeys(m.find(m.open)), k.Meta)}
+		it := m.find(m.open)
+		return [][]key.Binding{k.Navigation(), {k.NextFile, k.PrevFile, m.keys.files, m.keys.left, m.keys.back, k.Analysis}, m.itemKeys(it), append(m.actionKeys(it), m.metaKeys()...)}
 	}
-	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(m.actionKeys(m.selected()), m.unreject, k.Meta)}
+	actions := append(m.actionKeys(m.selected()), m.listUndo()...)
+	return [][]key.Binding{k.Navigation(), {k.Filter, m.keys.open, k.NextFile, k.PrevFile, m.keys.files, k.Back, k.Analysis}, append(actions, m.metaKeys()...)}
 }

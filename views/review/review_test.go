@@ -49,6 +49,8 @@ func press(m *Model, keys ...string) tea.Cmd {
 			msg = tea.KeyMsg{Type: tea.KeyEsc}
 		case "pgdown":
 			msg = tea.KeyMsg{Type: tea.KeyPgDown}
+		case "space":
+			msg = tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 		}
 		cmd = m.Update(msg)
 	}
@@ -245,6 +247,8 @@ type stubAPI struct {
 	rejected []int64
 	reasons  []string
 	meta     int
+	// unrejected is the items UndoReject was asked for.
+	unrejected []int64
 }
 
 func (s *stubAPI) Snapshot() *api.Snapshot               { return s.snap }
@@ -274,7 +278,12 @@ func (s *stubAPI) Reject(_ context.Context, id int64, reason string) error {
 	return nil
 }
 func (s *stubAPI) PauseSensor(context.Context, string, int, bool) error { return nil }
-func (*stubAPI) UndoReject(context.Context, int64) error                { return nil }
+func (s *stubAPI) UndoReject(_ context.Context, id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unrejected = append(s.unrejected, id)
+	return nil
+}
 
 func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
 	return nil
@@ -283,14 +292,21 @@ func (s *stubAPI) ExcludeFromReview(context.Context, int64, string, api.Exclusio
 // action runs a key's command and returns the action it requests.
 func action(t *testing.T, cmd tea.Cmd) common.Action {
 	t.Helper()
+	return msgOf[common.ActionRequestedMsg](t, cmd).Action
+}
+
+// msgOf runs a key's command and returns its message, which must be a T.
+func msgOf[T tea.Msg](t *testing.T, cmd tea.Cmd) T {
+	t.Helper()
 	if cmd == nil {
 		t.Fatal("the key returned no command")
 	}
-	msg, ok := cmd().(common.ActionRequestedMsg)
+	got := cmd()
+	msg, ok := got.(T)
 	if !ok {
-		t.Fatalf("the key's command returned %T, not an action", cmd())
+		t.Fatalf("the key's command returned %T, not %T", got, msg)
 	}
-	return msg.Action
+	return msg
 }
 
 func TestKeysRequestConfirmedActions(t *testing.T) {

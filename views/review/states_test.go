@@ -2,12 +2,15 @@ package review
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/views/common"
 	"github.com/sluice-dev/sluice/views/viewtest"
 )
 
@@ -214,5 +217,229 @@ func TestRememberedEndpointShown(t *testing.T) {
 	press(m, "enter")
 	if screen := m.View(); !strings.Contains(screen, "staged with GitHub API http://127.0.0.1:41234/ · approving uses the current configuration") {
 		t.Errorf("the remembered endpoint is not shown:\n%s", screen)
+	}
+}
+
+// offered is what a footer or a help shows of the bindings: "key desc"
+// of each enabled one.
+func offered(groups ...[]key.Binding) []string {
+	var out []string
+	for _, g := range groups {
+		for _, b := range g {
+			if b.Enabled() {
+				out = append(out, b.Help().Key+" "+b.Help().Desc)
+			}
+		}
+	}
+	return out
+}
+
+// toastOf runs a key's command and returns the toast it asks for.
+func toastOf(t *testing.T, cmd tea.Cmd) common.ToastRequestedMsg {
+	t.Helper()
+	return msgOf[common.ToastRequestedMsg](t, cmd)
+}
+
+// An open item offers picking models and u by its kind and state, the
+// footer and the help alike, and refuses at once, saying why, the keys it
+// does not offer: nothing reaches the engine.
+func TestItemKeysFollowKindAndState(t *testing.T) {
+	t.Parallel()
+	const pickKey, takeOut, undoTakeOut, undoReject = "]/[ pick model", "space take out/put back", "u undo take-out", "u undo reject"
+	for _, tc := range []struct {
+		kind  string
+		state api.ReviewState
+		// here: this session rejected the item (x, then the engine's
+		// snapshot shows it rejected).
+		here bool
+		pick bool
+		undo string // the u offered, "" for none
+		// refusal is what u says when it offers nothing.
+		refusal string
+	}{
+		{"deprecate", api.ReviewStaged, false, true, undoTakeOut, ""},
+		{"deprecate", api.ReviewBlocked, false, true, undoTakeOut, ""},
+		{"delete", api.ReviewStaged, false, true, undoTakeOut, ""},
+		{"deprecate", api.ReviewFailed, false, false, "", "nothing to undo"},
+		{"deprecate", api.ReviewPROpen, false, false, "", "nothing to undo"},
+		{"exposures", api.ReviewStaged, false, false, "", "nothing to undo"},
+		{"exposures", api.ReviewPROpen, false, false, "", "nothing to undo"},
+		{"archive", api.ReviewStaged, false, false, "", "nothing to undo"},
+		{"delete-reports", api.ReviewArchived, false, false, "", "nothing to undo"},
+		{"deprecate", api.ReviewRejected, false, false, "", "was not rejected in this session"},
+		{"deprecate", api.ReviewRejected, true, false, undoReject, ""},
+		{"exposures", api.ReviewRejected, true, false, undoReject, ""},
+	} {
+		name := tc.kind + "/" + string(tc.state)
+		if tc.here {
+			name += "/in this session"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			snap := viewtest.Reviews()
+			it := &snap.Reviews[0] // #7
+			it.Kind, it.State = tc.kind, tc.state
+			stub := &stubAPI{snap: snap}
+			m := newPane(t, snap, true, 120, 40)
+			if tc.here {
+				before := viewtest.Reviews()
+				before.Reviews[0].Kind = tc.kind
+				m = newPane(t, before, true, 120, 40)
+				x := action(t, press(m, "x"))
+				if _, err := x.DoInput(context.Background(), stub, ""); err != nil {
+					t.Fatal(err)
+				}
+				m.Update(common.SnapshotUpdatedMsg{Snap: snap, Topics: api.TopicReviews})
+			}
+			press(m, "enter")
+			for where, keys := range map[string][]string{"footer": offered(m.ShortHelp()), "help": offered(m.FullHelp()...)} {
+				for _, k := range []string{pickKey, takeOut} {
+					if slices.Contains(keys, k) != tc.pick {
+						t.Errorf("%s offers %q: %v, want %v: %q", where, k, !tc.pick, tc.pick, keys)
+					}
+				}
+				for _, u := range []string{undoTakeOut, undoReject} {
+					if want := u == tc.undo; slices.Contains(keys, u) != want {
+						t.Errorf("%s offers %q: %v, want %v: %q", where, u, !want, want, keys)
+					}
+				}
+			}
+
+			if tc.pick {
+				press(m, "]")
+				if m.pick != 1 {
+					t.Errorf("] picks model %d, want 1", m.pick)
+				}
+				if press(m, "space"); m.prompt == nil {
+					t.Error("space asks nothing")
+				}
+				press(m, "esc")
+			} else {
+				for _, k := range []string{"]", "[", "space"} {
+					msg := toastOf(t, press(m, k))
+					if !msg.Error || !strings.Contains(msg.Text, "review #7 ("+tc.kind+", "+string(tc.state)+"): only a staged deprecation's models can be taken out") {
+						t.Errorf("%s says %+v", k, msg)
+					}
+				}
+				if m.pick != 0 || m.prompt != nil {
+					t.Errorf("refused keys moved the pick to %d or asked %+v", m.pick, m.prompt)
+				}
+			}
+
+			switch cmd := press(m, "u"); tc.undo {
+			case undoReject:
+				if _, err := action(t, cmd).Do(context.Background(), stub); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(stub.unrejected, []int64{7}) {
+					t.Errorf("u undid the rejection of %v, want [7]", stub.unrejected)
+				}
+			case undoTakeOut:
+				// Nothing taken out yet: u says so, and asks nothing.
+				if msg := toastOf(t, cmd); !strings.Contains(msg.Text, "nothing to undo: no model taken out of review #7") {
+					t.Errorf("u says %+v", msg)
+				}
+			default:
+				if msg := toastOf(t, cmd); !msg.Error || !strings.Contains(msg.Text, tc.refusal) {
+					t.Errorf("u says %+v, want %q", msg, tc.refusal)
+				}
+			}
+		})
+	}
+}
+
+// u in one open item undoes that item's take-out, never another's.
+func TestUndoTakeOutStaysInItsItem(t *testing.T) {
+	t.Parallel()
+	snap := viewtest.Reviews()
+	snap.Reviews[3].State = api.ReviewStaged // #4, a second staged deprecation
+	m := newPane(t, snap, true, 120, 40)
+	press(m, "enter", "space", "o", "esc") // legacy_orders out of #7
+	out := viewtest.Reviews()
+	out.Reviews[3].State = api.ReviewStaged
+	out.Reviews[0].Subjects[0].Excluded = "left out this time"
+	m.Update(common.SnapshotUpdatedMsg{Snap: out, Topics: api.TopicReviews})
+
+	press(m, "G", "enter") // #4
+	if msg := toastOf(t, press(m, "u")); !strings.Contains(msg.Text, "nothing to undo: no model taken out of review #4") {
+		t.Errorf("u in #4 says %+v", msg)
+	}
+	press(m, "esc", "g", "enter") // #7
+	a := action(t, press(m, "u"))
+	if !strings.Contains(a.Name, "putting legacy_orders back into review #7") {
+		t.Errorf("u in #7 asks %q", a.Name)
+	}
+}
+
+// The list offers u "undo reject" only while an item this session rejected
+// is still rejected, wherever the cursor is.
+func TestListOffersUndoRejectAfterASessionReject(t *testing.T) {
+	t.Parallel()
+	const undo = "u undo reject"
+	offers := func(m *Model) (footer, help bool) {
+		return slices.Contains(offered(m.ShortHelp()), undo), slices.Contains(offered(m.FullHelp()...), undo)
+	}
+	m := newPane(t, viewtest.Reviews(), true, 120, 40)
+	if footer, help := offers(m); footer || help {
+		t.Fatalf("u offered before any reject: footer %v help %v (#4 was rejected before the session)", footer, help)
+	}
+	x := action(t, press(m, "x")) // #7
+	stub := &stubAPI{snap: viewtest.Reviews()}
+	if _, err := x.DoInput(context.Background(), stub, ""); err != nil {
+		t.Fatal(err)
+	}
+	rejected := viewtest.Reviews()
+	rejected.Reviews[0].State = api.ReviewRejected
+	m.Update(common.SnapshotUpdatedMsg{Snap: rejected, Topics: api.TopicReviews})
+	press(m, "j") // #6: u is not about the selected item
+	if footer, help := offers(m); !footer || !help {
+		t.Errorf("u not offered after #7 was rejected: footer %v help %v", footer, help)
+	}
+	// Someone else put #7 back: nothing left to undo.
+	m.Update(common.SnapshotUpdatedMsg{Snap: viewtest.Reviews(), Topics: api.TopicReviews})
+	if footer, help := offers(m); footer || help {
+		t.Errorf("u still offered with #7 staged again: footer %v help %v", footer, help)
+	}
+}
+
+// m is offered only where a metapipeline is configured (a dbt manifest);
+// without one it says at once how to configure it, in every mode.
+func TestMetaKeyNeedsAManifest(t *testing.T) {
+	t.Parallel()
+	const meta = "m run metapipeline"
+	for _, enabled := range []bool{true, false} {
+		for mode, keys := range map[string][]string{"list": nil, "item": {"enter"}, "analysis": {"i"}} {
+			snap := viewtest.Reviews()
+			snap.MetaEnabled = enabled
+			m := newPane(t, snap, true, 120, 40)
+			press(m, keys...)
+			// An open item's footer leaves m to the help: its room goes
+			// to the item's own keys.
+			if got := slices.Contains(offered(m.ShortHelp()), meta); got != (enabled && mode != "item") {
+				t.Errorf("%s footer with manifest %v offers m: %v", mode, enabled, got)
+			}
+			if got := slices.Contains(offered(m.FullHelp()...), meta); got != enabled {
+				t.Errorf("%s help with manifest %v offers m: %v", mode, enabled, got)
+			}
+			cmd := press(m, "m")
+			if enabled {
+				if a := action(t, cmd); !strings.Contains(a.Prompt, "Run the metapipeline now?") {
+					t.Errorf("%s: m asks %q", mode, a.Prompt)
+				}
+				continue
+			}
+			if msg := toastOf(t, cmd); !msg.Error || !strings.Contains(msg.Text, "the metapipeline is not configured: start sluice with --manifest PATH") {
+				t.Errorf("%s: m says %+v", mode, msg)
+			}
+		}
+	}
+	// An empty pane does not point at m when there is no m.
+	for _, enabled := range []bool{true, false} {
+		snap := viewtest.Empty()
+		snap.MetaEnabled = enabled
+		msg := toastOf(t, press(newPane(t, snap, true, 120, 40), "a"))
+		if got := strings.Contains(msg.Text, "m runs the metapipeline"); got != enabled {
+			t.Errorf("with manifest %v, a on an empty pane says %q", enabled, msg.Text)
+		}
 	}
 }
