@@ -61,7 +61,10 @@ const DefaultIdleTimeout = time.Hour
 
 // Session describes an SSH session to the console it gets.
 type Session struct {
-	User        string
+	// User is the name the client sent: shown, never trusted (any
+	// authorized key may send any name; see Actor).
+	User string
+	// Role, Fingerprint and KeyComment come from the authorized key.
 	Role        access.Role
 	Fingerprint string
 	KeyComment  string
@@ -70,6 +73,18 @@ type Session struct {
 	// Renderer is the session's own terminal (colour profile, background):
 	// the console's styles are built from it.
 	Renderer *lipgloss.Renderer
+}
+
+// Actor is who the session acts as, in the audit log and wherever the
+// engine records who did something: the key that authenticated it — its
+// comment in the authorized keys file and its fingerprint — never the
+// user name the client sent, which any authorized key may set to anything.
+// "olga@laptop (SHA256:…)", or "key SHA256:…" for a key without a comment.
+func (s Session) Actor() string {
+	if s.KeyComment == "" {
+		return "key " + s.Fingerprint
+	}
+	return s.KeyComment + " (" + s.Fingerprint + ")"
 }
 
 // Getenv reads the session's environment (what the client sent with

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,9 @@ type fakeEngine struct {
 	approved []int64
 	rejected []int64
 	trigger  []string
+	// actors are who made each action, as the engine's audit log would
+	// record them (api.ActorOf the call's context).
+	actors []string
 }
 
 func newFake() *fakeEngine {
@@ -107,10 +111,11 @@ func (f *fakeEngine) Trigger(_ context.Context, dag string, _ json.RawMessage) (
 }
 func (f *fakeEngine) Cancel(context.Context, int64) error { return nil }
 func (f *fakeEngine) RunMeta(context.Context) error       { return nil }
-func (f *fakeEngine) Approve(_ context.Context, id int64) error {
+func (f *fakeEngine) Approve(ctx context.Context, id int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.approved = append(f.approved, id)
+	f.actors = append(f.actors, api.ActorOf(ctx))
 	return nil
 }
 func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
@@ -224,6 +229,28 @@ func TestOperatorSeesTheConsoleAndMayApprove(t *testing.T) {
 	c.Screen.WaitFor(t, mark, wait, "review #1 approved")
 	if got := f.eng.approvals(); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("engine approvals %v, want [1]", got)
+	}
+}
+
+// Who acted is the key that logged in — its authorized_keys comment and
+// fingerprint — not the user name the client chose: olga's key logging
+// in as "victor" approves as olga.
+func TestActionsAreMadeAsTheKeyNotTheClaimedUser(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c := sshtest.Open(t, f.addr, "victor", f.operator, 160, 45, nil)
+	c.Screen.WaitFor(t, 0, wait, "sluice/deprecate-models", "victor (olga@ops) · operator")
+	mark := focus(t, c, "4")
+	c.Type(t, "a")
+	c.Screen.WaitFor(t, mark, wait, "Approve review #1")
+	c.Type(t, "y")
+	c.Screen.WaitFor(t, mark, wait, "review #1 approved")
+	f.eng.mu.Lock()
+	actors := slices.Clone(f.eng.actors)
+	f.eng.mu.Unlock()
+	want := "olga@ops (" + gossh.FingerprintSHA256(f.operator.PublicKey()) + ")"
+	if len(actors) != 1 || actors[0] != want {
+		t.Fatalf("the approval was made as %q, want %q", actors, want)
 	}
 }
 
