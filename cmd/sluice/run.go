@@ -89,15 +89,7 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	s.loader = lc
 	s.maxConcurrent = envInt(env, "SLUICE_MAX_CONCURRENT_RUNS", runner.DefaultMaxConcurrentRuns, &errs)
 	s.taskParallelism = envInt(env, "SLUICE_TASK_PARALLELISM", 8, &errs)
-	s.killGrace = 10 * time.Second
-	if v := env.getenv("SLUICE_KILL_GRACE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("SLUICE_KILL_GRACE: %q is not a positive duration", v))
-		} else {
-			s.killGrace = d
-		}
-	}
+	s.killGrace = envDuration(env, "SLUICE_KILL_GRACE", 10*time.Second, &errs)
 	if v := env.getenv("SLUICE_TAG_LIMITS"); v != "" {
 		for _, part := range strings.Split(v, ",") {
 			if err := s.tagLimits.Set(strings.TrimSpace(part)); err != nil {
@@ -215,6 +207,21 @@ func envInt(env *cliEnv, name string, def int, errs *[]error) int {
 		return def
 	}
 	return n
+}
+
+// envDuration reads a positive duration from the environment, def when
+// unset; a bad value is an error in errs.
+func envDuration(env *cliEnv, name string, def time.Duration, errs *[]error) time.Duration {
+	v := strings.TrimSpace(env.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
+		return def
+	}
+	return d
 }
 
 // config turns the settings into an engine.Config.

@@ -47,9 +47,10 @@ type Config struct {
 	// NewConsole builds a session's console; nil builds tui.New.
 	NewConsole ConsoleFunc
 	Logger     *slog.Logger
-	// IdleTimeout closes a connection with no traffic for that long
-	// (default 1h: a console left open on a wall display redraws its
-	// clock, which is traffic; a peer that vanished is not).
+	// IdleTimeout closes a connection with no traffic either way for
+	// that long (default 1h, --ssh-idle-timeout: a console left open on a
+	// wall display redraws its times, which is traffic; a peer that
+	// vanished is not).
 	IdleTimeout time.Duration
 	// Limits caps connections and bounds the handshake (DefaultLimits
 	// where zero).
