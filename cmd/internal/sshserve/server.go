@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,16 +78,30 @@ type Session struct {
 }
 
 // Actor is who the session acts as, in the audit log and wherever the
-// engine records who did something: the key that authenticated it — its
-// comment in the authorized keys file and its fingerprint — never the
-// user name the client sent, which any authorized key may set to anything.
-// "olga@laptop (SHA256:…)", or "key SHA256:…" for a key without a comment.
+// engine records who did something ("paused by …"): the key that
+// authenticated it — its comment in the authorized keys file and its
+// fingerprint — never the user name the client sent, which any authorized
+// key may set to anything. "olga@laptop (SHA256:AbCdEfGhIjKl)", or
+// "key SHA256:AbCdEfGhIjKl" for a key without a comment.
+//
+// The fingerprint is cut to its first actorFingerprintLen characters so
+// that "by …" fits a row of the console: only listed keys log in, and 72
+// bits tell a team's keys apart; it is the start of what ssh-keygen -l
+// prints, and the session's log records carry it whole.
 func (s Session) Actor() string {
-	if s.KeyComment == "" {
-		return "key " + s.Fingerprint
+	fp := s.Fingerprint
+	if hash, ok := strings.CutPrefix(fp, "SHA256:"); ok && len(hash) > actorFingerprintLen {
+		fp = "SHA256:" + hash[:actorFingerprintLen]
 	}
-	return s.KeyComment + " (" + s.Fingerprint + ")"
+	if s.KeyComment == "" {
+		return "key " + fp
+	}
+	return s.KeyComment + " (" + fp + ")"
 }
+
+// actorFingerprintLen is how much of a key's SHA256 fingerprint (base64,
+// 6 bits a character) names it in Actor.
+const actorFingerprintLen = 12
 
 // Getenv reads the session's environment (what the client sent with
 // SendEnv/SetEnv), for NO_COLOR and the like.
