@@ -12,9 +12,9 @@ import (
 	redaction "github.com/sluice-dev/sluice/engine/redact"
 )
 
-// actorOf is who makes a call: the actor the front end set (the SSH user
-// in `sluice serve`), else the user this process runs as (a local console,
-// the CLI).
+// actorOf is who makes a call: the actor the front end set (in `sluice
+// serve`, the SSH key that logged in), else the user this process runs as
+// (a local console, the CLI).
 func actorOf(ctx context.Context) string {
 	if a := api.ActorOf(ctx); a != "" {
 		return a
