@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/notify"
+	redaction "github.com/sluice-dev/sluice/engine/redact"
 	"github.com/sluice-dev/sluice/engine/review"
 	"github.com/sluice-dev/sluice/engine/runner"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -136,6 +137,10 @@ type Engine struct {
 	pauseMu       sync.Mutex
 	paused        map[string]api.DAGPause
 	sensorsPaused map[string]bool
+
+	// auditRedactor removes secrets from audit records (redactor).
+	redactOnce    sync.Once
+	auditRedactor *redaction.Redactor
 
 	life      lifecycle.Lifecycle // the relays of changes into events
 	running   []service           // started parts, in start order

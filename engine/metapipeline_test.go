@@ -29,6 +29,10 @@ type metaWorld struct {
 	repo, remote, manifest string
 	mode, github           *httptest.Server
 
+	// refusePulls answers every pull request with a 422 that echoes the
+	// request's Authorization header, as servers echo credentials.
+	refusePulls bool
+
 	mu       sync.Mutex
 	archived []string
 	pulls    []map[string]any
@@ -150,6 +154,11 @@ func (w *metaWorld) serveGitHub(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, `{"message":"Not Found"}`, http.StatusNotFound)
 		return
 	}
+	if w.refusePulls {
+		rw.WriteHeader(http.StatusUnprocessableEntity)
+		json.NewEncoder(rw).Encode(map[string]any{"message": "Validation Failed for " + r.Header.Get("Authorization")})
+		return
+	}
 	var pr map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&pr); err != nil {
 		http.Error(rw, `{"message":"Problems parsing JSON"}`, http.StatusBadRequest)
@@ -251,7 +260,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 		t.Errorf("archive item %+v", arch)
 	}
 
-	if err := e.Approve(ctx, exp.ID); err != nil {
+	if err := e.Approve(api.WithActor(ctx, "alice"), exp.ID); err != nil {
 		t.Fatal(err)
 	}
 	if out := runGit(t, w.remote, "branch", "--list", exp.Branch); !strings.Contains(out, exp.Branch) {
@@ -267,7 +276,7 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 		t.Errorf("approved item %s %q", got.State, got.URL)
 	}
 
-	if err := e.Approve(ctx, arch.ID); err != nil {
+	if err := e.Approve(api.WithActor(ctx, "alice"), arch.ID); err != nil {
 		t.Fatal(err)
 	}
 	w.mu.Lock()
@@ -277,13 +286,13 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 		t.Errorf("archived %v", archived)
 	}
 
-	if err := e.Reject(ctx, dep.ID, ""); err != nil {
+	if err := e.Reject(api.WithActor(ctx, "rita"), dep.ID, "finance still reads legacy"); err != nil {
 		t.Fatal(err)
 	}
 	if got := reviewsByKind(e.Snapshot())["deprecate"]; got.State != api.ReviewRejected {
 		t.Errorf("rejected item is %s", got.State)
 	}
-	if err := e.Approve(ctx, dep.ID); !errors.Is(err, review.ErrState) {
+	if err := e.Approve(api.WithActor(ctx, "mallory"), dep.ID); !errors.Is(err, review.ErrState) {
 		t.Errorf("approving a rejected item: %v", err)
 	} else if want := fmt.Sprintf("approving review %d: it is rejected: ", dep.ID); !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "approving review") != 1 {
 		t.Errorf("the error reads %q, want one context: %q…", err, want)
@@ -305,16 +314,80 @@ func TestMetapipelineStagesAndApproves(t *testing.T) {
 	if err := e.UndoReject(ctx, dep.ID); !errors.Is(err, review.ErrState) || strings.Count(err.Error(), "undoing the rejection of review") != 1 {
 		t.Errorf("undoing a staged item's rejection: %v", err)
 	}
-	log, err := e.AuditLog(ctx, api.AuditQuery{})
+	// Each action is audited with its actor, target, what it led to and
+	// why: the pushed branch and the pull request, the archived report,
+	// the rejection's reason, the refusal's message.
+	exp = reviewsByKind(e.Snapshot())["exposures"]
+	commit := runGit(t, w.remote, "rev-parse", "--short=7", exp.Branch)
+	wantAudit(t, e, []api.AuditEntry{
+		{Actor: "alice", Action: "approve", Target: fmt.Sprintf("review %d", exp.ID),
+			Outcome: fmt.Sprintf("ok: pushed %s (%s) to %s; pull request #1 opened: https://github.example/acme/dbt/pull/1",
+				exp.Branch, strings.TrimSpace(commit), w.remote)},
+		{Actor: "alice", Action: "approve", Target: fmt.Sprintf("review %d", arch.ID),
+			Outcome: "ok: archived 1 of 1 reports: Old product mix (stale)"},
+		{Actor: "rita", Action: "reject", Target: fmt.Sprintf("review %d", dep.ID), Outcome: "ok", Reason: "finance still reads legacy"},
+		{Actor: "mallory", Action: "approve", Target: fmt.Sprintf("review %d", dep.ID),
+			Outcome: fmt.Sprintf("error: approving review %d: it is rejected: %v", dep.ID, review.ErrState)},
+		{Actor: "olga", Action: "unreject", Target: fmt.Sprintf("review %d", dep.ID), Outcome: "ok"},
+	})
+}
+
+// wantAudit fails unless the audit log holds each of want (At and ID
+// ignored), each once.
+func wantAudit(t *testing.T, e *Engine, want []api.AuditEntry) {
+	t.Helper()
+	log, err := e.AuditLog(context.Background(), api.AuditQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var audited []string
+	var got []string
 	for _, a := range log {
-		audited = append(audited, a.Actor+" "+a.Action+" "+a.Target+" → "+a.Outcome)
+		got = append(got, fmt.Sprintf("%q %q %q → %q (%q)", a.Actor, a.Action, a.Target, a.Outcome, a.Reason))
 	}
-	if want := fmt.Sprintf("olga unreject review %d → ok", dep.ID); !slices.Contains(audited, want) {
-		t.Errorf("audit log lacks %q: %q", want, audited)
+	for _, w := range want {
+		line := fmt.Sprintf("%q %q %q → %q (%q)", w.Actor, w.Action, w.Target, w.Outcome, w.Reason)
+		if n := slices.Index(got, line); n < 0 {
+			t.Errorf("audit log lacks\n  %s\nit holds:\n  %s", line, strings.Join(got, "\n  "))
+		} else if slices.Index(got[n+1:], line) >= 0 {
+			t.Errorf("audit log holds twice: %s", line)
+		}
+	}
+}
+
+// An approval that pushed, then had its pull request refused, is audited
+// as a failure with how far it got; the server's echo of the token is
+// redacted from the record, as from the item's history.
+func TestApproveAuditsHowFarAFailureGotRedacted(t *testing.T) {
+	t.Parallel()
+	w := newMetaWorld(t)
+	w.refusePulls = true
+	const token = "ghp_0123456789abcdefSECRET"
+	cfg := w.config()
+	cfg.Review.Token = token
+	e := startEngine(t, cfg, newFakeSource(t, map[string]string{"hello": noopDAG}))
+	ctx := context.Background()
+	if err := e.RunMeta(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := waitSnapshot(t, e, func(s *api.Snapshot) bool { return len(reviewsByKind(s)) == 3 })
+	exp := reviewsByKind(s)["exposures"]
+	err := e.Approve(api.WithActor(ctx, "alice"), exp.ID)
+	if err == nil || !strings.Contains(err.Error(), "422") {
+		t.Fatalf("approving with GitHub refusing: %v", err)
+	}
+	log, err := e.AuditLog(ctx, api.AuditQuery{Limit: 1})
+	if err != nil || len(log) != 1 {
+		t.Fatalf("audit log: %v %v", log, err)
+	}
+	a := log[0]
+	pushed := fmt.Sprintf("; before that: pushed %s (", exp.Branch)
+	if a.Actor != "alice" || a.Action != "approve" || a.Target != fmt.Sprintf("review %d", exp.ID) ||
+		!strings.HasPrefix(a.Outcome, fmt.Sprintf("error: approving review %d: opening the pull request: ", exp.ID)) ||
+		!strings.Contains(a.Outcome, pushed) || !strings.HasSuffix(a.Outcome, ") to "+w.remote) {
+		t.Fatalf("audit entry %+v, want a failed approval that pushed %s", a, exp.Branch)
+	}
+	if strings.Contains(a.Outcome, token) || !strings.Contains(a.Outcome, "[redacted]") {
+		t.Fatalf("the token's echo is not redacted: %q", a.Outcome)
 	}
 }
 

@@ -267,7 +267,7 @@ func (e *Engine) ApproveReview(ctx context.Context, id int64, dryRun bool) (*rev
 	out, err := svc.Approve(ctx, id, dryRun)
 	e.events.publish(api.TopicReviews)
 	if !dryRun {
-		e.audit(ctx, "approve", fmt.Sprintf("review %d", id), "", "", err)
+		e.audit(ctx, "approve", fmt.Sprintf("review %d", id), "", approveResult(out, err), err)
 	}
 	return out, err
 }
@@ -313,6 +313,6 @@ func (e *Engine) RejectReview(ctx context.Context, id int64, reason string) (*re
 	}
 	it, err := svc.Reject(ctx, id, reason)
 	e.events.publish(api.TopicReviews)
-	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), "", "", err)
+	e.audit(ctx, "reject", fmt.Sprintf("review %d", id), reason, "", err)
 	return it, err
 }

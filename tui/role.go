@@ -53,7 +53,36 @@ type refusedKey struct {
 // as well (access.Restrict): this is what the console offers, that is
 // what the engine allows.
 func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
-	bindings := map[Action]*key.Binding{
+	bindings := actionBindings(k)
+	var out []refusedKey
+	for a := ActionTrigger; a < actionCount; a++ {
+		reason, ok := refused[a]
+		if !ok {
+			continue
+		}
+		b := bindings[a]
+		out = append(out, refusedKey{keys: b.Keys(), help: b.Help(), reason: reason})
+		b.SetEnabled(false)
+	}
+	return out
+}
+
+// Actions lists every action key of the console: a test that must cover
+// each (a role's refusals) ranges over it rather than a list of its own.
+func Actions() []Action {
+	out := make([]Action, 0, actionCount)
+	for a := ActionTrigger; a < actionCount; a++ {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Binding is action a's key binding in k: its keys and help.
+func (a Action) Binding(k *keys.KeyMap) key.Binding { return *actionBindings(k)[a] }
+
+// actionBindings are the bindings of k each action key stands for.
+func actionBindings(k *keys.KeyMap) map[Action]*key.Binding {
+	return map[Action]*key.Binding{
 		ActionTrigger:        &k.Trigger,
 		ActionCancel:         &k.Cancel,
 		ActionRunMeta:        &k.Meta,
@@ -73,17 +102,6 @@ func restrictKeys(k *keys.KeyMap, refused map[Action]string) []refusedKey {
 		ActionTakeOut:        &k.TakeOut,
 		ActionUndo:           &k.Undo,
 	}
-	var out []refusedKey
-	for a := ActionTrigger; a < actionCount; a++ {
-		reason, ok := refused[a]
-		if !ok {
-			continue
-		}
-		b := bindings[a]
-		out = append(out, refusedKey{keys: b.Keys(), help: b.Help(), reason: reason})
-		b.SetEnabled(false)
-	}
-	return out
 }
 
 // refusal is the reason msg is refused in the focused pane: the key is one

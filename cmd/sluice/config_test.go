@@ -261,3 +261,28 @@ func TestConfigCheckShowsEffectiveValuesDespiteAnError(t *testing.T) {
 		}
 	}
 }
+
+// The durations the environment sets take effect: config check once said
+// "env SLUICE_POLL_INTERVAL" beside the default, the variable unread.
+func TestDurationsFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"HOME": "/home/op", "SLUICE_LEASE": "1m", "SLUICE_POLL_INTERVAL": "5s",
+		"SLUICE_MISSING_DAG_GRACE": "2m", "SLUICE_KILL_GRACE": "3s", "SLUICE_SSH_IDLE_TIMEOUT": "20m",
+		"SLUICE_SSH_HANDSHAKE_TIMEOUT": "4s"}
+	code, out, errOut := runCmd(context.Background(), vars, "config", "check", "serve")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range [][]string{
+		{"lease", "1m0s", "env", "SLUICE_LEASE"},
+		{"poll-interval", "5s", "env", "SLUICE_POLL_INTERVAL"},
+		{"missing-dag-grace", "2m0s", "env", "SLUICE_MISSING_DAG_GRACE"},
+		{"kill-grace", "3s", "env", "SLUICE_KILL_GRACE"},
+		{"ssh-idle-timeout", "20m0s", "env", "SLUICE_SSH_IDLE_TIMEOUT"},
+		{"ssh-handshake-timeout", "4s", "env", "SLUICE_SSH_HANDSHAKE_TIMEOUT"},
+	} {
+		if !hasRow(out, want) {
+			t.Errorf("output lacks the row %q:\n%s", want, out)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/cmd/internal/sshserve"
@@ -43,6 +44,14 @@ without a role get --ssh-default-role. The file is re-read when it changes:
 adding or revoking a key needs no restart. The host key is generated
 (ed25519) at --host-key when absent.
 
+Connections are bounded so that sockets opened by anyone who can reach the
+port never starve the engine of file descriptors: --ssh-handshake-timeout
+(10s) to log in, --ssh-max-unauthenticated (32) not logged in yet,
+--ssh-max-connections (256) in all, --ssh-max-per-source (16) from one IP
+address; a connection past a cap is closed at once. --ssh-idle-timeout (1h)
+closes a connection without traffic either way (a console that redraws
+its times is traffic; a client that vanished is not).
+
 --metrics serves Prometheus metrics at http://ADDR/metrics.
 
 Settings come from flags, then the environment, then the config file
@@ -57,12 +66,15 @@ type serveSettings struct {
 	authorizedKeys string
 	defaultRole    string
 	metricsAddr    string
+	idleTimeout    time.Duration
+	limits         sshserve.Limits
 }
 
 // addServeFlags registers the engine's flags, serve's own and --config,
 // with the environment's values as defaults.
 func addServeFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, *serveSettings, *string, error) {
 	run, err := addRunFlags(fs, env)
+	errs := []error{err}
 	s := &serveSettings{defaultRole: string(access.Operator)}
 	if v := env.getenv("SLUICE_SSH_DEFAULT_ROLE"); v != "" {
 		s.defaultRole = v
@@ -71,8 +83,38 @@ func addServeFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, *serveSettings,
 	fs.StringVar(&s.hostKey, "host-key", env.getenv("SLUICE_SSH_HOST_KEY"), "SSH host private key, generated when absent (default STATE_DIR/ssh_host_ed25519) (env SLUICE_SSH_HOST_KEY)")
 	fs.StringVar(&s.authorizedKeys, "authorized-keys", env.getenv("SLUICE_SSH_AUTHORIZED_KEYS"), "public keys allowed to log in, OpenSSH format, each optionally with role=operator|viewer; required with --ssh (env SLUICE_SSH_AUTHORIZED_KEYS)")
 	fs.StringVar(&s.defaultRole, "ssh-default-role", s.defaultRole, "role of a key that names none: operator or viewer (env SLUICE_SSH_DEFAULT_ROLE)")
+	addSSHLimitFlags(fs, env, s, &errs)
 	addMetricsFlag(fs, env, &s.metricsAddr)
-	return run, s, config.Register(fs), err
+	return run, s, config.Register(fs), errors.Join(errs...)
+}
+
+// addSSHLimitFlags registers the bounds of the SSH server: what a
+// connection may hold before and after it logs in.
+func addSSHLimitFlags(fs *flag.FlagSet, env *cliEnv, s *serveSettings, errs *[]error) {
+	d := sshserve.DefaultLimits
+	s.idleTimeout = envDuration(env, "SLUICE_SSH_IDLE_TIMEOUT", sshserve.DefaultIdleTimeout, errs)
+	s.limits.HandshakeTimeout = envDuration(env, "SLUICE_SSH_HANDSHAKE_TIMEOUT", d.HandshakeTimeout, errs)
+	s.limits.MaxConnections = envInt(env, "SLUICE_SSH_MAX_CONNECTIONS", d.MaxConnections, errs)
+	s.limits.MaxUnauthenticated = envInt(env, "SLUICE_SSH_MAX_UNAUTHENTICATED", d.MaxUnauthenticated, errs)
+	s.limits.MaxPerSource = envInt(env, "SLUICE_SSH_MAX_PER_SOURCE", d.MaxPerSource, errs)
+	fs.DurationVar(&s.idleTimeout, "ssh-idle-timeout", s.idleTimeout, "close an SSH connection after this long without traffic either way (a console that redraws is traffic) (env SLUICE_SSH_IDLE_TIMEOUT)")
+	fs.DurationVar(&s.limits.HandshakeTimeout, "ssh-handshake-timeout", s.limits.HandshakeTimeout, "close an SSH connection not logged in this long after it opened (env SLUICE_SSH_HANDSHAKE_TIMEOUT)")
+	fs.IntVar(&s.limits.MaxConnections, "ssh-max-connections", s.limits.MaxConnections, "SSH connections open at once, logged in or not; more are closed at once (env SLUICE_SSH_MAX_CONNECTIONS)")
+	fs.IntVar(&s.limits.MaxUnauthenticated, "ssh-max-unauthenticated", s.limits.MaxUnauthenticated, "SSH connections not logged in yet, at once (env SLUICE_SSH_MAX_UNAUTHENTICATED)")
+	fs.IntVar(&s.limits.MaxPerSource, "ssh-max-per-source", s.limits.MaxPerSource, "SSH connections from one IP address, at once (env SLUICE_SSH_MAX_PER_SOURCE)")
+}
+
+// check refuses limits that would turn a bound off: zero is not "none".
+func (s *serveSettings) check() error {
+	switch {
+	case s.idleTimeout <= 0:
+		return errors.New("--ssh-idle-timeout must be positive")
+	case s.limits.HandshakeTimeout <= 0:
+		return errors.New("--ssh-handshake-timeout must be positive")
+	case s.limits.MaxConnections <= 0, s.limits.MaxUnauthenticated <= 0, s.limits.MaxPerSource <= 0:
+		return errors.New("--ssh-max-connections, --ssh-max-unauthenticated and --ssh-max-per-source must be positive")
+	}
+	return nil
 }
 
 // addMetricsFlag registers --metrics; `sluice run` takes it the same way.
@@ -94,6 +136,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) int {
 	role, err := access.ParseRole(serve.defaultRole)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice serve: --ssh-default-role: %v\n", err)
+		return exitUsage
+	}
+	if err := serve.check(); err != nil {
+		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 		return exitUsage
 	}
 	if serve.sshAddr != "" && serve.authorizedKeys == "" {
@@ -141,6 +187,8 @@ func serveEngine(ctx context.Context, stderr io.Writer, eng servedEngine, log *s
 			DefaultRole:        role,
 			API:                config.RedactAPI(eng, redactor),
 			Logger:             log,
+			IdleTimeout:        serve.idleTimeout,
+			Limits:             serve.limits,
 		})
 		if err != nil {
 			eng.Stop()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -252,6 +253,12 @@ func TestServeUsage(t *testing.T) {
 		{"config from the environment", nil, map[string]string{"SLUICE_CONFIG": badCfg}, exitFailed, `"authorised-keys"`},
 		{"metrics address taken", []string{"--metrics", "256.0.0.1:1"}, nil, exitUsage, "metrics listener"},
 		{"unexpected argument", []string{"now"}, nil, exitUsage, `unexpected argument "now"`},
+		{"no idle timeout", []string{"--ssh-idle-timeout", "0s"}, nil, exitUsage, "--ssh-idle-timeout must be positive"},
+		{"no connection cap", []string{"--ssh-max-per-source", "-1"}, nil, exitUsage, "--ssh-max-per-source must be positive"},
+		{"bad idle timeout in the environment", nil, map[string]string{"SLUICE_SSH_IDLE_TIMEOUT": "soon"}, exitUsage,
+			`SLUICE_SSH_IDLE_TIMEOUT: "soon" is not a positive duration`},
+		{"bad cap in the environment", nil, map[string]string{"SLUICE_SSH_MAX_CONNECTIONS": "0"}, exitUsage,
+			`SLUICE_SSH_MAX_CONNECTIONS: "0" is not a positive integer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,4 +301,66 @@ func TestServeReadsTheConfigFile(t *testing.T) {
 	}
 	c := sshtest.Open(t, s.ssh, "olga", op, 160, 45, nil)
 	c.Screen.WaitFor(t, 0, sshWait, "from_file")
+}
+
+// The SSH server's bounds come from the config file, the environment and
+// the command line: one connection per address (file) and a handshake
+// timeout (environment) are enforced on a live server.
+func TestServeSSHLimitsAreSettable(t *testing.T) {
+	t.Parallel()
+	dags, state, dir := t.TempDir(), t.TempDir(), t.TempDir()
+	enginetest.WriteDAG(t, dags, "hello", `{"nodes": [{"id": "n", "type": "sluice.noop", "config": {}}]}`)
+	keys, op, _ := writeKeys(t, dir)
+	cfg := filepath.Join(dir, "sluice.yaml")
+	if err := os.WriteFile(cfg, []byte("serve:\n  ssh-max-per-source: 1\n  ssh-idle-timeout: 30m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"DAGS_DIR": dags, "SLUICE_STATE_DIR": state, "SLUICE_CONFIG": cfg,
+		"SLUICE_SSH_HANDSHAKE_TIMEOUT": "300ms"}
+	s := startServe(t, vars, "--ssh", "127.0.0.1:0", "--authorized-keys", keys)
+
+	// A connection that never says a word is closed by the handshake
+	// timeout, freeing the address's one place.
+	idle, err := net.Dial("tcp", s.ssh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	_ = idle.SetReadDeadline(time.Now().Add(sshWait))
+	if _, err := io.Copy(io.Discard, idle); err != nil {
+		t.Fatalf("the server did not close a silent connection: %v", err)
+	}
+	c := sshtest.Open(t, s.ssh, "olga", op, 160, 45, nil)
+	c.Screen.WaitFor(t, 0, sshWait, "hello")
+	// The address's one place is taken: a second connection is closed.
+	if _, err := sshtest.Dial(s.ssh, "olga", op); err == nil {
+		t.Fatal("a second connection from one address was admitted with ssh-max-per-source: 1")
+	}
+	// config check says where each came from.
+	code, out, errOut := runCmd(context.Background(), vars, "config", "check", "--json", "serve")
+	if code != exitOK {
+		t.Fatalf("config check: %d %s", code, errOut)
+	}
+	var report struct {
+		Commands []struct {
+			Settings []struct{ Name, Value, Source string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || len(report.Commands) != 1 {
+		t.Fatalf("config check --json: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, st := range report.Commands[0].Settings {
+		got[st.Name] = st.Value + " from " + st.Source
+	}
+	for name, want := range map[string]string{
+		"ssh-idle-timeout":      "30m0s from file " + cfg + ":3",
+		"ssh-max-per-source":    "1 from file " + cfg + ":2",
+		"ssh-handshake-timeout": "300ms from env SLUICE_SSH_HANDSHAKE_TIMEOUT",
+		"ssh-max-connections":   "256 from default",
+	} {
+		if got[name] != want {
+			t.Errorf("config check: %s = %q, want %q", name, got[name], want)
+		}
+	}
 }

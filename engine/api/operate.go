@@ -96,8 +96,10 @@ type DAGPause struct {
 
 type actorKey struct{}
 
-// WithActor tells the engine who makes the calls made with ctx: the SSH
-// user in `sluice serve`, the OS user at a local console or in the CLI.
+// WithActor tells the engine who makes the calls made with ctx: in
+// `sluice serve` the SSH key that logged in (its comment and fingerprint,
+// never the user name the client chose), the OS user at a local console or
+// in the CLI.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }

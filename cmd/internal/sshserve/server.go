@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,9 +48,10 @@ type Config struct {
 	// NewConsole builds a session's console; nil builds tui.New.
 	NewConsole ConsoleFunc
 	Logger     *slog.Logger
-	// IdleTimeout closes a connection with no traffic for that long
-	// (default 1h: a console left open on a wall display redraws its
-	// clock, which is traffic; a peer that vanished is not).
+	// IdleTimeout closes a connection with no traffic either way for
+	// that long (default 1h, --ssh-idle-timeout: a console left open on a
+	// wall display redraws its times, which is traffic; a peer that
+	// vanished is not).
 	IdleTimeout time.Duration
 	// Limits caps connections and bounds the handshake (DefaultLimits
 	// where zero).
@@ -61,7 +63,10 @@ const DefaultIdleTimeout = time.Hour
 
 // Session describes an SSH session to the console it gets.
 type Session struct {
-	User        string
+	// User is the name the client sent: shown, never trusted (any
+	// authorized key may send any name; see Actor).
+	User string
+	// Role, Fingerprint and KeyComment come from the authorized key.
 	Role        access.Role
 	Fingerprint string
 	KeyComment  string
@@ -71,6 +76,32 @@ type Session struct {
 	// the console's styles are built from it.
 	Renderer *lipgloss.Renderer
 }
+
+// Actor is who the session acts as, in the audit log and wherever the
+// engine records who did something ("paused by …"): the key that
+// authenticated it — its comment in the authorized keys file and its
+// fingerprint — never the user name the client sent, which any authorized
+// key may set to anything. "olga@laptop (SHA256:AbCdEfGhIjKl)", or
+// "key SHA256:AbCdEfGhIjKl" for a key without a comment.
+//
+// The fingerprint is cut to its first actorFingerprintLen characters so
+// that "by …" fits a row of the console: only listed keys log in, and 72
+// bits tell a team's keys apart; it is the start of what ssh-keygen -l
+// prints, and the session's log records carry it whole.
+func (s Session) Actor() string {
+	fp := s.Fingerprint
+	if hash, ok := strings.CutPrefix(fp, "SHA256:"); ok && len(hash) > actorFingerprintLen {
+		fp = "SHA256:" + hash[:actorFingerprintLen]
+	}
+	if s.KeyComment == "" {
+		return "key " + fp
+	}
+	return s.KeyComment + " (" + fp + ")"
+}
+
+// actorFingerprintLen is how much of a key's SHA256 fingerprint (base64,
+// 6 bits a character) names it in Actor.
+const actorFingerprintLen = 12
 
 // Getenv reads the session's environment (what the client sent with
 // SendEnv/SetEnv), for NO_COLOR and the like.

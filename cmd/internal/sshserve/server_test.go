@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,15 +24,25 @@ import (
 
 // fakeEngine is the one engine every session shares: scripted snapshots,
 // real coalescing subscriptions, and a record of every action that reached
-// it.
+// it. It implements every method of api.API itself (no embedded
+// NoOperations), so a method added to the API must be added here, and
+// recorded if it acts.
 type fakeEngine struct {
-	api.NoOperations
 	mu       sync.Mutex
 	snap     *api.Snapshot
 	subs     map[chan api.Event]struct{}
 	approved []int64
 	rejected []int64
 	trigger  []string
+	// actors are who made each action, as the engine's audit log would
+	// record them (api.ActorOf the call's context).
+	actors []string
+	// acted names every acting method that was called, in order.
+	acted []string
+	// versions and backfills answer DAGVersions and Backfills; nil: the
+	// engine keeps none (api.ErrNotAvailable).
+	versions  []api.DAGVersion
+	backfills []api.Backfill
 }
 
 func newFake() *fakeEngine {
@@ -99,33 +110,118 @@ func (f *fakeEngine) ScanNow(context.Context) (api.ScanResult, error) {
 	return api.ScanResult{Sources: 1}, nil
 }
 
-func (f *fakeEngine) Trigger(_ context.Context, dag string, _ json.RawMessage) (int64, error) {
+// act records an acting call and who made it.
+func (f *fakeEngine) act(ctx context.Context, method string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.acted = append(f.acted, method)
+	f.actors = append(f.actors, api.ActorOf(ctx))
+}
+
+// actions are the acting calls that reached the engine.
+func (f *fakeEngine) actions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.acted)
+}
+
+func (f *fakeEngine) Trigger(ctx context.Context, dag string, _ json.RawMessage) (int64, error) {
+	f.act(ctx, "Trigger")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.trigger = append(f.trigger, dag)
 	return 99, nil
 }
-func (f *fakeEngine) Cancel(context.Context, int64) error { return nil }
-func (f *fakeEngine) RunMeta(context.Context) error       { return nil }
-func (f *fakeEngine) Approve(_ context.Context, id int64) error {
+func (f *fakeEngine) Cancel(ctx context.Context, _ int64) error { f.act(ctx, "Cancel"); return nil }
+func (f *fakeEngine) RunMeta(ctx context.Context) error         { f.act(ctx, "RunMeta"); return nil }
+func (f *fakeEngine) Approve(ctx context.Context, id int64) error {
+	f.act(ctx, "Approve")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.approved = append(f.approved, id)
 	return nil
 }
-func (f *fakeEngine) Reject(_ context.Context, id int64, _ string) error {
+func (f *fakeEngine) Reject(ctx context.Context, id int64, _ string) error {
+	f.act(ctx, "Reject")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rejected = append(f.rejected, id)
 	return nil
 }
-func (*fakeEngine) UndoReject(context.Context, int64) error { return nil }
-
-func (s *fakeEngine) ExcludeFromReview(context.Context, int64, string, api.Exclusion) error {
+func (f *fakeEngine) UndoReject(ctx context.Context, _ int64) error {
+	f.act(ctx, "UndoReject")
+	return nil
+}
+func (f *fakeEngine) ExcludeFromReview(ctx context.Context, _ int64, _ string, _ api.Exclusion) error {
+	f.act(ctx, "ExcludeFromReview")
+	return nil
+}
+func (f *fakeEngine) PauseSensor(ctx context.Context, _ string, _ int, _ bool) error {
+	f.act(ctx, "PauseSensor")
 	return nil
 }
 
-func (f *fakeEngine) PauseSensor(context.Context, string, int, bool) error { return nil }
+// The operations beyond those: acting ones are recorded and answer
+// ErrNotAvailable, as an engine without them would.
+
+func (f *fakeEngine) Rerun(ctx context.Context, _ int64, _ api.RerunOptions) (int64, error) {
+	f.act(ctx, "Rerun")
+	return 0, api.ErrNotAvailable
+}
+func (f *fakeEngine) Mark(ctx context.Context, _ int64, _ string, _ api.RunState, _ string) error {
+	f.act(ctx, "Mark")
+	return api.ErrNotAvailable
+}
+func (f *fakeEngine) PauseDAG(ctx context.Context, _ string, _ bool, _ string) error {
+	f.act(ctx, "PauseDAG")
+	return api.ErrNotAvailable
+}
+func (f *fakeEngine) PinDAG(ctx context.Context, _ string, _ int) error {
+	f.act(ctx, "PinDAG")
+	return api.ErrNotAvailable
+}
+func (f *fakeEngine) UnpinDAG(ctx context.Context, _ string) error {
+	f.act(ctx, "UnpinDAG")
+	return api.ErrNotAvailable
+}
+func (f *fakeEngine) Backfill(ctx context.Context, _ api.BackfillRequest) (api.BackfillPlan, error) {
+	f.act(ctx, "Backfill")
+	return api.BackfillPlan{}, api.ErrNotAvailable
+}
+func (f *fakeEngine) CancelBackfill(ctx context.Context, _ int64) error {
+	f.act(ctx, "CancelBackfill")
+	return api.ErrNotAvailable
+}
+func (f *fakeEngine) ReplayBatch(ctx context.Context, _ int64, _ string) (int64, error) {
+	f.act(ctx, "ReplayBatch")
+	return 0, api.ErrNotAvailable
+}
+func (f *fakeEngine) ResetOffsets(ctx context.Context, _ api.ResetOffsetsRequest) (api.ResetOffsetsPlan, error) {
+	f.act(ctx, "ResetOffsets")
+	return api.ResetOffsetsPlan{}, api.ErrNotAvailable
+}
+func (f *fakeEngine) AuditLog(context.Context, api.AuditQuery) ([]api.AuditEntry, error) {
+	return nil, api.ErrNotAvailable
+}
+func (f *fakeEngine) DAGVersions(context.Context, string) ([]api.DAGVersion, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.versions == nil {
+		return nil, api.ErrNotAvailable
+	}
+	return slices.Clone(f.versions), nil
+}
+func (f *fakeEngine) DAGVersionDiff(context.Context, string, int, int) (string, error) {
+	return "", api.ErrNotAvailable
+}
+func (f *fakeEngine) Backfills(context.Context) ([]api.Backfill, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.backfills == nil {
+		return nil, api.ErrNotAvailable
+	}
+	return slices.Clone(f.backfills), nil
+}
 
 func (f *fakeEngine) approvals() []int64 {
 	f.mu.Lock()
@@ -224,6 +320,28 @@ func TestOperatorSeesTheConsoleAndMayApprove(t *testing.T) {
 	c.Screen.WaitFor(t, mark, wait, "review #1 approved")
 	if got := f.eng.approvals(); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("engine approvals %v, want [1]", got)
+	}
+}
+
+// Who acted is the key that logged in — its authorized_keys comment and
+// fingerprint — not the user name the client chose: olga's key logging
+// in as "victor" approves as olga.
+func TestActionsAreMadeAsTheKeyNotTheClaimedUser(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c := sshtest.Open(t, f.addr, "victor", f.operator, 160, 45, nil)
+	c.Screen.WaitFor(t, 0, wait, "sluice/deprecate-models", "victor (olga@ops) · operator")
+	mark := focus(t, c, "4")
+	c.Type(t, "a")
+	c.Screen.WaitFor(t, mark, wait, "Approve review #1")
+	c.Type(t, "y")
+	c.Screen.WaitFor(t, mark, wait, "review #1 approved")
+	f.eng.mu.Lock()
+	actors := slices.Clone(f.eng.actors)
+	f.eng.mu.Unlock()
+	want := "olga@ops (" + gossh.FingerprintSHA256(f.operator.PublicKey())[:len("SHA256:")+12] + ")"
+	if len(actors) != 1 || actors[0] != want {
+		t.Fatalf("the approval was made as %q, want %q", actors, want)
 	}
 }
 

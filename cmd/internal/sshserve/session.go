@@ -151,8 +151,9 @@ func (s *Server) consoleMiddleware(next ssh.Handler) ssh.Handler {
 
 		// The session's context ends when the client goes: every engine
 		// call the console makes is bounded by it, and recorded in the
-		// audit log as the SSH user's.
-		ctx, cancel := context.WithCancel(api.WithActor(sess.Context(), info.User))
+		// audit log as the key's (the role comes from the key, so does
+		// who acted).
+		ctx, cancel := context.WithCancel(api.WithActor(sess.Context(), info.Actor()))
 		defer cancel()
 		model, closeConsole := s.cfg.NewConsole(ctx, access.Restrict(s.cfg.API, info.Role), info)
 		defer closeConsole()
