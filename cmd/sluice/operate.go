@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -268,7 +269,10 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	entries, err := eng.AuditLog(ctx, q)
+	// As recorded: --json escapes in its own syntax, the table below with
+	// text.Line (targets, outcomes and reasons quote names and errors from
+	// outside: one row per entry, nothing a terminal obeys).
+	entries, err := eng.AuditRecords(ctx, q)
 	if err != nil {
 		return actionFailed(env, fs.Name(), err)
 	}
@@ -288,8 +292,8 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tOUTCOME\tREASON")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action,
-			e.Target, e.Outcome, e.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), text.Line(e.Actor), text.Line(e.Action),
+			text.Line(e.Target), text.Line(e.Outcome), text.Line(e.Reason))
 	}
 	tw.Flush()
 	return exitOK
