@@ -42,7 +42,7 @@ names that run and exits 0.
 // usage error when the state dir or the target does not exist.
 func actionFailed(env *cliEnv, name string, err error) int {
 	fmt.Fprintf(env.stderr, "sluice %s: %v\n", name, err)
-	if errors.Is(err, engine.ErrNoState) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNoTask) {
+	if errors.Is(err, engine.ErrNoState) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrVersionNotFound) || errors.Is(err, store.ErrNoTask) {
 		return exitUsage
 	}
 	return exitFailed

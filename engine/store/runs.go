@@ -30,6 +30,10 @@ var (
 	ErrDuplicateBatch = errors.New("batch already enqueued")
 	// ErrNotFound: no run with that id.
 	ErrNotFound = errors.New("run not found")
+	// ErrVersionNotFound: the store keeps no such version of the DAG
+	// (never seen, or pruned). It reads as the end of "version 7 of
+	// \"etl\" is not stored".
+	ErrVersionNotFound = errors.New("not stored")
 	// ErrNotQueued: the run left the queue (started, finished or cancelled).
 	ErrNotQueued = errors.New("run is not queued")
 	// ErrDuplicateRerun: a re-run of that run is already queued or
