@@ -38,10 +38,11 @@ RUN_ID is already queued or running, nothing new is queued: the command
 names that run and exits 0.
 `
 
-// actionFailed prints an action's error with the exit code it earns: a
-// usage error when the state dir or the target does not exist.
+// actionFailed prints an action's error, escaped (it may quote names and
+// files), with the exit code it earns: a usage error when the state dir or
+// the target does not exist.
 func actionFailed(env *cliEnv, name string, err error) int {
-	fmt.Fprintf(env.stderr, "sluice %s: %v\n", name, err)
+	fmt.Fprintf(env.stderr, "sluice %s: %s\n", name, text.Line(err.Error()))
 	if errors.Is(err, engine.ErrNoState) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrVersionNotFound) || errors.Is(err, store.ErrNoTask) {
 		return exitUsage
 	}
@@ -165,7 +166,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	what := fmt.Sprintf("run %d", id)
 	if *task != "" {
-		what = fmt.Sprintf("task %s of run %d", *task, id)
+		what = fmt.Sprintf("task %s of run %d", text.Line(*task), id)
 	}
 	if !changed {
 		fmt.Fprintf(env.stdout, "%s is already %s: nothing changed\n", what, state)
@@ -227,10 +228,10 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 		return actionFailed(env, fs.Name(), err)
 	}
 	if !changed {
-		fmt.Fprintf(env.stdout, "%s is already %sd: nothing changed\n", fs.Arg(0), verb)
+		fmt.Fprintf(env.stdout, "%s is already %sd: nothing changed\n", text.Line(fs.Arg(0)), verb)
 		return exitOK
 	}
-	fmt.Fprintf(env.stdout, "%sd %s\n", verb, fs.Arg(0))
+	fmt.Fprintf(env.stdout, "%sd %s\n", verb, text.Line(fs.Arg(0)))
 	return exitOK
 }
 

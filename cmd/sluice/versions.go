@@ -22,12 +22,11 @@ func init() {
 const versionsUsage = `Usage: sluice dags versions NAME [--json] [flags]
 
 Every distinct content of a DAG's file that loaded is a version, numbered
-from 1 and kept in the store (the newest 50, or the engine's --keep-versions,
-and the pinned one). The
-version the file holds now is marked "file", a pinned one "pinned". For a
-DAG from a git source, ORIGIN (origin in --json: hash, short, author,
-subject, when) is the commit the content was first loaded from: who changed
-the file, and why.
+from 1 and kept in the store (the newest 50, or the engine's
+--keep-versions, and the pinned one). The version the file holds now is
+marked "file", a pinned one "pinned". For a DAG from a git source, ORIGIN
+(origin in --json: hash, short, author, subject, when) is the commit the
+content was first loaded from: who changed the file, and why.
 `
 
 // versionFlags is the flag set of a versions command taking nargs
