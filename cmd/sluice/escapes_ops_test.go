@@ -115,7 +115,7 @@ func TestDagsVersionsAndDiffEscapeSourcesAndContent(t *testing.T) {
 	}
 	assertNoRawControl(t, "dags diff", out+errOut)
 	for _, want := range []string{
-		"--- dags/ev\\x1b[2Jil\\nx\\u202e\\u009b.json v1\n", // the label one line
+		"--- dags/ev\\x1b[2Jil\\nx\\u202e\\u009b.json v1\n",            // the label one line
 		"+\t\"a\": \"\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\u009b\",\\r\n", // tab kept, CR shown
 		"\n-\t\"a\": 1\n",
 	} {
@@ -192,7 +192,7 @@ func TestReviewShowEscapesNotesAndDiff(t *testing.T) {
 	hostile := escTitle + escClear + bidi + c1CSI
 	it := &review.Item{ID: 3, Kind: review.KindDeprecate, State: api.ReviewPROpen, Title: "drop " + hostile + "\nforged",
 		Branch: "sluice/" + hostile, BaseBranch: "main", Remote: "origin" + hostile, URL: "https://x/" + hostile,
-		Error: "push: remote said\n" + hostile,
+		Error:    "push: remote said\n" + hostile,
 		Subjects: []review.Subject{{Name: "m" + hostile, Reason: "unused" + hostile, Result: hostile}},
 		Notes:    []string{"note" + hostile},
 		History: []review.Event{{At: time.Now(), State: api.ReviewStaged, Note: "remote: rejected" + hostile + "\nremote: hook said no"},
