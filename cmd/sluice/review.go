@@ -216,9 +216,7 @@ Exit status: 0 listed, 2 usage error or unreadable state.
 		for _, it := range shown {
 			out = append(out, toReviewJSON(it, false))
 		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(env.stdout, out); err != nil {
 			return exitUsage
 		}
 		return exitOK
