@@ -71,8 +71,16 @@ func (e *Engine) audit(ctx context.Context, action, target, reason, result strin
 	}
 }
 
-// AuditLog implements API.
+// AuditLog implements API: the entries with their strings made safe for a
+// terminal (targets and reasons quote names and errors from outside).
 func (e *Engine) AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
+	entries, err := e.AuditRecords(ctx, q)
+	return api.SanitizedAudit(entries), err
+}
+
+// AuditRecords is AuditLog as recorded, nothing escaped: for output that
+// escapes in its own syntax (sluice audit --json), never for a terminal.
+func (e *Engine) AuditRecords(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error) {
 	st, err := e.openStore(ctx, false)
 	if errors.Is(err, ErrNoState) {
 		return nil, nil

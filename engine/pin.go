@@ -9,11 +9,21 @@ import (
 	udiff "github.com/aymanbagabas/go-udiff"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
-// DAGVersions implements API.
+// DAGVersions implements API: the versions with their sources made safe
+// for a terminal.
 func (e *Engine) DAGVersions(ctx context.Context, name string) ([]api.DAGVersion, error) {
+	vs, err := e.DAGVersionRecords(ctx, name)
+	return api.SanitizedVersions(vs), err
+}
+
+// DAGVersionRecords is DAGVersions as stored, nothing escaped: for output
+// that escapes in its own syntax (sluice dags versions --json), never for
+// a terminal.
+func (e *Engine) DAGVersionRecords(ctx context.Context, name string) ([]api.DAGVersion, error) {
 	st, err := e.openStore(ctx, false)
 	if errors.Is(err, ErrNoState) {
 		return nil, nil
@@ -71,33 +81,50 @@ func (e *Engine) DAGVersionDiff(ctx context.Context, name string, v1, v2 int) (s
 	if err != nil {
 		return "", err
 	}
-	return udiff.Unified(versionLabel(a), versionLabel(b), string(a.Content), string(b.Content)), nil
+	// The diff is the files' content: made safe for a terminal, like every
+	// string the engine hands out, its labels (file names) one line each.
+	d := udiff.Unified(versionLabel(a), versionLabel(b), string(a.Content), string(b.Content))
+	return api.SanitizedDiff(d), nil
 }
 
 func versionLabel(v api.DAGVersion) string {
-	return v.Source + " v" + strconv.Itoa(v.Version)
+	return text.Line(v.Source) + " v" + strconv.Itoa(v.Version)
 }
 
 // PinDAG implements API.
 func (e *Engine) PinDAG(ctx context.Context, name string, version int) error {
+	_, err := e.PinDAGChanged(ctx, name, version)
+	return err
+}
+
+// PinDAGChanged is PinDAG that also reports whether anything changed:
+// false when the DAG was pinned to that version already.
+func (e *Engine) PinDAGChanged(ctx context.Context, name string, version int) (bool, error) {
 	changed, err := e.pin(ctx, name, version)
 	result := ""
 	if err == nil && !changed {
 		result = auditUnchanged + ": already pinned to v" + strconv.Itoa(version)
 	}
 	e.audit(ctx, "pin", "dag "+name, "v"+strconv.Itoa(version), result, err)
-	return err
+	return changed, err
 }
 
 // UnpinDAG implements API.
 func (e *Engine) UnpinDAG(ctx context.Context, name string) error {
+	_, err := e.UnpinDAGChanged(ctx, name)
+	return err
+}
+
+// UnpinDAGChanged is UnpinDAG that also reports whether anything changed:
+// false when the DAG was not pinned.
+func (e *Engine) UnpinDAGChanged(ctx context.Context, name string) (bool, error) {
 	changed, err := e.pin(ctx, name, 0)
 	result := ""
 	if err == nil && !changed {
 		result = auditUnchanged + ": not pinned"
 	}
 	e.audit(ctx, "unpin", "dag "+name, "", result, err)
-	return err
+	return changed, err
 }
 
 // pin pins name to version, or unpins it for 0.

@@ -102,7 +102,7 @@ func TestPinnedVersionRunsThroughEditsInvalidFilesAndRestarts(t *testing.T) {
 	if got := run(e, 1); got != "first" {
 		t.Fatalf("side effects %v", got)
 	}
-	if err := e.PinDAG(ctx, "etl", 9); !errors.Is(err, store.ErrNotFound) {
+	if err := e.PinDAG(ctx, "etl", 9); !errors.Is(err, store.ErrVersionNotFound) {
 		t.Fatalf("pinning a version never seen: %v", err)
 	}
 	e.Stop()

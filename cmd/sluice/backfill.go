@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -11,7 +12,23 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 )
+
+// reprocessFlag is --reprocess: a value other than failed, all or none is
+// a usage error, refused while the flags are parsed.
+type reprocessFlag string
+
+func (f *reprocessFlag) String() string { return string(*f) }
+
+func (f *reprocessFlag) Set(s string) error {
+	switch s {
+	case api.ReprocessFailed, api.ReprocessAll, api.ReprocessNone:
+		*f = reprocessFlag(s)
+		return nil
+	}
+	return errors.New("want failed, all or none")
+}
 
 func init() {
 	register(command{name: "backfill", summary: "queue one run of a scheduled DAG per fire time in a range (--dry-run lists them)", run: runBackfill})
@@ -42,7 +59,8 @@ func runBackfill(ctx context.Context, env *cliEnv, args []string) int {
 	to := fs.String("to", "", "last time of the range (RFC 3339, or a duration ago; default now)")
 	dry := fs.Bool("dry-run", false, "list the fire times and what would be skipped; queue nothing")
 	maxActive := fs.Int("max-active", 0, "runs of the backfill queued or running at once (0: no bound)")
-	reprocess := fs.String("reprocess", api.ReprocessFailed, "what to run again: failed, all or none")
+	reprocess := reprocessFlag(api.ReprocessFailed)
+	fs.Var(&reprocess, "reprocess", "what to run again: failed, all or none")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	fs.Usage = func() {
 		fmt.Fprint(env.stderr, backfillUsage+"\nFlags:\n")
@@ -57,7 +75,7 @@ func runBackfill(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	now := time.Now()
-	req := api.BackfillRequest{DAG: fs.Arg(0), DryRun: *dry, MaxActive: *maxActive, Reprocess: *reprocess, To: now}
+	req := api.BackfillRequest{DAG: fs.Arg(0), DryRun: *dry, MaxActive: *maxActive, Reprocess: string(reprocess), To: now}
 	var err error
 	if req.From, err = parseSince(*from, now); err != nil {
 		fmt.Fprintf(env.stderr, "sluice backfill: --from: %v\n", err)
@@ -95,9 +113,9 @@ func runBackfill(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "run   %s\n", t.UTC().Format(time.RFC3339))
 	}
 	for _, s := range plan.Skipped {
-		fmt.Fprintf(env.stdout, "skip  %s  %s\n", s.At.UTC().Format(time.RFC3339), s.Reason)
+		fmt.Fprintf(env.stdout, "skip  %s  %s\n", s.At.UTC().Format(time.RFC3339), text.Line(s.Reason))
 	}
-	fmt.Fprintf(env.stdout, "%s %d runs of %s, skipped %d", verb, len(plan.Fires), req.DAG, len(plan.Skipped))
+	fmt.Fprintf(env.stdout, "%s %d runs of %s, skipped %d", verb, len(plan.Fires), text.Line(req.DAG), len(plan.Skipped))
 	if plan.Backfill.ID != 0 {
 		fmt.Fprintf(env.stdout, " (backfill %d)", plan.Backfill.ID)
 	}
@@ -131,8 +149,8 @@ func runBackfillsList(ctx context.Context, env *cliEnv, args []string) int {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDAG\tSTATE\tPROGRESS\tRANGE\tBY\t")
 	for _, b := range bs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s..%s\t%s\t\n", b.ID, b.DAG, b.State, BackfillProgress(b),
-			b.From.UTC().Format(time.RFC3339), b.To.UTC().Format(time.RFC3339), b.By)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s..%s\t%s\t\n", b.ID, text.Line(b.DAG), b.State, BackfillProgress(b),
+			b.From.UTC().Format(time.RFC3339), b.To.UTC().Format(time.RFC3339), text.Line(b.By))
 	}
 	tw.Flush()
 	return exitOK

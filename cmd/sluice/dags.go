@@ -168,9 +168,7 @@ could not be read or usage error.
 		for _, d := range dags {
 			rows = append(rows, rowOf(d))
 		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
+		if err := writeJSON(env.stdout, rows); err != nil {
 			fmt.Fprintf(env.stderr, "sluice dags list: %v\n", err)
 			return exitUsage
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -37,11 +38,12 @@ RUN_ID is already queued or running, nothing new is queued: the command
 names that run and exits 0.
 `
 
-// actionFailed prints an action's error with the exit code it earns: a
-// usage error when the state dir or the target does not exist.
+// actionFailed prints an action's error, escaped (it may quote names and
+// files), with the exit code it earns: a usage error when the state dir or
+// the target does not exist.
 func actionFailed(env *cliEnv, name string, err error) int {
-	fmt.Fprintf(env.stderr, "sluice %s: %v\n", name, err)
-	if errors.Is(err, engine.ErrNoState) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNoTask) {
+	fmt.Fprintf(env.stderr, "sluice %s: %s\n", name, text.Line(err.Error()))
+	if errors.Is(err, engine.ErrNoState) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrVersionNotFound) || errors.Is(err, store.ErrNoTask) {
 		return exitUsage
 	}
 	return exitFailed
@@ -164,7 +166,7 @@ func runRunsMark(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	what := fmt.Sprintf("run %d", id)
 	if *task != "" {
-		what = fmt.Sprintf("task %s of run %d", *task, id)
+		what = fmt.Sprintf("task %s of run %d", text.Line(*task), id)
 	}
 	if !changed {
 		fmt.Fprintf(env.stdout, "%s is already %s: nothing changed\n", what, state)
@@ -226,10 +228,10 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 		return actionFailed(env, fs.Name(), err)
 	}
 	if !changed {
-		fmt.Fprintf(env.stdout, "%s is already %sd: nothing changed\n", fs.Arg(0), verb)
+		fmt.Fprintf(env.stdout, "%s is already %sd: nothing changed\n", text.Line(fs.Arg(0)), verb)
 		return exitOK
 	}
-	fmt.Fprintf(env.stdout, "%sd %s\n", verb, fs.Arg(0))
+	fmt.Fprintf(env.stdout, "%sd %s\n", verb, text.Line(fs.Arg(0)))
 	return exitOK
 }
 
@@ -268,7 +270,10 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	entries, err := eng.AuditLog(ctx, q)
+	// As recorded: --json escapes in its own syntax, the table below with
+	// text.Line (targets, outcomes and reasons quote names and errors from
+	// outside: one row per entry, nothing a terminal obeys).
+	entries, err := eng.AuditRecords(ctx, q)
 	if err != nil {
 		return actionFailed(env, fs.Name(), err)
 	}
@@ -288,8 +293,8 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) int {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tOUTCOME\tREASON")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action,
-			e.Target, e.Outcome, e.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), text.Line(e.Actor), text.Line(e.Action),
+			text.Line(e.Target), text.Line(e.Outcome), text.Line(e.Reason))
 	}
 	tw.Flush()
 	return exitOK

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/review"
@@ -215,9 +216,7 @@ Exit status: 0 listed, 2 usage error or unreadable state.
 		for _, it := range shown {
 			out = append(out, toReviewJSON(it, false))
 		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(env.stdout, out); err != nil {
 			return exitUsage
 		}
 		return exitOK
@@ -234,7 +233,7 @@ Exit status: 0 listed, 2 usage error or unreadable state.
 		if branch == "" {
 			branch = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, reviewStateText(it), reviewAge(now.Sub(it.CreatedAt)), branch, it.Title)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.Kind, text.Line(reviewStateText(it)), reviewAge(now.Sub(it.CreatedAt)), text.Line(branch), text.Line(it.Title))
 	}
 	tw.Flush()
 	return exitOK
@@ -278,9 +277,7 @@ Exit status: 0 shown, 2 usage error or no such item.
 	}
 	switch {
 	case f.asJSON:
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(toReviewJSON(it, true))
+		writeJSON(env.stdout, toReviewJSON(it, true))
 	case *patchOnly:
 		io.WriteString(env.stdout, it.Diff)
 	default:
@@ -302,20 +299,25 @@ func reviewStateText(it *review.Item) string {
 	return st
 }
 
+// printReview prints an item for a terminal. Titles, branches, remotes,
+// errors, the remote's and GitHub's messages in the history and the diff
+// are anyone's text: escaped (package text), one line each but for the
+// diff and multi-line notes, which keep their lines, indented.
 func printReview(w io.Writer, it *review.Item) {
-	fmt.Fprintf(w, "Review %d: %s\n", it.ID, it.Title)
-	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, reviewStateText(it))
+	l := text.Line
+	fmt.Fprintf(w, "Review %d: %s\n", it.ID, l(it.Title))
+	fmt.Fprintf(w, "Kind:    %s\nState:   %s\n", it.Kind, l(reviewStateText(it)))
 	if it.Branch != "" {
-		fmt.Fprintf(w, "Branch:  %s (on %s at %.7s)\n", it.Branch, it.BaseBranch, it.Base)
+		fmt.Fprintf(w, "Branch:  %s (on %s at %.7s)\n", l(it.Branch), l(it.BaseBranch), l(it.Base))
 	}
 	if it.Remote != "" {
-		fmt.Fprintf(w, "Remote:  %s\n", it.Remote)
+		fmt.Fprintf(w, "Remote:  %s\n", l(it.Remote))
 	}
 	if it.URL != "" {
-		fmt.Fprintf(w, "PR:      %s\n", it.URL)
+		fmt.Fprintf(w, "PR:      %s\n", l(it.URL))
 	}
 	if it.Error != "" {
-		fmt.Fprintf(w, "Error:   %s\n", it.Error)
+		fmt.Fprintf(w, "Error:   %s\n", indented(it.Error, "         "))
 	}
 	noun := "Reports"
 	if it.Kind == review.KindDeprecate {
@@ -323,31 +325,40 @@ func printReview(w io.Writer, it *review.Item) {
 	}
 	fmt.Fprintf(w, "\n%s:\n", noun)
 	for _, s := range it.Subjects {
-		line := fmt.Sprintf("  %s — %s", s.Name, s.Reason)
+		line := fmt.Sprintf("  %s — %s", l(s.Name), l(s.Reason))
 		if it.Kind == review.KindDeprecate {
 			line += fmt.Sprintf(" (importance %.4f)", s.Importance)
 		}
 		if s.Result != "" {
-			line += " [" + s.Result + "]"
+			line += " [" + l(s.Result) + "]"
 		}
 		fmt.Fprintln(w, line)
-		for _, l := range review.EvidenceLines(s.Evidence) {
-			fmt.Fprintf(w, "      %s\n", l)
+		for _, e := range review.EvidenceLines(s.Evidence) {
+			fmt.Fprintf(w, "      %s\n", l(e))
 		}
 	}
 	if len(it.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
 		for _, n := range it.Notes {
-			fmt.Fprintf(w, "  %s\n", n)
+			fmt.Fprintf(w, "  %s\n", indented(n, "  "))
 		}
 	}
 	fmt.Fprintln(w, "\nHistory:")
 	for _, ev := range it.History {
-		fmt.Fprintf(w, "  %s  %-9s %s\n", ev.At.Local().Format("2006-01-02 15:04:05"), ev.State, ev.Note)
+		fmt.Fprintf(w, "  %s  %-9s %s\n", ev.At.Local().Format("2006-01-02 15:04:05"), l(string(ev.State)),
+			indented(ev.Note, strings.Repeat(" ", 33)))
 	}
 	if it.Diff != "" {
-		fmt.Fprintf(w, "\n%s", it.Diff)
+		fmt.Fprintf(w, "\n%s", text.Diff(it.Diff))
 	}
+}
+
+// indented is s escaped for a terminal keeping its lines (text.Block),
+// each line after the first indented by pad: a remote's multi-line message
+// stays readable under its heading.
+func indented(s, pad string) string {
+	s = strings.TrimRight(text.Block(s), "\n")
+	return strings.ReplaceAll(s, "\n", "\n"+pad)
 }
 
 func runReviewApprove(ctx context.Context, env *cliEnv, args []string) int {

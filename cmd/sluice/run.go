@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/loader"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
@@ -64,6 +65,7 @@ type runSettings struct {
 	lease           time.Duration
 	pollInterval    time.Duration
 	missingGrace    time.Duration
+	keepVersions    int
 	loader          loader.Config
 	maxConcurrent   int
 	tagLimits       tagLimitsFlag
@@ -89,7 +91,11 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 	s.loader = lc
 	s.maxConcurrent = envInt(env, "SLUICE_MAX_CONCURRENT_RUNS", runner.DefaultMaxConcurrentRuns, &errs)
 	s.taskParallelism = envInt(env, "SLUICE_TASK_PARALLELISM", 8, &errs)
+	s.keepVersions = envInt(env, "SLUICE_KEEP_VERSIONS", api.DefaultKeepVersions, &errs)
 	s.killGrace = envDuration(env, "SLUICE_KILL_GRACE", 10*time.Second, &errs)
+	s.lease = envDuration(env, "SLUICE_LEASE", 30*time.Second, &errs)
+	s.pollInterval = envDuration(env, "SLUICE_POLL_INTERVAL", 250*time.Millisecond, &errs)
+	s.missingGrace = envDuration(env, "SLUICE_MISSING_DAG_GRACE", 5*time.Minute, &errs)
 	if v := env.getenv("SLUICE_TAG_LIMITS"); v != "" {
 		for _, part := range strings.Split(v, ",") {
 			if err := s.tagLimits.Set(strings.TrimSpace(part)); err != nil {
@@ -109,12 +115,10 @@ func addRunFlags(fs *flag.FlagSet, env *cliEnv) (*runSettings, error) {
 
 	addStateDirFlag(fs, env, &s.stateDir)
 	addStoreFlag(fs, env, &s.store)
-	s.lease = envDuration(env, "SLUICE_LEASE", 30*time.Second, &errs)
-	s.pollInterval = envDuration(env, "SLUICE_POLL_INTERVAL", 250*time.Millisecond, &errs)
-	s.missingGrace = envDuration(env, "SLUICE_MISSING_DAG_GRACE", 5*time.Minute, &errs)
 	fs.DurationVar(&s.lease, "lease", s.lease, "with a shared --store: how old another instance's heartbeat may get before its runs are taken over (env SLUICE_LEASE)")
 	fs.DurationVar(&s.pollInterval, "poll-interval", s.pollInterval, "how often the store is read for runs other processes queued (env SLUICE_POLL_INTERVAL)")
 	fs.DurationVar(&s.missingGrace, "missing-dag-grace", s.missingGrace, "how long a queued run whose DAG file is missing, and whose version is not stored, waits for the file before it fails (env SLUICE_MISSING_DAG_GRACE)")
+	fs.IntVar(&s.keepVersions, "keep-versions", s.keepVersions, "versions of each DAG kept in the store, newest seen first; a pinned one, and one a queued or running run runs, is kept besides (env SLUICE_KEEP_VERSIONS)")
 	flags.RegisterLoader(fs, &s.loader)
 	fs.IntVar(&s.maxConcurrent, "max-concurrent-runs", s.maxConcurrent, "runs running at once, all DAGs together (env SLUICE_MAX_CONCURRENT_RUNS)")
 	fs.Var(&s.tagLimits, "tag-limit", "KEY=VALUE:LIMIT caps running runs of DAGs tagged KEY=VALUE (VALUE * caps each value); repeatable (env SLUICE_TAG_LIMITS, comma-separated)")
@@ -229,8 +233,8 @@ func envDuration(env *cliEnv, name string, def time.Duration, errs *[]error) tim
 
 // config turns the settings into an engine.Config.
 func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
-	if s.maxConcurrent <= 0 || s.taskParallelism <= 0 || s.killGrace <= 0 {
-		return engine.Config{}, errors.New("--max-concurrent-runs, --task-parallelism and --kill-grace must be positive")
+	if s.maxConcurrent <= 0 || s.taskParallelism <= 0 || s.killGrace <= 0 || s.keepVersions <= 0 {
+		return engine.Config{}, errors.New("--max-concurrent-runs, --task-parallelism, --kill-grace and --keep-versions must be positive")
 	}
 	sync := strings.ToUpper(s.synchronous)
 	if sync != store.SyncFull && sync != store.SyncNormal {
@@ -255,6 +259,7 @@ func (s *runSettings) config(log *slog.Logger) (engine.Config, error) {
 		Lease:             s.lease,
 		PollInterval:      s.pollInterval,
 		MissingDAGGrace:   s.missingGrace,
+		KeepVersions:      s.keepVersions,
 		Loader:            s.loader,
 		MaxConcurrentRuns: s.maxConcurrent,
 		TagLimits:         s.tagLimits,

@@ -161,13 +161,3 @@ func waitForRun(ctx context.Context, st store.Interface, id int64) (store.Run, e
 		}
 	}
 }
-
-func printJSON(env *cliEnv, v any) int {
-	enc := json.NewEncoder(env.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(env.stderr, "sluice: %v\n", err)
-		return exitFailed
-	}
-	return exitOK
-}

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/engine/loader"
 )
 
@@ -82,10 +81,10 @@ Flags:
 	for _, root := range fs.Args() {
 		checks, problems, err := eng.Validate(ctx, root)
 		for _, p := range problems {
-			fmt.Fprintf(env.stderr, "sluice validate: %s\n", p)
+			fmt.Fprintf(env.stderr, "sluice validate: %s\n", text.Line(p))
 		}
 		if err != nil {
-			fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
+			fmt.Fprintf(env.stderr, "sluice validate: %s\n", text.Line(err.Error()))
 			if ctx.Err() != nil {
 				return exitUsage
 			}
@@ -93,11 +92,11 @@ Flags:
 			continue
 		}
 		if len(checks) == 0 {
-			fmt.Fprintf(env.stderr, "sluice validate: no .json or .star files under %s\n", root)
+			fmt.Fprintf(env.stderr, "sluice validate: no .json or .star files under %s\n", text.Line(root))
 		}
 		for _, c := range checks {
 			if c.Err != nil {
-				fmt.Fprintf(env.stderr, "sluice validate: %v\n", c.Err)
+				fmt.Fprintf(env.stderr, "sluice validate: %s\n", text.Line(c.Err.Error()))
 				code = exitUsage
 				continue
 			}
@@ -105,7 +104,9 @@ Flags:
 			for _, e := range c.Errors {
 				r.Errors = append(r.Errors, validateError{Node: e.Node, Path: e.Path, Line: e.Line, Col: e.Col, Message: e.Msg})
 				if !*asJSON {
-					fmt.Fprintln(env.stdout, oneLine(e.Error()))
+					// One problem a line, nothing a terminal obeys: file
+					// names and messages quote the files.
+					fmt.Fprintln(env.stdout, text.Line(e.Error()))
 				}
 			}
 			if !r.Valid {
@@ -116,9 +117,7 @@ Flags:
 	}
 
 	if *asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
+		if err := writeJSON(env.stdout, results); err != nil {
 			fmt.Fprintf(env.stderr, "sluice validate: %v\n", err)
 			return exitUsage
 		}
@@ -129,10 +128,4 @@ Flags:
 		code = exitFailed
 	}
 	return code
-}
-
-// oneLine keeps one problem on one line even when a message quotes text
-// with newlines.
-func oneLine(s string) string {
-	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }

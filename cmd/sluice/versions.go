@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strconv"
@@ -23,11 +22,11 @@ func init() {
 const versionsUsage = `Usage: sluice dags versions NAME [--json] [flags]
 
 Every distinct content of a DAG's file that loaded is a version, numbered
-from 1 and kept in the store (the newest 50, and the pinned one). The
-version the file holds now is marked "file", a pinned one "pinned". For a
-DAG from a git source, ORIGIN (origin in --json: hash, short, author,
-subject, when) is the commit the content was first loaded from: who changed
-the file, and why.
+from 1 and kept in the store (the newest 50, or the engine's
+--keep-versions, and the pinned one). The version the file holds now is
+marked "file", a pinned one "pinned". For a DAG from a git source, ORIGIN
+(origin in --json: hash, short, author, subject, when) is the commit the
+content was first loaded from: who changed the file, and why.
 `
 
 // versionFlags is the flag set of a versions command taking nargs
@@ -82,7 +81,9 @@ func runDagsVersions(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	vs, err := eng.DAGVersions(ctx, fs.Arg(0))
+	// As stored: --json escapes in its own syntax, the table with
+	// text.Line (a source is a file name, anyone's text).
+	vs, err := eng.DAGVersionRecords(ctx, fs.Arg(0))
 	if err != nil {
 		return actionFailed(env, fs.Name(), err)
 	}
@@ -90,15 +91,10 @@ func runDagsVersions(ctx context.Context, env *cliEnv, args []string) int {
 		if vs == nil {
 			vs = vs[:0:0]
 		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(vs); err != nil {
-			return exitFailed
-		}
-		return exitOK
+		return printJSON(env, vs)
 	}
 	if len(vs) == 0 {
-		fmt.Fprintf(env.stdout, "no versions of %s stored\n", fs.Arg(0))
+		fmt.Fprintf(env.stdout, "no versions of %s stored\n", text.Line(fs.Arg(0)))
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
@@ -112,7 +108,7 @@ func runDagsVersions(ctx context.Context, env *cliEnv, args []string) int {
 			mark += " pinned"
 		}
 		fmt.Fprintf(tw, "v%d%s\t%s\t%s\t%s\t%s\t%s\t\n", v.Version, mark, v.SHA256[:min(12, len(v.SHA256))],
-			v.FirstSeen.UTC().Format(time.RFC3339), v.LastSeen.UTC().Format(time.RFC3339), v.Source, text.Line(v.Origin.String()))
+			v.FirstSeen.UTC().Format(time.RFC3339), v.LastSeen.UTC().Format(time.RFC3339), text.Line(v.Source), text.Line(v.Origin.String()))
 	}
 	tw.Flush()
 	return exitOK
@@ -141,10 +137,15 @@ func runDagsPin(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	if err := eng.PinDAG(ctx, fs.Arg(0), v); err != nil {
+	changed, err := eng.PinDAGChanged(ctx, fs.Arg(0), v)
+	if err != nil {
 		return actionFailed(env, fs.Name(), err)
 	}
-	fmt.Fprintf(env.stdout, "pinned %s to v%d\n", fs.Arg(0), v)
+	if !changed {
+		fmt.Fprintf(env.stdout, "%s is already pinned to v%d: nothing changed\n", text.Line(fs.Arg(0)), v)
+		return exitOK
+	}
+	fmt.Fprintf(env.stdout, "pinned %s to v%d\n", text.Line(fs.Arg(0)), v)
 	return exitOK
 }
 
@@ -163,10 +164,15 @@ func runDagsUnpin(ctx context.Context, env *cliEnv, args []string) int {
 		return exitUsage
 	}
 	defer eng.Close()
-	if err := eng.UnpinDAG(ctx, fs.Arg(0)); err != nil {
+	changed, err := eng.UnpinDAGChanged(ctx, fs.Arg(0))
+	if err != nil {
 		return actionFailed(env, fs.Name(), err)
 	}
-	fmt.Fprintf(env.stdout, "unpinned %s\n", fs.Arg(0))
+	if !changed {
+		fmt.Fprintf(env.stdout, "%s is not pinned: nothing changed\n", text.Line(fs.Arg(0)))
+		return exitOK
+	}
+	fmt.Fprintf(env.stdout, "unpinned %s\n", text.Line(fs.Arg(0)))
 	return exitOK
 }
 
@@ -198,9 +204,11 @@ func runDagsDiff(ctx context.Context, env *cliEnv, args []string) int {
 		return actionFailed(env, fs.Name(), err)
 	}
 	if d == "" {
-		fmt.Fprintf(env.stdout, "v%d and v%d of %s are the same\n", v1, v2, fs.Arg(0))
+		fmt.Fprintf(env.stdout, "v%d and v%d of %s are the same\n", v1, v2, text.Line(fs.Arg(0)))
 		return exitOK
 	}
-	fmt.Fprint(env.stdout, d)
+	// The engine escaped the content already; text.Diff again is cheap
+	// and keeps this output safe whatever hands it the diff.
+	fmt.Fprint(env.stdout, text.Diff(d))
 	return exitOK
 }

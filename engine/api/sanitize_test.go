@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const hostile = "x\x1b]0;pwned\x07\x1b[2J\u202e\n"
+const hostile = "x\x1b]0;pwned\x07\x1b[2J\u202e\u009b\n"
 
 func hostileSnapshot() *Snapshot {
 	def := &DAGDef{Description: hostile, Tags: map[string]string{hostile: hostile},

@@ -227,7 +227,7 @@ func (r *Runner) storedVersion(ctx context.Context, name string, version int) (*
 	}
 	def, err := sd.StoredVersion(ctx, name, version)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+		if !errors.Is(err, store.ErrVersionNotFound) && ctx.Err() == nil {
 			r.log.Warn("reading a missing dag's stored version", "dag", name, "version", version, "err", err)
 		}
 		return nil, err

@@ -106,7 +106,7 @@ func (s *storedDAGs) StoredVersion(_ context.Context, name string, version int) 
 	if d, ok := s.versions[version]; ok && name == "etl" {
 		return d, nil
 	}
-	return nil, fmt.Errorf("version %d of %q: %w", version, name, store.ErrNotFound)
+	return nil, fmt.Errorf("version %d of %q is %w", version, name, store.ErrVersionNotFound)
 }
 
 // TestMissingDAGRunsItsStoredVersionAtOnce: a DAG file that goes missing

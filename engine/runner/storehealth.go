@@ -117,7 +117,7 @@ func (r *Runner) retryWrite(ar *activeRun, what string, write func() error) erro
 }
 
 func permanentStoreError(err error) bool {
-	return errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotQueued) ||
+	return errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrVersionNotFound) || errors.Is(err, store.ErrNotQueued) ||
 		errors.Is(err, store.ErrClosed) || errors.Is(err, context.Canceled)
 }
 

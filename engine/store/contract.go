@@ -238,9 +238,9 @@ type Versions interface {
 	RecordDAGVersions(ctx context.Context, vs []api.DAGVersion, keep int) ([]Recorded, error)
 	// DAGVersions lists a DAG's versions without content, newest first.
 	DAGVersions(ctx context.Context, dag string) ([]api.DAGVersion, error)
-	// DAGVersion returns one version with its content; ErrNotFound.
+	// DAGVersion returns one version with its content; ErrVersionNotFound.
 	DAGVersion(ctx context.Context, dag string, version int) (api.DAGVersion, error)
-	// PinDAG pins a stored version (ErrNotFound otherwise); it reports
+	// PinDAG pins a stored version (ErrVersionNotFound otherwise); it reports
 	// false when the DAG was pinned to that version already.
 	PinDAG(ctx context.Context, dag string, p api.DAGPin) (bool, error)
 	UnpinDAG(ctx context.Context, dag string) (bool, error)

@@ -31,6 +31,10 @@ var (
 	// ErrNotFound: no run, backfill or DAG version with that id; every
 	// wrap names which ("backfill 3: not found").
 	ErrNotFound = errors.New("not found")
+	// ErrVersionNotFound: the store keeps no such version of the DAG
+	// (never seen, or pruned). It reads as the end of "version 7 of
+	// \"etl\" is not stored".
+	ErrVersionNotFound = errors.New("not stored")
 	// ErrNotQueued: the run left the queue (started, finished or cancelled).
 	ErrNotQueued = errors.New("run is not queued")
 	// ErrDuplicateRerun: a re-run of that run is already queued or

@@ -118,7 +118,7 @@ func (s *Store) DAGVersion(ctx context.Context, dag string, version int) (api.DA
 		origin_commit, origin_author, origin_subject, origin_at FROM dag_versions
 		WHERE dag = ? AND version = ?`, dag, version).Scan(&v.SHA256, &v.Source, &v.Content, &first, &last, &o.Hash, &o.Author, &o.Subject, &o.At)
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.DAGVersion{}, fmt.Errorf("version %d of %q: %w", version, dag, ErrNotFound)
+		return api.DAGVersion{}, fmt.Errorf("version %d of %q is %w", version, dag, ErrVersionNotFound)
 	}
 	if err != nil {
 		return api.DAGVersion{}, fmt.Errorf("reading version %d of %q: %w", version, dag, err)
@@ -136,7 +136,7 @@ func (s *Store) PinDAG(ctx context.Context, dag string, p api.DAGPin) (changed b
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("version %d: %w", p.Version, ErrNotFound)
+			return fmt.Errorf("version %d of %q is %w", p.Version, dag, ErrVersionNotFound)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO dag_pins (dag, version, pinned_by, pinned_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (dag) DO UPDATE SET version = excluded.version, pinned_by = excluded.pinned_by, pinned_at = excluded.pinned_at

@@ -170,8 +170,15 @@ func TestSparkline(t *testing.T) {
 
 func TestOneLineAndPlural(t *testing.T) {
 	t.Parallel()
-	if got := OneLine("a\nb\tc\x1b[31m"); got != "a b c[31m" {
-		t.Errorf("OneLine = %q", got)
+	for in, want := range map[string]string{
+		"a\nb\tc":                   "a b c",
+		"a\x1b[31m\x1b]0;T\x07":     `a\x1b[31m\x1b]0;T\x07`,
+		"rev\u202egnp \u009b2J\x7f": `rev\u202egnp \u009b2J\x7f`,
+		"clean ✓":                   "clean ✓",
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
 	}
 	if Plural(1, "item") != "1 item" || Plural(2, "item") != "2 items" || Plural(0, "sensor") != "0 sensors" {
 		t.Error("Plural")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/views/styles"
 )
 
@@ -138,21 +139,19 @@ func Lines(text string, width, height int) string {
 	return strings.Join(out, "\n")
 }
 
-// OneLine makes text safe for a single row: newlines and tabs become spaces
-// and control characters are dropped.
+// OneLine makes text safe for a single row: newlines and tabs become
+// spaces, and every other control, C1 or bidi-override character is shown
+// escaped (text.Line), as everywhere else strings from outside are shown.
 func OneLine(s string) string {
-	if !strings.ContainsAny(s, "\n\r\t\x1b") {
-		return s
+	if strings.ContainsAny(s, "\n\r\t") {
+		s = strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == '\t' {
+				return ' '
+			}
+			return r
+		}, s)
 	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case r < 0x20 || r == 0x7f:
-			return -1
-		}
-		return r
-	}, s)
+	return text.Line(s)
 }
 
 var sparkBlocks = []rune("▁▂▃▄▅▆▇█")

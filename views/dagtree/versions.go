@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -81,7 +82,9 @@ func (m *Model) diffText(diff string) string {
 	if diff == "" {
 		return st.Muted.Render("no difference")
 	}
-	lines := strings.Split(strings.TrimRight(diff, "\n"), "\n")
+	// A diff is files' content: escaped by the engine, and again here,
+	// which costs nothing on clean text.
+	lines := strings.Split(strings.TrimRight(text.Diff(diff), "\n"), "\n")
 	for i, l := range lines {
 		switch {
 		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
@@ -258,7 +261,7 @@ func (m *Model) versionRow(i, width int) string {
 		sum = sum[:12]
 	}
 	return common.Columns(width, []int{14, 14, 20, 20}, label, sum,
-		x.FirstSeen.UTC().Format("2006-01-02 15:04"), x.LastSeen.UTC().Format("2006-01-02 15:04"), x.Source)
+		x.FirstSeen.UTC().Format("2006-01-02 15:04"), x.LastSeen.UTC().Format("2006-01-02 15:04"), text.Line(x.Source))
 }
 
 // versionsHelp is the footer while the versions are open.

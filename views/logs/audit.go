@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/api/text"
 	"github.com/sluice-dev/sluice/views/common"
 )
 
@@ -96,7 +97,7 @@ func (m *Model) auditRow(i, width int) string {
 		outcome += "  " + st.Muted.Render("“"+common.OneLine(e.Reason)+"”")
 	}
 	return common.Columns(width, []int{14, 8, 9, 18},
-		st.Muted.Render(e.At.Format("01-02 15:04:05")), common.OneLine(e.Actor), e.Action,
+		st.Muted.Render(e.At.Format("01-02 15:04:05")), common.OneLine(e.Actor), common.OneLine(e.Action),
 		common.OneLine(e.Target), outcome)
 }
 
@@ -106,13 +107,15 @@ func (m *Model) auditEntryText(e *api.AuditEntry) string {
 	field := func(k, v string) string { return wrap.Render(st.Label.Render(fmt.Sprintf("%-8s", k)) + v) }
 	lines := []string{
 		field("time", e.At.Format("2006-01-02 15:04:05.000 MST")),
-		field("actor", e.Actor),
-		field("action", e.Action),
-		field("target", e.Target),
-		field("outcome", e.Outcome),
+		// The engine hands out sanitised entries; escaping again costs
+		// nothing on clean text and keeps the view safe whatever feeds it.
+		field("actor", text.Line(e.Actor)),
+		field("action", text.Line(e.Action)),
+		field("target", text.Line(e.Target)),
+		field("outcome", text.Block(e.Outcome)),
 	}
 	if e.Reason != "" {
-		lines = append(lines, field("reason", e.Reason))
+		lines = append(lines, field("reason", text.Block(e.Reason)))
 	}
 	return strings.Join(lines, "\n")
 }

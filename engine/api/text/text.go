@@ -12,7 +12,11 @@
 // where a newline would forge a row. Block keeps newlines and tabs: for the
 // views that deliberately render multi-line text (task output, diffs).
 //
-// Both are idempotent (the escapes are printable) and return their argument
+// Diff is Block for diffs, escaping every CR. JSON is for machine-readable
+// output: it escapes what encoding/json leaves raw in JSON's own syntax, so
+// the value read back is unchanged.
+//
+// All are idempotent (the escapes are printable) and return their argument
 // unchanged, without allocating, when there is nothing to escape.
 package text
 

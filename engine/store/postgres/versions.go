@@ -128,7 +128,7 @@ func (s *Store) DAGVersion(ctx context.Context, dag string, version int) (api.DA
 		origin_commit, origin_author, origin_subject, origin_at FROM dag_versions
 		WHERE dag = $1 AND version = $2`, dag, version).Scan(&v.SHA256, &v.Source, &v.Content, &first, &last, &o.Hash, &o.Author, &o.Subject, &o.At)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return api.DAGVersion{}, fmt.Errorf("version %d of %q: %w", version, dag, store.ErrNotFound)
+		return api.DAGVersion{}, fmt.Errorf("version %d of %q is %w", version, dag, store.ErrVersionNotFound)
 	}
 	if err != nil {
 		return api.DAGVersion{}, fmt.Errorf("reading version %d of %q: %w", version, dag, err)
@@ -147,7 +147,7 @@ func (s *Store) PinDAG(ctx context.Context, dag string, p api.DAGPin) (changed b
 			return err
 		}
 		if !exists {
-			return fmt.Errorf("version %d: %w", p.Version, store.ErrNotFound)
+			return fmt.Errorf("version %d of %q is %w", p.Version, dag, store.ErrVersionNotFound)
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO dag_pins (dag, version, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (dag) DO UPDATE SET version = excluded.version, pinned_by = excluded.pinned_by, pinned_at = excluded.pinned_at

@@ -57,7 +57,7 @@ func testDAGVersionsNumberedAndDeduplicated(t *testing.T, h harness) {
 	if err != nil || string(one.Content) != "one" {
 		t.Fatalf("version 1 = %+v, %v", one, err)
 	}
-	if _, err := s.DAGVersion(ctx, "etl", 9); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DAGVersion(ctx, "etl", 9); !errors.Is(err, store.ErrVersionNotFound) || err.Error() != `version 9 of "etl" is not stored` {
 		t.Fatalf("version 9: %v", err)
 	}
 }
@@ -146,7 +146,7 @@ func testDAGPins(t *testing.T, h harness) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.PinDAG(ctx, "etl", api.DAGPin{Version: 5, By: "olga", At: at}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.PinDAG(ctx, "etl", api.DAGPin{Version: 5, By: "olga", At: at}); !errors.Is(err, store.ErrVersionNotFound) || errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("pinning a version not stored: %v", err)
 	}
 	if changed, err := s.PinDAG(ctx, "etl", api.DAGPin{Version: 1, By: "olga", At: at}); err != nil || !changed {
