@@ -238,7 +238,7 @@ func pauseCommand(ctx context.Context, env *cliEnv, args []string, paused bool) 
 const auditUsage = `Usage: sluice audit [--json] [--since DURATION|TIME] [--limit N] [flags]
 
 Lists the operator actions recorded in the state dir's store, newest
-first: who (the SSH user in 'sluice serve', the OS user otherwise), when,
+first: who (the SSH key — comment and fingerprint — in 'sluice serve', the OS user otherwise), when,
 what, on what, the outcome and the reason. --since takes a duration
 ("24h": that long ago) or an RFC 3339 time.
 `
