@@ -1,6 +1,8 @@
 # Sluice. `make demo` runs the console on an embedded platform; `make test`
-# runs every test. Only Go is needed; tests that drive a real terminal use tmux
-# (installed by .ci/run on CI).
+# runs every test. `make demo` needs only Go; `make test` also needs what
+# README's Prerequisites list (a C compiler for -race, git, tmux) and names
+# what is missing (the prereq target); .ci/run installs them on CI, with
+# PostgreSQL for the shared-store tests.
 GO        ?= go
 BIN       := bin/sluice
 PKGS      := ./...

@@ -29,6 +29,9 @@ func (e *Engine) offlineLoader() (*loader.Loader, error) {
 // state dir (StateDir/git) unless set.
 func (c Config) loaderConfig() loader.Config {
 	lc := c.Loader
+	if lc.Clock == nil {
+		lc.Clock = c.Clock
+	}
 	if lc.GitMirrorDir == "" && c.StateDir != "" {
 		lc.GitMirrorDir = filepath.Join(c.StateDir, "git")
 	}

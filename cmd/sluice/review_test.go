@@ -297,6 +297,16 @@ func TestReviewCLIReject(t *testing.T) {
 	if code, _, errOut := dagsRun(t, env, "review", "approve", id); code != exitUsage || !strings.Contains(errOut, "rejected") {
 		t.Errorf("approving a rejected item: %d %s", code, errOut)
 	}
+	// A review that does not exist is named once per message.
+	for verb, want := range map[string]string{
+		"approve": "sluice review approve: approving review 999: review item not found\n",
+		"reject":  "sluice review reject: rejecting review 999: review item not found\n",
+		"show":    "sluice review show: review 999: review item not found\n",
+	} {
+		if code, _, errOut := dagsRun(t, env, "review", verb, "999"); code != exitUsage || errOut != want {
+			t.Errorf("review %s of a missing item: %d %q, want %q", verb, code, errOut, want)
+		}
+	}
 	if out := reviewGit(t, f.remote, "branch", "--list", "sluice/*"); out != "" {
 		t.Errorf("rejecting pushed something: %q", out)
 	}

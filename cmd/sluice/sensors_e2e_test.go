@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor"
@@ -84,6 +87,20 @@ func TestReplayAndResetOffsetsOnTheBinary(t *testing.T) {
 	}, "three failed batch runs and offsets committed through 6")
 	orig := batches[len(batches)-1] // the oldest
 
+	// From here the broker notes every fetch, and any that asks for a
+	// record before the committed offset: a replay reads none from Kafka.
+	var fetches, rereads atomic.Int64
+	broker.Cluster().ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fetches.Add(1)
+		for _, tp := range req.(*kmsg.FetchRequest).Topics {
+			for _, p := range tp.Partitions {
+				if p.FetchOffset < 6 {
+					rereads.Add(1)
+				}
+			}
+		}
+		return nil, nil, false // observed, then served as usual
+	})
 	code, out, errOut := sluiceCLI(t, bin, vars, "sensors", "replay", strconv.FormatInt(orig.ID, 10), "--reason", "lookup fixed")
 	if code != exitOK || !strings.Contains(out, "a replay of run "+strconv.FormatInt(orig.ID, 10)+"'s batch "+orig.Batch) {
 		t.Fatalf("replay: %d %q %s", code, out, errOut)
@@ -103,6 +120,11 @@ func TestReplayAndResetOffsetsOnTheBinary(t *testing.T) {
 	}
 	if !at(6) {
 		t.Fatalf("the replay moved the group: %+v", group())
+	}
+	seen := fetches.Load()
+	enginetest.Eventually(t, 20*time.Second, func() bool { return fetches.Load() > seen }, "the sensor fetching again after the replay")
+	if n := rereads.Load(); n != 0 {
+		t.Fatalf("%d fetches asked for records before offset 6 during the replay", n)
 	}
 
 	reset := func(extra ...string) (int, string, string) {

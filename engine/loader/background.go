@@ -2,7 +2,6 @@ package loader
 
 import (
 	"context"
-	"time"
 )
 
 // Starlark files run up to dag's wall-clock limit each; thirty slow ones
@@ -77,7 +76,7 @@ func (l *Loader) applyEvaluated(source string, r fileResult) {
 		return
 	}
 	delete(l.pending, ref)
-	changes, _ := l.reg.apply(scanOutcome{source: source, results: []fileResult{r}, partial: true}, time.Now())
+	changes, _ := l.reg.apply(scanOutcome{source: source, results: []fileResult{r}, partial: true}, l.now())
 	if len(changes) > 0 {
 		l.view, l.scheds = l.reg.all()
 	}

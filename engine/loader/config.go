@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/gitauth"
 )
 
@@ -52,6 +53,11 @@ type Config struct {
 	// EnvAllow names the variables, beyond SLUICE_DAG_*, that env() in
 	// Starlark files may read; any other reads as unset.
 	EnvAllow []string
+
+	// Clock stamps what the loader records (first and last seen, scan
+	// times, next fire times); nil is the real clock. Debounce and scan
+	// deadlines run on real time.
+	Clock clock.Clock
 
 	// S3ClientOptions are applied last to the S3 client's options, after the
 	// standard AWS configuration chain: tests use them for static

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
@@ -341,7 +342,7 @@ func (l *Loader) scan(ctx context.Context, states []*sourceState, deferStar bool
 // st.scanMu.
 func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (scanOutcome, error) {
 	start := time.Now()
-	out := scanOutcome{source: st.src.Name(), start: start}
+	out := scanOutcome{source: st.src.Name(), start: l.now()}
 	scanCtx, cancel := context.WithTimeout(ctx, l.cfg.scanTimeout())
 	defer cancel()
 	listing, err := st.src.List(scanCtx)
@@ -465,7 +466,7 @@ func (l *Loader) readOne(ctx context.Context, src Source, r *fileResult, known m
 // and signals Changes once. It returns the files changed and the files
 // invalid in the committed sources.
 func (l *Loader) commit(states []*sourceState, outs []scanOutcome, errs []error) (changed, invalid int, all []Change) {
-	now := time.Now()
+	now := l.now()
 	type healthLog struct{ prev, cur api.Source }
 	var healthLogs []healthLog
 	l.mu.Lock()
@@ -576,11 +577,14 @@ func (l *Loader) notify() {
 	}
 }
 
+// now is the loader's clock's time.
+func (l *Loader) now() time.Time { return clock.Or(l.cfg.Clock).Now() }
+
 // DAGs returns the registry, sorted by name (for one name, the file holding
 // it first). The slice and its error lines are the caller's; Def values are
 // shared and immutable.
 func (l *Loader) DAGs() []api.DAG {
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]api.DAG, len(l.view))

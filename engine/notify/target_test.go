@@ -112,3 +112,33 @@ func TestDeriveSensorsAndReviews(t *testing.T) {
 		}
 	}
 }
+
+// TestDeriveDAGStatuses: a DAG's status changes give one event each —
+// invalid, recovered, disabled — and a DAG first seen disabled, or seen
+// again unchanged, gives none.
+func TestDeriveDAGStatuses(t *testing.T) {
+	t.Parallel()
+	d := newDeriver()
+	now := time.Unix(1_700_000_000, 0)
+	steps := []struct {
+		etl, old api.DAGStatus
+		want     string
+	}{
+		{api.DAGActive, api.DAGDisabled, "[]"}, // the baseline
+		{api.DAGInvalid, api.DAGDisabled, "[dag.invalid:dag/etl]"},
+		{api.DAGActive, api.DAGDisabled, "[dag.recovered:dag/etl]"},
+		{api.DAGDisabled, api.DAGDisabled, "[dag.disabled:dag/etl]"},
+		{api.DAGDisabled, api.DAGDisabled, "[]"},
+		{api.DAGActive, api.DAGActive, "[]"}, // enabled again: no event
+	}
+	for i, st := range steps {
+		snap := &api.Snapshot{DAGs: []api.DAG{{Name: "etl", Status: st.etl}, {Name: "old", Status: st.old}}}
+		var got []string
+		for _, ev := range d.derive(snap, now) {
+			got = append(got, ev.Type+":"+ev.Subject)
+		}
+		if fmt.Sprint(got) != st.want && !(st.want == "[]" && got == nil) {
+			t.Fatalf("step %d: %v, want %s", i, got, st.want)
+		}
+	}
+}

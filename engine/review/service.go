@@ -143,7 +143,13 @@ func (s *Service) Refresh(ctx context.Context) error {
 func (s *Service) List(ctx context.Context) ([]*Item, error) { return s.store.Reviews(ctx) }
 
 // Get returns one item, or ErrNotFound.
-func (s *Service) Get(ctx context.Context, id int64) (*Item, error) { return s.store.Review(ctx, id) }
+func (s *Service) Get(ctx context.Context, id int64) (*Item, error) {
+	it, err := s.store.Review(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("review %d: %w", id, err)
+	}
+	return it, nil
+}
 
 // lock serialises an action across the process and other processes sharing
 // the state dir.

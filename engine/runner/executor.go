@@ -57,6 +57,18 @@ func (r *Runner) execute(ctx context.Context, ar *activeRun) {
 	}
 	r.mu.Unlock()
 
+	if ar.run.DAGVersion == 0 && ar.def.Version != 0 {
+		// Queued before its DAG had a stored version (a trigger on a fresh
+		// state dir): it records the one it runs, which a re-run runs again.
+		if err := r.st.SetClaimedVersion(persistCtx, ar.claim, ar.def.Version); err != nil {
+			log.Warn("recording the run's dag version", "err", err)
+		} else {
+			r.mu.Lock()
+			ar.run.DAGVersion = ar.def.Version
+			r.mu.Unlock()
+		}
+	}
+
 	if needsRunFiles(ar.def) {
 		// Written before any task starts: a run (a Kafka batch) whose files
 		// cannot be written yet waits for room instead of failing.

@@ -271,3 +271,21 @@ func TestCrashedRunOfMissingDAGRequeuedFromItsVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestRunQueuedWithoutVersionRecordsTheOneItRuns: a run queued before its
+// DAG had a stored version (sluice trigger on a fresh state dir) records
+// the version it ran, so a re-run runs that one again.
+func TestRunQueuedWithoutVersionRecordsTheOneItRuns(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	def := h.dags.add(t, "etl", `{"nodes": [{"id": "a", "type": "local", "config": {"command": "true"}}]}`)
+	def.Version = 3
+	h.start()
+	id, err := h.st.CreateRun(t.Context(), store.NewRun{DAG: "etl", External: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := h.waitRun(id); run.State != api.RunSuccess || run.DAGVersion != 3 {
+		t.Fatalf("run ended %q with version %d, want success with version 3", run.State, run.DAGVersion)
+	}
+}

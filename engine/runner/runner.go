@@ -407,7 +407,7 @@ func (r *Runner) dispatch(ctx context.Context) {
 	info := r.info(memo)
 	lim := r.cfg.Limits.claimLimits(info)
 	for {
-		claims, _, err := r.st.ClaimRuns(ctx, r.id, time.Now(), lim, claimBatch)
+		claims, _, err := r.st.ClaimRuns(ctx, r.id, r.clock.Now(), lim, claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				// The runs stay queued, in order; claiming waits a backoff.

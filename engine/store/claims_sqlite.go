@@ -110,6 +110,21 @@ func holds(ctx context.Context, tx *sql.Tx, c ClaimRef) error {
 	return err
 }
 
+// SetClaimedVersion records the version a claimed run runs, if it has none.
+func (s *Store) SetClaimedVersion(ctx context.Context, c ClaimRef, version int) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := holds(ctx, tx, c); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE runs SET dag_version = ? WHERE id = ? AND dag_version IS NULL", version, c.RunID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("recording the dag version of run %d: %w", c.RunID, err)
+	}
+	return nil
+}
+
 // PutClaimedAttempts stores task rows while the claim holds.
 func (s *Store) PutClaimedAttempts(ctx context.Context, c ClaimRef, as []Attempt) error {
 	return s.write(ctx, func(tx *sql.Tx) error {

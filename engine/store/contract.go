@@ -91,6 +91,11 @@ type Claims interface {
 	// FinishClaimed settles a claimed run like FinishRun while the claim
 	// holds; ErrFenced (nothing written) once it does not.
 	FinishClaimed(ctx context.Context, c ClaimRef, state api.RunState, errMsg string, at time.Time, settle []Attempt) error
+	// SetClaimedVersion records the DAG version a claimed run runs when it
+	// was queued without one (a trigger before any version was stored);
+	// a version already recorded stays. ErrFenced (nothing written) once
+	// the claim does not hold.
+	SetClaimedVersion(ctx context.Context, c ClaimRef, version int) error
 	// ReleaseClaims settles instance's running runs as interrupted (its
 	// clean stop), re-queueing those retry accepts.
 	ReleaseClaims(ctx context.Context, instance string, at time.Time, retry func(Run) bool) ([]Interrupted, error)

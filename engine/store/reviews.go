@@ -130,7 +130,7 @@ func scanReview(sc rowScanner) (ReviewRecord, error) {
 func (s *Store) Review(ctx context.Context, id int64) (ReviewRecord, error) {
 	r, err := scanReview(s.db.QueryRowContext(ctx, "SELECT "+reviewColumns+" FROM reviews WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return ReviewRecord{}, fmt.Errorf("review %d: %w", id, ErrReviewNotFound)
+		return ReviewRecord{}, ErrReviewNotFound // the caller names the review
 	}
 	if err != nil {
 		return ReviewRecord{}, fmt.Errorf("reading review %d: %w", id, err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -314,6 +315,25 @@ func (s *Store) PutClaimedAttempts(ctx context.Context, c store.ClaimRef, as []s
 	}
 	if err := s.puts.do(ctx, claimedWrite{ref: c, as: as}).err; err != nil {
 		return fmt.Errorf("storing task rows of run %d: %w", c.RunID, err)
+	}
+	return nil
+}
+
+// SetClaimedVersion records the version a claimed run runs, if it has none.
+func (s *Store) SetClaimedVersion(ctx context.Context, c store.ClaimRef, version int) error {
+	db, err := s.q()
+	if err != nil {
+		return err
+	}
+	var one int
+	err = db.QueryRow(ctx, `UPDATE runs SET dag_version = coalesce(dag_version, $4)
+		WHERE id = $1 AND instance = $2 AND claim = $3 AND state = 'running' RETURNING 1`,
+		c.RunID, c.Instance, c.Token, version).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = fmt.Errorf("writing run %d as instance %s (claim %d): %w", c.RunID, c.Instance, c.Token, store.ErrFenced)
+	}
+	if err != nil {
+		return fmt.Errorf("recording the dag version of run %d: %w", c.RunID, err)
 	}
 	return nil
 }

@@ -110,7 +110,7 @@ func (s *Store) Review(ctx context.Context, id int64) (store.ReviewRecord, error
 	}
 	r, err := scanReview(db.QueryRow(ctx, "SELECT "+reviewColumns+" FROM reviews WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ReviewRecord{}, fmt.Errorf("review %d: %w", id, store.ErrReviewNotFound)
+		return store.ReviewRecord{}, store.ErrReviewNotFound // the caller names the review
 	}
 	if err != nil {
 		return store.ReviewRecord{}, fmt.Errorf("reading review %d: %w", id, err)

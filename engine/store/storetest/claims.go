@@ -370,3 +370,39 @@ func testClaimedRunsAndTheirTaskRows(t *testing.T, h harness) {
 		t.Fatalf("write after the finish: %v, want ErrFenced", err)
 	}
 }
+
+// testClaimedRunRecordsItsVersion: a run queued without a DAG version gets
+// the one it runs, once; a recorded one stays; a settled claim writes
+// nothing.
+func testClaimedRunRecordsItsVersion(t *testing.T, h harness) {
+	s := h.open(t)
+	ctx := context.Background()
+	bare, err := s.CreateRun(ctx, store.NewRun{DAG: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned, err := s.CreateRun(ctx, store.NewRun{DAG: "d", DAGVersion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := s.ClaimRuns(ctx, "i", time.Now(), store.ClaimLimits{}, 2)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("claimed %d: %v", len(cs), err)
+	}
+	for _, c := range cs {
+		if err := s.SetClaimedVersion(ctx, c.Ref(), 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[int64]int{bare: 5, pinned: 2} {
+		if r, err := s.Run(ctx, id); err != nil || r.DAGVersion != want {
+			t.Fatalf("run %d has version %d (%v), want %d", id, r.DAGVersion, err, want)
+		}
+	}
+	if err := s.FinishClaimed(ctx, cs[0].Ref(), api.RunSuccess, "", time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetClaimedVersion(ctx, cs[0].Ref(), 9); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("after the finish: %v, want ErrFenced", err)
+	}
+}

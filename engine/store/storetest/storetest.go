@@ -67,6 +67,7 @@ func Run(t *testing.T, b Backend) {
 		{"ClaimOrderIsPriorityThenAge", testClaimOrderIsPriorityThenAge},
 		{"ClaimLimitsHoldAcrossInstances", testClaimLimitsHoldAcrossInstances},
 		{"ClaimedRunsAndTheirTaskRows", testClaimedRunsAndTheirTaskRows},
+		{"ClaimedRunRecordsItsVersion", testClaimedRunRecordsItsVersion},
 		{"ReapFencesTheDeadInstance", testReapFencesTheDeadInstance},
 		{"ReleaseClaimsTouchesOnlyOwnRuns", testReleaseClaimsTouchesOnlyOwnRuns},
 		{"InstancesRegisterAndHeartbeat", testInstancesRegisterAndHeartbeat},
