@@ -125,6 +125,7 @@ type Engine struct {
 	sched    *runner.Scheduler
 
 	sensors *sensor.Manager
+	lagRec  *lagRecorder
 	reviews *review.Service
 	// cluster shows the other instances' runs and ticks (shared store).
 	cluster *clusterView
@@ -313,6 +314,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			// Paused DAGs stay paused across restarts: read before the
 			// schedules start.
 			{"kafka sensors", e.sensors, func() { e.syncSensors(); e.refreshPauses(ctx) }},
+			{"sensor lag recorder", e.lagRec, nil},
 			{"scheduler", e.sched, nil},
 		}
 		if e.cluster != nil {

@@ -26,6 +26,7 @@ func (e *Engine) newSensors() error {
 		return fmt.Errorf("preparing kafka sensors: %w", err)
 	}
 	e.sensors = m
+	e.lagRec = newLagRecorder(e.st, m.Snapshot, e.runner.Instance, e.cfg.SensorLag.Interval, e.log.With("component", "sensor lag"))
 	return nil
 }
 

@@ -40,8 +40,7 @@ func (e *Engine) Status(ctx context.Context) (api.Status, error) {
 		dags, sources = snap.DAGs, snap.Sources
 		s.Queue.Queued, s.Queue.Running = len(snap.Runs.Queued), len(snap.Runs.Running)
 		for _, sn := range snap.Sensors {
-			ss := api.StatusSensor{DAG: sn.DAG, Index: sn.Index, Topics: sn.Topics, Status: sn.Status,
-				LagStatus: sn.Lag.Status, Lag: sn.Lag.TotalLag, Error: sn.Error}
+			ss := withReading(api.StatusSensor{DAG: sn.DAG, Index: sn.Index, Topics: sn.Topics}, lagReading(sn, "", s.At))
 			if len(sn.Ticks) > 0 {
 				ss.LastTick = sn.Ticks[0].Start
 			}
@@ -100,6 +99,14 @@ func (e *Engine) offlineQueueAndSensors(ctx context.Context, s *api.Status, dags
 	} else {
 		s.Store.Error = fmt.Sprintf("listing running runs: %v", err)
 	}
+	readings := map[sensorKey]store.SensorLag{}
+	if ls, err := st.SensorLags(ctx); err == nil {
+		for _, l := range ls {
+			readings[sensorKey{l.DAG, l.Sensor}] = l
+		}
+	} else {
+		s.Store.Error = err.Error()
+	}
 	for _, d := range dags {
 		for _, ss := range sensorsOf(d) {
 			if ticks, err := st.RecentTicks(ctx, ss.DAG, ss.Index, 1); err == nil && len(ticks) > 0 {
@@ -108,12 +115,30 @@ func (e *Engine) offlineQueueAndSensors(ctx context.Context, s *api.Status, dags
 					ss.Status = api.SensorError
 				}
 			}
+			if l, ok := readings[sensorKey{ss.DAG, ss.Index}]; ok {
+				ss = recordedSensor(ss, l, s.Engine.Running, s.At)
+			}
 			s.Sensors = append(s.Sensors, ss)
 		}
 	}
 }
 
-// sensorsOf lists the sensors of an active DAG's definition, lag unknown.
+// recordedSensor shows a sensor as the engine running it recorded it. A
+// stale reading — older than lagReadingStaleAfter, or with no engine
+// running — keeps its lag, marked stale, but not its sensor status: the
+// last tick says more about a sensor nobody runs.
+func recordedSensor(ss api.StatusSensor, l store.SensorLag, running bool, now time.Time) api.StatusSensor {
+	if running && now.Sub(l.At) <= lagReadingStaleAfter {
+		return withReading(ss, l)
+	}
+	status, errMsg := ss.Status, ss.Error
+	ss = withReading(ss, l)
+	ss.Status, ss.Error, ss.LagStale = status, errMsg, true
+	return ss
+}
+
+// sensorsOf lists the sensors of an active DAG's definition, lag unknown
+// until a reading says it.
 func sensorsOf(d api.DAG) []api.StatusSensor {
 	if d.Def == nil || d.Status != api.DAGActive {
 		return nil
@@ -217,12 +242,8 @@ func problems(s api.Status, dags []api.DAG) []string {
 		}
 	}
 	for _, ss := range s.Sensors {
-		name := fmt.Sprintf("sensor %s[%d]", ss.DAG, ss.Index)
-		switch {
-		case ss.Status == api.SensorError:
-			out = append(out, fmt.Sprintf("%s: error: %s", name, ss.Error))
-		case ss.LagStatus == api.LagErr || ss.LagStatus == api.LagStall || ss.LagStatus == api.LagStop:
-			out = append(out, fmt.Sprintf("%s: consumer lag %s (%d)", name, ss.LagStatus, ss.Lag))
+		if p := sensorProblem(ss, s.Engine.Running, s.At); p != "" {
+			out = append(out, p)
 		}
 	}
 	out = append(out, notificationProblems(s.Notifications)...)
@@ -234,4 +255,29 @@ func listSome(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
+}
+
+// sensorProblem says what is wrong with a sensor, if anything. A stale
+// reading is not trusted as OK: an ERR it last recorded stays a problem
+// (nobody has seen it recover), and one the running engine stopped
+// refreshing is a problem of its own.
+func sensorProblem(ss api.StatusSensor, running bool, now time.Time) string {
+	name := fmt.Sprintf("sensor %s[%d]", ss.DAG, ss.Index)
+	stale := ""
+	if ss.LagStale {
+		stale = fmt.Sprintf(" (stale: read %s ago)", now.Sub(ss.LagAt).Round(time.Second))
+	}
+	switch {
+	case ss.Status == api.SensorError:
+		return fmt.Sprintf("%s: error: %s", name, ss.Error)
+	case ss.LagStatus == api.LagErr || ss.LagStatus == api.LagStall || ss.LagStatus == api.LagStop:
+		p := fmt.Sprintf("%s: consumer lag %s (%d)", name, ss.LagStatus, ss.Lag)
+		if ss.LagReason != "" {
+			p += ": " + text.Line(ss.LagReason)
+		}
+		return p + stale
+	case ss.LagStale && running:
+		return fmt.Sprintf("%s: lag reading not refreshed by the running engine%s", name, stale)
+	}
+	return ""
 }

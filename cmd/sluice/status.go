@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice/cmd/internal/config"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/views/common"
 )
 
 func init() {
@@ -23,20 +24,23 @@ func init() {
 const statusUsage = `Usage: sluice status [--json] [flags]
 
 Reports the health of the engine on --state-dir (or of the instances
-sharing --store), as a running engine with the same settings sees it: the
-DAG sources (kind, location, last scan and its duration, files, errors, the
-git commit loaded), DAG counts by status, the run queue and its limits, the
-Kafka sensors (status; consumer lag only a running engine knows), the
+sharing --store), as a running engine with the same settings sees it:
+the DAG sources (kind, location, last scan and its duration, files,
+errors, the git commit loaded), DAG counts by status, the run queue and
+its limits, the Kafka sensors (status, consumer lag and its Burrow
+status as the running engine last recorded them in the store, with the
+reading's age; stale past 2 minutes or with no engine running), the
 notification targets (kind, URL redacted, last delivery, pending, failed
-attempts, from the store's outbox), the store (kind, size) and the version.
-The sources are scanned once (a git source fetches into the state dir's
-mirror); the store is only read. It takes the flags, environment and config
-file of sluice run, so point it at the same ones.
+attempts, from the store's outbox), the store (kind, size) and the
+version. The sources are scanned once (a git source fetches into the
+state dir's mirror); the store is only read. It takes the flags,
+environment and config file of sluice run, so point it at the same ones.
 
 Exit status: 0 healthy, 1 unhealthy (the reasons are printed, and listed
 under "problems" in --json: an invalid DAG, a failed source, a sensor in
-error, a notification target failing, a store that does not answer), 2 bad
-flags or no status at all.
+error or its lag ERR (a partition STALL or STOP), a lag reading the
+running engine stopped refreshing, a notification target failing, a
+store that does not answer), 2 bad flags or no status at all.
 `
 
 func runStatus(ctx context.Context, env *cliEnv, args []string) int {
@@ -146,15 +150,11 @@ func printStatus(w io.Writer, st api.Status) {
 		fmt.Fprintln(w, "  none")
 	}
 	for _, s := range st.Sensors {
-		lag := "lag unknown (the running engine knows it)"
-		if s.Lag >= 0 {
-			lag = fmt.Sprintf("lag %d %s", s.Lag, s.LagStatus)
-		}
 		status := string(s.Status)
 		if status == "" {
 			status = "-"
 		}
-		fmt.Fprintf(w, "  %s[%d] %s: %s, %s\n", s.DAG, s.Index, strings.Join(s.Topics, ","), status, lag)
+		fmt.Fprintf(w, "  %s[%d] %s: %s, %s\n", s.DAG, s.Index, strings.Join(s.Topics, ","), status, sensorLag(s, st))
 	}
 
 	fmt.Fprintln(w, "\nNotifications")
@@ -198,6 +198,32 @@ func printStatus(w io.Writer, st api.Status) {
 			fmt.Fprintf(w, "  - %s\n", p)
 		}
 	}
+}
+
+// sensorLag is a sensor's lag as the running engine recorded it, with the
+// reading's age: "lag 1,500 [WARN] 4s ago".
+func sensorLag(s api.StatusSensor, st api.Status) string {
+	var out string
+	switch {
+	case s.LagAt.IsZero() && st.Engine.Running:
+		return "lag not recorded yet"
+	case s.LagAt.IsZero():
+		return "lag unknown (no engine has recorded it)"
+	case s.Lag < 0:
+		out = "lag not read yet, " + scanAge(s.LagAt, st.At)
+	default:
+		out = fmt.Sprintf("lag %s [%s] %s", common.Thousands(int(s.Lag)), s.LagStatus, scanAge(s.LagAt, st.At))
+	}
+	switch {
+	case s.LagStale && !st.Engine.Running:
+		out += ", stale (no engine running)"
+	case s.LagStale:
+		out += ", stale (not refreshed)"
+	}
+	if s.LagStatus != "" && s.LagStatus != api.LagOK && s.LagReason != "" {
+		out += ": " + s.LagReason
+	}
+	return out
 }
 
 func scanAge(t, now time.Time) string {

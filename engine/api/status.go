@@ -10,8 +10,8 @@ type Status struct {
 	Version  string    `json:"version"`
 	StateDir string    `json:"state_dir"`
 	// Engine says whether an engine runs on the state dir. An offline
-	// status scans the sources itself and reads the store; what only a
-	// running engine knows (consumer lag) is then missing.
+	// status scans the sources itself and reads the store, where a running
+	// engine records what only it knows (the sensors' consumer lag).
 	Engine        StatusEngine         `json:"engine"`
 	Sources       []StatusSource       `json:"sources"`
 	DAGs          map[DAGStatus]int    `json:"dags"`
@@ -61,12 +61,24 @@ type StatusSensor struct {
 	DAG    string   `json:"dag"`
 	Index  int      `json:"index"`
 	Topics []string `json:"topics"`
-	// Status is the sensor's (running, paused, error...) when an engine
-	// reports it; offline, "error" when the last tick failed, else "".
-	Status    SensorStatus `json:"status,omitempty"`
-	LagStatus LagStatus    `json:"lag_status,omitempty"`
-	// Lag is the group's total lag; -1 when unknown (offline).
-	Lag      int64     `json:"lag"`
+	// Status is the sensor's (running, paused, backpressure, error) as
+	// the engine running it last recorded it; without a current reading,
+	// "error" when the last tick failed, else "".
+	Status SensorStatus `json:"status,omitempty"`
+	// LagStatus is the group's Burrow status (OK, WARN, ERR: a partition
+	// STALL or STOP makes the group ERR) and LagReason the rule that
+	// decided it, as the running engine's lag monitor last judged them.
+	LagStatus LagStatus `json:"lag_status,omitempty"`
+	LagReason string    `json:"lag_reason,omitempty"`
+	// Lag is the group's total lag; -1 when unknown (no engine recorded a
+	// reading yet).
+	Lag int64 `json:"lag"`
+	// LagAt is when the reading was taken.
+	LagAt time.Time `json:"lag_at,omitzero"`
+	// LagStale: the reading is the last one an engine recorded, not the
+	// current one — it is older than the bound (2 minutes), or no engine
+	// runs.
+	LagStale bool      `json:"lag_stale,omitempty"`
 	LastTick time.Time `json:"last_tick,omitempty"`
 	Error    string    `json:"error,omitempty"`
 }

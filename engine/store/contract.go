@@ -27,6 +27,7 @@ type Interface interface {
 	Operator
 	Versions
 	Backfills
+	SensorLags
 
 	// AppliedMigrations lists the schema versions recorded, ascending.
 	AppliedMigrations(ctx context.Context) ([]int, error)

@@ -75,6 +75,7 @@ func Run(t *testing.T, b Backend) {
 		{"NotificationsSurviveReopen", testNotificationsSurviveReopen},
 		{"NotificationClaims", testNotificationClaims},
 		{"NotifyStates", testNotifyStates},
+		{"SensorLags", testSensorLags},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
