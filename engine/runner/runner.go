@@ -105,12 +105,16 @@ type Runner struct {
 	log   *slog.Logger
 	kinds *Kinds
 
-	mu       sync.Mutex
-	queue    *queue
-	byDAG    map[string]int // queued runs per DAG
-	running  map[int64]*activeRun
-	act      *active
-	finished []api.Run // oldest first, at most FinishedKept
+	mu      sync.Mutex
+	queue   *queue
+	byDAG   map[string]int // queued runs per DAG
+	running map[int64]*activeRun
+	// cancelled are runs an operator cancelled in the moment between
+	// this instance claiming them and starting them: they start
+	// cancelled.
+	cancelled map[int64]bool
+	act       *active
+	finished  []api.Run // oldest first, at most FinishedKept
 	// finishedTotal counts finished runs in the store: counted at start,
 	// then kept by addFinishedLocked, so a snapshot costs no query.
 	finishedTotal int
@@ -188,18 +192,19 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Instance = NewInstanceID()
 	}
 	return &Runner{
-		cfg:     cfg,
-		st:      cfg.Store,
-		log:     cfg.Logger,
-		kinds:   cfg.Kinds,
-		queue:   newQueue(),
-		byDAG:   map[string]int{},
-		running: map[int64]*activeRun{},
-		act:     newActive(),
-		clock:   clock.Or(cfg.Clock),
-		wake:    make(chan struct{}, 1),
-		id:      cfg.Instance,
-		others:  map[string]int{},
+		cfg:       cfg,
+		st:        cfg.Store,
+		log:       cfg.Logger,
+		kinds:     cfg.Kinds,
+		queue:     newQueue(),
+		byDAG:     map[string]int{},
+		running:   map[int64]*activeRun{},
+		cancelled: map[int64]bool{},
+		act:       newActive(),
+		clock:     clock.Or(cfg.Clock),
+		wake:      make(chan struct{}, 1),
+		id:        cfg.Instance,
+		others:    map[string]int{},
 	}, nil
 }
 
@@ -419,20 +424,7 @@ func (r *Runner) dispatch(ctx context.Context) {
 		r.storeOK()
 		r.mu.Lock()
 		for _, c := range claims {
-			r.removeLocked(c.Run.ID)
-			run := r.withDAGPriority(c.Run)
-			ar := &activeRun{run: run, claim: c.Ref()}
-			ar.def, ar.why = r.definitionOf(ctx, run, memo[run.DAG])
-			if ar.def != nil {
-				ar.cand, _ = info(run.DAG)
-				r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, 1)
-				ar.counted = true
-			}
-			ctx, cancel := context.WithCancelCause(r.base)
-			ar.cancel = cancel
-			r.running[run.ID] = ar
-			r.execs.Add(1)
-			go r.execute(ctx, ar)
+			r.startClaimedLocked(ctx, c, memo, info)
 		}
 		if len(claims) > 0 {
 			r.version++
@@ -442,6 +434,29 @@ func (r *Runner) dispatch(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// startClaimedLocked starts a run this instance claimed. The caller holds
+// mu.
+func (r *Runner) startClaimedLocked(ctx context.Context, c store.Claim, memo map[string]*dag.DAG, info func(string) (candidate, bool)) {
+	r.removeLocked(c.Run.ID)
+	run := r.withDAGPriority(c.Run)
+	ar := &activeRun{run: run, claim: c.Ref()}
+	ar.def, ar.why = r.definitionOf(ctx, run, memo[run.DAG])
+	if ar.def != nil {
+		ar.cand, _ = info(run.DAG)
+		r.act.Add(ar.cand.DAG, ar.cand.DAGLimit, 1)
+		ar.counted = true
+	}
+	runCtx, cancel := context.WithCancelCause(r.base)
+	ar.cancel = cancel
+	if r.cancelled[run.ID] {
+		delete(r.cancelled, run.ID)
+		cancel(errCancelled)
+	}
+	r.running[run.ID] = ar
+	r.execs.Add(1)
+	go r.execute(runCtx, ar)
 }
 
 func (r *Runner) pushLocked(run store.Run) {
@@ -557,6 +572,11 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 		r.mu.Unlock()
 		now := r.clock.Now()
 		if err := r.st.CancelQueued(ctx, id, now, "cancelled while queued"); err != nil {
+			if errors.Is(err, store.ErrNotQueued) {
+				// Claimed since it was queued here: by this instance
+				// (dispatch is about to start it) or another.
+				return r.cancelClaimed(ctx, id)
+			}
 			r.mu.Lock()
 			r.pushLocked(it.run)
 			r.mu.Unlock()
@@ -591,6 +611,29 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 	default:
 		return err
 	}
+}
+
+// cancelClaimed cancels a run that left the queue for this instance's
+// claim but may not be running here yet: it starts cancelled.
+func (r *Runner) cancelClaimed(ctx context.Context, id int64) error {
+	run, err := r.st.Run(ctx, id)
+	if err != nil {
+		return fmt.Errorf("cancelling run %d: %w", id, err)
+	}
+	if run.State != api.RunRunning || run.Instance != r.id {
+		return fmt.Errorf("cancelling run %d: %w", id, ErrRunFinished)
+	}
+	r.mu.Lock()
+	ar := r.running[id]
+	if ar == nil {
+		r.cancelled[id] = true
+	}
+	r.mu.Unlock()
+	if ar != nil {
+		ar.cancel(errCancelled)
+	}
+	r.log.Info("cancelling run", "run", id, "dag", run.DAG)
+	return nil
 }
 
 // withDAGPriority gives a run queued without a priority (sluice trigger)

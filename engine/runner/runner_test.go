@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -248,4 +249,39 @@ func TestSnapshotRunningProgress(t *testing.T) {
 	}
 	g.open(t)
 	h.waitRun(id)
+}
+
+// TestCancelBetweenClaimAndStart: a cancel that lands after this instance
+// claimed a queued run in the store but before it started it is not
+// refused as "not queued": the run starts cancelled and runs no task.
+func TestCancelBetweenClaimAndStart(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	out := t.TempDir() + "/ran"
+	h.dags.add(t, "etl", `{"nodes": [{"id": "a", "type": "local", "config": {"command": "touch `+out+`"}}]}`)
+	h.start()
+	h.r.mu.Lock()
+	h.r.started = false // dispatch waits: the test plays its part
+	h.r.mu.Unlock()
+	id := h.enqueue("etl", "")
+	ctx := t.Context()
+	claims, _, err := h.st.ClaimRuns(ctx, h.r.id, time.Now(), store.ClaimLimits{}, 1)
+	if err != nil || len(claims) != 1 || claims[0].Run.ID != id {
+		t.Fatalf("claimed %+v: %v", claims, err)
+	}
+	if err := h.r.Cancel(ctx, id); err != nil {
+		t.Fatalf("cancel between claim and start: %v", err)
+	}
+	h.r.mu.Lock()
+	memo := map[string]*dag.DAG{}
+	info := h.r.info(memo)
+	info("etl") // as the claim's limits asked
+	h.r.startClaimedLocked(ctx, claims[0], memo, info)
+	h.r.mu.Unlock()
+	if run, _ := h.waitRun(id); run.State != api.RunCancelled {
+		t.Fatalf("run ended %q (%s), want cancelled", run.State, run.Error)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("the task ran (%v)", err)
+	}
 }
