@@ -587,11 +587,16 @@ func (m *Model) ShortHelp() []key.Binding {
 		out = append(out, m.itemKeys(it)...)
 		return append(out, m.keys.files, m.keys.back)
 	}
-	out := []key.Binding{k.Up, k.Down, m.keys.open}
-	out = append(out, m.actionKeys(m.selected())...)
+	sel := m.selected()
+	var out []key.Binding
+	if sel != nil { // an empty list has nothing to move to or open
+		out = []key.Binding{k.Up, k.Down, m.keys.open}
+	}
+	out = append(out, m.actionKeys(sel)...)
 	out = append(out, m.listUndo()...)
 	out = append(out, m.metaKeys()...)
-	return append(out, k.Analysis, k.Filter)
+	out = append(out, offer(k.Analysis, m.snap != nil && m.snap.Meta != nil)...)
+	return append(out, k.Filter)
 }
 
 // FullHelp implements help.KeyMap.
