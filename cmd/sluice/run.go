@@ -301,9 +301,13 @@ func (f *tagLimitsFlag) Set(s string) error {
 }
 
 // addStoreFlag registers --store with its default from the environment.
+// The usage shows that default with its password redacted: -h (and the
+// usage a bad flag prints) never shows the password of SLUICE_STORE.
 func addStoreFlag(fs *flag.FlagSet, env *cliEnv, p *string) {
 	fs.StringVar(p, "store", env.getenv("SLUICE_STORE"),
 		"the store: empty for the SQLite file in --state-dir, or postgres://user@host:port/db?sslmode=… for a database several instances share (env SLUICE_STORE; password from the URL, PGPASSWORD or ~/.pgpass)")
+	fl := fs.Lookup("store")
+	fl.DefValue = store.Redact(fl.DefValue)
 }
 
 // addStateDirFlag registers --state-dir with its default from the

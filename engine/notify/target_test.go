@@ -142,3 +142,24 @@ func TestDeriveDAGStatuses(t *testing.T) {
 		}
 	}
 }
+
+// TestDeriveNewReviewStaged: an item staged after the baseline is
+// announced once as review.staged; the items seen at the baseline are not.
+func TestDeriveNewReviewStaged(t *testing.T) {
+	t.Parallel()
+	d := newDeriver()
+	now := time.Unix(1_700_000_000, 0)
+	old := api.Review{ID: 1, Title: "old", State: api.ReviewStaged}
+	fresh := api.Review{ID: 2, Title: "deprecate 3 models", State: api.ReviewStaged, Kind: "deprecation"}
+	if evs := d.derive(&api.Snapshot{Reviews: []api.Review{old}}, now); len(evs) != 0 {
+		t.Fatalf("baseline gave %+v", evs)
+	}
+	evs := d.derive(&api.Snapshot{Reviews: []api.Review{old, fresh}}, now)
+	if len(evs) != 1 || evs[0].Type != ReviewStaged || evs[0].Subject != "review/2" || evs[0].Data.Review != 2 ||
+		evs[0].ID == "" || !strings.Contains(evs[0].Text, "is staged for review") {
+		t.Fatalf("a newly staged item gave %+v", evs)
+	}
+	if evs := d.derive(&api.Snapshot{Reviews: []api.Review{old, fresh}}, now); len(evs) != 0 {
+		t.Fatalf("the same item again gave %+v", evs)
+	}
+}

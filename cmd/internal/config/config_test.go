@@ -356,6 +356,31 @@ func TestRedactor(t *testing.T) {
 	}
 }
 
+// The store URL's password and PGPASSWORD are secrets like the others: a
+// library quoting one in an error prints nothing secret.
+func TestSecretsIncludeTheStorePassword(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"SLUICE_STORE": "postgres://sluice:hunter22@db.internal:5432/sluice?sslmode=disable",
+		"PGPASSWORD":   "pg-secret-9",
+	}
+	r := config.NewRedactor(config.Secrets(func(k string) string { return env[k] })...)
+	got := r.String("auth failed for hunter22; PGPASSWORD=pg-secret-9")
+	if strings.Contains(got, "hunter22") || strings.Contains(got, "pg-secret-9") {
+		t.Fatalf("redacted %q", got)
+	}
+	for _, url := range []string{"", "postgres://sluice@db/sluice", "%zz"} {
+		if s := config.Secrets(func(k string) string {
+			if k == "SLUICE_STORE" {
+				return url
+			}
+			return ""
+		}); len(s) != 0 {
+			t.Fatalf("store %q without a password gave secrets %q", url, s)
+		}
+	}
+}
+
 func TestEffectiveRedactsSecretFlags(t *testing.T) {
 	t.Parallel()
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -24,14 +25,25 @@ var SecretEnv = []string{
 	"GITHUB_TOKEN",
 	"DAGS_GIT_TOKEN",
 	"SLUICE_NOTIFY_SECRET",
+	"PGPASSWORD",
 }
 
-// Secrets returns the values of the set SecretEnv variables.
+// EnvStore names the store URL's variable: a postgres:// URL in it may
+// carry a password, which Secrets returns too.
+const EnvStore = "SLUICE_STORE"
+
+// Secrets returns the values of the set SecretEnv variables, and the
+// password of the store URL in SLUICE_STORE, if it has one.
 func Secrets(getenv func(string) string) []string {
 	var out []string
 	for _, name := range SecretEnv {
 		if v := getenv(name); v != "" {
 			out = append(out, v)
+		}
+	}
+	if u, err := url.Parse(getenv(EnvStore)); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			out = append(out, pw)
 		}
 	}
 	return out
