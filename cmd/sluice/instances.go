@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -39,16 +40,17 @@ func runInstances(ctx context.Context, env *cliEnv, args []string) int {
 	var stateDir, storeURL string
 	addStateDirFlag(fs, env, &stateDir)
 	addStoreFlag(fs, env, &storeURL)
-	lease := fs.Duration("lease", 30*time.Second, "heartbeat age past which an instance is dead (env SLUICE_LEASE)")
+	var errs []error
+	lease := fs.Duration("lease", envDuration(env, "SLUICE_LEASE", 30*time.Second, &errs),
+		"heartbeat age past which an instance is dead (env SLUICE_LEASE)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	setUsage(fs, env.stderr, instancesUsage)
-	if v := env.getenv("SLUICE_LEASE"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			*lease = d
-		}
-	}
-	if code, ok := parseCommandFlags(fs, env, args, 0, nil); !ok {
+	if code, ok := parseCommandFlags(fs, env, args, 0, errors.Join(errs...)); !ok {
 		return code
+	}
+	if *lease <= 0 {
+		fmt.Fprintf(env.stderr, "sluice instances: --lease %s: want a positive duration\n", *lease)
+		return exitUsage
 	}
 	eng, ok := offlineEngine(ctx, env, fs.Name(), engine.Config{StateDir: stateDir, Store: storeURL})
 	if !ok {

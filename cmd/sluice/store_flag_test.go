@@ -41,3 +41,28 @@ func TestEveryStoreCommandTakesStoreAndHidesItsPassword(t *testing.T) {
 		}
 	}
 }
+
+// sluice instances reads SLUICE_LEASE as run does: a bad value is a usage
+// error, not silently the default.
+func TestInstancesRefusesABadLease(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"SLUICE_LEASE": "soon"}, nil, `SLUICE_LEASE: "soon" is not a positive duration`},
+		{map[string]string{"SLUICE_LEASE": "-5s"}, nil, `SLUICE_LEASE: "-5s" is not a positive duration`},
+		{nil, []string{"--lease", "0s"}, "--lease 0s: want a positive duration"},
+	} {
+		args := append([]string{"instances", "--state-dir", dir}, tc.args...)
+		code, _, errOut := runCmd(context.Background(), tc.vars, args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v %v: exit %d %q; want %d saying %q", tc.vars, tc.args, code, errOut, exitUsage, tc.want)
+		}
+	}
+	if code, _, errOut := runCmd(context.Background(), map[string]string{"SLUICE_LEASE": "45s"}, "instances", "--json", "--state-dir", dir); code != exitOK {
+		t.Fatalf("a good SLUICE_LEASE: exit %d %s", code, errOut)
+	}
+}
