@@ -158,6 +158,10 @@ func parseArgs(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	case err != nil:
 		fmt.Fprintf(out, "sluice %s: %v\n", fs.Name(), err)
 		seeHelp(out, fs)
+	default:
+		if err = locateStoreFromConfigFile(fs, env); err != nil {
+			fmt.Fprintf(env.stderr, "sluice %s: %v\n", fs.Name(), err)
+		}
 	}
 	return err
 }

@@ -301,3 +301,60 @@ func printReport(w io.Writer, r checkReport) {
 	}
 	tw.Flush()
 }
+
+// engineCommands apply the whole config file themselves (applyConfigFile,
+// after parsing), with its sources reported by config check.
+var engineCommands = map[string]bool{"run": true, "serve": true, "console": true, "status": true}
+
+// storeLocators are the settings that say where the store is. A one-shot
+// command that opens the store (trigger, runs, review, dags pause, …) reads
+// them from the config file's top level too, so a team that names its
+// PostgreSQL store only in sluice.yaml does not get the local SQLite file
+// from `sluice trigger` on the same box.
+var storeLocators = []string{"store", "state-dir"}
+
+// locateStoreFromConfigFile sets fs's store locators from the top level of
+// the config file named by SLUICE_CONFIG, for a parsed one-shot command
+// that opens the store, where neither the command line nor the environment
+// set them. Commands without a --store flag (demo keeps its own SQLite) and
+// the engine commands (they apply the whole file) are left alone.
+func locateStoreFromConfigFile(fs *flag.FlagSet, env *cliEnv) error {
+	if engineCommands[fs.Name()] || fs.Lookup("store") == nil {
+		return nil
+	}
+	path := config.Path("", env.getenv)
+	if path == "" {
+		return nil
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { onCommandLine[fl.Name] = true })
+	var file *config.File
+	for _, name := range storeLocators {
+		fl := fs.Lookup(name)
+		if fl == nil || onCommandLine[name] || setInEnv(fl, env.getenv) {
+			continue
+		}
+		if file == nil {
+			var err error
+			if file, err = config.Load(path); err != nil {
+				return fmt.Errorf("%w (%s names it)", err, config.EnvPath)
+			}
+		}
+		if v, ok := file.Global[name]; ok {
+			if err := fs.Set(name, v.Text); err != nil {
+				return fmt.Errorf("%s:%d: %q: %w", file.Path, v.Line, v.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// setInEnv reports whether the environment sets fl.
+func setInEnv(fl *flag.Flag, getenv func(string) string) bool {
+	for _, name := range flagEnv(fl) {
+		if getenv(name) != "" {
+			return true
+		}
+	}
+	return false
+}

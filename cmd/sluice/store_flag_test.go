@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -64,5 +67,66 @@ func TestInstancesRefusesABadLease(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(context.Background(), map[string]string{"SLUICE_LEASE": "45s"}, "instances", "--json", "--state-dir", dir); code != exitOK {
 		t.Fatalf("a good SLUICE_LEASE: exit %d %s", code, errOut)
+	}
+}
+
+// A one-shot command finds the store where the config file's top level
+// puts it (SLUICE_CONFIG), under the command line and the environment: a
+// team naming its store only in sluice.yaml does not get a local SQLite
+// file from `sluice trigger`.
+func TestOneShotCommandsLocateTheStoreFromTheConfigFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	fromFile, fromFlag := filepath.Join(dir, "from-file"), filepath.Join(dir, "from-flag")
+	cfg := filepath.Join(dir, "sluice.yaml")
+	if err := os.WriteFile(cfg, []byte("state-dir: "+fromFile+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"SLUICE_CONFIG": cfg, "DAGS_DIR": "../../dags"}
+
+	code, out, errOut := runCmd(ctx, vars, "trigger", "daily_etl", "--json")
+	if code != exitOK {
+		t.Fatalf("trigger: exit %d\n%s", code, errOut)
+	}
+	var queued struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &queued); err != nil || queued.ID == 0 {
+		t.Fatalf("trigger --json: %q (%v)", out, err)
+	}
+	code, out, errOut = runCmd(ctx, nil, "runs", "list", "--state-dir", fromFile, "--json")
+	if code != exitOK || !strings.Contains(out, `"daily_etl"`) {
+		t.Fatalf("the run is not in the config file's state dir: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// The command line and the environment win over the file.
+	if code, _, errOut = runCmd(ctx, vars, "trigger", "daily_etl", "--state-dir", fromFlag); code != exitOK {
+		t.Fatalf("trigger --state-dir: exit %d\n%s", code, errOut)
+	}
+	byEnv := map[string]string{"SLUICE_CONFIG": cfg, "SLUICE_STATE_DIR": fromFlag}
+	code, out, errOut = runCmd(ctx, byEnv, "runs", "list", "--json")
+	if code != exitOK || !strings.Contains(out, `"daily_etl"`) {
+		t.Fatalf("SLUICE_STATE_DIR did not win over the file: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ = runCmd(ctx, vars, "runs", "list", "--json"); strings.Count(out, `"daily_etl"`) != 1 {
+		t.Fatalf("the file's state dir holds other runs than its one: exit %d\n%s", code, out)
+	}
+
+	// A store URL in the file is the store they open: an unreachable one is
+	// named (its password hidden), never replaced by the SQLite file.
+	pgCfg := filepath.Join(dir, "pg.yaml")
+	if err := os.WriteFile(pgCfg, []byte("store: postgres://sluice:hunter22@127.0.0.1:1/sluice?sslmode=disable&connect_timeout=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd(ctx, map[string]string{"SLUICE_CONFIG": pgCfg}, "runs", "list", "--state-dir", fromFile)
+	if code == exitOK || !strings.Contains(errOut, "127.0.0.1") || strings.Contains(out+errOut, "hunter22") {
+		t.Fatalf("runs list with the file's PostgreSQL store: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A config file that cannot be read is named, not skipped.
+	code, _, errOut = runCmd(ctx, map[string]string{"SLUICE_CONFIG": filepath.Join(dir, "missing.yaml")}, "runs", "list")
+	if code != exitUsage || !strings.Contains(errOut, "missing.yaml") || !strings.Contains(errOut, "SLUICE_CONFIG") {
+		t.Fatalf("unreadable SLUICE_CONFIG: exit %d\n%s", code, errOut)
 	}
 }
