@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/dag"
+	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
@@ -55,8 +56,7 @@ type clusterView struct {
 	runsKey  string
 	ticksKey string
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	life lifecycle.Lifecycle
 }
 
 func newClusterView(every time.Duration) *clusterView {
@@ -68,33 +68,26 @@ func newClusterView(every time.Duration) *clusterView {
 
 // Start reads once, then keeps reading every interval until Stop.
 func (c *clusterView) Start(ctx context.Context) error {
-	c.refresh(ctx)
-	ctx, c.cancel = context.WithCancel(ctx)
-	c.done = make(chan struct{})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.refresh(ctx)
+	return c.life.Start(ctx, func(ctx context.Context) error {
+		c.refresh(ctx)
+		c.life.Go(func() {
+			t := time.NewTicker(c.every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					c.refresh(ctx)
+				}
 			}
-		}
-	}()
-	return nil
+		})
+		return nil
+	})
 }
 
 // Stop ends the polling and waits for it.
-func (c *clusterView) Stop() {
-	if c.cancel == nil {
-		return
-	}
-	c.cancel()
-	<-c.done
-}
+func (c *clusterView) Stop() { c.life.Stop(nil) }
 
 func (c *clusterView) refresh(ctx context.Context) {
 	if err := c.refreshRuns(ctx); err != nil && ctx.Err() == nil {

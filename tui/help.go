@@ -95,7 +95,7 @@ func (m *Model) helpBody() string {
 			flush()
 		}
 		if len(row) > 0 {
-			col = lipgloss.NewStyle().PaddingLeft(gap).Render(col)
+			col = m.c.Styles.NewStyle().PaddingLeft(gap).Render(col)
 			w += gap
 		}
 		row = append(row, col)
