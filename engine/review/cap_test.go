@@ -46,3 +46,35 @@ func TestStageRefusesDeletionsAboveTheCap(t *testing.T) {
 		t.Errorf("3 of 5 at 0.5: %v", err)
 	}
 }
+
+// Models a reviewer kept for good are not in the branch, so they do not
+// count against the cap: a run proposing them again with one other model
+// stages that one, where counting all three would refuse the branch.
+func TestCapCountsOnlyModelsTheBranchTakes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repos := newRepos(t, true)
+	svc, _ := setup(t, Config{Repo: repos.user, MaxDeleteFraction: 0.5})
+	items, err := svc.Stage(ctx, Proposal{Deprecate: testCandidates, Models: 6}) // 3 of 6: at the cap
+	if err != nil || len(items) != 1 {
+		t.Fatalf("stage: %v %+v", err, items)
+	}
+	for _, m := range []string{"stg_payments", "legacy_report"} {
+		if _, err := svc.Exclude(ctx, items[0].ID, m, api.Exclusion{Keep: true, Reason: "finance reads it"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Reject(ctx, items[0].ID, "not now"); err != nil {
+		t.Fatal(err)
+	}
+	// 3 of 5 would be 60%, above 0.5; without the two kept it is 1 of 5.
+	items, err = svc.Stage(ctx, Proposal{Deprecate: testCandidates, Models: 5})
+	if err != nil || len(items) != 1 || len(items[0].Subjects) != 1 || items[0].Subjects[0].Name != "old_only" {
+		t.Fatalf("with two kept: %v %+v", err, items)
+	}
+	// Two models the branch would take, of 3: above the cap still.
+	more := append(append([]Candidate(nil), testCandidates...), Candidate{UniqueID: "model.jaffle_shop.extra", Name: "extra", Files: []string{"models/extra.sql"}})
+	if _, err := svc.Stage(ctx, Proposal{Deprecate: more, Models: 3}); !errors.Is(err, ErrDeleteCap) || !strings.Contains(err.Error(), "2 of 3 dbt models") {
+		t.Errorf("2 of 3 at 0.5: %v", err)
+	}
+}

@@ -316,3 +316,74 @@ func TestReportDeletionAfterArchive(t *testing.T) {
 		}
 	}
 }
+
+// A second phase whose pull request a reviewer closed unmerged is declined:
+// the deletion is not proposed again during the reconsider period, and is
+// after it (a new item following the same first phase).
+func TestDeclinedSecondPhaseComesBackAfterTheReconsiderPeriod(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repos := newRepos(t, true)
+	gh := newPRGitHub()
+	srv := httptest.NewServer(gh)
+	t.Cleanup(srv.Close)
+	clk := &testClock{t: testNow}
+	svc, _ := setup(t, Config{Repo: repos.user, GitHubAPIURL: srv.URL, GitHubRepo: "acme/dbt", Token: testToken, AllowHTTPLoopback: true,
+		QuietDays: 30, ReconsiderDays: 10, Clock: clk})
+	run := func() []*Item {
+		t.Helper()
+		if _, err := svc.FollowPullRequests(ctx); err != nil {
+			t.Fatal(err)
+		}
+		items, err := svc.Stage(ctx, Proposal{Deprecate: []Candidate{}, Consumers: map[string][]string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+
+	first, err := svc.StageDeprecation(ctx, testCandidates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Approve(ctx, first.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	first, _ = svc.Get(ctx, first.ID)
+	runGit(t, repos.remote, "update-ref", "refs/heads/main", first.Commit)
+	gh.set(first.PRNumber, func(pr *fakePR) { pr.state, pr.merged, pr.mergedAt = "closed", true, "2026-01-03T10:00:00Z" })
+	if items := run(); len(items) != 0 {
+		t.Fatalf("phase two before the quiet period: %+v", items)
+	}
+	clk.add(31 * 24 * time.Hour)
+	items := run()
+	if len(items) != 1 || items[0].Kind != KindDelete || items[0].Follows != first.ID {
+		t.Fatalf("phase two: %+v", items)
+	}
+	second := items[0]
+	if _, err := svc.Approve(ctx, second.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	second, _ = svc.Get(ctx, second.ID)
+	gh.set(second.PRNumber, func(pr *fakePR) { pr.state, pr.clAt = "closed", "2026-02-04T10:00:00Z" })
+
+	clk.add(24 * time.Hour)
+	if items := run(); len(items) != 0 {
+		t.Fatalf("staged again right after the decline: %+v", items[0])
+	}
+	if got, _ := svc.Get(ctx, second.ID); got.State != api.ReviewDeclined {
+		t.Fatalf("second phase: %s", got.State)
+	}
+	clk.add(8 * 24 * time.Hour)
+	if items := run(); len(items) != 0 {
+		t.Fatalf("staged again within the reconsider period: %+v", items[0])
+	}
+	clk.add(2 * 24 * time.Hour)
+	items = run()
+	if len(items) != 1 || items[0].ID == second.ID || items[0].Kind != KindDelete || items[0].Follows != first.ID || items[0].State != api.ReviewStaged {
+		t.Fatalf("after the reconsider period: %+v", items)
+	}
+	if again := run(); len(again) != 1 || again[0].ID != items[0].ID {
+		t.Errorf("re-run: %+v", again)
+	}
+}

@@ -44,8 +44,13 @@ func (s *Service) StageFollowUps(ctx context.Context, consumers map[string][]str
 		return nil, fmt.Errorf("listing review items: %w", err)
 	}
 	followed := map[int64]bool{} // first phases a second settles already
+	declinedBefore := s.cfg.now().Add(-s.cfg.reconsider())
 	for _, it := range items {
-		if it.Follows != 0 && it.State != api.ReviewStaged && it.State != api.ReviewBlocked && !it.Withdrawn {
+		// A second phase whose pull request a reviewer declined holds
+		// its first back for the reconsider period only, as a declined
+		// deprecation holds its models.
+		expired := it.State == api.ReviewDeclined && !it.UpdatedAt.After(declinedBefore)
+		if it.Follows != 0 && it.State != api.ReviewStaged && it.State != api.ReviewBlocked && !it.Withdrawn && !expired {
 			followed[it.ID] = true
 			followed[it.Follows] = true
 		}

@@ -37,7 +37,8 @@ var (
 // source() in the SQL, Python and YAML it keeps (models, snapshots, seeds'
 // configs, tests, semantic models, metrics, saved queries, exposures,
 // macros) still resolves; every YAML file it changes still parses; no
-// properties entry names a model it deleted.
+// properties entry names a model it deleted, and no unit test one it
+// deletes or disables.
 //
 // What resolves is judged against the base: a name defined on the base
 // (a model, seed or snapshot file, a source table in YAML) and no longer on
@@ -179,6 +180,7 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 		out = append(out, danglingCalls(p, src, refGone, goneSources)...)
 		if isYAML(p) {
 			out = append(out, danglingEntries(p, src, goneNodes)...)
+			out = append(out, danglingUnitTests(p, src, refGone)...)
 		}
 	}
 	return out, nil
@@ -332,6 +334,44 @@ func danglingEntries(p string, src []byte, nodes map[string]bool) []Dangling {
 				out = append(out, Dangling{File: p, Line: item.Line, What: fmt.Sprintf("%s entry %q describes a model the branch deletes", key, name)})
 			}
 		}
+	}
+	return out
+}
+
+// danglingUnitTests finds unit tests (dbt ≥ 1.8) of a model the branch
+// deletes or disables: they name it by its bare name (`model: products`),
+// and dbt parse fails with "Unable to find model" on one left behind (on a
+// disabled model too, before dbt disabled such tests itself). A unit test
+// disabled in its own config is fine.
+func danglingUnitTests(p string, src []byte, nodes map[string]string) []Dangling {
+	if len(nodes) == 0 || !bytes.Contains(src, []byte("unit_tests")) {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	list := mappingValue(doc.Content[0], "unit_tests")
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []Dangling
+	for _, item := range list.Content {
+		if item.Kind != yaml.MappingNode {
+			continue
+		}
+		model := mappingValue(item, "model")
+		if model == nil || model.Kind != yaml.ScalarNode || nodes[model.Value] == "" {
+			continue
+		}
+		if cfg := mappingValue(item, "config"); cfg != nil && cfg.Kind == yaml.MappingNode {
+			if en := mappingValue(cfg, "enabled"); en != nil && (en.Value == "false" || en.Value == "False") {
+				continue
+			}
+		}
+		name, _ := entryName(item)
+		out = append(out, Dangling{File: p, Line: model.Line,
+			What: fmt.Sprintf("unit test %q tests model %s, which the branch %s (dbt parse: unable to find model)", name, model.Value, nodes[model.Value])})
 	}
 	return out
 }

@@ -50,6 +50,9 @@ func TestCheckTree(t *testing.T) {
 		"dbt/seeds/countries.csv":     "code\nfr\n",
 		"dbt/models/uses_seed.sql":    "select * from {{ ref('countries') }}\n",
 		"dbt/tests/assert_orders.sql": "select * from {{ ref('orders') }} where 1=0\n",
+		"dbt/models/unit.yml": "unit_tests:\n  - name: test_products_prices\n    model: products\n    given: []\n" +
+			"  - name: test_products_off\n    model: products\n    config:\n      enabled: false\n" +
+			"  - name: test_orders\n    model: orders\n    given:\n      - input: ref('countries')\n",
 	}
 	st := memory.NewStorage()
 	tests := []struct {
@@ -64,8 +67,17 @@ func TestCheckTree(t *testing.T) {
 			"dbt/models/pkg_user.sql:1: ref('products') no longer resolves: the branch deletes products",
 			`dbt/models/schema.yml:3: models entry "products" describes a model the branch deletes`,
 			"dbt/models/sem.yml:3: ref('products') no longer resolves: the branch deletes products",
+			`dbt/models/unit.yml:3: unit test "test_products_prices" tests model products, which the branch deletes`,
+		}},
+		{"disabling a model others read", map[string]*string{"dbt/models/schema.yml": ptr("version: 2\nmodels:\n  - name: products\n    config:\n      enabled: false\n  - name: orders\n")}, []string{
+			"dbt/macros/hard.sql:3: ref('products') no longer resolves: the branch disables products",
+			"dbt/models/orders.sql:2: ref('products') no longer resolves: the branch disables products",
+			"dbt/models/pkg_user.sql:1: ref('products') no longer resolves: the branch disables products",
+			"dbt/models/sem.yml:3: ref('products') no longer resolves: the branch disables products",
+			`dbt/models/unit.yml:3: unit test "test_products_prices" tests model products, which the branch disables`,
 		}},
 		{"deleting a seed and a snapshot", map[string]*string{"dbt/seeds/countries.csv": nil, "dbt/snapshots/snap.sql": nil}, []string{
+			"dbt/models/unit.yml:12: ref('countries') no longer resolves: the branch deletes countries",
 			"dbt/models/uses_seed.sql:1: ref('countries') no longer resolves: the branch deletes countries",
 			"dbt/models/uses_snap.sql:1: ref('products_snap') no longer resolves: the branch deletes products_snap",
 		}},
@@ -113,6 +125,7 @@ func FuzzDanglingCalls(f *testing.F) {
 	f.Add([]byte("select * from {{ ref('a') }} join {{ source('s', 't') }}"))
 	f.Add([]byte("{{ ref('pkg', 'a') }} {{ ref(\"a\", v=2) }} ref( source(' "))
 	f.Add([]byte("models:\n  - name: a\n"))
+	f.Add([]byte("unit_tests:\n  - name: t\n    model: a\n    config: {enabled: false}\n  - model: [a]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		for _, d := range danglingCalls("f.sql", src, map[string]string{"a": "deletes"}, map[string]bool{"s.t": true}) {
 			if d.Line < 1 || d.Line > 1+strings.Count(string(src), "\n") {
@@ -120,6 +133,7 @@ func FuzzDanglingCalls(f *testing.F) {
 			}
 		}
 		danglingEntries("f.yml", src, map[string]bool{"a": true})
+		danglingUnitTests("f.yml", src, map[string]string{"a": "deletes"})
 	})
 }
 

@@ -31,7 +31,11 @@ func (s *Service) Stage(ctx context.Context, p Proposal) ([]*Item, error) {
 	}
 	if p.Deprecate != nil {
 		// The cap counts models: sources have no share of the project's.
-		if err := s.checkDeleteCap(len(p.Deprecate), p.Models); err != nil {
+		n, err := s.proposable(ctx, p.Deprecate)
+		if err == nil {
+			err = s.checkDeleteCap(n, p.Models)
+		}
+		if err != nil {
 			errs = append(errs, err)
 		} else {
 			cands := p.Deprecate
@@ -73,6 +77,17 @@ func (s *Service) checkDeleteCap(n, models int) error {
 			ErrDeleteCap, n, models, share*100, limit)
 	}
 	return nil
+}
+
+// proposable counts the candidates a deprecation branch would take: models
+// a reviewer kept for good, or declined within the reconsider period, are
+// left out of it and do not count against the cap.
+func (s *Service) proposable(ctx context.Context, cands []Candidate) (int, error) {
+	cands, _, err := s.withoutDeclined(ctx, cands)
+	if err == nil {
+		cands, _, err = s.withoutKept(ctx, cands)
+	}
+	return len(cands), err
 }
 
 // branchBuild is a staged commit and what it changes.
