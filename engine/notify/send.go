@@ -201,6 +201,15 @@ func (sd *sender) setPending(n int) {
 	sd.mu.Unlock()
 }
 
+// addPending counts n notifications just stored for the target, so its
+// status stays true while the loop is busy (a send hanging): the next
+// claim sets the exact figure.
+func (sd *sender) addPending(n int) {
+	sd.mu.Lock()
+	sd.st.Pending += n
+	sd.mu.Unlock()
+}
+
 // redactURL drops the URL from a client error: a webhook URL's path is
 // its secret.
 func redactURL(err error) error {

@@ -219,14 +219,16 @@ func (s *Service) write(ctx context.Context, evs []Event, states []store.NotifyS
 		return
 	}
 	var ns []store.Notification
+	stored := make([]int, len(s.senders))
 	for _, ev := range evs {
 		payload, err := json.Marshal(ev)
 		if err != nil {
 			s.log.Error("encoding notification", "type", ev.Type, "err", err)
 			continue
 		}
-		for _, sd := range s.senders {
+		for i, sd := range s.senders {
 			if sd.target.Wants(ev.Type) {
+				stored[i]++
 				ns = append(ns, store.Notification{Target: sd.target.Name, EventID: ev.ID, Type: ev.Type, Subject: ev.Subject, Payload: payload, CreatedAt: ev.At})
 			}
 		}
@@ -240,7 +242,8 @@ func (s *Service) write(ctx context.Context, evs []Event, states []store.NotifyS
 		}
 		return
 	}
-	for _, sd := range s.senders {
+	for i, sd := range s.senders {
+		sd.addPending(stored[i])
 		sd.poke()
 	}
 }
