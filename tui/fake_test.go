@@ -30,6 +30,7 @@ type fakeEngine struct {
 	cancelled []int64
 	cancelErr error
 	pins      []string // dag@version, in PinDAG order
+	unpins    []string // dag, in UnpinDAG order
 }
 
 func newFakeEngine(snap *api.Snapshot) *fakeEngine { return &fakeEngine{snap: snap} }

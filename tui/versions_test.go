@@ -41,6 +41,13 @@ func (f *fakeEngine) PinDAG(_ context.Context, dag string, version int) error {
 	return nil
 }
 
+func (f *fakeEngine) UnpinDAG(_ context.Context, dag string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unpins = append(f.unpins, dag)
+	return nil
+}
+
 // pinnedSnapshot is the loaded fixture with demo/fanout at v3, pinned to v2.
 func pinnedSnapshot() *api.Snapshot {
 	s := viewtest.Loaded()
@@ -81,5 +88,53 @@ func TestDAGVersions(t *testing.T) {
 	defer f.mu.Unlock()
 	if strings.Join(f.pins, ",") != "demo/fanout@1" {
 		t.Fatalf("pins reaching the engine: %v", f.pins)
+	}
+}
+
+// u in the version list unpins the DAG after a confirmation that defaults
+// to No: enter there changes nothing, y unpins. A DAG that is not pinned
+// is told so, and nothing reaches the engine.
+func TestDAGVersionsUnpin(t *testing.T) {
+	t.Parallel()
+	m, f := newModel(t, pinnedSnapshot())
+	c := startModel(t, m, f, 100, 24)
+	c.waitFor("[pinned v2, file at v3]")
+	c.keys("j", "j", "v")
+	c.waitFor("VERSION", "v3 file", "v2 pinned")
+	c.keys("u")
+	c.waitFor("Unpin demo/fanout? It runs its file's version again.", "> No <")
+	c.keys("enter")
+	c.waitGone("Unpin demo/fanout?")
+	f.mu.Lock()
+	declined := len(f.unpins)
+	f.mu.Unlock()
+	if declined != 0 {
+		t.Fatalf("No unpinned: %v", f.unpins)
+	}
+	c.keys("u")
+	c.waitFor("Unpin demo/fanout?", "> No <")
+	c.keys("y")
+	c.waitFor("unpinned demo/fanout")
+	c.final()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if strings.Join(f.unpins, ",") != "demo/fanout" {
+		t.Fatalf("unpins reaching the engine: %v", f.unpins)
+	}
+}
+
+func TestUnpinOfAnUnpinnedDAGIsRefused(t *testing.T) {
+	t.Parallel()
+	m, f := newModel(t, viewtest.Loaded())
+	c := startModel(t, m, f, 100, 24)
+	c.keys("j", "j", "v")
+	c.waitFor("VERSION", "v3", "v1")
+	c.keys("u")
+	c.waitFor("demo/fanout is not pinned")
+	c.final()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.unpins) != 0 {
+		t.Fatalf("unpins reaching the engine: %v", f.unpins)
 	}
 }

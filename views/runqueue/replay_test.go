@@ -99,3 +99,29 @@ func TestBatchRunDetailNamesItsTick(t *testing.T) {
 		t.Errorf("the replay's detail does not name the original's tick:\n%s", view)
 	}
 }
+
+// A run's detail names the DAG version it ran and the run it re-runs.
+func TestRunDetailNamesItsDAGVersion(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	snap := &api.Snapshot{}
+	snap.Runs.Finished = []api.Run{
+		{ID: 8, DAG: "orders", State: api.RunSuccess, Trigger: "rerun", RerunOf: 7, DAGVersion: 3,
+			QueuedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second)},
+		{ID: 7, DAG: "orders", State: api.RunFailed, Trigger: "manual",
+			QueuedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second)},
+	}
+	m := newPane(t, snap)
+	press(m, "enter")
+	view := m.View()
+	for _, want := range []string{"dag version", "v3", "re-run of", "#7"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("run #8's detail lacks %q:\n%s", want, view)
+		}
+	}
+	// A run recorded before versions existed has none to show.
+	press(m, "esc", "down", "enter")
+	if view := m.View(); strings.Contains(view, "dag version") {
+		t.Errorf("run #7's detail names a version it never recorded:\n%s", view)
+	}
+}
