@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/dbt"
@@ -22,31 +23,15 @@ func init() {
 	register(command{name: "meta analyze", summary: "analyse dbt + Mode: stale reports, unused models, centrality, models per day", run: runMetaAnalyze})
 }
 
-// listFlag collects a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 func runMetaAnalyze(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("meta analyze", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var cfg meta.Config
-	fs.StringVar(&cfg.Manifest, "manifest", "", "dbt `PATH` to target/manifest.json (schema v10-v12) (required)")
-	fs.StringVar(&cfg.RunResults, "run-results", "", "`DIR` of archived run_results.json files, for runtimes and models per day")
-	fs.StringVar(&cfg.ModeURL, "mode-url", "", "Mode API root `URL` (default "+mode.DefaultBaseURL+")")
-	fs.StringVar(&cfg.ModeWorkspace, "mode-workspace", "", "Mode `WORKSPACE`; credentials from $"+mode.EnvToken+" and $"+mode.EnvSecret+"; without it the analysis runs on dbt alone")
-	fs.IntVar(&cfg.StaleAfterDays, "stale-days", 0, "a report not run for more than `N` days is stale (default 100)")
-	keepTags, keepPaths, keepModels := &listFlag{}, &listFlag{}, &listFlag{}
-	fs.Var(keepTags, "keep-tag", "never propose models with this `TAG` (repeatable)")
-	fs.Var(keepPaths, "keep-path", "never propose models whose file matches this `GLOB`, ** spans folders (repeatable)")
-	fs.Var(keepModels, "keep-model", "never propose this `MODEL` (name or unique_id; repeatable)")
-	fs.BoolVar(&cfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
-	fs.BoolVar(&cfg.LooseMatching, "loose", false, "match schema.table references by table name when the schema differs")
+	cfg, envErr := flags.MetaFromEnv(env.getenv)
+	flags.RegisterMeta(fs, &cfg)
+	flags.RegisterMetaTimeoutAlias(fs, &cfg)
 	exposuresOut := fs.String("exposures-out", "", "write the generated dbt exposures YAML to `FILE`")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	top := fs.Int("top", 20, "centrality table: the `N` most important models (0: all)")
-	fs.StringVar(&cfg.Timeout, "timeout", "", "give up on the analysis after `DURATION` (default 60s)")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, `Usage: sluice meta analyze --manifest PATH [--run-results DIR] [--mode-url URL --mode-workspace W] [--json] [--top N]
@@ -75,12 +60,15 @@ Flags:
 		fmt.Fprintf(env.stderr, "sluice meta analyze: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
+	if envErr != nil {
+		fmt.Fprintf(env.stderr, "sluice meta analyze: %v\n", envErr)
+		return exitUsage
+	}
 	if cfg.Manifest == "" {
 		fmt.Fprintln(env.stderr, "sluice meta analyze: --manifest is required")
 		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
-	cfg.Keep.Tags, cfg.Keep.Paths, cfg.Keep.Models = *keepTags, *keepPaths, *keepModels
 
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {

@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/sluice-dev/sluice/cmd/internal/flags"
 	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 )
 
@@ -20,31 +18,16 @@ func init() {
 	register(command{name: "meta run", summary: "run the metapipeline once: analyse, then stage review items (branches, reports to archive)", run: runMetaRun})
 }
 
-// metaRunList collects a repeatable string flag.
-type metaRunList []string
-
-func (l *metaRunList) String() string     { return strings.Join(*l, ",") }
-func (l *metaRunList) Set(v string) error { *l = append(*l, v); return nil }
-
 func runMetaRun(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("meta run", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	var mcfg meta.Config
-	fs.StringVar(&mcfg.Manifest, "manifest", "", "dbt `PATH` to target/manifest.json (required)")
-	fs.StringVar(&mcfg.RunResults, "run-results", "", "`DIR` of archived run_results.json files")
-	fs.StringVar(&mcfg.ModeURL, "mode-url", env.getenv("MODE_URL"), "Mode API root `URL` (default "+mode.DefaultBaseURL+")")
-	fs.StringVar(&mcfg.ModeWorkspace, "mode-workspace", env.getenv("MODE_WORKSPACE"), "Mode `WORKSPACE`; credentials from $"+mode.EnvToken+" and $"+mode.EnvSecret+"; without it no report is archived and exposures are left alone")
-	fs.IntVar(&mcfg.StaleAfterDays, "stale-days", 0, "a report not run for more than `N` days is stale (default 100)")
-	keepTags, keepPaths, keepModels := &metaRunList{}, &metaRunList{}, &metaRunList{}
-	fs.Var(keepTags, "keep-tag", "never propose models with this `TAG` (repeatable)")
-	fs.Var(keepPaths, "keep-path", "never propose models whose file matches this `GLOB` (repeatable)")
-	fs.Var(keepModels, "keep-model", "never propose this `MODEL` (repeatable)")
-	fs.BoolVar(&mcfg.IncludePackages, "include-packages", false, "propose installed packages' models too")
-	fs.StringVar(&mcfg.ExposuresPath, "exposures-path", "", "where the generated exposures file lives in the dbt project")
+	mcfg, metaErr := flags.MetaFromEnv(env.getenv)
+	flags.RegisterMeta(fs, &mcfg)
+	flags.RegisterMetaTimeoutAlias(fs, &mcfg)
 	rcfg, envErr := flags.ReviewFromEnv(env.getenv)
 	flags.RegisterReview(fs, &rcfg)
-	stateDir := fs.String("state-dir", flags.DefaultStateDir(env.getenv), "the engine's state dir ($SLUICE_STATE_DIR)")
-	var storeURL string
+	var stateDir, storeURL string
+	addStateDirFlag(fs, env, &stateDir)
 	addStoreFlag(fs, env, &storeURL)
 	asJSON := fs.Bool("json", false, "print the staged items as JSON")
 	verbose := fs.Bool("v", false, "log progress to stderr")
@@ -74,22 +57,21 @@ unreadable dbt artifacts.
 	case fs.NArg() > 0:
 		fmt.Fprintf(env.stderr, "sluice meta run: unexpected arguments %q\n", fs.Args())
 		return exitUsage
-	case envErr != nil:
-		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", envErr)
+	case envErr != nil || metaErr != nil:
+		fmt.Fprintf(env.stderr, "sluice meta run: %v\n", errors.Join(envErr, metaErr))
 		return exitUsage
 	case mcfg.Manifest == "" || rcfg.Repo == "":
 		fmt.Fprintln(env.stderr, "sluice meta run: --manifest and --repo are required")
 		seeHelp(env.stderr, fs)
 		return exitUsage
 	}
-	mcfg.Keep.Tags, mcfg.Keep.Paths, mcfg.Keep.Models = *keepTags, *keepPaths, *keepModels
 
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(env.stderr, nil))
 	}
 	eng, err := engine.Open(ctx, engine.Options{Offline: true, Config: engine.Config{
-		StateDir: *stateDir,
+		StateDir: stateDir,
 		Store:    storeURL,
 		Logger:   logger,
 		Meta:     engine.MetaConfig{Config: mcfg, ModeToken: env.getenv(mode.EnvToken), ModeSecret: env.getenv(mode.EnvSecret)},

@@ -16,7 +16,6 @@ import (
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/engine/api"
 	"github.com/sluice-dev/sluice/engine/loader"
-	"github.com/sluice-dev/sluice/engine/meta"
 	"github.com/sluice-dev/sluice/engine/meta/mode"
 	"github.com/sluice-dev/sluice/engine/metrics"
 	"github.com/sluice-dev/sluice/engine/notify"
@@ -141,33 +140,16 @@ func (s *runSettings) addPartFlags(fs *flag.FlagSet, env *cliEnv) error {
 	s.kafka = kc
 	flags.RegisterKafka(fs, &s.kafka, flags.KafkaPrefix)
 
+	mc, err := flags.MetaFromEnv(env.getenv)
+	errs = append(errs, err)
 	s.meta = engine.MetaConfig{
-		Config: meta.Config{
-			Manifest:      env.getenv("DBT_MANIFEST"),
-			RunResults:    env.getenv("DBT_RUN_RESULTS"),
-			ModeURL:       env.getenv("MODE_URL"),
-			ModeWorkspace: env.getenv("MODE_WORKSPACE"),
-		},
+		Config:     mc,
 		Schedule:   env.getenv("SLUICE_META_SCHEDULE"),
 		ModeToken:  env.getenv(mode.EnvToken),
 		ModeSecret: env.getenv(mode.EnvSecret),
 	}
-	s.meta.StaleAfterDays = envInt(env, "SLUICE_META_STALE_DAYS", 0, &errs)
-	for _, tag := range strings.Split(env.getenv("SLUICE_META_KEEP_TAGS"), ",") {
-		if tag = strings.TrimSpace(tag); tag != "" {
-			s.meta.Keep.Tags = append(s.meta.Keep.Tags, tag)
-		}
-	}
-	fs.StringVar(&s.meta.Manifest, "manifest", s.meta.Manifest, "dbt target/manifest.json; enables the metapipeline (env DBT_MANIFEST)")
-	fs.StringVar(&s.meta.RunResults, "run-results", s.meta.RunResults, "folder of archived dbt run_results.json files, for the models run per day (env DBT_RUN_RESULTS)")
-	fs.StringVar(&s.meta.ModeURL, "mode-url", s.meta.ModeURL, "Mode API root, default "+mode.DefaultBaseURL+" (env MODE_URL)")
-	fs.StringVar(&s.meta.ModeWorkspace, "mode-workspace", s.meta.ModeWorkspace, "Mode workspace the metapipeline reads and archives reports in; credentials from MODE_TOKEN and MODE_SECRET (env MODE_WORKSPACE)")
+	flags.RegisterMeta(fs, &s.meta.Config)
 	fs.StringVar(&s.meta.Schedule, "meta-schedule", s.meta.Schedule, "cron schedule of the metapipeline; empty: only when asked, m in the console (env SLUICE_META_SCHEDULE)")
-	fs.IntVar(&s.meta.StaleAfterDays, "stale-days", s.meta.StaleAfterDays, "a Mode report not run for more than N days is stale; 0: 100 (env SLUICE_META_STALE_DAYS)")
-	fs.Func("keep-tag", "never propose deleting dbt models with this tag; repeatable (env SLUICE_META_KEEP_TAGS, comma-separated)", func(v string) error {
-		s.meta.Keep.Tags = append(s.meta.Keep.Tags, v)
-		return nil
-	})
 
 	rc, err := flags.ReviewFromEnv(env.getenv)
 	errs = append(errs, err)
