@@ -15,6 +15,12 @@ import (
 //
 // Users hold an Interface, never a concrete store; engine/store/storeopen
 // picks the implementation from a URL.
+//
+// A store does not tell the time: every time it records comes from its
+// caller's clock — an at or now argument, or a field (NewRun.QueuedAt,
+// AuditEntry.At, Backfill.CreatedAt, DAGVersion.LastSeen). A zero field
+// falls back to the wall clock, a convenience for tests; the engine always
+// sets it.
 type Interface interface {
 	Runs
 	Schedules
@@ -212,6 +218,7 @@ var _ Interface = (*Store)(nil)
 // audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf,
 // Skip and ReuseBatch.
 type Operator interface {
+	// RecordAudit appends e, dated e.At.
 	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
 	// AuditLog lists entries at or after q.Since, newest first.
 	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
