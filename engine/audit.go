@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/user"
 	"sync"
-	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
 	redaction "github.com/sluice-dev/sluice/engine/redact"
@@ -63,7 +62,7 @@ func (e *Engine) audit(ctx context.Context, action, target, reason, result strin
 		// The action's context may be ending (a console closing): the
 		// record is written regardless.
 		_, serr = st.RecordAudit(context.WithoutCancel(ctx), api.AuditEntry{
-			At: time.Now(), Actor: actorOf(ctx), Action: action, Target: target, Outcome: outcome, Reason: reason,
+			At: e.now(), Actor: actorOf(ctx), Action: action, Target: target, Outcome: outcome, Reason: reason,
 		})
 	}
 	if serr != nil {

@@ -80,7 +80,7 @@ func (e *Engine) backfill(ctx context.Context, req api.BackfillRequest) (api.Bac
 		return plan, nil
 	}
 	b := api.Backfill{DAG: req.DAG, From: req.From, To: req.To, Reprocess: req.Reprocess, MaxActive: max(req.MaxActive, 0),
-		DAGVersion: def.Version, By: actorOf(ctx), CreatedAt: time.Now()}
+		DAGVersion: def.Version, By: actorOf(ctx), CreatedAt: e.now()}
 	id, err := st.CreateBackfill(ctx, b, plan.Fires)
 	if err != nil {
 		return plan, err
@@ -168,7 +168,7 @@ func (e *Engine) cancelRuns(ctx context.Context, st store.Interface, ids []int64
 		if e.off == nil {
 			err = e.runner.Cancel(ctx, id)
 		} else {
-			err = st.CancelQueued(ctx, id, time.Now(), "backfill cancelled")
+			err = st.CancelQueued(ctx, id, e.now(), "backfill cancelled")
 		}
 		if err == nil {
 			n++
@@ -190,7 +190,7 @@ func (e *Engine) feedBackfills(ctx context.Context) {
 	for _, b := range bs {
 		switch {
 		case b.State == api.BackfillRunning && b.Pending > 0:
-			if _, err := e.st.FeedBackfill(ctx, b.ID); err != nil && ctx.Err() == nil {
+			if _, err := e.st.FeedBackfill(ctx, b.ID, e.now()); err != nil && ctx.Err() == nil {
 				e.log.Warn("queueing backfill runs", "backfill", b.ID, "err", err)
 			}
 		case b.State == api.BackfillCancelled && b.Queued+b.Running > 0:

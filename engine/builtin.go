@@ -25,12 +25,12 @@ type builtinSource struct {
 }
 
 // withBuiltins returns src with defs laid over it (src itself when there are
-// none). Each definition must already be valid.
-func withBuiltins(src dagSource, defs ...*dag.DAG) dagSource {
+// none), loaded at loaded. Each definition must already be valid.
+func withBuiltins(src dagSource, loaded time.Time, defs ...*dag.DAG) dagSource {
 	if len(defs) == 0 {
 		return src
 	}
-	b := &builtinSource{dagSource: src, defs: map[string]*dag.DAG{}, loaded: time.Now()}
+	b := &builtinSource{dagSource: src, defs: map[string]*dag.DAG{}, loaded: loaded}
 	for _, d := range defs {
 		b.defs[d.Name] = d
 		b.rows = append(b.rows, api.DAG{

@@ -201,7 +201,7 @@ func newEngine(cfg Config, src dagSource) (*Engine, error) {
 		return fail(err)
 	}
 	if e.meta != nil {
-		src = withBuiltins(src, e.meta.def)
+		src = withBuiltins(src, e.now(), e.meta.def)
 	}
 	if files, ok := fileSrc.(contentSource); ok {
 		e.versions = withVersions(src, files, e.st, cfg.KeepVersions, e.log.With("component", "versions"))
@@ -434,6 +434,11 @@ func (e *Engine) Runner() *runner.Runner { return e.runner }
 // (sluice.meta.*).
 func (e *Engine) Kinds() *runner.Kinds { return e.runner.Kinds() }
 
+// now is the engine's clock (Config.Clock, the real one when nil): every
+// time the engine records or shows — audit entries, pins, pauses, marks,
+// backfills, status and snapshot stamps — is read from it.
+func (e *Engine) now() time.Time { return clock.Or(e.cfg.Clock).Now() }
+
 // Publish tells subscribers that part of the snapshot changed; components
 // wired in later call it after committing their changes.
 func (e *Engine) Publish(t api.Topic) { e.events.publish(t) }
@@ -444,7 +449,7 @@ func (e *Engine) MissedFires() []runner.Missed { return e.sched.Missed() }
 // Snapshot implements API.
 func (e *Engine) Snapshot() *api.Snapshot {
 	s := &api.Snapshot{
-		At:      time.Now(),
+		At:      e.now(),
 		DAGs:    e.dags.DAGs(),
 		Sources: e.dags.Sources(),
 		Runs:    e.runner.Runs(),

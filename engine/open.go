@@ -202,7 +202,7 @@ func (e *Engine) queueRun(ctx context.Context, name string, cfg json.RawMessage,
 		return store.Run{}, err
 	}
 	id, err := st.CreateRun(ctx, store.NewRun{DAG: name, Trigger: store.TriggerManual, Priority: priority, Config: cfg,
-		External: true, DAGVersion: version})
+		External: true, DAGVersion: version, QueuedAt: e.now()})
 	if err != nil {
 		return store.Run{}, err
 	}

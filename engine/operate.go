@@ -65,7 +65,7 @@ func (e *Engine) rerun(ctx context.Context, id int64, opts api.RerunOptions) (in
 		nr.Skip = succeededTasks(id, tasks[id])
 	}
 	if e.off != nil {
-		nr.External = true
+		nr.External, nr.QueuedAt = true, e.now()
 		return st.CreateRun(ctx, nr)
 	}
 	return e.runner.Enqueue(ctx, nr)
@@ -123,7 +123,7 @@ func (e *Engine) mark(ctx context.Context, id int64, task string, state api.RunS
 		return false, fmt.Errorf("marking run %d: %w", id, err)
 	}
 	note := fmt.Sprintf("marked %s by %s: %s", state, actorOf(ctx), reason)
-	changed, err := st.Mark(ctx, id, task, state, note, time.Now())
+	changed, err := st.Mark(ctx, id, task, state, note, e.now())
 	if err != nil || !changed {
 		return changed, err
 	}
@@ -168,7 +168,7 @@ func (e *Engine) pauseDAG(ctx context.Context, name string, paused bool, reason 
 	}
 	var changed bool
 	if paused {
-		changed, err = st.PauseDAG(ctx, name, api.DAGPause{By: actorOf(ctx), At: time.Now(), Reason: reason})
+		changed, err = st.PauseDAG(ctx, name, api.DAGPause{By: actorOf(ctx), At: e.now(), Reason: reason})
 	} else {
 		changed, err = st.UnpauseDAG(ctx, name)
 	}

@@ -140,7 +140,7 @@ func (e *Engine) pin(ctx context.Context, name string, version int) (bool, error
 	if version == 0 {
 		changed, err = st.UnpinDAG(ctx, name)
 	} else {
-		changed, err = st.PinDAG(ctx, name, api.DAGPin{Version: version, By: actorOf(ctx), At: time.Now()})
+		changed, err = st.PinDAG(ctx, name, api.DAGPin{Version: version, By: actorOf(ctx), At: e.now()})
 	}
 	if err != nil {
 		return false, err

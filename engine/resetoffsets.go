@@ -128,7 +128,7 @@ func (e *Engine) resetOffsets(ctx context.Context, req api.ResetOffsetsRequest) 
 	}
 	if req.AllowReprocess {
 		for _, mv := range moves {
-			n, err := st.ReleaseBatches(ctx, req.DAG, mv.Topic, mv.Partition, mv.New, time.Now())
+			n, err := st.ReleaseBatches(ctx, req.DAG, mv.Topic, mv.Partition, mv.New, e.now())
 			if err != nil {
 				return fail(err)
 			}

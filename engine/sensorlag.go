@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 	"github.com/sluice-dev/sluice/engine/store"
 )
@@ -35,6 +36,7 @@ type lagRecorder struct {
 	sensors  func() []api.Sensor // this instance's sensors
 	instance func() string
 	every    time.Duration
+	clock    clock.Clock // stamps each round's readings; the period is real time
 	log      *slog.Logger
 
 	written map[sensorKey]store.SensorLag // the last reading stored, per sensor
@@ -48,7 +50,7 @@ func newLagRecorder(st store.SensorLags, sensors func() []api.Sensor, instance f
 		every = 5 * time.Second
 	}
 	return &lagRecorder{st: st, sensors: sensors, instance: instance, every: min(every, lagRecordMaxEvery),
-		log: log, written: map[sensorKey]store.SensorLag{}}
+		clock: clock.Real, log: log, written: map[sensorKey]store.SensorLag{}}
 }
 
 // Start records every period until Stop.
@@ -62,7 +64,7 @@ func (r *lagRecorder) Start(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					r.record(ctx, time.Now())
+					r.record(ctx, r.clock.Now())
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/sensor"
 )
 
@@ -27,6 +28,7 @@ func (e *Engine) newSensors() error {
 	}
 	e.sensors = m
 	e.lagRec = newLagRecorder(e.st, m.Snapshot, e.runner.Instance, e.cfg.SensorLag.Interval, e.log.With("component", "sensor lag"))
+	e.lagRec.clock = clock.Or(e.cfg.Clock)
 	return nil
 }
 

@@ -22,7 +22,7 @@ import (
 // dir's mirror) and reads the store, beside an engine that may be running.
 // Problems says why the status is unhealthy; an error means no status.
 func (e *Engine) Status(ctx context.Context) (api.Status, error) {
-	s := api.Status{At: time.Now(), StateDir: e.cfg.StateDir, DAGs: map[api.DAGStatus]int{}}
+	s := api.Status{At: e.now(), StateDir: e.cfg.StateDir, DAGs: map[api.DAGStatus]int{}}
 	s.Queue.MaxConcurrentRuns = e.cfg.MaxConcurrentRuns
 	for _, tl := range e.cfg.TagLimits {
 		if s.Queue.TagLimits == nil {
@@ -189,7 +189,7 @@ func (e *Engine) liveInstances(ctx context.Context, ss *api.StatusStore) (bool, 
 	if lease <= 0 {
 		lease = 30 * time.Second // the runner's default
 	}
-	live, now := 0, time.Now()
+	live, now := 0, e.now()
 	for _, in := range ins {
 		if in.Status(now, lease) == store.InstanceLive {
 			live++

@@ -216,7 +216,7 @@ func (r *Runner) runTasks(ctx context.Context, ar *activeRun, order []string) (f
 	// a success for its children. Its row rides with the run's start.
 	if len(ar.run.Skip) > 0 {
 		skipped := map[string]bool{}
-		now := time.Now()
+		now := r.clock.Now()
 		for _, id := range order {
 			from, ok := ar.run.Skip[id]
 			if !ok || waiting[id] != 0 {

@@ -49,7 +49,7 @@ func (r *Runner) register(ctx context.Context, now time.Time) error {
 			case <-beatCtx.Done():
 				return
 			case <-t.C:
-				if err := r.st.Heartbeat(beatCtx, r.id, time.Now()); err != nil && beatCtx.Err() == nil {
+				if err := r.st.Heartbeat(beatCtx, r.id, r.clock.Now()); err != nil && beatCtx.Err() == nil {
 					r.log.Error("heartbeat", "instance", r.id, "err", err)
 				}
 				r.countLive(beatCtx)
@@ -65,7 +65,7 @@ func (r *Runner) countLive(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	now, n := time.Now(), 0
+	now, n := r.clock.Now(), 0
 	for _, in := range ins {
 		if in.Status(now, r.cfg.Lease) == store.InstanceLive {
 			n++
@@ -87,7 +87,7 @@ func (r *Runner) deregister(ctx context.Context) {
 	}
 	r.beatStop()
 	<-r.beatDone
-	if err := r.st.Deregister(ctx, r.id, time.Now()); err != nil {
+	if err := r.st.Deregister(ctx, r.id, r.clock.Now()); err != nil {
 		r.log.Error("deregistering instance", "instance", r.id, "err", err)
 	}
 }
@@ -95,7 +95,7 @@ func (r *Runner) deregister(ctx context.Context) {
 // reap settles the runs of instances whose heartbeat is older than the
 // lease, re-queueing those whose DAG says retry_on_crash.
 func (r *Runner) reap(ctx context.Context) {
-	rec, err := r.st.ReapDead(ctx, r.id, time.Now(), r.cfg.Lease, r.crashRetry(ctx))
+	rec, err := r.st.ReapDead(ctx, r.id, r.clock.Now(), r.cfg.Lease, r.crashRetry(ctx))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Error("reaping dead instances", "err", err)

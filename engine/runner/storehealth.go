@@ -50,11 +50,13 @@ func (r *Runner) storeFailed(err error) {
 	r.mu.Lock()
 	h := &r.health
 	if h.err == nil {
-		h.since = time.Now()
+		h.since = r.clock.Now() // shown: "failing since"
 		h.bo = r.newStoreBackoff()
 		h.bo.Reset()
 	}
 	h.err, h.diskFull = err, isDiskFull(err)
+	// The retry is paced on real time (holdingStartsLocked is asked with
+	// time.Now): a backoff waits, it records nothing.
 	h.retryAt = time.Now().Add(h.bo.NextBackOff())
 	r.version++
 	r.mu.Unlock()
@@ -66,7 +68,7 @@ func (r *Runner) storeOK() {
 	r.mu.Lock()
 	was := r.health.err != nil
 	if was {
-		r.log.Info("the store accepts writes again", "down_for", time.Since(r.health.since).Round(time.Millisecond))
+		r.log.Info("the store accepts writes again", "down_for", r.clock.Now().Sub(r.health.since).Round(time.Millisecond))
 		r.health = storeHealth{}
 		r.version++
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/lifecycle"
 )
 
@@ -27,6 +28,10 @@ type LagOptions struct {
 	// Changed is called after each poll that updated a group; it must not
 	// block.
 	Changed func()
+	// Clock stamps each reading (api.GroupLag.At) and failure; nil is the
+	// real clock. Polling is paced on real time, and the windows' rates
+	// and stall rules measure the real time between reads (OffsetReader).
+	Clock clock.Clock
 }
 
 func (o LagOptions) withDefaults() LagOptions {
@@ -45,6 +50,7 @@ func (o LagOptions) withDefaults() LagOptions {
 	if o.Changed == nil {
 		o.Changed = func() {}
 	}
+	o.Clock = clock.Or(o.Clock)
 	return o
 }
 
@@ -223,7 +229,7 @@ func (l *LagMonitor) fail(group string, err error) {
 	g.failing = true
 	g.lag.Status = api.LagErr
 	g.lag.Reason = "offsets cannot be read: " + err.Error()
-	g.lag.At = time.Now()
+	g.lag.At = l.opts.Clock.Now()
 }
 
 // observe folds one reading into the group's windows and statuses.
@@ -239,6 +245,7 @@ func (l *LagMonitor) observe(offs GroupOffsets) {
 	}
 	g.failing = false
 	g.lag = evaluateReading(g.windows, g.moved, offs, l.opts.Window)
+	g.lag.At = l.opts.Clock.Now()
 	g.history = append(g.history, g.lag.TotalLag)
 	if n := len(g.history) - l.opts.History; n > 0 {
 		g.history = slices.Delete(g.history, 0, n)

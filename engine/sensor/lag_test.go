@@ -6,13 +6,16 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/engine/api"
+	"github.com/sluice-dev/sluice/engine/clock"
 	"github.com/sluice-dev/sluice/engine/dag"
 	"github.com/sluice-dev/sluice/engine/enginetest"
 	"github.com/sluice-dev/sluice/engine/sensor/embedded"
 )
 
 // A group that never committed (the broker does not know it) shows its lag
-// as the log-end offset, and with nobody consuming it ends up STOP.
+// as the log-end offset, and with nobody consuming it ends up STOP. The
+// reading is stamped by the monitor's clock (stopped here); its rules
+// judge the real time between reads.
 func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, embedded.Options{Topics: []string{"idle"}, Partitions: 3})
@@ -20,7 +23,8 @@ func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	produce(t, conn, "idle", 30)
 
 	changed := make(chan struct{}, 1)
-	mon := NewLagMonitor(conn, LagOptions{Interval: 50 * time.Millisecond, Window: 3, Changed: func() {
+	at := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	mon := NewLagMonitor(conn, LagOptions{Interval: 50 * time.Millisecond, Window: 3, Clock: clock.Fixed(at), Changed: func() {
 		select {
 		case changed <- struct{}{}:
 		default:
@@ -57,6 +61,9 @@ func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	if lag.Members != 0 {
 		t.Errorf("members %d", lag.Members)
 	}
+	if !lag.At.Equal(at) {
+		t.Errorf("reading at %v, want the clock's %v", lag.At, at)
+	}
 	if len(hist) < 2 || hist[len(hist)-1] != 30 {
 		t.Errorf("history %v: want samples ending at 30", hist)
 	}
@@ -66,14 +73,15 @@ func TestLagOfGroupThatNeverCommitted(t *testing.T) {
 	}
 }
 
-// The lag monitor reports a broker it cannot reach as ERR and recovers
-// when the broker is back.
+// The lag monitor reports a broker it cannot reach as ERR, at its clock's
+// time, and recovers when the broker is back.
 func TestLagMonitorBrokerDown(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t, embedded.Options{Topics: []string{"down"}, Partitions: 1, DataDir: t.TempDir()})
 	conn := ConnConfig{Brokers: b.Addrs()}
 	produce(t, conn, "down", 5)
-	mon := NewLagMonitor(conn, LagOptions{Interval: 50 * time.Millisecond})
+	at := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	mon := NewLagMonitor(conn, LagOptions{Interval: 50 * time.Millisecond, Clock: clock.Fixed(at)})
 	mon.Track("g", []string{"down"})
 	if err := mon.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -90,6 +98,9 @@ func TestLagMonitorBrokerDown(t *testing.T) {
 		l, _, _ := mon.Lag("g")
 		return l.Status == api.LagErr && failing()
 	}, "ERR while the broker is down")
+	if l, _, _ := mon.Lag("g"); !l.At.Equal(at) {
+		t.Errorf("failed reading at %v, want the clock's %v", l.At, at)
+	}
 	if err := b.Reopen(); err != nil {
 		t.Fatal(err)
 	}

@@ -37,9 +37,10 @@ type Options struct {
 	// OnTick is called after every tick is recorded, from the ticking
 	// goroutine; it must not block. The engine turns it into an event.
 	OnTick func(TickRecord)
-	// Clock stamps each tick's start (nil: the real clock). Pacing — tick
-	// interval, max_tick_runtime, poll timeouts, backoff — and a tick's
-	// duration stay on real time: the broker and its client run on it.
+	// Clock stamps each tick's start and the lag monitor's readings (nil:
+	// the real clock). Pacing — tick interval, max_tick_runtime, poll
+	// timeouts, backoff, lag polls — and a tick's duration stay on real
+	// time: the broker and its client run on it.
 	Clock clock.Clock
 
 	tun tunables
@@ -110,6 +111,9 @@ func NewManager(opts Options) (*Manager, error) {
 	lagOpts := opts.Lag
 	lagOpts.Logger = m.env.log
 	lagOpts.Changed = m.notify
+	if lagOpts.Clock == nil {
+		lagOpts.Clock = m.env.clock
+	}
 	m.lag = NewLagMonitor(opts.Conn, lagOpts)
 	return m, nil
 }

@@ -103,7 +103,7 @@ func (m *member) setConnErr(err error) {
 func (m *member) reportErr(err error) {
 	m.mu.Lock()
 	if len(m.events) < 100 {
-		m.events = append(m.events, timedErr{at: time.Now(), err: err})
+		m.events = append(m.events, timedErr{at: m.s.env.clock.Now(), err: err})
 	}
 	m.mu.Unlock()
 	m.logErr(err)

@@ -74,6 +74,8 @@ func (r *OffsetReader) Close() error { return r.admin.Close() }
 // Read returns group's offsets on topics; with no topics, on every topic the
 // group has committed to or its members are assigned.
 func (r *OffsetReader) Read(group string, topics []string) (GroupOffsets, error) {
+	// Real time: the lag windows' rates divide by the time between reads
+	// (the lag monitor stamps what it shows with its clock).
 	out := GroupOffsets{Group: group, At: time.Now()}
 	owners := map[topicPartition]string{}
 	assigned := map[string]bool{}

@@ -136,7 +136,7 @@ loop:
 			}
 		}
 		msg := &sarama.ProducerMessage{Topic: o.Topic, Value: sarama.ByteEncoder(payload(filler, sent)),
-			Timestamp: time.Now()}
+			Timestamp: time.Now()} // a load generator's messages: the broker's time base, not the engine's clock
 		switch o.KeyMode {
 		case KeySeq:
 			msg.Key = sarama.StringEncoder(strconv.FormatInt(sent, 10))

@@ -11,7 +11,8 @@ import (
 	"github.com/sluice-dev/sluice/engine/api"
 )
 
-// CreateBackfill stores a backfill and queues its first fire times.
+// CreateBackfill stores a backfill and queues its first fire times, queued
+// at b.CreatedAt.
 func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time.Time) (int64, error) {
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = time.Now()
@@ -31,7 +32,7 @@ func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		_, err = s.feedBackfill(ctx, tx, id)
+		_, err = s.feedBackfill(ctx, tx, id, b.CreatedAt)
 		return err
 	})
 	if err != nil {
@@ -40,12 +41,13 @@ func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time
 	return id, nil
 }
 
-// FeedBackfill queues the next fire times of a running backfill.
-func (s *Store) FeedBackfill(ctx context.Context, id int64) (int, error) {
+// FeedBackfill queues the next fire times of a running backfill, queued at
+// now.
+func (s *Store) FeedBackfill(ctx context.Context, id int64, now time.Time) (int, error) {
 	var n int
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = s.feedBackfill(ctx, tx, id)
+		n, err = s.feedBackfill(ctx, tx, id, now)
 		return err
 	})
 	if err != nil {
@@ -54,7 +56,7 @@ func (s *Store) FeedBackfill(ctx context.Context, id int64) (int, error) {
 	return n, nil
 }
 
-func (s *Store) feedBackfill(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
+func (s *Store) feedBackfill(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (int, error) {
 	var (
 		dag, state, raw                string
 		maxActive, fed, total, version int
@@ -83,7 +85,6 @@ func (s *Store) feedBackfill(ctx context.Context, tx *sql.Tx, id int64) (int, er
 	if err := json.Unmarshal([]byte(raw), &fires); err != nil {
 		return 0, fmt.Errorf("backfill %d: reading its fire times: %w", id, err)
 	}
-	now := time.Now()
 	for _, at := range fires[fed : fed+room] {
 		if _, err := s.createRun(ctx, tx, backfillRun(dag, id, version, time.Unix(0, at), now)); err != nil {
 			return 0, err

@@ -15,6 +15,12 @@ import (
 //
 // Users hold an Interface, never a concrete store; engine/store/storeopen
 // picks the implementation from a URL.
+//
+// A store does not tell the time: every time it records comes from its
+// caller's clock — an at or now argument, or a field (NewRun.QueuedAt,
+// AuditEntry.At, Backfill.CreatedAt, DAGVersion.LastSeen). A zero field
+// falls back to the wall clock, a convenience for tests; the engine always
+// sets it.
 type Interface interface {
 	Runs
 	Schedules
@@ -212,6 +218,7 @@ var _ Interface = (*Store)(nil)
 // audit log, marks, paused DAGs — and CreateRun honouring NewRun.RerunOf,
 // Skip and ReuseBatch.
 type Operator interface {
+	// RecordAudit appends e, dated e.At.
 	RecordAudit(ctx context.Context, e api.AuditEntry) (int64, error)
 	// AuditLog lists entries at or after q.Since, newest first.
 	AuditLog(ctx context.Context, q api.AuditQuery) ([]api.AuditEntry, error)
@@ -258,14 +265,15 @@ type Recorded struct {
 // as room allows, watched and cancelled as one.
 type Backfills interface {
 	// CreateBackfill stores b (its DAG, range, reprocess, max active,
-	// author) with its fire times, in order, and queues the first of them
-	// as runs in the same transaction (FeedBackfill); it returns b's id.
+	// author, creation time) with its fire times, in order, and queues the
+	// first of them as runs queued at b.CreatedAt in the same transaction
+	// (FeedBackfill); it returns b's id.
 	CreateBackfill(ctx context.Context, b api.Backfill, fires []time.Time) (int64, error)
 	// FeedBackfill queues the next fire times of a running backfill as
-	// runs — external runs with their scheduled_for and a run config
-	// carrying the logical time — as many as its max active leaves room
-	// for (all when 0). It reports how many.
-	FeedBackfill(ctx context.Context, id int64) (int, error)
+	// runs queued at now — external runs with their scheduled_for and a
+	// run config carrying the logical time — as many as its max active
+	// leaves room for (all when 0). It reports how many.
+	FeedBackfill(ctx context.Context, id int64, now time.Time) (int, error)
 	// Backfill returns one backfill with its progress; ErrNotFound.
 	Backfill(ctx context.Context, id int64) (api.Backfill, error)
 	// Backfills lists backfills with their progress, newest first.

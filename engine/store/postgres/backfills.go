@@ -13,7 +13,8 @@ import (
 	"github.com/sluice-dev/sluice/engine/store"
 )
 
-// CreateBackfill stores a backfill and queues its first fire times.
+// CreateBackfill stores a backfill and queues its first fire times, queued
+// at b.CreatedAt.
 func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time.Time) (int64, error) {
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = time.Now()
@@ -33,7 +34,7 @@ func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time
 			b.MaxActive, b.DAGVersion, b.By, b.CreatedAt.UnixNano(), len(fires), string(raw)).Scan(&id); err != nil {
 			return err
 		}
-		_, err := feedBackfill(ctx, tx, id)
+		_, err := feedBackfill(ctx, tx, id, b.CreatedAt)
 		return err
 	})
 	if err != nil {
@@ -44,12 +45,12 @@ func (s *Store) CreateBackfill(ctx context.Context, b api.Backfill, fires []time
 
 // FeedBackfill queues the next fire times of a running backfill. The
 // backfill's row is locked: two instances feeding it at once queue each
-// fire time once.
-func (s *Store) FeedBackfill(ctx context.Context, id int64) (int, error) {
+// fire time once. The runs are queued at now.
+func (s *Store) FeedBackfill(ctx context.Context, id int64, now time.Time) (int, error) {
 	var n int
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		n, err = feedBackfill(ctx, tx, id)
+		n, err = feedBackfill(ctx, tx, id, now)
 		return err
 	})
 	if err != nil {
@@ -58,7 +59,7 @@ func (s *Store) FeedBackfill(ctx context.Context, id int64) (int, error) {
 	return n, nil
 }
 
-func feedBackfill(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
+func feedBackfill(ctx context.Context, tx pgx.Tx, id int64, now time.Time) (int, error) {
 	var (
 		dag, state, raw                string
 		maxActive, fed, total, version int
@@ -87,7 +88,6 @@ func feedBackfill(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 	if err := json.Unmarshal([]byte(raw), &fires); err != nil {
 		return 0, fmt.Errorf("backfill %d: reading its fire times: %w", id, err)
 	}
-	now := time.Now()
 	for _, at := range fires[fed : fed+room] {
 		if _, err := createRun(ctx, tx, store.BackfillRun(dag, id, version, time.Unix(0, at), now), 0); err != nil {
 			return 0, err

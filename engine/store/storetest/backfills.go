@@ -24,19 +24,27 @@ func testBackfillFedUnderMaxActiveAndCancelled(t *testing.T, h harness) {
 	ctx := context.Background()
 	from := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	fires := hourly(from, 5)
+	// The caller's clock dates the backfill and the runs it queues, far
+	// from the wall clock's now.
+	created, fed := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC), time.Date(2031, 3, 4, 6, 0, 0, 0, time.UTC)
 	id, err := s.CreateBackfill(ctx, api.Backfill{DAG: "etl", From: from, To: fires[4], Reprocess: api.ReprocessFailed,
-		MaxActive: 2, By: "olga"}, fires)
+		MaxActive: 2, By: "olga", CreatedAt: created}, fires)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, err := s.Backfill(ctx, id)
 	if err != nil || b.Total != 5 || b.Queued != 2 || b.Pending != 3 || b.State != api.BackfillRunning || b.By != "olga" ||
-		!b.From.Equal(from) || b.MaxActive != 2 {
+		!b.From.Equal(from) || b.MaxActive != 2 || !b.CreatedAt.Equal(created) {
 		t.Fatalf("backfill = %+v, %v", b, err)
 	}
 	runs, err := s.ClaimExternal(ctx)
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("queued runs = %+v, %v", runs, err)
+	}
+	for _, r := range runs {
+		if !r.QueuedAt.Equal(created) {
+			t.Errorf("run %d of the new backfill queued at %v, want its creation time %v", r.ID, r.QueuedAt, created)
+		}
 	}
 	r := runs[0]
 	var cfg map[string]string
@@ -45,7 +53,7 @@ func testBackfillFedUnderMaxActiveAndCancelled(t *testing.T, h harness) {
 		t.Fatalf("first run = %+v (config %s)", r, r.Config)
 	}
 	// No room until one finishes.
-	if n, err := s.FeedBackfill(ctx, id); err != nil || n != 0 {
+	if n, err := s.FeedBackfill(ctx, id, fed); err != nil || n != 0 {
 		t.Fatalf("feed with no room = %d, %v", n, err)
 	}
 	if err := s.StartRun(ctx, r.ID, time.Now()); err != nil {
@@ -54,8 +62,11 @@ func testBackfillFedUnderMaxActiveAndCancelled(t *testing.T, h harness) {
 	if err := s.FinishRun(ctx, r.ID, api.RunSuccess, "", time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.FeedBackfill(ctx, id); err != nil || n != 1 {
+	if n, err := s.FeedBackfill(ctx, id, fed); err != nil || n != 1 {
 		t.Fatalf("feed after a run finished = %d, %v", n, err)
+	}
+	if more, err := s.ClaimExternal(ctx); err != nil || len(more) != 1 || !more[0].QueuedAt.Equal(fed) {
+		t.Fatalf("the fed run = %+v, %v; want one queued at %v", more, err, fed)
 	}
 	b, _ = s.Backfill(ctx, id)
 	if b.Succeeded != 1 || b.Queued != 2 || b.Pending != 2 {
@@ -65,7 +76,7 @@ func testBackfillFedUnderMaxActiveAndCancelled(t *testing.T, h harness) {
 	if err != nil || len(active) != 2 {
 		t.Fatalf("cancel = %v, %v", active, err)
 	}
-	if n, err := s.FeedBackfill(ctx, id); err != nil || n != 0 {
+	if n, err := s.FeedBackfill(ctx, id, fed); err != nil || n != 0 {
 		t.Fatalf("feed after cancel = %d, %v", n, err)
 	}
 	if b, _ := s.Backfill(ctx, id); b.State != api.BackfillCancelled || b.Pending != 0 {
