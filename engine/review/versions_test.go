@@ -15,17 +15,17 @@ import (
 func TestCheckTreeVersionedModels(t *testing.T) {
 	t.Parallel()
 	base := map[string]string{
-		"dbt_project.yml":               "name: shop\n",
-		"models/products_v1.sql":        "select 1 as id\n",
-		"models/products_v2.sql":        "select 1 as id, 'x' as sku\n",
-		"models/prices_old.sql":         "select 1 as id\n",
-		"models/prices.sql":             "select 1 as id, 2 as amount\n",
-		"models/orders.sql":             "select *\nfrom {{ ref('products') }}\njoin {{ ref('prices') }} using (id)\n",
-		"models/legacy_orders.sql":      "select * from {{ ref('products', v=1) }}\n",
-		"models/legacy_prices.sql":      "select * from {{ ref('prices', version='1') }}\n",
-		"models/pinned.sql":             "select * from {{ ref('shop', 'products', v=2) }}\n",
-		"models/unversioned_twin.sql":   "select * from {{ ref('products_v1') }}\n",
-		"models/sem.yml":                "semantic_models:\n  - name: products\n    model: ref('products')\n",
+		"dbt_project.yml":             "name: shop\n",
+		"models/products_v1.sql":      "select 1 as id\n",
+		"models/products_v2.sql":      "select 1 as id, 'x' as sku\n",
+		"models/prices_old.sql":       "select 1 as id\n",
+		"models/prices.sql":           "select 1 as id, 2 as amount\n",
+		"models/orders.sql":           "select *\nfrom {{ ref('products') }}\njoin {{ ref('prices') }} using (id)\n",
+		"models/legacy_orders.sql":    "select * from {{ ref('products', v=1) }}\n",
+		"models/legacy_prices.sql":    "select * from {{ ref('prices', version='1') }}\n",
+		"models/pinned.sql":           "select * from {{ ref('shop', 'products', v=2) }}\n",
+		"models/unversioned_twin.sql": "select * from {{ ref('products_v1') }}\n",
+		"models/sem.yml":              "semantic_models:\n  - name: products\n    model: ref('products')\n",
 		"models/products.yml": `version: 2
 models:
   - name: products # two versions, by file name
