@@ -127,6 +127,20 @@ func (s *Service) approveBranch(ctx context.Context, it *Item, dryRun bool) (*Ou
 		}
 		return nil, fmt.Errorf("%w: %s", ErrBlocked, it.Error)
 	}
+	// dbt's own opinion on the same tree, recorded like the staging's; a
+	// failure the branch brings refuses the push with dbt's message.
+	if note, refuse := s.pushParse(ctx, sc, rc, it.BaseBranch); note != "" {
+		it.Notes = append(withoutPrefix(it.Notes, "dbt parse before the push"), note)
+		if refuse != "" {
+			it.Error = refuse
+			if !dryRun {
+				if err := s.update(ctx, it, it.State, "push refused: "+refuse); err != nil {
+					return nil, err
+				}
+			}
+			return nil, fmt.Errorf("%w: %s", ErrDBTParse, refuse)
+		}
+	}
 	out := &Outcome{Item: it, DryRun: dryRun, Push: &PushPlan{
 		Remote:  redactURL(sc.pushURL),
 		RefSpec: "refs/heads/" + it.Branch + ":refs/heads/" + it.Branch,
@@ -477,4 +491,16 @@ func (sc *scratch) checkPush(ctx context.Context, branch, commit string) string 
 func isNonFastForward(err error) bool {
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "non-fast-forward") || strings.Contains(msg, "fetch first") || strings.Contains(msg, "[rejected]")
+}
+
+// withoutPrefix is list without the entries starting with prefix (a note
+// a later one of its kind replaces).
+func withoutPrefix(list []string, prefix string) []string {
+	var out []string
+	for _, x := range list {
+		if !strings.HasPrefix(x, prefix) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -28,26 +28,53 @@ func (s *Service) dbtBin() string {
 	return ""
 }
 
+// parseResult is one `dbt parse`.
+type parseResult struct {
+	ran    bool   // a dbt executable was found and the project written
+	failed bool   // dbt exited non-zero
+	detail string // "ok", "failed (exit status 2): ..." or "not run: ..."
+}
+
 // dbtParse runs `dbt parse` on the commit's project, written to a temporary
 // folder, and returns the note recording its result ("" without dbt). It
 // is a second opinion: sluice's own reference check is the guarantee, and
 // dbt may lack a profile or packages where sluice runs.
 func (s *Service) dbtParse(ctx context.Context, sc *scratch, commit plumbing.Hash) string {
+	if s.dbtBin() == "" {
+		return ""
+	}
+	c, err := sc.repo.CommitObject(commit)
+	var t *object.Tree
+	if err == nil {
+		t, err = c.Tree()
+	}
+	if err != nil {
+		return "dbt parse not run: " + err.Error()
+	}
+	return "dbt parse" + parseNote(s.dbtParseTree(ctx, t, sc.projectDir))
+}
+
+func parseNote(r parseResult) string {
+	if r.detail == "ok" {
+		return ": ok"
+	}
+	return " " + r.detail
+}
+
+// dbtParseTree runs `dbt parse` on a tree's project folder; the zero result
+// without dbt.
+func (s *Service) dbtParseTree(ctx context.Context, t *object.Tree, projectDir string) parseResult {
 	bin := s.dbtBin()
 	if bin == "" {
-		return ""
+		return parseResult{}
 	}
 	dir, err := os.MkdirTemp("", "sluice-dbt-parse-")
 	if err != nil {
-		return "dbt parse not run: " + err.Error()
+		return parseResult{detail: "not run: " + err.Error()}
 	}
 	defer os.RemoveAll(dir)
-	c, err := sc.repo.CommitObject(commit)
-	if err == nil {
-		err = writeProject(c, sc.projectDir, dir)
-	}
-	if err != nil {
-		return "dbt parse not run: " + err.Error()
+	if err := writeProject(t, projectDir, dir); err != nil {
+		return parseResult{detail: "not run: " + err.Error()}
 	}
 	ctx, cancel := context.WithTimeout(ctx, dbtParseTimeout)
 	defer cancel()
@@ -55,17 +82,42 @@ func (s *Service) dbtParse(ctx context.Context, sc *scratch, commit plumbing.Has
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Sprintf("dbt parse failed (%v): %s", err, lastLines(string(out), 5))
+		return parseResult{ran: true, failed: true, detail: fmt.Sprintf("failed (%v): %s", err, lastLines(string(out), 5))}
 	}
-	return "dbt parse: ok"
+	return parseResult{ran: true, detail: "ok"}
 }
 
-// writeProject writes the commit's project folder into dir.
-func writeProject(c *object.Commit, projectDir, dir string) error {
-	t, err := c.Tree()
-	if err != nil {
-		return err
+// pushParse is `dbt parse` before a push, on the tree the re-check proved
+// (the branch's changes on the base branch as it is now). A failure the
+// base branch shares too (no profile where sluice runs, packages not
+// installed, a project broken upstream) is not the branch's doing and does
+// not hold the push up; one the branch brings does. note records the
+// result in the item's notes; refuse is dbt's message when the push must
+// not happen.
+func (s *Service) pushParse(ctx context.Context, sc *scratch, rc *recheck, baseBranch string) (note, refuse string) {
+	r := s.dbtParseTree(ctx, rc.tree, sc.projectDir)
+	if r.detail == "" {
+		return "", ""
 	}
+	on := fmt.Sprintf("dbt parse before the push (on %s at %s)", baseBranch, short(rc.base))
+	if !r.failed {
+		return on + parseNote(r), ""
+	}
+	c, err := sc.repo.CommitObject(plumbing.NewHash(rc.base))
+	var base *object.Tree
+	if err == nil {
+		base, err = c.Tree()
+	}
+	if err == nil {
+		if b := s.dbtParseTree(ctx, base, sc.projectDir); b.failed {
+			return on + " " + r.detail + "; it fails on the base branch too, so not because of this branch", ""
+		}
+	}
+	return on + " " + r.detail, "dbt parse fails on the branch (it passes on the base branch): " + strings.TrimPrefix(r.detail, "failed ")
+}
+
+// writeProject writes the tree's project folder into dir.
+func writeProject(t *object.Tree, projectDir, dir string) error {
 	files, err := treeFiles(t, projectDir)
 	if err != nil {
 		return err

@@ -22,6 +22,21 @@ import (
 // byte, and checks the result by decoding it; an odd layout falls back to
 // re-encoding the node tree.
 func disableModels(src []byte, names map[string]bool, date string) ([]byte, []string, error) {
+	return disableEntries(src, "models", "name", names, date)
+}
+
+// disableUnitTests sets `config: enabled: false` on the entries of the
+// top-level `unit_tests:` list that test a model in models (`model: NAME`)
+// and are not disabled already, editing lines the same way; done holds the
+// models' names, once per unit test disabled.
+func disableUnitTests(src []byte, models map[string]bool) ([]byte, []string, error) {
+	return disableEntries(src, "unit_tests", "model", models, "")
+}
+
+// disableEntries disables the entries of the top-level list key whose
+// field is in values, with a deprecation_date unless date is empty.
+// Entries disabled already are left as they are.
+func disableEntries(src []byte, listKey, field string, values map[string]bool, date string) ([]byte, []string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, nil, fmt.Errorf("parsing YAML: %w", err)
@@ -29,14 +44,14 @@ func disableModels(src []byte, names map[string]bool, date string) ([]byte, []st
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, nil, errNotProperties
 	}
-	seq := mappingValue(doc.Content[0], "models")
+	seq := mappingValue(doc.Content[0], listKey)
 	if seq == nil || seq.Kind != yaml.SequenceNode {
 		return src, nil, nil
 	}
 	var entries []*yaml.Node
 	var done []string
 	for _, item := range seq.Content {
-		if name, ok := entryName(item); ok && names[name] {
+		if name, ok := entryField(item, field); ok && values[name] && (date != "" || !disabledEntry(item)) {
 			entries = append(entries, item)
 			done = append(done, name)
 		}
@@ -44,7 +59,7 @@ func disableModels(src []byte, names map[string]bool, date string) ([]byte, []st
 	if len(entries) == 0 {
 		return src, nil, nil
 	}
-	want, err := expectedDisabled(src, names, date)
+	want, err := expectedDisabledIn(src, listKey, field, values, date)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,6 +82,16 @@ func disableModels(src []byte, names map[string]bool, date string) ([]byte, []st
 	return buf.Bytes(), done, nil
 }
 
+// disabledEntry reports whether a list entry's own config disables it.
+func disabledEntry(item *yaml.Node) bool {
+	cfg := mappingValue(item, "config")
+	if cfg == nil || cfg.Kind != yaml.MappingNode {
+		return false
+	}
+	en := mappingValue(cfg, "enabled")
+	return en != nil && (en.Value == "false" || en.Value == "False")
+}
+
 func mappingValue(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
@@ -77,9 +102,9 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 }
 
 // insertDisableLines adds the keys as new lines at the end of each entry (and
-// `enabled: false` under an existing block `config:`). ok is false for a
-// layout it does not handle: an existing deprecation_date or enabled key, a
-// flow-style entry or config.
+// `enabled: false` under an existing block `config:`); no deprecation_date
+// when date is empty. ok is false for a layout it does not handle: an
+// existing deprecation_date or enabled key, a flow-style entry or config.
 func insertDisableLines(src []byte, entries []*yaml.Node, date string) ([]byte, bool) {
 	lines := splitLines(src)
 	if len(lines) > 0 && !strings.HasSuffix(lines[len(lines)-1], "\n") {
@@ -91,7 +116,7 @@ func insertDisableLines(src []byte, entries []*yaml.Node, date string) ([]byte, 
 	}
 	var ins []insert
 	for _, e := range entries {
-		if e.Style&yaml.FlowStyle != 0 || len(e.Content) == 0 || mappingValue(e, "deprecation_date") != nil {
+		if e.Style&yaml.FlowStyle != 0 || len(e.Content) == 0 || (date != "" && mappingValue(e, "deprecation_date") != nil) {
 			return nil, false
 		}
 		keyCol := e.Content[0].Column - 1
@@ -105,7 +130,10 @@ func insertDisableLines(src []byte, entries []*yaml.Node, date string) ([]byte, 
 		}
 		end := blockEnd(lines, from, dash)
 		pad := strings.Repeat(" ", keyCol)
-		text := pad + "deprecation_date: " + date + " # deprecated by Sluice; deleted after the quiet period\n"
+		text := ""
+		if date != "" {
+			text = pad + "deprecation_date: " + date + " # deprecated by Sluice; deleted after the quiet period\n"
+		}
 		if cfg := mappingValue(e, "config"); cfg != nil {
 			if cfg.Kind != yaml.MappingNode || cfg.Style&yaml.FlowStyle != 0 || len(cfg.Content) == 0 || mappingValue(cfg, "enabled") != nil {
 				return nil, false
@@ -114,7 +142,9 @@ func insertDisableLines(src []byte, entries []*yaml.Node, date string) ([]byte, 
 		} else {
 			text += pad + "config:\n" + pad + "  enabled: false\n"
 		}
-		ins = append(ins, insert{end, text})
+		if text != "" {
+			ins = append(ins, insert{end, text})
+		}
 	}
 	sort.SliceStable(ins, func(i, j int) bool { return ins[i].at > ins[j].at })
 	for _, in := range ins {
@@ -134,7 +164,9 @@ func setDisabledNode(e *yaml.Node, date string) {
 		}
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
 	}
-	set(e, "deprecation_date", &yaml.Node{Kind: yaml.ScalarNode, Value: date})
+	if date != "" {
+		set(e, "deprecation_date", &yaml.Node{Kind: yaml.ScalarNode, Value: date})
+	}
 	cfg := mappingValue(e, "config")
 	if cfg == nil || cfg.Kind != yaml.MappingNode {
 		cfg = &yaml.Node{Kind: yaml.MappingNode}
@@ -144,21 +176,28 @@ func setDisabledNode(e *yaml.Node, date string) {
 	set(cfg, "enabled", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
 }
 
-// expectedDisabled is what a correct edit decodes to.
+// expectedDisabled is what a correct edit of models entries decodes to.
 func expectedDisabled(src []byte, names map[string]bool, date string) (map[string]any, error) {
+	return expectedDisabledIn(src, "models", "name", names, date)
+}
+
+// expectedDisabledIn is expectedDisabled for any top-level list.
+func expectedDisabledIn(src []byte, listKey, field string, values map[string]bool, date string) (map[string]any, error) {
 	var data map[string]any
 	if err := yaml.Unmarshal(src, &data); err != nil {
 		return nil, fmt.Errorf("decoding YAML: %w", err)
 	}
 	var d map[string]any
 	yaml.Unmarshal([]byte("d: "+date), &d)
-	models, _ := data["models"].([]any)
-	for _, m := range models {
+	list, _ := data[listKey].([]any)
+	for _, m := range list {
 		e, ok := m.(map[string]any)
-		if !ok || e["name"] == nil || !names[fmt.Sprint(e["name"])] {
+		if !ok || e[field] == nil || !values[fmt.Sprint(e[field])] {
 			continue
 		}
-		e["deprecation_date"] = d["d"]
+		if date != "" {
+			e["deprecation_date"] = d["d"]
+		}
 		cfg, _ := e["config"].(map[string]any)
 		if cfg == nil {
 			cfg = map[string]any{}
@@ -297,6 +336,14 @@ func disableEdits(projectDir string, baseTree *object.Tree, cands []Candidate, m
 			touched[c.UniqueID] = append(touched[c.UniqueID], dst)
 		}
 	}
+	// Their unit tests are disabled with them: dbt parse fails on a unit
+	// test of a disabled model.
+	tests, testNotes, err := unitTestEdits(projectDir, baseTree, ed, takenCandidates(cands, touched), false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	notes = append(notes, testNotes...)
+	addFiles(touched, tests)
 	var subjects []Subject
 	for _, c := range cands {
 		files := touched[c.UniqueID]

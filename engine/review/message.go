@@ -123,10 +123,23 @@ func prBody(it *Item, from string) string {
 			}
 		}
 	}
-	if len(it.Notes) > 0 {
-		b.WriteString("\n**Not done**\n\n")
-		for _, n := range it.Notes {
-			fmt.Fprintf(&b, "- %s\n", n)
+	var checks, notDone []string
+	for _, n := range it.Notes {
+		if strings.HasPrefix(n, "dbt parse") {
+			checks = append(checks, n)
+		} else {
+			notDone = append(notDone, n)
+		}
+	}
+	for _, part := range []struct {
+		head  string
+		notes []string
+	}{{"Checks", checks}, {"Not done", notDone}} {
+		if len(part.notes) > 0 {
+			fmt.Fprintf(&b, "\n**%s**\n\n", part.head)
+			for _, n := range part.notes {
+				fmt.Fprintf(&b, "- %s\n", n)
+			}
 		}
 	}
 	fmt.Fprintf(&b, "\n---\nStaged by Sluice (review %d) on `%s` at %s; approved from %s.\n", it.ID, it.BaseBranch, short(it.Base), from)

@@ -14,7 +14,8 @@ import (
 // then break the project. So the branch's changes are replayed on the
 // base branch as it is now and that tree is checked against it.
 type recheck struct {
-	base     string // the base commit now; equal to the item's when it did not move
+	base     string       // the base commit now; equal to the item's when it did not move
+	tree     *object.Tree // what was checked: the branch replayed on base
 	dangling []Dangling
 	// conflicts are files the branch changes that the base changed too
 	// since staging: the check keeps the base's version of them.
@@ -27,8 +28,16 @@ func (sc *scratch) recheck(ctx context.Context, it *Item) (*recheck, error) {
 		return nil, fmt.Errorf("fetching the base branch to re-check the branch: %w", err)
 	}
 	if cur.String() == it.Base {
+		c, err := sc.repo.CommitObject(plumbing.NewHash(it.Commit))
+		if err != nil {
+			return nil, fmt.Errorf("reading commit %s: %w", short(it.Commit), err)
+		}
+		tree, err := c.Tree()
+		if err != nil {
+			return nil, fmt.Errorf("reading the tree of %s: %w", short(it.Commit), err)
+		}
 		d, err := sc.checkCommit(it.Base, it.Commit)
-		return &recheck{base: it.Base, dangling: d}, err
+		return &recheck{base: it.Base, tree: tree, dangling: d}, err
 	}
 	trees := make([]*object.Tree, 3)
 	for i, h := range []string{it.Base, it.Commit, cur.String()} {
@@ -84,6 +93,7 @@ func (sc *scratch) recheck(ctx context.Context, it *Item) (*recheck, error) {
 	if err != nil {
 		return nil, err
 	}
+	out.tree = merged
 	out.dangling, err = checkTree(now, merged, sc.projectDir)
 	return out, err
 }

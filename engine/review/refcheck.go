@@ -26,9 +26,10 @@ type Dangling struct {
 func (d Dangling) String() string { return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.What) }
 
 // The dbt calls whose targets a deletion can remove. A two-argument ref
-// names a package first; keyword arguments (v=2) are not names.
+// names a package first; a version (v=2, version='2') names one version
+// of a versioned model.
 var (
-	refCall    = regexp.MustCompile(`\bref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"])?`)
+	refCall    = regexp.MustCompile(`\bref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?(?:,\s*(?:v|version)\s*=\s*['"]?([A-Za-z0-9_.]+)['"]?)?`)
 	sourceCall = regexp.MustCompile(`\bsource\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]`)
 	snapshotOf = regexp.MustCompile(`\{%-?\s*snapshot\s+([A-Za-z0-9_]+)\s*-?%\}`)
 )
@@ -55,17 +56,30 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 	}
 	var out []Dangling
 
-	// Nodes defined by a file: gone when the branch deleted the last file
-	// with that name. Only deleted and changed files are read on the base.
-	kept := map[string]bool{}
-	for p := range branchFiles {
-		if n, ok := nodeName(p); ok {
-			kept[n] = true
+	// Nodes as ref() names them: files, versioned models by their
+	// properties. A node the base defines and the branch does not is gone.
+	texts := blobCache{}
+	baseNodes, err := indexNodes(baseFiles, &texts)
+	if err != nil {
+		return nil, err
+	}
+	branchNodes, err := indexNodes(branchFiles, &texts)
+	if err != nil {
+		return nil, err
+	}
+	refGone := map[string]string{} // node key -> what the branch does to it
+	goneNodes := map[string]bool{} // names
+	for k := range baseNodes.keys {
+		if !branchNodes.keys[k] {
+			refGone[k] = "deletes"
+			if !strings.Contains(k, "@") {
+				goneNodes[k] = true
+			}
 		}
 	}
-	goneNodes := map[string]bool{}
 	// Models the branch disables are gone for every ref() to them, as dbt
-	// sees it, but their files and properties entries stay.
+	// sees it, but their files and properties entries stay. Only deleted
+	// and changed files are read on the base.
 	disabledBase, disabledBranch := map[string]bool{}, map[string]bool{}
 	var changedYAML []string
 	baseSources, branchSources := map[string]bool{}, map[string]bool{}
@@ -74,25 +88,23 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 		if still && bh.Hash == h.Hash {
 			continue
 		}
-		if n, ok := nodeName(p); ok && !kept[n] {
-			goneNodes[n] = true
-		}
 		if strings.HasSuffix(p, ".sql") {
-			src, err := blobText(h)
+			src, err := texts.read(h)
 			if err != nil {
 				return nil, err
 			}
 			if !still {
 				for _, m := range snapshotOf.FindAllSubmatch(src, -1) {
 					goneNodes[string(m[1])] = true // unless another file defines it: see below
+					refGone[string(m[1])] = "deletes"
 				}
 			}
-			if n, ok := nodeName(p); ok && inlineDisabled.Match(src) {
-				disabledBase[n] = true
+			if k, ok := baseNodes.nodeKey(p); ok && inlineDisabled.Match(src) {
+				disabledBase[k] = true
 			}
 		}
 		if isYAML(p) {
-			src, err := blobText(h)
+			src, err := texts.read(h)
 			if err != nil {
 				return nil, err
 			}
@@ -105,7 +117,7 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 	}
 	sort.Strings(changedYAML)
 	for _, p := range changedYAML {
-		src, err := blobText(branchFiles[p])
+		src, err := texts.read(branchFiles[p])
 		if err != nil {
 			return nil, err
 		}
@@ -126,21 +138,19 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 		if bh, ok := baseFiles[p]; ok && bh.Hash == f.Hash {
 			continue
 		}
-		src, err := blobText(f)
+		src, err := texts.read(f)
 		if err != nil {
 			return nil, err
 		}
-		if n, ok := nodeName(p); ok && inlineDisabled.Match(src) {
-			disabledBranch[n] = true
+		if k, ok := branchNodes.nodeKey(p); ok && inlineDisabled.Match(src) {
+			disabledBranch[k] = true
 		}
 	}
-	refGone := map[string]string{} // name -> what the branch does to it
-	for n := range goneNodes {
-		refGone[n] = "deletes"
-	}
-	for n := range disabledBranch {
-		if !disabledBase[n] && kept[n] {
-			refGone[n] = "disables"
+	baseNodes.disabledIn(disabledBase)
+	branchNodes.disabledIn(disabledBranch)
+	for k := range disabledBranch {
+		if !disabledBase[k] && branchNodes.keys[k] {
+			refGone[k] = "disables"
 		}
 	}
 	goneSources := map[string]bool{}
@@ -162,7 +172,7 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		src, err := blobText(branchFiles[p])
+		src, err := texts.read(branchFiles[p])
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +184,7 @@ func checkTree(base, branch *object.Tree, projectDir string) ([]Dangling, error)
 			}
 		}
 		// A disabled model's own refs do not count: dbt does not build it.
-		if n, ok := nodeName(p); ok && (disabledBranch[n] || (bytes.Contains(src, []byte("enabled")) && inlineDisabled.Match(src))) {
+		if k, ok := branchNodes.nodeKey(p); ok && (disabledBranch[k] || (bytes.Contains(src, []byte("enabled")) && inlineDisabled.Match(src))) {
 			continue
 		}
 		out = append(out, danglingCalls(p, src, refGone, goneSources)...)
@@ -280,7 +290,8 @@ func addSources(src []byte, into map[string]bool) {
 	}
 }
 
-// danglingCalls finds ref() and source() calls to gone targets.
+// danglingCalls finds ref() and source() calls to gone targets: nodes are
+// by node key (a name, or NAME@V for ref('NAME', v=V)).
 func danglingCalls(p string, src []byte, nodes map[string]string, sources map[string]bool) []Dangling {
 	var out []Dangling
 	if len(nodes) > 0 && bytes.Contains(src, []byte("ref(")) {
@@ -289,8 +300,13 @@ func danglingCalls(p string, src []byte, nodes map[string]string, sources map[st
 			if m[4] >= 0 {
 				name = string(src[m[4]:m[5]])
 			}
-			if did := nodes[name]; did != "" {
-				out = append(out, Dangling{File: p, Line: lineAt(src, m[0]), What: fmt.Sprintf("ref('%s') no longer resolves: the branch %s %s", name, did, name)})
+			call, key, what := fmt.Sprintf("ref('%s')", name), name, name
+			if m[6] >= 0 {
+				v := string(src[m[6]:m[7]])
+				call, key, what = fmt.Sprintf("ref('%s', v=%s)", name, v), versionKey(name, v), name+" v"+v
+			}
+			if did := nodes[key]; did != "" {
+				out = append(out, Dangling{File: p, Line: lineAt(src, m[0]), What: fmt.Sprintf("%s no longer resolves: the branch %s %s", call, did, what)})
 			}
 		}
 	}

@@ -53,6 +53,7 @@ var (
 	ErrPRExists       = errors.New("a pull request already exists for this branch")
 	ErrDeleteCap      = errors.New("deprecation refused by the safety cap")
 	ErrBlocked        = errors.New("the branch would break the dbt project")
+	ErrDBTParse       = errors.New("dbt parse refuses the branch")
 )
 
 // Item is one proposal awaiting a human, with everything needed to act on

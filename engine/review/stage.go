@@ -491,6 +491,13 @@ func deprecationEdits(projectDir string, baseTree *object.Tree, cands []Candidat
 			ed[p] = append([]byte{}, res.Content...)
 		}
 	}
+	// Unit tests of the deleted models go with them.
+	tests, testNotes, err := unitTestEdits(projectDir, baseTree, ed, takenCandidates(cands, touched), true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	notes = append(notes, testNotes...)
+	addFiles(touched, tests)
 	var subjects []Subject
 	for _, c := range cands {
 		files := touched[c.UniqueID]

@@ -32,6 +32,19 @@ var errNotProperties = errors.New("not a dbt properties file (a YAML mapping)")
 // the edit falls back to re-encoding the node tree, which keeps comments but
 // may normalise formatting.
 func removeModels(src []byte, names map[string]bool) (removeModelsResult, error) {
+	return removeEntries(src, "models", "name", names)
+}
+
+// removeUnitTests removes the entries of the top-level `unit_tests:` list
+// that test a model in models (`model: NAME`), the same way; Removed holds
+// the models' names, once per unit test.
+func removeUnitTests(src []byte, models map[string]bool) (removeModelsResult, error) {
+	return removeEntries(src, "unit_tests", "model", models)
+}
+
+// removeEntries removes the entries of the top-level list key whose field
+// is in values.
+func removeEntries(src []byte, listKey, field string, values map[string]bool) (removeModelsResult, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return removeModelsResult{}, fmt.Errorf("parsing YAML: %w", err)
@@ -42,7 +55,7 @@ func removeModels(src []byte, names map[string]bool) (removeModelsResult, error)
 	root := doc.Content[0]
 	keyIdx := -1
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "models" {
+		if root.Content[i].Value == listKey {
 			keyIdx = i
 			break
 		}
@@ -54,7 +67,7 @@ func removeModels(src []byte, names map[string]bool) (removeModelsResult, error)
 	var drop []int
 	var removed []string
 	for i, item := range seq.Content {
-		if name, ok := entryName(item); ok && names[name] {
+		if name, ok := entryField(item, field); ok && values[name] {
 			drop = append(drop, i)
 			removed = append(removed, name)
 		}
@@ -63,7 +76,7 @@ func removeModels(src []byte, names map[string]bool) (removeModelsResult, error)
 		return removeModelsResult{Content: src}, nil
 	}
 
-	want, err := expectedAfterRemoval(src, names)
+	want, err := expectedWithout(src, listKey, field, values)
 	if err != nil {
 		return removeModelsResult{}, err
 	}
@@ -84,12 +97,15 @@ func removeModels(src []byte, names map[string]bool) (removeModelsResult, error)
 }
 
 // entryName is the `name:` of a list entry.
-func entryName(item *yaml.Node) (string, bool) {
+func entryName(item *yaml.Node) (string, bool) { return entryField(item, "name") }
+
+// entryField is a scalar field of a list entry.
+func entryField(item *yaml.Node, field string) (string, bool) {
 	if item.Kind != yaml.MappingNode {
 		return "", false
 	}
 	for i := 0; i+1 < len(item.Content); i += 2 {
-		if item.Content[i].Value == "name" && item.Content[i+1].Kind == yaml.ScalarNode {
+		if item.Content[i].Value == field && item.Content[i+1].Kind == yaml.ScalarNode {
 			return item.Content[i+1].Value, true
 		}
 	}
@@ -97,7 +113,7 @@ func entryName(item *yaml.Node) (string, bool) {
 }
 
 // cutLines removes the line ranges of the dropped entries (and the whole
-// `models:` block when no entry is left). ok is false when the layout is not
+// list's block, `models:` or another, when no entry is left). ok is false when the layout is not
 // the plain block style this understands.
 func cutLines(src []byte, key, seq *yaml.Node, drop []int) ([]byte, bool) {
 	if seq.Style&yaml.FlowStyle != 0 {
@@ -267,25 +283,30 @@ func detectIndent(src []byte) int {
 	return 2
 }
 
-// expectedAfterRemoval decodes the file and removes the entries from the
-// plain data: what a correct edit must decode to.
+// expectedAfterRemoval decodes the file and removes the model entries from
+// the plain data: what a correct edit must decode to.
 func expectedAfterRemoval(src []byte, names map[string]bool) (map[string]any, error) {
+	return expectedWithout(src, "models", "name", names)
+}
+
+// expectedWithout is expectedAfterRemoval for any top-level list.
+func expectedWithout(src []byte, listKey, field string, values map[string]bool) (map[string]any, error) {
 	var data map[string]any
 	if err := yaml.Unmarshal(src, &data); err != nil {
 		return nil, fmt.Errorf("decoding YAML: %w", err)
 	}
-	models, _ := data["models"].([]any)
+	list, _ := data[listKey].([]any)
 	var kept []any
-	for _, m := range models {
-		if e, ok := m.(map[string]any); ok && e["name"] != nil && names[fmt.Sprint(e["name"])] {
+	for _, m := range list {
+		if e, ok := m.(map[string]any); ok && e[field] != nil && values[fmt.Sprint(e[field])] {
 			continue
 		}
 		kept = append(kept, m)
 	}
 	if len(kept) == 0 {
-		delete(data, "models")
+		delete(data, listKey)
 	} else {
-		data["models"] = kept
+		data[listKey] = kept
 	}
 	return data, nil
 }
