@@ -159,6 +159,9 @@ could not be read or usage error.
 			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, text.Line(s.Error))
 		}
 	}
+	for _, hint := range timeoutHints(err, *cfg) {
+		fmt.Fprintf(env.stderr, "sluice dags list: %s\n", hint)
+	}
 	if listing.Scan.Failed > 0 {
 		code = exitUsage
 	}
@@ -176,6 +179,38 @@ could not be read or usage error.
 	}
 	printDAGTable(env.stdout, shown.DAGs)
 	return code
+}
+
+// timeoutHints says, once per limit, how to change the timeout that cut a
+// source in err (the loader's messages name no flag).
+func timeoutHints(err error, cfg loader.Config) []string {
+	var request, scan bool
+	var walk func(error)
+	walk = func(err error) {
+		var te *loader.TimeoutError
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				walk(err)
+			}
+		default:
+			if errors.As(err, &te) {
+				request, scan = request || !te.Scan, scan || te.Scan
+			}
+		}
+	}
+	walk(err)
+	var hints []string
+	if request {
+		hints = append(hints, fmt.Sprintf("each S3 request, retries included, is given %s: change it with --%s or %s",
+			cfg.S3RequestTimeout, flags.FlagS3RequestTimeout, flags.EnvS3RequestTimeout))
+	}
+	if scan {
+		hints = append(hints, fmt.Sprintf("each source's scan is given %s: change it with --%s or %s",
+			cfg.ScanTimeout, flags.FlagScanTimeout, flags.EnvScanTimeout))
+	}
+	return hints
 }
 
 // printDAGTable prints dags, which the caller has sanitised.

@@ -39,6 +39,13 @@ const (
 	EnvDAGsEnvAllow = "SLUICE_DAGS_ENV_ALLOW"
 )
 
+// Names of the loader's timeout flags, for messages that say how to
+// change them.
+const (
+	FlagS3RequestTimeout = "s3-request-timeout"
+	FlagScanTimeout      = "scan-timeout"
+)
+
 // LoaderFromEnv reads the loading configuration from the environment:
 // DAGS_DIR (./dags), DAGS_SCAN_INTERVAL (seconds or a Go duration, 30s),
 // DAGS_ENABLED (true), DAGS_S3_BUCKET, DAGS_S3_PREFIX, DAGS_S3_PATH_STYLE,
@@ -151,8 +158,8 @@ func RegisterLoader(fs *flag.FlagSet, cfg *loader.Config) {
 	fs.StringVar(&cfg.S3Prefix, "s3-prefix", cfg.S3Prefix, "key prefix of DAG files in the bucket (env "+EnvS3Prefix+")")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", cfg.S3Endpoint, "S3-compatible endpoint URL (env "+EnvS3Endpoint+")")
 	fs.Var(&optionalBool{p: &cfg.S3PathStyle}, "s3-path-style", "path-style S3 addressing; default true when an endpoint is set (env "+EnvS3PathStyle+")")
-	fs.Var(positiveDuration{&cfg.S3RequestTimeout}, "s3-request-timeout", "give up on one S3 request, body included, after this long (env "+EnvS3RequestTimeout+")")
-	fs.Var(positiveDuration{&cfg.ScanTimeout}, "scan-timeout", "give up on one source's scan (listing and reading what changed) after this long; its DAGs are kept (env "+EnvScanTimeout+")")
+	fs.Var(positiveDuration{&cfg.S3RequestTimeout}, FlagS3RequestTimeout, "give up on one S3 request, its retries and body included, after this long (env "+EnvS3RequestTimeout+")")
+	fs.Var(positiveDuration{&cfg.ScanTimeout}, FlagScanTimeout, "give up on one source's scan (listing and reading what changed) after this long; its DAGs are kept (env "+EnvScanTimeout+")")
 	fs.StringVar(&cfg.GitURL, "dags-git", cfg.GitURL, "git repository of DAG files (URL or path), fetched on the scan interval into a mirror in the state dir; empty for none (env "+EnvGitURL+")")
 	fs.StringVar(&cfg.GitRef, "dags-git-ref", cfg.GitRef, "branch or tag of --dags-git to load (default: the remote's HEAD) (env "+EnvGitRef+")")
 	fs.StringVar(&cfg.GitPath, "dags-git-path", cfg.GitPath, "folder of --dags-git holding the DAG files (default: the root) (env "+EnvGitPath+")")
