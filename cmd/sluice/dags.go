@@ -29,7 +29,8 @@ DAGS_S3_PREFIX, with the standard AWS chain (AWS_REGION, AWS_PROFILE,
 AWS_ENDPOINT_URL_S3 for MinIO and other S3-compatible stores), and the git
 repository DAGS_GIT_URL at DAGS_GIT_REF (default: the remote's HEAD) below
 DAGS_GIT_PATH (token: DAGS_GIT_TOKEN, else GITHUB_TOKEN; SSH: DAGS_GIT_SSH_KEY,
-else SLUICE_SSH_KEY, else the agent). Flags win over the environment.
+else SLUICE_SSH_KEY, else the agent, the host key checked against
+SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts). Flags win over the environment.
 `
 
 // dagsFlags builds a command's flag set: the loader's flags with the

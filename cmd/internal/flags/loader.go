@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ const (
 	// EnvGitSSHKey is an SSH key for the DAG repository (default:
 	// SLUICE_SSH_KEY, else the SSH agent).
 	EnvGitSSHKey = "DAGS_GIT_SSH_KEY"
+	// EnvSSHKnownHosts lists the known_hosts files an SSH remote's host
+	// key is checked against (default ~/.ssh/known_hosts and
+	// /etc/ssh/ssh_known_hosts); OpenSSH's and go-git's name for it.
+	EnvSSHKnownHosts = "SSH_KNOWN_HOSTS"
 	// EnvDAGsEnvAllow lists (comma-separated) the variables beyond
 	// SLUICE_DAG_* that env() in Starlark DAG files may read.
 	EnvDAGsEnvAllow = "SLUICE_DAGS_ENV_ALLOW"
@@ -53,7 +58,7 @@ const (
 // SLUICE_DAGS_ENV_ALLOW, and for the git source DAGS_GIT_URL, DAGS_GIT_REF,
 // DAGS_GIT_PATH and its credentials (DAGS_GIT_TOKEN or GITHUB_TOKEN,
 // GITHUB_TOKEN_HOSTS, SLUICE_GITHUB_HTTP_LOOPBACK, DAGS_GIT_SSH_KEY or
-// SLUICE_SSH_KEY). The rest of the AWS chain (AWS_REGION,
+// SLUICE_SSH_KEY, SSH_KNOWN_HOSTS). The rest of the AWS chain (AWS_REGION,
 // AWS_PROFILE, credentials) is read by the SDK itself. Env is set from
 // getenv, so Starlark files see the same environment (through the
 // allow-list).
@@ -173,6 +178,9 @@ func gitCredentialsFromEnv(getenv func(string) string) (gitauth.Credentials, err
 		Token:      getenv(EnvGitToken),
 		TokenHosts: splitList(getenv("GITHUB_TOKEN_HOSTS")),
 		SSHKeyPath: getenv(EnvGitSSHKey),
+		// Read here rather than by the SSH library, so the host key is
+		// checked against the environment the command was given.
+		SSHKnownHosts: filepath.SplitList(getenv(EnvSSHKnownHosts)),
 	}
 	if c.Token == "" {
 		c.Token = getenv("GITHUB_TOKEN")
