@@ -29,7 +29,8 @@ DAGS_S3_PREFIX, with the standard AWS chain (AWS_REGION, AWS_PROFILE,
 AWS_ENDPOINT_URL_S3 for MinIO and other S3-compatible stores), and the git
 repository DAGS_GIT_URL at DAGS_GIT_REF (default: the remote's HEAD) below
 DAGS_GIT_PATH (token: DAGS_GIT_TOKEN, else GITHUB_TOKEN; SSH: DAGS_GIT_SSH_KEY,
-else SLUICE_SSH_KEY, else the agent). Flags win over the environment.
+else SLUICE_SSH_KEY, else the agent, the host key checked against
+SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts). Flags win over the environment.
 `
 
 // dagsFlags builds a command's flag set: the loader's flags with the
@@ -159,6 +160,9 @@ could not be read or usage error.
 			fmt.Fprintf(env.stderr, "sluice dags list: source %s (%s): %s\n", s.Name, s.Location, text.Line(s.Error))
 		}
 	}
+	for _, hint := range timeoutHints(err, *cfg) {
+		fmt.Fprintf(env.stderr, "sluice dags list: %s\n", hint)
+	}
 	if listing.Scan.Failed > 0 {
 		code = exitUsage
 	}
@@ -176,6 +180,38 @@ could not be read or usage error.
 	}
 	printDAGTable(env.stdout, shown.DAGs)
 	return code
+}
+
+// timeoutHints says, once per limit, how to change the timeout that cut a
+// source in err (the loader's messages name no flag).
+func timeoutHints(err error, cfg loader.Config) []string {
+	var request, scan bool
+	var walk func(error)
+	walk = func(err error) {
+		var te *loader.TimeoutError
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				walk(err)
+			}
+		default:
+			if errors.As(err, &te) {
+				request, scan = request || !te.Scan, scan || te.Scan
+			}
+		}
+	}
+	walk(err)
+	var hints []string
+	if request {
+		hints = append(hints, fmt.Sprintf("each S3 request, retries included, is given %s: change it with --%s or %s",
+			cfg.S3RequestTimeout, flags.FlagS3RequestTimeout, flags.EnvS3RequestTimeout))
+	}
+	if scan {
+		hints = append(hints, fmt.Sprintf("each source's scan is given %s: change it with --%s or %s",
+			cfg.ScanTimeout, flags.FlagScanTimeout, flags.EnvScanTimeout))
+	}
+	return hints
 }
 
 // printDAGTable prints dags, which the caller has sanitised.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/engine/gitauth/gitauthtest"
 )
 
 // gitRepoWithWork makes a bare repository whose main branch holds files,
@@ -74,5 +76,46 @@ func TestDagsListGit(t *testing.T) {
 	code, _, errOut = dagsRun(t, map[string]string{"DAGS_GIT_URL": bare, "DAGS_GIT_REF": "nope"}, "dags", "list", "--dags-dir=")
 	if code == exitOK || !strings.Contains(errOut, `no branch or tag "nope"`) {
 		t.Fatalf("missing ref: code %d\n%s", code, errOut)
+	}
+}
+
+// TestDagsListGitOverSSH: `dags list` loads a repository over SSH with the
+// key of DAGS_GIT_SSH_KEY, the host checked against SSH_KNOWN_HOSTS (both
+// from the command's environment); a key the server refuses exits 2 with
+// a message naming the key's path, never its contents. Not parallel: the
+// mirror goes to the temporary folder (see TestDagsListGit).
+func TestDagsListGitOverSSH(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	bare, work, _ := gitRepoWithWork(t, map[string]string{"README.md": "docs"})
+	commit := commitTo(t, work, bare, "Add etl", map[string]string{"dags/etl.json": dagsGoodJSON})
+	keys := t.TempDir()
+	good, signer, _ := gitauthtest.WriteKey(t, keys, "id_dags")
+	bad, _, badPEM := gitauthtest.WriteKey(t, keys, "id_other")
+	srv := gitauthtest.NewSSHServer(t, filepath.Dir(bare), signer.PublicKey())
+	env := map[string]string{
+		"DAGS_GIT_URL": srv.URL(filepath.Base(bare)), "DAGS_GIT_PATH": "dags", "DAGS_GIT_SSH_KEY": good,
+		"SSH_KNOWN_HOSTS": gitauthtest.WriteKnownHosts(t, t.TempDir(), srv.KnownHostsLine()),
+	}
+	code, out, errOut := dagsRun(t, env, "dags", "list", "--json", "--dags-dir=")
+	var rows []struct {
+		Name, Source, Status string
+		Origin               struct{ Hash string }
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != exitOK {
+		t.Fatalf("code %d, %v\nstdout:\n%s\nstderr:\n%s", code, err, out, errOut)
+	}
+	if len(rows) != 1 || rows[0].Name != "etl" || rows[0].Source != "git" || rows[0].Status != "active" || rows[0].Origin.Hash != commit {
+		t.Fatalf("rows %+v", rows)
+	}
+
+	env["DAGS_GIT_SSH_KEY"] = bad
+	code, out, errOut = dagsRun(t, env, "dags", "list", "--dags-dir=")
+	if code != exitUsage || !strings.Contains(errOut, srv.Addr+" refused the SSH key "+bad) {
+		t.Fatalf("refused key: code %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, line := range strings.Split(string(badPEM), "\n") {
+		if line != "" && !strings.HasPrefix(line, "-----") && strings.Contains(out+errOut, line) {
+			t.Fatalf("the key's contents are shown:\n%s%s", out, errOut)
+		}
 	}
 }

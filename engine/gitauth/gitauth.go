@@ -11,11 +11,15 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // DefaultTokenHosts are the hosts a token may always be sent to.
@@ -34,6 +38,11 @@ type Credentials struct {
 	// SSHKeyPath is a private key for SSH remotes; default: the SSH agent.
 	SSHKeyPath       string
 	SSHKeyPassphrase string
+	// SSHKnownHosts are the known_hosts files an SSH remote's host key is
+	// checked against; default: SSH_KNOWN_HOSTS of the process, else
+	// ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. A host not in them,
+	// or with another key, is refused.
+	SSHKnownHosts []string
 }
 
 // Hosts are the host names the token may be sent to.
@@ -98,11 +107,17 @@ func (c Credentials) Auth(rawURL string) (transport.AuthMethod, error) {
 			if err != nil {
 				return nil, fmt.Errorf("loading SSH key %s: %w", c.SSHKeyPath, err)
 			}
+			if keys.HostKeyCallbackHelper, err = c.hostKeys(ep); err != nil {
+				return nil, err
+			}
 			return keys, nil
 		}
 		agent, err := gitssh.NewSSHAgentAuth(user)
 		if err != nil {
 			return nil, fmt.Errorf("no SSH key configured and no SSH agent: %w", err)
+		}
+		if agent.HostKeyCallbackHelper, err = c.hostKeys(ep); err != nil {
+			return nil, err
 		}
 		return agent, nil
 	default:
@@ -123,7 +138,11 @@ func (c Credentials) Challenged(rawURL string, op func(transport.AuthMethod) err
 		if err != nil {
 			return err
 		}
-		return op(auth)
+		err = op(auth)
+		if ep.Protocol == "ssh" {
+			err = c.explainSSH(ep, err)
+		}
+		return err
 	}
 	err = op(nil)
 	if !errors.Is(err, transport.ErrAuthenticationRequired) {
@@ -141,6 +160,77 @@ func (c Credentials) Challenged(rawURL string, op func(transport.AuthMethod) err
 			err, strings.Join(c.Hosts(), ", "))
 	}
 	return op(auth)
+}
+
+// knownHostsFiles are the known_hosts files in effect (see SSHKnownHosts).
+func (c Credentials) knownHostsFiles() []string {
+	if len(c.SSHKnownHosts) > 0 {
+		return c.SSHKnownHosts
+	}
+	if files := filepath.SplitList(os.Getenv("SSH_KNOWN_HOSTS")); len(files) > 0 {
+		return files
+	}
+	var files []string
+	if home, err := os.UserHomeDir(); err == nil {
+		files = append(files, filepath.Join(home, ".ssh", "known_hosts"))
+	}
+	return append(files, "/etc/ssh/ssh_known_hosts")
+}
+
+// hostKeys checks an SSH remote's host key against the known_hosts files,
+// offering the server the key types known for it.
+func (c Credentials) hostKeys(ep *transport.Endpoint) (gitssh.HostKeyCallbackHelper, error) {
+	files := c.knownHostsFiles()
+	db, err := gitssh.NewKnownHostsDb(files...)
+	if err != nil {
+		return gitssh.HostKeyCallbackHelper{}, fmt.Errorf("checking the host key of %s: no known_hosts file among %s (%v); add the host with ssh-keyscan, or name a file in SSH_KNOWN_HOSTS",
+			sshHostPort(ep), strings.Join(files, ", "), err)
+	}
+	return gitssh.HostKeyCallbackHelper{
+		HostKeyCallback:   db.HostKeyCallback(),
+		HostKeyAlgorithms: db.HostKeyAlgorithms(sshHostPort(ep)),
+	}, nil
+}
+
+func sshHostPort(ep *transport.Endpoint) string {
+	return net.JoinHostPort(ep.Host, strconv.Itoa(sshPort(ep)))
+}
+
+func sshPort(ep *transport.Endpoint) int {
+	if ep.Port == 0 {
+		return 22
+	}
+	return ep.Port
+}
+
+// explainSSH puts the SSH failures an operator can act on in words: an
+// unknown or changed host key, a key the server refused. Key material is
+// never part of it (the key's path is).
+func (c Credentials) explainSSH(ep *transport.Endpoint, err error) error {
+	if err == nil {
+		return nil
+	}
+	host := sshHostPort(ep)
+	var keyErr *knownhosts.KeyError
+	switch {
+	case errors.As(err, &keyErr) && len(keyErr.Want) == 0:
+		return fmt.Errorf("the SSH host key of %s is not in known_hosts (%s): refusing to connect; add it (ssh-keyscan -p %d %s) after checking its fingerprint: %w",
+			host, strings.Join(c.knownHostsFiles(), ", "), sshPort(ep), ep.Host, err)
+	case errors.As(err, &keyErr):
+		return fmt.Errorf("the SSH host key of %s does not match known_hosts (%s:%d): refusing to connect (the host changed its key, or someone is in between): %w",
+			host, keyErr.Want[0].Filename, keyErr.Want[0].Line, err)
+	case strings.Contains(err.Error(), "ssh: unable to authenticate"):
+		who := "the SSH agent's keys"
+		if c.SSHKeyPath != "" {
+			who = "the SSH key " + c.SSHKeyPath
+		}
+		user := ep.User
+		if user == "" {
+			user = "git"
+		}
+		return fmt.Errorf("%s refused %s for user %s: %w", host, who, user, err)
+	}
+	return err
 }
 
 // RedactURL hides the user information of a URL (a token written into it)

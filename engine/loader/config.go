@@ -13,8 +13,9 @@ import (
 const (
 	DefaultDir          = "./dags"
 	DefaultScanInterval = 30 * time.Second
-	// DefaultS3RequestTimeout bounds one S3 request, body included: an
-	// endpoint that accepts and never answers fails the scan, not the engine.
+	// DefaultS3RequestTimeout bounds one S3 request, its retries and body
+	// included: an endpoint that accepts and never answers fails the scan
+	// after one timeout, not the engine.
 	DefaultS3RequestTimeout = 15 * time.Second
 	// DefaultScanTimeout bounds one source's whole scan (listing every page
 	// and reading what changed).
@@ -30,7 +31,8 @@ type Config struct {
 	S3Prefix     string
 	S3Endpoint   string // endpoint override, for tests and MinIO
 	S3PathStyle  *bool  // default true when S3Endpoint is set
-	// S3RequestTimeout bounds each S3 request (default 15s); ScanTimeout
+	// S3RequestTimeout bounds each S3 request, the SDK's retries included
+	// (default 15s); ScanTimeout
 	// bounds one source's scan (default 2m). A source past either fails its
 	// scan and keeps its DAGs; other sources never wait for it.
 	S3RequestTimeout time.Duration

@@ -20,6 +20,7 @@ import (
 	"path"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,8 +35,42 @@ import (
 var ErrSourceFailed = errors.New("dag source failed")
 
 // ErrSourceTimeout marks a source that did not answer in time (a request
-// past its timeout, a scan past its deadline).
+// past its timeout, a scan past its deadline). The error is a
+// *TimeoutError.
 var ErrSourceTimeout = errors.New("dag source timed out")
+
+// TimeoutError is a source that did not answer in time: one S3 request
+// (retries included) past the request timeout, or a whole scan past the
+// scan deadline. It matches ErrSourceTimeout.
+type TimeoutError struct {
+	Op       string        // what was cut: "listing s3://dags/team/", "the scan of …"
+	Endpoint string        // where the requests went ("" when not known)
+	Scan     bool          // the scan deadline ran out; else the request timeout
+	Limit    time.Duration // the timeout or deadline that ran out
+	Waited   time.Duration // how long the source was waited for, measured
+	Err      error         // what the cut request returned
+}
+
+func (e *TimeoutError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	b.WriteString(": no answer")
+	if e.Endpoint != "" {
+		b.WriteString(" from " + e.Endpoint)
+	}
+	if e.Scan {
+		fmt.Fprintf(&b, " within the scan deadline (%s)", e.Limit)
+	} else {
+		fmt.Fprintf(&b, " within the S3 request timeout (%s, retries included)", e.Limit)
+	}
+	fmt.Fprintf(&b, "; gave up after %s", e.Waited.Round(time.Millisecond))
+	return b.String()
+}
+
+// Is makes a TimeoutError match ErrSourceTimeout.
+func (e *TimeoutError) Is(target error) bool { return target == ErrSourceTimeout }
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // Debounce of file-system events: a scan starts once events have been quiet
 // for debounceQuiet, and at the latest debounceMax after the first one, so
@@ -348,7 +383,7 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (
 	listing, err := st.src.List(scanCtx)
 	if err != nil {
 		out.duration = time.Since(start)
-		return out, l.deadline(ctx, scanCtx, err)
+		return out, l.deadline(ctx, scanCtx, st.src, start, err)
 	}
 	out.incomplete, out.problems, out.commit, out.stale = listing.Incomplete, listing.Problems, listing.Commit, listing.Stale
 	out.emptyFolders = listing.EmptyFolders
@@ -392,16 +427,21 @@ func (l *Loader) prepare(ctx context.Context, st *sourceState, deferStar bool) (
 		return out, err
 	}
 	if scanCtx.Err() != nil {
-		return out, l.deadline(ctx, scanCtx, scanCtx.Err())
+		return out, l.deadline(ctx, scanCtx, st.src, start, scanCtx.Err())
 	}
 	return out, nil
 }
 
 // deadline says so when a scan ran out of time, rather than the bare
 // "context deadline exceeded" of whichever request was cut.
-func (l *Loader) deadline(ctx, scanCtx context.Context, err error) error {
+func (l *Loader) deadline(ctx, scanCtx context.Context, src Source, start time.Time, err error) error {
 	if ctx.Err() == nil && errors.Is(scanCtx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: the scan did not finish within %s (scan deadline): %w", ErrSourceTimeout, l.cfg.scanTimeout(), err)
+		te := &TimeoutError{Op: "the scan of " + src.Location(), Scan: true,
+			Limit: l.cfg.scanTimeout(), Waited: time.Since(start), Err: err}
+		if e, ok := src.(interface{ endpoint() string }); ok {
+			te.Endpoint = e.endpoint()
+		}
+		return te
 	}
 	return err
 }

@@ -109,35 +109,59 @@ func TestHungS3NeverDelaysLocalDAGs(t *testing.T) {
 }
 
 // TestHungS3ScanGivesUp: a scan of a hung endpoint fails with a clear
-// message within its timeouts, and the local source's result stands.
+// message within its timeouts, and the local source's result stands. The
+// request timeout covers the SDK's retries: with its standard three
+// attempts, a hung endpoint still costs one timeout, not three, and the
+// message says how long was waited, for what, and where.
 func TestHungS3ScanGivesUp(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name              string
 		request, deadline time.Duration
+		attempts          int
 		want              string
 	}{
-		{"request timeout", 100 * time.Millisecond, time.Hour, "S3 request timeout"},
-		{"scan deadline", time.Hour, 100 * time.Millisecond, "scan deadline"},
+		{"request timeout", 400 * time.Millisecond, time.Hour, 1, "within the S3 request timeout (400ms, retries included)"},
+		{"request timeout with retries", 400 * time.Millisecond, time.Hour, 3, "within the S3 request timeout (400ms, retries included)"},
+		{"scan deadline", time.Hour, 400 * time.Millisecond, 3, "within the scan deadline (400ms)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			enginetest.WriteDAG(t, dir, "daily.json", dagJSON("daily", 1))
 			cfg, _ := hungS3Config(t, dir)
+			cfg.S3Prefix = "team"
+			cfg.S3ClientOptions = append(cfg.S3ClientOptions, func(o *s3.Options) { o.RetryMaxAttempts = tc.attempts })
 			cfg.S3RequestTimeout, cfg.ScanTimeout = tc.request, tc.deadline
+			limit := min(tc.request, tc.deadline)
 			l, err := New(cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 			defer cancel()
+			start := time.Now()
 			res, err := l.ScanNow(ctx)
+			took := time.Since(start)
 			if ctx.Err() != nil {
 				t.Fatal("ScanNow did not give up on a hung endpoint")
 			}
-			if !errors.Is(err, ErrSourceFailed) || !errors.Is(err, ErrSourceTimeout) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ScanNow error = %v, want a %s failure", err, tc.want)
+			// Three attempts of the request timeout would take 3×limit.
+			if took < limit || took >= 2*limit {
+				t.Errorf("ScanNow took %s, want within [%s, %s)", took, limit, 2*limit)
+			}
+			var te *TimeoutError
+			if !errors.Is(err, ErrSourceFailed) || !errors.Is(err, ErrSourceTimeout) || !errors.As(err, &te) {
+				t.Fatalf("ScanNow error = %v, want a timeout failure", err)
+			}
+			if te.Scan != (tc.deadline < tc.request) || te.Limit != limit || te.Waited < limit || te.Waited >= 2*limit ||
+				te.Endpoint != cfg.S3Endpoint {
+				t.Errorf("timeout %+v, want limit %s waited and endpoint %s", te, limit, cfg.S3Endpoint)
+			}
+			for _, want := range []string{tc.want, "s3://dags/team/", "no answer from " + cfg.S3Endpoint, "gave up after "} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("ScanNow error %q, want it to say %q", err, want)
+				}
 			}
 			if res.Failed != 1 || res.Changed != 1 {
 				t.Errorf("result %+v, want S3 failed and the local DAG loaded", res)

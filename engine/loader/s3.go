@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -107,9 +108,9 @@ func (s *s3Source) List(ctx context.Context) (Listing, error) {
 	seen := make(map[string]bool)
 	truncated := false
 	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+		page, err := s.listPage(ctx, pages)
 		if err != nil {
-			return Listing{}, fmt.Errorf("listing %s: %w", s.Location(), s.explain(err))
+			return Listing{}, err
 		}
 		truncated = aws.ToBool(page.IsTruncated)
 		for _, obj := range page.Contents {
@@ -155,29 +156,77 @@ func (s *s3Source) Read(ctx context.Context, o Object) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.GetObject(ctx, &s3.GetObjectInput{
+	op := "fetching " + o.Location
+	reqCtx, cancel, start := s.request(ctx)
+	defer cancel()
+	resp, err := client.GetObject(reqCtx, &s3.GetObjectInput{
 		Bucket: aws.String(s.bucket),
 		Key:    aws.String(s.prefix + o.Key),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", o.Location, s.explain(err))
+		return nil, s.explain(ctx, reqCtx, op, start, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, dag.MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %w", o.Location, err)
+		return nil, s.explain(ctx, reqCtx, op, start, err)
 	}
 	return data, nil
 }
 
-// explain puts a timeout in words: the SDK's own message buries it under
-// "operation error S3: ListObjectsV2, https response error...".
-func (s *s3Source) explain(err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w: no answer within %s (S3 request timeout): %w", ErrSourceTimeout, s.cfg.s3RequestTimeout(), err)
+// listPage fetches the next page of a listing within one request timeout.
+func (s *s3Source) listPage(ctx context.Context, pages *s3.ListObjectsV2Paginator) (*s3.ListObjectsV2Output, error) {
+	reqCtx, cancel, start := s.request(ctx)
+	defer cancel()
+	page, err := pages.NextPage(reqCtx)
+	if err != nil {
+		return nil, s.explain(ctx, reqCtx, "listing "+s.Location(), start, err)
 	}
-	return err
+	return page, nil
+}
+
+// request bounds one S3 request, its retries and its body by the request
+// timeout. The HTTP client's own timeout bounds each attempt; without this
+// the SDK's three attempts (and backoff between them) would make a hung
+// endpoint cost three timeouts and more.
+func (s *s3Source) request(ctx context.Context) (context.Context, context.CancelFunc, time.Time) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.s3RequestTimeout())
+	return ctx, cancel, start
+}
+
+// explain puts a timeout in words: the SDK's own message buries it under
+// "operation error S3: ListObjectsV2, canceled, context deadline
+// exceeded". A cut that came from ctx (the scan's deadline, a cancel) is
+// left to the caller.
+func (s *s3Source) explain(ctx, reqCtx context.Context, op string, start time.Time, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var ne net.Error
+	if errors.Is(reqCtx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &TimeoutError{Op: op, Endpoint: s.endpoint(), Limit: s.cfg.s3RequestTimeout(),
+			Waited: time.Since(start), Err: err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// endpoint is where the requests go: the configured endpoint, else AWS in
+// the client's region.
+func (s *s3Source) endpoint() string {
+	if s.cfg.S3Endpoint != "" {
+		return s.cfg.S3Endpoint
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		if o := s.client.Options(); o.BaseEndpoint != nil {
+			return *o.BaseEndpoint
+		} else if o.Region != "" {
+			return "AWS S3 (" + o.Region + ")"
+		}
+	}
+	return "AWS S3"
 }
 
 // sdkLogger routes the AWS SDK's log lines to slog. The SDK's default

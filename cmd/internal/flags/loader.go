@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -34,9 +35,20 @@ const (
 	// EnvGitSSHKey is an SSH key for the DAG repository (default:
 	// SLUICE_SSH_KEY, else the SSH agent).
 	EnvGitSSHKey = "DAGS_GIT_SSH_KEY"
+	// EnvSSHKnownHosts lists the known_hosts files an SSH remote's host
+	// key is checked against (default ~/.ssh/known_hosts and
+	// /etc/ssh/ssh_known_hosts); OpenSSH's and go-git's name for it.
+	EnvSSHKnownHosts = "SSH_KNOWN_HOSTS"
 	// EnvDAGsEnvAllow lists (comma-separated) the variables beyond
 	// SLUICE_DAG_* that env() in Starlark DAG files may read.
 	EnvDAGsEnvAllow = "SLUICE_DAGS_ENV_ALLOW"
+)
+
+// Names of the loader's timeout flags, for messages that say how to
+// change them.
+const (
+	FlagS3RequestTimeout = "s3-request-timeout"
+	FlagScanTimeout      = "scan-timeout"
 )
 
 // LoaderFromEnv reads the loading configuration from the environment:
@@ -46,7 +58,7 @@ const (
 // SLUICE_DAGS_ENV_ALLOW, and for the git source DAGS_GIT_URL, DAGS_GIT_REF,
 // DAGS_GIT_PATH and its credentials (DAGS_GIT_TOKEN or GITHUB_TOKEN,
 // GITHUB_TOKEN_HOSTS, SLUICE_GITHUB_HTTP_LOOPBACK, DAGS_GIT_SSH_KEY or
-// SLUICE_SSH_KEY). The rest of the AWS chain (AWS_REGION,
+// SLUICE_SSH_KEY, SSH_KNOWN_HOSTS). The rest of the AWS chain (AWS_REGION,
 // AWS_PROFILE, credentials) is read by the SDK itself. Env is set from
 // getenv, so Starlark files see the same environment (through the
 // allow-list).
@@ -151,8 +163,8 @@ func RegisterLoader(fs *flag.FlagSet, cfg *loader.Config) {
 	fs.StringVar(&cfg.S3Prefix, "s3-prefix", cfg.S3Prefix, "key prefix of DAG files in the bucket (env "+EnvS3Prefix+")")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", cfg.S3Endpoint, "S3-compatible endpoint URL (env "+EnvS3Endpoint+")")
 	fs.Var(&optionalBool{p: &cfg.S3PathStyle}, "s3-path-style", "path-style S3 addressing; default true when an endpoint is set (env "+EnvS3PathStyle+")")
-	fs.Var(positiveDuration{&cfg.S3RequestTimeout}, "s3-request-timeout", "give up on one S3 request, body included, after this long (env "+EnvS3RequestTimeout+")")
-	fs.Var(positiveDuration{&cfg.ScanTimeout}, "scan-timeout", "give up on one source's scan (listing and reading what changed) after this long; its DAGs are kept (env "+EnvScanTimeout+")")
+	fs.Var(positiveDuration{&cfg.S3RequestTimeout}, FlagS3RequestTimeout, "give up on one S3 request, its retries and body included, after this long (env "+EnvS3RequestTimeout+")")
+	fs.Var(positiveDuration{&cfg.ScanTimeout}, FlagScanTimeout, "give up on one source's scan (listing and reading what changed) after this long; its DAGs are kept (env "+EnvScanTimeout+")")
 	fs.StringVar(&cfg.GitURL, "dags-git", cfg.GitURL, "git repository of DAG files (URL or path), fetched on the scan interval into a mirror in the state dir; empty for none (env "+EnvGitURL+")")
 	fs.StringVar(&cfg.GitRef, "dags-git-ref", cfg.GitRef, "branch or tag of --dags-git to load (default: the remote's HEAD) (env "+EnvGitRef+")")
 	fs.StringVar(&cfg.GitPath, "dags-git-path", cfg.GitPath, "folder of --dags-git holding the DAG files (default: the root) (env "+EnvGitPath+")")
@@ -166,6 +178,9 @@ func gitCredentialsFromEnv(getenv func(string) string) (gitauth.Credentials, err
 		Token:      getenv(EnvGitToken),
 		TokenHosts: splitList(getenv("GITHUB_TOKEN_HOSTS")),
 		SSHKeyPath: getenv(EnvGitSSHKey),
+		// Read here rather than by the SSH library, so the host key is
+		// checked against the environment the command was given.
+		SSHKnownHosts: filepath.SplitList(getenv(EnvSSHKnownHosts)),
 	}
 	if c.Token == "" {
 		c.Token = getenv("GITHUB_TOKEN")

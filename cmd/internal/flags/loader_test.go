@@ -3,6 +3,8 @@ package flags
 import (
 	"flag"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,12 +138,15 @@ func TestLoaderGitSettings(t *testing.T) {
 		url, ref, path, tok string
 		forURL, loopback    bool
 		key                 string
+		knownHosts          []string
 		wantErr             string
 	}{
 		{name: "none"},
 		{name: "env", env: map[string]string{"DAGS_GIT_URL": "https://git.example.com/dags.git", "DAGS_GIT_REF": "prod", "DAGS_GIT_PATH": "dags",
-			"DAGS_GIT_TOKEN": "t1", "GITHUB_TOKEN": "gh", "DAGS_GIT_SSH_KEY": "/k1", "SLUICE_SSH_KEY": "/k2", "SLUICE_GITHUB_HTTP_LOOPBACK": "true"},
-			url: "https://git.example.com/dags.git", ref: "prod", path: "dags", tok: "t1", forURL: true, loopback: true, key: "/k1"},
+			"DAGS_GIT_TOKEN": "t1", "GITHUB_TOKEN": "gh", "DAGS_GIT_SSH_KEY": "/k1", "SLUICE_SSH_KEY": "/k2", "SLUICE_GITHUB_HTTP_LOOPBACK": "true",
+			"SSH_KNOWN_HOSTS": "/kh1" + string(filepath.ListSeparator) + "/kh2"},
+			url: "https://git.example.com/dags.git", ref: "prod", path: "dags", tok: "t1", forURL: true, loopback: true, key: "/k1",
+			knownHosts: []string{"/kh1", "/kh2"}},
 		{name: "GitHub token fallback is not for the URL's host", env: map[string]string{"DAGS_GIT_URL": "u", "GITHUB_TOKEN": "gh", "SLUICE_SSH_KEY": "/k2"},
 			url: "u", tok: "gh", key: "/k2"},
 		{name: "flags win", env: map[string]string{"DAGS_GIT_URL": "env", "DAGS_GIT_REF": "envref"},
@@ -168,9 +173,10 @@ func TestLoaderGitSettings(t *testing.T) {
 			}
 			c := cfg.GitCredentials
 			if cfg.GitURL != tc.url || cfg.GitRef != tc.ref || cfg.GitPath != tc.path || c.Token != tc.tok ||
-				cfg.GitTokenForURL != tc.forURL || c.AllowHTTPLoopback != tc.loopback || c.SSHKeyPath != tc.key {
-				t.Errorf("git settings = %q %q %q token %q forURL %v loopback %v key %q", cfg.GitURL, cfg.GitRef, cfg.GitPath,
-					c.Token, cfg.GitTokenForURL, c.AllowHTTPLoopback, c.SSHKeyPath)
+				cfg.GitTokenForURL != tc.forURL || c.AllowHTTPLoopback != tc.loopback || c.SSHKeyPath != tc.key ||
+				!slices.Equal(c.SSHKnownHosts, tc.knownHosts) {
+				t.Errorf("git settings = %q %q %q token %q forURL %v loopback %v key %q known hosts %q", cfg.GitURL, cfg.GitRef, cfg.GitPath,
+					c.Token, cfg.GitTokenForURL, c.AllowHTTPLoopback, c.SSHKeyPath, c.SSHKnownHosts)
 			}
 		})
 	}
