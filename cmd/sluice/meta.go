@@ -150,6 +150,9 @@ func printMetaReport(w io.Writer, r *meta.Report, top int) {
 	for _, c := range r.Candidates {
 		fmt.Fprintf(w, "  %s  (importance %.3f)\n      %s\n      files: %s\n", c.UniqueID, c.Importance, c.Reason, strings.Join(c.Files, ", "))
 	}
+	for _, c := range r.HeldVersions {
+		fmt.Fprintf(w, "  not proposed: %s: %s\n", c.UniqueID, c.Reason)
+	}
 
 	if len(r.UnusedSources) > 0 {
 		fmt.Fprintf(w, "\nUnused sources (%d; staged for removal only with --include-sources):\n", len(r.UnusedSources))

@@ -82,8 +82,11 @@ type State struct {
 	// UnusedSources are source tables nothing reads through a consumer;
 	// Evidence counts the consumers the candidates were judged against.
 	UnusedSources []lineage.Candidate
-	Evidence      lineage.Evidence
-	Centrality    []centrality.Ranked // by importance, best first
+	// HeldVersions are unused versions of a model another version of which
+	// is consumed: not proposed (a versioned model goes as one unit).
+	HeldVersions []lineage.Candidate
+	Evidence     lineage.Evidence
+	Centrality   []centrality.Ranked // by importance, best first
 	// ExposureReports are the active reports the exposures were made from,
 	// Exposures the entries generated, ExposuresYAML the file.
 	ExposureReports []exposures.Report

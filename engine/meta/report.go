@@ -25,6 +25,10 @@ type Report struct {
 	// UnusedSources are the source tables no consumer reads (reported;
 	// proposed for removal only with IncludeSources).
 	UnusedSources []lineage.Candidate
+	// HeldVersions are unused versions of a versioned model that are not
+	// proposed because another of its versions is consumed; each Reason
+	// says which.
+	HeldVersions []lineage.Candidate
 	// Evidence counts the consumers the analysis knows of.
 	Evidence lineage.Evidence
 	// Notice says why no clean-up is proposed when the analysis cannot
@@ -150,7 +154,7 @@ func buildReport(_ context.Context, p *Pipeline) error {
 		r.Candidates = append(r.Candidates, Candidate{Candidate: c, Importance: measures[c.UniqueID].Importance,
 			Evidence: candidateEvidence(s, c.UniqueID, measures[c.UniqueID], readers[c.UniqueID])})
 	}
-	r.UnusedSources, r.Evidence = s.UnusedSources, s.Evidence
+	r.UnusedSources, r.Evidence, r.HeldVersions = s.UnusedSources, s.Evidence, s.HeldVersions
 	if !s.Evidence.Any() {
 		r.Notice = NoEvidence
 	}

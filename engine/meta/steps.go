@@ -102,6 +102,7 @@ func candidates(_ context.Context, p *Pipeline) error {
 		IncludePackages:     p.in.IncludePackages,
 	})
 	p.state.Candidates, p.state.UnusedSources, p.state.Evidence = res.Models, res.Sources, res.Evidence
+	p.state.HeldVersions = res.Held
 	if !res.Evidence.Any() {
 		// No evidence, no proposal: without a single known consumer the
 		// whole project looks unused (issue 14 staged "Remove 13 models").

@@ -112,6 +112,7 @@ type branchBuild struct {
 // reviewer kept are left out; models a reviewer left out of the staged item
 // stay out while it is staged.
 func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Item, error) {
+	all := cands
 	cands, held, err := s.withoutDeclined(ctx, cands)
 	if err != nil {
 		return nil, err
@@ -125,6 +126,7 @@ func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Ite
 	for _, n := range held {
 		s.log.Info("staging deprecate", "note", n)
 	}
+	cands = wholeModels(all, cands)
 	cands = append([]Candidate(nil), cands...)
 	sort.Slice(cands, func(i, j int) bool { return cands[i].UniqueID < cands[j].UniqueID })
 	ids := make([]string, len(cands))
@@ -136,6 +138,35 @@ func (s *Service) StageDeprecation(ctx context.Context, cands []Candidate) (*Ite
 		build: func(sc *scratch, baseTree *object.Tree, staged *Item) (*builtEdits, error) {
 			return s.deprecationBuild(sc.projectDir, baseTree, mode, cands, staged)
 		}})
+}
+
+// wholeModels drops from in the versions of a versioned model some other
+// version of which all has but in lacks (a reviewer kept, declined or took
+// it out): the edits work on the model's one properties entry, so its
+// versions go together or not at all. Versions share a name and a
+// properties file.
+func wholeModels(all, in []Candidate) []Candidate {
+	key := func(c Candidate) string { return c.PatchPath + "\x00" + c.Name }
+	has := map[string]bool{}
+	for _, c := range in {
+		has[c.UniqueID] = true
+	}
+	partial := map[string]bool{}
+	for _, c := range all {
+		if !c.IsSource() && c.PatchPath != "" && !has[c.UniqueID] {
+			partial[key(c)] = true
+		}
+	}
+	if len(partial) == 0 {
+		return in
+	}
+	var out []Candidate
+	for _, c := range in {
+		if c.IsSource() || !partial[key(c)] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // builtEdits is what a branch's build step produced.
@@ -165,6 +196,7 @@ func (s *Service) deprecationBuild(projectDir string, baseTree *object.Tree, mod
 			in = append(in, c)
 		}
 	}
+	in = wholeModels(cands, in)
 	b := &builtEdits{excluded: excl, candidates: cands}
 	if len(in) == 0 {
 		return b, nil

@@ -120,6 +120,11 @@ type Result struct {
 	// Sources are the source tables nothing reads (dbt-project-evaluator's
 	// fct_unused_sources), by unique_id.
 	Sources []Candidate
+	// Held are unused versions of a versioned model another version of
+	// which is consumed: a versioned model is proposed as one unit (the
+	// clean-up edits its one properties entry), so none of them is.
+	// Reason says which version is consumed.
+	Held []Candidate
 }
 
 // Candidates finds the unused models; see Analyze.
@@ -200,12 +205,28 @@ func Analyze(g *Graph, m *dbt.Manifest, o CandidateOptions) Result {
 		}
 		return c
 	}
+	// A versioned model's versions share a name and a properties entry:
+	// they are proposed together or not at all.
+	consumedVersions := map[string][]string{} // package.name -> consumed versions
+	for _, key := range m.IDs(dbt.Model) {
+		if n := m.Nodes[key]; n.Version != "" && alive[g.ids[key]] {
+			k := n.Package + "." + n.Name
+			consumedVersions[k] = append(consumedVersions[k], "v"+n.Version)
+		}
+	}
 	for _, key := range m.IDs(dbt.Model) {
 		n := m.Nodes[key]
 		if alive[g.ids[key]] || (!o.IncludePackages && !m.IsLocal(n)) {
 			continue
 		}
-		res.Models = append(res.Models, candidate(key, n))
+		c := candidate(key, n)
+		if used := consumedVersions[n.Package+"."+n.Name]; n.Version != "" && len(used) > 0 {
+			c.Reason = fmt.Sprintf("%s v%s unused but %s %s consumed: versions are proposed together",
+				n.Name, n.Version, strings.Join(used, ", "), plural(len(used), "is", "are"))
+			res.Held = append(res.Held, c)
+			continue
+		}
+		res.Models = append(res.Models, c)
 	}
 	for _, key := range m.IDs(dbt.Source) {
 		n := m.Nodes[key]
@@ -251,6 +272,13 @@ func staleReason(tokens []string, names map[string]string) string {
 		return "only consumer is stale report " + quoted[0]
 	}
 	return "only consumers are stale reports " + strings.Join(quoted, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // reportOf returns the report token of a query key.

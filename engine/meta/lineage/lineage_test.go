@@ -320,3 +320,86 @@ func TestKeepRules(t *testing.T) {
 		}
 	}
 }
+
+// versionedManifest is a small project with a versioned model: products
+// v1 (products_v1.sql) and v2 (products.sql, the latest), both declared in
+// models/products.yml, plus an unversioned orders.
+func versionedManifest(t *testing.T) *dbt.Manifest {
+	t.Helper()
+	node := func(name, file, version string) string {
+		id := "model.pkg." + name
+		v := "null"
+		if version != "" {
+			id += ".v" + version
+			v = version
+		}
+		rel := name
+		if version != "" {
+			rel += "_v" + version
+		}
+		return fmt.Sprintf(`%q: {"resource_type": "model", "name": %q, "package_name": "pkg", "version": %s,
+			"original_file_path": %q, "patch_path": "pkg://models/products.yml",
+			"relation_name": "\"db\".\"main\".\"%s\"", "schema": "main", "database": "db", "alias": %q, "depends_on": {"nodes": []}}`,
+			id, name, v, file, rel, rel)
+	}
+	src := `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "project_name": "pkg"},
+		"nodes": {` + node("products", "models/products_v1.sql", "1") + `,` + node("products", "models/products.sql", "2") + `,` +
+		node("orders", "models/orders.sql", "") + `}, "sources": {}, "exposures": {}}`
+	m, err := dbt.ReadManifest(strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// A versioned model is one unit for proposals: its versions are proposed
+// together, when none is consumed, or not at all. Issue 14: v1 alone was
+// proposed while a Mode report read v2, and the branch edited the whole
+// products entry, disabling (or unversioning) v2.
+func TestCandidatesVersionedModel(t *testing.T) {
+	t.Parallel()
+	m := versionedManifest(t)
+	bi := func(sql string) *mode.Graph {
+		at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		return &mode.Graph{
+			Workspace: "acme",
+			Reports:   []mode.Report{{Token: "r", Name: "Sales", CreatedAt: at, LastRunAt: at, RunsCount: 9}},
+			Queries:   map[string][]mode.Query{"r": {{Token: "q", ReportToken: "r", RawQuery: sql}}},
+		}
+	}
+	run := func(b *mode.Graph, o ...lineage.CandidateOptions) lineage.Result {
+		links := lineage.LinkQueries(sqlref.NewIndex(lineage.Relations(m)), b)
+		return lineage.Analyze(lineage.Build(m, b, links), m, append(o, lineage.CandidateOptions{})[0])
+	}
+
+	// v2 read by the report (no ref() anywhere): no version is proposed,
+	// and the analysis says why.
+	res := run(bi("select * from main.products_v2"))
+	if got := ids(res.Models); !reflect.DeepEqual(got, []string{"model.pkg.orders"}) {
+		t.Errorf("candidates with v2 consumed = %v, want orders only", got)
+	}
+	if got := ids(res.Held); !reflect.DeepEqual(got, []string{"model.pkg.products.v1"}) {
+		t.Fatalf("held = %v, want products v1", got)
+	}
+	if want := "products v1 unused but v2 is consumed: versions are proposed together"; res.Held[0].Reason != want {
+		t.Errorf("held reason = %q, want %q", res.Held[0].Reason, want)
+	}
+
+	// Both unused: both proposed.
+	res = run(bi("select * from main.orders"))
+	if got := ids(res.Models); !reflect.DeepEqual(got, []string{"model.pkg.products.v1", "model.pkg.products.v2"}) {
+		t.Errorf("candidates with both versions unused = %v", got)
+	}
+	if len(res.Held) != 0 {
+		t.Errorf("held = %v", ids(res.Held))
+	}
+
+	// A keep rule on one version holds the other back too.
+	res = run(bi("select * from main.orders"), lineage.CandidateOptions{Keep: lineage.KeepRules{Models: []string{"model.pkg.products.v1"}}})
+	if got := ids(res.Models); len(got) != 0 {
+		t.Errorf("candidates with v1 kept = %v", got)
+	}
+	if len(res.Held) != 1 || res.Held[0].Reason != "products v2 unused but v1 is consumed: versions are proposed together" {
+		t.Errorf("held with v1 kept = %+v", res.Held)
+	}
+}
