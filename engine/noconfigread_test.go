@@ -30,6 +30,12 @@ var envReadAllowed = map[string]string{
 	// Test support (a package for tests, not the engine): whether CI
 	// demands PostgreSQL, and where its binaries are.
 	"store/pgtest/pgtest.go: os.Getenv": "test support: CI switches",
+	// SSH's own convention for known_hosts files when the caller passes
+	// none (review pushes), as go-git's default does: not a Sluice setting.
+	"gitauth/gitauth.go: os.Getenv": "SSH_KNOWN_HOSTS fallback, ssh's convention",
+	// Test support: the loopback SSH server runs git-upload-pack with the
+	// test's environment, as sshd would run it with the user's.
+	"gitauth/gitauthtest/sshserver.go: os.Environ": "test support: git-upload-pack's environment",
 	// Test support too: SLUICE_TEST_DUMP asks a timed-out poll for a
 	// goroutine dump.
 	"enginetest/poll/poll.go: os.Getenv": "test support: dump on timeout",
