@@ -1,48 +1,13 @@
 package main
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-// dagsHungS3 is an S3 endpoint that accepts connections and never answers
-// (issue 18).
-func dagsHungS3(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
+	"github.com/sluice-dev/sluice/engine/enginetest"
+)
 
 // TestDagsListHungS3GivesUp: `dags list` against an endpoint that accepts
 // and never answers returns within the timeout it was given — the SDK's
@@ -77,7 +42,7 @@ func TestDagsListHungS3GivesUp(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			endpoint := dagsHungS3(t)
+			endpoint, _ := enginetest.HungEndpoint(t)
 			env := map[string]string{"DAGS_S3_BUCKET": "dags", "DAGS_S3_PREFIX": "team", "AWS_ENDPOINT_URL_S3": endpoint}
 			for k, v := range tc.env {
 				env[k] = v

@@ -3,9 +3,7 @@ package loader
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,48 +14,8 @@ import (
 	"github.com/sluice-dev/sluice/engine/enginetest"
 )
 
-// hungEndpoint accepts connections and never answers: the S3 outage of
-// issue 18. accepted receives once per connection.
-func hungEndpoint(t *testing.T) (url string, accepted <-chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc := make(chan struct{}, 64)
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case acc <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String(), acc
-}
-
 func hungS3Config(t *testing.T, dir string) (Config, <-chan struct{}) {
-	url, accepted := hungEndpoint(t)
+	url, accepted := enginetest.HungEndpoint(t)
 	cfg := localConfig(dir)
 	cfg.S3Bucket, cfg.S3Endpoint = "dags", url
 	cfg.S3ClientOptions = []func(*s3.Options){func(o *s3.Options) {
