@@ -70,18 +70,7 @@ func newClusterView(every time.Duration) *clusterView {
 func (c *clusterView) Start(ctx context.Context) error {
 	return c.life.Start(ctx, func(ctx context.Context) error {
 		c.refresh(ctx)
-		c.life.Go(func() {
-			t := time.NewTicker(c.every)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					c.refresh(ctx)
-				}
-			}
-		})
+		c.life.Every(ctx, c.every, c.refresh)
 		return nil
 	})
 }

@@ -56,18 +56,7 @@ func newLagRecorder(st store.SensorLags, sensors func() []api.Sensor, instance f
 // Start records every period until Stop.
 func (r *lagRecorder) Start(ctx context.Context) error {
 	return r.life.Start(ctx, func(ctx context.Context) error {
-		r.life.Go(func() {
-			t := time.NewTicker(r.every)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					r.record(ctx, r.clock.Now())
-				}
-			}
-		})
+		r.life.Every(ctx, r.every, func(ctx context.Context) { r.record(ctx, r.clock.Now()) })
 		return nil
 	})
 }

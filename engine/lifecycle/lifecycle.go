@@ -13,6 +13,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Sentinels a second Start returns.
@@ -75,6 +76,24 @@ func (l *Lifecycle) Go(f func()) {
 		defer l.wg.Done()
 		f()
 	}()
+}
+
+// Every runs f every d (its first run after d) as one of the service's
+// goroutines, until ctx ends: the polling loop of a service whose only
+// work is periodic. Call it as Go.
+func (l *Lifecycle) Every(ctx context.Context, d time.Duration, f func(ctx context.Context)) {
+	l.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f(ctx)
+			}
+		}
+	})
 }
 
 // Stop cancels the context of Start, waits for the service's goroutines,

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -259,5 +260,29 @@ func TestRunningFromGoroutineDuringStop(t *testing.T) {
 	l.Stop(nil)
 	if <-sawStopping {
 		t.Error("Running was true while stopping")
+	}
+}
+
+// Every runs its function repeatedly until Stop, which waits for a run in
+// progress: nothing runs after Stop returned.
+func TestEveryRunsUntilStop(t *testing.T) {
+	t.Parallel()
+	var l Lifecycle
+	var runs atomic.Int32
+	if err := l.Start(context.Background(), func(ctx context.Context) error {
+		l.Every(ctx, time.Millisecond, func(context.Context) { runs.Add(1) })
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !poll.Until(10*time.Second, func() bool { return runs.Load() >= 3 }) {
+		t.Fatalf("ran %d times, want repeated runs", runs.Load())
+	}
+	l.Stop(nil)
+	after := runs.Load()
+	for i := 0; i < 3; i++ {
+		if runtime.Gosched(); runs.Load() != after {
+			t.Fatal("ran after Stop returned")
+		}
 	}
 }

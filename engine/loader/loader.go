@@ -226,7 +226,7 @@ func (l *Loader) start(ctx context.Context) error {
 		l.life.Go(func() { l.debounce(ctx, st, kicks) })
 	}
 	if len(l.sources) > 0 {
-		l.life.Go(func() { l.periodic(ctx) })
+		l.life.Every(ctx, l.cfg.ScanInterval, l.periodic)
 	}
 	return nil
 }
@@ -235,20 +235,13 @@ func (l *Loader) start(ctx context.Context) error {
 // progress is cancelled and changes nothing.
 func (l *Loader) Stop() { l.life.Stop(nil) }
 
+// periodic is one scan of the interval: failures are in the sources'
+// health.
 func (l *Loader) periodic(ctx context.Context) {
-	t := time.NewTicker(l.cfg.ScanInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = l.scan(ctx, l.sources, true) // failures are in the sources' health
-			select {
-			case l.scans <- struct{}{}:
-			default: // coalesced
-			}
-		}
+	_, _ = l.scan(ctx, l.sources, true)
+	select {
+	case l.scans <- struct{}{}:
+	default: // coalesced
 	}
 }
 

@@ -78,23 +78,14 @@ func (s *Service) Start(ctx context.Context) error {
 		if err := s.Refresh(ctx); err != nil {
 			return err
 		}
-		s.life.Go(func() { s.poll(ctx) })
+		s.life.Every(ctx, s.cfg.PollInterval, s.poll)
 		return nil
 	})
 }
 
 func (s *Service) poll(ctx context.Context) {
-	t := time.NewTicker(s.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("rereading review items", "err", err)
-			}
-		}
+	if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("rereading review items", "err", err)
 	}
 }
 
