@@ -83,7 +83,9 @@ func TestOneShotCommandsLocateTheStoreFromTheConfigFile(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("state-dir: "+fromFile+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"SLUICE_CONFIG": cfg, "DAGS_DIR": "../../dags"}
+	// HOME in the temp dir: a command that missed the file's state dir
+	// would default to HOME's, never to a folder in the repository.
+	vars := map[string]string{"SLUICE_CONFIG": cfg, "DAGS_DIR": "../../dags", "HOME": dir}
 
 	code, out, errOut := runCmd(ctx, vars, "trigger", "daily_etl", "--json")
 	if code != exitOK {
@@ -104,7 +106,7 @@ func TestOneShotCommandsLocateTheStoreFromTheConfigFile(t *testing.T) {
 	if code, _, errOut = runCmd(ctx, vars, "trigger", "daily_etl", "--state-dir", fromFlag); code != exitOK {
 		t.Fatalf("trigger --state-dir: exit %d\n%s", code, errOut)
 	}
-	byEnv := map[string]string{"SLUICE_CONFIG": cfg, "SLUICE_STATE_DIR": fromFlag}
+	byEnv := map[string]string{"SLUICE_CONFIG": cfg, "SLUICE_STATE_DIR": fromFlag, "HOME": dir}
 	code, out, errOut = runCmd(ctx, byEnv, "runs", "list", "--json")
 	if code != exitOK || !strings.Contains(out, `"daily_etl"`) {
 		t.Fatalf("SLUICE_STATE_DIR did not win over the file: exit %d\n%s%s", code, out, errOut)
@@ -119,13 +121,13 @@ func TestOneShotCommandsLocateTheStoreFromTheConfigFile(t *testing.T) {
 	if err := os.WriteFile(pgCfg, []byte("store: postgres://sluice:hunter22@127.0.0.1:1/sluice?sslmode=disable&connect_timeout=2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = runCmd(ctx, map[string]string{"SLUICE_CONFIG": pgCfg}, "runs", "list", "--state-dir", fromFile)
+	code, out, errOut = runCmd(ctx, map[string]string{"SLUICE_CONFIG": pgCfg, "HOME": dir}, "runs", "list", "--state-dir", fromFile)
 	if code == exitOK || !strings.Contains(errOut, "127.0.0.1") || strings.Contains(out+errOut, "hunter22") {
 		t.Fatalf("runs list with the file's PostgreSQL store: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// A config file that cannot be read is named, not skipped.
-	code, _, errOut = runCmd(ctx, map[string]string{"SLUICE_CONFIG": filepath.Join(dir, "missing.yaml")}, "runs", "list")
+	code, _, errOut = runCmd(ctx, map[string]string{"SLUICE_CONFIG": filepath.Join(dir, "missing.yaml"), "HOME": dir}, "runs", "list")
 	if code != exitUsage || !strings.Contains(errOut, "missing.yaml") || !strings.Contains(errOut, "SLUICE_CONFIG") {
 		t.Fatalf("unreadable SLUICE_CONFIG: exit %d\n%s", code, errOut)
 	}
