@@ -328,33 +328,23 @@ func locateStoreFromConfigFile(fs *flag.FlagSet, env *cliEnv) error {
 	}
 	onCommandLine := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { onCommandLine[fl.Name] = true })
-	var file *config.File
+	// The locators the command line left, sharing fs's values: the file
+	// applies to them under the environment as to an engine command.
+	locators := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
 	for _, name := range storeLocators {
-		fl := fs.Lookup(name)
-		if fl == nil || onCommandLine[name] || setInEnv(fl, env.getenv) {
-			continue
-		}
-		if file == nil {
-			var err error
-			if file, err = config.Load(path); err != nil {
-				return fmt.Errorf("%w (%s names it)", err, config.EnvPath)
-			}
-		}
-		if v, ok := file.Global[name]; ok {
-			if err := fs.Set(name, v.Text); err != nil {
-				return fmt.Errorf("%s:%d: %q: %w", file.Path, v.Line, v.Key, err)
-			}
+		if fl := fs.Lookup(name); fl != nil && !onCommandLine[name] {
+			locators.Var(fl.Value, name, fl.Usage)
 		}
 	}
-	return nil
-}
-
-// setInEnv reports whether the environment sets fl.
-func setInEnv(fl *flag.Flag, getenv func(string) string) bool {
-	for _, name := range flagEnv(fl) {
-		if getenv(name) != "" {
-			return true
-		}
+	left := 0
+	locators.VisitAll(func(*flag.Flag) { left++ })
+	if left == 0 {
+		return nil
 	}
-	return false
+	file, err := config.Load(path)
+	if err != nil {
+		return fmt.Errorf("%w (%s names it)", err, config.EnvPath)
+	}
+	_, err = config.Resolver{File: file, Getenv: env.getenv, EnvOf: flagEnv}.Apply("", locators)
+	return err
 }
