@@ -39,7 +39,11 @@ func MetaFromEnv(getenv func(string) string) (meta.Config, error) {
 		}
 		cfg.StaleAfterDays = n
 	}
-	for name, p := range map[string]*bool{"SLUICE_META_INCLUDE_PACKAGES": &cfg.IncludePackages, "SLUICE_META_LOOSE": &cfg.LooseMatching} {
+	for _, b := range []struct {
+		name string
+		p    *bool
+	}{{"SLUICE_META_INCLUDE_PACKAGES", &cfg.IncludePackages}, {"SLUICE_META_LOOSE", &cfg.LooseMatching}} {
+		name, p := b.name, b.p
 		if v, ok := nonEmpty(getenv, name); ok {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
